@@ -1,0 +1,45 @@
+"""Checks of user input, done once at the edge, with messages that name the problem and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class QgeomInputError(ValueError):
+    """Raised when user input is malformed; the message names the field and the fix."""
+
+
+def as_finite_array(x, name: str, *, dtype=float) -> np.ndarray:
+    arr = np.asarray(x, dtype=dtype)
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))
+        raise QgeomInputError(
+            f"{name} contains NaN or inf (first at index {tuple(bad[0])}); "
+            f"pass finite numbers only."
+        )
+    return arr
+
+
+def positive_scalar(x, name: str) -> float:
+    try:
+        val = float(x)
+    except (TypeError, ValueError):
+        raise QgeomInputError(f"{name} must be a positive number, got {x!r}.") from None
+    if not np.isfinite(val) or val <= 0.0:
+        raise QgeomInputError(
+            f"{name} must be a positive finite number (got {x!r}); "
+            f"e.g. temperature is kT in the model's energy unit and must be > 0."
+        )
+    return val
+
+
+def k_points(k, dim: int) -> np.ndarray:
+    """Validate a batch of k-points of shape [nk, dim]."""
+    arr = as_finite_array(k, "k")
+    if arr.ndim == 1 and dim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[1] != dim:
+        raise QgeomInputError(
+            f"k must have shape [nk, {dim}] for this {dim}D model, got {arr.shape}."
+        )
+    return arr

@@ -1,0 +1,169 @@
+"""Named models: the seed models of SPEC §1 and small test models.
+
+Energies are in the model's own unit (`v` for the seed-[D] models, eV for MnBi2Te4); lattice
+constant a = 1 for lattice models; k in Å⁻¹ for the continuum MnBi2Te4 model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .base import Model
+from .kp import KPModel
+from .tight_binding import TightBindingModel
+
+s0 = np.eye(2, dtype=complex)
+sx = np.array([[0, 1], [1, 0]], complex)
+sy = np.array([[0, -1j], [1j, 0]], complex)
+sz = np.array([[1, 0], [0, -1]], complex)
+
+
+def _sin(mat):  # coefficient of e^{ik·R} in mat·sin(k·R): (e^{ik} - e^{-ik}) / 2i
+    return mat / 2j
+
+
+def pt_tilted_4band(*, v: float = 1.0, b: float = 1.0, m: float = -3.9, t: float = 0.9) -> TightBindingModel:
+    """Seed [D] Eq. (7): H = v τx[sin kx σx + sin ky σy] + M(k) τz, M = m + b(cos kx + cos ky) + t sin kx.
+
+    PT-symmetric (P = τz, T = iσy K): every band doubly degenerate. Basis τ ⊗ σ.
+    """
+    tx, tz = sx, sz
+    hop = {
+        (0, 0): m * np.kron(tz, s0),
+        (1, 0): _sin(v * np.kron(tx, sx) + t * np.kron(tz, s0)) + 0.5 * b * np.kron(tz, s0),
+        (0, 1): _sin(v * np.kron(tx, sy)) + 0.5 * b * np.kron(tz, s0),
+    }
+    return TightBindingModel.from_hoppings(
+        hop, add_conjugates=True, name="pt_tilted_4band",
+        parameters=dict(v=v, b=b, m=m, t=t), energy_unit="v", length_unit="a",
+    )
+
+
+def pt_tilted_2band(
+    *, v: float = 1.0, b: float = 1.0, m: float = -3.9, t: float = 0.9, conjugate: bool = False
+) -> TightBindingModel:
+    """The block h(k) = [[M, v₋], [v₊, −M]] of seed [D] Eq. (7), v± = v(sin kx ± i sin ky);
+    `conjugate=True` gives the partner block h*(k)."""
+    sgn = -1.0 if conjugate else 1.0
+    hop = {
+        (0, 0): m * sz,
+        (1, 0): _sin(v * sx + t * sz) + 0.5 * b * sz,
+        (0, 1): _sin(sgn * v * sy) + 0.5 * b * sz,
+    }
+    return TightBindingModel.from_hoppings(
+        hop, add_conjugates=True, name="pt_tilted_2band",
+        parameters=dict(v=v, b=b, m=m, t=t, conjugate=conjugate), energy_unit="v", length_unit="a",
+    )
+
+
+def tilted_dirac_2band(
+    *, v: float = 1.0, m: float = 0.3, b: float = 1.0, tilt: float = 0.4
+) -> TightBindingModel:
+    """Lattice massive Dirac model with tilt: H = tilt·sin kx σ0 + v(sin kx σx + sin ky σy)
+    + [m + b(2 − cos kx − cos ky)] σz.
+
+    The mass breaks T, the tilt breaks inversion and the mirror x → −x, so the Berry-curvature
+    dipole along x and the nonlinear Drude response are nonzero.
+    """
+    hop = {
+        (0, 0): (m + 2 * b) * sz,
+        (1, 0): _sin(tilt * s0 + v * sx) - 0.5 * b * sz,
+        (0, 1): _sin(v * sy) - 0.5 * b * sz,
+    }
+    return TightBindingModel.from_hoppings(
+        hop, add_conjugates=True, name="tilted_dirac_2band",
+        parameters=dict(v=v, m=m, b=b, tilt=tilt), energy_unit="v", length_unit="a",
+    )
+
+
+def qi_wu_zhang(*, u: float = 1.0) -> TightBindingModel:
+    """Qi–Wu–Zhang Chern insulator H = sin kx σx + sin ky σy + (u + cos kx + cos ky) σz;
+    lower-band Chern number ∓1 for 0 < ±u < 2 (sign fixed by the convention of `berry_curvature`),
+    0 for |u| > 2."""
+    hop = {
+        (0, 0): u * sz,
+        (1, 0): _sin(sx) + 0.5 * sz,
+        (0, 1): _sin(sy) + 0.5 * sz,
+    }
+    return TightBindingModel.from_hoppings(
+        hop, add_conjugates=True, name="qi_wu_zhang", parameters=dict(u=u),
+        energy_unit="model", length_unit="a",
+    )
+
+
+def asymmetric_chain(*, t1: float = 1.0, t2: float = 0.5, phi: float = np.pi / 2) -> TightBindingModel:
+    """One band in 1D with ε(k) = −2 t1 cos k − 2 t2 cos(2k + φ): for φ ∉ {0, π} the dispersion is
+    asymmetric, ε(k) ≠ ε(−k), so the odd-in-v Drude and kinetic responses are nonzero."""
+    hop = {(1,): [[-t1]], (2,): [[-t2 * np.exp(1j * phi)]]}
+    return TightBindingModel.from_hoppings(
+        hop, add_conjugates=True, name="asymmetric_chain",
+        parameters=dict(t1=t1, t2=t2, phi=phi), energy_unit="t1", length_unit="a",
+    )
+
+
+MNBI2TE4_PARAMETERS = dict(
+    gamma=17.0, m0=-0.04, beta0=9.40, alpha=3.20, m1=0.05, m2=0.09,
+    t1=-0.0533, t2=0.0463, lam=0.0577, gamma0=0.0,
+)
+MNBI2TE4_DEFAULT_CUTOFF = 0.16  # Å⁻¹, inside the valence-band ring near |k| ≈ 0.21 Å⁻¹ (SPEC §1)
+
+
+def mnbi2te4_bilayer(*, neel: int = +1, **overrides: float) -> KPModel:
+    """Seed [K] Eq. (S21): 8-band k·p model of bilayer MnBi2Te4 (eV, Å), Néel order x = `neel`.
+
+    Operators: `layer_polarization` = diag[I4, −I4] (units of e·layer), `spin_z` = ½ diag of σz
+    in each layer's basis (|pz Bi+ ↑>, |pz Te− ↓>, |pz Te− ↑>, |pz Bi+ ↓>) (units of ħ).
+    """
+    if neel not in (+1, -1):
+        from .._validation import QgeomInputError
+
+        raise QgeomInputError(f"neel must be +1 or -1, got {neel!r}.")
+    unknown = set(overrides) - set(MNBI2TE4_PARAMETERS)
+    if unknown:
+        from .._validation import QgeomInputError
+
+        raise QgeomInputError(f"unknown MnBi2Te4 parameters {sorted(unknown)}; allowed: {sorted(MNBI2TE4_PARAMETERS)}.")
+    p = {**MNBI2TE4_PARAMETERS, **overrides}
+    x = neel
+    k2 = "(kx**2 + ky**2)"
+    eps0 = f"(gamma0 + gamma*{k2})"
+    mass = f"(m0 + beta0*{k2})"
+    km, kp_ = "(kx - I*ky)", "(kx + I*ky)"
+
+    def layer(l: int):
+        # h_l = h_N − x(−1)^l h_AFM, h_AFM = ½ diag[m1, −m2, m2, −m1]
+        s = -x * (-1) ** l
+        d = [f"{s}*m1/2", f"-{s}*m2/2", f"{s}*m2/2", f"-{s}*m1/2"]
+        return [
+            [f"{eps0} + {mass} + {d[0]}", f"I*alpha*{km}", "0", "0"],
+            [f"-I*alpha*{kp_}", f"{eps0} - {mass} + {d[1]}", "0", "0"],
+            [f"0", "0", f"{eps0} - {mass} + {d[2]}", f"I*alpha*{km}"],
+            ["0", "0", f"-I*alpha*{kp_}", f"{eps0} + {mass} + {d[3]}"],
+        ]
+
+    T = [["t1", "0", "-lam", "0"], ["0", "t2", "0", "lam"], ["lam", "0", "t2", "0"], ["0", "-lam", "0", "t1"]]
+    Tdag = [[T[j][i] for j in range(4)] for i in range(4)]  # t is real
+    h1, h2 = layer(1), layer(2)
+    rows = [h1[i] + T[i] for i in range(4)] + [Tdag[i] + h2[i] for i in range(4)]
+    ops = {
+        "layer_polarization": np.diag([1.0] * 4 + [-1.0] * 4),
+        "spin_z": 0.5 * np.diag([1.0, -1.0, 1.0, -1.0] * 2),
+    }
+    model = KPModel(
+        rows, dim=2, parameters=p, name="mnbi2te4_bilayer", operators=ops,
+        energy_unit="eV", length_unit="Å", k_cutoff=MNBI2TE4_DEFAULT_CUTOFF,
+    )
+    model.parameters["neel"] = x
+    return model
+
+
+MODELS: dict[str, Callable[..., Model]] = {
+    "pt_tilted_4band": pt_tilted_4band,
+    "pt_tilted_2band": pt_tilted_2band,
+    "tilted_dirac_2band": tilted_dirac_2band,
+    "qi_wu_zhang": qi_wu_zhang,
+    "asymmetric_chain": asymmetric_chain,
+    "mnbi2te4_bilayer": mnbi2te4_bilayer,
+}

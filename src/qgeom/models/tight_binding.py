@@ -1,0 +1,120 @@
+"""Tight-binding (Fourier) models H(k) = Σ_R t_R e^{ik·R} with exact derivatives (SPEC §1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from .._validation import QgeomInputError, as_finite_array
+from .base import Model, check_operator
+
+HERMITICITY_TOL = 1e-10
+
+
+class TightBindingModel(Model):
+    """H(k) = Σ_R t_R exp(i k·R), R = n·lattice, n integer; ∂_a H = Σ_R (i R_a) t_R exp(i k·R).
+
+    Parameters
+    ----------
+    R : [nR, d] integer lattice-vector indices (duplicates are summed).
+    t : [nR, N, N] complex hopping matrices t_R = <0 i|H|R j>.
+    lattice : [d, d] Cartesian lattice vectors as rows (default: identity, a = 1).
+    """
+
+    def __init__(
+        self,
+        R,
+        t,
+        *,
+        lattice=None,
+        name: str = "tight_binding",
+        parameters: Mapping[str, Any] | None = None,
+        operators: Mapping[str, Any] | None = None,
+        energy_unit: str = "model",
+        length_unit: str = "a",
+    ):
+        R = np.asarray(R)
+        if R.ndim != 2 or R.shape[1] not in (1, 2, 3):
+            raise QgeomInputError(f"R must have shape [nR, d] with d = 1, 2 or 3, got {R.shape}.")
+        if not np.all(np.equal(np.mod(R, 1), 0)):
+            raise QgeomInputError("R must hold integer lattice-vector indices.")
+        R = R.astype(np.int64)
+        t = as_finite_array(t, "hoppings t_R", dtype=complex)
+        if t.ndim != 3 or t.shape[0] != R.shape[0] or t.shape[1] != t.shape[2]:
+            raise QgeomInputError(
+                f"t must have shape [nR, N, N] matching R ({R.shape[0]} vectors), got {t.shape}."
+            )
+        self.dim = R.shape[1]
+        self.nbands = t.shape[1]
+        lat = np.eye(self.dim) if lattice is None else as_finite_array(lattice, "lattice")
+        if lat.shape != (self.dim, self.dim) or abs(np.linalg.det(lat)) < 1e-12:
+            raise QgeomInputError(
+                f"lattice must be a non-singular [{self.dim}, {self.dim}] matrix of lattice vectors (rows), got {lat.shape}."
+            )
+        # merge duplicate R
+        uniq, inv = np.unique(R, axis=0, return_inverse=True)
+        merged = np.zeros((len(uniq), self.nbands, self.nbands), complex)
+        np.add.at(merged, inv.ravel(), t)
+        self.R, self.t, self.lattice = uniq, merged, lat
+        self.name = name
+        self.parameters = dict(parameters or {})
+        self.energy_unit, self.length_unit = energy_unit, length_unit
+        self.operators = {k: check_operator(v, self.nbands, k) for k, v in (operators or {}).items()}
+        self._check_hermitian()
+        self._R_cart = self.R @ self.lattice
+        self._t_flat = self.t.reshape(len(self.R), -1)
+
+    @classmethod
+    def from_hoppings(
+        cls, hoppings: Mapping[tuple[int, ...], Any], *, add_conjugates: bool = False, **kwargs
+    ) -> "TightBindingModel":
+        """Build from {R: t_R}. With add_conjugates=True, each given R≠0 also adds t_{-R} = t_R†
+        (give each bond once); the R = 0 block is taken as given."""
+        items = {tuple(int(x) for x in R): np.asarray(t, complex) for R, t in hoppings.items()}
+        if add_conjugates:
+            extra: dict[tuple[int, ...], np.ndarray] = {}
+            for R, t in items.items():
+                if any(R):
+                    mR = tuple(-x for x in R)
+                    extra[mR] = extra.get(mR, 0) + t.conj().T
+            for R, t in extra.items():
+                items[R] = items.get(R, 0) + t
+        R = np.array(list(items.keys()))
+        t = np.array(list(items.values()))
+        return cls(R, t, **kwargs)
+
+    def _check_hermitian(self) -> None:
+        index = {tuple(r): i for i, r in enumerate(self.R)}
+        scale = max(1.0, float(np.abs(self.t).max(initial=0.0)))
+        for i, r in enumerate(self.R):
+            j = index.get(tuple(-r))
+            partner = np.zeros_like(self.t[i]) if j is None else self.t[j]
+            err = np.abs(partner - self.t[i].conj().T).max()
+            if err > HERMITICITY_TOL * scale:
+                Rm = tuple(int(x) for x in -r)
+                raise QgeomInputError(
+                    f"hoppings are not Hermitian: t_R at R={tuple(int(x) for x in r)} is not the "
+                    f"conjugate transpose of t_(-R) at R={Rm} (max deviation {err:.3g}). "
+                    f"Give both R and -R with t_(-R) = t_R^dagger, or use from_hoppings(..., add_conjugates=True)."
+                )
+
+    def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
+        nk, d, N = len(k), self.dim, self.nbands
+        phase = np.exp(1j * (k @ self._R_cart.T))  # [nk, nR]
+        if order == 0:
+            return (phase @ self._t_flat).reshape(nk, N, N)
+        # weights (i R_a)(i R_b)... for every index tuple, [nR, d^order]
+        iR = 1j * self._R_cart
+        w = np.ones((len(self.R), 1), complex)
+        for _ in range(order):
+            w = (w[:, :, None] * iR[:, None, :]).reshape(len(self.R), -1)
+        out = (phase[:, None, :] * w.T[None]) @ self._t_flat  # [nk, d^order, N*N]
+        return out.reshape((nk,) + (d,) * order + (N, N))
+
+    def describe(self) -> dict[str, Any]:
+        desc = super().describe()
+        desc["n_hoppings"] = int(len(self.R))
+        return desc
+
