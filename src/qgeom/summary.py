@@ -1,0 +1,56 @@
+"""Band-resolved geometric summaries: BZ integrals of Ω and g per band, Chern numbers (2D)."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from . import geometry
+from .bands import DEFAULT_DEGEN_TOL, Bands
+from .kspace import integrate, make_grid
+from .models.base import Model
+from .results import make_result
+
+AXES = "xyz"
+
+
+def _band_integrals(b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "curvature": np.einsum("k,kabn->nab", w, geometry.berry_curvature(b)),
+        "metric": np.einsum("k,kabn->nab", w, geometry.quantum_metric(b)),
+        "energy": np.einsum("k,kn->n", w, b.energies),
+        "measure": np.array(w.sum()),
+    }
+
+
+def band_geometry(
+    model: Model, *, grid=200, degen_tol: float = DEFAULT_DEGEN_TOL, chunk_size: int | None = None,
+    progress: bool | None = None,
+) -> xr.Dataset:
+    """Per band n: ∫[dk] Ω^n_ab, ∫[dk] g^{ab}_n (∫[dk] = ∫d^dk/(2π)^d), the band's mean energy over the k-region and,
+    for 2D lattice models, the Chern number C_n = (1/2π) ∫_BZ d²k Ω^n_xy."""
+    kgrid = make_grid(model, grid)
+    parts = integrate(model, kgrid, _band_integrals, order=1, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress)
+    d, N = model.dim, model.nbands
+    comps = list(AXES[:d])
+    data = {
+        "berry_curvature_integral": (("band", "a", "b"), parts["curvature"]),
+        "quantum_metric_integral": (("band", "a", "b"), parts["metric"]),
+        "energy_mean": (("band",), parts["energy"] / parts["measure"]),
+    }
+    if d == 2 and model.is_periodic:
+        data["chern_number"] = (("band",), 2 * np.pi * parts["curvature"][:, 0, 1])
+    return make_result(
+        data,
+        {"band": np.arange(N), "a": comps, "b": comps},
+        model=model,
+        grid=kgrid,
+        parameters={"degen_tol": degen_tol},
+        units={
+            "berry_curvature_integral": f"{model.length_unit}^(2-{d})",
+            "quantum_metric_integral": f"{model.length_unit}^(2-{d})",
+            "energy_mean": model.energy_unit,
+            "chern_number": "1",
+        },
+        title="band-resolved quantum geometry",
+    )
