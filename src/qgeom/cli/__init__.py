@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import geometry
+from . import dc, geometry
 
-_COMMANDS = [geometry.command]
+_COMMANDS = [dc.command, geometry.command]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
