@@ -1,0 +1,166 @@
+"""qgeom.dc.expansion against independent paths (SPEC §4: oracles 3, 4, 5; issue 3)."""
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+from qgeom import QgeomInputError, geometry
+from qgeom.bands import Bands
+from qgeom.dc import converge, expansion
+from qgeom.dc.expansion import KINETIC_PREFACTOR
+from qgeom.models import asymmetric_chain, mnbi2te4_bilayer, pt_tilted_2band, pt_tilted_4band, tilted_dirac_2band
+from qgeom.occupation import fermi_dirac
+
+COMPS_2D = ["xxx", "xyy", "yxx", "yyy", "yxy", "xxy"]
+
+
+def _rel(a, b):
+    return np.abs(a - b).max() / np.abs(b).max()
+
+
+@pytest.mark.parametrize("model", [tilted_dirac_2band(), pt_tilted_4band(m=-3.0, t=0.5)], ids=lambda m: m.name)
+def test_two_forms_of_gamma0_terms_agree(model):
+    """Kinetic: 2C ∂³ε f0'' vs C v³ f0''''; geometric: ∂_a g f0' vs g v f0'' (integration by parts)."""
+    mu = np.linspace(-1.5, 1.5, 7) if model.name == "tilted_dirac_2band" else np.linspace(-3.2, -1.5, 7)
+    kw = dict(components=COMPS_2D, mu=mu, temperature=0.15, grid=160)
+    a = expansion(model, **kw)
+    b = expansion(model, geometric_form="metric_by_parts", kinetic_form="velocity_cubed", **kw)
+    for term in ("geometric", "kinetic"):
+        x = a.sigma.sel(mechanism="fermionic_bath", term=term).values
+        y = b.sigma.sel(mechanism="fermionic_bath", term=term).values
+        assert np.abs(x).max() > 1e-4
+        assert _rel(x, y) < 1e-6, term
+    assert a.attrs["parameters"]["kinetic_form"] == "third_derivative"
+    assert b.attrs["parameters"]["geometric_form"] == "metric_by_parts"
+
+
+def test_pt_model_has_no_bcd_and_equals_its_blocks():
+    mu = np.linspace(-4.6, -3.4, 7)
+    kw = dict(components="all", mu=mu, temperature=0.1, grid=120)
+    full = expansion(pt_tilted_4band(), **kw)
+    drude_scale = float(np.abs(full.sigma.sel(term="drude")).max())
+    assert drude_scale > 1e-4
+    assert float(np.abs(full.sigma.sel(term="bcd")).max()) < 1e-10 * drude_scale
+    blocks = expansion(pt_tilted_2band(), **kw).sigma + expansion(pt_tilted_2band(conjugate=True), **kw).sigma
+    scale = float(np.abs(full.sigma).max())
+    assert float(np.abs(full.sigma - blocks).max()) < 1e-10 * scale
+    # each block alone does have a Berry-curvature dipole; only their sum cancels it
+    single = expansion(pt_tilted_2band(), **kw).sigma.sel(term="bcd")
+    assert float(np.abs(single).max()) > 1e-3 * drude_scale
+
+
+@pytest.mark.parametrize(
+    "model,mu,comps",
+    [
+        (tilted_dirac_2band(), np.linspace(-1.2, 1.2, 5), COMPS_2D),
+        (pt_tilted_4band(), np.linspace(-4.5, -3.5, 5), COMPS_2D),
+        (asymmetric_chain(), np.linspace(-2, 2, 5), ["xxx"]),
+        (mnbi2te4_bilayer(), np.linspace(-0.05, 0.2, 5), ["xyy", "yyy"]),
+    ],
+    ids=lambda x: getattr(x, "name", None),
+)
+def test_constant_gamma_is_half_bath_geometric_and_has_no_kinetic(model, mu, comps):
+    grid = 400 if model.dim == 1 else ((40, 48) if not model.is_periodic else 60)
+    kT = 0.01 if model.name == "mnbi2te4_bilayer" else 0.1
+    ds = expansion(model, components=comps, mu=mu, temperature=kT, grid=grid)
+    geo = ds.sigma.sel(mechanism="fermionic_bath", term="geometric")
+    cg = ds.sigma.sel(mechanism="constant_gamma")
+    scale = float(np.abs(geo).max()) + float(np.abs(ds.sigma.sel(term="kinetic")).max())
+    assert scale > 0
+    assert float(np.abs(cg.sel(term="intrinsic") - 0.5 * geo).max()) <= 1e-12 * scale
+    assert float(np.abs(cg.sel(term="kinetic")).max()) == 0.0
+
+
+def test_bcd_against_finite_difference_curvature_dipole():
+    """σ^(−1)_yxx = Σ v^x Ω_yx f0' = Σ f0 ∂_x Ω_xy: Ω on a Γ-centred periodic grid, ∂_x by a
+    4th-order central difference across grid points, summed against f0."""
+    model = tilted_dirac_2band()
+    mu = np.array([-0.9, -0.5, 0.45, 0.8, 1.2])
+    kT, n = 0.1, 240
+    ds = expansion(model, components=["yxx", "xyy"], mu=mu, temperature=kT, grid=n, offset="gamma")
+    ii = np.stack(np.meshgrid(np.arange(n), np.arange(n), indexing="ij"), -1).reshape(-1, 2)
+    k = 2 * np.pi * ii / n
+    b = Bands.from_model(model, k, order=1)
+    om = geometry.berry_curvature(b)[:, 0, 1].reshape(n, n, 2)
+    h = 2 * np.pi / n
+    dx = (8 * (np.roll(om, -1, 0) - np.roll(om, 1, 0)) - (np.roll(om, -2, 0) - np.roll(om, 2, 0))) / (12 * h)
+    e = b.energies.reshape(n, n, 2)
+    ref = np.einsum("ijn,ijnm->m", dx, fermi_dirac(e[..., None], mu, kT)) / n**2
+    got = ds.sigma.sel(mechanism="fermionic_bath", term="bcd", component="yxx").values
+    assert np.abs(ref).max() > 1e-3
+    assert _rel(got, ref) < 2e-3
+    # mirror y → −y (antiunitary K·M) forbids the y-dipole component
+    assert float(np.abs(ds.sigma.sel(term="bcd", component="xyy")).max()) < 1e-12
+
+
+def test_one_band_chain_against_quadrature():
+    """1-band 1D: Drude −¼∫∂(v²)f0' and kinetic C∫v³f0'''' from the analytic dispersion, by quad."""
+    t1, t2, phi = 1.0, 0.5, 0.7
+    model = asymmetric_chain(t1=t1, t2=t2, phi=phi)
+    mu = np.array([-1.5, -0.3, 0.6])
+    kT = 0.2
+    ds = expansion(model, components="xxx", mu=mu, temperature=kT, grid=4000)
+
+    def eps(k, d=0):  # d-th derivative of −2 t1 cos k − 2 t2 cos(2k + φ)
+        return -2 * t1 * np.cos(k + d * np.pi / 2) - 2 * t2 * 2**d * np.cos(2 * k + phi + d * np.pi / 2)
+
+    for i, m in enumerate(mu):
+        drude = quad(lambda k: -0.25 * 2 * eps(k, 1) * eps(k, 2) * fermi_dirac(eps(k), m, kT, 1), -np.pi, np.pi, limit=200)[0]
+        kin = quad(lambda k: KINETIC_PREFACTOR * eps(k, 1) ** 3 * fermi_dirac(eps(k), m, kT, 4), -np.pi, np.pi, limit=200)[0]
+        s = ds.sigma.sel(mechanism="fermionic_bath", component="xxx")
+        assert s.sel(term="drude").values[i] == pytest.approx(drude / (2 * np.pi), rel=1e-8, abs=1e-12)
+        assert s.sel(term="kinetic").values[i] == pytest.approx(kin / (2 * np.pi), rel=1e-8, abs=1e-12)
+        assert s.sel(term="geometric").values[i] == 0.0
+
+
+def test_rta_mechanism_combines_table_coefficients():
+    model = tilted_dirac_2band()
+    kw = dict(components=["xyy", "yxx"], mu=[-0.8, 0.7], temperature=0.1, grid=80)
+    a = expansion(model, mechanisms=["rta"], rta=(1.0, 0.0), **kw).sigma.sel(mechanism="rta", term="intrinsic")
+    b = expansion(model, mechanisms=["rta"], rta=(0.0, 1.0), **kw).sigma.sel(mechanism="rta", term="intrinsic")
+    c = expansion(model, mechanisms=["rta"], rta=(2.0, 3.0), **kw).sigma.sel(mechanism="rta", term="intrinsic")
+    assert float(np.abs(a).max()) > 0 and float(np.abs(b).max()) > 0
+    np.testing.assert_allclose(c, 2 * a + 3 * b, rtol=1e-12, atol=1e-16)
+
+
+def test_results_independent_of_degen_tol_on_kramers_model():
+    kw = dict(components=["xyy", "xxx"], mu=np.linspace(-4.4, -3.6, 5), temperature=0.1, grid=60)
+    ref = expansion(pt_tilted_4band(), degen_tol=1e-6, **kw).sigma
+    for tol in (1e-9, 1e-7, 1e-5):
+        s = expansion(pt_tilted_4band(), degen_tol=tol, **kw).sigma
+        assert float(np.abs(s - ref).max()) <= 1e-8 * float(np.abs(ref).max())
+
+
+def test_convergence_helper_reports_relative_change():
+    ds = converge(
+        lambda grid, **kw: expansion(tilted_dirac_2band(), grid=grid, **kw),
+        [40, 80, 160], components="xyy", mu=np.linspace(-1, 1, 5), temperature=0.2,
+    )
+    conv = ds.convergence.sel(mechanism="fermionic_bath", term="drude", component="xyy")
+    assert list(ds.convergence.grid.values) == ["80", "160"]
+    assert 0 < float(conv.sel(grid="160")) < float(conv.sel(grid="80"))
+    assert ds.attrs["convergence_grids"] == ["40", "80", "160"]
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(components="xzz"), "component"),
+        (dict(temperature=-0.1), "temperature"),
+        (dict(temperature=0.0), "temperature"),
+        (dict(mu=[0.0, np.nan]), "NaN"),
+        (dict(mechanisms=["rta"]), "rta"),
+        (dict(mechanisms=["boltzmann"]), "mechanism"),
+        (dict(geometric_form="bogus"), "geometric_form"),
+        (dict(grid=0), "grid"),
+    ],
+)
+def test_bad_input_is_rejected_before_computation(kwargs, match):
+    base = dict(components="xyy", mu=0.0, temperature=0.1, grid=20)
+    with pytest.raises(QgeomInputError, match=match):
+        expansion(tilted_dirac_2band(), **{**base, **kwargs})
+
+
+def test_occupation_derivatives_never_overflow_in_expansion():
+    ds = expansion(tilted_dirac_2band(), components="xyy", mu=[0.0, 50.0], temperature=1e-6, grid=20)
+    assert np.all(np.isfinite(ds.sigma.values))
