@@ -1,0 +1,48 @@
+"""`qgeom dc` end to end: table, NetCDF with provenance, figure, config validation."""
+
+import numpy as np
+from click.testing import CliRunner
+
+from qgeom.cli import main
+from qgeom.results import load
+
+
+def test_dc_command_writes_table_dataset_and_figure(tmp_path):
+    out = tmp_path / "dc.nc"
+    res = CliRunner().invoke(main, [
+        "dc", "--model", "tilted_dirac_2band", "--components", "yxx,xyy", "--mu=-1:1:5",
+        "--temperature", "0.1", "--grid", "40", "--rta", "1,0.5", "--out", str(out),
+    ])
+    assert res.exit_code == 0, res.output
+    assert "component yxx" in res.output and "bath:kin" in res.output
+    ds = load(out)
+    assert ds.sigma.dims == ("mechanism", "term", "component", "mu")
+    assert list(ds.mechanism.values) == ["fermionic_bath", "constant_gamma", "rta"]
+    assert list(ds.term.values) == ["drude", "bcd", "geometric", "kinetic", "intrinsic"]
+    np.testing.assert_allclose(ds.mu.values, np.linspace(-1, 1, 5))
+    assert ds.attrs["model"]["name"] == "tilted_dirac_2band"
+    assert ds.attrs["parameters"]["temperature"] == 0.1
+    assert ds.attrs["grid"]["shape"] == [40, 40]
+    assert "qgeom_version" in ds.attrs and "e^3" in ds.sigma.attrs["units"]
+    assert (tmp_path / "dc.png").stat().st_size > 10_000
+
+
+def test_dc_config_file_and_validation_messages(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[model]\nname = "pt_tilted_4band"\nparameters = {t = 0.5}\n'
+                   '[dc]\ncomponents = ["xyy"]\nmu = "-4:-3.5:3"\ntemperature = 0.1\ngrid = 30\n')
+    res = CliRunner().invoke(main, ["dc", "--config", str(cfg), "--out", str(tmp_path / "a.nc")])
+    assert res.exit_code == 0, res.output
+    assert load(tmp_path / "a.nc").attrs["model"]["parameters"]["t"] == 0.5
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[model]\nname = "pt_tilted_4band"\n[dc]\nmechanisms = ["boltzmann"]\ntemprature = 1\n')
+    res = CliRunner().invoke(main, ["dc", "--config", str(bad)])
+    assert res.exit_code != 0
+    assert "mechanisms" in res.output and "fermionic_bath" in res.output
+    assert "temprature" in res.output
+
+    res = CliRunner().invoke(main, ["dc", "--model", "tilted_dirac_2band", "--temperature", "-1", "--grid", "10"])
+    assert res.exit_code != 0 and "temperature" in res.output
+    res = CliRunner().invoke(main, ["dc", "--model", "tilted_dirac_2band", "--mu", "a:b:c"])
+    assert res.exit_code != 0 and "mu" in res.output
