@@ -17,3 +17,10 @@ __all__ = [
     "MODELS", "KPModel", "Model", "TightBindingModel", "asymmetric_chain", "mnbi2te4_bilayer",
     "parse_expression", "pt_tilted_2band", "pt_tilted_4band", "qi_wu_zhang", "tilted_dirac_2band",
 ]
+from .interop import from_pythtb, from_tbmodels
+from .wannier90 import OrbitalPositionModel, from_wannier90, read_hr, read_tb, read_win, to_wannier90_hr, with_convention
+
+__all__ += [
+    "OrbitalPositionModel", "from_pythtb", "from_tbmodels", "from_wannier90", "read_hr", "read_tb", "read_win",
+    "to_wannier90_hr", "with_convention",
+]

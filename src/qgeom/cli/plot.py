@@ -1,0 +1,59 @@
+"""`qgeom plot RESULT.nc` (standard figure) and `qgeom export RESULT.nc` (plain-text table)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._validation import QgeomInputError
+from ..results import load
+from .common import handle_errors
+
+
+def _open(result: str):
+    try:
+        return load(result)
+    except (OSError, ValueError) as exc:
+        raise QgeomInputError(f"cannot read result file {result!r}: {exc}") from None
+
+
+@click.command("plot")
+@click.argument("result", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Figure file (png, pdf, svg; default RESULT with .png).")
+@click.option("--text", "text", type=click.Path(dir_okay=False), default=None,
+              help="Also export the result as a plain-text table to this file.")
+@click.option("--dpi", type=int, default=150, show_default=True)
+@handle_errors
+def command(result, out, text, dpi):
+    """Draw the standard figure of a result file (σ vs μ, χ vs ω, maps, bands, or a generic plot)."""
+    from ..plots import figure_kind, plot_result
+
+    ds = _open(result)
+    out = out or str(Path(result).with_suffix(".png"))
+    plot_result(ds, out, dpi=dpi)
+    click.echo(f"wrote {out} ({figure_kind(ds)} figure)")
+    if text:
+        from ..export import to_text
+
+        to_text(ds, text)
+        click.echo(f"wrote {text}")
+
+
+@click.command("export")
+@click.argument("result", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
+              help="Text file (default RESULT with .txt; '-' prints to stdout).")
+@handle_errors
+def export_command(result, out):
+    """Write a result file as a plain-text table with a commented header (units, conventions, version)."""
+    from ..export import to_text
+
+    ds = _open(result)
+    if out == "-":
+        click.echo(to_text(ds), nl=False)
+        return
+    out = out or str(Path(result).with_suffix(".txt"))
+    to_text(ds, out)
+    click.echo(f"wrote {out}")

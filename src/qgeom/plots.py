@@ -1,0 +1,235 @@
+"""Standard figures from result Datasets (matplotlib, Agg backend; plotting reads only Results).
+
+`plot_result(ds)` picks the figure from the content:
+- `energy` over (k, band) with `distance` → band structure with high-symmetry ticks;
+- `sigma` → σ vs μ (or γ) per component (rows) and mechanism (columns), one line per term;
+- `chi` (complex, kind/alpha/beta/omega) → Re and Im χ^{αβ}(ω), one panel per kind;
+- any variable over exactly two numeric dims (e.g. a ratio map) → colour map;
+- otherwise every variable vs its first numeric dim, other dims as lines.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+MAX_LINES = 24
+_X_PREFERENCE = ("mu", "omega", "gamma", "temperature", "t", "distance")
+
+
+def _mpl():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _label(ds: xr.Dataset, name: str) -> str:
+    unit = ds[name].attrs.get("units") if name in ds.variables else None
+    return f"{name} [{unit}]" if unit else name
+
+
+def _is_numeric_dim(ds: xr.Dataset, dim: str) -> bool:
+    return dim in ds.coords and np.issubdtype(ds[dim].dtype, np.number) and ds.sizes[dim] > 1
+
+
+def _x_dim(ds: xr.Dataset, da: xr.DataArray) -> str | None:
+    for d in _X_PREFERENCE:
+        if d in da.dims and _is_numeric_dim(ds, d):
+            return d
+    numeric = [d for d in da.dims if _is_numeric_dim(ds, d)]
+    return numeric[0] if numeric else (da.dims[0] if da.dims else None)
+
+
+def _lines(ax, ds: xr.Dataset, da: xr.DataArray, x: str, *, label_prefix: str = "") -> int:
+    """One line per combination of the non-x dims (Re solid, Im dashed for complex data)."""
+    others = [d for d in da.dims if d != x]
+    xs = ds[x].values if x in ds.coords else np.arange(da.sizes[x])
+    n = 0
+    for combo in itertools.product(*(range(da.sizes[d]) for d in others)):
+        if n >= MAX_LINES:
+            break
+        sel = da.isel(dict(zip(others, combo))).transpose(x).values
+        if not np.any(np.isfinite(sel)):
+            continue
+        tag = ", ".join(f"{d}={_coord(ds, d, i)}" for d, i in zip(others, combo))
+        tag = (label_prefix + tag).strip(", ") or da.name
+        if np.iscomplexobj(sel):
+            line, = ax.plot(xs, sel.real, label=f"Re {tag}")
+            ax.plot(xs, sel.imag, "--", color=line.get_color(), label=f"Im {tag}")
+        else:
+            ax.plot(xs, sel, label=tag)
+        n += 1
+    return n
+
+
+def _coord(ds, dim, i):
+    if dim in ds.coords:
+        v = ds[dim].values[i]
+        return v.item() if hasattr(v, "item") else v
+    return i
+
+
+def plot_bands(ds: xr.Dataset, ax=None, *, fermi_energy: float | None = None):
+    plt = _mpl()
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(5, 4))
+    x = ds["distance"].values
+    ax.plot(x, ds["energy"].transpose("k", "band").values, color="k", lw=1)
+    ticks = ds.attrs.get("path_ticks")
+    if ticks:
+        ax.set_xticks(ticks)
+        ax.set_xticklabels(ds.attrs.get("path_labels", [""] * len(ticks)))
+        for t in ticks:
+            ax.axvline(t, color="0.7", lw=0.5)
+    if fermi_energy is not None:
+        ax.axhline(fermi_energy, color="tab:red", ls="--", lw=0.8, label=f"E_F = {fermi_energy:g}")
+        ax.legend(loc="best", fontsize=7)
+    ax.set_xlim(x[0], x[-1])
+    ax.set_ylabel(_label(ds, "energy"))
+    ax.set_title(ds.attrs.get("model", {}).get("name", "") + " band structure" if isinstance(ds.attrs.get("model"), dict) else "band structure")
+    return fig
+
+
+def plot_sigma(ds: xr.Dataset, var: str = "sigma"):
+    plt = _mpl()
+    da = ds[var]
+    x = _x_dim(ds, da)
+    rows = "component" if "component" in da.dims else None
+    cols = "mechanism" if "mechanism" in da.dims else None
+    nr = da.sizes[rows] if rows else 1
+    nc = da.sizes[cols] if cols else 1
+    fig, axes = plt.subplots(nr, nc, figsize=(3.6 * nc + 1, 2.8 * nr + 0.6), squeeze=False, sharex=True)
+    for i, j in itertools.product(range(nr), range(nc)):
+        ax = axes[i, j]
+        sub = da
+        title = []
+        if rows:
+            sub = sub.isel({rows: i})
+            title.append(f"σ_{_coord(ds, rows, i)}")
+        if cols:
+            sub = sub.isel({cols: j})
+            title.append(str(_coord(ds, cols, j)))
+        _lines(ax, ds, sub, x)
+        ax.axhline(0, color="0.8", lw=0.5)
+        ax.set_title(", ".join(title), fontsize=9)
+        if i == nr - 1:
+            ax.set_xlabel(_label(ds, x))
+        if j == 0:
+            ax.set_ylabel(_label(ds, var))
+        ax.legend(fontsize=6, loc="best")
+    fig.suptitle(ds.attrs.get("title", var), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_chi(ds: xr.Dataset, var: str = "chi"):
+    plt = _mpl()
+    da = ds[var]
+    x = _x_dim(ds, da)
+    kinds = da.sizes["kind"] if "kind" in da.dims else 1
+    fig, axes = plt.subplots(1, kinds, figsize=(4 * kinds + 0.5, 3.4), squeeze=False)
+    xs = ds[x].values if x in ds.coords else np.arange(da.sizes[x])
+    for j in range(kinds):
+        ax = axes[0, j]
+        sub = da.isel(kind=j) if "kind" in da.dims else da
+        others = [d for d in sub.dims if d != x]
+        n = 0
+        for combo in itertools.product(*(range(sub.sizes[d]) for d in others)):
+            vals = np.asarray(sub.isel(dict(zip(others, combo))).transpose(x).values)
+            if n >= MAX_LINES or not np.any(vals != 0):  # identically zero components are skipped
+                continue
+            lab = "".join(str(_coord(ds, d, i)) for d, i in zip(others, combo))
+            line, = ax.plot(xs, vals.real, label=f"Re χ^{lab}")
+            if np.iscomplexobj(vals):
+                ax.plot(xs, vals.imag, "--", color=line.get_color(), label=f"Im χ^{lab}")
+            n += 1
+        ax.set_title(str(_coord(ds, "kind", j)) if "kind" in da.dims else var, fontsize=9)
+        ax.set_xlabel(_label(ds, x))
+        ax.axhline(0, color="0.8", lw=0.5)
+        if j == 0:
+            ax.set_ylabel(_label(ds, var))
+        if n:
+            ax.legend(fontsize=6, loc="best")
+    fig.suptitle(ds.attrs.get("title", var), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_map(ds: xr.Dataset, var: str):
+    plt = _mpl()
+    da = ds[var]
+    ydim, xdim = [d for d in da.dims if _is_numeric_dim(ds, d)][:2]
+    vals = da.transpose(ydim, xdim).values
+    vals = np.abs(vals) if np.iscomplexobj(vals) else vals
+    fig, ax = plt.subplots(figsize=(5, 4))
+    pos = np.isfinite(vals) & (vals > 0)
+    from matplotlib.colors import LogNorm
+
+    norm = LogNorm() if pos.all() and vals[pos].max() / vals[pos].min() > 100 else None
+    mesh = ax.pcolormesh(ds[xdim].values, ds[ydim].values, vals, shading="auto", norm=norm)
+    fig.colorbar(mesh, ax=ax, label=_label(ds, var))
+    ax.set_xlabel(_label(ds, xdim))
+    ax.set_ylabel(_label(ds, ydim))
+    ax.set_title(ds.attrs.get("title", var), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_generic(ds: xr.Dataset):
+    plt = _mpl()
+    names = [n for n in ds.data_vars if ds[n].ndim >= 1]
+    if not names:
+        raise ValueError("the result holds no array variable to plot.")
+    fig, axes = plt.subplots(len(names), 1, figsize=(5.5, 2.8 * len(names) + 0.5), squeeze=False)
+    for ax, name in zip(axes[:, 0], names):
+        da = ds[name]
+        x = _x_dim(ds, da)
+        _lines(ax, ds, da, x)
+        ax.set_xlabel(_label(ds, x))
+        ax.set_ylabel(_label(ds, name))
+        ax.legend(fontsize=6, loc="best")
+    fig.suptitle(ds.attrs.get("title", ""), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def figure_kind(ds: xr.Dataset) -> str:
+    if "energy" in ds and {"k", "band"} <= set(ds["energy"].dims) and "distance" in ds.coords:
+        return "bands"
+    if "sigma" in ds:
+        return "sigma"
+    if "chi" in ds:
+        return "chi"
+    for name in ds.data_vars:
+        if ds[name].ndim == 2 and all(_is_numeric_dim(ds, d) for d in ds[name].dims):
+            return "map"
+    return "generic"
+
+
+def plot_result(ds: xr.Dataset, path: str | Path | None = None, **kwargs):
+    """Draw the standard figure for a result; save it to `path` (format from the suffix) if given.
+    Returns the matplotlib Figure."""
+    kind = figure_kind(ds)
+    if kind == "bands":
+        ef = kwargs.get("fermi_energy")
+        if ef is None and isinstance(ds.attrs.get("model"), dict):
+            ef = ds.attrs["model"].get("parameters", {}).get("fermi_energy")
+        fig = plot_bands(ds, fermi_energy=ef)
+    elif kind == "sigma":
+        fig = plot_sigma(ds)
+    elif kind == "chi":
+        fig = plot_chi(ds)
+    elif kind == "map":
+        name = next(n for n in ds.data_vars if ds[n].ndim == 2 and all(_is_numeric_dim(ds, d) for d in ds[n].dims))
+        fig = plot_map(ds, name)
+    else:
+        fig = plot_generic(ds)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=kwargs.get("dpi", 150))
+    return fig
