@@ -14,7 +14,7 @@ def as_finite_array(x, name: str, *, dtype=float) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))
         raise QgeomInputError(
-            f"{name} contains NaN or inf (first at index {tuple(bad[0])}); "
+            f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad[0])}); "
             f"pass finite numbers only."
         )
     return arr

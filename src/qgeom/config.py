@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, ValidationError, field_validator
 
 from ._validation import QgeomInputError
 from .models.base import Model
@@ -27,7 +27,7 @@ class ModelConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str
-    parameters: dict[str, float | int | bool] = Field(default_factory=dict)
+    parameters: dict[str, StrictFloat | StrictInt | StrictBool] = Field(default_factory=dict)
 
     @field_validator("name")
     @classmethod

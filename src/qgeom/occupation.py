@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-from ._validation import QgeomInputError
+from ._validation import QgeomInputError, positive_scalar
 
 MAX_ORDER = 4
 
@@ -29,7 +29,7 @@ def fermi_dirac(energy, mu, temperature: float, order: int = 0) -> np.ndarray:
     """
     if not 0 <= order <= MAX_ORDER:
         raise QgeomInputError(f"order must be 0..{MAX_ORDER}, got {order}.")
-    beta = 1.0 / temperature
+    beta = 1.0 / positive_scalar(temperature, "temperature")
     x = beta * (np.asarray(energy, dtype=float) - np.asarray(mu, dtype=float))
     if order == 0:
         return expit(-x)

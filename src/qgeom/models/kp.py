@@ -104,6 +104,8 @@ class KPModel(Model):
         ks = K_SYMBOLS[:dim]
         symbols = {s.name: s for s in ks}
         symbols.update({p: sp.Symbol(p, real=True) for p in self.parameters})
+        if isinstance(matrix, sp.MatrixBase):
+            matrix = matrix.tolist()
         rows = [[parse_expression(e, symbols) if isinstance(e, str) else sp.sympify(e) for e in row] for row in matrix]
         H = sp.Matrix(rows)
         if H.shape[0] != H.shape[1]:

@@ -1,0 +1,224 @@
+"""`qgeom.optical.response`: second-order rectified responses of any observable (seed [K]).
+
+See `terms.py` for the formulas and `units.py` for the field and unit conventions.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from .._validation import QgeomInputError, as_finite_array, positive_scalar
+from ..bands import DEFAULT_DEGEN_TOL, Bands
+from ..kspace import KGrid, integrate, make_grid
+from ..models.base import Model
+from ..results import make_result
+from . import kernels
+from .observables import AXES, resolve
+from .terms import ALL_TERMS, KERNEL_OF, NEEDS_DERIVATIVE, TAU_TERMS, Chunk
+from .units import chi_si_factor, current_si_factor, has_si, tau_to_model
+
+DEFAULT_KINDS = ("kramers_injection", "kramers_fermi_sea", "shift_like")
+PUBLIC_KINDS = ("injection", "kramers_injection", "kramers_fermi_sea", "shift_like")
+# Converged defaults (docs/optical.md, "Convergence"): continuum disk (n_r, n_phi); lattice MP grid.
+DEFAULT_DISK_GRID = (480, 12)
+DEFAULT_LATTICE_GRID = 200
+DEFAULT_TEMPERATURE = {"eV": 1e-3}  # kT; other units: 1e-3 of the model energy unit
+DEFAULT_BROADENING = {"eV": 2e-3}  # Lorentzian half width; other units: 1e-2 model units
+PAIR_BATCH = 4096
+PAIR_CUT = 1e-14
+
+
+@functools.lru_cache(maxsize=8)
+def _leggauss(n: int):
+    from scipy.special import roots_legendre  # O(n) asymptotics/Newton; same rule as numpy's leggauss
+
+    return roots_legendre(n)
+
+
+class _DiskGrid(KGrid):
+    """The `disk` KGrid with its Gauss–Legendre nodes computed once (numpy's leggauss is O(n³)
+    and KGrid.points recomputes it per chunk); same points and weights as KGrid."""
+
+    def points(self, start: int, stop: int):
+        nr, nphi = self.shape
+        idx = np.unravel_index(np.arange(start, stop), self.shape)
+        x, wx = _leggauss(nr)
+        r = 0.5 * self.cutoff * (x + 1)
+        wr = 0.5 * self.cutoff * wx
+        phi = 2 * np.pi * (np.arange(nphi) + 0.5) / nphi
+        ir, ip = idx
+        k = np.stack([r[ir] * np.cos(phi[ip]), r[ir] * np.sin(phi[ip])], axis=1)
+        w = r[ir] * wr[ir] * (2 * np.pi / nphi) / (2 * np.pi) ** 2
+        return k, w
+
+
+def fast_grid(model: Model, grid, **kwargs) -> KGrid:
+    g = make_grid(model, grid, **kwargs)
+    if g.kind == "disk" and not isinstance(g, _DiskGrid):
+        g = _DiskGrid(g.kind, g.shape, g.basis, g.cell_volume, cutoff=g.cutoff, offset=g.offset)
+    return g
+
+
+def _pairs(ch: Chunk, weights: np.ndarray):
+    """Flat indices (k, n, m) of the transitions that can contribute: m ∉ D(n) and f_nm ≠ 0."""
+    mask = (~ch.b.same) & (np.abs(ch.fnm) > PAIR_CUT)
+    return np.nonzero(mask)
+
+
+def _kernel(name: str, x: np.ndarray, gamma: float, bkind: str) -> np.ndarray:
+    if name == "delta":
+        return kernels.delta(x, gamma, bkind)
+    if name == "pf2":
+        return kernels.finite_part2(x, gamma, bkind)
+    if name == "adiabatic":
+        return kernels.adiabatic(x, gamma)
+    if name == "resolvent":
+        return kernels.principal(x, gamma, bkind) - 1j * np.pi * kernels.delta(x, gamma, bkind)
+    raise ValueError(name)
+
+
+def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_all: np.ndarray, *,
+                   mu: float, temperature: float, tau: float | None, gamma: float, bkind: str) -> dict:
+    """Unsymmetrized Σ_k w_k Σ_nm W^{αβ}_nm g(ω + ε_nm) for every term: {term: [nω, d, d]}."""
+    ch = Chunk(b, obs, mu, temperature)
+    kk, nn, mm = _pairs(ch, wk)
+    x0 = ch.enm[kk, nn, mm]
+    d = b.dim
+    out = {}
+    for term in terms:
+        W = ch.weights(term, tau)  # [nk, d, d, N, N]
+        Wp = np.moveaxis(W, (1, 2), (3, 4))[kk, nn, mm].reshape(len(kk), d * d) * wk[kk, None]
+        acc = np.zeros((len(omega_all), d * d), complex)
+        for s in range(0, len(kk), PAIR_BATCH):
+            sl = slice(s, s + PAIR_BATCH)
+            g = _kernel(KERNEL_OF[term], omega_all[:, None] + x0[None, sl], gamma, bkind)
+            acc += g @ Wp[sl]
+        out[term] = acc.reshape(len(omega_all), d, d)
+    return out
+
+
+def symmetrize(chi_pm: np.ndarray, n: int) -> np.ndarray:
+    """S10: χ^{αβ}(ω) → ½[χ^{αβ}(ω) + χ^{βα}(−ω)] from values on [ω…, −ω…] (axis 0)."""
+    return 0.5 * (chi_pm[:n] + chi_pm[n:].swapaxes(-1, -2))
+
+
+def _units(model: Model, obs) -> tuple[float, str]:
+    """Factor from model units to the output unit of χ, and that unit."""
+    if not has_si(model):
+        return 1.0, f"[O] {model.energy_unit}^-2 {model.length_unit}^{2 - model.dim} (e = hbar = 1, O = {obs.name})"
+    f = chi_si_factor(model)
+    area = "" if model.dim == 2 else f" m^{model.dim - 2}"  # per unit length/volume adjusts
+    if obs.source == "current":
+        return f * current_si_factor(model), f"A m^{3 - model.dim} V^-2 (charge current density per V^2)"
+    unit = {"e": "e", "hbar": "hbar"}.get(obs.unit, f"[{obs.name}]")
+    return f, f"{unit} V^-2{area} (per unit area for 2D)"
+
+
+def response(
+    model: Model,
+    observable,
+    *,
+    kinds: Sequence[str] = DEFAULT_KINDS,
+    omega,
+    mu: float = 0.0,
+    temperature: float | None = None,
+    tau: float | None = None,
+    broadening: float | None = None,
+    broadening_kind: str = "lorentzian",
+    grid=None,
+    cutoff: float | None = None,
+    degen_tol: float = DEFAULT_DEGEN_TOL,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+    si: bool = True,
+):
+    """Second-order rectified response χ^{αβ}(ω) of `observable` (seed [K]), symmetrized (S10).
+
+    Parameters (for eV/Å models such as `mnbi2te4_bilayer`: ħω, μ, kT, broadening in eV, τ in ps,
+    k and `cutoff` in Å⁻¹; for other models everything in model units, τ in ħ/E0):
+      observable : name of a model operator ("layer_polarization", "spin_z"), "current_x|y|z",
+                   an `Observable` (`current`, `operator`), a Hermitian matrix or a callable of k.
+      kinds      : any of "injection" (Eq. 4), "kramers_injection" (S13), "kramers_fermi_sea" (S14),
+                   "shift_like" (S15/S16); also "textbook_injection" (Eq. 1), "kramers_unsplit" (S11
+                   at η = broadening), "kramers_injection_geometric" (Eq. 6),
+                   "kramers_fermi_sea_geometric" (Eq. 8).
+      tau        : relaxation time, required by the injection-type kinds.
+      broadening : width γ of δ_γ and of the consistent P_γ, Pf_γ (`broadening_kind` "lorentzian"
+                   or "gaussian"); default 2 meV for eV models.
+      grid       : lattice models: MP points per direction (default 200); continuum: (n_r, n_phi)
+                   on a disk of radius `cutoff` (default (480, 12), cutoff = model.k_cutoff).
+
+    Returns an xarray Dataset with complex `chi` over (kind, alpha, beta, omega); δ⟨O⟩ =
+    2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
+    """
+    obs = resolve(model, observable)
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    if not kinds:
+        raise QgeomInputError("kinds must name at least one response kind.")
+    bad = [k for k in kinds if k not in ALL_TERMS]
+    if bad:
+        raise QgeomInputError(f"unknown response kind(s) {bad}; allowed: {list(ALL_TERMS)}.")
+    if len(set(kinds)) != len(kinds):
+        raise QgeomInputError(f"kinds contains duplicates: {kinds}.")
+    omega = np.atleast_1d(as_finite_array(omega, "omega"))
+    if omega.ndim != 1:
+        raise QgeomInputError(f"omega must be a 1D array of frequencies, got shape {omega.shape}.")
+    ev = model.energy_unit == "eV"
+    mu = float(as_finite_array(mu, "mu"))
+    temperature = positive_scalar(temperature if temperature is not None else DEFAULT_TEMPERATURE.get(model.energy_unit, 1e-3), "temperature")
+    gamma = positive_scalar(broadening if broadening is not None else DEFAULT_BROADENING.get(model.energy_unit, 1e-2), "broadening")
+    bkind = kernels.check_kind(broadening_kind)
+    tau_model = None
+    if any(k in TAU_TERMS for k in kinds):
+        if tau is None:
+            raise QgeomInputError(
+                f"kinds {[k for k in kinds if k in TAU_TERMS]} scale with the relaxation time: pass tau=... "
+                f"({'ps' if ev else 'in units of hbar/' + model.energy_unit})."
+            )
+        tau = positive_scalar(tau, "tau")
+        tau_model = tau_to_model(tau) if ev else tau
+    if grid is None:
+        grid = DEFAULT_LATTICE_GRID if model.is_periodic else DEFAULT_DISK_GRID
+    grid_kwargs = {} if model.is_periodic else {"cutoff": cutoff}
+    kgrid = fast_grid(model, grid, **grid_kwargs)
+    need_d = any(k in NEEDS_DERIVATIVE for k in kinds)
+    order = obs.bands_order(need_d)
+    omega_all = np.concatenate([omega, -omega])
+
+    def func(b, wk):
+        return chunk_response(b, wk, obs, kinds, omega_all, mu=mu, temperature=temperature, tau=tau_model,
+                              gamma=gamma, bkind=bkind)
+
+    t0 = time.perf_counter()
+    size = chunk_size or max(64, min(4096, 40_000 // max(1, model.nbands**2 // 4)))
+    res = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress)
+    elapsed = time.perf_counter() - t0
+    n = len(omega)
+    chi = np.stack([symmetrize(res[k], n) for k in kinds])  # [kind, ω, α, β]
+    factor, unit = _units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
+    chi = np.moveaxis(chi, 1, 3) * factor  # [kind, α, β, ω]
+    axes = list(AXES[: model.dim])
+    E = model.energy_unit
+    params = {
+        "observable": obs.name, "observable_source": obs.source, "observable_unit": obs.unit,
+        "pt_parity": obs.parity, "kinds": kinds, "mu": mu, "temperature": temperature,
+        "tau": tau, "tau_unit": "ps" if ev else f"hbar/{E}", "tau_model": tau_model,
+        "broadening": gamma, "broadening_kind": bkind, "degen_tol": degen_tol, "order": order,
+        "elapsed_s": elapsed, "si_factor": factor,
+    }
+    ds = make_result(
+        {"chi": (("kind", "alpha", "beta", "omega"), chi)},
+        {"kind": kinds, "alpha": axes, "beta": axes, "omega": omega},
+        model=model, grid=kgrid, parameters=params,
+        units={"chi": unit, "omega": f"{E} (hbar omega)"},
+        title=f"second-order optical response of {obs.name} ({', '.join(kinds)})",
+        extra_attrs={"field_convention": (
+            "E(t) = (E_w e^{-iwt} + c.c.)/2; d<O> = e^2 sum_{zeta=+-} chi^{ab}(zeta w) E^a_{-zeta w} E^b_{zeta w} "
+            "= 2 e^2 chi^{ab}(w) conj(E^a_w) E^b_w; chi symmetrized chi^{ab}(w) = [chi^{ab}(w) + chi^{ba}(-w)]/2 (S10)"
+        )},
+    )
+    return ds

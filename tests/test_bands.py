@@ -1,0 +1,91 @@
+"""Bands: eigensystem, eigenbasis matrix elements and the degenerate-subspace bookkeeping."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qgeom import QgeomInputError
+from qgeom.bands import Bands
+from qgeom.models import library
+
+
+def test_from_model_eigensystem_and_matrix_elements(rng):
+    model = library.pt_tilted_4band()
+    k = rng.uniform(-np.pi, np.pi, size=(7, 2))
+    b = Bands.from_model(model, k, order=3)
+    assert (b.nk, b.nbands, b.dim) == (7, 4, 2)
+    assert b.v.shape == (7, 2, 4, 4) and b.w.shape == (7, 2, 2, 4, 4) and b.u.shape == (7, 2, 2, 2, 4, 4)
+    assert np.all(np.diff(b.energies, axis=1) >= 0)
+    H = model.hamiltonian(k)
+    np.testing.assert_allclose(H @ b.vectors, b.vectors * b.energies[:, None, :], atol=1e-12)
+    Vd = b.vectors.conj().swapaxes(-1, -2)
+    np.testing.assert_allclose(Vd @ b.vectors, np.broadcast_to(np.eye(4), (7, 4, 4)), atol=1e-12)
+    dH, ddH, dddH = (model.hamiltonian(k, o) for o in (1, 2, 3))
+    np.testing.assert_allclose(b.v, Vd[:, None] @ dH @ b.vectors[:, None], atol=1e-12)
+    np.testing.assert_allclose(b.w[:, 1, 0], Vd @ ddH[:, 1, 0] @ b.vectors, atol=1e-12)
+    np.testing.assert_allclose(b.u[:, 0, 1, 1], Vd @ dddH[:, 0, 1, 1] @ b.vectors, atol=1e-12)
+    np.testing.assert_allclose(b.k, k)
+
+
+def test_lower_order_leaves_w_u_empty_and_require():
+    b = Bands.from_model(library.qi_wu_zhang(), np.zeros((2, 2)) + 0.3, order=1)
+    assert b.w is None and b.u is None
+    b.require(1)
+    with pytest.raises(QgeomInputError, match="order=2"):
+        b.require(2)
+    b2 = Bands.from_model(library.qi_wu_zhang(), np.zeros((2, 2)) + 0.3, order=2)
+    assert b2.w is not None and b2.u is None
+    with pytest.raises(QgeomInputError, match="order=3"):
+        b2.require(3)
+
+
+def _synthetic(energies, tol):
+    e = np.asarray(energies, float)[None]
+    N = e.shape[1]
+    eye = np.eye(N, dtype=complex)[None]
+    return Bands(np.zeros((1, 1)), e, eye, np.zeros((1, 1, N, N), complex), None, None, degen_tol=tol)
+
+
+def test_degenerate_labels_chain_and_mask():
+    b = _synthetic([0.0, 0.6e-6, 1.2e-6, 1.0, 1.0, 2.0], 1e-6)
+    np.testing.assert_array_equal(b.labels[0], [0, 0, 0, 1, 1, 2])  # chained along the spectrum
+    assert b.same[0, 0, 2] and b.same[0, 3, 4] and not b.same[0, 2, 3]
+    inv = b.inv_de[0]
+    assert np.all(inv[b.same[0]] == 0)
+    assert inv[0, 5] == pytest.approx(1 / (0.0 - 2.0)) and inv[5, 3] == pytest.approx(1 / (2.0 - 1.0))
+    assert np.all(np.isfinite(inv))
+    # a smaller tolerance splits the near-degenerate cluster
+    np.testing.assert_array_equal(_synthetic([0.0, 0.6e-6, 1.2e-6, 1.0], 1e-7).labels[0], [0, 1, 2, 3])
+
+
+def test_subspace_average():
+    b = _synthetic([0.0, 0.0, 1.0, 2.0, 2.0, 2.0], 1e-8)
+    x = np.array([[1.0, 3.0, 5.0, 1.0, 2.0, 6.0]])
+    np.testing.assert_allclose(b.subspace_average(x), [[2.0, 2.0, 5.0, 3.0, 3.0, 3.0]])
+    # tensor axes between k and band are carried along
+    xt = np.stack([x, 2 * x], axis=1)  # [nk, 2, N]
+    np.testing.assert_allclose(b.subspace_average(xt)[0, 1], [4.0, 4.0, 10.0, 6.0, 6.0, 6.0])
+
+
+def test_cached_memoizes():
+    b = _synthetic([0.0, 1.0], 1e-6)
+    calls = []
+    f = lambda bb: calls.append(1) or np.ones(3)  # noqa: E731
+    b.cached("x", f)
+    b.cached("x", f)
+    assert len(calls) == 1
+
+
+def test_from_model_bad_inputs():
+    m = library.qi_wu_zhang()
+    with pytest.raises(QgeomInputError, match="order"):
+        Bands.from_model(m, np.zeros((1, 2)), order=4)
+    with pytest.raises(QgeomInputError, match="degen_tol"):
+        Bands.from_model(m, np.zeros((1, 2)), degen_tol=0.0)
+    with pytest.raises(QgeomInputError, match="degen_tol"):
+        Bands.from_model(m, np.zeros((1, 2)), degen_tol=-1e-6)
+    with pytest.raises(QgeomInputError, match=r"shape \[nk, 2\]"):
+        Bands.from_model(m, np.zeros((3, 3)))
+    with pytest.raises(QgeomInputError, match="NaN"):
+        Bands.from_model(m, np.array([[0.0, np.nan]]))

@@ -1,0 +1,96 @@
+"""Results: self-describing Datasets and their NetCDF round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import qgeom
+from qgeom.kspace import make_grid
+from qgeom.models import library
+from qgeom.results import CONVENTIONS, load, make_result, save
+from qgeom.summary import band_geometry
+
+
+@pytest.fixture
+def dataset(rng):
+    model = library.mnbi2te4_bilayer(neel=-1)
+    grid = make_grid(model, (4, 6))
+    real = rng.standard_normal((3, 2))
+    cplx = rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))
+    ds = make_result(
+        {"sigma": (("mu", "component"), real), "chi": (("mu", "component"), cplx)},
+        {"mu": np.array([-0.1, 0.0, 0.1]), "component": ["xyy", "yxx"]},
+        model=model,
+        grid=grid,
+        parameters={"temperature": 0.001, "degen_tol": 1e-6, "flag": True, "nothing": None, "list": [1, 2.5]},
+        units={"sigma": "e^3 Å / (hbar eV)", "chi": "arb", "mu": "eV"},
+        title="test result",
+        extra_attrs={"note": "plain string", "count": 3},
+    )
+    return ds, model, grid
+
+
+def test_make_result_provenance(dataset):
+    ds, model, grid = dataset
+    assert ds.attrs["qgeom_version"] == qgeom.__version__
+    assert ds.attrs["model"] == model.describe()
+    assert ds.attrs["grid"] == grid.describe()
+    assert ds.attrs["conventions"] == CONVENTIONS
+    assert ds["sigma"].attrs["units"] == "e^3 Å / (hbar eV)"
+    assert ds["mu"].attrs["units"] == "eV"
+    assert ds.attrs["model"]["parameters"]["neel"] == -1
+
+
+def test_save_load_round_trip(dataset, tmp_path):
+    ds, model, grid = dataset
+    path = save(ds, tmp_path / "sub" / "r.nc")
+    assert path.is_file()
+    back = load(path)
+    assert set(back.data_vars) == {"sigma", "chi"}
+    assert back["chi"].dtype.kind == "c"
+    np.testing.assert_array_equal(back["chi"].values, ds["chi"].values)
+    np.testing.assert_array_equal(back["sigma"].values, ds["sigma"].values)
+    assert back["chi"].dims == ("mu", "component") and back["sigma"].dims == ("mu", "component")
+    np.testing.assert_array_equal(back["mu"].values, ds["mu"].values)
+    assert list(back["component"].values) == ["xyy", "yxx"]
+    assert back["sigma"].attrs["units"] == "e^3 Å / (hbar eV)"
+    assert back["chi"].attrs == {"units": "arb"}
+    # structured attributes come back as structures, not strings
+    assert back.attrs["model"] == model.describe()
+    assert isinstance(back.attrs["model"]["parameters"], dict)
+    assert back.attrs["grid"] == grid.describe()
+    assert back.attrs["parameters"] == {"temperature": 0.001, "degen_tol": 1e-6, "flag": True, "nothing": None,
+                                        "list": [1, 2.5]}
+    assert back.attrs["qgeom_version"] == qgeom.__version__
+    assert back.attrs["title"] == "test result"
+    assert back.attrs["note"] == "plain string" and int(back.attrs["count"]) == 3
+    # the in-memory Dataset is not modified by saving
+    assert ds["chi"].dtype.kind == "c" and isinstance(ds.attrs["model"], dict)
+
+
+def test_file_is_plain_netcdf(dataset, tmp_path):
+    ds, _, _ = dataset
+    path = save(ds, tmp_path / "r.nc")
+    with xr.open_dataset(path, engine="h5netcdf") as raw:
+        assert {"chi__real", "chi__imag", "sigma"} <= set(raw.data_vars)
+        np.testing.assert_array_equal(raw["chi__imag"].values, ds["chi"].values.imag)
+        assert isinstance(raw.attrs["model"], str)
+
+
+def test_band_geometry_round_trip(tmp_path):
+    ds = band_geometry(library.qi_wu_zhang(u=1.0), grid=12, progress=False)
+    back = load(save(ds, tmp_path / "g.nc"))
+    xr.testing.assert_allclose(back[["chern_number", "quantum_metric_integral"]],
+                               ds[["chern_number", "quantum_metric_integral"]], rtol=0, atol=0)
+    assert back.attrs["model"]["parameters"] == {"u": 1.0}
+    assert back.attrs["grid"]["shape"] == [12, 12]
+    assert back["chern_number"].attrs["units"] == "1"
+
+
+def test_unserializable_metadata_is_rejected(tmp_path, dataset):
+    ds, _, _ = dataset
+    ds.attrs["parameters"] = {"bad": object()}
+    with pytest.raises(TypeError, match="cannot store"):
+        save(ds, tmp_path / "bad.nc")
