@@ -5,9 +5,9 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import bands, dc, geometry, optical, plot
+from . import bands, dc, dc_exact, geometry, optical, plot
 
-_COMMANDS = [dc.command, geometry.command, bands.command, plot.command, plot.export_command, optical.command]
+_COMMANDS = [dc.command, dc_exact.command, geometry.command, bands.command, plot.command, plot.export_command, optical.command]
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

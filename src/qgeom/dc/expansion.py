@@ -24,9 +24,11 @@ from ..results import make_result
 from .components import component_indices, parse_components
 
 # C_kin of σ^kin = C_kin Σ v^a v^b v^c f0'''' (= 2 C_kin Σ ∂a∂b∂c ε f0'' by parts).
-# SPEC §2.1: the seed gives 1/48 in Eq. (5)/(D-62)'s companion and 1/24 via its f = 2f0 − 1
-# convention in (D-61). Decided by the exact NESS evaluation (qgeom.dc.exact, docs/exact_ness.md).
-KINETIC_PREFACTOR = 1.0 / 48.0
+# SPEC §2.1: the seed is inconsistent (1/48 in Eq. 5; 1/24 ∂³ε f0'' in D-62; 1/48 with f = 2f0 − 1
+# in D-61). The exact NESS evaluation (qgeom.dc.exact; Γ-scan fits on a 1-band and a 2-band model,
+# docs/exact_ness.md, tests/dc/test_exact.py) gives C_kin = 1/24: Eq. 5 is low by 2, D-62 should
+# read (1/12) ∂³ε f0'', D-61 (in f = 2f0 − 1) is right.
+KINETIC_PREFACTOR = 1.0 / 24.0
 
 TERMS = ("drude", "bcd", "geometric", "kinetic", "intrinsic")
 MECHANISMS = ("fermionic_bath", "constant_gamma", "rta")

@@ -1,0 +1,324 @@
+"""Exact second-order conductivity of the fermionic-bath NESS (seed [D] Eqs. B-5, B-6; SPEC §2.4).
+
+σ_abc(ω1, ω2) = (i/ω1)(i/ω2) [K_abc(ω1, ω2) + K_acb(ω2, ω1)]   (B-5, "b ↔ c, ω1 ↔ ω2")
+
+    K_abc(ω1, ω2) = Σ_{m,l,n} V^b_ml V^c_ln ρ̃²_mln(ω1, ω2) J^a_nm        (IV)
+                  + Σ_{m,n}   V^bc_mn ρ̃¹_mn(ω1 + ω2) J^a_nm              (III)
+                  + Σ_{m,n}   V^b_mn ρ̃¹_mn(ω1) J^ac_nm                   (II)
+                  + Σ_n       ρ̃⁰_n J^abc_nn                              (I)
+
+with V^b = −∂_bH, V^bc = ½∂_b∂_cH, J^a = ∂_aH, J^ac = −∂_a∂_cH, J^abc = ½∂_a∂_b∂_cH in the
+eigenbasis (Bands order 3) and the exact kernels of `qgeom.dc.kernels`. Valid for any number of
+bands; degenerate subspaces need no special treatment because the kernels depend on energies
+only and are evaluated through their finite limits (divided differences).
+
+Convention ("seed", default): the bracket is summed, not averaged, over (b, ω1) ↔ (c, ω2), exactly
+as printed in (B-5). This is the convention in which the seed's Γ-expansion (Eqs. 2, 3, 5, 6) holds
+(checked numerically, docs/exact_ness.md). The current of a DC field is j_a = ½ Σ_bc σ_abc E_b E_c
+in this convention; `convention="physical"` returns the averaged σ with j_a = Σ_bc σ_abc E_b E_c.
+
+DC limit (B-6): with ω1 = z, ω2 = −z the prefactor is 1/z², so σ_DC is the z² Taylor coefficient of
+P(z) = K_abc(z, −z) + K_acb(−z, z). It is taken exactly by the Cauchy integral on the circle
+|z| = r (trapezoid rule, M nodes, exponentially convergent): c_p = (1/M) Σ_j P(z_j) z_j^−p, with
+r = ρ·min(Γ, (Γ + πkT)/2) inside the disk where every kernel is analytic. c0 and c1 must vanish
+after the k-sum (they are returned as `residual_c0`, `residual_c1` for checking).
+Units: e = ħ = 1, model energy and length units; temperature = kT and gamma = Γ in energy units.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from .._validation import QgeomInputError, as_finite_array, positive_scalar
+from ..bands import DEFAULT_DEGEN_TOL, Bands
+from ..kspace import integrate, make_grid
+from ..models.base import Model
+from ..results import make_result
+from . import kernels as K
+from .components import component_indices, parse_components
+
+CONVENTIONS = ("seed", "physical")
+DEFAULT_NODES = 24
+DEFAULT_RADIUS = 0.25
+
+
+def contour_radius(gamma: float, temperature: float, rho: float = DEFAULT_RADIUS) -> float:
+    """Contour radius r = ρ·min(Γ, (Γ + πkT)/2): the kernels of both families (ω, −ω) and (ω, ω)
+    are analytic for |ω| < min(Γ, (Γ + πkT)/2)."""
+    return rho * min(gamma, 0.5 * (gamma + np.pi * temperature))
+
+
+def contour_nodes(radius: float, nodes: int) -> np.ndarray:
+    if nodes < 4 or nodes % 2:
+        raise QgeomInputError(f"nodes must be an even integer ≥ 4, got {nodes!r}.")
+    return radius * np.exp(2j * np.pi * np.arange(nodes) / nodes)
+
+
+def _matrix_tensors(b: Bands, comps):
+    """Per-k tensors of terms (IV)–(I) for components (a, b, c): T4[k, c, m, l, n], T3, T2 [k, c, m, n], T1 [k, c, n]."""
+    b.require(3)
+    A, B, C = comps
+    v, w, u = b.v, b.w, b.u
+    vb, vc, va = v[:, B], v[:, C], v[:, A]  # [nk, comp, N, N]
+    # (IV): V^b_ml V^c_ln J^a_nm = v^b_ml v^c_ln v^a_nm
+    T4 = vb[:, :, :, :, None] * vc[:, :, None, :, :] * np.swapaxes(va, -1, -2)[:, :, :, None, :]
+    # (III): ½ w^bc_mn v^a_nm
+    T3 = 0.5 * w[:, B, C] * np.swapaxes(va, -1, -2)
+    # (II): V^b_mn J^ac_nm = v^b_mn w^ac_nm
+    T2 = vb * np.swapaxes(w[:, A, C], -1, -2)
+    # (I): ½ u^abc_nn
+    T1 = 0.5 * np.diagonal(u[:, A, B, C], axis1=-2, axis2=-1)
+    return T4, T3, T2, T1
+
+
+def _kernel_tables(eps, z1, z2, mu, kT, G):
+    """ρ̃⁰ [nk, N]; ρ̃¹(ω1), ρ̃¹(ω2), ρ̃¹(ω1+ω2) [nk, J, N, N] (index m, n); ρ̃² [nk, J, N, N, N] (m, l, n)."""
+    r0 = K.rho0(eps, mu, kT, G)
+    e_m = eps[:, None, :, None]
+    e_n = eps[:, None, None, :]
+    r0m, r0n = r0[:, None, :, None], r0[:, None, None, :]
+
+    def r1(om):
+        return K.rho1(om[None, :, None, None], e_m, e_n, mu, kT, G, rho0_m=r0m, rho0_n=r0n)
+
+    r1_1, r1_2, r1_12 = r1(z1), r1(z2), r1(z1 + z2)
+    E_m = eps[:, None, :, None, None]
+    E_l = eps[:, None, None, :, None]
+    E_n = eps[:, None, None, None, :]
+    W1 = z1[None, :, None, None, None]
+    W2 = z2[None, :, None, None, None]
+    r2 = K.rho2(W1, W2, E_m, E_l, E_n, mu, kT, G, rho1_ln=r1_2[:, :, None, :, :], rho1_ml=r1_1[:, :, :, :, None])
+    return r0, r1_1, r1_2, r1_12, r2
+
+
+def _contract(T, kern, w):
+    """Σ_k w_k Σ_x T[k, c, x] kern[k, j, x] → [c, j]."""
+    nk, nc = T.shape[:2]
+    nj = kern.shape[1]
+    Tw = (T * w[:, None] if T.ndim == 2 else T * w.reshape((nk,) + (1,) * (T.ndim - 1)))
+    Tm = np.moveaxis(Tw.reshape(nk, nc, -1), 1, 2).reshape(-1, nc)  # [(k x), c]
+    Km = np.moveaxis(kern.reshape(nk, nj, -1), 1, 2).reshape(-1, nj)  # [(k x), j]
+    return Tm.T @ Km
+
+
+class _FamilySums:
+    """Chunk integrand: Σ_k w K_abc(z, s z) at the given nodes for each (Γ, μ); returns [Γ, μ, comp, node]."""
+
+    def __init__(self, comps_all, nodes_per_gamma, sign, mu, kT, gammas):
+        self.comps_all, self.nodes, self.sign = comps_all, nodes_per_gamma, sign
+        self.mu, self.kT, self.gammas = mu, kT, gammas
+
+    def __call__(self, b: Bands, w: np.ndarray) -> np.ndarray:
+        T4, T3, T2, T1 = _matrix_tensors(b, self.comps_all)
+        eps = b.energies
+        out = []
+        for G, z in zip(self.gammas, self.nodes):
+            per_mu = []
+            for mu in self.mu:
+                r0, r1_1, _, r1_12, r2 = _kernel_tables(eps, z, self.sign * z, mu, self.kT, G)
+                Ksum = _contract(T4, r2, w) + _contract(T3, r1_12, w) + _contract(T2, r1_1, w)
+                Ksum = Ksum + (T1 * w[:, None, None] * r0[:, None, :]).sum(axis=(0, 2))[:, None]
+                per_mu.append(Ksum)
+            out.append(per_mu)
+        return np.array(out)
+
+
+def _validate_common(model, components, mu, temperature, gamma, convention):
+    comps = parse_components(components, model.dim)
+    mu_arr = np.atleast_1d(as_finite_array(mu, "mu"))
+    if mu_arr.ndim != 1:
+        raise QgeomInputError(f"mu must be a scalar or a 1D array, got shape {mu_arr.shape}.")
+    kT = positive_scalar(temperature, "temperature")
+    g_arr = np.atleast_1d(as_finite_array(gamma, "gamma"))
+    if g_arr.ndim != 1 or np.any(g_arr <= 0):
+        raise QgeomInputError(f"gamma must be a positive scalar or 1D array of positive rates, got {gamma!r}.")
+    if convention not in CONVENTIONS:
+        raise QgeomInputError(f"convention must be one of {CONVENTIONS}, got {convention!r}.")
+    return comps, mu_arr, kT, g_arr
+
+
+def _with_swapped(comps: list[str]):
+    """All labels needed (requested + b↔c swapped) and, per requested label, its index and its swap's."""
+    allc = list(dict.fromkeys(comps + [c[0] + c[2] + c[1] for c in comps]))
+    idx = np.array([allc.index(c) for c in comps])
+    sw = np.array([allc.index(c[0] + c[2] + c[1]) for c in comps])
+    return allc, idx, sw
+
+
+def _auto_chunk(model: Model, nnodes: int) -> int:
+    N = model.nbands
+    per_k = 16 * nnodes * N**3 * 12 + 16 * N * N * 40
+    return int(np.clip(24 * 2**20 // per_k, 16, 4096))
+
+
+def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas, degen_tol, chunk_size, progress):
+    func = _FamilySums(component_indices(comps_all), nodes_per_gamma, sign, mu, kT, gammas)
+    size = chunk_size or _auto_chunk(model, max(len(z) for z in nodes_per_gamma))
+    return integrate(model, kgrid, func, order=3, degen_tol=degen_tol, chunk_size=size, progress=progress)
+
+
+def _provenance(model, kgrid, kT, degen_tol, convention, nodes, rho, title, extra=None):
+    unit = f"e^3 {model.length_unit}^{3 - model.dim} / (hbar {model.energy_unit})"
+    params = {"temperature": kT, "degen_tol": degen_tol, "convention": convention,
+              "contour_nodes": nodes, "contour_radius_fraction": rho}
+    params.update(extra or {})
+    return unit, params
+
+
+def exact(
+    model: Model,
+    *,
+    components="xyy",
+    mu,
+    temperature: float,
+    gamma,
+    grid=200,
+    nodes: int = DEFAULT_NODES,
+    radius: float = DEFAULT_RADIUS,
+    convention: str = "seed",
+    degen_tol: float = DEFAULT_DEGEN_TOL,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+    **grid_kwargs,
+) -> xr.Dataset:
+    """Exact DC second-order conductivity σ_abc(Γ, μ) of the fermionic-bath NESS (seed Eqs. B-5, B-6).
+
+    `gamma`: scalar or 1D array of bath rates Γ; `mu`: scalar or 1D array; `temperature`: kT;
+    `components`: list of labels like "xyy" or "all"; `grid`: as in `qgeom.kspace.make_grid`.
+    The ω² coefficient is taken by an M-node (`nodes`) trapezoid rule on |ω| = r with
+    r = `radius`·min(Γ, (Γ + πkT)/2). Returns Dataset with `sigma[gamma, component, mu]` and the
+    diagnostics `residual_c0`, `residual_c1` (ω⁰, ω¹ coefficients; zero up to the k-grid accuracy).
+    """
+    comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention)
+    rho = positive_scalar(radius, "radius")
+    if rho >= 1:
+        raise QgeomInputError(f"radius is the contour radius as a fraction of the analyticity radius; use < 1, got {rho}.")
+    allc, idx, sw = _with_swapped(comps)
+    kgrid = make_grid(model, grid, **grid_kwargs)
+    zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
+    Ks = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress)
+    half = nodes // 2
+    # P(z_j) = K_abc(z_j, −z_j) + K_acb(−z_j, z_j); −z_j is node j + M/2
+    P = Ks[:, :, idx, :] + np.roll(Ks[:, :, sw, :], -half, axis=-1)  # [Γ, μ, comp, node]
+    Z = np.array(zs)[:, None, None, :]
+    coef = [np.mean(P * Z**-p, axis=-1) for p in (0, 1, 2)]
+    scale = 1.0 if convention == "seed" else 0.5
+    sigma = scale * np.moveaxis(coef[2], 1, 2)  # [Γ, comp, μ]
+    c0 = scale * np.moveaxis(coef[0], 1, 2)
+    c1 = scale * np.moveaxis(coef[1], 1, 2)
+    if np.max(np.abs(sigma.imag)) > 1e-6 * max(np.max(np.abs(sigma.real)), 1e-300):
+        raise RuntimeError("exact DC sigma has a sizeable imaginary part: contour or kernels failed.")
+    unit, params = _provenance(model, kgrid, kT, degen_tol, convention, nodes, rho, "")
+    return make_result(
+        {
+            "sigma": (("gamma", "component", "mu"), sigma.real),
+            "residual_c0": (("gamma", "component", "mu"), c0),
+            "residual_c1": (("gamma", "component", "mu"), c1),
+        },
+        {"gamma": g_arr, "component": comps, "mu": mu_arr},
+        model=model, grid=kgrid, parameters=params,
+        units={"sigma": unit, "residual_c0": f"{unit} {model.energy_unit}^2",
+               "residual_c1": f"{unit} {model.energy_unit}", "mu": model.energy_unit,
+               "gamma": model.energy_unit},
+        title="exact second-order DC conductivity, fermionic-bath NESS (seed [D] Eqs. B-5, B-6)",
+        extra_attrs={
+            "sigma_definition": _definition(convention),
+            "method": "Cauchy contour for the omega^2 coefficient of the (B-5) bracket at omega2 = -omega1",
+        },
+    )
+
+
+def _definition(convention: str) -> str:
+    if convention == "seed":
+        return ("seed (B-5) convention: sigma = (i/w1)(i/w2)[K_abc(w1,w2) + K_acb(w2,w1)]; "
+                "DC current j_a = (1/2) sum_bc sigma_abc E_b E_c; Eqs. 2, 3, 5, 6 hold in this convention")
+    return ("physical convention: sigma = (i/w1)(i/w2)[K_abc(w1,w2) + K_acb(w2,w1)]/2; "
+            "j_a = sum_bc sigma_abc E_b E_c (half of the seed convention)")
+
+
+PROCESSES = ("rectification", "second_harmonic")
+
+
+def exact_frequency(
+    model: Model,
+    *,
+    components="xyy",
+    mu,
+    temperature: float,
+    gamma,
+    omega,
+    grid=200,
+    processes=PROCESSES,
+    nodes: int = DEFAULT_NODES,
+    radius: float = DEFAULT_RADIUS,
+    convention: str = "seed",
+    degen_tol: float = DEFAULT_DEGEN_TOL,
+    chunk_size: int | None = None,
+    progress: bool | None = None,
+    **grid_kwargs,
+) -> xr.Dataset:
+    """Exact finite-frequency σ_abc(ω, −ω) (rectification) and σ_abc(ω, ω) (second harmonic).
+
+    `omega`: real frequencies (1D). Returns `sigma[process, gamma, component, mu, omega]` (complex).
+    For each family P(z) = K_abc(z, sz) + K_acb(sz, z) (s = −1, +1) the ω⁰, ω¹ Taylor coefficients
+    (which vanish after the k-sum) are removed, σ = −s[P(ω) − c0 − c1 ω]/ω²; for |ω| < r/4 the
+    same quantity is taken from the Cauchy formula on the contour (so ω → 0 is exact and equals
+    the DC result of `exact`).
+    """
+    comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention)
+    om = np.atleast_1d(as_finite_array(omega, "omega"))
+    if om.ndim != 1:
+        raise QgeomInputError(f"omega must be a scalar or 1D array of real frequencies, got shape {om.shape}.")
+    procs = [processes] if isinstance(processes, str) else list(processes)
+    for p in procs:
+        if p not in PROCESSES:
+            raise QgeomInputError(f"unknown process {p!r}; allowed: {', '.join(PROCESSES)}.")
+    rho = positive_scalar(radius, "radius")
+    allc, idx, sw = _with_swapped(comps)
+    kgrid = make_grid(model, grid, **grid_kwargs)
+    scale = 1.0 if convention == "seed" else 0.5
+    result = np.zeros((len(procs), len(g_arr), len(comps), len(mu_arr), len(om)), complex)
+    for ip, proc in enumerate(procs):
+        s = -1 if proc == "rectification" else 1
+        node_sets, layout = [], []
+        for G in g_arr:
+            r = contour_radius(G, kT, rho)
+            zc = contour_nodes(r, nodes)
+            far = np.abs(om) >= r / 4
+            zr = om[far].astype(complex)
+            allz = np.concatenate([zc, zr, -zr]) if s == -1 else np.concatenate([zc, zr])
+            node_sets.append(allz)
+            layout.append((r, zc, far))
+        Ks = _family_sums(model, kgrid, allc, node_sets, s, mu_arr, kT, g_arr, degen_tol, chunk_size, progress)
+        for ig, (r, zc, far) in enumerate(layout):
+            Kg = Ks[ig]  # [μ, comp_all, node]
+            M, nf = len(zc), int(far.sum())
+            Kc = Kg[..., :M]
+            if s == -1:
+                Pc = Kc[:, idx] + np.roll(Kc[:, sw], -(M // 2), axis=-1)
+                Pr = Kg[:, idx, M:M + nf] + Kg[:, sw, M + nf:M + 2 * nf]
+            else:
+                Pc = Kc[:, idx] + Kc[:, sw]
+                Pr = Kg[:, idx, M:M + nf] + Kg[:, sw, M:M + nf]
+            c0 = Pc.mean(-1)[..., None]
+            c1 = (Pc / zc).mean(-1)[..., None]
+            vals = np.empty(Pc.shape[:2] + (len(om),), complex)
+            wf = om[far]
+            vals[..., far] = -s * (Pr - c0 - c1 * wf) / wf**2
+            near = ~far
+            if near.any():
+                wn = om[near]
+                cauchy = (Pc[..., None, :] / (zc * (zc - wn[:, None]))).mean(-1)  # [μ, comp, n_near]
+                vals[..., near] = -s * cauchy
+            result[ip, ig] = scale * np.moveaxis(vals, 0, 1)
+    unit, params = _provenance(model, kgrid, kT, degen_tol, convention, nodes, rho, "")
+    return make_result(
+        {"sigma": (("process", "gamma", "component", "mu", "omega"), result)},
+        {"process": procs, "gamma": g_arr, "component": comps, "mu": mu_arr, "omega": om},
+        model=model, grid=kgrid, parameters=params,
+        units={"sigma": unit, "mu": model.energy_unit, "gamma": model.energy_unit, "omega": model.energy_unit},
+        title="exact second-order conductivity sigma(w,-w), sigma(w,w), fermionic-bath NESS (seed [D] Eq. B-5)",
+        extra_attrs={"sigma_definition": _definition(convention),
+                     "process_meaning": "rectification: sigma_abc(w, -w); second_harmonic: sigma_abc(w, w)"},
+    )

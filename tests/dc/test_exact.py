@@ -1,0 +1,140 @@
+"""Exact fermionic-bath NESS conductivity (seed [D] B-5, B-6) vs the Γ-expansion (Eqs. 2, 3, 5, 6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qgeom._validation import QgeomInputError
+from qgeom.dc.exact import exact, exact_frequency
+from qgeom.dc.gamma_fit import fit_gamma_series, gamma_scan
+from qgeom.models.library import asymmetric_chain, pt_tilted_2band, pt_tilted_4band, tilted_dirac_2band
+
+GAMMAS_CHAIN = np.array([0.004, 0.006, 0.008, 0.012, 0.016, 0.024, 0.032])  # kT = 0.1
+GAMMAS_2D = np.array([0.006, 0.008, 0.011, 0.015, 0.02, 0.027, 0.036])  # kT = 0.3
+
+
+@pytest.fixture(scope="module")
+def chain_scan():
+    return exact(asymmetric_chain(), components="xxx", mu=0.3, temperature=0.1, gamma=GAMMAS_CHAIN, grid=1200)
+
+
+def test_contour_coefficient_stable_under_radius_and_nodes():
+    m = asymmetric_chain()
+    kw = dict(components="xxx", mu=[0.3, -0.8], temperature=0.1, gamma=[0.01, 0.05], grid=400)
+    ref = exact(m, **kw).sigma.values
+    for nodes, radius in ((32, 0.15), (40, 0.4), (16, 0.1)):
+        alt = exact(m, nodes=nodes, radius=radius, **kw).sigma.values
+        assert np.abs(alt - ref).max() <= 1e-8 * np.abs(ref).max()
+
+
+def test_omega0_and_omega1_coefficients_vanish(chain_scan):
+    scale = np.abs(chain_scan.sigma.values * chain_scan.gamma.values[:, None, None] ** 2).max()
+    assert np.abs(chain_scan.residual_c0.values).max() < 1e-10 * scale
+    assert np.abs(chain_scan.residual_c1.values).max() < 1e-10 * scale
+
+
+def test_one_band_fit_matches_expansion_and_fixes_c_kin(chain_scan, independent_expansion):
+    """asymmetric_chain: only Drude (Γ⁻²) and kinetic (Γ⁰) survive. The exact Γ⁰ coefficient equals
+    σ^kin with C_kin = 1/24 (not the 1/48 of seed Eq. 5) to < 1e-3."""
+    fit = fit_gamma_series(chain_scan.gamma.values, chain_scan.sigma.values[:, 0, 0])
+    A, B, C = fit["value"]
+    exp = independent_expansion(asymmetric_chain(), "xxx", 0.3, 0.1, 1200, c_kin=1 / 24)
+    assert A == pytest.approx(exp["drude"], rel=1e-6)
+    assert abs(B) < 1e-5 * abs(A) / GAMMAS_CHAIN.min()
+    assert exp["geometric"] == pytest.approx(0.0, abs=1e-14)
+    assert C == pytest.approx(exp["kinetic"], rel=1e-3)
+    assert abs(C - 0.5 * exp["kinetic"]) > 0.4 * abs(exp["kinetic"])  # 1/48 is excluded
+    assert fit["uncertainty"][2] < 1e-3 * abs(C)
+
+
+def test_two_band_fit_matches_expansion(independent_expansion):
+    """tilted_dirac_2band (Berry curvature, metric): A, B, C agree with Eqs. 2, 3, 6 and C_kin = 1/24.
+    Grid 48² at kT = 0.3: the two integration-by-parts forms of the expansion differ by ≤ 6e-6 there,
+    so C is checked to 0.5% (A to 1e-6, B to 1e-4); the 1/48 alternative is off by ~50% in xxx."""
+    m = tilted_dirac_2band()
+    comps = ["xxx", "xyy", "yxx"]
+    ds = exact(m, components=comps, mu=0.5, temperature=0.3, gamma=GAMMAS_2D, grid=48, nodes=16)
+    for i, c in enumerate(comps):
+        A, B, C = fit_gamma_series(GAMMAS_2D, ds.sigma.values[:, i, 0], degrees=(4, 5))["value"]
+        e = independent_expansion(m, c, 0.5, 0.3, 48)
+        assert abs(A - e["drude"]) < 1e-6 * max(abs(e["drude"]), 1e-4), c
+        assert abs(B - e["bcd"]) < 1e-4 * max(abs(e["bcd"]), 1e-2), c
+        assert abs(C - e["intrinsic"]) < 5e-3 * max(abs(e["intrinsic"]), 1e-3), c
+        if c == "xxx":
+            assert abs(C - (e["geometric"] + 0.5 * e["kinetic"])) > 0.3 * abs(C)  # C_kin = 1/48 excluded
+
+
+def test_lead_expansion_module_agrees_with_exact_fit(chain_scan):
+    """qgeom.dc.expansion (fermionic bath, KINETIC_PREFACTOR) must reproduce the exact Γ⁰ coefficient:
+    this fails while KINETIC_PREFACTOR = 1/48 (the exact evaluation gives 1/24)."""
+    from qgeom.dc.expansion import expansion
+
+    C = fit_gamma_series(chain_scan.gamma.values, chain_scan.sigma.values[:, 0, 0])["value"][2]
+    lead = expansion(asymmetric_chain(), components="xxx", mu=0.3, temperature=0.1, grid=1200,
+                     mechanisms=["fermionic_bath"]).sigma.sel(mechanism="fermionic_bath", component="xxx")
+    assert float(lead.sel(term="drude").squeeze()) == pytest.approx(
+        fit_gamma_series(chain_scan.gamma.values, chain_scan.sigma.values[:, 0, 0])["value"][0], rel=1e-6)
+    assert C == pytest.approx(float(lead.sel(term="intrinsic").squeeze()), rel=1e-3)
+
+
+def test_pt_4band_equals_sum_of_its_2x2_blocks():
+    kw = dict(components=["xyy", "xxx", "yxy"], mu=[2.2, 2.6], temperature=0.2, gamma=[0.05], grid=12)
+    s4 = exact(pt_tilted_4band(), **kw).sigma.values
+    s2 = exact(pt_tilted_2band(), **kw).sigma.values + exact(pt_tilted_2band(conjugate=True), **kw).sigma.values
+    assert np.abs(s4 - s2).max() <= 1e-10 * np.abs(s4).max()
+    # Kramers degeneracy: result independent of degen_tol over four decades
+    s4b = exact(pt_tilted_4band(), degen_tol=1e-10, **kw).sigma.values
+    assert np.abs(s4b - s4).max() <= 1e-10 * np.abs(s4).max()
+
+
+def test_frequency_dependent_limits_and_branches():
+    m = asymmetric_chain()
+    kw = dict(components="xxx", mu=0.3, temperature=0.1, gamma=[0.02], grid=400)
+    dc = float(exact(m, **kw).sigma.values.squeeze())
+    r = 0.25 * 0.02  # contour radius for Γ = 0.02 (< (Γ + πkT)/2)
+    om = np.array([0.0, 0.2 * r, 0.249 * r, 0.251 * r, 0.3 * r, 2 * r, 0.05])
+    ds = exact_frequency(m, omega=om, **kw)
+    rect = ds.sigma.sel(process="rectification").values.squeeze()
+    shg = ds.sigma.sel(process="second_harmonic").values.squeeze()
+    assert rect[0] == pytest.approx(dc, rel=1e-10)
+    # σ(ω, ω) → σ_DC too; the two directions differ only by k-sums of total derivatives (grid-level)
+    assert shg[0] == pytest.approx(dc, rel=1e-7)
+    # continuity across the Cauchy (|ω| < r/4) ↔ direct switch
+    assert abs(rect[3] - rect[2]) < 1e-3 * abs(rect[2]) and abs(shg[3] - shg[2]) < 1e-3 * abs(shg[2])
+    # σ(ω, −ω) at ω = 2.5Γ is suppressed relative to DC
+    assert abs(rect[-1]) < 0.5 * abs(rect[0])
+    phys = exact(m, convention="physical", **kw).sigma.values.squeeze()
+    assert phys == pytest.approx(0.5 * dc, rel=1e-14)
+
+
+def test_gamma_scan_reports_fit_and_expansion(tmp_path):
+    scan = gamma_scan(asymmetric_chain(), components="xxx", mu=0.3, temperature=0.1, gammas=GAMMAS_CHAIN, grid=600)
+    assert set(scan.coefficient.values) == {"A", "B", "C"}
+    A = float(scan.fit.sel(coefficient="A", component="xxx").squeeze())
+    assert A == pytest.approx(float(scan.expansion.sel(coefficient="A", component="xxx").squeeze()), rel=1e-6)
+    from qgeom.dc.gamma_fit import plot_gamma_scan
+
+    assert plot_gamma_scan(scan, tmp_path / "g.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("bad", [dict(gamma=-0.1), dict(gamma=[0.1, 0.0]), dict(temperature=0.0),
+                                 dict(components="xq"), dict(convention="half"), dict(nodes=7)])
+def test_invalid_input_is_rejected(bad):
+    kw = dict(components="xxx", mu=0.3, temperature=0.1, gamma=0.01, grid=10)
+    kw.update(bad)
+    with pytest.raises(QgeomInputError):
+        exact(asymmetric_chain(), **kw)
+
+
+@pytest.mark.slow
+def test_two_band_low_temperature_converged_grid(independent_expansion):
+    """kT = 0.1 needs a finer grid (f0'''' width ~ kT/v): 160² k-points, C to < 1e-3."""
+    m = tilted_dirac_2band()
+    g = np.array([0.003, 0.0045, 0.006, 0.009, 0.012, 0.018, 0.024])
+    ds = exact(m, components=["xxx", "xyy"], mu=0.5, temperature=0.1, gamma=g, grid=160, nodes=16)
+    for i, c in enumerate(["xxx", "xyy"]):
+        A, B, C = fit_gamma_series(g, ds.sigma.values[:, i, 0])["value"]
+        e = independent_expansion(m, c, 0.5, 0.1, 160)
+        assert A == pytest.approx(e["drude"], rel=1e-6)
+        assert C == pytest.approx(e["intrinsic"], rel=1e-3)
