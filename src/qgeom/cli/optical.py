@@ -24,6 +24,21 @@ def _grid(value: str | None):
     return nums[0] if len(nums) == 1 else nums
 
 
+def _scissors(value):
+    """--scissors auto|none|SHIFT (or the [optical] scissors key of a config) → response(scissors=...)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key in ("auto", "none", "off", "model"):
+            return key
+        try:
+            return float(key)
+        except ValueError:
+            raise QgeomInputError(f"--scissors expects auto, none or a shift in eV, got {value!r}.") from None
+    return value
+
+
 def plot(ds, path, alpha="x", beta="y"):
     import matplotlib
 
@@ -47,6 +62,8 @@ def plot(ds, path, alpha="x", beta="y"):
 
 @click.command("optical")
 @model_options
+@click.option("--wannier90", "wannier90", type=click.Path(exists=True), default=None,
+              help="Wannier90 model (SEED_tb.dat/_hr.dat, seedname or directory) instead of --model.")
 @click.option("--observable", default=None, help="Model operator (layer_polarization, spin_z) or current_x|y|z.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KIND_CHOICES),
               help="Response kind (repeatable); default: kramers_injection, kramers_fermi_sea, shift_like.")
@@ -59,19 +76,28 @@ def plot(ds, path, alpha="x", beta="y"):
 @click.option("--broadening-kind", type=click.Choice(["lorentzian", "gaussian"]), default=None)
 @click.option("--grid", "grid", default=None, help="k-grid: N (lattice) or NR,NPHI (continuum disk).")
 @click.option("--cutoff", type=float, default=None, help="k cutoff of continuum models (1/length).")
+@click.option("--scissors", "scissors", default=None, metavar="auto|none|SHIFT",
+              help="Scissors shift of the conduction bands (current observables): auto = the model's "
+                   "scissors_shift/num_valence_bands (Wannier90 .win) if present, none, or a shift (eV) "
+                   "with the model's num_valence_bands. Default: none.")
 @click.option("--component", default="xy", show_default=True, help="αβ shown in the table and figure.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="NetCDF file (default results/optical_<model>_<observable>.nc).")
 @click.option("--figure", "figure", type=click.Path(dir_okay=False), default=None,
               help="PNG file (default: next to --out with .png).")
 @handle_errors
-def command(config_path, model_name, params, observable, kinds, omega, mu, temperature, tau, broadening,
-            broadening_kind, grid, cutoff, component, out, figure):
+def command(config_path, model_name, params, wannier90, observable, kinds, omega, mu, temperature, tau, broadening,
+            broadening_kind, grid, cutoff, scissors, component, out, figure):
     """Im χ^{αβ}(ω) of an observable: KI, KFS, shift-like and injection terms (seed [K])."""
     from ..optical import response
 
     cfg = load_config(config_path)
-    model = build_model(cfg, model_name, params, config_path or "command line")
+    if wannier90 or cfg.get("model", {}).get("wannier90"):
+        from .bands import load_model
+
+        model = load_model(cfg, model_name, params, config_path, wannier90, None)
+    else:
+        model = build_model(cfg, model_name, params, config_path or "command line")
     run = dict(cfg.get("optical", {}))
     observable = observable or run.get("observable")
     if not observable:
@@ -93,6 +119,7 @@ def command(config_path, model_name, params, observable, kinds, omega, mu, tempe
         broadening_kind=broadening_kind or run.get("broadening_kind", "lorentzian"),
         grid=_grid(grid) if grid is not None else (tuple(run["grid"]) if isinstance(run.get("grid"), list) else run.get("grid")),
         cutoff=cutoff if cutoff is not None else run.get("cutoff"),
+        scissors=_scissors(scissors if scissors is not None else run.get("scissors")),
     )
     a, b = comp
     rows = []

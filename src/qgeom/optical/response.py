@@ -17,6 +17,7 @@ from ..kspace import KGrid, integrate, make_grid
 from ..models.base import Model
 from ..results import make_result
 from . import kernels
+from . import scissors as _scissors
 from .observables import AXES, resolve
 from .terms import ALL_TERMS, KERNEL_OF, NEEDS_DERIVATIVE, TAU_TERMS, Chunk
 from .units import chi_si_factor, current_si_factor, has_si, tau_to_model
@@ -82,11 +83,17 @@ def _kernel(name: str, x: np.ndarray, gamma: float, bkind: str) -> np.ndarray:
 
 
 def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_all: np.ndarray, *,
-                   mu: float, temperature: float, tau: float | None, gamma: float, bkind: str) -> dict:
-    """Unsymmetrized Σ_k w_k Σ_nm W^{αβ}_nm g(ω + ε_nm) for every term: {term: [nω, d, d]}."""
+                   mu: float, temperature: float, tau: float | None, gamma: float, bkind: str,
+                   scissors=None) -> dict:
+    """Unsymmetrized Σ_k w_k Σ_nm W^{αβ}_nm g(ω + ε_nm) for every term: {term: [nω, d, d]}.
+    With `scissors` (a `scissors.Scissors`) the weights stay those of the unscissored bands and ε_nm → ε'_nm
+    (exact for the current observable, see scissors.py)."""
     ch = Chunk(b, obs, mu, temperature)
     kk, nn, mm = _pairs(ch, wk)
     x0 = ch.enm[kk, nn, mm]
+    if scissors is not None:
+        scissors.check_gap(b)
+        x0 = x0 + scissors.transition_shift(b.nbands)[nn, mm]
     d = b.dim
     out = {}
     for term in terms:
@@ -135,6 +142,7 @@ def response(
     chunk_size: int | None = None,
     progress: bool | None = None,
     si: bool = True,
+    scissors=None,
 ):
     """Second-order rectified response χ^{αβ}(ω) of `observable` (seed [K]), symmetrized (S10).
 
@@ -151,11 +159,17 @@ def response(
                    or "gaussian"); default 2 meV for eV models.
       grid       : lattice models: MP points per direction (default 200); continuum: (n_r, n_phi)
                    on a disk of radius `cutoff` (default (480, 12), cutoff = model.k_cutoff).
+      scissors   : None (default) | "model" | "auto" | shift | (shift, n_valence): rigid shift of the
+                   conduction bands (n ≥ n_valence) with the interband position r_nm unchanged
+                   (postw90/WannierBerri, v_nm → v_nm ε'_nm/ε_nm); "model" reads `scissors_shift` and
+                   `num_valence_bands` from `model.parameters` (Wannier90 .win). Current observables only;
+                   see `optical/scissors.py`.
 
     Returns an xarray Dataset with complex `chi` over (kind, alpha, beta, omega); δ⟨O⟩ =
     2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
     """
     obs = resolve(model, observable)
+    sc = _scissors.resolve(model, scissors, obs)
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     if not kinds:
         raise QgeomInputError("kinds must name at least one response kind.")
@@ -191,7 +205,7 @@ def response(
 
     def func(b, wk):
         return chunk_response(b, wk, obs, kinds, omega_all, mu=mu, temperature=temperature, tau=tau_model,
-                              gamma=gamma, bkind=bkind)
+                              gamma=gamma, bkind=bkind, scissors=sc)
 
     t0 = time.perf_counter()
     size = chunk_size or max(64, min(4096, 40_000 // max(1, model.nbands**2 // 4)))
@@ -209,6 +223,7 @@ def response(
         "tau": tau, "tau_unit": "ps" if ev else f"hbar/{E}", "tau_model": tau_model,
         "broadening": gamma, "broadening_kind": bkind, "degen_tol": degen_tol, "order": order,
         "elapsed_s": elapsed, "si_factor": factor,
+        "scissors_shift": sc.shift if sc else 0.0, "num_valence_bands": sc.n_valence if sc else -1,
     }
     ds = make_result(
         {"chi": (("kind", "alpha", "beta", "omega"), chi)},
