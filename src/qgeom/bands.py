@@ -7,21 +7,84 @@ inverse energy difference that every "interband" sum uses.
 
 from __future__ import annotations
 
+import functools
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import QgeomInputError
+from ._validation import QgeomInputError, k_points
 from .models.base import Model
 
 DEFAULT_DEGEN_TOL = 1e-6
 
 
-def _to_eigenbasis(op: np.ndarray, vecs: np.ndarray) -> np.ndarray:
-    """<n|op|m> for op [nk, ..., N, N] and eigenvectors (columns) [nk, N, N]."""
-    extra = op.ndim - 3
-    V = vecs.reshape((vecs.shape[0],) + (1,) * extra + vecs.shape[1:])
-    return V.conj().swapaxes(-1, -2) @ op @ V
+def eigh(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched Hermitian eigensystem [nk, N, N] -> (ascending energies, column eigenvectors).
+
+    N = 2 in closed form (a 2×2 LAPACK call per k costs more than the arithmetic): with
+    H = m + r(cos θ σz + sin θ (cos φ σx − sin φ σy)), |±> from half-angles computed without
+    cancellation (r ± h from r + |h| and |b|²/(r + |h|)). Other N: numpy.linalg.eigh."""
+    if H.shape[-1] != 2:
+        return np.linalg.eigh(H)
+    a, c, b = H[:, 0, 0].real, H[:, 1, 1].real, H[:, 0, 1]
+    m, h = 0.5 * (a + c), 0.5 * (a - c)
+    ab = np.abs(b)
+    r = np.hypot(h, ab)
+    big = r + np.abs(h)
+    small = ab * np.divide(ab, big, out=np.zeros_like(big), where=big > 0)  # r − |h|, no underflow
+    pos = h >= 0
+    two_r = np.where(r > 0, 2.0 * r, 1.0)
+    cos = np.sqrt(np.where(r > 0, np.where(pos, big, small) / two_r, 1.0))  # cos(θ/2)
+    sin = np.sqrt(np.where(r > 0, np.where(pos, small, big) / two_r, 0.0))  # sin(θ/2)
+    phase = np.divide(b, ab, out=np.ones_like(b), where=ab > 0)
+    vecs = np.empty(H.shape, complex)
+    vecs[:, 0, 0] = -sin * phase
+    vecs[:, 1, 0] = cos
+    vecs[:, 0, 1] = cos * phase
+    vecs[:, 1, 1] = sin
+    return np.stack([m - r, m + r], axis=1), vecs
+
+
+@functools.lru_cache(maxsize=None)
+def symmetric_combos(d: int, order: int) -> tuple[tuple[int, ...], ...]:
+    """The distinct derivative index tuples a ≤ b ≤ … of one order (∂_a∂_b H is symmetric)."""
+    return tuple(itertools.combinations_with_replacement(range(d), order))
+
+
+@functools.lru_cache(maxsize=None)
+def symmetric_index(d: int, order: int) -> np.ndarray:
+    """[d]*order array: position of sorted(index tuple) in symmetric_combos(d, order)."""
+    pos = {c: i for i, c in enumerate(symmetric_combos(d, order))}
+    out = np.empty((d,) * order, int)
+    for idx in np.ndindex(*out.shape):
+        out[idx] = pos[tuple(sorted(idx))]
+    return out
+
+
+def derivative_block(model: Model, k: np.ndarray, order: int) -> np.ndarray:
+    """H and its distinct derivative combos up to `order` as one block [nk, N, ncols, N]
+    (block[:, i, c, j] = (∂^combo_c H)_ij; col 0 is H, then the combos of `symmetric_combos` for
+    orders 1, 2, …). Models may build it in one pass (`_derivative_block`, e.g. one Fourier phase
+    for every order); otherwise the full tensors are asked for and their distinct combos kept."""
+    fused = getattr(model, "_derivative_block", None)
+    if fused is not None:
+        return fused(k_points(k, model.dim), order)
+    cols = [model.hamiltonian(k, 0)[:, None]]
+    for o in range(1, order + 1):
+        full = model.hamiltonian(k, o)
+        cols.append(np.stack([full[(slice(None),) + c] for c in symmetric_combos(model.dim, o)], axis=1))
+    return np.ascontiguousarray(np.concatenate(cols, axis=1).transpose(0, 2, 1, 3))
+
+
+def _rotate_block(block: np.ndarray, vecs: np.ndarray) -> np.ndarray:
+    """<n|op_c|m> for every column of a block [nk, N, ncols, N], as [nk, ncols, N, N] (a view).
+
+    Two batched matmuls for all operators together (V† · [op_1 … op_c], then the stacked rows · V)
+    instead of two per operator: far fewer, larger BLAS calls."""
+    nk, N, ncols, _ = block.shape
+    left = vecs.conj().swapaxes(-1, -2) @ block.reshape(nk, N, ncols * N)
+    return (left.reshape(nk, N * ncols, N) @ vecs).reshape(nk, N, ncols, N).transpose(0, 2, 1, 3)
 
 
 @dataclass
@@ -57,16 +120,51 @@ class Bands:
     def from_model(
         cls, model: Model, k, *, order: int = 1, degen_tol: float = DEFAULT_DEGEN_TOL
     ) -> "Bands":
-        """Diagonalize H(k) once and rotate ∂H, … up to `order` (1–3) into the eigenbasis."""
+        """Diagonalize H(k) once and rotate ∂H, … up to `order` (1–3) into the eigenbasis.
+
+        ∂H and ∂∂H are rotated in one batched contraction (distinct index combos only); ∂∂∂H is
+        rotated on first access of `u` — most terms need only its diagonal (`diagonal(3)`)."""
         if order not in (1, 2, 3):
             raise QgeomInputError(f"Bands order must be 1, 2 or 3, got {order!r}.")
         if not degen_tol > 0:
             raise QgeomInputError(f"degen_tol must be positive, got {degen_tol!r}.")
-        H = model.hamiltonian(k, 0)
-        energies, vecs = np.linalg.eigh(H)
-        mats = [_to_eigenbasis(model.hamiltonian(k, o), vecs) for o in range(1, order + 1)]
-        mats += [None] * (3 - order)
-        return cls(np.asarray(k, float).reshape(len(H), -1), energies, vecs, *mats, degen_tol=float(degen_tol))
+        block = derivative_block(model, k, order)
+        energies, vecs = eigh(block[:, :, 0])
+        d = model.dim
+        rot = _rotate_block(block, vecs)  # [nk, ncols, N, N]
+        n1, n2 = len(symmetric_combos(d, 1)), len(symmetric_combos(d, 2)) if order >= 2 else 0
+        v = np.ascontiguousarray(rot[:, 1 : 1 + n1])
+        w = rot[:, 1 + n1 : 1 + n1 + n2][:, symmetric_index(d, 2)] if order >= 2 else None
+        b = cls(np.asarray(k, float).reshape(len(energies), -1), energies, vecs, v, w, None, degen_tol=float(degen_tol))
+        b._rotated = rot
+        if order == 3:
+            b._lazy_u = rot[:, 1 + n1 + n2 :]
+            del b.u  # expanded to [nk, d, d, d, N, N] on first access through __getattr__
+        return b
+
+    def __getattr__(self, name: str):
+        # only reached when normal lookup fails: the lazily rotated third derivative
+        if name == "u":
+            combos = self.__dict__.get("_lazy_u")
+            if combos is not None:
+                u = combos[:, symmetric_index(self.k.shape[1], 3)]
+                self.u = u
+                return u
+        raise AttributeError(name)
+
+    def diagonal(self, order: int) -> np.ndarray:
+        """Re <n|∂^order H|n> as distinct index combos [nk, ncombo, N] (see `symmetric_combos`),
+        without expanding the full symmetric tensor."""
+        self.require(order)
+        d = self.k.shape[1]
+        rot = self.__dict__.get("_rotated")
+        if rot is not None:
+            start = 1 + sum(len(symmetric_combos(d, o)) for o in range(1, order))
+            combos = rot[:, start : start + len(symmetric_combos(d, order))]
+            return np.diagonal(combos, axis1=-2, axis2=-1).real
+        full = (self.v, self.w, self.u)[order - 1]
+        combos = symmetric_combos(d, order)
+        return np.stack([np.diagonal(full[(slice(None),) + c], axis1=-2, axis2=-1).real for c in combos], axis=1)
 
     @property
     def nk(self) -> int:
@@ -82,10 +180,25 @@ class Bands:
 
     def subspace_average(self, x: np.ndarray) -> np.ndarray:
         """Average a per-band array [..., nk, ..., N] (band axis last, k axis first) over each
-        degenerate subspace: the gauge-invariant way to assign a subspace trace to its bands."""
-        weights = self.same / self.same.sum(axis=2, keepdims=True)  # [nk, N, N]
-        shape = (self.nk,) + (1,) * (x.ndim - 2) + (self.nbands, self.nbands)
-        return np.einsum("...nm,...m->...n", weights.reshape(shape), x)
+        degenerate subspace: the gauge-invariant way to assign a subspace trace to its bands.
+        Returns `x` itself (not a copy) when no state of the chunk is degenerate."""
+        degenerate = self._cache.get("_degenerate_k")
+        if degenerate is None:
+            degenerate = self._cache["_degenerate_k"] = np.flatnonzero(self.labels[:, -1] < self.nbands - 1)
+        if len(degenerate) == 0:  # no degenerate pair in this chunk: the average is the identity
+            return x
+        if len(degenerate) == self.nk:  # every k has a degenerate subspace (e.g. Kramers pairs)
+            weights = self._cache.get("_avg_weights_T")
+            if weights is None:
+                weights = self._cache["_avg_weights_T"] = np.ascontiguousarray(
+                    (self.same / self.same.sum(axis=2, keepdims=True)).swapaxes(-1, -2))
+            return (x.reshape(self.nk, -1, self.nbands) @ weights).reshape(x.shape)
+        same = self.same[degenerate]
+        weights = (same / same.sum(axis=2, keepdims=True)).swapaxes(-1, -2)  # [nd, N(m), N(n)]
+        out = x.copy()
+        xd = x[degenerate].reshape(len(degenerate), -1, self.nbands)
+        out[degenerate] = (xd @ weights).reshape(x[degenerate].shape)
+        return out
 
     def cached(self, key: str, compute):
         """Memoize a derived quantity on this chunk so that every response shares it."""
@@ -94,7 +207,8 @@ class Bands:
         return self._cache[key]
 
     def require(self, order: int) -> None:
-        have = 3 if self.u is not None else 2 if self.w is not None else 1
+        has_u = self.__dict__.get("u") is not None or self.__dict__.get("_lazy_u") is not None
+        have = 3 if has_u else 2 if self.w is not None else 1
         if have < order:
             raise QgeomInputError(
                 f"this quantity needs derivatives of H up to order {order}; build Bands with order={order}."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -100,18 +101,41 @@ class TightBindingModel(Model):
                     f"Give both R and -R with t_(-R) = t_R^dagger, or use from_hoppings(..., add_conjugates=True)."
                 )
 
-    def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
-        nk, d, N = len(k), self.dim, self.nbands
+    def _fourier_weights(self, order: int) -> np.ndarray:
+        """[nR, N·ncols·N]: t_R[i, j] (i R)^combo for H (col 0) and every distinct derivative combo up
+        to `order`, laid out (i, col, j) so that one GEMM with the phases gives every order at once,
+        already in the row-block layout that the eigenbasis rotation multiplies (cached)."""
+        cache = self.__dict__.setdefault("_weight_cache", {})
+        if order not in cache:
+            iR = 1j * self._R_cart
+            cols = [np.ones(len(self.R), complex)]
+            for o in range(1, order + 1):
+                for combo in itertools.combinations_with_replacement(range(self.dim), o):
+                    cols.append(np.prod(iR[:, list(combo)], axis=1))
+            W = np.stack(cols, axis=1)  # [nR, ncols]
+            cache[order] = (W[:, None, :, None] * self.t[:, :, None, :]).reshape(len(self.R), -1)
+        return cache[order]
+
+    def _derivative_block(self, k: np.ndarray, order: int) -> np.ndarray:
+        """H and its distinct derivative combos up to `order` from one phase matrix, as
+        [nk, N, ncols, N] with block[:, i, c, j] = (∂^combo_c H)_ij (col 0: H; combos in
+        combinations_with_replacement order)."""
+        N = self.nbands
         phase = np.exp(1j * (k @ self._R_cart.T))  # [nk, nR]
+        return (phase @ self._fourier_weights(order)).reshape(len(k), N, -1, N)
+
+    def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
+        d = self.dim
+        block = self._derivative_block(k, order)
         if order == 0:
-            return (phase @ self._t_flat).reshape(nk, N, N)
-        # weights (i R_a)(i R_b)... for every index tuple, [nR, d^order]
-        iR = 1j * self._R_cart
-        w = np.ones((len(self.R), 1), complex)
-        for _ in range(order):
-            w = (w[:, :, None] * iR[:, None, :]).reshape(len(self.R), -1)
-        out = (phase[:, None, :] * w.T[None]) @ self._t_flat  # [nk, d^order, N*N]
-        return out.reshape((nk,) + (d,) * order + (N, N))
+            return np.ascontiguousarray(block[:, :, 0])
+        start = sum(len(list(itertools.combinations_with_replacement(range(d), o))) for o in range(order))
+        combos = block[:, :, start:].transpose(0, 2, 1, 3)
+        index = np.empty((d,) * order, int)
+        pos = {c: i for i, c in enumerate(itertools.combinations_with_replacement(range(d), order))}
+        for idx in np.ndindex(*index.shape):
+            index[idx] = pos[tuple(sorted(idx))]
+        return combos[:, index]
 
     def describe(self) -> dict[str, Any]:
         desc = super().describe()

@@ -1,0 +1,40 @@
+"""`--workers`, `--scheduler`, `--checkpoint`: one reusable decorator for every command that
+integrates over k (they map to the keywords of `kspace.integrate`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+def executor_options(f):
+    """Add --workers N, --scheduler ADDRESS and --checkpoint DIR; the command receives them as
+    the keyword `executor` (a dict to pass on as **executor to integrate/expansion)."""
+    f = click.option(
+        "--checkpoint", "checkpoint", type=click.Path(file_okay=False), default=None, metavar="DIR",
+        help="Write finished k-chunk sums to DIR; rerunning the same command resumes from them.",
+    )(f)
+    f = click.option(
+        "--scheduler", "scheduler", default=None, metavar="ADDRESS",
+        help="Dask scheduler address (tcp://host:8786), or 'local' to start a local Dask cluster.",
+    )(f)
+    f = click.option(
+        "--workers", "workers", type=click.IntRange(min=1), default=None, metavar="N",
+        help="Parallel worker processes for the k-sum (default: in-process).",
+    )(f)
+    return _collect(f)
+
+
+def _collect(f):
+    import functools
+
+    @functools.wraps(f)
+    def wrapper(*args, workers=None, scheduler=None, checkpoint=None, **kwargs: Any):
+        return f(*args, executor=executor_kwargs(workers, scheduler, checkpoint), **kwargs)
+
+    return wrapper
+
+
+def executor_kwargs(workers: int | None, scheduler: str | None, checkpoint: str | None) -> dict[str, Any]:
+    return {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint}

@@ -1,0 +1,206 @@
+"""Executors for the chunked map-reduce of `kspace.integrate`: in-process, a process pool, Dask.
+
+Every executor maps the same pure task (one chunk index -> that chunk's weighted sum) and yields
+(index, result) pairs as chunks finish; `integrate` reduces them in chunk order, so the result is
+identical (bit for bit) whichever executor ran the chunks and in whatever order they finished.
+
+- `SerialExecutor` (default): chunks one after another in this process.
+- `ProcessExecutor(workers)`: a local process pool. On POSIX the task is inherited through fork
+  (models that do not pickle, e.g. k·p models with lambdified derivatives, work); elsewhere it is
+  sent once per worker with cloudpickle.
+- `DaskExecutor(scheduler)`: a Dask distributed cluster (`scheduler` an address such as
+  "tcp://10.0.0.1:8786", "local" to start a LocalCluster of processes, "local-threads" for a
+  threaded one, or a `distributed.Client`). Needs the `distributed` extra.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import pickle
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+from ._validation import QgeomInputError
+
+Task = Callable[[int], Any]  # chunk index -> chunk result
+
+_INHERITED: dict[int, Task] = {}  # tasks handed to forked workers, by token
+
+
+class SerialExecutor:
+    """Run chunks in this process, in order."""
+
+    name = "serial"
+
+    def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
+        for i in indices:
+            yield i, task(i)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _run_inherited(token: int, index: int):
+    return index, _INHERITED[token](index)
+
+
+_WORKER_TASK: list[Task] = []
+
+
+def _init_pickled(payload: bytes) -> None:
+    _WORKER_TASK[:] = [pickle.loads(payload)]
+
+
+def _run_pickled(index: int):
+    return index, _WORKER_TASK[0](index)
+
+
+def _dumps(obj) -> bytes:
+    try:
+        import cloudpickle
+
+        return cloudpickle.dumps(obj)
+    except ImportError:
+        return pickle.dumps(obj)
+
+
+class ProcessExecutor:
+    """A pool of `workers` processes; at most 2·workers chunks in flight (bounded memory)."""
+
+    name = "processes"
+
+    def __init__(self, workers: int):
+        if not isinstance(workers, int) or workers < 1:
+            raise QgeomInputError(f"workers must be a positive integer, got {workers!r}.")
+        self.workers = workers
+
+    def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
+        indices = list(indices)
+        if not indices:
+            return
+        if "fork" in multiprocessing.get_all_start_methods():
+            token = id(task)
+            _INHERITED[token] = task
+            pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+            submit = lambda i: pool.submit(_run_inherited, token, i)  # noqa: E731
+        else:
+            token = None
+            pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_init_pickled, initargs=(_dumps(task),),
+            )
+            submit = lambda i: pool.submit(_run_pickled, i)  # noqa: E731
+        try:
+            todo = iter(indices)
+            running = set()
+            for i in todo:
+                running.add(submit(i))
+                if len(running) >= 2 * self.workers:
+                    break
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+                    nxt = next(todo, None)
+                    if nxt is not None:
+                        running.add(submit(nxt))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if token is not None:
+                _INHERITED.pop(token, None)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _dask_run(task: Task, index: int):
+    return index, task(index)
+
+
+class DaskExecutor:
+    """Chunks as Dask futures on a distributed cluster; the task is scattered to workers once."""
+
+    name = "dask"
+
+    def __init__(self, scheduler, *, workers: int | None = None):
+        try:
+            import distributed
+        except ImportError:
+            raise QgeomInputError(
+                "scheduler=... needs Dask distributed: pip install 'qgeom[distributed]'."
+            ) from None
+        self._owned: list = []
+        if isinstance(scheduler, distributed.Client):
+            self.client = scheduler
+        elif scheduler in ("local", "local-threads"):
+            n = workers or os.cpu_count() or 1
+            cluster = distributed.LocalCluster(
+                n_workers=n, threads_per_worker=1, processes=scheduler == "local",
+                dashboard_address=":0", silence_logs=logging.ERROR,
+            )
+            self.client = distributed.Client(cluster)
+            self._owned = [self.client, cluster]
+        elif isinstance(scheduler, str):
+            try:
+                self.client = distributed.Client(scheduler, timeout="20s")
+            except OSError as exc:
+                raise QgeomInputError(f"cannot reach the Dask scheduler at {scheduler!r}: {exc}") from None
+            self._owned = [self.client]
+        else:
+            raise QgeomInputError(
+                f"scheduler must be an address ('tcp://host:8786'), 'local', 'local-threads' or a "
+                f"distributed.Client, got {scheduler!r}."
+            )
+
+    def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
+        import distributed
+
+        indices = list(indices)
+        if not indices:
+            return
+        remote_task = self.client.scatter(task, broadcast=True)
+        futures = [self.client.submit(_dask_run, remote_task, i, pure=False) for i in indices]
+        try:
+            for fut in distributed.as_completed(futures):
+                yield fut.result()
+                fut.release()
+        finally:
+            self.client.cancel(futures)
+
+    def close(self) -> None:
+        for obj in self._owned:
+            obj.close()
+        self._owned = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def make_executor(*, workers: int | None = None, scheduler=None):
+    """The executor for these options: Dask if `scheduler` is given, else a process pool if
+    `workers` > 1, else serial."""
+    if scheduler is not None:
+        return DaskExecutor(scheduler, workers=workers)
+    if workers is None or workers == 1:
+        if workers is not None and not isinstance(workers, int):
+            raise QgeomInputError(f"workers must be a positive integer, got {workers!r}.")
+        return SerialExecutor()
+    return ProcessExecutor(workers)

@@ -1,0 +1,144 @@
+"""Resumable k-sums: chunk files written as they finish, reruns compute only missing chunks,
+a checkpoint of another calculation is refused, and a SIGKILLed run resumes to the same result."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qgeom import QgeomInputError
+from qgeom.dc import expansion
+from qgeom.kspace import chunk_bounds, integrate, make_grid
+from qgeom.models.library import pt_tilted_4band, tilted_dirac_2band
+
+GRID, CHUNK = 24, 16  # 36 chunks
+
+
+class CountingSum:
+    """Σ_k w (ε_n, v^x_nn) per band; records which chunks it computed. The sleep does not enter
+    the fingerprint, so a slow run and a fast rerun share one checkpoint."""
+
+    def __init__(self, sleep: float = 0.0, scale: float = 1.0):
+        self.sleep, self.scale, self.calls = sleep, scale, []
+
+    def fingerprint(self):
+        return {"integrand": "CountingSum", "scale": self.scale}
+
+    def __call__(self, b, w):
+        self.calls.append(float(b.k[0, 0]))
+        if self.sleep:
+            time.sleep(self.sleep)
+        vx = np.diagonal(b.v[:, 0], axis1=-2, axis2=-1).real
+        return {"energy": self.scale * w @ b.energies, "vx": self.scale * w @ vx}
+
+
+def _run(directory=None, func=None, model=None, grid=GRID):
+    func = func or CountingSum()
+    out = integrate(model or tilted_dirac_2band(), grid, func, chunk_size=CHUNK, progress=False, checkpoint=directory)
+    return out, func
+
+
+def _chunks(directory) -> set[str]:
+    return {p.name for p in Path(directory).glob("chunk_*.npz")}
+
+
+def test_rerun_loads_every_chunk_and_gives_identical_result(tmp_path):
+    reference, _ = _run()
+    first, f1 = _run(tmp_path)
+    n_chunks = len(chunk_bounds(make_grid(tilted_dirac_2band(), GRID), CHUNK))
+    assert len(f1.calls) == n_chunks and len(_chunks(tmp_path)) == n_chunks
+    second, f2 = _run(tmp_path)
+    assert f2.calls == []
+    for key in reference:
+        assert np.array_equal(first[key], reference[key]) and np.array_equal(second[key], reference[key])
+    assert not list(tmp_path.glob(".tmp*"))
+
+
+def test_missing_chunks_are_recomputed(tmp_path):
+    reference, _ = _run(tmp_path)
+    removed = sorted(_chunks(tmp_path))[3:7]
+    for name in removed:
+        (tmp_path / name).unlink()
+    again, f = _run(tmp_path)
+    assert len(f.calls) == len(removed)
+    for key in reference:
+        assert np.array_equal(again[key], reference[key])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        dict(grid=GRID + 2),
+        dict(model=tilted_dirac_2band(tilt=0.5)),
+        dict(model=pt_tilted_4band()),
+        dict(func=CountingSum(scale=2.0)),
+    ],
+    ids=["grid", "model-parameter", "model", "integrand-parameter"],
+)
+def test_checkpoint_of_another_calculation_is_refused(tmp_path, change):
+    _run(tmp_path)
+    before = {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    with pytest.raises(QgeomInputError, match="different calculation"):
+        _run(tmp_path, **change)
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+
+
+def test_expansion_checkpoint_refuses_other_mu(tmp_path):
+    kw = dict(components="xyy", temperature=0.1, grid=16, chunk_size=64, progress=False, checkpoint=tmp_path)
+    a = expansion(tilted_dirac_2band(), mu=[0.0, 0.5], **kw)
+    b = expansion(tilted_dirac_2band(), mu=[0.0, 0.5], **kw)
+    assert np.array_equal(a.sigma.values, b.sigma.values)
+    with pytest.raises(QgeomInputError, match="different calculation"):
+        expansion(tilted_dirac_2band(), mu=[0.0, 0.6], **kw)
+
+
+KILL_SCRIPT = """
+import sys
+sys.path.insert(0, {tests!r})
+from test_checkpoint import CountingSum, _run
+_run({directory!r}, func=CountingSum(sleep=0.05))
+print("finished")
+"""
+
+
+def test_killed_run_resumes_with_only_missing_chunks(tmp_path):
+    reference, _ = _run()
+    n_chunks = len(chunk_bounds(make_grid(tilted_dirac_2band(), GRID), CHUNK))
+    ckpt = tmp_path / "ckpt"
+    script = KILL_SCRIPT.format(tests=str(Path(__file__).parent), directory=str(ckpt))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not ckpt.exists() or len(_chunks(ckpt)) < 5):
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()
+    survived = _chunks(ckpt)
+    assert 5 <= len(survived) < n_chunks
+    resumed, f = _run(ckpt)
+    assert len(f.calls) == n_chunks - len(survived)
+    assert len(_chunks(ckpt)) == n_chunks
+    for key in reference:
+        assert np.array_equal(resumed[key], reference[key])
+
+
+def _closure(scale):
+    def func(b, w):
+        return scale * (w @ b.energies)
+
+    return func
+
+
+def test_closure_integrand_parameters_enter_the_manifest(tmp_path):
+    a = integrate(tilted_dirac_2band(), 12, _closure(1.0), chunk_size=40, progress=False, checkpoint=tmp_path)
+    b = integrate(tilted_dirac_2band(), 12, _closure(1.0), chunk_size=40, progress=False, checkpoint=tmp_path)
+    assert np.array_equal(a, b)
+    with pytest.raises(QgeomInputError, match="different calculation"):
+        integrate(tilted_dirac_2band(), 12, _closure(2.0), chunk_size=40, progress=False, checkpoint=tmp_path)
