@@ -151,23 +151,24 @@ def test_cli_scissors(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not REF.exists(), reason="WannierBerri GaAs reference not generated")
-@pytest.mark.xfail(strict=False, reason="reference_gaas_shift.json is computed WITHOUT MDRS (make_reference.py "
-                   "do_gaas does not call system.do_ws_dist): a symmetry-broken semimetallic model, not qgeom's")
 def test_gaas_shift_matches_wannierberri_reference(gaas):
-    """The stored WB reference (its own grid, full Wannier position operator): qgeom (tight-binding
-    position operator) within 15 % of max|σ| over 0.5–4 eV, with and without scissors."""
+    """The stored WB reference (30³, MDRS as the .win asks): against WB with only Wannier-centre
+    position matrix elements (the same physics as qgeom) within 5 % of max|σ| over 0.5–4 eV, with and
+    without scissors; against WB's full Wannier position operator within 20 % (the off-diagonal r_ij(R)
+    that a tight-binding position operator leaves out)."""
     ref = json.loads(REF.read_text())
     nk = int(ref["NK"][0])
     om_wb = np.array(ref["omega_wb_eV"])
-    wb0 = np.array(ref["sigma_xyz_no_scissors_A_per_V2"])
     sel = (om_wb >= 0.5) & (om_wb <= 4.0)
     q0 = sigma(gaas, "x", om_wb[sel], nk)[0][1, 2]
-    assert np.abs(q0 - wb0[sel]).max() < 0.15 * np.abs(wb0[sel]).max()
     om = np.array(ref["omega_eV"])
-    wb1 = np.array(ref["sigma_xyz_scissors_A_per_V2"])
-    sel = (om >= 1.7) & (om <= 4.0)
-    q1 = sigma(gaas, "x", om[sel], nk, scissors="model")[0][1, 2]
-    assert np.abs(q1 - wb1[sel]).max() < 0.15 * np.abs(wb1[sel]).max()
+    sel1 = (om >= 1.7) & (om <= 4.0)
+    q1 = sigma(gaas, "x", om[sel1], nk, scissors="model")[0][1, 2]
+    for label, tol in (("internal", 0.05), ("full_position", 0.20)):
+        wb0 = np.array(ref[f"sigma_xyz_{label}_no_scissors_A_per_V2"])[sel]
+        wb1 = np.array(ref[f"sigma_xyz_{label}_scissors_A_per_V2"])[sel1]
+        assert np.abs(q0 - wb0).max() < tol * np.abs(wb0).max(), label
+        assert np.abs(q1 - wb1).max() < tol * np.abs(wb1).max(), label
 
 
 WB_DYN = ROOT / "tests" / "data" / "wannierberri" / "reference_dynamic.json"
