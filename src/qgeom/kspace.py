@@ -6,6 +6,7 @@ Only one chunk's Bands is alive at a time, so memory is bounded whatever the gri
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, roots_legendre
 
 from ._validation import QgeomInputError, positive_scalar
 from .bands import DEFAULT_DEGEN_TOL, Bands
@@ -21,6 +22,13 @@ from .models.base import Model
 
 ChunkSum = Union[np.ndarray, dict[str, np.ndarray]]
 CHUNK_BYTES = 24 * 2**20  # working-set target per chunk
+
+
+@functools.lru_cache(maxsize=16)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes/weights on [−1, 1], once per n (SciPy's is O(n); numpy's leggauss is
+    O(n³) and would dominate continuum runs if recomputed per chunk)."""
+    return roots_legendre(n)
 
 
 @dataclass(frozen=True)
@@ -60,7 +68,7 @@ class KGrid:
             return k, np.full(len(k), np.prod(h) / (2 * np.pi) ** self.dim)
         # disk
         nr, nphi = self.shape
-        x, wx = np.polynomial.legendre.leggauss(nr)
+        x, wx = _gauss_legendre(nr)
         r = 0.5 * self.cutoff * (x + 1)
         wr = 0.5 * self.cutoff * wx
         phi = 2 * np.pi * (np.arange(nphi) + 0.5) / nphi

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
 
 from ..dc.exact import exact, exact_frequency
 from ..dc.gamma_fit import comparison_rows, gamma_scan, plot_gamma_scan

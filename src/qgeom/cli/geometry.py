@@ -24,9 +24,9 @@ def command(config_path, model_name, params, grid, degen_tol, out):
     grid = grid or run.get("grid", 200)
     degen_tol = degen_tol or run.get("degen_tol", 1e-6)
     ds = band_geometry(model, grid=grid, degen_tol=degen_tol)
-    header = ["band", "<E>"] + ([f"Chern"] if "chern_number" in ds else [])
+    header = ["band", "<E>"] + (["Chern"] if "chern_number" in ds else [])
     comps = list(ds.a.values)
-    header += [f"∫g_{a}{a}" for a in comps] + ([f"∫Ω_xy"] if len(comps) >= 2 else [])
+    header += [f"∫g_{a}{a}" for a in comps] + (["∫Ω_xy"] if len(comps) >= 2 else [])
     rows = []
     for n in ds.band.values:
         row = [int(n), float(ds.energy_mean[n])]

@@ -130,7 +130,7 @@ def command(config_path, model_name, params, wannier90, observable, kinds, omega
                      float(np.abs(ds.chi.sel(kind=kind, alpha=a, beta=b).real).max())])
     click.echo(f"{model!r}, observable {ds.attrs['parameters']['observable']}, grid {ds.attrs['grid']['shape']}")
     click.echo(f"Im chi^{a}{b} in {ds.chi.attrs['units']}")
-    click.echo(format_table(["kind", "w_peak", f"Im chi_peak", "max", "min", "max|Re|"], rows))
+    click.echo(format_table(["kind", "w_peak", "Im chi_peak", "max", "min", "max|Re|"], rows))
     path = save(ds, output_path(out, f"results/optical_{model.name}_{ds.attrs['parameters']['observable']}.nc"))
     click.echo(f"wrote {path}")
     fig = plot(ds, output_path(figure, str(path.with_suffix(".png"))), a, b)

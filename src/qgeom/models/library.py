@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._validation import QgeomInputError
 from .base import Model
 from .kp import KPModel
 from .tight_binding import TightBindingModel
@@ -117,13 +118,9 @@ def mnbi2te4_bilayer(*, neel: int = +1, **overrides: float) -> KPModel:
     in each layer's basis (|pz Bi+ ↑>, |pz Te− ↓>, |pz Te− ↑>, |pz Bi+ ↓>) (units of ħ).
     """
     if neel not in (+1, -1):
-        from .._validation import QgeomInputError
-
         raise QgeomInputError(f"neel must be +1 or -1, got {neel!r}.")
     unknown = set(overrides) - set(MNBI2TE4_PARAMETERS)
     if unknown:
-        from .._validation import QgeomInputError
-
         raise QgeomInputError(f"unknown MnBi2Te4 parameters {sorted(unknown)}; allowed: {sorted(MNBI2TE4_PARAMETERS)}.")
     p = {**MNBI2TE4_PARAMETERS, **overrides}
     x = neel
@@ -139,7 +136,7 @@ def mnbi2te4_bilayer(*, neel: int = +1, **overrides: float) -> KPModel:
         return [
             [f"{eps0} + {mass} + {d[0]}", f"I*alpha*{km}", "0", "0"],
             [f"-I*alpha*{kp_}", f"{eps0} - {mass} + {d[1]}", "0", "0"],
-            [f"0", "0", f"{eps0} - {mass} + {d[2]}", f"I*alpha*{km}"],
+            ["0", "0", f"{eps0} - {mass} + {d[2]}", f"I*alpha*{km}"],
             ["0", "0", f"-I*alpha*{kp_}", f"{eps0} + {mass} + {d[3]}"],
         ]
 

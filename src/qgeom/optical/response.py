@@ -5,7 +5,6 @@ See `terms.py` for the formulas and `units.py` for the field and unit convention
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Sequence
 
@@ -13,7 +12,7 @@ import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array, positive_scalar
 from ..bands import DEFAULT_DEGEN_TOL, Bands
-from ..kspace import KGrid, integrate, make_grid
+from ..kspace import integrate, make_grid
 from ..models.base import Model
 from ..results import make_result
 from . import kernels
@@ -31,37 +30,6 @@ DEFAULT_TEMPERATURE = {"eV": 1e-3}  # kT; other units: 1e-3 of the model energy 
 DEFAULT_BROADENING = {"eV": 2e-3}  # Lorentzian half width; other units: 1e-2 model units
 PAIR_BATCH = 4096
 PAIR_CUT = 1e-14
-
-
-@functools.lru_cache(maxsize=8)
-def _leggauss(n: int):
-    from scipy.special import roots_legendre  # O(n) asymptotics/Newton; same rule as numpy's leggauss
-
-    return roots_legendre(n)
-
-
-class _DiskGrid(KGrid):
-    """The `disk` KGrid with its Gauss–Legendre nodes computed once (numpy's leggauss is O(n³)
-    and KGrid.points recomputes it per chunk); same points and weights as KGrid."""
-
-    def points(self, start: int, stop: int):
-        nr, nphi = self.shape
-        idx = np.unravel_index(np.arange(start, stop), self.shape)
-        x, wx = _leggauss(nr)
-        r = 0.5 * self.cutoff * (x + 1)
-        wr = 0.5 * self.cutoff * wx
-        phi = 2 * np.pi * (np.arange(nphi) + 0.5) / nphi
-        ir, ip = idx
-        k = np.stack([r[ir] * np.cos(phi[ip]), r[ir] * np.sin(phi[ip])], axis=1)
-        w = r[ir] * wr[ir] * (2 * np.pi / nphi) / (2 * np.pi) ** 2
-        return k, w
-
-
-def fast_grid(model: Model, grid, **kwargs) -> KGrid:
-    g = make_grid(model, grid, **kwargs)
-    if g.kind == "disk" and not isinstance(g, _DiskGrid):
-        g = _DiskGrid(g.kind, g.shape, g.basis, g.cell_volume, cutoff=g.cutoff, offset=g.offset)
-    return g
 
 
 def _pairs(ch: Chunk, weights: np.ndarray):
@@ -198,7 +166,7 @@ def response(
     if grid is None:
         grid = DEFAULT_LATTICE_GRID if model.is_periodic else DEFAULT_DISK_GRID
     grid_kwargs = {} if model.is_periodic else {"cutoff": cutoff}
-    kgrid = fast_grid(model, grid, **grid_kwargs)
+    kgrid = make_grid(model, grid, **grid_kwargs)
     need_d = any(k in NEEDS_DERIVATIVE for k in kinds)
     order = obs.bands_order(need_d)
     omega_all = np.concatenate([omega, -omega])
