@@ -11,7 +11,8 @@ def test_dc_command_writes_table_dataset_and_figure(tmp_path):
     out = tmp_path / "dc.nc"
     res = CliRunner().invoke(main, [
         "dc", "--model", "tilted_dirac_2band", "--components", "yxx,xyy", "--mu=-1:1:5",
-        "--temperature", "0.1", "--grid", "40", "--rta", "1,0.5", "--out", str(out),
+        "--temperature", "0.1", "--grid", "40", "--rta", "1,0.5", "--out", str(out), "--workers", "2",
+        "--checkpoint", str(tmp_path / "ckpt"),
     ])
     assert res.exit_code == 0, res.output
     assert "component yxx" in res.output and "bath:kin" in res.output
@@ -25,6 +26,14 @@ def test_dc_command_writes_table_dataset_and_figure(tmp_path):
     assert ds.attrs["grid"]["shape"] == [40, 40]
     assert "qgeom_version" in ds.attrs and "e^3" in ds.sigma.attrs["units"]
     assert (tmp_path / "dc.png").stat().st_size > 10_000
+    assert any((tmp_path / "ckpt").iterdir())
+    serial = tmp_path / "serial.nc"
+    res = CliRunner().invoke(main, [
+        "dc", "--model", "tilted_dirac_2band", "--components", "yxx,xyy", "--mu=-1:1:5",
+        "--temperature", "0.1", "--grid", "40", "--rta", "1,0.5", "--out", str(serial), "--convention", "physical",
+    ])
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(load(serial).sigma, 0.5 * ds.sigma, rtol=1e-12, atol=0)
 
 
 def test_dc_config_file_and_validation_messages(tmp_path):

@@ -164,3 +164,14 @@ def test_bad_input_is_rejected_before_computation(kwargs, match):
 def test_occupation_derivatives_never_overflow_in_expansion():
     ds = expansion(tilted_dirac_2band(), components="xyy", mu=[0.0, 50.0], temperature=1e-6, grid=20)
     assert np.all(np.isfinite(ds.sigma.values))
+
+
+def test_physical_convention_is_half_the_seed_convention():
+    kw = dict(components=["xyy", "yxx"], mu=[-0.5, 0.6], temperature=0.1, grid=40)
+    seed = expansion(tilted_dirac_2band(), **kw)
+    phys = expansion(tilted_dirac_2band(), convention="physical", **kw)
+    assert float(np.abs(seed.sigma).max()) > 0
+    np.testing.assert_allclose(phys.sigma, 0.5 * seed.sigma, rtol=1e-14, atol=0)
+    assert "j_a = sum_bc sigma_abc" in phys.attrs["sigma_definition"]
+    with pytest.raises(QgeomInputError, match="convention"):
+        expansion(tilted_dirac_2band(), convention="si", **kw)

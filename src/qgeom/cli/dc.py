@@ -14,6 +14,8 @@ from ..dc import expansion
 from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS, MECHANISMS
 from ..dc.figures import plot_expansion
 from ..results import save
+from .executor_options import executor_options
+from ..dc.conventions import CONVENTIONS
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 
 
@@ -29,7 +31,15 @@ class DCConfig(BaseModel):
     rta: tuple[float, float] | None = None
     geometric_form: str = "metric_dipole"
     kinetic_form: str = "third_derivative"
+    convention: str = "seed"
     degen_tol: float = 1e-6
+
+    @field_validator("convention")
+    @classmethod
+    def _conv(cls, v):
+        if v not in CONVENTIONS:
+            raise ValueError(f"allowed: {', '.join(CONVENTIONS)}")
+        return v
 
     @field_validator("mechanisms")
     @classmethod
@@ -97,11 +107,14 @@ def comparison_table(ds, component: str) -> str:
 @click.option("--rta", default=None, metavar="C1,C2", help="Table I coefficients of the rta mechanism.")
 @click.option("--geometric-form", type=click.Choice(GEOMETRIC_FORMS), default=None)
 @click.option("--kinetic-form", type=click.Choice(KINETIC_FORMS), default=None)
+@click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
+              help="seed: Eqs. 2-6 as printed (j = sigma E E / 2 for a static field); physical: sigma/2.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="NetCDF output (default results/dc_<model>.nc).")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG output (default next to --out).")
+@executor_options
 @handle_errors
 def command(config_path, model_name, params, components, mu_spec, temperature, grid, mechanisms, rta,
-            geometric_form, kinetic_form, out, figure):
+            geometric_form, kinetic_form, convention, out, figure, executor):
     """Second-order DC conductivity: Drude, BCD, geometric and kinetic terms per dissipation mechanism."""
     cfg = load_config(config_path)
     source = config_path or "command line"
@@ -111,7 +124,7 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
         "components": components, "mu": mu_spec, "temperature": temperature, "grid": grid,
         "mechanisms": mechanisms.split(",") if mechanisms else None,
         "rta": _pair(rta) if rta else None,
-        "geometric_form": geometric_form, "kinetic_form": kinetic_form,
+        "geometric_form": geometric_form, "kinetic_form": kinetic_form, "convention": convention,
     }
     data.update({k: v for k, v in overrides.items() if v is not None})
     conf = validate(DCConfig, data, source)
@@ -120,10 +133,11 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     ds = expansion(
         model, components=conf.components, mu=mu, temperature=conf.temperature, grid=grid_arg,
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
-        kinetic_form=conf.kinetic_form, degen_tol=conf.degen_tol,
+        kinetic_form=conf.kinetic_form, convention=conf.convention, degen_tol=conf.degen_tol, **executor,
     )
     click.echo(f"{model!r}; grid {ds.attrs['grid']['shape']}; kT = {conf.temperature} {model.energy_unit}")
-    click.echo(f"sigma in {ds.sigma.attrs['units']} (Drude: coefficient of 1/Gamma^2, BCD: of 1/Gamma)")
+    click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "
+               "(Drude: coefficient of 1/Gamma^2, BCD: of 1/Gamma)")
     for comp in ds.component.values:
         click.echo(f"\ncomponent {comp}:")
         click.echo(comparison_table(ds, str(comp)))

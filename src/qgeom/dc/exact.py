@@ -37,8 +37,8 @@ from ..models.base import Model
 from ..results import make_result
 from . import kernels as K
 from .components import component_indices, parse_components
+from .conventions import check_convention, convention_scale, sigma_definition
 
-CONVENTIONS = ("seed", "physical")
 DEFAULT_NODES = 24
 DEFAULT_RADIUS = 0.25
 
@@ -133,8 +133,7 @@ def _validate_common(model, components, mu, temperature, gamma, convention):
     g_arr = np.atleast_1d(as_finite_array(gamma, "gamma"))
     if g_arr.ndim != 1 or np.any(g_arr <= 0):
         raise QgeomInputError(f"gamma must be a positive scalar or 1D array of positive rates, got {gamma!r}.")
-    if convention not in CONVENTIONS:
-        raise QgeomInputError(f"convention must be one of {CONVENTIONS}, got {convention!r}.")
+    check_convention(convention)
     return comps, mu_arr, kT, g_arr
 
 
@@ -203,7 +202,7 @@ def exact(
     P = Ks[:, :, idx, :] + np.roll(Ks[:, :, sw, :], -half, axis=-1)  # [Γ, μ, comp, node]
     Z = np.array(zs)[:, None, None, :]
     coef = [np.mean(P * Z**-p, axis=-1) for p in (0, 1, 2)]
-    scale = 1.0 if convention == "seed" else 0.5
+    scale = convention_scale(convention)
     sigma = scale * np.moveaxis(coef[2], 1, 2)  # [Γ, comp, μ]
     c0 = scale * np.moveaxis(coef[0], 1, 2)
     c1 = scale * np.moveaxis(coef[1], 1, 2)
@@ -223,18 +222,10 @@ def exact(
                "gamma": model.energy_unit},
         title="exact second-order DC conductivity, fermionic-bath NESS (seed [D] Eqs. B-5, B-6)",
         extra_attrs={
-            "sigma_definition": _definition(convention),
+            "sigma_definition": sigma_definition(convention),
             "method": "Cauchy contour for the omega^2 coefficient of the (B-5) bracket at omega2 = -omega1",
         },
     )
-
-
-def _definition(convention: str) -> str:
-    if convention == "seed":
-        return ("seed (B-5) convention: sigma = (i/w1)(i/w2)[K_abc(w1,w2) + K_acb(w2,w1)]; "
-                "DC current j_a = (1/2) sum_bc sigma_abc E_b E_c; Eqs. 2, 3, 5, 6 hold in this convention")
-    return ("physical convention: sigma = (i/w1)(i/w2)[K_abc(w1,w2) + K_acb(w2,w1)]/2; "
-            "j_a = sum_bc sigma_abc E_b E_c (half of the seed convention)")
 
 
 PROCESSES = ("rectification", "second_harmonic")
@@ -277,7 +268,7 @@ def exact_frequency(
     rho = positive_scalar(radius, "radius")
     allc, idx, sw = _with_swapped(comps)
     kgrid = make_grid(model, grid, **grid_kwargs)
-    scale = 1.0 if convention == "seed" else 0.5
+    scale = convention_scale(convention)
     result = np.zeros((len(procs), len(g_arr), len(comps), len(mu_arr), len(om)), complex)
     for ip, proc in enumerate(procs):
         s = -1 if proc == "rectification" else 1
@@ -319,6 +310,6 @@ def exact_frequency(
         model=model, grid=kgrid, parameters=params,
         units={"sigma": unit, "mu": model.energy_unit, "gamma": model.energy_unit, "omega": model.energy_unit},
         title="exact second-order conductivity sigma(w,-w), sigma(w,w), fermionic-bath NESS (seed [D] Eq. B-5)",
-        extra_attrs={"sigma_definition": _definition(convention),
+        extra_attrs={"sigma_definition": sigma_definition(convention),
                      "process_meaning": "rectification: sigma_abc(w, -w); second_harmonic: sigma_abc(w, w)"},
     )

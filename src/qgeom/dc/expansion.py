@@ -22,6 +22,7 @@ from ..kspace import integrate, make_grid
 from ..models.base import Model
 from ..results import make_result
 from .components import component_indices, parse_components
+from .conventions import convention_scale, sigma_definition
 
 # C_kin of σ^kin = C_kin Σ v^a v^b v^c f0'''' (= 2 C_kin Σ ∂a∂b∂c ε f0'' by parts).
 # SPEC §2.1: the seed is inconsistent (1/48 in Eq. 5; 1/24 ∂³ε f0'' in D-62; 1/48 with f = 2f0 − 1
@@ -275,6 +276,20 @@ def _assemble(raw: dict[str, np.ndarray], mechanisms: Sequence[str], rta) -> np.
     return np.array(rows)
 
 
+def _check_mechanisms(mechanisms, rta):
+    if mechanisms is None:
+        mechanisms = ["fermionic_bath", "constant_gamma"] + (["rta"] if rta is not None else [])
+    mechanisms = list(mechanisms)
+    for mech in mechanisms:
+        if mech not in MECHANISMS:
+            raise QgeomInputError(f"unknown mechanism {mech!r}; allowed: {', '.join(MECHANISMS)}.")
+    if "rta" in mechanisms:
+        if rta is None or len(rta) != 2:
+            raise QgeomInputError("mechanism 'rta' needs rta=(c1, c2), the Table I coefficients.")
+        rta = tuple(float(x) for x in as_finite_array(rta, "rta"))
+    return mechanisms, rta
+
+
 def expansion(
     model: Model,
     *,
@@ -286,6 +301,7 @@ def expansion(
     rta: tuple[float, float] | None = None,
     geometric_form: str = "metric_dipole",
     kinetic_form: str = "third_derivative",
+    convention: str = "seed",
     degen_tol: float = DEFAULT_DEGEN_TOL,
     chunk_size: int | None = None,
     progress: bool | None = None,
@@ -301,6 +317,8 @@ def expansion(
     `intrinsic` = geometric + kinetic (Γ⁰). Mechanisms: `fermionic_bath` (this seed),
     `constant_gamma` (white-noise disorder, Table I), `rta` (Table I with user `rta=(c1, c2)`).
     `temperature` is kT in the model's energy unit; `mu` a scalar or 1D array in the same unit.
+    `convention`: "seed" (Eqs. 2–6 as printed; a static field gives j_a = ½ Σ σ_abc E_b E_c) or
+    "physical" (σ/2, j_a = Σ σ_abc E_b E_c); see `qgeom.dc.conventions`.
     `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`.
     """
     comps = parse_components(components, model.dim)
@@ -308,16 +326,8 @@ def expansion(
     if mu_arr.ndim != 1:
         raise QgeomInputError(f"mu must be a scalar or a 1D array, got shape {mu_arr.shape}.")
     kT = positive_scalar(temperature, "temperature")
-    if mechanisms is None:
-        mechanisms = ["fermionic_bath", "constant_gamma"] + (["rta"] if rta is not None else [])
-    mechanisms = list(mechanisms)
-    for mech in mechanisms:
-        if mech not in MECHANISMS:
-            raise QgeomInputError(f"unknown mechanism {mech!r}; allowed: {', '.join(MECHANISMS)}.")
-    if "rta" in mechanisms:
-        if rta is None or len(rta) != 2:
-            raise QgeomInputError("mechanism 'rta' needs rta=(c1, c2), the Table I coefficients.")
-        rta = tuple(float(x) for x in as_finite_array(rta, "rta"))
+    mechanisms, rta = _check_mechanisms(mechanisms, rta)
+    scale = convention_scale(convention)
     if geometric_form not in GEOMETRIC_FORMS:
         raise QgeomInputError(f"geometric_form must be one of {GEOMETRIC_FORMS}, got {geometric_form!r}.")
     if kinetic_form not in KINETIC_FORMS:
@@ -329,7 +339,7 @@ def expansion(
         model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress,
         workers=workers, scheduler=scheduler, checkpoint=checkpoint,
     )
-    sigma = _assemble(raw, mechanisms, rta)
+    sigma = scale * _assemble(raw, mechanisms, rta)
     unit = f"e^3 {model.length_unit}^{3 - model.dim} / (hbar {model.energy_unit})"
     return make_result(
         {"sigma": (("mechanism", "term", "component", "mu"), sigma)},
@@ -339,7 +349,7 @@ def expansion(
         parameters={
             "temperature": kT, "degen_tol": degen_tol, "rta_c1_c2": list(rta) if rta else None,
             "geometric_form": geometric_form, "kinetic_form": kinetic_form,
-            "kinetic_prefactor": KINETIC_PREFACTOR,
+            "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention,
         },
         units={"sigma": unit, "mu": model.energy_unit},
         title="second-order DC conductivity, Gamma expansion",
@@ -347,6 +357,6 @@ def expansion(
             "term_meaning": "drude: coefficient of Gamma^-2 (seed [D] Eq. 2); bcd: coefficient of Gamma^-1 "
             "(Eq. 3); geometric, kinetic, intrinsic = geometric + kinetic: Gamma^0 (Eqs. 4-6, Table I). "
             "Drude and BCD are the same for all mechanisms with Gamma the bath/self-energy rate.",
-            "sigma_definition": "j_a = sigma_abc E_b E_c (DC), velocity gauge, e = hbar = 1",
+            "sigma_definition": sigma_definition(convention),
         },
     )
