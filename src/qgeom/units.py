@@ -22,3 +22,35 @@ def second_order_conductivity_si(*, energy_unit_ev: float, length_unit_m: float,
     """Factor converting σ_abc from model units (energy unit `energy_unit_ev` eV, length unit
     `length_unit_m` m, e = ħ = 1) to SI, in the unit `SI_UNIT_SECOND_ORDER[dim]`."""
     return E_CHARGE**3 * length_unit_m ** (3 - dim) / (HBAR * energy_unit_ev * EV)
+
+
+ENERGY_UNITS_EV = {"eV": 1.0, "meV": 1e-3}
+LENGTH_UNITS_M = {"Å": 1e-10, "A": 1e-10, "angstrom": 1e-10, "Ang": 1e-10, "nm": 1e-9, "bohr": 0.52917721092e-10, "m": 1.0}
+UNIT_CHOICES = ("auto", "si", "model")
+
+
+def physical_units(model) -> tuple[float, float] | None:
+    """(energy unit in eV, length unit in m) when the model's units are physical, else None
+    (e.g. the seed models, whose energy unit is the hopping v and length the lattice constant a)."""
+    e = ENERGY_UNITS_EV.get(getattr(model, "energy_unit", ""))
+    l = LENGTH_UNITS_M.get(getattr(model, "length_unit", ""))
+    return None if e is None or l is None else (e, l)
+
+
+def second_order_conductivity_scale(model, units: str) -> tuple[float, str]:
+    """(factor, unit label) to express σ_abc computed in model units in the requested `units`:
+    "si" (error if the model's units are not physical), "model", or "auto" (SI when possible)."""
+    from ._validation import QgeomInputError
+
+    if units not in UNIT_CHOICES:
+        raise QgeomInputError(f"units must be one of {UNIT_CHOICES}, got {units!r}.")
+    phys = physical_units(model)
+    if units == "si" and phys is None:
+        raise QgeomInputError(
+            f"model {model.name!r} has units ({model.energy_unit}, {model.length_unit}) with no SI value; "
+            f"use units='model' (or give the model eV/Å units)."
+        )
+    if units == "model" or phys is None:
+        return 1.0, f"e^3 {model.length_unit}^{3 - model.dim} / (hbar {model.energy_unit})"
+    return second_order_conductivity_si(energy_unit_ev=phys[0], length_unit_m=phys[1], dim=model.dim), \
+        SI_UNIT_SECOND_ORDER[model.dim]

@@ -175,3 +175,19 @@ def test_physical_convention_is_half_the_seed_convention():
     assert "j_a = sum_bc sigma_abc" in phys.attrs["sigma_definition"]
     with pytest.raises(QgeomInputError, match="convention"):
         expansion(tilted_dirac_2band(), convention="si", **kw)
+
+
+def test_si_units_for_physical_models_and_model_units_otherwise():
+    from qgeom.units import E_CHARGE, EV, HBAR
+
+    kw = dict(components=["xyy"], mu=[0.02, 0.05], temperature=0.01, grid=(30, 24))
+    model_units = expansion(mnbi2te4_bilayer(), units="model", **kw)
+    si = expansion(mnbi2te4_bilayer(), **kw)  # eV/Å model: SI by default
+    factor = E_CHARGE**3 * 1e-10 / (HBAR * EV)  # 2D: e³ L0 / (ħ E0), A m V⁻²
+    assert float(np.abs(model_units.sigma).max()) > 0
+    np.testing.assert_allclose(si.sigma, factor * model_units.sigma, rtol=1e-13, atol=0)
+    assert si.sigma.attrs["units"] == "A m V^-2" and "hbar eV" in model_units.sigma.attrs["units"]
+    seed = expansion(pt_tilted_4band(), components="xyy", mu=-4.0, temperature=0.1, grid=20)
+    assert seed.sigma.attrs["units"] == "e^3 a^1 / (hbar v)"  # abstract units stay model units
+    with pytest.raises(QgeomInputError, match="units"):
+        expansion(pt_tilted_4band(), components="xyy", mu=-4.0, temperature=0.1, grid=20, units="si")

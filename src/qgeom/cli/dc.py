@@ -14,6 +14,7 @@ from ..dc import expansion
 from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS, MECHANISMS
 from ..dc.figures import plot_expansion
 from ..results import save
+from ..units import UNIT_CHOICES
 from .executor_options import executor_options
 from ..dc.conventions import CONVENTIONS
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
@@ -32,6 +33,7 @@ class DCConfig(BaseModel):
     geometric_form: str = "metric_dipole"
     kinetic_form: str = "third_derivative"
     convention: str = "seed"
+    units: str = "auto"
     degen_tol: float = 1e-6
 
     @field_validator("convention")
@@ -109,12 +111,14 @@ def comparison_table(ds, component: str) -> str:
 @click.option("--kinetic-form", type=click.Choice(KINETIC_FORMS), default=None)
 @click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
               help="seed: Eqs. 2-6 as printed (j = sigma E E / 2 for a static field); physical: sigma/2.")
+@click.option("--units", type=click.Choice(UNIT_CHOICES), default=None,
+              help="auto (default): SI for eV/Å models, model units otherwise; si; model.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="NetCDF output (default results/dc_<model>.nc).")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG output (default next to --out).")
 @executor_options
 @handle_errors
 def command(config_path, model_name, params, components, mu_spec, temperature, grid, mechanisms, rta,
-            geometric_form, kinetic_form, convention, out, figure, executor):
+            geometric_form, kinetic_form, convention, units, out, figure, executor):
     """Second-order DC conductivity: Drude, BCD, geometric and kinetic terms per dissipation mechanism."""
     cfg = load_config(config_path)
     source = config_path or "command line"
@@ -125,6 +129,7 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
         "mechanisms": mechanisms.split(",") if mechanisms else None,
         "rta": _pair(rta) if rta else None,
         "geometric_form": geometric_form, "kinetic_form": kinetic_form, "convention": convention,
+        "units": units,
     }
     data.update({k: v for k, v in overrides.items() if v is not None})
     conf = validate(DCConfig, data, source)
@@ -133,7 +138,7 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     ds = expansion(
         model, components=conf.components, mu=mu, temperature=conf.temperature, grid=grid_arg,
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
-        kinetic_form=conf.kinetic_form, convention=conf.convention, degen_tol=conf.degen_tol, **executor,
+        kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol, **executor,
     )
     click.echo(f"{model!r}; grid {ds.attrs['grid']['shape']}; kT = {conf.temperature} {model.energy_unit}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "

@@ -22,6 +22,7 @@ from ..kspace import integrate, make_grid
 from ..models.base import Model
 from ..results import make_result
 from .components import component_indices, parse_components
+from ..units import second_order_conductivity_scale
 from .conventions import convention_scale, sigma_definition
 
 # C_kin of σ^kin = C_kin Σ v^a v^b v^c f0'''' (= 2 C_kin Σ ∂a∂b∂c ε f0'' by parts).
@@ -302,6 +303,7 @@ def expansion(
     geometric_form: str = "metric_dipole",
     kinetic_form: str = "third_derivative",
     convention: str = "seed",
+    units: str = "auto",
     degen_tol: float = DEFAULT_DEGEN_TOL,
     chunk_size: int | None = None,
     progress: bool | None = None,
@@ -318,7 +320,8 @@ def expansion(
     `constant_gamma` (white-noise disorder, Table I), `rta` (Table I with user `rta=(c1, c2)`).
     `temperature` is kT in the model's energy unit; `mu` a scalar or 1D array in the same unit.
     `convention`: "seed" (Eqs. 2–6 as printed; a static field gives j_a = ½ Σ σ_abc E_b E_c) or
-    "physical" (σ/2, j_a = Σ σ_abc E_b E_c); see `qgeom.dc.conventions`.
+    "physical" (σ/2, j_a = Σ σ_abc E_b E_c); see `qgeom.dc.conventions`. `units`: "auto" (SI when
+    the model's units are physical, e.g. eV/Å Wannier models; otherwise model units), "si", "model".
     `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`.
     """
     comps = parse_components(components, model.dim)
@@ -328,6 +331,7 @@ def expansion(
     kT = positive_scalar(temperature, "temperature")
     mechanisms, rta = _check_mechanisms(mechanisms, rta)
     scale = convention_scale(convention)
+    unit_factor, unit = second_order_conductivity_scale(model, units)
     if geometric_form not in GEOMETRIC_FORMS:
         raise QgeomInputError(f"geometric_form must be one of {GEOMETRIC_FORMS}, got {geometric_form!r}.")
     if kinetic_form not in KINETIC_FORMS:
@@ -339,8 +343,7 @@ def expansion(
         model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress,
         workers=workers, scheduler=scheduler, checkpoint=checkpoint,
     )
-    sigma = scale * _assemble(raw, mechanisms, rta)
-    unit = f"e^3 {model.length_unit}^{3 - model.dim} / (hbar {model.energy_unit})"
+    sigma = scale * unit_factor * _assemble(raw, mechanisms, rta)
     return make_result(
         {"sigma": (("mechanism", "term", "component", "mu"), sigma)},
         {"mechanism": mechanisms, "term": list(TERMS), "component": comps, "mu": mu_arr},
@@ -349,14 +352,16 @@ def expansion(
         parameters={
             "temperature": kT, "degen_tol": degen_tol, "rta_c1_c2": list(rta) if rta else None,
             "geometric_form": geometric_form, "kinetic_form": kinetic_form,
-            "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention,
+            "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
+            "unit_factor": unit_factor,
         },
         units={"sigma": unit, "mu": model.energy_unit},
         title="second-order DC conductivity, Gamma expansion",
         extra_attrs={
             "term_meaning": "drude: coefficient of Gamma^-2 (seed [D] Eq. 2); bcd: coefficient of Gamma^-1 "
             "(Eq. 3); geometric, kinetic, intrinsic = geometric + kinetic: Gamma^0 (Eqs. 4-6, Table I). "
-            "Drude and BCD are the same for all mechanisms with Gamma the bath/self-energy rate.",
+            "Drude and BCD are the same for all mechanisms with Gamma the bath/self-energy rate, "
+            "in the model energy unit (eV for SI results).",
             "sigma_definition": sigma_definition(convention),
         },
     )
