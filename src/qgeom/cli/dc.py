@@ -3,67 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 import numpy as np
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from .._validation import QgeomInputError
 from ..config import validate
 from ..dc import expansion
+from ..dc.conventions import CONVENTIONS
 from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS, MECHANISMS
 from ..dc.figures import plot_expansion
 from ..results import save
 from ..units import UNIT_CHOICES
-from .executor_options import executor_options
-from ..dc.conventions import CONVENTIONS
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
+from .executor_options import executor_options
 
 
 class DCConfig(BaseModel):
-    """The [dc] table of a config file (all fields optional; CLI flags override)."""
+    """The [dc] table of a config file (all fields optional; CLI flags override). Choices are
+    Literal types, so a wrong value is reported with the field name and the allowed values."""
 
     model_config = ConfigDict(extra="forbid")
     components: list[str] | str = "xyy"
     mu: list[float] | str = "-1:1:21"
     temperature: float = 0.05
     grid: int | list[int] = 200
-    mechanisms: list[str] | None = None
+    mechanisms: list[Literal[MECHANISMS]] | None = None  # type: ignore[valid-type]
     rta: tuple[float, float] | None = None
-    geometric_form: str = "metric_dipole"
-    kinetic_form: str = "third_derivative"
-    convention: str = "seed"
-    units: str = "auto"
+    geometric_form: Literal[GEOMETRIC_FORMS] = "metric_dipole"  # type: ignore[valid-type]
+    kinetic_form: Literal[KINETIC_FORMS] = "third_derivative"  # type: ignore[valid-type]
+    convention: Literal[CONVENTIONS] = "seed"  # type: ignore[valid-type]
+    units: Literal[UNIT_CHOICES] = "auto"  # type: ignore[valid-type]
     degen_tol: float = 1e-6
-
-    @field_validator("convention")
-    @classmethod
-    def _conv(cls, v):
-        if v not in CONVENTIONS:
-            raise ValueError(f"allowed: {', '.join(CONVENTIONS)}")
-        return v
-
-    @field_validator("mechanisms")
-    @classmethod
-    def _mechs(cls, v):
-        for m in v or []:
-            if m not in MECHANISMS:
-                raise ValueError(f"unknown mechanism {m!r}; allowed: {', '.join(MECHANISMS)}")
-        return v
-
-    @field_validator("geometric_form")
-    @classmethod
-    def _gform(cls, v):
-        if v not in GEOMETRIC_FORMS:
-            raise ValueError(f"allowed: {', '.join(GEOMETRIC_FORMS)}")
-        return v
-
-    @field_validator("kinetic_form")
-    @classmethod
-    def _kform(cls, v):
-        if v not in KINETIC_FORMS:
-            raise ValueError(f"allowed: {', '.join(KINETIC_FORMS)}")
-        return v
 
 
 def parse_mu(spec) -> np.ndarray:

@@ -21,8 +21,8 @@ from ..bands import DEFAULT_DEGEN_TOL, Bands, symmetric_index
 from ..kspace import integrate, make_grid
 from ..models.base import Model
 from ..results import make_result
-from .components import component_indices, parse_components
 from ..units import second_order_conductivity_scale
+from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
 
 # C_kin of σ^kin = C_kin Σ v^a v^b v^c f0'''' (= 2 C_kin Σ ∂a∂b∂c ε f0'' by parts).
