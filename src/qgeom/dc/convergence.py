@@ -10,11 +10,16 @@ import xarray as xr
 from .._validation import QgeomInputError
 
 
+ZERO_FLOOR = 1e-10  # terms below this fraction of the largest one are zeros (symmetry), not data
+
+
 def relative_change(coarse: xr.DataArray, fine: xr.DataArray, over: str = "mu") -> xr.DataArray:
-    """max over `over` of |fine − coarse| / max over `over` of |fine| (0 where fine vanishes)."""
+    """max over `over` of |fine − coarse| / max over `over` of |fine|; terms that vanish (below
+    ZERO_FLOOR × the largest |fine| of the whole result, e.g. a symmetry-forbidden BCD) report 0."""
     scale = abs(fine).max(over)
     diff = abs(fine - coarse).max(over)
-    return xr.where(scale > 0, diff / scale.where(scale > 0, 1.0), 0.0)
+    floor = ZERO_FLOOR * float(abs(fine).max())
+    return xr.where(scale > floor, diff / scale.where(scale > floor, 1.0), 0.0)
 
 
 def converge(run: Callable[..., xr.Dataset], grids: Sequence, *, variable: str = "sigma", **kwargs) -> xr.Dataset:
