@@ -76,12 +76,10 @@ model = make_model(cfg["model"])
 base_rss = rss_mib()
 kind = cfg["kind"]
 if kind == "optical":
-    from qgeom.optical import response as optical_response
-    response = optical_response.response if hasattr(optical_response, "response") else optical_response
+    from qgeom.optical import response
     omega = np.linspace(0.005, 0.3, cfg["n_omega"])
     call = lambda: response(model, "layer_polarization", omega=omega, tau=1.0, progress=False)
-    from qgeom.optical.response import fast_grid
-    kgrid = fast_grid(model, (480, 12), cutoff=None)
+    kgrid = make_grid(model, (480, 12))
 else:
     from qgeom.dc import expansion
     kgrid = make_grid(model, cfg["grid"])

@@ -77,6 +77,17 @@ def derivative_block(model: Model, k: np.ndarray, order: int) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate(cols, axis=1).transpose(0, 2, 1, 3))
 
 
+def _psum(x: np.ndarray) -> np.ndarray:
+    """Σ over the last (band) axis; slice adds beat numpy's reduction machinery for few bands."""
+    n = x.shape[-1]
+    if n > 8:
+        return x.sum(-1)
+    acc = x[..., 0].copy()
+    for p in range(1, n):
+        acc += x[..., p]
+    return acc
+
+
 def _rotate_block(block: np.ndarray, vecs: np.ndarray) -> np.ndarray:
     """<n|op_c|m> for every column of a block [nk, N, ncols, N], as [nk, ncols, N, N] (a view).
 
@@ -122,7 +133,8 @@ class Bands:
     ) -> "Bands":
         """Diagonalize H(k) once and rotate ∂H, … up to `order` (1–3) into the eigenbasis.
 
-        ∂H and ∂∂H are rotated in one batched contraction (distinct index combos only); ∂∂∂H is
+        ∂H and ∂∂H are rotated together in one batched contraction (distinct index combos only) on
+        first access of `v` or `w` (closed-form two-band integrands never need them); ∂∂∂H is
         rotated on first access of `u` — most terms need only its diagonal (`diagonal(3)`)."""
         if order not in (1, 2, 3):
             raise QgeomInputError(f"Bands order must be 1, 2 or 3, got {order!r}.")
@@ -130,26 +142,34 @@ class Bands:
             raise QgeomInputError(f"degen_tol must be positive, got {degen_tol!r}.")
         block = derivative_block(model, k, order)
         energies, vecs = eigh(block[:, :, 0])
-        d = model.dim
-        rot = _rotate_block(block, vecs)  # [nk, ncols, N, N]
-        n1, n2 = len(symmetric_combos(d, 1)), len(symmetric_combos(d, 2)) if order >= 2 else 0
-        v = np.ascontiguousarray(rot[:, 1 : 1 + n1])
-        w = rot[:, 1 + n1 : 1 + n1 + n2][:, symmetric_index(d, 2)] if order >= 2 else None
-        b = cls(np.asarray(k, float).reshape(len(energies), -1), energies, vecs, v, w, None, degen_tol=float(degen_tol))
-        b._rotated = rot
-        if order == 3:
-            b._lazy_u = rot[:, 1 + n1 + n2 :]
-            del b.u  # expanded to [nk, d, d, d, N, N] on first access through __getattr__
+        b = cls(np.asarray(k, float).reshape(len(energies), -1), energies, vecs, None, None, None, degen_tol=float(degen_tol))
+        b._block, b._order = block, order
+        del b.v, b.w, b.u  # rotated on first access through __getattr__
         return b
 
     def __getattr__(self, name: str):
-        # only reached when normal lookup fails: the lazily rotated third derivative
-        if name == "u":
-            combos = self.__dict__.get("_lazy_u")
-            if combos is not None:
-                u = combos[:, symmetric_index(self.k.shape[1], 3)]
-                self.u = u
-                return u
+        # only reached when normal lookup fails: the lazily rotated derivatives of H
+        if name in ("v", "w", "u", "_rotated"):
+            block = self.__dict__.get("_block")
+            if block is not None:
+                d, order = self.k.shape[1], self.__dict__["_order"]
+                n1 = len(symmetric_combos(d, 1))
+                n2 = len(symmetric_combos(d, 2)) if order >= 2 else 0
+                if name == "u":
+                    if order < 3:
+                        self.u = None
+                        return None
+                    u = _rotate_block(block[:, :, 1 + n1 + n2 :], self.vectors)[:, symmetric_index(d, 3)]
+                    self.u = u
+                    return u
+                rot = self.__dict__.get("_rotated")
+                if rot is None:  # ∂H and ∂∂H (not H itself: diagonal by construction) in one pass
+                    rot = self._rotated = _rotate_block(block[:, :, 1 : 1 + n1 + n2], self.vectors)
+                if name == "_rotated":
+                    return rot
+                self.v = np.ascontiguousarray(rot[:, :n1])
+                self.w = rot[:, n1 : n1 + n2][:, symmetric_index(d, 2)] if order >= 2 else None
+                return getattr(self, name)
         raise AttributeError(name)
 
     def diagonal(self, order: int) -> np.ndarray:
@@ -157,11 +177,21 @@ class Bands:
         without expanding the full symmetric tensor."""
         self.require(order)
         d = self.k.shape[1]
-        rot = self.__dict__.get("_rotated")
-        if rot is not None:
-            start = 1 + sum(len(symmetric_combos(d, o)) for o in range(1, order))
-            combos = rot[:, start : start + len(symmetric_combos(d, order))]
-            return np.diagonal(combos, axis1=-2, axis2=-1).real
+        block = self.__dict__.get("_block")
+        if block is not None:
+            n1, n2 = len(symmetric_combos(d, 1)), len(symmetric_combos(d, 2))
+            start, stop = (0, n1) if order == 1 else (n1, n1 + n2) if order == 2 else (n1 + n2, None)
+            rot = self.__dict__.get("_rotated")
+            if order < 3 and rot is not None:
+                return np.diagonal(rot[:, start:stop], axis1=-2, axis2=-1).real
+            # Re Σ_ij conj(V_in) op_ij V_jn: the diagonal only, no second matmul
+            ops = block[:, :, 1 + start : None if stop is None else 1 + stop]
+            nk, N, nc, _ = ops.shape
+            left = (self.vectors.conj().swapaxes(-1, -2) @ ops.reshape(nk, N, nc * N)).reshape(nk, N, nc, N)
+            V = self.vectors.swapaxes(-1, -2)[:, :, None]  # V_jn at [n, 1, j]
+            prod = left.real * V.real
+            prod -= left.imag * V.imag
+            return _psum(prod).swapaxes(1, 2)
         full = (self.v, self.w, self.u)[order - 1]
         combos = symmetric_combos(d, order)
         return np.stack([np.diagonal(full[(slice(None),) + c], axis1=-2, axis2=-1).real for c in combos], axis=1)
@@ -176,7 +206,7 @@ class Bands:
 
     @property
     def dim(self) -> int:
-        return self.v.shape[1]
+        return self.k.shape[1]
 
     def subspace_average(self, x: np.ndarray) -> np.ndarray:
         """Average a per-band array [..., nk, ..., N] (band axis last, k axis first) over each
@@ -207,8 +237,9 @@ class Bands:
         return self._cache[key]
 
     def require(self, order: int) -> None:
-        has_u = self.__dict__.get("u") is not None or self.__dict__.get("_lazy_u") is not None
-        have = 3 if has_u else 2 if self.w is not None else 1
+        have = self.__dict__.get("_order")
+        if have is None:
+            have = 3 if self.__dict__.get("u") is not None else 2 if self.__dict__.get("w") is not None else 1
         if have < order:
             raise QgeomInputError(
                 f"this quantity needs derivatives of H up to order {order}; build Bands with order={order}."

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bands import Bands
+from .bands import Bands, _psum, symmetric_combos, symmetric_index
 
 
 def _diag(x: np.ndarray) -> np.ndarray:
@@ -49,19 +49,19 @@ def _pair_product(b: Bands) -> np.ndarray:
 
 def quantum_metric(b: Bands) -> np.ndarray:
     """g^{ab}_n, [nk, d, d, N]."""
-    return b.cached("metric", lambda b: b.subspace_average(_pair_product(b).real.sum(-1)))
+    return b.cached("metric", lambda b: b.subspace_average(_psum(_pair_product(b).real)))
 
 
 def berry_curvature(b: Bands) -> np.ndarray:
     """Ω^n_ab (antisymmetric in a, b), [nk, d, d, N]."""
-    return b.cached("curvature", lambda b: b.subspace_average(-2.0 * _pair_product(b).imag.sum(-1)))
+    return b.cached("curvature", lambda b: b.subspace_average(-2.0 * _psum(_pair_product(b).imag)))
 
 
 def energy_normalized_metric(b: Bands) -> np.ndarray:
     """G^{ab}_n = Σ_m Re[A^a_nm A^b_mn]/(ε_n − ε_m) (Berry-connection polarizability), [nk, d, d, N]."""
     return b.cached(
         "normalized_metric",
-        lambda b: b.subspace_average((_pair_product(b).real * b.inv_de[:, None, None]).sum(-1)),
+        lambda b: b.subspace_average(_psum(_pair_product(b).real * b.inv_de[:, None, None])),
     )
 
 
@@ -72,9 +72,15 @@ def velocity_derivative(b: Bands) -> np.ndarray:
     def compute(b: Bands) -> np.ndarray:
         b.require(2)
         v, f = b.v, b.inv_de[:, None]
-        left = (v * f)[:, :, None] @ v[:, None, :]
-        right = v[:, None, :] @ (v * f.swapaxes(-1, -2))[:, :, None]
-        return b.w + left + right
+        nk, d, N = v.shape[0], v.shape[1], v.shape[-1]
+        # L^{ca} = (v^c ∘ f) @ v^a for every (c, a) from one matmul per k ([v^c ∘ f] stacked on rows,
+        # [v^a] side by side on columns); the second sum is its adjoint (f is real, antisymmetric)
+        rows = (v * f).reshape(nk, d * N, N)
+        cols = v.transpose(0, 2, 1, 3).reshape(nk, N, d * N)
+        L = (rows @ cols).reshape(nk, d, N, d, N).transpose(0, 1, 3, 2, 4)
+        out = b.w + L
+        out += L.conj().swapaxes(-1, -2)
+        return out
 
     return b.cached("velocity_derivative", compute)
 
@@ -90,44 +96,49 @@ def energy_third_derivative(b: Bands) -> np.ndarray:
     def compute(b: Bands) -> np.ndarray:
         b.require(3)
         v, w, f = b.v, b.w, b.inv_de
+        d = v.shape[1]
         dv = velocity_derivative(b)  # [nk, c, a, N, N]
         vel = _diag(v).real
-        # ∂_c of M^{ab}_n = w^{ab}_nn + Σ_p (v^a_np v^b_pn + v^b_np v^a_pn)/ω_np
-        vc = v[:, None, None, :]  # c on the last tensor axis: [nk, 1, 1, c, N, N]
-        wab = w[:, :, :, None]  # [nk, a, b, 1, N, N]
-        term_u = _diag(b.u).real
-        term_w = 2 * _trace_pairs(vc * f[:, None, None, None], wab).real
-        dv_ac = np.moveaxis(dv, 1, 2)  # D_c v^a as [nk, a, c, N, N]
-        va = v[:, :, None, None]  # [nk, a, 1, 1, N, N]
-        vb = v[:, None, :, None]  # [nk, 1, b, 1, N, N]
-        dva = dv_ac[:, :, None]  # D_c v^a: [nk, a, 1, c, N, N]
-        dvb = dv_ac[:, None, :]  # D_c v^b: [nk, 1, b, c, N, N]
-        fp = f[:, None, None, None]
-        term_dv = 2 * _trace_pairs(dva * fp, vb).real + 2 * _trace_pairs(va * fp, dvb).real
+        # ∂_c of M^{ab}_n = w^{ab}_nn + Σ_p (v^a_np v^b_pn + v^b_np v^a_pn)/ω_np, for the distinct
+        # a ≤ b ≤ c only (the result is fully symmetric); Σ_p x_np y_pn = Σ_p x_np yᵀ_np
+        ca, cb, cc = (np.array(x, int) for x in zip(*symmetric_combos(d, 3)))
+        vT, dvT = v.swapaxes(-1, -2), dv.swapaxes(-1, -2)
+        fk = f[:, None]
         delta = vel[:, :, :, None] - vel[:, :, None, :]  # Δ^c_np = v^c_nn − v^c_pp, [nk, c, N, N]
-        fc = (f**2)[:, None] * delta  # [nk, c, N, N]
-        term_e = -2 * _trace_pairs(va * fc[:, None, None], vb).real
-        return b.subspace_average(term_u + term_w + term_dv + term_e)
+        x = (v[:, cc] * fk) * w.swapaxes(-1, -2)[:, ca, cb]
+        x += (dv[:, cc, ca] * fk) * vT[:, cb]
+        x += (v[:, ca] * fk) * dvT[:, cc, cb]
+        x = 2.0 * x.real
+        x -= 2.0 * (v[:, ca] * ((f * f)[:, None] * delta[:, cc]) * vT[:, cb]).real
+        combos = b.diagonal(3) + _psum(x)  # [nk, ncombo, N]: Re u^{abc}_nn + the sums over states
+        return b.subspace_average(combos)[:, symmetric_index(d, 3)]
 
     return b.cached("energy_third_derivative", compute)
 
 
 def _pair_product_derivative(b: Bands) -> np.ndarray:
-    """∂_c Σ_m v^a_nm v^b_mn/ω_nm², [nk, c, a, b, N] (complex; before subspace averaging)."""
+    """∂_c Σ_m v^a_nm v^b_mn/ω_nm², [nk, c, a, b, N] (complex; before subspace averaging).
+    Computed for a ≤ b; (b, a) is the complex conjugate of (a, b)."""
 
     def compute(b: Bands) -> np.ndarray:
         v, f = b.v, b.inv_de
+        d = v.shape[1]
         dv = velocity_derivative(b)  # [nk, c, a, N, N]
         vel = _diag(v).real
         delta = vel[:, :, :, None] - vel[:, :, None, :]  # [nk, c, N, N]
-        f2 = (f**2)[:, None, None, None]
-        va = v[:, None, :, None]  # [nk, 1, a, 1, N, N]
-        vbT = v[:, None, None, :].swapaxes(-1, -2)  # v^b_mn at [n, m]
-        dva = dv[:, :, :, None]  # [nk, c, a, 1, N, N]
-        dvbT = dv[:, :, None, :].swapaxes(-1, -2)  # D_c v^b_mn at [n, m]
-        term = (dva * vbT + va * dvbT) * f2
-        term -= 2 * va * vbT * (delta * f[:, None] ** 3)[:, :, None, None]
-        return term.sum(-1)
+        pa, pb = (np.array(x, int) for x in zip(*symmetric_combos(d, 2)))
+        f2 = (f**2)[:, None, None]
+        va = v[:, None, pa]  # [nk, 1, pair, N, N]
+        vbT = v[:, None, pb].swapaxes(-1, -2)  # v^b_mn at [n, m]
+        term = dv[:, :, pa] * vbT
+        term += va * dv[:, :, pb].swapaxes(-1, -2)
+        term *= f2
+        term -= 2 * (va * vbT) * (delta * f[:, None] ** 3)[:, :, None]
+        pairs = _psum(term)  # [nk, c, pair, N]
+        full = pairs[:, :, symmetric_index(d, 2)]  # [nk, c, a, b, N]
+        lower = np.tril(np.ones((d, d), bool), -1)
+        full[:, :, lower] = full[:, :, lower].conj()
+        return full
 
     return b.cached("pair_product_derivative", compute)
 

@@ -17,7 +17,7 @@ import xarray as xr
 
 from .. import geometry
 from .._validation import QgeomInputError, as_finite_array, positive_scalar
-from ..bands import DEFAULT_DEGEN_TOL, Bands, symmetric_index
+from ..bands import DEFAULT_DEGEN_TOL, Bands, symmetric_combos, symmetric_index
 from ..kspace import integrate, make_grid
 from ..models.base import Model
 from ..results import make_result
@@ -87,20 +87,169 @@ def _bmm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
+def _dot3(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Σ_i x[i] y[i] over a leading 3-vector axis (slice adds, no reduction machinery)."""
+    out = x[0] * y[0]
+    out += x[1] * y[1]
+    out += x[2] * y[2]
+    return out
+
+
+def _two_band_per_band(b: Bands, A, B, C, dipole: bool, order3: bool) -> dict[str, np.ndarray] | None:
+    """The per-band integrands of `_fast_raw_integrands` for a non-degenerate two-band chunk in
+    closed form from the d-vector, H = d0 + d·σ (no eigenvectors, no complex arithmetic):
+    ε± = d0 ± r, r = |d|; with e_a = n̂·∂_a d, q_ab = ∂_a d·∂_b d − e_a e_b (= r² ∂_a n̂·∂_b n̂),
+    n_ab = n̂·∂_a∂_b d, X_ab = n̂·(∂_a d × ∂_b d) and s = ±1:
+        v = ∂d0 + s e,  ∂_a∂_b ε = ∂_ab d0 + s(n_ab + q_ab/r),  Ω_ab = −s X_ab/(2r²),
+        G_ab = s q_ab/(8r³),  g_ab = q_ab/(4r²),  ∂_c g_ab and ∂_a∂_b∂_c ε by the chain rule.
+    The same sums over states as the general path (v_np v_pn = q + i s X for the pair ±, ω = 2sr),
+    evaluated analytically. None when the chunk is not two-band or has a degenerate k-point (the
+    general path then averages over the subspace)."""
+    block = b.__dict__.get("_block")
+    if block is None or b.nbands != 2 or not np.all(b.labels[:, -1] == 1):
+        return None
+    d = b.dim
+    nk = b.nk
+    n1, n2 = d, len(symmetric_combos(d, 2))
+    ncols = block.shape[2]
+    # Pauli components of every column (H, ∂H, ∂∂H, ∂∂∂H combos) from one gather, [4, ncols, nk]:
+    # Re h00, Re h11, Re h01, Im h01
+    flat = block.view(float).reshape(nk, 2, ncols, 4)
+    raw = np.empty((4, ncols, nk))
+    raw[0] = flat[:, 0, :, 0].T
+    raw[1] = flat[:, 1, :, 2].T
+    raw[2] = flat[:, 0, :, 2].T
+    raw[3] = flat[:, 0, :, 3].T
+    d0 = raw[0] + raw[1]
+    d0 *= 0.5
+    vec = np.empty((3, ncols, nk))
+    vec[0] = raw[2]
+    np.negative(raw[3], out=vec[1])
+    np.subtract(raw[0], raw[1], out=vec[2])
+    vec[2] *= 0.5
+    r = np.sqrt(_dot3(vec[:, 0], vec[:, 0]))
+    ir = 1.0 / r
+    nh = vec[:, 0] * ir  # n̂, [3, nk]
+    d1 = vec[:, 1 : 1 + n1]  # [3, d, nk]
+    i2 = symmetric_index(d, 2)
+    e = _dot3(nh[:, None], d1)  # [d, nk]
+    q = _dot3(d1[:, :, None], d1[:, None, :])
+    q -= e[:, None] * e[None]  # [d, d, nk]
+    pairs = symmetric_combos(d, 2)
+    pa, pb = np.array(pairs).T
+
+    def sgn_odd(even, odd):  # even ∓ odd on the two bands, [X, nk, 2]
+        out = np.empty(odd.shape + (2,))
+        np.subtract(even, odd, out=out[..., 0])
+        np.add(even, odd, out=out[..., 1])
+        return out
+
+    def odd_only(odd):
+        out = np.empty(odd.shape + (2,))
+        np.negative(odd, out=out[..., 0])
+        out[..., 1] = odd
+        return out
+
+    def both(x):  # band-independent
+        out = np.empty(x.shape + (2,))
+        out[..., 0] = x
+        out[..., 1] = x
+        return out
+
+    ir2 = ir * ir
+    qp = q[pa, pb]
+    nxd = np.empty((3, d, nk))  # n̂ × ∂_a d
+    np.multiply(nh[1], d1[2], out=nxd[0])
+    nxd[0] -= nh[2] * d1[1]
+    np.multiply(nh[2], d1[0], out=nxd[1])
+    nxd[1] -= nh[0] * d1[2]
+    np.multiply(nh[0], d1[1], out=nxd[2])
+    nxd[2] -= nh[1] * d1[0]
+    X = _dot3(nxd[:, pa], d1[:, pb])  # n̂·(∂_a d × ∂_b d) for the pairs
+    if n2:
+        d2c = vec[:, 1 + n1 : 1 + n1 + n2]  # [3, n2, nk]
+        ncomb = _dot3(nh[:, None], d2c)  # n̂·∂_ab d, [n2, nk]
+        mass = sgn_odd(d0[1 + n1 : 1 + n1 + n2], ncomb + qp * ir)
+    per_band = {
+        "vel": sgn_odd(d0[1 : 1 + n1], e),
+        "mass": mass,
+        "curv": odd_only(X * (-0.5 * ir2)),
+        "Gm": odd_only(qp * (0.125 * ir2 * ir)),
+    }
+    if dipole or order3:
+        N2 = ncomb[i2]  # [d, d, nk]
+        M12 = _dot3(d1[:, :, None], d2c[:, None, :])[:, i2]  # ∂_a d·∂_b∂_c d, [d, d, d, nk]
+    if dipole:
+        # 4r² ∂_A g^{BC} = ∂_B d·∂_A∂_C d + ∂_C d·∂_A∂_B d − e_C n_AB − e_B n_AC − (e_C q_AB + e_B q_AC + 2 e_A q_BC)/r
+        eA, eB, eC = e[A], e[B], e[C]
+        dg = M12[B, A, C] + M12[C, A, B] - eC * N2[A, B] - eB * N2[A, C]
+        dg -= (eC * q[A, B] + eB * q[A, C] + 2.0 * eA * q[B, C]) * ir
+        dg *= 0.25 * ir2
+        per_band["dg"] = both(dg)
+    if order3:
+        # ∂_A∂_B∂_C r = n̂·∂_ABC d + [Σ_cyc ∂_A d·∂_BC d − Σ_cyc e_A n_BC − Σ_cyc e_A q_BC / r] / r
+        i3 = symmetric_index(d, 3)[A, B, C]
+        col3 = 1 + n1 + n2 + i3
+        eA, eB, eC = e[A], e[B], e[C]
+        t = M12[A, B, C] + M12[B, A, C] + M12[C, A, B]
+        t -= eA * N2[B, C] + eB * N2[A, C] + eC * N2[A, B]
+        t -= (eA * q[B, C] + eB * q[A, C] + eC * q[A, B]) * ir
+        t *= ir
+        t += _dot3(nh[:, None], vec[:, col3])
+        per_band["third"] = sgn_odd(d0[col3], t)
+    if not dipole:
+        per_band["g"] = both(qp * (0.25 * ir2))
+    return per_band
+
+
 def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
     """`_raw_integrands` for the requested components only, from the pair products
     P^{ab}_np = v^a_np v^b_pn, the covariant derivatives D_c v^a the terms use and Re<n|∂³H|n>:
-    the formulas of `geometry` rearranged (reference: `_raw_integrands`), several times cheaper."""
+    the formulas of `geometry` rearranged (reference: `_raw_integrands`), several times cheaper.
+    Non-degenerate two-band chunks take the closed form of `_two_band_per_band`."""
     A, B, C = (np.asarray(x) for x in comps)
+    d = b.dim
+    pairs = list(itertools.combinations_with_replacement(range(d), 2))
+    pidx = np.zeros((d, d), int)
+    for i, (a, c) in enumerate(pairs):
+        pidx[a, c] = pidx[c, a] = i
+    order3 = kinetic_form == "third_derivative"
+    dipole = geometric_form == "metric_dipole"
+    out = _two_band_per_band(b, A, B, C, dipole, order3)
+    if out is None:
+        out = _general_per_band(b, A, B, C, pairs, pidx, dipole, order3)
+    # per-band arrays are [X, nk, N] (contiguous per component); results are returned as [nk, X, N] views
+    vel, mass, G, curv = out["vel"], out["mass"], out["Gm"], out["curv"]
+    va, vb, vc = vel[A], vel[B], vel[C]
+    sAB = np.where(A <= B, 1.0, -1.0)[:, None, None]
+    sAC = np.where(A <= C, 1.0, -1.0)[:, None, None]
+    drude = mass[pidx[A, B]] * vc
+    drude += vb * mass[pidx[A, C]]
+    drude *= -0.25
+    bcd = (vc * sAB) * curv[pidx[A, B]]
+    bcd += (vb * sAC) * curv[pidx[A, C]]
+    bcd *= 0.5
+    g_ab_c = G[pidx[A, B]] * vc
+    g_ab_c += G[pidx[A, C]] * vb
+    res = {"drude": (drude, 1), "bcd": (bcd, 1), "G_ab_c": (g_ab_c, 1), "G_bc_a": (G[pidx[B, C]] * va, 1)}
+    if dipole:
+        res["metric_dipole"] = (out["dg"], 1)
+    else:
+        res["metric_velocity"] = (out["g"][pidx[B, C]] * va, 2)
+    if order3:
+        res["kin"] = (2 * KINETIC_PREFACTOR * out["third"], 2)
+    else:
+        res["kin"] = (KINETIC_PREFACTOR * va * vb * vc, 4)
+    return {name: (x.swapaxes(0, 1), p) for name, (x, p) in res.items()}
+
+
+def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool) -> dict[str, np.ndarray]:
+    """Subspace-averaged per-band integrands [nk, X, N] for any N (sums over states)."""
     d = b.dim
     v, f = b.v, b.inv_de
     f2 = f * f
     f3 = f2 * f
     vel_raw = np.diagonal(v, axis1=-2, axis2=-1).real  # [nk, d, N]
-    pairs = list(itertools.combinations_with_replacement(range(d), 2))
-    pidx = np.zeros((d, d), int)
-    for i, (a, c) in enumerate(pairs):
-        pidx[a, c] = pidx[c, a] = i
     pa, pb = np.array(pairs).T
     vconj = v.conj()
     P = v[:, pa] * vconj[:, pb]  # v^a_np v^b_pn, [nk, pair, N, N]
@@ -111,12 +260,11 @@ def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: 
         "curv": -2.0 * _psum(P.imag * f2[:, None]),  # Ω_{ab}, a ≤ b (0 on the diagonal)
         "Gm": _psum(Q * f3[:, None]),
     }
-    order3 = kinetic_form == "third_derivative"
-    if geometric_form == "metric_dipole" or order3:
+    if dipole or order3:
         # D_c v^a = w^{ca} + L + L†, L = (v^c ∘ f) @ v^a, only for the (c, a) pairs the terms use
         # products Re(D_c v^a_np v^b_pn) for the distinct (c, a, b) the two terms use
         triples = []
-        if geometric_form == "metric_dipole":
+        if dipole:
             triples += list(zip(A.tolist(), B.tolist(), C.tolist())) + list(zip(A.tolist(), C.tolist(), B.tolist()))
         if order3:
             triples += list(zip(C.tolist(), A.tolist(), B.tolist())) + list(zip(C.tolist(), B.tolist(), A.tolist()))
@@ -137,7 +285,7 @@ def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: 
         t_b = [t[2] for t in triples]
         R = (Dv[:, t_ca] * vconj[:, t_b]).real  # [nk, triple, N, N]
         delta = vel_raw[:, :, :, None] - vel_raw[:, :, None, :]  # Δ^c_np, [nk, c, N, N]
-        if geometric_form == "metric_dipole":
+        if dipole:
             # ∂_A g^{BC} = Σ_m f² Re(D_A v^B_nm v^C_mn + D_A v^C_nm v^B_mn) − 2 Q^{BC} Δ^A f³
             i1 = [tidx[t] for t in zip(A.tolist(), B.tolist(), C.tolist())]
             i2 = [tidx[t] for t in zip(A.tolist(), C.tolist(), B.tolist())]
@@ -151,31 +299,13 @@ def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: 
             u_diag = b.diagonal(3)[:, symmetric_index(d, 3)[A, B, C]]
             two_delta_f2 = 2.0 * delta * f2[:, None]
             per_band["third"] = u_diag + _psum(X * (2.0 * f)[:, None] - Q[:, pidx[A, B]] * two_delta_f2[:, C])
-    if geometric_form != "metric_dipole":
+    if not dipole:
         per_band["g"] = _psum(Q * f2[:, None])
     names = list(per_band)
     sizes = [per_band[n].shape[1] for n in names]
     avg = b.subspace_average(np.concatenate([per_band[n] for n in names], axis=1))
-    out = dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=1)))
-    vel, mass, G, curv = out["vel"], out["mass"], out["Gm"], out["curv"]
-    va, vb, vc = vel[:, A], vel[:, B], vel[:, C]
-    sAB = np.where(A <= B, 1.0, -1.0)[:, None]
-    sAC = np.where(A <= C, 1.0, -1.0)[:, None]
-    res = {
-        "drude": (-0.25 * (mass[:, pidx[A, B]] * vc + vb * mass[:, pidx[A, C]]), 1),
-        "bcd": (0.5 * (vc * sAB * curv[:, pidx[A, B]] + vb * sAC * curv[:, pidx[A, C]]), 1),
-        "G_ab_c": (G[:, pidx[A, B]] * vc + G[:, pidx[A, C]] * vb, 1),
-        "G_bc_a": (G[:, pidx[B, C]] * va, 1),
-    }
-    if geometric_form == "metric_dipole":
-        res["metric_dipole"] = (out["dg"], 1)
-    else:
-        res["metric_velocity"] = (out["g"][:, pidx[B, C]] * va, 2)
-    if order3:
-        res["kin"] = (2 * KINETIC_PREFACTOR * out["third"], 2)
-    else:
-        res["kin"] = (KINETIC_PREFACTOR * va * vb * vc, 4)
-    return res
+    avg = np.ascontiguousarray(avg.transpose(1, 0, 2))  # [X, nk, N]
+    return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
 
 
 def _occupation_derivatives(energies: np.ndarray, mu: np.ndarray, temperature: float, orders) -> dict[int, np.ndarray]:
@@ -209,6 +339,38 @@ def _occupation_derivatives(energies: np.ndarray, mu: np.ndarray, temperature: f
         else:
             out[p] = -(beta**4) * s * t * (12.0 * s - 1.0)
     return out
+
+
+def _weighted_occupation(energies: np.ndarray, w: np.ndarray, mu: np.ndarray, temperature: float, orders):
+    """`_occupation_derivatives` with each row multiplied by its k-point weight, and the powers of
+    β left out: f0^(p)·w = occ[p]·scale[p] (the scale is applied to the small contracted sums)."""
+    beta = 1.0 / temperature
+    x = np.subtract.outer(energies, mu)  # [nk, N, nμ]
+    x *= beta
+    z = np.abs(x)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    r = z + 1.0
+    np.reciprocal(r, out=r)
+    s = z * r
+    s *= r  # f0(1 − f0)
+    sw = s * w[:, None, None]
+    out, scale = {}, {}
+    t = None
+    if any(p in (2, 4) for p in orders):
+        t = np.subtract(1.0, z, out=z)
+        t *= r
+        np.copysign(t, x, out=t)  # tanh(x/2)
+    for p in orders:
+        if p == 1:
+            out[p], scale[p] = sw, -beta
+        elif p == 2:
+            out[p], scale[p] = sw * t, beta**2
+        elif p == 3:
+            out[p], scale[p] = sw * (6.0 * s - 1.0), beta**3
+        else:
+            out[p], scale[p] = sw * t * (12.0 * s - 1.0), -(beta**4)
+    return {p: o.reshape(-1, len(mu)) for p, o in out.items()}, scale
 
 
 # above this many μ values the μ sweep goes through the Taylor-moment energy histogram
@@ -247,13 +409,16 @@ class _FermiSurfaceSums:
                 self._sweep = BinnedMuSweep(mu, self.temperature)
             contract = lambda X, p: self._sweep(b.energies, X, p)  # noqa: E731
         else:
-            occ = _occupation_derivatives(b.energies, mu, self.temperature, orders)
-            contract = lambda X, p: X @ occ[p]  # noqa: E731
+            occ, scale = _weighted_occupation(b.energies, w, mu, self.temperature, orders)
+            contract = lambda X, p: (X @ occ[p]) * scale[p]  # noqa: E731
         out = {}
         for p in orders:  # one contraction per occupation order for all integrands that share it
             names = [name for name, (_, q) in raw.items() if q == p]
-            Xw = np.concatenate([raw[name][0] for name in names], axis=1) * w[:, None, None]
-            sums = contract(np.moveaxis(Xw, 1, 0).reshape(Xw.shape[1], -1), p)  # [comps·names, mu]
+            # [names·comps, nk, N] (the integrands are [nk, comp, N] views of [comp, nk, N] arrays)
+            X = np.concatenate([raw[name][0].swapaxes(0, 1) for name in names], axis=0)
+            if binned:
+                X *= w[:, None]
+            sums = contract(X.reshape(X.shape[0], -1), p)  # [comps·names, mu]
             out.update(zip(names, np.split(sums, len(names))))
         return {name: out[name] for name in raw}
 
