@@ -152,7 +152,7 @@ def test_binned_mu_sweep_matches_direct_sum(kinetic_form):
 
 
 def test_fermi_derivative_any_order_matches_occupation_module():
-    from qgeom.kspace import fermi_derivative
+    from qgeom.occupation import fermi_derivative_any_order as fermi_derivative
     from qgeom.occupation import fermi_dirac
 
     x = np.concatenate([np.linspace(-60, 60, 1201), [-1e6, 1e6]])

@@ -43,3 +43,11 @@ def k_points(k, dim: int) -> np.ndarray:
             f"k must have shape [nk, {dim}] for this {dim}D model, got {arr.shape}."
         )
     return arr
+
+
+def chemical_potentials(mu) -> np.ndarray:
+    """μ as a non-empty 1D array of finite numbers (a scalar becomes a 1-element array)."""
+    arr = np.atleast_1d(as_finite_array(mu, "mu"))
+    if arr.ndim != 1 or arr.size == 0:
+        raise QgeomInputError(f"mu must be a scalar or a non-empty 1D array, got shape {arr.shape}.")
+    return arr

@@ -25,7 +25,7 @@ else:  # pragma: no cover
 class ModelConfig(BaseModel):
     """Which model: a library name with keyword parameters (numbers or booleans)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str
     parameters: dict[str, StrictFloat | StrictInt | StrictBool] = Field(default_factory=dict)
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 import numpy as np
-from scipy.special import expit, roots_legendre
+from scipy.special import roots_legendre
 
 from ._validation import QgeomInputError, positive_scalar
 from .bands import DEFAULT_DEGEN_TOL, Bands
 from .models.base import Model
+from .occupation import fermi_derivative_any_order
 
 ChunkSum = Union[np.ndarray, dict[str, np.ndarray]]
 CHUNK_BYTES = 24 * 2**20  # working-set target per chunk
@@ -309,26 +310,6 @@ class _Bar:
 # μ sweeps of Fermi-surface sums: S[c, μ] = Σ_i X[c, i] f0^(p)(ε_i − μ)
 
 
-def _fermi_derivative_polys(max_order: int) -> list[np.poly1d]:
-    """d^n f0/dx^n = P_n(f0) for f0 = 1/(eˣ + 1): P_0 = y, P_{n+1} = P_n'(y)·(y² − y)."""
-    polys = [np.poly1d([1.0, 0.0])]
-    for _ in range(max_order):
-        polys.append(np.polyder(polys[-1]) * np.poly1d([1.0, -1.0, 0.0]))
-    return polys
-
-
-def fermi_derivative(x: np.ndarray, order: int, _polys: dict = {}) -> np.ndarray:
-    """d^order f0/dx^order at x = β(ε − μ) (in units of β^order), any order ≥ 1, overflow-free:
-    evaluated at |x| where f0 ≤ 1/2, then f^(n)(x) = (−1)^(n+1) f^(n)(|x|) for x < 0."""
-    if order not in _polys:
-        _polys.update(enumerate(_fermi_derivative_polys(max(order, 12))))
-    y = expit(-np.abs(x))  # f0(|x|) ≤ 1/2: the polynomials are well conditioned there
-    val = _polys[order](y)  # f^(n)(|x|)
-    if order % 2 == 0:  # f^(n)(−|x|) = (−1)^(n+1) f^(n)(|x|) → odd-in-x for even n
-        val = np.where(x < 0, -val, val)
-    return val
-
-
 class BinnedMuSweep:
     """Σ_i X[c, i] f0^(p)(ε_i − μ_j) for many μ at once from a histogram of the energies.
 
@@ -347,8 +328,19 @@ class BinnedMuSweep:
         self.h = spacing * self.kT
         self.taylor = int(taylor)
         self.lo = self.mu.min() - window * self.kT
-        self.nbins = int(np.ceil((self.mu.max() + window * self.kT - self.lo) / self.h)) + 1
+        self.nbins = self._bins(self.mu, self.kT, spacing, window)
         self._kernels: dict[int, np.ndarray] = {}
+
+    @staticmethod
+    def _bins(mu: np.ndarray, kT: float, spacing: float, window: float) -> int:
+        return int(np.ceil((np.max(mu) - np.min(mu) + 2 * window * kT) / (spacing * kT))) + 1
+
+    @classmethod
+    def kernel_bytes(cls, mu, temperature: float, *, spacing: float = 0.2, taylor: int = 10,
+                     window: float = 40.0) -> int:
+        """Memory of one occupation order's kernel, for choosing between binned and direct sums."""
+        mu = np.asarray(mu, float)
+        return 8 * cls._bins(mu, float(temperature), spacing, window) * (taylor + 1) * len(mu)
 
     def kernel(self, p: int) -> np.ndarray:
         """[nbins·(taylor+1), nμ]: f0^(p+q)(e_g − μ_j)/q!, rows ordered (g, q)."""
@@ -358,7 +350,7 @@ class BinnedMuSweep:
             e = self.lo + self.h * np.arange(self.nbins)
             x = (e[:, None] - self.mu[None, :]) / self.kT
             beta = 1.0 / self.kT
-            K = np.stack([fermi_derivative(x, p + q) * beta ** (p + q) / factorial(q) for q in range(self.taylor + 1)], axis=1)
+            K = np.stack([fermi_derivative_any_order(x, p + q) * beta ** (p + q) / factorial(q) for q in range(self.taylor + 1)], axis=1)
             self._kernels[p] = K.reshape(self.nbins * (self.taylor + 1), len(self.mu))
         return self._kernels[p]
 

@@ -14,8 +14,11 @@ s and t are evaluated from `expit`/`tanh`, which saturate instead of overflowing
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
-from scipy.special import expit
+from scipy.special import bernoulli as _bernoulli, digamma as _digamma, expit
 
 from ._validation import QgeomInputError, positive_scalar
 
@@ -44,6 +47,62 @@ def fermi_dirac(energy, mu, temperature: float, order: int = 0) -> np.ndarray:
     return -(beta**4) * s * t * (12.0 * s - 1.0)
 
 
+
+def weighted_fermi_derivatives(energies: np.ndarray, weights: np.ndarray, mu: np.ndarray, temperature: float, orders):
+    """Hot-path form of `fermi_dirac` for k-sums: ({p: occ[p]}, {p: scale[p]}) with
+    f0^(p)(ε − μ)·w = occ[p]·scale[p], occ[p] of shape [nk·N, nμ] (rows: k-major, band-minor) and
+    the powers of β left in the scalar scale (applied to the small contracted sums). One
+    exponential per (ε, μ): z = e^{−|x|}, s = z/(1 + z)², t = sign(x)(1 − z)/(1 + z)."""
+    beta = 1.0 / temperature
+    x = np.subtract.outer(energies, mu)  # [nk, N, nμ]
+    x *= beta
+    z = np.abs(x)
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    r = z + 1.0
+    np.reciprocal(r, out=r)
+    s = z * r
+    s *= r  # f0(1 − f0)
+    sw = s * weights[:, None, None]
+    out, scale = {}, {}
+    t = None
+    if any(p in (2, 4) for p in orders):
+        t = np.subtract(1.0, z, out=z)
+        t *= r
+        np.copysign(t, x, out=t)  # tanh(x/2)
+    for p in orders:
+        if p == 1:
+            out[p], scale[p] = sw, -beta
+        elif p == 2:
+            out[p], scale[p] = sw * t, beta**2
+        elif p == 3:
+            out[p], scale[p] = sw * (6.0 * s - 1.0), beta**3
+        elif p == 4:
+            out[p], scale[p] = sw * t * (12.0 * s - 1.0), -(beta**4)
+        else:
+            raise QgeomInputError(f"order must be 1..{MAX_ORDER}, got {p}.")
+    return {p: o.reshape(-1, len(mu)) for p, o in out.items()}, scale
+
+
+@functools.lru_cache(maxsize=None)
+def _fermi_derivative_poly(order: int) -> np.poly1d:
+    """d^n f0/dx^n = P_n(f0) for f0 = 1/(eˣ + 1): P_0 = y, P_{n+1} = P_n'(y)·(y² − y)."""
+    poly = np.poly1d([1.0, 0.0])
+    for _ in range(order):
+        poly = np.polyder(poly) * np.poly1d([1.0, -1.0, 0.0])
+    return poly
+
+
+def fermi_derivative_any_order(x: np.ndarray, order: int) -> np.ndarray:
+    """d^order f0/dx^order at x = β(ε − μ) (in units of β^order), any order ≥ 1, overflow-free:
+    the polynomial in f0 is evaluated at |x| where f0 ≤ 1/2 (well conditioned), and
+    f^(n)(−|x|) = (−1)^(n+1) f^(n)(|x|)."""
+    y = expit(-np.abs(x))
+    val = _fermi_derivative_poly(int(order))(y)
+    if order % 2 == 0:
+        val = np.where(x < 0, -val, val)
+    return val
+
 # ---------------------------------------------------------------------------------------------
 # Bath-broadened occupations of the fermionic-bath NESS (seed [D] Eq. A-6; SPEC §2.3)
 # ---------------------------------------------------------------------------------------------
@@ -57,14 +116,6 @@ def fermi_dirac(energy, mu, temperature: float, order: int = 0) -> np.ndarray:
 # κ_s = s iβ/2π. SciPy's `digamma` is accurate (≲ 3e-16 relative, checked against mpmath) for
 # complex arguments up to |Im z| ~ 1e8; higher polygammas of complex argument are not in SciPy and
 # are computed by `polygamma_complex` below (recurrence + asymptotic series).
-
-import math as _math
-
-from scipy.special import bernoulli as _bernoulli, digamma as _digamma
-
-
-def _factorial(n, exact=True):
-    return _math.factorial(n)
 
 _ASYMPTOTIC_RADIUS = 20.0
 _BERNOULLI = _bernoulli(26)[2::2]  # B_2, B_4, …, B_26
@@ -99,15 +150,15 @@ def polygamma_complex(orders, z) -> np.ndarray:
     w = z + shift
     iw = 1.0 / w
     for j, n in enumerate(npos):
-        series = _factorial(n - 1, exact=True) * iw**n + 0.5 * _factorial(n, exact=True) * iw ** (n + 1)
+        series = math.factorial(n - 1) * iw**n + 0.5 * math.factorial(n) * iw ** (n + 1)
         iw2 = iw * iw
         p = iw ** (n + 2)
         for k, B in enumerate(_BERNOULLI, start=1):
-            coef = B * _factorial(2 * k + n - 1, exact=True) / _factorial(2 * k, exact=True)
+            coef = B * math.factorial(2 * k + n - 1) / math.factorial(2 * k)
             series = series + coef * p
             p = p * iw2
         sign = (-1.0) ** (n + 1)
-        out[pos[j]] = sign * (series + _factorial(n, exact=True) * acc[j])
+        out[pos[j]] = sign * (series + math.factorial(n) * acc[j])
     return out
 
 

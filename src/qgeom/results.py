@@ -19,10 +19,10 @@ import xarray as xr
 from . import __version__
 
 CONVENTIONS = (
-    "e = hbar = 1 internally; electron charge sign absorbed (responses quoted for charge e, "
-    "multiply odd-in-e terms by -1 for electrons where a unit conversion says so); "
+    "e = hbar = 1 internally; carriers of charge +e (Peierls substitution H(k - A)): for electrons, "
+    "responses odd in the charge (sigma_abc ~ e^3) change sign; "
     "sum_k = integral d^dk/(2pi)^d per unit cell volume/area/length; "
-    "degenerate subspaces |e_n - e_m| < degen_tol treated U(N)-covariantly."
+    "degenerate subspaces |e_n - e_m| < degen_tol treated U(N)-covariantly (see docs/conventions.md)."
 )
 _JSON_PREFIX = "json:"
 

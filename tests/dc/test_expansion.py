@@ -153,6 +153,11 @@ def test_convergence_helper_reports_relative_change():
         (dict(mechanisms=["boltzmann"]), "mechanism"),
         (dict(geometric_form="bogus"), "geometric_form"),
         (dict(grid=0), "grid"),
+        (dict(mu=[]), "non-empty"),
+        (dict(mechanisms=[]), "empty"),
+        (dict(mechanisms=["fermionic_bath"], rta=(1.0, 1.0)), "rta"),
+        (dict(degen_tol=0.0), "degen_tol"),
+        (dict(units="cgs"), "units"),
     ],
 )
 def test_bad_input_is_rejected_before_computation(kwargs, match):
@@ -191,3 +196,16 @@ def test_si_units_for_physical_models_and_model_units_otherwise():
     assert seed.sigma.attrs["units"] == "e^3 a^1 / (hbar v)"  # abstract units stay model units
     with pytest.raises(QgeomInputError, match="units"):
         expansion(pt_tilted_4band(), components="xyy", mu=-4.0, temperature=0.1, grid=20, units="si")
+
+
+def test_binned_mu_sweep_falls_back_to_direct_when_its_kernel_would_be_huge():
+    """Wide μ range at very low kT: the binned kernel would need GBs, so `auto` uses the direct sum."""
+    from qgeom.dc.expansion import BINNED_MU_MAX_BYTES
+    from qgeom.kspace import BinnedMuSweep
+
+    mu = np.linspace(-1, 1, 100)
+    assert BinnedMuSweep.kernel_bytes(mu, 1e-5) > 10 * BINNED_MU_MAX_BYTES
+    ds = expansion(tilted_dirac_2band(), components="yxx", mu=mu, temperature=1e-5, grid=16)
+    assert np.all(np.isfinite(ds.sigma.values))
+    ref = expansion(tilted_dirac_2band(), components="yxx", mu=mu[:3], temperature=1e-5, grid=16)
+    np.testing.assert_allclose(ds.sigma.values[..., :3], ref.sigma.values, rtol=1e-12, atol=1e-300)

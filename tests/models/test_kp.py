@@ -130,3 +130,17 @@ def test_kp_model_input_errors():
         KPModel([["kx"]], dim=4)
     with pytest.raises(QgeomInputError, match="parse"):
         KPModel([["kx +"]], dim=1)
+
+
+@pytest.mark.parametrize("text", ["kx*9**9**9", "kx**ky", "2**100"])
+def test_huge_or_symbolic_exponents_are_rejected_quickly(text):
+    kx, ky = sp.symbols("kx ky", real=True)
+    with pytest.raises(QgeomInputError, match="exponent"):
+        parse_expression(text, {"kx": kx, "ky": ky})
+
+
+def test_non_finite_kp_parameters_are_rejected():
+    from qgeom.models import mnbi2te4_bilayer
+
+    with pytest.raises(QgeomInputError, match="finite"):
+        mnbi2te4_bilayer(gamma=float("nan"))

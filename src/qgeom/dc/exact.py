@@ -30,11 +30,12 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from .._validation import QgeomInputError, as_finite_array, positive_scalar
+from .._validation import QgeomInputError, as_finite_array, chemical_potentials, positive_scalar
 from ..bands import DEFAULT_DEGEN_TOL, Bands
 from ..kspace import integrate, make_grid
 from ..models.base import Model
 from ..results import make_result
+from ..units import second_order_conductivity_scale
 from . import kernels as K
 from .components import component_indices, parse_components
 from .conventions import check_convention, convention_scale, sigma_definition
@@ -126,9 +127,7 @@ class _FamilySums:
 
 def _validate_common(model, components, mu, temperature, gamma, convention):
     comps = parse_components(components, model.dim)
-    mu_arr = np.atleast_1d(as_finite_array(mu, "mu"))
-    if mu_arr.ndim != 1:
-        raise QgeomInputError(f"mu must be a scalar or a 1D array, got shape {mu_arr.shape}.")
+    mu_arr = chemical_potentials(mu)
     kT = positive_scalar(temperature, "temperature")
     g_arr = np.atleast_1d(as_finite_array(gamma, "gamma"))
     if g_arr.ndim != 1 or np.any(g_arr <= 0):
@@ -157,12 +156,13 @@ def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas,
     return integrate(model, kgrid, func, order=3, degen_tol=degen_tol, chunk_size=size, progress=progress)
 
 
-def _provenance(model, kgrid, kT, degen_tol, convention, nodes, rho, title, extra=None):
-    unit = f"e^3 {model.length_unit}^{3 - model.dim} / (hbar {model.energy_unit})"
-    params = {"temperature": kT, "degen_tol": degen_tol, "convention": convention,
-              "contour_nodes": nodes, "contour_radius_fraction": rho}
-    params.update(extra or {})
-    return unit, params
+def _provenance(model, kT, degen_tol, convention, units, nodes, rho):
+    """(unit factor, unit label, parameters): σ in SI for physical-unit models unless units="model"
+    (the same rule as `expansion`, via `qgeom.units`)."""
+    factor, unit = second_order_conductivity_scale(model, units)
+    params = {"temperature": kT, "degen_tol": degen_tol, "convention": convention, "units": units,
+              "unit_factor": factor, "contour_nodes": nodes, "contour_radius_fraction": rho}
+    return factor, unit, params
 
 
 def exact(
@@ -176,6 +176,7 @@ def exact(
     nodes: int = DEFAULT_NODES,
     radius: float = DEFAULT_RADIUS,
     convention: str = "seed",
+    units: str = "auto",
     degen_tol: float = DEFAULT_DEGEN_TOL,
     chunk_size: int | None = None,
     progress: bool | None = None,
@@ -188,11 +189,13 @@ def exact(
     The ω² coefficient is taken by an M-node (`nodes`) trapezoid rule on |ω| = r with
     r = `radius`·min(Γ, (Γ + πkT)/2). Returns Dataset with `sigma[gamma, component, mu]` and the
     diagnostics `residual_c0`, `residual_c1` (ω⁰, ω¹ coefficients; zero up to the k-grid accuracy).
+    `units`: "auto" (SI for eV/Å models, else model units), "si" or "model", as in `expansion`.
     """
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention)
     rho = positive_scalar(radius, "radius")
     if rho >= 1:
         raise QgeomInputError(f"radius is the contour radius as a fraction of the analyticity radius; use < 1, got {rho}.")
+    factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho)
     allc, idx, sw = _with_swapped(comps)
     kgrid = make_grid(model, grid, **grid_kwargs)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
@@ -202,13 +205,12 @@ def exact(
     P = Ks[:, :, idx, :] + np.roll(Ks[:, :, sw, :], -half, axis=-1)  # [Γ, μ, comp, node]
     Z = np.array(zs)[:, None, None, :]
     coef = [np.mean(P * Z**-p, axis=-1) for p in (0, 1, 2)]
-    scale = convention_scale(convention)
+    scale = convention_scale(convention) * factor
     sigma = scale * np.moveaxis(coef[2], 1, 2)  # [Γ, comp, μ]
     c0 = scale * np.moveaxis(coef[0], 1, 2)
     c1 = scale * np.moveaxis(coef[1], 1, 2)
     if np.max(np.abs(sigma.imag)) > 1e-6 * max(np.max(np.abs(sigma.real)), 1e-300):
         raise RuntimeError("exact DC sigma has a sizeable imaginary part: contour or kernels failed.")
-    unit, params = _provenance(model, kgrid, kT, degen_tol, convention, nodes, rho, "")
     return make_result(
         {
             "sigma": (("gamma", "component", "mu"), sigma.real),
@@ -244,6 +246,7 @@ def exact_frequency(
     nodes: int = DEFAULT_NODES,
     radius: float = DEFAULT_RADIUS,
     convention: str = "seed",
+    units: str = "auto",
     degen_tol: float = DEFAULT_DEGEN_TOL,
     chunk_size: int | None = None,
     progress: bool | None = None,
@@ -255,7 +258,7 @@ def exact_frequency(
     For each family P(z) = K_abc(z, sz) + K_acb(sz, z) (s = −1, +1) the ω⁰, ω¹ Taylor coefficients
     (which vanish after the k-sum) are removed, σ = −s[P(ω) − c0 − c1 ω]/ω²; for |ω| < r/4 the
     same quantity is taken from the Cauchy formula on the contour (so ω → 0 is exact and equals
-    the DC result of `exact`).
+    the DC result of `exact`). `units` as in `exact`.
     """
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention)
     om = np.atleast_1d(as_finite_array(omega, "omega"))
@@ -266,9 +269,10 @@ def exact_frequency(
         if p not in PROCESSES:
             raise QgeomInputError(f"unknown process {p!r}; allowed: {', '.join(PROCESSES)}.")
     rho = positive_scalar(radius, "radius")
+    factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho)
     allc, idx, sw = _with_swapped(comps)
     kgrid = make_grid(model, grid, **grid_kwargs)
-    scale = convention_scale(convention)
+    scale = convention_scale(convention) * factor
     result = np.zeros((len(procs), len(g_arr), len(comps), len(mu_arr), len(om)), complex)
     for ip, proc in enumerate(procs):
         s = -1 if proc == "rectification" else 1
@@ -303,7 +307,6 @@ def exact_frequency(
                 cauchy = (Pc[..., None, :] / (zc * (zc - wn[:, None]))).mean(-1)  # [μ, comp, n_near]
                 vals[..., near] = -s * cauchy
             result[ip, ig] = scale * np.moveaxis(vals, 0, 1)
-    unit, params = _provenance(model, kgrid, kT, degen_tol, convention, nodes, rho, "")
     return make_result(
         {"sigma": (("process", "gamma", "component", "mu", "omega"), result)},
         {"process": procs, "gamma": g_arr, "component": comps, "mu": mu_arr, "omega": om},

@@ -3,8 +3,9 @@
 σ_abc = σ^(−2)/Γ² + σ^(−1)/Γ + σ^(0) + O(Γ).  Every term of every mechanism is a linear
 combination of a few Fermi-surface integrals Σ_{n,k} X_n(k) f0^(p)(ε_n), so one Bands per chunk
 and one contraction with the occupation derivatives serve all terms, components, μ and
-mechanisms at once. Units: e = ħ = 1, model energy E0 and length L0; σ in e³ L0^(3−d)/(ħ E0)
-(for the seed model: σ₂ = a(ħ/v)e³/ħ²).
+mechanisms at once. Computed with e = ħ = 1 in the model's energy E0 and length L0, i.e. in
+e³ L0^(3−d)/(ħ E0) (for the seed model σ₂ = a(ħ/v)e³/ħ²), and converted to SI at the edge when the
+model's units are physical (`units="auto"`, via `qgeom.units`).
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import numpy as np
 import xarray as xr
 
 from .. import geometry
-from .._validation import QgeomInputError, as_finite_array, positive_scalar
+from .._validation import QgeomInputError, as_finite_array, chemical_potentials, positive_scalar
 from ..bands import DEFAULT_DEGEN_TOL, Bands, symmetric_combos, symmetric_index
-from ..kspace import integrate, make_grid
+from ..kspace import BinnedMuSweep, integrate, make_grid
 from ..models.base import Model
+from ..occupation import weighted_fermi_derivatives
 from ..results import make_result
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
@@ -166,10 +168,9 @@ def _two_band_per_band(b: Bands, A, B, C, dipole: bool, order3: bool) -> dict[st
     np.multiply(nh[0], d1[1], out=nxd[2])
     nxd[2] -= nh[1] * d1[0]
     X = _dot3(nxd[:, pa], d1[:, pb])  # n̂·(∂_a d × ∂_b d) for the pairs
-    if n2:
-        d2c = vec[:, 1 + n1 : 1 + n1 + n2]  # [3, n2, nk]
-        ncomb = _dot3(nh[:, None], d2c)  # n̂·∂_ab d, [n2, nk]
-        mass = sgn_odd(d0[1 + n1 : 1 + n1 + n2], ncomb + qp * ir)
+    d2c = vec[:, 1 + n1 : 1 + n1 + n2]  # [3, n2, nk]; n2 > 0: the expansion always has order ≥ 2
+    ncomb = _dot3(nh[:, None], d2c)  # n̂·∂_ab d, [n2, nk]
+    mass = sgn_odd(d0[1 + n1 : 1 + n1 + n2], ncomb + qp * ir)
     per_band = {
         "vel": sgn_odd(d0[1 : 1 + n1], e),
         "mass": mass,
@@ -308,74 +309,12 @@ def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool
     return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
 
 
-def _occupation_derivatives(energies: np.ndarray, mu: np.ndarray, temperature: float, orders) -> dict[int, np.ndarray]:
-    """f0^(p)(ε − μ), [nk·N, nμ], for every p in `orders` from one exponential per (ε, μ): with
-    x = β(ε − μ), z = e^{−|x|}, s = f0(1 − f0) = z/(1 + z)², t = tanh(x/2) = sign(x)(1 − z)/(1 + z)
-    (overflow-free; the polynomials in (s, t) of `occupation.fermi_dirac`)."""
-    beta = 1.0 / temperature
-    x = np.subtract.outer(energies.reshape(-1), mu)
-    x *= beta
-    z = np.abs(x)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    r = z + 1.0
-    np.reciprocal(r, out=r)
-    s = z * r
-    s *= r
-    t = None
-    if any(p in (2, 4) for p in orders):
-        t = 1.0 - z
-        t *= r
-        np.copysign(t, x, out=t)
-    out = {}
-    for p in orders:
-        if p == 1:
-            out[p] = s * -beta
-        elif p == 2:
-            out[p] = s * t
-            out[p] *= beta**2
-        elif p == 3:
-            out[p] = beta**3 * s * (6.0 * s - 1.0)
-        else:
-            out[p] = -(beta**4) * s * t * (12.0 * s - 1.0)
-    return out
-
-
-def _weighted_occupation(energies: np.ndarray, w: np.ndarray, mu: np.ndarray, temperature: float, orders):
-    """`_occupation_derivatives` with each row multiplied by its k-point weight, and the powers of
-    β left out: f0^(p)·w = occ[p]·scale[p] (the scale is applied to the small contracted sums)."""
-    beta = 1.0 / temperature
-    x = np.subtract.outer(energies, mu)  # [nk, N, nμ]
-    x *= beta
-    z = np.abs(x)
-    np.negative(z, out=z)
-    np.exp(z, out=z)
-    r = z + 1.0
-    np.reciprocal(r, out=r)
-    s = z * r
-    s *= r  # f0(1 − f0)
-    sw = s * w[:, None, None]
-    out, scale = {}, {}
-    t = None
-    if any(p in (2, 4) for p in orders):
-        t = np.subtract(1.0, z, out=z)
-        t *= r
-        np.copysign(t, x, out=t)  # tanh(x/2)
-    for p in orders:
-        if p == 1:
-            out[p], scale[p] = sw, -beta
-        elif p == 2:
-            out[p], scale[p] = sw * t, beta**2
-        elif p == 3:
-            out[p], scale[p] = sw * (6.0 * s - 1.0), beta**3
-        else:
-            out[p], scale[p] = sw * t * (12.0 * s - 1.0), -(beta**4)
-    return {p: o.reshape(-1, len(mu)) for p, o in out.items()}, scale
-
-
 # above this many μ values the μ sweep goes through the Taylor-moment energy histogram
 # (kspace.BinnedMuSweep: same sums to ~1e-15 relative, cost independent of nk × nμ)
 BINNED_MU_THRESHOLD = 32
+# ... unless its precomputed kernel (bins × Taylor terms × nμ per occupation order) would exceed this
+# (very low kT over a wide μ range): then the direct sum, whose memory is bounded by the chunk size
+BINNED_MU_MAX_BYTES = 256 * 2**20
 
 
 class _FermiSurfaceSums:
@@ -401,15 +340,16 @@ class _FermiSurfaceSums:
         raw = _fast_raw_integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
         mu = np.asarray(self.mu, float)
         orders = sorted({p for _, p in raw.values()})
-        binned = self.mu_method == "binned" or (self.mu_method == "auto" and len(mu) > BINNED_MU_THRESHOLD)
+        binned = self.mu_method == "binned" or (
+            self.mu_method == "auto" and len(mu) > BINNED_MU_THRESHOLD
+            and BinnedMuSweep.kernel_bytes(mu, self.temperature) <= BINNED_MU_MAX_BYTES
+        )
         if binned:
             if self._sweep is None:
-                from ..kspace import BinnedMuSweep
-
                 self._sweep = BinnedMuSweep(mu, self.temperature)
             contract = lambda X, p: self._sweep(b.energies, X, p)  # noqa: E731
         else:
-            occ, scale = _weighted_occupation(b.energies, w, mu, self.temperature, orders)
+            occ, scale = weighted_fermi_derivatives(b.energies, w, mu, self.temperature, orders)
             contract = lambda X, p: (X @ occ[p]) * scale[p]  # noqa: E731
         out = {}
         for p in orders:  # one contraction per occupation order for all integrands that share it
@@ -445,7 +385,11 @@ def _assemble(raw: dict[str, np.ndarray], mechanisms: Sequence[str], rta) -> np.
 def _check_mechanisms(mechanisms, rta):
     if mechanisms is None:
         mechanisms = ["fermionic_bath", "constant_gamma"] + (["rta"] if rta is not None else [])
-    mechanisms = list(mechanisms)
+    mechanisms = [mechanisms] if isinstance(mechanisms, str) else list(mechanisms)
+    if not mechanisms:
+        raise QgeomInputError(f"mechanisms is empty; choose from {', '.join(MECHANISMS)}.")
+    if rta is not None and "rta" not in mechanisms:
+        raise QgeomInputError("rta=(c1, c2) was given but 'rta' is not in mechanisms; add it or drop rta.")
     for mech in mechanisms:
         if mech not in MECHANISMS:
             raise QgeomInputError(f"unknown mechanism {mech!r}; allowed: {', '.join(MECHANISMS)}.")
@@ -490,10 +434,9 @@ def expansion(
     `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`.
     """
     comps = parse_components(components, model.dim)
-    mu_arr = np.atleast_1d(as_finite_array(mu, "mu"))
-    if mu_arr.ndim != 1:
-        raise QgeomInputError(f"mu must be a scalar or a 1D array, got shape {mu_arr.shape}.")
+    mu_arr = chemical_potentials(mu)
     kT = positive_scalar(temperature, "temperature")
+    degen_tol = positive_scalar(degen_tol, "degen_tol")
     mechanisms, rta = _check_mechanisms(mechanisms, rta)
     scale = convention_scale(convention)
     unit_factor, unit = second_order_conductivity_scale(model, units)

@@ -57,12 +57,13 @@ def fit_gamma_series(gamma, sigma, *, degrees=(4, 5, 6), drop=(0, 1, 2)) -> dict
     return {"value": value, "uncertainty": unc, "fits": fits}
 
 
-def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, grid_kwargs):
+def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, units, convention, grid_kwargs):
     """(σ^(−2), σ^(−1), σ^geo, σ^kin) [comp, μ, 4] from the lead's `qgeom.dc.expansion`."""
     from .expansion import expansion
 
     ds = expansion(model, components=comps, mu=mu, temperature=temperature, grid=grid,
-                   mechanisms=["fermionic_bath"], degen_tol=degen_tol, **grid_kwargs)
+                   mechanisms=["fermionic_bath"], degen_tol=degen_tol, units=units, convention=convention,
+                   **grid_kwargs)
     s = ds["sigma"].sel(mechanism="fermionic_bath")
     terms = ["drude", "bcd", "geometric", "kinetic"]
     return np.stack([s.sel(term=t).values for t in terms], axis=-1), ds.attrs["parameters"]
@@ -91,7 +92,10 @@ def gamma_scan(
     sig = ds["sigma"].transpose("component", "mu", "gamma").values
     fit = fit_gamma_series(ds["gamma"].values, sig, degrees=degrees)
     comps = list(ds["component"].values)
-    exp, exp_params = _expansion_coefficients(model, comps, ds["mu"].values, temperature, grid, degen_tol, grid_kwargs)
+    exp, exp_params = _expansion_coefficients(
+        model, comps, ds["mu"].values, temperature, grid, degen_tol,
+        ds.attrs["parameters"]["units"], ds.attrs["parameters"]["convention"], grid_kwargs,
+    )
     expansion_abc = np.stack([exp[..., 0], exp[..., 1], exp[..., 2] + exp[..., 3]], axis=-1)
     out = ds.assign(
         fit=(("component", "mu", "coefficient"), fit["value"]),

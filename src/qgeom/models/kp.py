@@ -18,6 +18,7 @@ from .._validation import QgeomInputError
 from .base import Model, check_operator
 
 K_SYMBOLS = sp.symbols("kx ky kz", real=True)
+MAX_EXPONENT = 16  # k·p polynomials need small powers; a huge one (9**9**9) would hang SymPy
 _FUNCTIONS = {"sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "exp": sp.exp}
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
@@ -54,7 +55,12 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
                 f"unknown name {node.id!r} in {text!r}; allowed: {sorted(allowed)} and functions {sorted(_FUNCTIONS)}."
             )
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            return _BINOPS[type(node.op)](build(node.left), build(node.right))
+            left, right = build(node.left), build(node.right)
+            if isinstance(node.op, ast.Pow) and not (right.is_number and abs(float(right)) <= MAX_EXPONENT):
+                raise QgeomInputError(
+                    f"exponent {right} in {text!r} is not allowed: use a number with |exponent| <= {MAX_EXPONENT}."
+                )
+            return _BINOPS[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             val = build(node.operand)
             return -val if isinstance(node.op, ast.USub) else val
@@ -97,7 +103,14 @@ class KPModel(Model):
             raise QgeomInputError(f"dim must be 1, 2 or 3, got {dim!r}.")
         self.dim = dim
         self.name = name
-        self.parameters = {k: float(v) for k, v in (parameters or {}).items()}
+        self.parameters = {}
+        for key, val in (parameters or {}).items():
+            try:
+                self.parameters[key] = float(val)
+            except (TypeError, ValueError):
+                raise QgeomInputError(f"k·p parameter {key!r} must be a number, got {val!r}.") from None
+            if not np.isfinite(self.parameters[key]):
+                raise QgeomInputError(f"k·p parameter {key!r} is {val!r}; parameters must be finite numbers.")
         self.lattice = None
         self.energy_unit, self.length_unit = energy_unit, length_unit
         self.k_cutoff = k_cutoff
