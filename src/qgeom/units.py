@@ -25,7 +25,7 @@ def second_order_conductivity_si(*, energy_unit_ev: float, length_unit_m: float,
 
 
 ENERGY_UNITS_EV = {"eV": 1.0, "meV": 1e-3}
-LENGTH_UNITS_M = {"Å": 1e-10, "A": 1e-10, "angstrom": 1e-10, "Ang": 1e-10, "nm": 1e-9, "bohr": 0.52917721092e-10, "m": 1.0}
+LENGTH_UNITS_M = {"Å": 1e-10, "A": 1e-10, "angstrom": 1e-10, "Ang": 1e-10, "nm": 1e-9, "bohr": C.physical_constants["Bohr radius"][0], "m": 1.0}
 UNIT_CHOICES = ("auto", "si", "model")
 
 
@@ -54,3 +54,16 @@ def second_order_conductivity_scale(model, units: str) -> tuple[float, str]:
         return 1.0, f"e^3 {model.length_unit}^{3 - model.dim} / (hbar {model.energy_unit})"
     return second_order_conductivity_si(energy_unit_ev=phys[0], length_unit_m=phys[1], dim=model.dim), \
         SI_UNIT_SECOND_ORDER[model.dim]
+
+
+HBAR_EV_S = HBAR / EV  # ħ in eV·s: the time unit ħ/E0 of a model with E0 in eV is HBAR_EV_S / E0[eV] s
+
+
+def energy_unit_ev(model) -> float | None:
+    """The model's energy unit in eV (eV, meV), or None when it is not physical (e.g. the hopping v)."""
+    return ENERGY_UNITS_EV.get(getattr(model, "energy_unit", ""))
+
+
+def time_to_model(t_s: float, energy_unit_ev: float) -> float:
+    """A time in s → model units ħ/E0 (E0 = `energy_unit_ev` eV): t E0/ħ."""
+    return t_s * energy_unit_ev / HBAR_EV_S

@@ -150,7 +150,6 @@ def test_cli_scissors(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not REF.exists(), reason="WannierBerri GaAs reference not generated")
 def test_gaas_shift_matches_wannierberri_reference(gaas):
     """The stored WB reference (30³, MDRS as the .win asks): against WB with only Wannier-centre
     position matrix elements (the same physics as qgeom) within 5 % of max|σ| over 0.5–4 eV, with and
@@ -174,7 +173,6 @@ def test_gaas_shift_matches_wannierberri_reference(gaas):
 WB_DYN = ROOT / "tests" / "data" / "wannierberri" / "reference_dynamic.json"
 
 
-@pytest.mark.skipif(not WB_DYN.exists(), reason="WannierBerri dynamic reference not generated")
 def test_shift_current_factor_two_band_wannierberri():
     """The conversion factor, on a model where both codes have literally the same hoppings:
     WB raw ShiftCurrent sum = (16/π) Re χ^{bc}[∂_a H] (model units), i.e. with WB's

@@ -158,7 +158,7 @@ def test_kramers_split_reproduces_S11_as_eta_to_zero(mbt):
     """k-integrated MnBi2Te4: S11(η) − KI(τ = ħ/2η) → KFS linearly in η (the S12 decomposition with
     δ weight π/η). With the printed S12 weight π/(2η) the difference would grow like 1/η."""
     from qgeom.optical import response
-    from qgeom.optical.units import HBAR_EV_S, PS
+    from qgeom.units import HBAR_EV_S, PICOSECOND as PS
 
     om = np.array([0.03, 0.05, 0.09, 0.14, 0.2])
     kw = dict(omega=om, mu=0.01, temperature=1e-3, grid=(2400, 8))

@@ -31,7 +31,6 @@ def test_injection_two_band_analytic(direction):
     assert np.allclose(ds.chi.sel(kind="kramers_injection"), ds.chi.sel(kind="injection"), rtol=0, atol=1e-12 * np.abs(ref).max())
 
 
-@pytest.mark.skipif(not WB.exists(), reason="WannierBerri reference numbers not generated")
 def test_injection_matches_wannierberri():
     """χ^{bc}[∂_a H] (model units, τ in ħ/E0) = (πτ/4) · WB raw InjectionCurrent η^{a;cb}(ω)
     (raw = Σ_k (f_n − f_m)(v^a_m − v^a_n) r^b_mn r^c_nm L(ε_m − ε_n − ω)/(N_k V_cell))."""

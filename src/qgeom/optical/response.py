@@ -19,7 +19,8 @@ from . import kernels
 from . import scissors as _scissors
 from .observables import AXES, resolve
 from .terms import ALL_TERMS, KERNEL_OF, NEEDS_DERIVATIVE, TAU_TERMS, Chunk
-from .units import chi_si_factor, current_si_factor, has_si, tau_to_model
+from ..units import energy_unit_ev
+from .units import chi_units, tau_to_model
 
 DEFAULT_KINDS = ("kramers_injection", "kramers_fermi_sea", "shift_like")
 PUBLIC_KINDS = ("injection", "kramers_injection", "kramers_fermi_sea", "shift_like")
@@ -32,7 +33,7 @@ PAIR_BATCH = 4096
 PAIR_CUT = 1e-14
 
 
-def _pairs(ch: Chunk, weights: np.ndarray):
+def _pairs(ch: Chunk):
     """Flat indices (k, n, m) of the transitions that can contribute: m ∉ D(n) and f_nm ≠ 0."""
     mask = (~ch.b.same) & (np.abs(ch.fnm) > PAIR_CUT)
     return np.nonzero(mask)
@@ -57,7 +58,7 @@ def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_al
     With `scissors` (a `scissors.Scissors`) the weights stay those of the unscissored bands and ε_nm → ε'_nm
     (exact for the current observable, see scissors.py)."""
     ch = Chunk(b, obs, mu, temperature)
-    kk, nn, mm = _pairs(ch, wk)
+    kk, nn, mm = _pairs(ch)
     x0 = ch.enm[kk, nn, mm]
     if scissors is not None:
         scissors.check_gap(b)
@@ -79,18 +80,6 @@ def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_al
 def symmetrize(chi_pm: np.ndarray, n: int) -> np.ndarray:
     """S10: χ^{αβ}(ω) → ½[χ^{αβ}(ω) + χ^{βα}(−ω)] from values on [ω…, −ω…] (axis 0)."""
     return 0.5 * (chi_pm[:n] + chi_pm[n:].swapaxes(-1, -2))
-
-
-def _units(model: Model, obs) -> tuple[float, str]:
-    """Factor from model units to the output unit of χ, and that unit."""
-    if not has_si(model):
-        return 1.0, f"[O] {model.energy_unit}^-2 {model.length_unit}^{2 - model.dim} (e = hbar = 1, O = {obs.name})"
-    f = chi_si_factor(model)
-    area = "" if model.dim == 2 else f" m^{model.dim - 2}"  # per unit length/volume adjusts
-    if obs.source == "current":
-        return f * current_si_factor(model), f"A m^{3 - model.dim} V^-2 (charge current density per V^2)"
-    unit = {"e": "e", "hbar": "hbar"}.get(obs.unit, f"[{obs.name}]")
-    return f, f"{unit} V^-2{area} (per unit area for 2D)"
 
 
 def response(
@@ -138,6 +127,43 @@ def response(
     """
     obs = resolve(model, observable)
     sc = _scissors.resolve(model, scissors, obs)
+    kinds = _check_kinds(kinds)
+    omega = _check_omega(omega)
+    settings = _settings(model, kinds, mu=mu, temperature=temperature, tau=tau, broadening=broadening,
+                         broadening_kind=broadening_kind)
+    kgrid = make_grid(model, _default_grid(model, grid), **({} if model.is_periodic else {"cutoff": cutoff}))
+    order = obs.bands_order(any(k in NEEDS_DERIVATIVE for k in kinds))
+    t0 = time.perf_counter()
+    chi = _integrate_chi(model, obs, kinds, omega, kgrid, settings, sc, order=order, degen_tol=degen_tol,
+                         chunk_size=chunk_size, progress=progress)
+    elapsed = time.perf_counter() - t0
+    factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
+    chi = np.moveaxis(chi, 1, 3) * factor  # [kind, α, β, ω]
+    params = {
+        "observable": obs.name, "observable_source": obs.source, "observable_unit": obs.unit,
+        "pt_parity": obs.parity, "kinds": kinds, **settings, "degen_tol": degen_tol, "order": order,
+        "elapsed_s": elapsed, "si_factor": factor,
+        "scissors_shift": sc.shift if sc else 0.0, "num_valence_bands": sc.n_valence if sc else -1,
+    }
+    return _dataset(model, obs, kinds, omega, kgrid, chi, unit, params)
+
+
+def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *, order, degen_tol, chunk_size,
+                   progress) -> np.ndarray:
+    """Σ_k over `kgrid` of every kind on [ω…, −ω…], symmetrized (S10): [kind, ω, α, β] in model units."""
+    omega_all = np.concatenate([omega, -omega])
+
+    def func(b, wk):
+        return chunk_response(b, wk, obs, kinds, omega_all, mu=settings["mu"], temperature=settings["temperature"],
+                              tau=settings["tau_model"], gamma=settings["broadening"],
+                              bkind=settings["broadening_kind"], scissors=sc)
+
+    size = chunk_size or max(64, min(4096, 40_000 // max(1, model.nbands**2 // 4)))
+    res = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress)
+    return np.stack([symmetrize(res[k], len(omega)) for k in kinds])
+
+
+def _check_kinds(kinds) -> list[str]:
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     if not kinds:
         raise QgeomInputError("kinds must name at least one response kind.")
@@ -146,62 +172,57 @@ def response(
         raise QgeomInputError(f"unknown response kind(s) {bad}; allowed: {list(ALL_TERMS)}.")
     if len(set(kinds)) != len(kinds):
         raise QgeomInputError(f"kinds contains duplicates: {kinds}.")
+    return kinds
+
+
+def _check_omega(omega) -> np.ndarray:
     omega = np.atleast_1d(as_finite_array(omega, "omega"))
     if omega.ndim != 1:
         raise QgeomInputError(f"omega must be a 1D array of frequencies, got shape {omega.shape}.")
-    ev = model.energy_unit == "eV"
+    return omega
+
+
+def _settings(model: Model, kinds: list[str], *, mu, temperature, tau, broadening, broadening_kind) -> dict:
+    """Validated μ, kT, τ (as given and in model units ħ/E0) and broadening, with their defaults.
+    τ is in ps when the model's energy unit is physical (eV, meV), else in ħ/E0."""
+    E = model.energy_unit
+    e0 = energy_unit_ev(model)
     mu = float(as_finite_array(mu, "mu"))
-    temperature = positive_scalar(temperature if temperature is not None else DEFAULT_TEMPERATURE.get(model.energy_unit, 1e-3), "temperature")
-    gamma = positive_scalar(broadening if broadening is not None else DEFAULT_BROADENING.get(model.energy_unit, 1e-2), "broadening")
+    temperature = positive_scalar(temperature if temperature is not None else DEFAULT_TEMPERATURE.get(E, 1e-3), "temperature")
+    gamma = positive_scalar(broadening if broadening is not None else DEFAULT_BROADENING.get(E, 1e-2), "broadening")
     bkind = kernels.check_kind(broadening_kind)
     tau_model = None
     if any(k in TAU_TERMS for k in kinds):
         if tau is None:
             raise QgeomInputError(
                 f"kinds {[k for k in kinds if k in TAU_TERMS]} scale with the relaxation time: pass tau=... "
-                f"({'ps' if ev else 'in units of hbar/' + model.energy_unit})."
+                f"({'ps' if e0 is not None else 'in units of hbar/' + E})."
             )
         tau = positive_scalar(tau, "tau")
-        tau_model = tau_to_model(tau) if ev else tau
-    if grid is None:
-        grid = DEFAULT_LATTICE_GRID if model.is_periodic else DEFAULT_DISK_GRID
-    grid_kwargs = {} if model.is_periodic else {"cutoff": cutoff}
-    kgrid = make_grid(model, grid, **grid_kwargs)
-    need_d = any(k in NEEDS_DERIVATIVE for k in kinds)
-    order = obs.bands_order(need_d)
-    omega_all = np.concatenate([omega, -omega])
-
-    def func(b, wk):
-        return chunk_response(b, wk, obs, kinds, omega_all, mu=mu, temperature=temperature, tau=tau_model,
-                              gamma=gamma, bkind=bkind, scissors=sc)
-
-    t0 = time.perf_counter()
-    size = chunk_size or max(64, min(4096, 40_000 // max(1, model.nbands**2 // 4)))
-    res = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress)
-    elapsed = time.perf_counter() - t0
-    n = len(omega)
-    chi = np.stack([symmetrize(res[k], n) for k in kinds])  # [kind, ω, α, β]
-    factor, unit = _units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
-    chi = np.moveaxis(chi, 1, 3) * factor  # [kind, α, β, ω]
-    axes = list(AXES[: model.dim])
-    E = model.energy_unit
-    params = {
-        "observable": obs.name, "observable_source": obs.source, "observable_unit": obs.unit,
-        "pt_parity": obs.parity, "kinds": kinds, "mu": mu, "temperature": temperature,
-        "tau": tau, "tau_unit": "ps" if ev else f"hbar/{E}", "tau_model": tau_model,
-        "broadening": gamma, "broadening_kind": bkind, "degen_tol": degen_tol, "order": order,
-        "elapsed_s": elapsed, "si_factor": factor,
-        "scissors_shift": sc.shift if sc else 0.0, "num_valence_bands": sc.n_valence if sc else -1,
+        tau_model = tau_to_model(tau, e0) if e0 is not None else tau
+    return {
+        "mu": mu, "temperature": temperature, "tau": tau, "tau_unit": "ps" if e0 is not None else f"hbar/{E}",
+        "tau_model": tau_model, "broadening": gamma, "broadening_kind": bkind,
     }
-    ds = make_result(
+
+
+def _default_grid(model: Model, grid):
+    if grid is None:
+        return DEFAULT_LATTICE_GRID if model.is_periodic else DEFAULT_DISK_GRID
+    return grid
+
+
+def _dataset(model: Model, obs, kinds, omega, kgrid, chi, unit: str, params: dict):
+    """The result Dataset: complex `chi` over (kind, alpha, beta, omega) with the metadata."""
+    axes = list(AXES[: model.dim])
+    return make_result(
         {"chi": (("kind", "alpha", "beta", "omega"), chi)},
         {"kind": kinds, "alpha": axes, "beta": axes, "omega": omega},
         model=model, grid=kgrid, parameters=params,
-        units={"chi": unit, "omega": f"{E} (hbar omega)"},
+        units={"chi": unit, "omega": f"{model.energy_unit} (hbar omega)"},
         title=f"second-order optical response of {obs.name} ({', '.join(kinds)})",
         extra_attrs={"field_convention": (
             "E(t) = (E_w e^{-iwt} + c.c.)/2; d<O> = e^2 sum_{zeta=+-} chi^{ab}(zeta w) E^a_{-zeta w} E^b_{zeta w} "
             "= 2 e^2 chi^{ab}(w) conj(E^a_w) E^b_w; chi symmetrized chi^{ab}(w) = [chi^{ab}(w) + chi^{ba}(-w)]/2 (S10)"
         )},
     )
-    return ds

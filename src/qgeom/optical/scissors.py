@@ -82,46 +82,10 @@ def resolve(model, scissors, observable=None) -> Scissors | None:
     A pair (shift, n_valence). A `Scissors`.
     """
     if isinstance(scissors, str):
-        key = scissors.strip().lower()
-        if key in OFF:
-            return None
-        if key not in ("model", "auto"):
-            try:
-                scissors = float(key)
-            except ValueError:
-                raise QgeomInputError(
-                    f"scissors must be 'model', 'auto', 'none', a shift or (shift, n_valence); got {scissors!r}."
-                ) from None
-        else:
-            params = getattr(model, "parameters", {}) or {}
-            if "scissors_shift" not in params or "num_valence_bands" not in params:
-                if key == "auto":
-                    return None
-                raise QgeomInputError(
-                    f"scissors='model' but model {model.name!r} carries no scissors_shift/num_valence_bands "
-                    f"(they come from a Wannier90 .win); pass scissors=(shift, n_valence)."
-                )
-            scissors = (params["scissors_shift"], params["num_valence_bands"])
+        scissors = _from_string(model, scissors)
     if scissors in OFF:
         return None
-    if isinstance(scissors, Scissors):
-        sc = scissors
-    elif isinstance(scissors, (int, float, np.floating, np.integer)) and not isinstance(scissors, bool):
-        nv = (getattr(model, "parameters", {}) or {}).get("num_valence_bands")
-        if nv is None:
-            raise QgeomInputError(
-                f"scissors={scissors!r} needs the number of valence bands: pass scissors=(shift, n_valence); "
-                f"model {model.name!r} has no num_valence_bands."
-            )
-        sc = Scissors(float(scissors), nv)
-    else:
-        try:
-            shift, nv = scissors
-        except (TypeError, ValueError):
-            raise QgeomInputError(f"scissors must be a shift or (shift, n_valence); got {scissors!r}.") from None
-        if isinstance(nv, bool) or not float(nv).is_integer():
-            raise QgeomInputError(f"scissors n_valence must be an integer, got {nv!r}.")
-        sc = Scissors(float(shift), int(nv))
+    sc = _as_scissors(model, scissors)
     if not np.isfinite(sc.shift):
         raise QgeomInputError(f"scissors shift must be finite, got {sc.shift!r}.")
     if not 1 <= sc.n_valence < model.nbands:
@@ -134,6 +98,50 @@ def resolve(model, scissors, observable=None) -> Scissors | None:
             f"for a k-independent observable the scissored energy denominators in O_nm/ε_nm would change too."
         )
     return sc
+
+
+def _from_string(model, scissors: str):
+    """A string keyword → None (off / "auto" without model data), a shift, or the model's (shift, n_valence)."""
+    key = scissors.strip().lower()
+    if key in OFF:
+        return None
+    if key not in ("model", "auto"):
+        try:
+            return float(key)
+        except ValueError:
+            raise QgeomInputError(
+                f"scissors must be 'model', 'auto', 'none', a shift or (shift, n_valence); got {scissors!r}."
+            ) from None
+    params = getattr(model, "parameters", {}) or {}
+    if "scissors_shift" not in params or "num_valence_bands" not in params:
+        if key == "auto":
+            return None
+        raise QgeomInputError(
+            f"scissors='model' but model {model.name!r} carries no scissors_shift/num_valence_bands "
+            f"(they come from a Wannier90 .win); pass scissors=(shift, n_valence)."
+        )
+    return (params["scissors_shift"], params["num_valence_bands"])
+
+
+def _as_scissors(model, scissors) -> Scissors:
+    """A `Scissors`, a shift (with the model's num_valence_bands) or a pair (shift, n_valence) → `Scissors`."""
+    if isinstance(scissors, Scissors):
+        return scissors
+    if isinstance(scissors, (int, float, np.floating, np.integer)) and not isinstance(scissors, bool):
+        nv = (getattr(model, "parameters", {}) or {}).get("num_valence_bands")
+        if nv is None:
+            raise QgeomInputError(
+                f"scissors={scissors!r} needs the number of valence bands: pass scissors=(shift, n_valence); "
+                f"model {model.name!r} has no num_valence_bands."
+            )
+        return Scissors(float(scissors), nv)
+    try:
+        shift, nv = scissors
+    except (TypeError, ValueError):
+        raise QgeomInputError(f"scissors must be a shift or (shift, n_valence); got {scissors!r}.") from None
+    if isinstance(nv, bool) or not float(nv).is_integer():
+        raise QgeomInputError(f"scissors n_valence must be an integer, got {nv!r}.")
+    return Scissors(float(shift), int(nv))
 
 
 def scissor_bands(b: Bands, sc: Scissors) -> Bands:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..bands import Bands
+from ..geometry import berry_connection
 from ..occupation import fermi_dirac
 
 ALL_TERMS = (
@@ -58,7 +59,7 @@ class Chunk:
         f = fermi_dirac(self.e, mu, temperature)
         self.fnm = f[:, :, None] - f[:, None, :]  # f_nm
         self.F = b.inv_de  # 1/ε_nm, 0 inside D
-        self.A = -1j * b.v * b.inv_de[:, None]  # A^a_nm = i v_nm/(ε_m − ε_n) = −i v_nm F_nm
+        self.A = berry_connection(b)  # A^a_nm = i v_nm/(ε_m − ε_n) = −i v_nm F_nm (shared, read-only)
         self.O = obs.eig(b)
         self.OD = self.O * b.same
         self.obs = obs

@@ -11,34 +11,42 @@ its own unit [O], χ has the SI unit [O]/V² (e.g. e/V² for the layer polarizat
 Inside, χ is computed in model units: energies E0 (eV for the k·p models), lengths L0 (Å),
 Σ_k = ∫ d^dk/(2π)^d. Then χ_model carries E0^-2 L0^(2-d) [O]: for eV and Å in 2D the number is
 the SI value in [O]/V² directly (e²/eV² = 1/V²; the Å² of the k-measure cancels the Å² of r r).
+
+SI output applies whenever `qgeom.units.physical_units(model)` knows the model's energy and length
+units; the constants and unit tables are those of `qgeom.units` (the single place where model units
+meet SI). Only the χ-specific factors and unit labels live here.
 """
 
 from __future__ import annotations
 
-from scipy import constants as C
-
-HBAR_EV_S = C.hbar / C.e  # ħ in eV·s
-PS = 1e-12
-LENGTH_IN_M = {"Å": 1e-10, "A": 1e-10, "angstrom": 1e-10, "nm": 1e-9, "m": 1.0, "bohr": C.physical_constants["Bohr radius"][0]}
+from ..units import E_CHARGE, EV, HBAR, PICOSECOND, physical_units, time_to_model
 
 
-def has_si(model) -> bool:
-    """True when the model's energy unit is eV and its length unit is known, so SI output applies."""
-    return getattr(model, "energy_unit", None) == "eV" and getattr(model, "length_unit", None) in LENGTH_IN_M
-
-
-def tau_to_model(tau_ps: float) -> float:
-    """Relaxation time in ps → ħ/eV units (τ/ħ in eV⁻¹): 0.25 ps → 379.8 eV⁻¹."""
-    return tau_ps * PS / HBAR_EV_S
+def tau_to_model(tau_ps: float, energy_unit_ev: float = 1.0) -> float:
+    """Relaxation time in ps → ħ/E0 units (E0 = `energy_unit_ev` eV): 0.25 ps → 379.8 eV⁻¹."""
+    return time_to_model(tau_ps * PICOSECOND, energy_unit_ev)
 
 
 def chi_si_factor(model) -> float:
-    """χ_SI = factor · χ_model ([O]/V² per unit area in 2D, [O]/V²/m^(d−2) in general)."""
-    L0 = LENGTH_IN_M[model.length_unit]
-    return L0 ** (2 - model.dim)
+    """χ_SI = factor · χ_model ([O]/V² per unit area in 2D, [O]/V²/m^(d−2) in general);
+    χ_model carries E0^-2 L0^(2-d) [O] and e²/eV² = 1/V²."""
+    E0, L0 = physical_units(model)
+    return L0 ** (2 - model.dim) / E0**2
 
 
 def current_si_factor(model) -> float:
-    """The current operator ∂H/∂k (eV·L0) times e/ħ is the charge current: A·m/V² per unit area in 2D."""
-    L0 = LENGTH_IN_M[model.length_unit]
-    return C.e * (C.e * L0 / C.hbar)
+    """The current operator ∂H/∂k (E0·L0) times e/ħ is the charge current: A·m/V² per unit area in 2D."""
+    E0, L0 = physical_units(model)
+    return E_CHARGE * (E0 * EV * L0 / HBAR)
+
+
+def chi_units(model, obs) -> tuple[float, str]:
+    """Factor from model units to the output unit of χ of observable `obs`, and that unit."""
+    if physical_units(model) is None:
+        return 1.0, f"[O] {model.energy_unit}^-2 {model.length_unit}^{2 - model.dim} (e = hbar = 1, O = {obs.name})"
+    f = chi_si_factor(model)
+    area = "" if model.dim == 2 else f" m^{model.dim - 2}"  # per unit length/volume adjusts
+    if obs.source == "current":
+        return f * current_si_factor(model), f"A m^{3 - model.dim} V^-2 (charge current density per V^2)"
+    unit = {"e": "e", "hbar": "hbar"}.get(obs.unit, f"[{obs.name}]")
+    return f, f"{unit} V^-2{area} (per unit area for 2D)"
