@@ -165,6 +165,43 @@ def _provenance(model, kT, degen_tol, convention, units, nodes, rho):
     return factor, unit, params
 
 
+def _dc_coefficients(Ks, zs, idx, sw, scale):
+    """σ (the z² coefficient) and the residuals c0, c1 of P(z) = K_abc(z, −z) + K_acb(−z, z), each
+    [Γ, comp, μ], from the family sums Ks [Γ, μ, comp_all, node] on the contours zs."""
+    half = Ks.shape[-1] // 2
+    # P(z_j) = K_abc(z_j, −z_j) + K_acb(−z_j, z_j); −z_j is node j + M/2
+    P = Ks[:, :, idx, :] + np.roll(Ks[:, :, sw, :], -half, axis=-1)  # [Γ, μ, comp, node]
+    Z = np.array(zs)[:, None, None, :]
+    coef = [np.mean(P * Z**-p, axis=-1) for p in (0, 1, 2)]
+    sigma = scale * np.moveaxis(coef[2], 1, 2)  # [Γ, comp, μ]
+    c0 = scale * np.moveaxis(coef[0], 1, 2)
+    c1 = scale * np.moveaxis(coef[1], 1, 2)
+    if np.max(np.abs(sigma.imag)) > 1e-6 * max(np.max(np.abs(sigma.real)), 1e-300):
+        raise RuntimeError("exact DC sigma has a sizeable imaginary part: contour or kernels failed.")
+    return sigma, c0, c1
+
+
+def _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention) -> xr.Dataset:
+    """`sigma[gamma, component, mu]` (real part) with the residual diagnostics and provenance."""
+    return make_result(
+        {
+            "sigma": (("gamma", "component", "mu"), sigma.real),
+            "residual_c0": (("gamma", "component", "mu"), c0),
+            "residual_c1": (("gamma", "component", "mu"), c1),
+        },
+        {"gamma": g_arr, "component": comps, "mu": mu_arr},
+        model=model, grid=kgrid, parameters=params,
+        units={"sigma": unit, "residual_c0": f"{unit} {model.energy_unit}^2",
+               "residual_c1": f"{unit} {model.energy_unit}", "mu": model.energy_unit,
+               "gamma": model.energy_unit},
+        title="exact second-order DC conductivity, fermionic-bath NESS (seed [D] Eqs. B-5, B-6)",
+        extra_attrs={
+            "sigma_definition": sigma_definition(convention),
+            "method": "Cauchy contour for the omega^2 coefficient of the (B-5) bracket at omega2 = -omega1",
+        },
+    )
+
+
 def exact(
     model: Model,
     *,
@@ -200,37 +237,60 @@ def exact(
     kgrid = make_grid(model, grid, **grid_kwargs)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
     Ks = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress)
-    half = nodes // 2
-    # P(z_j) = K_abc(z_j, −z_j) + K_acb(−z_j, z_j); −z_j is node j + M/2
-    P = Ks[:, :, idx, :] + np.roll(Ks[:, :, sw, :], -half, axis=-1)  # [Γ, μ, comp, node]
-    Z = np.array(zs)[:, None, None, :]
-    coef = [np.mean(P * Z**-p, axis=-1) for p in (0, 1, 2)]
-    scale = convention_scale(convention) * factor
-    sigma = scale * np.moveaxis(coef[2], 1, 2)  # [Γ, comp, μ]
-    c0 = scale * np.moveaxis(coef[0], 1, 2)
-    c1 = scale * np.moveaxis(coef[1], 1, 2)
-    if np.max(np.abs(sigma.imag)) > 1e-6 * max(np.max(np.abs(sigma.real)), 1e-300):
-        raise RuntimeError("exact DC sigma has a sizeable imaginary part: contour or kernels failed.")
-    return make_result(
-        {
-            "sigma": (("gamma", "component", "mu"), sigma.real),
-            "residual_c0": (("gamma", "component", "mu"), c0),
-            "residual_c1": (("gamma", "component", "mu"), c1),
-        },
-        {"gamma": g_arr, "component": comps, "mu": mu_arr},
-        model=model, grid=kgrid, parameters=params,
-        units={"sigma": unit, "residual_c0": f"{unit} {model.energy_unit}^2",
-               "residual_c1": f"{unit} {model.energy_unit}", "mu": model.energy_unit,
-               "gamma": model.energy_unit},
-        title="exact second-order DC conductivity, fermionic-bath NESS (seed [D] Eqs. B-5, B-6)",
-        extra_attrs={
-            "sigma_definition": sigma_definition(convention),
-            "method": "Cauchy contour for the omega^2 coefficient of the (B-5) bracket at omega2 = -omega1",
-        },
-    )
+    sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
+    return _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention)
 
 
 PROCESSES = ("rectification", "second_harmonic")
+
+
+def _check_processes(processes) -> list[str]:
+    procs = [processes] if isinstance(processes, str) else list(processes)
+    for p in procs:
+        if p not in PROCESSES:
+            raise QgeomInputError(f"unknown process {p!r}; allowed: {', '.join(PROCESSES)}.")
+    return procs
+
+
+def _frequency_nodes(om, g_arr, kT, rho, nodes, s):
+    """Per Γ: the nodes where K(z, sz) is evaluated (contour, then the far real ω, then for s = −1
+    their negatives, which the swapped term K_acb(sz, z) needs) and the layout (contour, far mask).
+    Frequencies with |ω| < r/4 are taken from the contour alone (Cauchy formula)."""
+    node_sets, layout = [], []
+    for G in g_arr:
+        r = contour_radius(G, kT, rho)
+        zc = contour_nodes(r, nodes)
+        far = np.abs(om) >= r / 4
+        zr = om[far].astype(complex)
+        allz = np.concatenate([zc, zr, -zr]) if s == -1 else np.concatenate([zc, zr])
+        node_sets.append(allz)
+        layout.append((zc, far))
+    return node_sets, layout
+
+
+def _family_sigma(Kg, zc, far, om, idx, sw, s):
+    """σ = −s[P(ω) − c0 − c1 ω]/ω² of one family at one Γ, [μ, comp, ω], from the sums Kg
+    [μ, comp_all, node] laid out by `_frequency_nodes`. c0 and c1 vanish after the k-sum; they are
+    removed so that their finite-grid remainders are not divided by ω²."""
+    M, nf = len(zc), int(far.sum())
+    Kc = Kg[..., :M]
+    if s == -1:
+        Pc = Kc[:, idx] + np.roll(Kc[:, sw], -(M // 2), axis=-1)
+        Pr = Kg[:, idx, M:M + nf] + Kg[:, sw, M + nf:M + 2 * nf]
+    else:
+        Pc = Kc[:, idx] + Kc[:, sw]
+        Pr = Kg[:, idx, M:M + nf] + Kg[:, sw, M:M + nf]
+    c0 = Pc.mean(-1)[..., None]
+    c1 = (Pc / zc).mean(-1)[..., None]
+    vals = np.empty(Pc.shape[:2] + (len(om),), complex)
+    wf = om[far]
+    vals[..., far] = -s * (Pr - c0 - c1 * wf) / wf**2
+    near = ~far
+    if near.any():
+        wn = om[near]
+        cauchy = (Pc[..., None, :] / (zc * (zc - wn[:, None]))).mean(-1)  # [μ, comp, n_near]
+        vals[..., near] = -s * cauchy
+    return vals
 
 
 def exact_frequency(
@@ -264,10 +324,7 @@ def exact_frequency(
     om = np.atleast_1d(as_finite_array(omega, "omega"))
     if om.ndim != 1:
         raise QgeomInputError(f"omega must be a scalar or 1D array of real frequencies, got shape {om.shape}.")
-    procs = [processes] if isinstance(processes, str) else list(processes)
-    for p in procs:
-        if p not in PROCESSES:
-            raise QgeomInputError(f"unknown process {p!r}; allowed: {', '.join(PROCESSES)}.")
+    procs = _check_processes(processes)
     rho = positive_scalar(radius, "radius")
     factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho)
     allc, idx, sw = _with_swapped(comps)
@@ -276,36 +333,10 @@ def exact_frequency(
     result = np.zeros((len(procs), len(g_arr), len(comps), len(mu_arr), len(om)), complex)
     for ip, proc in enumerate(procs):
         s = -1 if proc == "rectification" else 1
-        node_sets, layout = [], []
-        for G in g_arr:
-            r = contour_radius(G, kT, rho)
-            zc = contour_nodes(r, nodes)
-            far = np.abs(om) >= r / 4
-            zr = om[far].astype(complex)
-            allz = np.concatenate([zc, zr, -zr]) if s == -1 else np.concatenate([zc, zr])
-            node_sets.append(allz)
-            layout.append((r, zc, far))
+        node_sets, layout = _frequency_nodes(om, g_arr, kT, rho, nodes, s)
         Ks = _family_sums(model, kgrid, allc, node_sets, s, mu_arr, kT, g_arr, degen_tol, chunk_size, progress)
-        for ig, (r, zc, far) in enumerate(layout):
-            Kg = Ks[ig]  # [μ, comp_all, node]
-            M, nf = len(zc), int(far.sum())
-            Kc = Kg[..., :M]
-            if s == -1:
-                Pc = Kc[:, idx] + np.roll(Kc[:, sw], -(M // 2), axis=-1)
-                Pr = Kg[:, idx, M:M + nf] + Kg[:, sw, M + nf:M + 2 * nf]
-            else:
-                Pc = Kc[:, idx] + Kc[:, sw]
-                Pr = Kg[:, idx, M:M + nf] + Kg[:, sw, M:M + nf]
-            c0 = Pc.mean(-1)[..., None]
-            c1 = (Pc / zc).mean(-1)[..., None]
-            vals = np.empty(Pc.shape[:2] + (len(om),), complex)
-            wf = om[far]
-            vals[..., far] = -s * (Pr - c0 - c1 * wf) / wf**2
-            near = ~far
-            if near.any():
-                wn = om[near]
-                cauchy = (Pc[..., None, :] / (zc * (zc - wn[:, None]))).mean(-1)  # [μ, comp, n_near]
-                vals[..., near] = -s * cauchy
+        for ig, (zc, far) in enumerate(layout):
+            vals = _family_sigma(Ks[ig], zc, far, om, idx, sw, s)
             result[ip, ig] = scale * np.moveaxis(vals, 0, 1)
     return make_result(
         {"sigma": (("process", "gamma", "component", "mu", "omega"), result)},

@@ -18,7 +18,7 @@ import xarray as xr
 
 from .. import geometry
 from .._validation import QgeomInputError, as_finite_array, chemical_potentials, positive_scalar
-from ..bands import DEFAULT_DEGEN_TOL, Bands, symmetric_combos, symmetric_index
+from ..bands import DEFAULT_DEGEN_TOL, Bands, symmetric_index
 from ..kspace import BinnedMuSweep, integrate, make_grid
 from ..models.base import Model
 from ..occupation import weighted_fermi_derivatives
@@ -26,6 +26,9 @@ from ..results import make_result
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
+# bound at module level so that `_fast_raw_integrands` looks it up here: tests force the general
+# path on two-band chunks by replacing this name
+from .two_band import two_band_per_band as _two_band_per_band
 
 # C_kin of σ^kin = C_kin Σ v^a v^b v^c f0'''' (= 2 C_kin Σ ∂a∂b∂c ε f0'' by parts).
 # SPEC §2.1: the seed is inconsistent (1/48 in Eq. 5; 1/24 ∂³ε f0'' in D-62; 1/48 with f = 2f0 − 1
@@ -89,125 +92,11 @@ def _bmm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _dot3(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Σ_i x[i] y[i] over a leading 3-vector axis (slice adds, no reduction machinery)."""
-    out = x[0] * y[0]
-    out += x[1] * y[1]
-    out += x[2] * y[2]
-    return out
-
-
-def _two_band_per_band(b: Bands, A, B, C, dipole: bool, order3: bool) -> dict[str, np.ndarray] | None:
-    """The per-band integrands of `_fast_raw_integrands` for a non-degenerate two-band chunk in
-    closed form from the d-vector, H = d0 + d·σ (no eigenvectors, no complex arithmetic):
-    ε± = d0 ± r, r = |d|; with e_a = n̂·∂_a d, q_ab = ∂_a d·∂_b d − e_a e_b (= r² ∂_a n̂·∂_b n̂),
-    n_ab = n̂·∂_a∂_b d, X_ab = n̂·(∂_a d × ∂_b d) and s = ±1:
-        v = ∂d0 + s e,  ∂_a∂_b ε = ∂_ab d0 + s(n_ab + q_ab/r),  Ω_ab = −s X_ab/(2r²),
-        G_ab = s q_ab/(8r³),  g_ab = q_ab/(4r²),  ∂_c g_ab and ∂_a∂_b∂_c ε by the chain rule.
-    The same sums over states as the general path (v_np v_pn = q + i s X for the pair ±, ω = 2sr),
-    evaluated analytically. None when the chunk is not two-band or has a degenerate k-point (the
-    general path then averages over the subspace)."""
-    block = b.__dict__.get("_block")
-    if block is None or b.nbands != 2 or not np.all(b.labels[:, -1] == 1):
-        return None
-    d = b.dim
-    nk = b.nk
-    n1, n2 = d, len(symmetric_combos(d, 2))
-    ncols = block.shape[2]
-    # Pauli components of every column (H, ∂H, ∂∂H, ∂∂∂H combos) from one gather, [4, ncols, nk]:
-    # Re h00, Re h11, Re h01, Im h01
-    flat = block.view(float).reshape(nk, 2, ncols, 4)
-    raw = np.empty((4, ncols, nk))
-    raw[0] = flat[:, 0, :, 0].T
-    raw[1] = flat[:, 1, :, 2].T
-    raw[2] = flat[:, 0, :, 2].T
-    raw[3] = flat[:, 0, :, 3].T
-    d0 = raw[0] + raw[1]
-    d0 *= 0.5
-    vec = np.empty((3, ncols, nk))
-    vec[0] = raw[2]
-    np.negative(raw[3], out=vec[1])
-    np.subtract(raw[0], raw[1], out=vec[2])
-    vec[2] *= 0.5
-    r = np.sqrt(_dot3(vec[:, 0], vec[:, 0]))
-    ir = 1.0 / r
-    nh = vec[:, 0] * ir  # n̂, [3, nk]
-    d1 = vec[:, 1 : 1 + n1]  # [3, d, nk]
-    i2 = symmetric_index(d, 2)
-    e = _dot3(nh[:, None], d1)  # [d, nk]
-    q = _dot3(d1[:, :, None], d1[:, None, :])
-    q -= e[:, None] * e[None]  # [d, d, nk]
-    pairs = symmetric_combos(d, 2)
-    pa, pb = np.array(pairs).T
-
-    def sgn_odd(even, odd):  # even ∓ odd on the two bands, [X, nk, 2]
-        out = np.empty(odd.shape + (2,))
-        np.subtract(even, odd, out=out[..., 0])
-        np.add(even, odd, out=out[..., 1])
-        return out
-
-    def odd_only(odd):
-        out = np.empty(odd.shape + (2,))
-        np.negative(odd, out=out[..., 0])
-        out[..., 1] = odd
-        return out
-
-    def both(x):  # band-independent
-        out = np.empty(x.shape + (2,))
-        out[..., 0] = x
-        out[..., 1] = x
-        return out
-
-    ir2 = ir * ir
-    qp = q[pa, pb]
-    nxd = np.empty((3, d, nk))  # n̂ × ∂_a d
-    np.multiply(nh[1], d1[2], out=nxd[0])
-    nxd[0] -= nh[2] * d1[1]
-    np.multiply(nh[2], d1[0], out=nxd[1])
-    nxd[1] -= nh[0] * d1[2]
-    np.multiply(nh[0], d1[1], out=nxd[2])
-    nxd[2] -= nh[1] * d1[0]
-    X = _dot3(nxd[:, pa], d1[:, pb])  # n̂·(∂_a d × ∂_b d) for the pairs
-    d2c = vec[:, 1 + n1 : 1 + n1 + n2]  # [3, n2, nk]; n2 > 0: the expansion always has order ≥ 2
-    ncomb = _dot3(nh[:, None], d2c)  # n̂·∂_ab d, [n2, nk]
-    mass = sgn_odd(d0[1 + n1 : 1 + n1 + n2], ncomb + qp * ir)
-    per_band = {
-        "vel": sgn_odd(d0[1 : 1 + n1], e),
-        "mass": mass,
-        "curv": odd_only(X * (-0.5 * ir2)),
-        "Gm": odd_only(qp * (0.125 * ir2 * ir)),
-    }
-    if dipole or order3:
-        N2 = ncomb[i2]  # [d, d, nk]
-        M12 = _dot3(d1[:, :, None], d2c[:, None, :])[:, i2]  # ∂_a d·∂_b∂_c d, [d, d, d, nk]
-    if dipole:
-        # 4r² ∂_A g^{BC} = ∂_B d·∂_A∂_C d + ∂_C d·∂_A∂_B d − e_C n_AB − e_B n_AC − (e_C q_AB + e_B q_AC + 2 e_A q_BC)/r
-        eA, eB, eC = e[A], e[B], e[C]
-        dg = M12[B, A, C] + M12[C, A, B] - eC * N2[A, B] - eB * N2[A, C]
-        dg -= (eC * q[A, B] + eB * q[A, C] + 2.0 * eA * q[B, C]) * ir
-        dg *= 0.25 * ir2
-        per_band["dg"] = both(dg)
-    if order3:
-        # ∂_A∂_B∂_C r = n̂·∂_ABC d + [Σ_cyc ∂_A d·∂_BC d − Σ_cyc e_A n_BC − Σ_cyc e_A q_BC / r] / r
-        i3 = symmetric_index(d, 3)[A, B, C]
-        col3 = 1 + n1 + n2 + i3
-        eA, eB, eC = e[A], e[B], e[C]
-        t = M12[A, B, C] + M12[B, A, C] + M12[C, A, B]
-        t -= eA * N2[B, C] + eB * N2[A, C] + eC * N2[A, B]
-        t -= (eA * q[B, C] + eB * q[A, C] + eC * q[A, B]) * ir
-        t *= ir
-        t += _dot3(nh[:, None], vec[:, col3])
-        per_band["third"] = sgn_odd(d0[col3], t)
-    if not dipole:
-        per_band["g"] = both(qp * (0.25 * ir2))
-    return per_band
-
-
 def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
     """`_raw_integrands` for the requested components only, from the pair products
     P^{ab}_np = v^a_np v^b_pn, the covariant derivatives D_c v^a the terms use and Re<n|∂³H|n>:
     the formulas of `geometry` rearranged (reference: `_raw_integrands`), several times cheaper.
-    Non-degenerate two-band chunks take the closed form of `_two_band_per_band`."""
+    Non-degenerate two-band chunks take the closed form of `two_band.two_band_per_band`."""
     A, B, C = (np.asarray(x) for x in comps)
     d = b.dim
     pairs = list(itertools.combinations_with_replacement(range(d), 2))
@@ -244,9 +133,48 @@ def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: 
     return {name: (x.swapaxes(0, 1), p) for name, (x, p) in res.items()}
 
 
+def _derivative_triples(A, B, C, dipole: bool, order3: bool) -> list[tuple[int, int, int]]:
+    """The distinct (c, a, b) of the products Re(D_c v^a_np v^b_pn) that ∂_A g^{BC} (`dipole`) and
+    ∂_A∂_B∂_C ε (`order3`) use, sorted."""
+    triples = []
+    if dipole:
+        triples += list(zip(A.tolist(), B.tolist(), C.tolist())) + list(zip(A.tolist(), C.tolist(), B.tolist()))
+    if order3:
+        triples += list(zip(C.tolist(), A.tolist(), B.tolist())) + list(zip(C.tolist(), B.tolist(), A.tolist()))
+    return sorted(set(triples))
+
+
+def _covariant_products(b: Bands, f: np.ndarray, vconj: np.ndarray, triples) -> np.ndarray:
+    """Re(D_c v^a_np v^b_pn) for the given (c, a, b), [nk, triple, N, N]; D_c v^a = w^{ca} + L + L†,
+    L = (v^c ∘ f) @ v^a, only for the (c, a) pairs the triples use."""
+    v, d = b.v, b.dim
+    ca = sorted({t[:2] for t in triples})
+    cidx = {p: i for i, p in enumerate(ca)}
+    cc, aa = np.array(ca).T
+    if v.shape[-1] == 2:
+        L = _bmm(v[:, cc] * f[:, None], v[:, aa])
+    else:  # every (c, a) block from one matmul per k: [v^c ∘ f]_c stacked on rows @ [v^a]_a on columns
+        nk, N = v.shape[0], v.shape[-1]
+        rows = (v * f[:, None]).reshape(nk, d * N, N)
+        cols = v.transpose(0, 2, 1, 3).reshape(nk, N, d * N)
+        L = (rows @ cols).reshape(nk, d, N, d, N).transpose(0, 1, 3, 2, 4)[:, cc, aa]
+    Dv = b.w[:, cc, aa] + L + L.conj().swapaxes(-1, -2)  # [nk, ca, N, N]
+    t_ca = [cidx[t[:2]] for t in triples]
+    t_b = [t[2] for t in triples]
+    return (Dv[:, t_ca] * vconj[:, t_b]).real
+
+
+def _subspace_averaged(b: Bands, per_band: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each [nk, X, N] integrand averaged over degenerate subspaces (one call for all), as [X, nk, N]."""
+    names = list(per_band)
+    sizes = [per_band[n].shape[1] for n in names]
+    avg = b.subspace_average(np.concatenate([per_band[n] for n in names], axis=1))
+    avg = np.ascontiguousarray(avg.transpose(1, 0, 2))  # [X, nk, N]
+    return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
+
+
 def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool) -> dict[str, np.ndarray]:
-    """Subspace-averaged per-band integrands [nk, X, N] for any N (sums over states)."""
-    d = b.dim
+    """Subspace-averaged per-band integrands [X, nk, N] for any N (sums over states)."""
     v, f = b.v, b.inv_de
     f2 = f * f
     f3 = f2 * f
@@ -262,29 +190,9 @@ def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool
         "Gm": _psum(Q * f3[:, None]),
     }
     if dipole or order3:
-        # D_c v^a = w^{ca} + L + L†, L = (v^c ∘ f) @ v^a, only for the (c, a) pairs the terms use
-        # products Re(D_c v^a_np v^b_pn) for the distinct (c, a, b) the two terms use
-        triples = []
-        if dipole:
-            triples += list(zip(A.tolist(), B.tolist(), C.tolist())) + list(zip(A.tolist(), C.tolist(), B.tolist()))
-        if order3:
-            triples += list(zip(C.tolist(), A.tolist(), B.tolist())) + list(zip(C.tolist(), B.tolist(), A.tolist()))
-        triples = sorted(set(triples))
+        triples = _derivative_triples(A, B, C, dipole, order3)
         tidx = {t: i for i, t in enumerate(triples)}
-        ca = sorted({t[:2] for t in triples})
-        cidx = {p: i for i, p in enumerate(ca)}
-        cc, aa = np.array(ca).T
-        if v.shape[-1] == 2:
-            L = _bmm(v[:, cc] * f[:, None], v[:, aa])
-        else:  # every (c, a) block from one matmul per k: [v^c ∘ f]_c stacked on rows @ [v^a]_a on columns
-            nk, N = v.shape[0], v.shape[-1]
-            rows = (v * f[:, None]).reshape(nk, d * N, N)
-            cols = v.transpose(0, 2, 1, 3).reshape(nk, N, d * N)
-            L = (rows @ cols).reshape(nk, d, N, d, N).transpose(0, 1, 3, 2, 4)[:, cc, aa]
-        Dv = b.w[:, cc, aa] + L + L.conj().swapaxes(-1, -2)  # [nk, ca, N, N]
-        t_ca = [cidx[t[:2]] for t in triples]
-        t_b = [t[2] for t in triples]
-        R = (Dv[:, t_ca] * vconj[:, t_b]).real  # [nk, triple, N, N]
+        R = _covariant_products(b, f, vconj, triples)  # [nk, triple, N, N]
         delta = vel_raw[:, :, :, None] - vel_raw[:, :, None, :]  # Δ^c_np, [nk, c, N, N]
         if dipole:
             # ∂_A g^{BC} = Σ_m f² Re(D_A v^B_nm v^C_mn + D_A v^C_nm v^B_mn) − 2 Q^{BC} Δ^A f³
@@ -297,16 +205,12 @@ def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool
             j1 = [tidx[t] for t in zip(C.tolist(), A.tolist(), B.tolist())]
             j2 = [tidx[t] for t in zip(C.tolist(), B.tolist(), A.tolist())]
             X = (v[:, C] * b.w[:, A, B].conj()).real + R[:, j1] + R[:, j2]
-            u_diag = b.diagonal(3)[:, symmetric_index(d, 3)[A, B, C]]
+            u_diag = b.diagonal(3)[:, symmetric_index(b.dim, 3)[A, B, C]]
             two_delta_f2 = 2.0 * delta * f2[:, None]
             per_band["third"] = u_diag + _psum(X * (2.0 * f)[:, None] - Q[:, pidx[A, B]] * two_delta_f2[:, C])
     if not dipole:
         per_band["g"] = _psum(Q * f2[:, None])
-    names = list(per_band)
-    sizes = [per_band[n].shape[1] for n in names]
-    avg = b.subspace_average(np.concatenate([per_band[n] for n in names], axis=1))
-    avg = np.ascontiguousarray(avg.transpose(1, 0, 2))  # [X, nk, N]
-    return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
+    return _subspace_averaged(b, per_band)
 
 
 # above this many μ values the μ sweep goes through the Taylor-moment energy histogram
@@ -400,6 +304,44 @@ def _check_mechanisms(mechanisms, rta):
     return mechanisms, rta
 
 
+def _validated(model, components, mu, temperature, degen_tol, mechanisms, rta, geometric_form, kinetic_form,
+               convention, units):
+    """The checked inputs of `expansion` (in the order they are checked, so the first bad one is
+    reported): components, μ, kT, degen_tol, mechanisms, rta, convention scale, unit factor and label."""
+    comps = parse_components(components, model.dim)
+    mu_arr = chemical_potentials(mu)
+    kT = positive_scalar(temperature, "temperature")
+    degen_tol = positive_scalar(degen_tol, "degen_tol")
+    mechanisms, rta = _check_mechanisms(mechanisms, rta)
+    scale = convention_scale(convention)
+    unit_factor, unit = second_order_conductivity_scale(model, units)
+    if geometric_form not in GEOMETRIC_FORMS:
+        raise QgeomInputError(f"geometric_form must be one of {GEOMETRIC_FORMS}, got {geometric_form!r}.")
+    if kinetic_form not in KINETIC_FORMS:
+        raise QgeomInputError(f"kinetic_form must be one of {KINETIC_FORMS}, got {kinetic_form!r}.")
+    return comps, mu_arr, kT, degen_tol, mechanisms, rta, scale, unit_factor, unit
+
+
+def _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention) -> xr.Dataset:
+    """`sigma[mechanism, term, component, mu]` with its provenance and the meaning of the terms."""
+    return make_result(
+        {"sigma": (("mechanism", "term", "component", "mu"), sigma)},
+        {"mechanism": mechanisms, "term": list(TERMS), "component": comps, "mu": mu_arr},
+        model=model,
+        grid=kgrid,
+        parameters=parameters,
+        units={"sigma": unit, "mu": model.energy_unit},
+        title="second-order DC conductivity, Gamma expansion",
+        extra_attrs={
+            "term_meaning": "drude: coefficient of Gamma^-2 (seed [D] Eq. 2); bcd: coefficient of Gamma^-1 "
+            "(Eq. 3); geometric, kinetic, intrinsic = geometric + kinetic: Gamma^0 (Eqs. 4-6, Table I). "
+            "Drude and BCD are the same for all mechanisms with Gamma the bath/self-energy rate, "
+            "in the model energy unit (eV for SI results).",
+            "sigma_definition": sigma_definition(convention),
+        },
+    )
+
+
 def expansion(
     model: Model,
     *,
@@ -433,17 +375,9 @@ def expansion(
     the model's units are physical, e.g. eV/Å Wannier models; otherwise model units), "si", "model".
     `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`.
     """
-    comps = parse_components(components, model.dim)
-    mu_arr = chemical_potentials(mu)
-    kT = positive_scalar(temperature, "temperature")
-    degen_tol = positive_scalar(degen_tol, "degen_tol")
-    mechanisms, rta = _check_mechanisms(mechanisms, rta)
-    scale = convention_scale(convention)
-    unit_factor, unit = second_order_conductivity_scale(model, units)
-    if geometric_form not in GEOMETRIC_FORMS:
-        raise QgeomInputError(f"geometric_form must be one of {GEOMETRIC_FORMS}, got {geometric_form!r}.")
-    if kinetic_form not in KINETIC_FORMS:
-        raise QgeomInputError(f"kinetic_form must be one of {KINETIC_FORMS}, got {kinetic_form!r}.")
+    comps, mu_arr, kT, degen_tol, mechanisms, rta, scale, unit_factor, unit = _validated(
+        model, components, mu, temperature, degen_tol, mechanisms, rta, geometric_form, kinetic_form, convention, units,
+    )
     kgrid = make_grid(model, grid, **grid_kwargs)
     order = 3 if kinetic_form == "third_derivative" else 2
     func = _FermiSurfaceSums(component_indices(comps), mu_arr, kT, geometric_form, kinetic_form)
@@ -452,24 +386,10 @@ def expansion(
         workers=workers, scheduler=scheduler, checkpoint=checkpoint,
     )
     sigma = scale * unit_factor * _assemble(raw, mechanisms, rta)
-    return make_result(
-        {"sigma": (("mechanism", "term", "component", "mu"), sigma)},
-        {"mechanism": mechanisms, "term": list(TERMS), "component": comps, "mu": mu_arr},
-        model=model,
-        grid=kgrid,
-        parameters={
-            "temperature": kT, "degen_tol": degen_tol, "rta_c1_c2": list(rta) if rta else None,
-            "geometric_form": geometric_form, "kinetic_form": kinetic_form,
-            "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
-            "unit_factor": unit_factor,
-        },
-        units={"sigma": unit, "mu": model.energy_unit},
-        title="second-order DC conductivity, Gamma expansion",
-        extra_attrs={
-            "term_meaning": "drude: coefficient of Gamma^-2 (seed [D] Eq. 2); bcd: coefficient of Gamma^-1 "
-            "(Eq. 3); geometric, kinetic, intrinsic = geometric + kinetic: Gamma^0 (Eqs. 4-6, Table I). "
-            "Drude and BCD are the same for all mechanisms with Gamma the bath/self-energy rate, "
-            "in the model energy unit (eV for SI results).",
-            "sigma_definition": sigma_definition(convention),
-        },
-    )
+    parameters = {
+        "temperature": kT, "degen_tol": degen_tol, "rta_c1_c2": list(rta) if rta else None,
+        "geometric_form": geometric_form, "kinetic_form": kinetic_form,
+        "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
+        "unit_factor": unit_factor,
+    }
+    return _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
