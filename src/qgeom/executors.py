@@ -30,14 +30,8 @@ Task = Callable[[int], Any]  # chunk index -> chunk result
 _INHERITED: dict[int, Task] = {}  # tasks handed to forked workers, by token
 
 
-class SerialExecutor:
-    """Run chunks in this process, in order."""
-
-    name = "serial"
-
-    def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
-        for i in indices:
-            yield i, task(i)
+class _Executor:
+    """Context-manager protocol shared by the executors; `close` releases what they hold."""
 
     def close(self) -> None:
         pass
@@ -47,6 +41,17 @@ class SerialExecutor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class SerialExecutor(_Executor):
+    """Run chunks in this process, in order."""
+
+    name = "serial"
+
+    def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
+        for i in indices:
+            yield i, task(i)
+
 
 
 def _run_inherited(token: int, index: int):
@@ -73,7 +78,7 @@ def _dumps(obj) -> bytes:
         return pickle.dumps(obj)
 
 
-class ProcessExecutor:
+class ProcessExecutor(_Executor):
     """A pool of `workers` processes; at most 2·workers chunks in flight (bounded memory)."""
 
     name = "processes"
@@ -118,21 +123,13 @@ class ProcessExecutor:
             if token is not None:
                 _INHERITED.pop(token, None)
 
-    def close(self) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def _dask_run(task: Task, index: int):
     return index, task(index)
 
 
-class DaskExecutor:
+class DaskExecutor(_Executor):
     """Chunks as Dask futures on a distributed cluster; the task is scattered to workers once."""
 
     name = "dask"
@@ -187,11 +184,6 @@ class DaskExecutor:
             obj.close()
         self._owned = []
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def make_executor(*, workers: int | None = None, scheduler=None):

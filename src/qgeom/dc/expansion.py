@@ -18,7 +18,7 @@ import xarray as xr
 
 from .. import geometry
 from .._validation import QgeomInputError, as_finite_array, chemical_potentials, positive_scalar
-from ..bands import DEFAULT_DEGEN_TOL, Bands, symmetric_index
+from ..bands import DEFAULT_DEGEN_TOL, Bands, _psum, symmetric_index
 from ..kspace import BinnedMuSweep, integrate, make_grid
 from ..models.base import Model
 from ..occupation import weighted_fermi_derivatives
@@ -66,17 +66,6 @@ def _raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) 
     else:
         out["kin"] = (KINETIC_PREFACTOR * va * vb * vc, 4)
     return out
-
-
-def _psum(x: np.ndarray) -> np.ndarray:
-    """Σ over the last (band) axis; slice adds beat numpy's reduction machinery for few bands."""
-    n = x.shape[-1]
-    if n > 8:
-        return x.sum(-1)
-    acc = x[..., 0].copy()
-    for p in range(1, n):
-        acc += x[..., p]
-    return acc
 
 
 def _bmm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
