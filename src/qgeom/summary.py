@@ -15,6 +15,8 @@ AXES = "xyz"
 
 
 def _band_integrals(b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
+    """Chunk integrand of `band_geometry`: a module-level function without parameters, so it pickles
+    (process pool, Dask) and its checkpoint fingerprint (module + name) is stable."""
     return {
         "curvature": np.einsum("k,kabn->nab", w, geometry.berry_curvature(b)),
         "metric": np.einsum("k,kabn->nab", w, geometry.quantum_metric(b)),
@@ -25,12 +27,14 @@ def _band_integrals(b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
 
 def band_geometry(
     model: Model, *, grid=200, degen_tol: float = DEFAULT_DEGEN_TOL, chunk_size: int | None = None,
-    progress: bool | None = None,
+    progress: bool | None = None, workers: int | None = None, scheduler=None, checkpoint=None,
 ) -> xr.Dataset:
     """Per band n: ∫[dk] Ω^n_ab, ∫[dk] g^{ab}_n (∫[dk] = ∫d^dk/(2π)^d), the band's mean energy over the k-region and,
-    for 2D lattice models, the Chern number C_n = (1/2π) ∫_BZ d²k Ω^n_xy."""
+    for 2D lattice models, the Chern number C_n = (1/2π) ∫_BZ d²k Ω^n_xy.
+    `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`."""
     kgrid = make_grid(model, grid)
-    parts = integrate(model, kgrid, _band_integrals, order=1, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress)
+    parts = integrate(model, kgrid, _band_integrals, order=1, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress,
+                      workers=workers, scheduler=scheduler, checkpoint=checkpoint)
     d, N = model.dim, model.nbands
     comps = list(AXES[:d])
     data = {

@@ -28,3 +28,16 @@ def test_exact_is_si_for_ev_angstrom_models_and_matches_model_units():
     ex_si = expansion(model, components="xxx", mu=[0.2], temperature=0.05, grid=(24, 16))
     ex_mu = expansion(model, components="xxx", mu=[0.2], temperature=0.05, grid=(24, 16), units="model")
     np.testing.assert_allclose(ex_si.sigma, factor * ex_mu.sigma, rtol=1e-12, atol=0)
+
+
+def test_exact_deep_in_the_gap_returns_a_vanishing_sigma_with_a_warning():
+    """μ in the gap (2|m| = 0.6 ≫ kT): σ is rounding noise; the imaginary-part check warns instead of failing."""
+    import pytest
+
+    from qgeom.models import tilted_dirac_2band
+
+    kw = dict(components=["xyy"], temperature=0.1, gamma=[0.02], grid=8)
+    with pytest.warns(RuntimeWarning, match="imaginary part"):
+        gap = exact(tilted_dirac_2band(), mu=[0.0], **kw)
+    band = exact(tilted_dirac_2band(), mu=[0.5], **kw)
+    assert abs(float(gap.sigma)) < 1e-9 * abs(float(band.sigma))

@@ -11,6 +11,7 @@ from ..dc.gamma_fit import comparison_rows, gamma_scan, plot_gamma_scan
 from ..results import save
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .dc import parse_mu
+from .executor_options import executor_options
 
 
 @click.command("dc-exact")
@@ -29,19 +30,23 @@ from .dc import parse_mu
 @click.option("--convention", type=click.Choice(["seed", "physical"]), default="seed", show_default=True)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="NetCDF output (default results/dc_exact_<model>.nc).")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG of σ(Γ) with the expansion (with --fit).")
+@executor_options
 @handle_errors
 def command(config_path, model_name, params, components, mu_spec, temperature, gamma_spec, grid, nodes,
-            omega_spec, fit, convention, out, figure):
-    """Exact second-order DC conductivity of the fermionic-bath NESS versus Γ (and its Γ-expansion fit)."""
+            omega_spec, fit, convention, out, figure, executor):
+    """Exact second-order DC conductivity of the fermionic-bath NESS versus Γ (and its Γ-expansion fit).
+
+    --workers/--scheduler/--checkpoint apply to the exact k-sums; with --omega the frequency sums
+    checkpoint under DIR/frequency."""
     cfg = load_config(config_path)
     model = build_model(cfg, model_name, params, config_path or "command line")
     mu = parse_mu(mu_spec)
     gammas = parse_mu(gamma_spec)
     kw = dict(components=components, mu=mu, temperature=temperature, grid=grid, nodes=nodes)
     if fit and convention == "seed":
-        ds = gamma_scan(model, gammas=gammas, **kw)
+        ds = gamma_scan(model, gammas=gammas, **kw, **executor)
     else:
-        ds = exact(model, gamma=gammas, convention=convention, **kw)
+        ds = exact(model, gamma=gammas, convention=convention, **kw, **executor)
     click.echo(f"{model!r}; grid {ds.attrs['grid']['shape']}; kT = {temperature} {model.energy_unit}; "
                f"convention {convention}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}")
@@ -60,6 +65,9 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
         click.echo(f"wrote {fig}")
     if omega_spec:
         om = parse_mu(omega_spec)
-        fds = exact_frequency(model, gamma=gammas, omega=om, convention=convention, **kw)
+        freq_executor = dict(executor)
+        if executor["checkpoint"] is not None:
+            freq_executor["checkpoint"] = str(Path(executor["checkpoint"]) / "frequency")
+        fds = exact_frequency(model, gamma=gammas, omega=om, convention=convention, **kw, **freq_executor)
         fpath = save(fds, Path(path).with_name(Path(path).stem + "_frequency.nc"))
         click.echo(f"wrote {fpath} (sigma[process, gamma, component, mu, omega])")

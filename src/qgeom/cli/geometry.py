@@ -7,6 +7,7 @@ import click
 from ..results import save
 from ..summary import band_geometry
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
+from .executor_options import executor_options
 
 
 @click.command("geometry")
@@ -15,15 +16,16 @@ from .common import build_model, format_table, handle_errors, load_config, model
 @click.option("--degen-tol", type=float, default=None, help="Degeneracy tolerance (default 1e-6).")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="NetCDF file to write (default results/geometry_<model>.nc).")
+@executor_options
 @handle_errors
-def command(config_path, model_name, params, grid, degen_tol, out):
+def command(config_path, model_name, params, grid, degen_tol, out, executor):
     """Print per-band Chern numbers and BZ-integrated quantum metric; write a Dataset."""
     cfg = load_config(config_path)
     model = build_model(cfg, model_name, params, config_path or "command line")
     run = cfg.get("geometry", {})
     grid = grid or run.get("grid", 200)
     degen_tol = degen_tol or run.get("degen_tol", 1e-6)
-    ds = band_geometry(model, grid=grid, degen_tol=degen_tol)
+    ds = band_geometry(model, grid=grid, degen_tol=degen_tol, **executor)
     header = ["band", "<E>"] + (["Chern"] if "chern_number" in ds else [])
     comps = list(ds.a.values)
     header += [f"∫g_{a}{a}" for a in comps] + (["∫Ω_xy"] if len(comps) >= 2 else [])

@@ -8,6 +8,7 @@ import numpy as np
 from .._validation import QgeomInputError
 from ..results import save
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
+from .executor_options import executor_options
 
 KIND_CHOICES = ["injection", "kramers_injection", "kramers_fermi_sea", "shift_like", "textbook_injection",
                 "kramers_unsplit", "kramers_injection_geometric", "kramers_fermi_sea_geometric"]
@@ -85,9 +86,10 @@ def plot(ds, path, alpha="x", beta="y"):
               help="NetCDF file (default results/optical_<model>_<observable>.nc).")
 @click.option("--figure", "figure", type=click.Path(dir_okay=False), default=None,
               help="PNG file (default: next to --out with .png).")
+@executor_options
 @handle_errors
 def command(config_path, model_name, params, wannier90, observable, kinds, omega, mu, temperature, tau, broadening,
-            broadening_kind, grid, cutoff, scissors, component, out, figure):
+            broadening_kind, grid, cutoff, scissors, component, out, figure, executor):
     """Im χ^{αβ}(ω) of an observable: KI, KFS, shift-like and injection terms (seed [K])."""
     from ..optical import response
 
@@ -120,6 +122,7 @@ def command(config_path, model_name, params, wannier90, observable, kinds, omega
         grid=_grid(grid) if grid is not None else (tuple(run["grid"]) if isinstance(run.get("grid"), list) else run.get("grid")),
         cutoff=cutoff if cutoff is not None else run.get("cutoff"),
         scissors=_scissors(scissors if scissors is not None else run.get("scissors")),
+        **executor,
     )
     a, b = comp
     rows = []

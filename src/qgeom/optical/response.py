@@ -100,6 +100,9 @@ def response(
     progress: bool | None = None,
     si: bool = True,
     scissors=None,
+    workers: int | None = None,
+    scheduler=None,
+    checkpoint=None,
 ):
     """Second-order rectified response χ^{αβ}(ω) of `observable` (seed [K]), symmetrized (S10).
 
@@ -121,6 +124,8 @@ def response(
                    (postw90/WannierBerri, v_nm → v_nm ε'_nm/ε_nm); "model" reads `scissors_shift` and
                    `num_valence_bands` from `model.parameters` (Wannier90 .win). Current observables only;
                    see `optical/scissors.py`.
+      workers, scheduler, checkpoint : executor (process pool, Dask) and resumable run, see
+                   `kspace.integrate`.
 
     Returns an xarray Dataset with complex `chi` over (kind, alpha, beta, omega); δ⟨O⟩ =
     2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
@@ -135,7 +140,8 @@ def response(
     order = obs.bands_order(any(k in NEEDS_DERIVATIVE for k in kinds))
     t0 = time.perf_counter()
     chi = _integrate_chi(model, obs, kinds, omega, kgrid, settings, sc, order=order, degen_tol=degen_tol,
-                         chunk_size=chunk_size, progress=progress)
+                         chunk_size=chunk_size, progress=progress,
+                         executor={"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint})
     elapsed = time.perf_counter() - t0
     factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
     chi = np.moveaxis(chi, 1, 3) * factor  # [kind, α, β, ω]
@@ -148,18 +154,36 @@ def response(
     return _dataset(model, obs, kinds, omega, kgrid, chi, unit, params)
 
 
+class _ChunkResponse:
+    """Chunk integrand of `response`: `chunk_response` with fixed settings. Module-level, so it pickles
+    (process pool, Dask) whenever the observable does (always for currents, operators and matrices)."""
+
+    def __init__(self, obs, kinds, omega_all, settings: dict, scissors):
+        self.obs, self.kinds, self.omega_all, self.scissors = obs, list(kinds), np.asarray(omega_all, float), scissors
+        self.mu, self.temperature = settings["mu"], settings["temperature"]
+        self.tau, self.gamma, self.bkind = settings["tau_model"], settings["broadening"], settings["broadening_kind"]
+
+    def fingerprint(self):
+        """What the chunk sums depend on (checkpoint manifests)."""
+        o, sc = self.obs, self.scissors
+        observable = [o.name, o.source, o.matrix, o.func, o.derivative, o.direction, o.fd_step]
+        return ["_ChunkResponse", observable, self.kinds, self.omega_all, float(self.mu), float(self.temperature),
+                None if self.tau is None else float(self.tau), float(self.gamma), self.bkind,
+                None if sc is None else [float(sc.shift), int(sc.n_valence)]]
+
+    def __call__(self, b: Bands, wk: np.ndarray) -> dict:
+        return chunk_response(b, wk, self.obs, self.kinds, self.omega_all, mu=self.mu, temperature=self.temperature,
+                              tau=self.tau, gamma=self.gamma, bkind=self.bkind, scissors=self.scissors)
+
+
 def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *, order, degen_tol, chunk_size,
-                   progress) -> np.ndarray:
-    """Σ_k over `kgrid` of every kind on [ω…, −ω…], symmetrized (S10): [kind, ω, α, β] in model units."""
-    omega_all = np.concatenate([omega, -omega])
-
-    def func(b, wk):
-        return chunk_response(b, wk, obs, kinds, omega_all, mu=settings["mu"], temperature=settings["temperature"],
-                              tau=settings["tau_model"], gamma=settings["broadening"],
-                              bkind=settings["broadening_kind"], scissors=sc)
-
+                   progress, executor=None) -> np.ndarray:
+    """Σ_k over `kgrid` of every kind on [ω…, −ω…], symmetrized (S10): [kind, ω, α, β] in model units.
+    `executor`: workers/scheduler/checkpoint for `integrate`."""
+    func = _ChunkResponse(obs, kinds, np.concatenate([omega, -omega]), settings, sc)
     size = chunk_size or max(64, min(4096, 40_000 // max(1, model.nbands**2 // 4)))
-    res = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress)
+    res = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress,
+                    **(executor or {}))
     return np.stack([symmetrize(res[k], len(omega)) for k in kinds])
 
 
