@@ -3,7 +3,7 @@ shift, against WannierBerri 26.10 (tests/data/wannierberri/reference_gaas_shift.
 
     python examples/GaAs/gaas_shift.py [--nk 30] [--degen-tol 0.04]
 writes results/gaas_shift.nc and docs/figures/gaas_shift_current.png; the grid defaults to the reference
-file's (50³: ≈ 4–7 min on the shared 2-core machine; 30³ ≈ 1.5 min).
+file's (30³: ≈ 1.5 min on the 2-core machine).
 
 Conventions (docs/comparison.md): WB's ShiftCurrent σ^{abc} (j_a = σ^{abc} E_b E_c, Sipe's field
 E(t) = E(ω)e^{−iωt} + c.c.) equals 4 Re χ^{bc}[current_a] of qgeom (field E(t) = ½(E_ω e^{−iωt} + c.c.),

@@ -81,6 +81,8 @@ def plot(ds, path, alpha="x", beta="y"):
               help="Scissors shift of the conduction bands (current observables): auto = the model's "
                    "scissors_shift/num_valence_bands (Wannier90 .win) if present, none, or a shift (eV) "
                    "with the model's num_valence_bands. Default: none.")
+@click.option("--degen-tol", "degen_tol", type=float, default=None,
+              help="Degeneracy tolerance (model energy unit; default 1e-6). Wannier models: see docs/wannier90.md.")
 @click.option("--component", default="xy", show_default=True, help="αβ shown in the table and figure.")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="NetCDF file (default results/optical_<model>_<observable>.nc).")
@@ -89,7 +91,7 @@ def plot(ds, path, alpha="x", beta="y"):
 @executor_options
 @handle_errors
 def command(config_path, model_name, params, wannier90, observable, kinds, omega, mu, temperature, tau, broadening,
-            broadening_kind, grid, cutoff, scissors, component, out, figure, executor):
+            broadening_kind, grid, cutoff, scissors, degen_tol, component, out, figure, executor):
     """Im χ^{αβ}(ω) of an observable: KI, KFS, shift-like and injection terms (seed [K])."""
     from ..optical import response
 
@@ -122,6 +124,8 @@ def command(config_path, model_name, params, wannier90, observable, kinds, omega
         grid=_grid(grid) if grid is not None else (tuple(run["grid"]) if isinstance(run.get("grid"), list) else run.get("grid")),
         cutoff=cutoff if cutoff is not None else run.get("cutoff"),
         scissors=_scissors(scissors if scissors is not None else run.get("scissors")),
+        **({"degen_tol": degen_tol} if degen_tol is not None else
+           {"degen_tol": run["degen_tol"]} if "degen_tol" in run else {}),
         **executor,
     )
     a, b = comp
