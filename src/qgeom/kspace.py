@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -20,6 +20,7 @@ from ._validation import QgeomInputError, positive_scalar
 from .bands import DEFAULT_DEGEN_TOL, Bands
 from .models.base import Model
 from .occupation import fermi_derivative_any_order
+from .progress import ChunkProgress
 
 ChunkSum = Union[np.ndarray, dict[str, np.ndarray]]
 CHUNK_BYTES = 24 * 2**20  # working-set target per chunk
@@ -170,13 +171,6 @@ def add_sums(a: ChunkSum | None, b: ChunkSum) -> ChunkSum:
     return a + b
 
 
-def iter_chunk_sums(
-    model: Model, grid: KGrid, func, *, order: int, degen_tol: float, chunk_size: int
-) -> Iterator[ChunkSum]:
-    for bounds in chunk_bounds(grid, chunk_size):
-        yield chunk_sum(model, grid, func, bounds, order=order, degen_tol=degen_tol)
-
-
 _MALLOC_TUNED = False
 
 
@@ -266,7 +260,7 @@ def integrate(
     task = ChunkTask(model, kgrid, func, bounds, order, degen_tol)
 
     total, pending = None, {}
-    with make_executor(workers=workers, scheduler=scheduler) as executor, _Bar(len(bounds), progress, len(done)) as bar:
+    with make_executor(workers=workers, scheduler=scheduler) as executor, ChunkProgress(len(bounds), progress, len(done)) as bar:
         results = executor.map_unordered(task, todo)
         try:
             for i in range(len(bounds)):
@@ -284,26 +278,6 @@ def integrate(
         finally:
             results.close()
     return total
-
-
-class _Bar:
-    """A tqdm bar (see progress.py) that counts finished chunks in every executor."""
-
-    def __init__(self, total: int, enabled: bool | None, initial: int):
-        from tqdm.auto import tqdm
-
-        from .progress import progress_enabled
-
-        self._bar = tqdm(total=total, initial=initial, disable=not progress_enabled(enabled), unit="chunk", leave=False)
-
-    def update(self, n: int) -> None:
-        self._bar.update(n)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._bar.close()
 
 
 # ---------------------------------------------------------------------------------------------

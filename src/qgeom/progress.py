@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from typing import TypeVar
 
 from tqdm.auto import tqdm
-
-T = TypeVar("T")
 
 
 def progress_enabled(enabled: bool | None) -> bool:
@@ -18,5 +14,17 @@ def progress_enabled(enabled: bool | None) -> bool:
     return sys.stderr.isatty() and not os.environ.get("CI")
 
 
-def progress_bar(items: Iterable[T], *, total: int | None, enabled: bool | None, unit: str) -> Iterator[T]:
-    yield from tqdm(items, total=total, disable=not progress_enabled(enabled), unit=unit, leave=False)
+class ChunkProgress:
+    """A bar counting finished k-chunks (in any executor; resumed chunks count as done)."""
+
+    def __init__(self, total: int, enabled: bool | None, initial: int = 0):
+        self._bar = tqdm(total=total, initial=initial, disable=not progress_enabled(enabled), unit="chunk", leave=False)
+
+    def update(self, n: int) -> None:
+        self._bar.update(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._bar.close()
