@@ -29,6 +29,17 @@ def _mpl():
     return plt
 
 
+def save_figure(fig, path: str | Path, *, dpi: int = 130, close: bool = True) -> Path:
+    """Write `fig` to `path` (creating the folder) and by default close it: every figure qgeom
+    writes goes through here."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    if close:
+        _mpl().close(fig)
+    return path
+
+
 def _label(ds: xr.Dataset, name: str) -> str:
     unit = ds[name].attrs.get("units") if name in ds.variables else None
     return f"{name} [{unit}]" if unit else name
@@ -230,6 +241,5 @@ def plot_result(ds: xr.Dataset, path: str | Path | None = None, **kwargs):
     else:
         fig = plot_generic(ds)
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=kwargs.get("dpi", 150))
+        save_figure(fig, path, dpi=kwargs.get("dpi", 150), close=False)
     return fig

@@ -6,6 +6,7 @@ import click
 import numpy as np
 
 from .._validation import QgeomInputError
+from ..plots import save_figure
 from ..results import save
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .executor_options import executor_options
@@ -56,9 +57,7 @@ def plot(ds, path, alpha="x", beta="y"):
     ax.set_title(f"{ds.attrs['model']['name']}: {ds.attrs['parameters']['observable']}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 @click.command("optical")

@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import xarray as xr  # noqa: E402
 
+from ..plots import save_figure  # noqa: E402
+
 _STYLE = {"geometric": "--", "kinetic": ":", "intrinsic": "-", "drude": "-.", "bcd": (0, (3, 1, 1, 1))}
 
 
@@ -39,8 +41,4 @@ def plot_expansion(ds: xr.Dataset, path: str | Path, *, terms=("geometric", "kin
     for ax in axes.flat:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)

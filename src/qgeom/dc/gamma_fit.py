@@ -10,12 +10,12 @@ fermionic-bath mechanism) on the same grid.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 from .._validation import QgeomInputError
+from ..plots import save_figure
 from .exact import exact
 
 COEFFICIENTS = ("A", "B", "C")
@@ -158,8 +158,4 @@ def plot_gamma_scan(scan: xr.Dataset, path, *, component=None, mu=None):
     name = model.get("name", "") if isinstance(model, dict) else ""
     fig.suptitle(f"{name}  {c}  mu = {m:g}  kT = {scan.attrs['parameters']['temperature']:g}", fontsize=9)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
