@@ -80,11 +80,11 @@ def test_lead_expansion_module_agrees_with_exact_fit(chain_scan):
 
 def test_pt_4band_equals_sum_of_its_2x2_blocks():
     kw = dict(components=["xyy", "xxx", "yxy"], mu=[2.2, 2.6], temperature=0.2, gamma=[0.05], grid=12)
-    s4 = exact(pt_tilted_4band(), **kw).sigma.values
+    s4 = exact(pt_tilted_4band(), blocks=False, **kw).sigma.values  # dense 4×4, Kramers pairs
     s2 = exact(pt_tilted_2band(), **kw).sigma.values + exact(pt_tilted_2band(conjugate=True), **kw).sigma.values
     assert np.abs(s4 - s2).max() <= 1e-10 * np.abs(s4).max()
     # Kramers degeneracy: result independent of degen_tol over four decades
-    s4b = exact(pt_tilted_4band(), degen_tol=1e-10, **kw).sigma.values
+    s4b = exact(pt_tilted_4band(), blocks=False, degen_tol=1e-10, **kw).sigma.values
     assert np.abs(s4b - s4).max() <= 1e-10 * np.abs(s4).max()
 
 

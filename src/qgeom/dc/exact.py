@@ -37,6 +37,7 @@ from .._validation import QgeomInputError, as_finite_array, chemical_potentials,
 from ..bands import DEFAULT_DEGEN_TOL, Bands
 from ..kspace import integrate, make_grid
 from ..models.base import Model
+from ..models.blocks import block_provenance, orbital_blocks
 from ..results import make_result
 from ..units import second_order_conductivity_scale
 from . import kernels as K
@@ -154,19 +155,21 @@ def _with_swapped(comps: list[str]):
     return allc, idx, sw
 
 
-def _auto_chunk(model: Model, nnodes: int) -> int:
-    N = model.nbands
+def _auto_chunk(N: int, nnodes: int) -> int:
     per_k = 16 * nnodes * N**3 * 12 + 16 * N * N * 40
     return int(np.clip(24 * 2**20 // per_k, 16, 4096))
 
 
 def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas, degen_tol, chunk_size, progress,
                  executor=None):
-    """The family sums [Γ, μ, comp_all, node]; `executor`: workers/scheduler/checkpoint for `integrate`."""
+    """The family sums [Γ, μ, comp_all, node]; `executor`: workers/scheduler/checkpoint/blocks for
+    `integrate` (the sums are traces over the states: additive over decoupled blocks)."""
     func = _FamilySums(component_indices(comps_all), nodes_per_gamma, sign, mu, kT, gammas)
-    size = chunk_size or _auto_chunk(model, max(len(z) for z in nodes_per_gamma))
+    executor = executor or {}
+    N = max(len(b) for b in orbital_blocks(model)) if executor.get("blocks") else model.nbands
+    size = chunk_size or _auto_chunk(N, max(len(z) for z in nodes_per_gamma))
     return integrate(model, kgrid, func, order=3, degen_tol=degen_tol, chunk_size=size, progress=progress,
-                     **(executor or {}))
+                     **executor)
 
 
 def _provenance(model, kT, degen_tol, convention, units, nodes, rho):
@@ -240,6 +243,7 @@ def exact(
     workers: int | None = None,
     scheduler=None,
     checkpoint=None,
+    blocks: bool = True,
     **grid_kwargs,
 ) -> xr.Dataset:
     """Exact DC second-order conductivity σ_abc(Γ, μ) of the fermionic-bath NESS (seed Eqs. B-5, B-6).
@@ -251,16 +255,18 @@ def exact(
     diagnostics `residual_c0`, `residual_c1` (ω⁰, ω¹ coefficients; zero up to the k-grid accuracy).
     `units`: "auto" (SI for eV/Å models, else model units), "si" or "model", as in `expansion`.
     `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`.
+    `blocks`: sum the responses of the exactly decoupled orbital blocks of H (as in `expansion`).
     """
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention)
     rho = positive_scalar(radius, "radius")
     if rho >= 1:
         raise QgeomInputError(f"radius is the contour radius as a fraction of the analyticity radius; use < 1, got {rho}.")
     factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho)
+    params["orbital_blocks"] = block_provenance(model, blocks)
     allc, idx, sw = _with_swapped(comps)
     kgrid = make_grid(model, grid, **grid_kwargs)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
-    executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint}
+    executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
     Ks = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress, executor)
     sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
     return _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention)
@@ -338,6 +344,7 @@ def exact_frequency(
     workers: int | None = None,
     scheduler=None,
     checkpoint=None,
+    blocks: bool = True,
     **grid_kwargs,
 ) -> xr.Dataset:
     """Exact finite-frequency σ_abc(ω, −ω) (rectification) and σ_abc(ω, ω) (second harmonic).
@@ -348,7 +355,7 @@ def exact_frequency(
     same quantity is taken from the Cauchy formula on the contour (so ω → 0 is exact and equals
     the DC result of `exact`). `units` as in `exact`. `workers`, `scheduler`: as in `exact`;
     `checkpoint=DIR` keeps one subdirectory per process (DIR/rectification, DIR/second_harmonic),
-    since each process is its own k-integration.
+    since each process is its own k-integration. `blocks`: as in `exact`.
     """
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention)
     om = np.atleast_1d(as_finite_array(omega, "omega"))
@@ -357,6 +364,7 @@ def exact_frequency(
     procs = _check_processes(processes)
     rho = positive_scalar(radius, "radius")
     factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho)
+    params["orbital_blocks"] = block_provenance(model, blocks)
     allc, idx, sw = _with_swapped(comps)
     kgrid = make_grid(model, grid, **grid_kwargs)
     scale = convention_scale(convention) * factor
@@ -364,7 +372,7 @@ def exact_frequency(
     for ip, proc in enumerate(procs):
         s = -1 if proc == "rectification" else 1
         node_sets, layout = _frequency_nodes(om, g_arr, kT, rho, nodes, s)
-        executor = {"workers": workers, "scheduler": scheduler,
+        executor = {"workers": workers, "scheduler": scheduler, "blocks": blocks,
                     "checkpoint": None if checkpoint is None else Path(checkpoint) / proc}
         Ks = _family_sums(model, kgrid, allc, node_sets, s, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
                           executor)

@@ -21,6 +21,7 @@ from .._validation import QgeomInputError, as_finite_array, chemical_potentials,
 from ..bands import DEFAULT_DEGEN_TOL, Bands, _psum, symmetric_index
 from ..kspace import BinnedMuSweep, integrate, make_grid
 from ..models.base import Model
+from ..models.blocks import block_provenance
 from ..occupation import weighted_fermi_derivatives
 from ..results import make_result
 from ..units import second_order_conductivity_scale
@@ -350,6 +351,7 @@ def expansion(
     workers: int | None = None,
     scheduler=None,
     checkpoint=None,
+    blocks: bool = True,
     **grid_kwargs,
 ) -> xr.Dataset:
     """Γ-expansion coefficients of the second-order DC conductivity, per dissipation mechanism.
@@ -363,6 +365,9 @@ def expansion(
     "physical" (σ/2, j_a = Σ σ_abc E_b E_c); see `qgeom.dc.conventions`. `units`: "auto" (SI when
     the model's units are physical, e.g. eV/Å Wannier models; otherwise model units), "si", "model".
     `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`.
+    `blocks`: split H(k) into its exactly decoupled orbital blocks (`qgeom.models.blocks`; e.g. the
+    h ⊕ h* of a PT-symmetric model) and sum their responses — exact, and cheaper; False forces
+    the dense N-band sum over states (with degenerate-subspace averaging).
     """
     comps, mu_arr, kT, degen_tol, mechanisms, rta, scale, unit_factor, unit = _validated(
         model, components, mu, temperature, degen_tol, mechanisms, rta, geometric_form, kinetic_form, convention, units,
@@ -372,7 +377,7 @@ def expansion(
     func = _FermiSurfaceSums(component_indices(comps), mu_arr, kT, geometric_form, kinetic_form)
     raw = integrate(
         model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress,
-        workers=workers, scheduler=scheduler, checkpoint=checkpoint,
+        workers=workers, scheduler=scheduler, checkpoint=checkpoint, blocks=blocks,
     )
     sigma = scale * unit_factor * _assemble(raw, mechanisms, rta)
     parameters = {
@@ -380,5 +385,6 @@ def expansion(
         "geometric_form": geometric_form, "kinetic_form": kinetic_form,
         "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
         "unit_factor": unit_factor,
+        "orbital_blocks": block_provenance(model, blocks),
     }
     return _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)

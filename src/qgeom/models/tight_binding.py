@@ -137,6 +137,18 @@ class TightBindingModel(Model):
             index[idx] = pos[tuple(sorted(idx))]
         return combos[:, index]
 
+    def restricted(self, orbitals, *, name: str | None = None) -> "TightBindingModel":
+        """The model on a subset of orbitals (hoppings and operators restricted to them): the
+        exact Hamiltonian of a block when no hopping couples `orbitals` to the rest
+        (`qgeom.models.blocks`)."""
+        idx = np.asarray(orbitals, int)
+        return TightBindingModel(
+            self.R, self.t[:, idx][:, :, idx], lattice=self.lattice, name=name or self.name,
+            parameters={**self.parameters, "orbitals": idx.tolist()},
+            operators={k: v[np.ix_(idx, idx)] for k, v in self.operators.items()},
+            energy_unit=self.energy_unit, length_unit=self.length_unit,
+        )
+
     def describe(self) -> dict[str, Any]:
         desc = super().describe()
         desc["n_hoppings"] = int(len(self.R))

@@ -116,6 +116,11 @@ class OrbitalPositionModel(Model):
             out[(slice(None),) + idx] = acc * phase
         return out
 
+    def restricted(self, orbitals, *, name: str | None = None) -> "OrbitalPositionModel":
+        """The model on a subset of orbitals (see `TightBindingModel.restricted`)."""
+        idx = np.asarray(orbitals, int)
+        return OrbitalPositionModel(self.base.restricted(idx, name=name), self.positions[idx], name=name or self.name)
+
     def describe(self) -> dict[str, Any]:
         desc = super().describe()
         desc["n_hoppings"] = int(len(self.base.R))
