@@ -172,3 +172,19 @@ def test_cli_optical_and_dc_exact_accept_executor_options(tmp_path):
     assert res.exit_code == 0, res.output
     assert list((tmp_path / "ex").glob("chunk_*.npz"))
     assert list((tmp_path / "ex" / "frequency" / "rectification").glob("chunk_*.npz"))
+
+
+def test_gamma_scan_forwards_executor_to_its_expansion(tmp_path, computed):
+    from qgeom.dc.gamma_fit import gamma_scan
+
+    kw = dict(components="xyy", mu=[0.3], temperature=0.1, gammas=np.linspace(0.01, 0.03, 6), grid=8, nodes=8,
+              chunk_size=16, progress=False)
+    plain = gamma_scan(tilted_dirac_2band(), **kw)
+    first = gamma_scan(tilted_dirac_2band(), checkpoint=tmp_path, **kw)
+    assert list((tmp_path / "expansion").glob("chunk_*.npz"))  # the comparison expansion checkpointed too
+    computed.clear()
+    second = gamma_scan(tilted_dirac_2band(), checkpoint=tmp_path, workers=2, **kw)
+    assert computed == []
+    for var in ("sigma", "expansion"):
+        assert np.array_equal(second[var].values, first[var].values)
+        assert_close(first[var].values, plain[var].values)

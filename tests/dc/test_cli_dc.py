@@ -55,3 +55,18 @@ def test_dc_config_file_and_validation_messages(tmp_path):
     assert res.exit_code != 0 and "temperature" in res.output
     res = CliRunner().invoke(main, ["dc", "--model", "tilted_dirac_2band", "--mu", "a:b:c"])
     assert res.exit_code != 0 and "mu" in res.output
+
+
+def test_dc_command_blocks_flag(tmp_path):
+    base = ["dc", "--model", "pt_tilted_4band", "--components", "xxx,yxy", "--mu=-4.4:-3.6:3",
+            "--temperature", "0.1", "--grid", "30"]
+    runs = {}
+    for flag in ("--blocks", "--no-blocks"):
+        out = tmp_path / f"{flag}.nc"
+        res = CliRunner().invoke(main, base + [flag, "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        runs[flag] = load(out)
+    assert runs["--blocks"].attrs["parameters"]["orbital_blocks"] == [[0, 3], [1, 2]]
+    assert runs["--no-blocks"].attrs["parameters"]["orbital_blocks"] == "not split"
+    dense = runs["--no-blocks"].sigma.values
+    assert np.abs(runs["--blocks"].sigma.values - dense).max() < 1e-10 * np.abs(dense).max()

@@ -37,6 +37,7 @@ class DCConfig(BaseModel):
     convention: Literal[CONVENTIONS] = "seed"  # type: ignore[valid-type]
     units: Literal[UNIT_CHOICES] = "auto"  # type: ignore[valid-type]
     degen_tol: float = 1e-6
+    blocks: bool = True
 
 
 def parse_mu(spec) -> np.ndarray:
@@ -86,12 +87,14 @@ def comparison_table(ds, component: str) -> str:
               help="seed: Eqs. 2-6 as printed (j = sigma E E / 2 for a static field); physical: sigma/2.")
 @click.option("--units", type=click.Choice(UNIT_CHOICES), default=None,
               help="auto (default): SI for eV/Å models, model units otherwise; si; model.")
+@click.option("--blocks/--no-blocks", default=None,
+              help="Sum over the exactly decoupled orbital blocks of H (default; exact and faster) or force the dense path.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="NetCDF output (default results/dc_<model>.nc).")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG output (default next to --out).")
 @executor_options
 @handle_errors
 def command(config_path, model_name, params, components, mu_spec, temperature, grid, mechanisms, rta,
-            geometric_form, kinetic_form, convention, units, out, figure, executor):
+            geometric_form, kinetic_form, convention, units, blocks, out, figure, executor):
     """Second-order DC conductivity: Drude, BCD, geometric and kinetic terms per dissipation mechanism."""
     cfg = load_config(config_path)
     source = config_path or "command line"
@@ -102,7 +105,7 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
         "mechanisms": mechanisms.split(",") if mechanisms else None,
         "rta": _pair(rta) if rta else None,
         "geometric_form": geometric_form, "kinetic_form": kinetic_form, "convention": convention,
-        "units": units,
+        "units": units, "blocks": blocks,
     }
     data.update({k: v for k, v in overrides.items() if v is not None})
     conf = validate(DCConfig, data, source)
@@ -111,7 +114,8 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     ds = expansion(
         model, components=conf.components, mu=mu, temperature=conf.temperature, grid=grid_arg,
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
-        kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol, **executor,
+        kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
+        blocks=conf.blocks, **executor,
     )
     click.echo(f"{model!r}; grid {ds.attrs['grid']['shape']}; kT = {conf.temperature} {model.energy_unit}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "

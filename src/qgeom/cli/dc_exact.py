@@ -28,12 +28,14 @@ from .executor_options import executor_options
 @click.option("--fit/--no-fit", default=True, show_default=True,
               help="Fit σ(Γ) = A/Γ² + B/Γ + C + … and compare with the Γ-expansion (needs ≥ 6 Γ values).")
 @click.option("--convention", type=click.Choice(["seed", "physical"]), default="seed", show_default=True)
+@click.option("--blocks/--no-blocks", default=True, show_default=True,
+              help="Sum over the exactly decoupled orbital blocks of H, or force the dense path.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="NetCDF output (default results/dc_exact_<model>.nc).")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG of σ(Γ) with the expansion (with --fit).")
 @executor_options
 @handle_errors
 def command(config_path, model_name, params, components, mu_spec, temperature, gamma_spec, grid, nodes,
-            omega_spec, fit, convention, out, figure, executor):
+            omega_spec, fit, convention, blocks, out, figure, executor):
     """Exact second-order DC conductivity of the fermionic-bath NESS versus Γ (and its Γ-expansion fit).
 
     --workers/--scheduler/--checkpoint apply to the exact k-sums; with --omega the frequency sums
@@ -42,7 +44,7 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     model = build_model(cfg, model_name, params, config_path or "command line")
     mu = parse_mu(mu_spec)
     gammas = parse_mu(gamma_spec)
-    kw = dict(components=components, mu=mu, temperature=temperature, grid=grid, nodes=nodes)
+    kw = dict(components=components, mu=mu, temperature=temperature, grid=grid, nodes=nodes, blocks=blocks)
     if fit and convention == "seed":
         ds = gamma_scan(model, gammas=gammas, **kw, **executor)
     else:

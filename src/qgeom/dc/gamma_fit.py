@@ -11,6 +11,8 @@ fermionic-bath mechanism) on the same grid.
 from __future__ import annotations
 
 
+from pathlib import Path
+
 import numpy as np
 import xarray as xr
 
@@ -57,13 +59,18 @@ def fit_gamma_series(gamma, sigma, *, degrees=(4, 5, 6), drop=(0, 1, 2)) -> dict
     return {"value": value, "uncertainty": unc, "fits": fits}
 
 
-def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, units, convention, grid_kwargs):
-    """(σ^(−2), σ^(−1), σ^geo, σ^kin) [comp, μ, 4] from the lead's `qgeom.dc.expansion`."""
+def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, units, convention, grid_kwargs,
+                            executor):
+    """(σ^(−2), σ^(−1), σ^geo, σ^kin) [comp, μ, 4] from the lead's `qgeom.dc.expansion`, run with
+    the scan's executor, block split and checkpoint (under DIR/expansion)."""
     from .expansion import expansion
 
+    executor = dict(executor)
+    if executor.get("checkpoint") is not None:
+        executor["checkpoint"] = Path(executor["checkpoint"]) / "expansion"
     ds = expansion(model, components=comps, mu=mu, temperature=temperature, grid=grid,
                    mechanisms=["fermionic_bath"], degen_tol=degen_tol, units=units, convention=convention,
-                   **grid_kwargs)
+                   **grid_kwargs, **executor)
     s = ds["sigma"].sel(mechanism="fermionic_bath")
     terms = ["drude", "bcd", "geometric", "kinetic"]
     return np.stack([s.sel(term=t).values for t in terms], axis=-1), ds.attrs["parameters"]
@@ -92,9 +99,10 @@ def gamma_scan(
     sig = ds["sigma"].transpose("component", "mu", "gamma").values
     fit = fit_gamma_series(ds["gamma"].values, sig, degrees=degrees)
     comps = list(ds["component"].values)
+    executor = {k: kwargs[k] for k in ("workers", "scheduler", "checkpoint", "blocks") if k in kwargs}
     exp, exp_params = _expansion_coefficients(
         model, comps, ds["mu"].values, temperature, grid, degen_tol,
-        ds.attrs["parameters"]["units"], ds.attrs["parameters"]["convention"], grid_kwargs,
+        ds.attrs["parameters"]["units"], ds.attrs["parameters"]["convention"], grid_kwargs, executor,
     )
     expansion_abc = np.stack([exp[..., 0], exp[..., 1], exp[..., 2] + exp[..., 3]], axis=-1)
     out = ds.assign(
