@@ -47,6 +47,7 @@ cfg = json.loads(sys.argv[1])
 import qgeom
 from qgeom.models import library
 from qgeom.kspace import make_grid, auto_chunk_size
+from qgeom.models.blocks import split_blocks
 
 def rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -86,7 +87,7 @@ else:
     mu = np.linspace(*cfg["mu"])
     call = lambda: expansion(model, components=cfg["components"], mu=mu, temperature=cfg["temperature"],
                              grid=cfg["grid"], mechanisms=["fermionic_bath", "constant_gamma", "rta"],
-                             rta=(1.0, 1.0), progress=False)
+                             rta=(1.0, 1.0), progress=False, blocks=cfg["blocks"])
 
 nk = kgrid.npoints
 block = 16384
@@ -94,7 +95,8 @@ if kind == "optical":  # warm-up: first-call imports and caches stay out of the 
     response(model, "layer_polarization", omega=omega[:2], tau=1.0, grid=(16, 4), progress=False)
 else:
     expansion(model, components=cfg["components"], mu=mu[:2], temperature=cfg["temperature"], grid=8,
-              mechanisms=["fermionic_bath", "constant_gamma", "rta"], rta=(1.0, 1.0), progress=False)
+              mechanisms=["fermionic_bath", "constant_gamma", "rta"], rta=(1.0, 1.0), progress=False,
+              blocks=cfg["blocks"])
 def floor():
     t = 0.0
     c = 0.0
@@ -116,7 +118,9 @@ for _ in range(cfg["repeat"]):
         qgeom_rss = rss_mib()
     _, w, c = floor()
     best["floor_wall"], best["floor_cpu"] = min(best["floor_wall"], w), min(best["floor_cpu"], c)
-out = dict(cfg, nk=nk, nbands=model.nbands, chunk_size=auto_chunk_size(model), base_rss_mib=round(base_rss, 1),
+parts = split_blocks(model) if cfg.get("blocks") else [model]
+out = dict(cfg, nk=nk, nbands=model.nbands, block_sizes=[p.nbands for p in parts],
+           chunk_size=min(auto_chunk_size(p) for p in parts), base_rss_mib=round(base_rss, 1),
            peak_rss_mib=round(qgeom_rss, 1), numpy=np.__version__, qgeom=qgeom.__version__,
            **{k: round(v, 4) for k, v in best.items()})
 print("BENCHJSON" + json.dumps(out))
@@ -184,6 +188,8 @@ def main(argv=None) -> int:
     ap.add_argument("--peer-grids", type=int, nargs="+", default=[200],
                     help="grids for the peer comparison (WannierBerri takes minutes per 200² case)")
     ap.add_argument("--no-optical", action="store_true")
+    ap.add_argument("--no-dense", dest="dense", action="store_false",
+                    help="do not also time models that split into blocks with blocks=False (dense path)")
     ap.add_argument("--quick", action="store_true", help="200² only, one repeat, no peer")
     ap.add_argument("--json", type=Path, default=None, help="also write all figures to this JSON file")
     args = ap.parse_args(argv)
@@ -201,19 +207,21 @@ def main(argv=None) -> int:
                     [[r["N"], f"{r['kpoints_per_s']:.3g}", f"{r['us_per_k']:.2f}"] for r in floor_rows]))
 
     # 2. qgeom vs floor on the same k-points
-    cases = [(m, g) for m in args.models for g in args.grids]
-    cases += [(f"random_tb_N{N}", min(args.grids)) for N in args.random_sizes]
+    # models that split into decoupled orbital blocks (pt_tilted_4band = h ⊕ h*) run twice: as
+    # qgeom runs them by default (blocks) and with blocks=False (the dense N-band path)
+    cases = [(m, g, b) for m in args.models for g in args.grids for b in _block_modes(m, args.dense)]
+    cases += [(f"random_tb_N{N}", min(args.grids), True) for N in args.random_sizes]
     rows = []
-    for model, grid in cases:
+    for model, grid, blocks in cases:
         mu = (*MU_RANGE.get(model, (-1.0, 1.0)), args.n_mu)
         cfg = dict(kind="dc", model=model, grid=grid, mu=mu, components=COMPONENTS, temperature=TEMPERATURE,
-                   repeat=args.repeat)
+                   repeat=args.repeat, blocks=blocks)
         t0 = time.perf_counter()
         r = run_child(CASE_SCRIPT, cfg, env)
         r["case_wall_s"] = round(time.perf_counter() - t0, 1)
         report["cases"].append(r)
         rows.append(_case_row(r, f"dc.expansion {model}", f"{grid}²"))
-        print(f"  done {model} {grid}² in {r['case_wall_s']} s", file=sys.stderr)
+        print(f"  done {model} {grid}² blocks={blocks} in {r['case_wall_s']} s", file=sys.stderr)
     if not args.no_optical:
         try:
             import qgeom.optical.response  # noqa: F401
@@ -227,8 +235,8 @@ def main(argv=None) -> int:
         except RuntimeError as exc:
             print(f"  [optical case failed: {str(exc)[-400:]}]", file=sys.stderr)
     print(f"\n2. qgeom vs the eigensolve floor (same k-points; best of {args.repeat}; ratios from CPU time)")
-    print(fmt_table(["case", "grid", "N", "chunk", "floor k/s", "qgeom k/s", "qgeom/floor", "peak RSS MiB",
-                     "(after import)"], rows))
+    print(fmt_table(["case", "grid", "N", "blocks", "chunk", "floor k/s", "qgeom k/s", "qgeom/floor",
+                     "peak RSS MiB", "(after import)"], rows))
 
     # 3. peer
     if not args.no_peer and (HERE / "wannierberri_peer.py").exists():
@@ -239,25 +247,44 @@ def main(argv=None) -> int:
                 if wb is None:
                     continue
                 mu = (wb["mu"]["start"], wb["mu"]["stop"], wb["mu"]["num"])
-                q = run_child(CASE_SCRIPT, dict(kind="dc", model=model, grid=grid, mu=mu, components=COMPONENTS,
-                                                temperature=TEMPERATURE, repeat=1), env)
                 wb_s = sum(v["seconds"] for v in wb["results"].values())
                 wb_cpu = sum(v["cpu_seconds"] for v in wb["results"].values())
-                report["peer"].append({"wannierberri": wb, "qgeom": q})
-                prow.append([model, f"{grid}²", mu[2], f"{wb_s:.2f}", f"{q['qgeom_wall']:.2f}",
-                             f"{wb_cpu / q['qgeom_cpu']:.0f}×", f"{q['nk'] / q['qgeom_wall']:.3g}",
-                             f"{wb['n_kpoints'] / wb_s:.3g}"])
+                for blocks in _block_modes(model, args.dense):
+                    q = run_child(CASE_SCRIPT, dict(kind="dc", model=model, grid=grid, mu=mu, components=COMPONENTS,
+                                                    temperature=TEMPERATURE, repeat=1, blocks=blocks), env)
+                    report["peer"].append({"wannierberri": wb, "qgeom": q})
+                    prow.append([model, f"{grid}²", mu[2], _blocks_label(q), f"{wb_s:.2f}", f"{q['qgeom_wall']:.2f}",
+                                 f"{wb_cpu / q['qgeom_cpu']:.0f}×", f"{q['nk'] / q['qgeom_wall']:.3g}",
+                                 f"{wb['n_kpoints'] / wb_s:.3g}"])
         print("\n3. Peer: WannierBerri (BerryDipole_FermiSea + NLDrude_FermiSea, serial, Efermi = the μ list) "
               "vs the full qgeom expansion (all terms, mechanisms, 4 components)")
-        print(fmt_table(["model", "grid", "n μ", "WB s", "qgeom s", "WB/qgeom (CPU)", "qgeom k/s", "WB k/s"], prow))
+        print(fmt_table(["model", "grid", "n μ", "qgeom blocks", "WB s", "qgeom s", "WB/qgeom (CPU)", "qgeom k/s",
+                         "WB k/s"], prow))
     report["loadavg_after"] = os.getloadavg()
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
     return 0
 
 
+def _block_modes(model: str, dense: bool) -> list[bool]:
+    """[True] (qgeom's default), plus False when the model splits into blocks and `dense`."""
+    if not dense or model.startswith("random_tb"):
+        return [True]
+    from qgeom.models import library
+    from qgeom.models.blocks import orbital_blocks
+
+    return [True, False] if len(orbital_blocks(getattr(library, model)())) > 1 else [True]
+
+
+def _blocks_label(r: dict) -> str:
+    sizes = r.get("block_sizes")
+    if not r.get("blocks", True) or not sizes:
+        return "dense"
+    return "+".join(map(str, sizes)) if len(sizes) > 1 else "1 block"
+
+
 def _case_row(r: dict, label: str, grid: str) -> list:
-    return [label, grid, r["nbands"], r["chunk_size"], f"{r['nk'] / r['floor_wall']:.3g}",
+    return [label, grid, r["nbands"], _blocks_label(r), r["chunk_size"], f"{r['nk'] / r['floor_wall']:.3g}",
             f"{r['nk'] / r['qgeom_wall']:.3g}", f"{r['qgeom_cpu'] / r['floor_cpu']:.2f}",
             f"{r['peak_rss_mib']:.0f}", f"{r['base_rss_mib']:.0f}"]
 
