@@ -126,6 +126,45 @@ out = dict(cfg, nk=nk, nbands=model.nbands, block_sizes=[p.nbands for p in parts
 print("BENCHJSON" + json.dumps(out))
 """
 
+MARGINAL_SCRIPT = r"""
+import json, sys, time
+import numpy as np
+cfg = json.loads(sys.argv[1])
+from qgeom.dc import expansion
+from qgeom.kspace import make_grid
+from qgeom.models import library
+
+model = getattr(library, cfg["model"])()
+lo, hi = cfg["mu_range"]
+variants = {  # (components, n μ, mechanisms)
+    "1 comp, 1 μ, bath": (["xyy"], 1, ["fermionic_bath"]),
+    "4 comps, 1 μ, bath": (cfg["components"], 1, ["fermionic_bath"]),
+    "4 comps, 20 μ, 3 mechs": (cfg["components"], 20, ["fermionic_bath", "constant_gamma", "rta"]),
+    "4 comps, 200 μ, 3 mechs": (cfg["components"], 200, ["fermionic_bath", "constant_gamma", "rta"]),
+}
+def run(comps, n_mu, mechs, grid):
+    return expansion(model, components=comps, mu=np.linspace(lo, hi, n_mu), temperature=cfg["temperature"],
+                     grid=grid, mechanisms=mechs, rta=(1.0, 1.0) if "rta" in mechs else None, progress=False)
+for v in variants.values():  # warm-up
+    run(*v, 8)
+kgrid = make_grid(model, cfg["grid"])
+k, _ = kgrid.points(0, kgrid.npoints)
+H = model.hamiltonian(k, 0)
+def floor():
+    c0 = time.process_time()
+    np.linalg.eigh(H)
+    return time.process_time() - c0
+best = {name: 1e99 for name in variants}
+best_floor = 1e99
+for _ in range(cfg["repeat"]):
+    for name, v in variants.items():
+        c0 = time.process_time()
+        run(*v, cfg["grid"])
+        best[name] = min(best[name], time.process_time() - c0)
+        best_floor = min(best_floor, floor())
+print("BENCHJSON" + json.dumps({"model": cfg["model"], "grid": cfg["grid"], "floor_cpu": best_floor, "cpu": best}))
+"""
+
 FLOOR_SCRIPT = r"""
 import json, sys, time
 import numpy as np
@@ -188,13 +227,14 @@ def main(argv=None) -> int:
     ap.add_argument("--peer-grids", type=int, nargs="+", default=[200],
                     help="grids for the peer comparison (WannierBerri takes minutes per 200² case)")
     ap.add_argument("--no-optical", action="store_true")
+    ap.add_argument("--no-marginal", action="store_true", help="skip the cost-per-request table (2b)")
     ap.add_argument("--no-dense", dest="dense", action="store_false",
                     help="do not also time models that split into blocks with blocks=False (dense path)")
     ap.add_argument("--quick", action="store_true", help="200² only, one repeat, no peer")
     ap.add_argument("--json", type=Path, default=None, help="also write all figures to this JSON file")
     args = ap.parse_args(argv)
     if args.quick:
-        args.grids, args.repeat, args.no_peer = [200], 1, True
+        args.grids, args.repeat, args.no_peer, args.no_marginal = [200], 1, True, True
     n = str(args.threads)
     env = dict(os.environ, OPENBLAS_NUM_THREADS=n, OMP_NUM_THREADS=n, MKL_NUM_THREADS=n, NUMBA_NUM_THREADS=n)
     report: dict = {"loadavg_before": os.getloadavg(), "threads": args.threads, "cases": [], "peer": []}
@@ -237,6 +277,19 @@ def main(argv=None) -> int:
     print(f"\n2. qgeom vs the eigensolve floor (same k-points; best of {args.repeat}; ratios from CPU time)")
     print(fmt_table(["case", "grid", "N", "blocks", "chunk", "floor k/s", "qgeom k/s", "qgeom/floor",
                      "peak RSS MiB", "(after import)"], rows))
+
+    # 2b. what extra components, μ values and mechanisms cost (one Bands per chunk serves them all)
+    if not args.no_marginal:
+        print(f"\n2b. Cost of what is requested, in units of the eigensolve floor ({min(args.grids)}², CPU time, "
+              f"best of {args.repeat}; default block split)")
+        mrows = []
+        for model in args.models:
+            r = run_child(MARGINAL_SCRIPT, dict(model=model, grid=min(args.grids), components=COMPONENTS,
+                                                mu_range=MU_RANGE.get(model, (-1.0, 1.0)),
+                                                temperature=TEMPERATURE, repeat=args.repeat), env)
+            report.setdefault("marginal", []).append(r)
+            mrows += [[model, name, f"{cpu / r['floor_cpu']:.2f}"] for name, cpu in r["cpu"].items()]
+        print(fmt_table(["model", "request", "qgeom/floor"], mrows))
 
     # 3. peer
     if not args.no_peer and (HERE / "wannierberri_peer.py").exists():
