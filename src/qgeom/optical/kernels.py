@@ -53,3 +53,106 @@ def finite_part2(x, gamma: float, kind: str = "lorentzian"):
 def adiabatic(x, eta: float):
     """The unsplit Kramers kernel of seed S11, 1/(x² + η²)."""
     return 1.0 / (x * x + eta * eta)
+
+
+# g(−x) = PARITY · g(x): the transition m → n at ω sees the kernel of n → m at −ω.
+PARITY = {"delta": 1.0, "principal": -1.0, "finite_part2": 1.0, "adiabatic": 1.0}
+
+
+class Tables:
+    """Kernel tables g(x0 + freq) and slopes g'(x0 + freq), [len(x0), nfreq], of the kernels `names`
+    (keys of PARITY; "adiabatic" at η = γ): the values of `delta`, `principal`, `finite_part2` and
+    `adiabatic` up to rounding, computed together (they share r = 1/(x²+γ²), or Dawson's D(x/γ) for the
+    Gaussian) and in place, in buffers of `batch` rows kept between calls: a fresh MB-sized array per
+    operation costs page faults that outweigh its arithmetic several times."""
+
+    def __init__(self, names, gamma: float, kind: str, batch: int, freq: np.ndarray):
+        self.names, self.gamma, self.kind, self.freq = set(names), gamma, kind, freq
+        self._shape = (batch, len(freq))
+        self._buf = {}
+
+    def _out(self, key: str, rows: int) -> np.ndarray:
+        if key not in self._buf:
+            self._buf[key] = np.empty(self._shape)
+        return self._buf[key][:rows]
+
+    def __call__(self, x0: np.ndarray, slopes: bool = False):
+        """({name: g}, {name: g'} or None): views of the buffers, valid until the next call."""
+        n = len(x0)
+        x = np.add(x0[:, None], self.freq[None, :], out=self._out("x", n))
+        x2 = np.multiply(x, x, out=self._out("x2", n))
+        r = None
+        if self.kind == "lorentzian" or "adiabatic" in self.names:
+            r = np.add(x2, self.gamma**2, out=self._out("r", n))
+            np.divide(1.0, r, out=r)
+        if self.kind == "lorentzian":
+            val, der = self._lorentzian(x, x2, r, n, slopes)
+        else:
+            val, der = self._gaussian(x, x2, n, slopes)
+        if "adiabatic" in self.names:
+            val["adiabatic"] = r
+            if slopes:  # −2x r²
+                d = der["adiabatic"] = np.multiply(x, r, out=self._out("d_adiabatic", n))
+                d *= r
+                d *= -2.0
+        return val, der
+
+    def _lorentzian(self, x, x2, r, n: int, slopes: bool):
+        """δ = (γ/π) r, P = x r, Pf = (x² − γ²) r²; slopes −(2γ/π) x r², −Pf, x r² (8γ² r − 2)."""
+        names, gamma, out = self.names, self.gamma, self._out
+        g2 = gamma * gamma
+        val = {}
+        if "delta" in names:
+            val["delta"] = np.multiply(r, gamma / np.pi, out=out("delta", n))
+        if "principal" in names:
+            val["principal"] = np.multiply(x, r, out=out("principal", n))
+        if "finite_part2" in names or (slopes and "principal" in names):
+            pf = np.subtract(x2, g2, out=out("finite_part2", n))
+            pf *= r
+            pf *= r
+            if "finite_part2" in names:
+                val["finite_part2"] = pf
+        if not slopes:
+            return val, None
+        xr2 = np.multiply(x, r, out=out("xr2", n))
+        xr2 *= r
+        der = {}
+        if "delta" in names:
+            der["delta"] = np.multiply(xr2, -2.0 * gamma / np.pi, out=out("d_delta", n))
+        if "principal" in names:
+            der["principal"] = np.negative(pf, out=out("d_principal", n))
+        if "finite_part2" in names:
+            d = der["finite_part2"] = np.multiply(r, 8.0 * g2, out=out("d_finite_part2", n))
+            d -= 2.0
+            d *= xr2
+        return val, der
+
+    def _gaussian(self, x, x2, n: int, slopes: bool):
+        """δ = e^{−u²}/(γ√π), P = (2/γ) D(u), Pf = −(2/γ²)(1 − 2uD), u = x/γ; slopes −(2x/γ²) δ, −Pf,
+        (4/γ³)(u + D(1 − 2u²)). Dawson's function dominates the cost: the rest is not done in place."""
+        names, gamma, out = self.names, self.gamma, self._out
+        g2 = gamma * gamma
+        val = {}
+        if "delta" in names:
+            e = np.divide(x2, -g2, out=out("delta", n))
+            val["delta"] = np.exp(e, out=e)
+            val["delta"] /= gamma * SQRT_PI
+        if names & {"principal", "finite_part2"}:
+            u = np.divide(x, gamma, out=out("u", n))
+            D = dawsn(u, out=out("D", n))
+            if "principal" in names:
+                val["principal"] = np.multiply(D, 2.0 / gamma, out=out("principal", n))
+            if "finite_part2" in names or slopes:
+                pf = (-2.0 / g2) * (1.0 - 2.0 * u * D)
+            if "finite_part2" in names:
+                val["finite_part2"] = pf
+        if not slopes:
+            return val, None
+        der = {}
+        if "delta" in names:
+            der["delta"] = (-2.0 / g2) * x * val["delta"]
+        if "principal" in names:
+            der["principal"] = -pf
+        if "finite_part2" in names:
+            der["finite_part2"] = (4.0 / (g2 * gamma)) * (u + D * (1.0 - 2.0 * u * u))
+        return val, der

@@ -15,10 +15,10 @@ from ..bands import DEFAULT_DEGEN_TOL, Bands
 from ..kspace import integrate, make_grid
 from ..models.base import Model
 from ..results import make_result
-from . import kernels
+from . import kernels, spectral
 from . import scissors as _scissors
 from .observables import AXES, resolve
-from .terms import ALL_TERMS, KERNEL_OF, NEEDS_DERIVATIVE, TAU_TERMS, Chunk
+from .terms import ALL_TERMS, NEEDS_DERIVATIVE, NUMERATOR_OF, TAU_TERMS, Chunk, prefactor
 from ..units import energy_unit_ev
 from .units import chi_units, tau_to_model
 
@@ -29,26 +29,6 @@ DEFAULT_DISK_GRID = (480, 12)
 DEFAULT_LATTICE_GRID = 200
 DEFAULT_TEMPERATURE = {"eV": 1e-3}  # kT; other units: 1e-3 of the model energy unit
 DEFAULT_BROADENING = {"eV": 2e-3}  # Lorentzian half width; other units: 1e-2 model units
-PAIR_BATCH = 4096
-PAIR_CUT = 1e-14
-
-
-def _pairs(ch: Chunk):
-    """Flat indices (k, n, m) of the transitions that can contribute: m ∉ D(n) and f_nm ≠ 0."""
-    mask = (~ch.b.same) & (np.abs(ch.fnm) > PAIR_CUT)
-    return np.nonzero(mask)
-
-
-def _kernel(name: str, x: np.ndarray, gamma: float, bkind: str) -> np.ndarray:
-    if name == "delta":
-        return kernels.delta(x, gamma, bkind)
-    if name == "pf2":
-        return kernels.finite_part2(x, gamma, bkind)
-    if name == "adiabatic":
-        return kernels.adiabatic(x, gamma)
-    if name == "resolvent":
-        return kernels.principal(x, gamma, bkind) - 1j * np.pi * kernels.delta(x, gamma, bkind)
-    raise ValueError(name)
 
 
 def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_all: np.ndarray, *,
@@ -56,25 +36,17 @@ def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_al
                    scissors=None) -> dict:
     """Unsymmetrized Σ_k w_k Σ_nm W^{αβ}_nm g(ω + ε_nm) for every term: {term: [nω, d, d]}.
     With `scissors` (a `scissors.Scissors`) the weights stay those of the unscissored bands and ε_nm → ε'_nm
-    (exact for the current observable, see scissors.py)."""
+    (exact for the current observable, see scissors.py). The ω contraction is `spectral.contract`."""
     ch = Chunk(b, obs, mu, temperature)
-    kk, nn, mm = _pairs(ch)
-    x0 = ch.enm[kk, nn, mm]
     if scissors is not None:
         scissors.check_gap(b)
-        x0 = x0 + scissors.transition_shift(b.nbands)[nn, mm]
-    d = b.dim
-    out = {}
-    for term in terms:
-        W = ch.weights(term, tau)  # [nk, d, d, N, N]
-        Wp = np.moveaxis(W, (1, 2), (3, 4))[kk, nn, mm].reshape(len(kk), d * d) * wk[kk, None]
-        acc = np.zeros((len(omega_all), d * d), complex)
-        for s in range(0, len(kk), PAIR_BATCH):
-            sl = slice(s, s + PAIR_BATCH)
-            g = _kernel(KERNEL_OF[term], omega_all[:, None] + x0[None, sl], gamma, bkind)
-            acc += g @ Wp[sl]
-        out[term] = acc.reshape(len(omega_all), d, d)
-    return out
+    tr = spectral.Transitions(ch, gamma, scissors)
+    kk = tr.pairs[0]
+    numerators = {name: ch.numerator(name, tr.pairs, wk).reshape(len(kk), b.dim**2)
+                  for name in dict.fromkeys(NUMERATOR_OF[term] for term in terms)}
+    weights = {term: (NUMERATOR_OF[term], prefactor(term, tau)) for term in terms}
+    sums = spectral.contract(tr, omega_all, numerators, weights, gamma, bkind)
+    return {term: s.reshape(len(omega_all), b.dim, b.dim) for term, s in sums.items()}
 
 
 def symmetrize(chi_pm: np.ndarray, n: int) -> np.ndarray:

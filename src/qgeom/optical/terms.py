@@ -43,10 +43,21 @@ KERNEL_OF = {
 }
 TAU_TERMS = ("injection", "textbook_injection", "kramers_injection", "kramers_injection_geometric")
 NEEDS_DERIVATIVE = ("shift_like", "kramers_injection_geometric", "kramers_fermi_sea_geometric")
+# W = prefactor · N: terms with the same numerator N (the f_nm-carrying product of matrix elements) share it
+# and its sums over k. Every N satisfies N_mn = (N_nm)* (O, A, v^{α;λ} Hermitian; K = [O^D, A] and B
+# anti-Hermitian; f_mn = −f_nm): the reverse transitions need no numerators of their own.
+NUMERATOR_OF = {
+    "injection": "AK", "textbook_injection": "AA", "kramers_injection": "KA", "kramers_fermi_sea": "KA",
+    "kramers_unsplit": "KA", "shift_like": "BA", "kramers_injection_geometric": "G",
+    "kramers_fermi_sea_geometric": "G",
+}
 
 
-def swap(x: np.ndarray) -> np.ndarray:
-    return x.swapaxes(-1, -2)
+def prefactor(term: str, tau: float | None) -> complex:
+    """W / N of `term`: πτ/4 (injection-type), i/4 (shift-like) or 1/8 (Fermi-sea, unsplit)."""
+    if term in TAU_TERMS:
+        return np.pi * tau / 4
+    return 0.25j if term == "shift_like" else 1 / 8
 
 
 class Chunk:
@@ -63,55 +74,69 @@ class Chunk:
         self.O = obs.eig(b)
         self.OD = self.O * b.same
         self.obs = obs
-        self._dO = None
-        self._B = None
+        self._cache = {}
+
+    def _cached(self, key: str, compute):
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     def K(self) -> np.ndarray:
         """K^a = [O^D, A^a], [nk, d, N, N]."""
         OD = self.OD[:, None]
-        return OD @ self.A - self.A @ OD
+        return self._cached("K", lambda: OD @ self.A - self.A @ OD)
 
-    def B(self) -> np.ndarray:
-        """S16 bracket B^a_nm = <n|∂_a Õ_op|m>, [nk, d, N, N]."""
-        if self._B is None:
-            v, F = self.b.v, self.F[:, None]
-            Ot = (self.O * self.F)[:, None]
-            OD = self.OD[:, None]
-            inner = Ot @ v - v @ Ot
-            dO = self.obs.deig(self.b)
-            if dO is not None:
-                inner = inner + dO
-            self._B = F * inner + F * F * (v @ OD - OD @ v)
-        return self._B
-
-    def weights(self, term: str, tau: float | None) -> np.ndarray:
-        """W^{αβ}_nm of `term`, [nk, d, d, N, N] (α, β then n, m)."""
-        A, fnm = self.A, self.fnm[:, None, None]
-        AT = swap(A)  # A^a_mn at [n, m]
-        if term == "injection":
-            KT = swap(self.K())  # [O^D, A^β]_mn at [n, m]
-            return (np.pi * tau / 4) * A[:, :, None] * KT[:, None, :] * fnm
-        if term == "textbook_injection":
-            diag = np.diagonal(self.O, axis1=-2, axis2=-1).real
-            obar = self.b.subspace_average(diag)
-            dO = obar[:, None, :] - obar[:, :, None]  # Ō_m − Ō_n at [n, m]
-            return (np.pi * tau / 4) * A[:, :, None] * AT[:, None, :] * (dO * self.fnm)[:, None, None]
-        if term in ("kramers_injection", "kramers_fermi_sea", "kramers_unsplit"):
-            pref = np.pi * tau / 4 if term == "kramers_injection" else 1 / 8
-            K = self.K()
-            return pref * AT[:, None, :] * (-fnm) * K[:, :, None]  # [k, α(K), β(A)]
-        if term == "shift_like":
-            B = self.B()
-            return 0.25j * AT[:, None, :] * (-fnm) * B[:, :, None]
-        if term in ("kramers_injection_geometric", "kramers_fermi_sea_geometric"):
-            pref = np.pi * tau / 4 if term == "kramers_injection_geometric" else 1 / 8
+    def v_lam(self) -> np.ndarray:
+        """v^{a;λ} = [Õ, v^a] (+ ∂_a O: v̂^a of H + λÔ(k) depends on λ), Õ = O∘F, [nk, d, N, N]."""
+        def compute():
             Ot = (self.O * self.F)[:, None]
             v = self.b.v
-            v_lam = Ot @ v - v @ Ot  # v^{α;λ} = [Õ, v^α] (+ ∂_α O: v̂^α of H + λÔ(k) depends on λ)
+            out = Ot @ v - v @ Ot
             dO = self.obs.deig(self.b)
-            if dO is not None:
-                v_lam = v_lam + dO
-            A_lam = -1j * self.B()  # A^{β;λ}
-            G = 1j * (v_lam[:, :, None] * AT[:, None, :] - v[:, :, None] * swap(A_lam)[:, None, :])
-            return pref * fnm * G
-        raise ValueError(term)
+            return out if dO is None else out + dO
+        return self._cached("v_lam", compute)
+
+    def _vOD(self) -> np.ndarray:
+        """[v^a, O^D], [nk, d, N, N]."""
+        OD, v = self.OD[:, None], self.b.v
+        return self._cached("vOD", lambda: v @ OD - OD @ v)
+
+    def B(self) -> np.ndarray:
+        """S16 bracket B^a_nm = <n|∂_a Õ_op|m> = F∘v^{a;λ} + F²∘[v^a, O^D], [nk, d, N, N]."""
+        F = self.F[:, None]
+        return F * self.v_lam() + F * F * self._vOD()
+
+    def _B_at(self, at: np.ndarray, flat: np.ndarray) -> np.ndarray:
+        """B^a at the transitions (flat indices `at` [P, d] into [nk, d, N, N] and `flat` [P] into
+        [nk, N, N], see `numerator`), [P, d]: the products only where they are needed."""
+        F = self.F.reshape(-1)[flat][:, None]
+        return F * (self.v_lam().reshape(-1)[at] + F * self._vOD().reshape(-1)[at])
+
+    def numerator(self, name: str, pairs, scale: np.ndarray) -> np.ndarray:
+        """N^{αβ}_nm (see NUMERATOR_OF; W = prefactor · N) times scale[k] at the transitions
+        pairs = (k, n, m): [P, α, β]. The scalar factors go on a [P, d] factor before the outer product."""
+        k, n, m = pairs
+        d, N = self.b.dim, self.b.nbands
+        # flat gathers X.ravel()[i] are ~7× faster than X[k, ..., n, m]
+        inner_nm, inner_mn = n * N + m, m * N + n
+        flat_nm, flat_mn = k * N * N + inner_nm, k * N * N + inner_mn  # into [nk, N, N]
+        block = ((k * d)[:, None] + np.arange(d)) * (N * N)  # where matrix (k, a) of [nk, d, N, N] starts
+        at_nm, at_mn = block + inner_nm[:, None], block + inner_mn[:, None]
+        nm = lambda X: X.reshape(-1)[at_nm]  # noqa: E731  X_nm, [P, d]
+        mn = lambda X: X.reshape(-1)[at_mn]  # noqa: E731  X_mn
+        A, f = self.A, (self.fnm.reshape(-1)[flat_nm] * scale[k])[:, None]
+        if name == "AK":  # A^α_nm K^β_mn f_nm
+            return (nm(A) * f)[:, :, None] * mn(self.K())[:, None, :]
+        if name == "AA":  # A^α_nm A^β_mn (Ō_m − Ō_n) f_nm
+            obar = self.b.subspace_average(np.diagonal(self.O, axis1=-2, axis2=-1).real)
+            return (nm(A) * ((obar[k, m] - obar[k, n])[:, None] * f))[:, :, None] * mn(A)[:, None, :]
+        if name == "KA":  # A^β_mn f_mn K^α_nm
+            return nm(self.K())[:, :, None] * (mn(A) * -f)[:, None, :]
+        if name == "BA":  # A^β_mn f_mn B^α_nm
+            return self._B_at(at_nm, flat_nm)[:, :, None] * (mn(A) * -f)[:, None, :]
+        if name == "G":  # f_nm G^{αβ}_nm, G = i(v^{α;λ}_nm A^β_mn − v^α_nm A^{β;λ}_mn), A^{β;λ} = −iB^β
+            fi = 1j * f
+            A_lam = -1j * self._B_at(at_mn, flat_mn)  # A^{β;λ}_mn
+            return ((nm(self.v_lam()) * fi)[:, :, None] * mn(A)[:, None, :]
+                    - (nm(self.b.v) * fi)[:, :, None] * A_lam[:, None, :])
+        raise ValueError(name)

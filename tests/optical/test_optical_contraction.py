@@ -1,0 +1,98 @@
+"""The fast ω contraction (`optical.spectral`: pairs n < m, degenerate groups with a first-order
+correction, real kernel tables and GEMMs) against the plain sum over every ordered transition
+Σ_{k, n, m ∉ D(n)} W_nm g(ω + x_nm), and the kernel tables against the scalar kernels."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from qgeom.bands import Bands
+from qgeom.optical import ALL_TERMS, chunk_response, kernels
+from qgeom.optical.observables import resolve
+from qgeom.optical.scissors import Scissors
+from qgeom.optical.spectral import PAIR_CUT, TIGHT
+from qgeom.optical.terms import KERNEL_OF, NUMERATOR_OF, Chunk, prefactor
+
+
+def kernel(name, x, gamma, kind):
+    if name == "delta":
+        return kernels.delta(x, gamma, kind)
+    if name == "pf2":
+        return kernels.finite_part2(x, gamma, kind)
+    if name == "adiabatic":
+        return kernels.adiabatic(x, gamma)
+    return kernels.principal(x, gamma, kind) - 1j * np.pi * kernels.delta(x, gamma, kind)
+
+
+def direct(b, wk, obs, omega_all, *, mu, kT, tau, gamma, kind, scissors=None):
+    """Σ over all ordered transitions, one kernel evaluation per transition and frequency."""
+    ch = Chunk(b, obs, mu, kT)
+    k, n, m = np.nonzero(~b.same & (np.abs(ch.fnm) > PAIR_CUT))
+    x = ch.enm[k, n, m]
+    if scissors is not None:
+        x = x + scissors.transition_shift(b.nbands)[n, m]
+    out = {}
+    for term in ALL_TERMS:
+        W = prefactor(term, tau) * ch.numerator(NUMERATOR_OF[term], (k, n, m), wk).reshape(len(k), -1)
+        g = kernel(KERNEL_OF[term], omega_all[:, None] + x[None, :], gamma, kind)
+        out[term] = (g @ W).reshape(len(omega_all), b.dim, b.dim)
+    return out
+
+
+def copy(tables: dict) -> dict:
+    return {name: t.copy() for name, t in tables.items()}
+
+
+def split_blocks(b, spread):
+    """`b` with the second band of every degenerate block moved up by `spread` (still inside D(n))."""
+    e = b.energies.copy()
+    second = np.zeros(e.shape, bool)
+    second[:, 1:] = b.labels[:, 1:] == b.labels[:, :-1]
+    e[second] += spread
+    return Bands(b.k, e, b.vectors, b.v, b.w, b.u, degen_tol=b.degen_tol)
+
+
+@pytest.mark.parametrize("case", ["pz_lorentzian", "pz_gaussian", "current_scissors", "pz_slope", "pz_split"])
+def test_contraction_equals_direct_sum(case, mbt, mbt_kpoints):
+    model, gamma = mbt[1], 4e-3
+    obs = resolve(model, "current_x" if case == "current_scissors" else "layer_polarization")
+    b = Bands.from_model(model, mbt_kpoints, order=2)
+    if case == "pz_slope":  # spread well inside TIGHT·γ: one kernel per group plus the slope term
+        b = split_blocks(b, 1e-3 * TIGHT * gamma)
+    if case == "pz_split":  # spread beyond TIGHT·γ (but in D(n)): the blocks are split into bands
+        b = split_blocks(b, 1e-8)
+    assert np.all(b.labels[:, -1] == 3)  # four Kramers pairs at every k
+    kind = "gaussian" if case == "pz_gaussian" else "lorentzian"
+    sc = Scissors(0.03, 4) if case == "current_scissors" else None
+    omega = np.array([-0.2, -0.05, 0.0, 0.01, 0.066, 0.07, 0.13, 0.256, 0.3])  # not of the form [ω, −ω]
+    wk = np.linspace(0.5, 1.5, b.nk) / b.nk
+    kw = dict(mu=0.01, tau=0.25, gamma=gamma, scissors=sc)
+    fast = chunk_response(b, wk, obs, ALL_TERMS, omega, temperature=2e-3, bkind=kind, **kw)
+    ref = direct(b, wk, obs, omega, kT=2e-3, kind=kind, **kw)
+    for term in ALL_TERMS:
+        scale = np.abs(ref[term]).max()
+        assert scale > 0, term
+        assert np.abs(fast[term] - ref[term]).max() < 1e-12 * scale, term
+
+
+@pytest.mark.parametrize("kind", ["lorentzian", "gaussian"])
+def test_kernel_tables_and_slopes(kind):
+    gamma, h = 3e-3, 1e-7
+    x0, freq = np.linspace(-0.05, 0.05, 101), np.linspace(-0.02, 0.02, 9)
+    x = x0[:, None] + freq[None, :]
+    ref = {"delta": kernels.delta(x, gamma, kind), "principal": kernels.principal(x, gamma, kind),
+           "finite_part2": kernels.finite_part2(x, gamma, kind), "adiabatic": kernels.adiabatic(x, gamma)}
+    for names in itertools.chain.from_iterable(itertools.combinations(ref, r) for r in range(1, 5)):
+        tables = kernels.Tables(names, gamma, kind, 64, freq)
+        for s in range(0, len(x0), 64):  # two batches, the second one partial
+            rows = slice(s, s + 64)
+            val, der = (copy(t) for t in tables(x0[rows], slopes=True))  # views of buffers that get reused
+            plus, minus = (copy(tables(x0[rows] + d)[0]) for d in (h, -h))
+            assert set(val) == set(der) == set(names)
+            for name in names:
+                scale = np.abs(ref[name]).max()
+                assert np.abs(val[name] - ref[name][rows]).max() < 1e-14 * scale, name
+                assert np.allclose(der[name], (plus[name] - minus[name]) / (2 * h), rtol=1e-6, atol=1e-6 * scale / gamma)
+                flipped = kernels.Tables([name], gamma, kind, 64, -freq)(-x0[rows])[0][name]
+                assert np.array_equal(flipped, kernels.PARITY[name] * val[name]), name
