@@ -88,14 +88,24 @@ def _psum(x: np.ndarray) -> np.ndarray:
     return acc
 
 
+def _cmatmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Batched complex x @ y ([..., m, j] @ [..., j, p]) as one real matmul: x viewed as real
+    [m, (j, re/im)] times y expanded to the rows (j, re/im) = (y_j, i·y_j) (interleaved).
+    For the tall, thin products of the eigenbasis rotation ([N·ncols, N] @ [N, N] per k-point)
+    this is ~1.5× faster than OpenBLAS's complex kernel."""
+    expanded = np.stack([y, 1j * y], axis=-2).view(float)
+    expanded = expanded.reshape(expanded.shape[:-3] + (2 * y.shape[-2], 2 * y.shape[-1]))
+    return (x.view(float) @ expanded).view(complex)
+
+
 def _rotate_block(block: np.ndarray, vecs: np.ndarray) -> np.ndarray:
-    """<n|op_c|m> for every column of a block [nk, N, ncols, N], as [nk, ncols, N, N] (a view).
+    """<n|op_c|p> for every column of a block [nk, N, ncols, N], as rows [nk, N(n), ncols, N(p)].
 
     Two batched matmuls for all operators together (V† · [op_1 … op_c], then the stacked rows · V)
     instead of two per operator: far fewer, larger BLAS calls."""
     nk, N, ncols, _ = block.shape
     left = vecs.conj().swapaxes(-1, -2) @ block.reshape(nk, N, ncols * N)
-    return (left.reshape(nk, N * ncols, N) @ vecs).reshape(nk, N, ncols, N).transpose(0, 2, 1, 3)
+    return _cmatmul(left.reshape(nk, N * ncols, N), vecs).reshape(nk, N, ncols, N)
 
 
 @dataclass
@@ -133,9 +143,9 @@ class Bands:
     ) -> "Bands":
         """Diagonalize H(k) once and rotate ∂H, … up to `order` (1–3) into the eigenbasis.
 
-        ∂H and ∂∂H are rotated together in one batched contraction (distinct index combos only) on
-        first access of `v` or `w` (closed-form two-band integrands never need them); ∂∂∂H is
-        rotated on first access of `u` — most terms need only its diagonal (`diagonal(3)`)."""
+        All derivative combos (distinct index combos only) are rotated together in one batched
+        contraction on first access of `v`, `w`, `u`, `diagonal` or `derivative_rows` (closed-form
+        two-band integrands never need them)."""
         if order not in (1, 2, 3):
             raise QgeomInputError(f"Bands order must be 1, 2 or 3, got {order!r}.")
         if not degen_tol > 0:
@@ -149,49 +159,45 @@ class Bands:
 
     def __getattr__(self, name: str):
         # only reached when normal lookup fails: the lazily rotated derivatives of H
-        if name in ("v", "w", "u", "_rotated"):
+        if name in ("v", "w", "u") and "_block" in self.__dict__:
+            d, order = self.dim, self.__dict__["_order"]
+            n1, n2 = d, len(symmetric_combos(d, 2))
+            rows = self.derivative_rows()
+            if name == "v":
+                value = np.ascontiguousarray(rows[:, :, :n1].transpose(0, 2, 1, 3))
+            elif name == "w":
+                value = rows[:, :, n1 : n1 + n2].transpose(0, 2, 1, 3)[:, symmetric_index(d, 2)] if order >= 2 else None
+            else:
+                value = rows[:, :, n1 + n2 :].transpose(0, 2, 1, 3)[:, symmetric_index(d, 3)] if order >= 3 else None
+            setattr(self, name, value)
+            return value
+        raise AttributeError(name)
+
+    def derivative_rows(self) -> np.ndarray:
+        """<n|∂^c H|p> for every distinct derivative combo c of orders 1, 2, … (the columns of
+        `derivative_block` after H), as rows [nk, N(n), ncombo, N(p)]: the layout the eigenbasis
+        rotation produces, one matrix row per (k, n) (cached)."""
+        rows = self.__dict__.get("_rotated")
+        if rows is None:
             block = self.__dict__.get("_block")
             if block is not None:
-                d, order = self.k.shape[1], self.__dict__["_order"]
-                n1 = len(symmetric_combos(d, 1))
-                n2 = len(symmetric_combos(d, 2)) if order >= 2 else 0
-                if name == "u":
-                    if order < 3:
-                        self.u = None
-                        return None
-                    u = _rotate_block(block[:, :, 1 + n1 + n2 :], self.vectors)[:, symmetric_index(d, 3)]
-                    self.u = u
-                    return u
-                rot = self.__dict__.get("_rotated")
-                if rot is None:  # ∂H and ∂∂H (not H itself: diagonal by construction) in one pass
-                    rot = self._rotated = _rotate_block(block[:, :, 1 : 1 + n1 + n2], self.vectors)
-                if name == "_rotated":
-                    return rot
-                self.v = np.ascontiguousarray(rot[:, :n1])
-                self.w = rot[:, n1 : n1 + n2][:, symmetric_index(d, 2)] if order >= 2 else None
-                return getattr(self, name)
-        raise AttributeError(name)
+                rows = _rotate_block(block[:, :, 1:], self.vectors)
+            else:  # Bands built from given v, w, u
+                tensors = [x for x in (self.v, self.w, self.u) if x is not None]
+                rows = np.stack([x[(slice(None),) + c] for o, x in enumerate(tensors, 1)
+                                 for c in symmetric_combos(self.dim, o)], axis=2)
+            self._rotated = rows
+        return rows
 
     def diagonal(self, order: int) -> np.ndarray:
         """Re <n|∂^order H|n> as distinct index combos [nk, ncombo, N] (see `symmetric_combos`),
         without expanding the full symmetric tensor."""
         self.require(order)
-        d = self.k.shape[1]
-        block = self.__dict__.get("_block")
-        if block is not None:
-            n1, n2 = len(symmetric_combos(d, 1)), len(symmetric_combos(d, 2))
-            start, stop = (0, n1) if order == 1 else (n1, n1 + n2) if order == 2 else (n1 + n2, None)
-            rot = self.__dict__.get("_rotated")
-            if order < 3 and rot is not None:
-                return np.diagonal(rot[:, start:stop], axis1=-2, axis2=-1).real
-            # Re Σ_ij conj(V_in) op_ij V_jn: the diagonal only, no second matmul
-            ops = block[:, :, 1 + start : None if stop is None else 1 + stop]
-            nk, N, nc, _ = ops.shape
-            left = (self.vectors.conj().swapaxes(-1, -2) @ ops.reshape(nk, N, nc * N)).reshape(nk, N, nc, N)
-            V = self.vectors.swapaxes(-1, -2)[:, :, None]  # V_jn at [n, 1, j]
-            prod = left.real * V.real
-            prod -= left.imag * V.imag
-            return _psum(prod).swapaxes(1, 2)
+        d = self.dim
+        if "_block" in self.__dict__:
+            n1, n2 = d, len(symmetric_combos(d, 2))
+            start, stop = ((0, n1), (n1, n1 + n2), (n1 + n2, None))[order - 1]
+            return np.diagonal(self.derivative_rows()[:, :, start:stop], axis1=1, axis2=3).real
         full = (self.v, self.w, self.u)[order - 1]
         combos = symmetric_combos(d, order)
         return np.stack([np.diagonal(full[(slice(None),) + c], axis1=-2, axis2=-1).real for c in combos], axis=1)
@@ -229,6 +235,22 @@ class Bands:
         xd = x[degenerate].reshape(len(degenerate), -1, self.nbands)
         out[degenerate] = (xd @ weights).reshape(x[degenerate].shape)
         return out
+
+    def subspace_average_band_major(self, x: np.ndarray) -> np.ndarray:
+        """`subspace_average` for band-major arrays [..., N, nk] (k axis last): Σ_m W_nm x_m with
+        W_nm = [m ∈ D(n)]/|D(n)| (the identity at non-degenerate k-points), one pass over every k
+        at once. Returns `x` itself when no state of the chunk is degenerate."""
+        degenerate = self._cache.get("_degenerate_k")
+        if degenerate is None:
+            degenerate = self._cache["_degenerate_k"] = np.flatnonzero(self.labels[:, -1] < self.nbands - 1)
+        if len(degenerate) == 0:
+            return x
+        weights = self._cache.get("_avg_weights_band_major")
+        if weights is None:
+            labels = np.ascontiguousarray(self.labels.T)
+            same = labels[:, None] == labels[None]  # [n, m, k]
+            weights = self._cache["_avg_weights_band_major"] = same / same.sum(axis=1, keepdims=True)
+        return np.einsum("...mk,nmk->...nk", x, weights)
 
     def cached(self, key: str, compute):
         """Memoize a derived quantity on this chunk so that every response shares it."""

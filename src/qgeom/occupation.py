@@ -50,38 +50,45 @@ def fermi_dirac(energy, mu, temperature: float, order: int = 0) -> np.ndarray:
 
 def weighted_fermi_derivatives(energies: np.ndarray, weights: np.ndarray, mu: np.ndarray, temperature: float, orders):
     """Hot-path form of `fermi_dirac` for k-sums: ({p: occ[p]}, {p: scale[p]}) with
-    f0^(p)(ε − μ)·w = occ[p]·scale[p], occ[p] of shape [nk·N, nμ] (rows: k-major, band-minor) and
-    the powers of β left in the scalar scale (applied to the small contracted sums). One
-    exponential per (ε, μ): z = e^{−|x|}, s = z/(1 + z)², t = sign(x)(1 − z)/(1 + z)."""
+    f0^(p)(ε − μ)·w = occ[p]·scale[p], occ[p] of shape [energies.size, nμ] (rows in the C order of
+    `energies`, e.g. [nk, N]: k-major, band-minor; a transposed view) and the powers of β (and a
+    common weight) left in the scalar scale, applied to the small contracted sums; `weights`
+    broadcast against `energies`. One exponential per (ε, μ): z = e^{−|x|}, s = z/(1 + z)²,
+    t = sign(x)(1 − z)/(1 + z). μ leads every temporary, so that each pass is one long loop over the
+    energies; the subtraction then gives y = β(μ − ε) = −x, whose sign goes into the scales."""
     beta = 1.0 / temperature
-    x = np.subtract.outer(energies, mu)  # [nk, N, nμ]
-    x *= beta
-    z = np.abs(x)
+    y = np.subtract.outer(mu, np.ascontiguousarray(energies))  # [nμ, *energies.shape], C order
+    y *= beta
+    z = np.abs(y)
     np.negative(z, out=z)
     np.exp(z, out=z)
     r = z + 1.0
     np.reciprocal(r, out=r)
     s = z * r
     s *= r  # f0(1 − f0)
-    sw = s * weights[:, None, None]
+    weights = np.asarray(weights, float)
+    uniform = weights.size > 0 and np.all(weights == weights.flat[0])  # e.g. a uniform k-grid
+    sw = s if uniform else s * weights
     out, scale = {}, {}
     t = None
     if any(p in (2, 4) for p in orders):
         t = np.subtract(1.0, z, out=z)
         t *= r
-        np.copysign(t, x, out=t)  # tanh(x/2)
+        np.copysign(t, y, out=t)  # −tanh(x/2)
     for p in orders:
         if p == 1:
             out[p], scale[p] = sw, -beta
         elif p == 2:
-            out[p], scale[p] = sw * t, beta**2
+            out[p], scale[p] = sw * t, -(beta**2)
         elif p == 3:
             out[p], scale[p] = sw * (6.0 * s - 1.0), beta**3
         elif p == 4:
-            out[p], scale[p] = sw * t * (12.0 * s - 1.0), -(beta**4)
+            out[p], scale[p] = sw * t * (12.0 * s - 1.0), beta**4
         else:
             raise QgeomInputError(f"order must be 1..{MAX_ORDER}, got {p}.")
-    return {p: o.reshape(-1, len(mu)) for p, o in out.items()}, scale
+    if uniform:  # the common weight goes into the scalar scales: one pass less
+        scale = {p: c * weights.flat[0] for p, c in scale.items()}
+    return {p: o.reshape(len(mu), -1).T for p, o in out.items()}, scale
 
 
 @functools.lru_cache(maxsize=None)

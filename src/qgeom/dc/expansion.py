@@ -18,7 +18,7 @@ import xarray as xr
 
 from .. import geometry
 from .._validation import QgeomInputError, as_finite_array, chemical_potentials, positive_scalar
-from ..bands import DEFAULT_DEGEN_TOL, Bands, _psum, symmetric_index
+from ..bands import DEFAULT_DEGEN_TOL, Bands, symmetric_index
 from ..kspace import BinnedMuSweep, integrate, make_grid
 from ..models.base import Model
 from ..models.blocks import block_provenance
@@ -69,24 +69,14 @@ def _raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) 
     return out
 
 
-def _bmm(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Batched x @ y; written out element by element for 2×2 blocks, where one BLAS call per
-    tiny matrix costs more than the arithmetic."""
-    if x.shape[-1] != 2:
-        return x @ y
-    out = np.empty(np.broadcast_shapes(x.shape, y.shape), np.result_type(x, y))
-    for i in range(2):
-        for j in range(2):
-            np.multiply(x[..., i, 0], y[..., 0, j], out=out[..., i, j])
-            out[..., i, j] += x[..., i, 1] * y[..., 1, j]
-    return out
+def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> tuple[dict, bool]:
+    """`_raw_integrands` for the requested components only, as [comp, nk, N] arrays (two-band
+    closed form) or band-major [comp, N, nk] arrays (general path); second value: band-major.
 
-
-def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
-    """`_raw_integrands` for the requested components only, from the pair products
-    P^{ab}_np = v^a_np v^b_pn, the covariant derivatives D_c v^a the terms use and Re<n|∂³H|n>:
-    the formulas of `geometry` rearranged (reference: `_raw_integrands`), several times cheaper.
-    Non-degenerate two-band chunks take the closed form of `two_band.two_band_per_band`."""
+    From the pair products P^{ab}_np = v^a_np v^b_pn, the covariant derivatives D_c v^a the terms
+    use and Re<n|∂³H|n>: the formulas of `geometry` rearranged (reference: `_raw_integrands`),
+    several times cheaper. Non-degenerate two-band chunks take the closed form of
+    `two_band.two_band_per_band`."""
     A, B, C = (np.asarray(x) for x in comps)
     d = b.dim
     pairs = list(itertools.combinations_with_replacement(range(d), 2))
@@ -96,9 +86,10 @@ def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: 
     order3 = kinetic_form == "third_derivative"
     dipole = geometric_form == "metric_dipole"
     out = _two_band_per_band(b, A, B, C, dipole, order3)
-    if out is None:
+    band_major = out is None
+    if band_major:
         out = _general_per_band(b, A, B, C, pairs, pidx, dipole, order3)
-    # per-band arrays are [X, nk, N] (contiguous per component); results are returned as [nk, X, N] views
+    # per-band arrays are [X, nk, N] or [X, N, nk], contiguous per component
     vel, mass, G, curv = out["vel"], out["mass"], out["Gm"], out["curv"]
     va, vb, vc = vel[A], vel[B], vel[C]
     sAB = np.where(A <= B, 1.0, -1.0)[:, None, None]
@@ -120,87 +111,128 @@ def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: 
         res["kin"] = (2 * KINETIC_PREFACTOR * out["third"], 2)
     else:
         res["kin"] = (KINETIC_PREFACTOR * va * vb * vc, 4)
-    return {name: (x.swapaxes(0, 1), p) for name, (x, p) in res.items()}
+    return res, band_major
 
 
-def _derivative_triples(A, B, C, dipole: bool, order3: bool) -> list[tuple[int, int, int]]:
-    """The distinct (c, a, b) of the products Re(D_c v^a_np v^b_pn) that ∂_A g^{BC} (`dipole`) and
-    ∂_A∂_B∂_C ε (`order3`) use, sorted."""
-    triples = []
+def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
+    """`_integrands` laid out as `_raw_integrands`: X[k, component, n] (views)."""
+    res, band_major = _integrands(b, comps, geometric_form=geometric_form, kinetic_form=kinetic_form)
+    return {name: (x.transpose(2, 0, 1) if band_major else x.swapaxes(0, 1), p) for name, (x, p) in res.items()}
+
+
+def _band_major(x: np.ndarray) -> np.ndarray:
+    """x [nk, ...] as a contiguous [..., nk]. With k last, every elementwise step of the sums over
+    states is one long loop over the chunk, broadcasting over the small band and component axes
+    for free; with k first it is a loop of N² elements per k-point, several times slower."""
+    return np.ascontiguousarray(np.moveaxis(x, 0, -1))
+
+
+def _planar(x: np.ndarray) -> np.ndarray:
+    """Complex matrices x [nk, q, n, p] as real band-major planes [q, 2 (re, im), n, p, nk]."""
+    planes = x.view(float).reshape(x.shape + (2,))  # [nk, q, n, p, re/im]
+    if x.strides[0] % 4096:
+        return np.ascontiguousarray(planes.transpose(1, 4, 2, 3, 0))
+    # k-points a multiple of 4 KiB apart (e.g. N = 8, 16): a transposing copy reads addresses that
+    # all fall in the same cache sets (~3 ns a number); move whole matrix rows first
+    rows = np.ascontiguousarray(planes.transpose(1, 2, 0, 3, 4))  # [q, n, nk, p, re/im]
+    return np.ascontiguousarray(rows.transpose(0, 4, 1, 3, 2))
+
+
+def _velocity_products(rows: np.ndarray, f: np.ndarray, d: int) -> np.ndarray:
+    """L^{ca} = (v^c ∘ f) @ v^a for every (c, a), planar [c·d + a, 2, n, m, nk]: one matmul per k
+    on the eigenbasis rows [nk, n, combo, p] (v^c rows stacked on rows, v^a on columns)."""
+    nk, N = rows.shape[:2]
+    v = rows[:, :, :d]
+    L = (v * f[:, :, None, :]).reshape(nk, N * d, N) @ v.reshape(nk, N, d * N)
+    return _planar(L.reshape(nk, N, d * d, N).swapaxes(1, 2))
+
+
+def _covariant_derivative(w: np.ndarray, L: np.ndarray) -> np.ndarray:
+    """D_c v^a = w^{ca} + L^{ca} + L^{ca}† in planes [2, n, m, nk] from those of w^{ca} and L^{ca}."""
+    Dv = w + L
+    Dv[0] += L[0].swapaxes(0, 1)
+    Dv[1] -= L[1].swapaxes(0, 1)
+    return Dv
+
+
+def _derivative_pairs(A, B, C, dipole: bool, order3: bool) -> list[tuple[int, int]]:
+    """The distinct (c, a) of the D_c v^a that ∂_A g^{BC} (`dipole`) and ∂_A∂_B∂_C ε (`order3`) use."""
+    A, B, C = A.tolist(), B.tolist(), C.tolist()
+    ca = set()
     if dipole:
-        triples += list(zip(A.tolist(), B.tolist(), C.tolist())) + list(zip(A.tolist(), C.tolist(), B.tolist()))
+        ca |= set(zip(A, B)) | set(zip(A, C))
     if order3:
-        triples += list(zip(C.tolist(), A.tolist(), B.tolist())) + list(zip(C.tolist(), B.tolist(), A.tolist()))
-    return sorted(set(triples))
+        ca |= set(zip(C, A)) | set(zip(C, B))
+    return sorted(ca)
 
 
-def _covariant_products(b: Bands, f: np.ndarray, vconj: np.ndarray, triples) -> np.ndarray:
-    """Re(D_c v^a_np v^b_pn) for the given (c, a, b), [nk, triple, N, N]; D_c v^a = w^{ca} + L + L†,
-    L = (v^c ∘ f) @ v^a, only for the (c, a) pairs the triples use."""
-    v, d = b.v, b.dim
-    ca = sorted({t[:2] for t in triples})
-    cidx = {p: i for i, p in enumerate(ca)}
-    cc, aa = np.array(ca).T
-    if v.shape[-1] == 2:
-        L = _bmm(v[:, cc] * f[:, None], v[:, aa])
-    else:  # every (c, a) block from one matmul per k: [v^c ∘ f]_c stacked on rows @ [v^a]_a on columns
-        nk, N = v.shape[0], v.shape[-1]
-        rows = (v * f[:, None]).reshape(nk, d * N, N)
-        cols = v.transpose(0, 2, 1, 3).reshape(nk, N, d * N)
-        L = (rows @ cols).reshape(nk, d, N, d, N).transpose(0, 1, 3, 2, 4)[:, cc, aa]
-    Dv = b.w[:, cc, aa] + L + L.conj().swapaxes(-1, -2)  # [nk, ca, N, N]
-    t_ca = [cidx[t[:2]] for t in triples]
-    t_b = [t[2] for t in triples]
-    return (Dv[:, t_ca] * vconj[:, t_b]).real
+class _PairSums:
+    """Σ_p g_np Re(x_np conj y_np) = Σ_p g_np Re(x_np y_pn) (y Hermitian) for named planar
+    matrices x, y [2, n, p, nk] and named weights g [n, p, nk], as [n, nk]: one fused einsum pass
+    each (no temporaries), computed once per distinct (x, y, g)."""
 
+    def __init__(self, matrices: dict, weights: dict):
+        self.matrices, self.weights, self.done = matrices, weights, {}
 
-def _subspace_averaged(b: Bands, per_band: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Each [nk, X, N] integrand averaged over degenerate subspaces (one call for all), as [X, nk, N]."""
-    names = list(per_band)
-    sizes = [per_band[n].shape[1] for n in names]
-    avg = b.subspace_average(np.concatenate([per_band[n] for n in names], axis=1))
-    avg = np.ascontiguousarray(avg.transpose(1, 0, 2))  # [X, nk, N]
-    return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
+    def __call__(self, x, y, g) -> np.ndarray:
+        key = (min(x, y), max(x, y), g)  # Re(x conj y) = Re(y conj x)
+        if key not in self.done:
+            m = self.matrices
+            self.done[key] = np.einsum("rnpk,rnpk,npk->nk", m[x], m[y], self.weights[g])
+        return self.done[key]
 
 
 def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool) -> dict[str, np.ndarray]:
-    """Subspace-averaged per-band integrands [X, nk, N] for any N (sums over states)."""
-    v, f = b.v, b.inv_de
-    f2 = f * f
-    f3 = f2 * f
-    vel_raw = np.diagonal(v, axis1=-2, axis2=-1).real  # [nk, d, N]
+    """Subspace-averaged per-band integrands, band-major [X, N, nk], for any N (sums over states).
+
+    Every sum over states is Σ_p g_np Re(x_np y_pn) for Hermitian x, y among v, w, D_c v^a and a
+    weight g among f = 1/ε_np, f², f³, Δ f^k: one fused einsum pass each (`_PairSums`)."""
+    d, N = b.dim, b.nbands
+    rows = b.derivative_rows()  # [nk, n, combo, p]: v, w (pairs order), u
+    vw = _planar(rows[:, :, : d + len(pairs)].swapaxes(1, 2))
+    v, w = vw[:d], vw[d:]  # [a, 2, n, p, nk], [pair, 2, n, p, nk]
+    L = _velocity_products(rows, b.inv_de, d)
+    f = _band_major(b.inv_de)
+    weights = {"f": f, "f2": f * f}
+    weights["f3"] = weights["f2"] * f
+    diag = np.arange(N)
+    vel = v[:, 0, diag, diag]  # [a, n, nk]
+    mats = {("v", a): v[a] for a in range(d)}
+    mats.update({("iv", a): np.stack([-v[a, 1], v[a, 0]]) for a in range(d - 1)})  # i·v^a: Im parts
+    sums = _PairSums(mats, weights)
     pa, pb = np.array(pairs).T
-    vconj = v.conj()
-    P = v[:, pa] * vconj[:, pb]  # v^a_np v^b_pn, [nk, pair, N, N]
-    Q = P.real
     per_band = {
-        "vel": vel_raw,
-        "mass": b.diagonal(2) + 2.0 * _psum(Q * f[:, None]),
-        "curv": -2.0 * _psum(P.imag * f2[:, None]),  # Ω_{ab}, a ≤ b (0 on the diagonal)
-        "Gm": _psum(Q * f3[:, None]),
+        "vel": vel,
+        "mass": w[:, 0, diag, diag] + 2.0 * L[pa * d + pb, 0][:, diag, diag],  # Re L^{ab}_nn = Σ_p Q^{ab} f
+        # Ω_{ab} = −2 Σ_p f² Im(v^a_np v^b_pn) = 2 Σ_p f² Re(i v^a_np v^b_pn) (a ≤ b; 0 on the diagonal)
+        "curv": np.stack([2.0 * sums(("iv", a), ("v", c), "f2") if a < c else np.zeros((N, b.nk)) for a, c in pairs]),
+        "Gm": np.stack([sums(("v", a), ("v", c), "f3") for a, c in pairs]),
     }
     if dipole or order3:
-        triples = _derivative_triples(A, B, C, dipole, order3)
-        tidx = {t: i for i, t in enumerate(triples)}
-        R = _covariant_products(b, f, vconj, triples)  # [nk, triple, N, N]
-        delta = vel_raw[:, :, :, None] - vel_raw[:, :, None, :]  # Δ^c_np, [nk, c, N, N]
-        if dipole:
-            # ∂_A g^{BC} = Σ_m f² Re(D_A v^B_nm v^C_mn + D_A v^C_nm v^B_mn) − 2 Q^{BC} Δ^A f³
-            i1 = [tidx[t] for t in zip(A.tolist(), B.tolist(), C.tolist())]
-            i2 = [tidx[t] for t in zip(A.tolist(), C.tolist(), B.tolist())]
-            two_delta_f3 = 2.0 * delta * f3[:, None]  # per derivative index, gathered per component below
-            per_band["dg"] = _psum((R[:, i1] + R[:, i2]) * f2[:, None] - Q[:, pidx[B, C]] * two_delta_f3[:, A])
-        if order3:
-            # ∂_A∂_B∂_C ε_n = Re u^{ABC}_nn + 2Σ_p f Re[v^C w^{AB} + D_C v^A v^B + D_C v^B v^A]_np,pn − 2Σ_p f² Δ^C Q^{AB}
-            j1 = [tidx[t] for t in zip(C.tolist(), A.tolist(), B.tolist())]
-            j2 = [tidx[t] for t in zip(C.tolist(), B.tolist(), A.tolist())]
-            X = (v[:, C] * b.w[:, A, B].conj()).real + R[:, j1] + R[:, j2]
-            u_diag = b.diagonal(3)[:, symmetric_index(b.dim, 3)[A, B, C]]
-            two_delta_f2 = 2.0 * delta * f2[:, None]
-            per_band["third"] = u_diag + _psum(X * (2.0 * f)[:, None] - Q[:, pidx[A, B]] * two_delta_f2[:, C])
+        mats.update({("w", i): w[i] for i in range(len(pairs))})
+        for c, a in _derivative_pairs(A, B, C, dipole, order3):
+            mats[("Dv", c, a)] = _covariant_derivative(w[pidx[c, a]], L[c * d + a])
+        for kind, power, used in (("f3Δ", "f3", A if dipole else ()), ("f2Δ", "f2", C if order3 else ())):
+            for a in set(np.asarray(used).tolist()):
+                weights[(kind, a)] = (vel[a][:, None] - vel[a][None, :]) * weights[power]  # Δ^a_np f^k
+    comps = list(zip(A.tolist(), B.tolist(), C.tolist()))
+    if dipole:
+        # ∂_A g^{BC} = Σ_p f² Re(D_A v^B_np v^C_pn + D_A v^C_np v^B_pn) − 2 Q^{BC} Δ^A f³
+        per_band["dg"] = np.stack([
+            sums(("Dv", a, bb), ("v", c), "f2") + sums(("Dv", a, c), ("v", bb), "f2")
+            - 2.0 * sums(("v", bb), ("v", c), ("f3Δ", a)) for a, bb, c in comps])
+    if order3:
+        # ∂_A∂_B∂_C ε_n = Re u^{ABC}_nn + 2Σ_p f Re[v^C w^{AB} + D_C v^A v^B + D_C v^B v^A]_np,pn − 2Σ_p f² Δ^C Q^{AB}
+        u_diag = _band_major(b.diagonal(3))[symmetric_index(d, 3)[A, B, C]]
+        per_band["third"] = u_diag + 2.0 * np.stack([
+            sums(("w", pidx[a, bb]), ("v", c), "f") + sums(("Dv", c, a), ("v", bb), "f")
+            + sums(("Dv", c, bb), ("v", a), "f") - sums(("v", a), ("v", bb), ("f2Δ", c)) for a, bb, c in comps])
     if not dipole:
-        per_band["g"] = _psum(Q * f2[:, None])
-    return _subspace_averaged(b, per_band)
+        per_band["g"] = np.stack([sums(("v", a), ("v", c), "f2") for a, c in pairs])
+    names = list(per_band)  # averaged over degenerate subspaces in one call for all
+    sizes = [per_band[n].shape[0] for n in names]
+    avg = b.subspace_average_band_major(np.concatenate([per_band[n] for n in names]))
+    return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
 
 
 # above this many μ values the μ sweep goes through the Taylor-moment energy histogram
@@ -231,7 +263,9 @@ class _FermiSurfaceSums:
                 float(self.temperature), self.geometric_form, self.kinetic_form]
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
-        raw = _fast_raw_integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
+        raw, band_major = _integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
+        # the occupations in the order of the integrands' (k, n) columns
+        energies, weights = (b.energies.T, w) if band_major else (b.energies, w[:, None])
         mu = np.asarray(self.mu, float)
         orders = sorted({p for _, p in raw.values()})
         binned = self.mu_method == "binned" or (
@@ -241,17 +275,16 @@ class _FermiSurfaceSums:
         if binned:
             if self._sweep is None:
                 self._sweep = BinnedMuSweep(mu, self.temperature)
-            contract = lambda X, p: self._sweep(b.energies, X, p)  # noqa: E731
+            contract = lambda X, p: self._sweep(energies, X, p)  # noqa: E731
         else:
-            occ, scale = weighted_fermi_derivatives(b.energies, w, mu, self.temperature, orders)
+            occ, scale = weighted_fermi_derivatives(energies, weights, mu, self.temperature, orders)
             contract = lambda X, p: (X @ occ[p]) * scale[p]  # noqa: E731
         out = {}
         for p in orders:  # one contraction per occupation order for all integrands that share it
             names = [name for name, (_, q) in raw.items() if q == p]
-            # [names·comps, nk, N] (the integrands are [nk, comp, N] views of [comp, nk, N] arrays)
-            X = np.concatenate([raw[name][0].swapaxes(0, 1) for name in names], axis=0)
+            X = np.concatenate([raw[name][0] for name in names], axis=0)  # [names·comps, nk, N] or [.., N, nk]
             if binned:
-                X *= w[:, None]
+                X *= weights
             sums = contract(X.reshape(X.shape[0], -1), p)  # [comps·names, mu]
             out.update(zip(names, np.split(sums, len(names))))
         return {name: out[name] for name in raw}
