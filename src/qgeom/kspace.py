@@ -322,6 +322,7 @@ class BinnedMuSweep:
         self.lo = self.mu.min() - window * self.kT
         self.nbins = self._bins(self.mu, self.kT, spacing, window)
         self._kernels: dict[int, np.ndarray] = {}
+        self._derivatives: dict[int, np.ndarray] = {}
 
     @staticmethod
     def _bins(mu: np.ndarray, kT: float, spacing: float, window: float) -> int:
@@ -339,32 +340,43 @@ class BinnedMuSweep:
         if p not in self._kernels:
             from math import factorial
 
-            e = self.lo + self.h * np.arange(self.nbins)
-            x = (e[:, None] - self.mu[None, :]) / self.kT
-            beta = 1.0 / self.kT
-            K = np.stack([fermi_derivative_any_order(x, p + q) * beta ** (p + q) / factorial(q) for q in range(self.taylor + 1)], axis=1)
+            K = np.stack([self._derivative(p + q) / factorial(q) for q in range(self.taylor + 1)], axis=1)
             self._kernels[p] = K.reshape(self.nbins * (self.taylor + 1), len(self.mu))
         return self._kernels[p]
 
-    def moments(self, energies: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """Deposit X [c, n_i] at energies [n_i]: the Taylor-moment histogram [nbins·(taylor+1), c]."""
+    def _derivative(self, order: int) -> np.ndarray:
+        """f0^(order)(e_g − μ_j) [nbins, nμ] in 1/energy^order, shared by the kernels of every p."""
+        if order not in self._derivatives:
+            e = self.lo + self.h * np.arange(self.nbins)
+            x = (e[:, None] - self.mu[None, :]) / self.kT
+            self._derivatives[order] = fermi_derivative_any_order(x, order) / self.kT**order
+        return self._derivatives[order]
+
+    def moments(self, energies: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, slice]:
+        """Deposit X [c, n_i] at energies [n_i]: the Taylor-moment histogram [rows, c] of the bins
+        the energies occupy, and which rows of the full [nbins·(taylor+1)] histogram they are
+        (so that the μ GEMM skips the empty bins of the window)."""
         from scipy import sparse
 
         e = np.asarray(energies, float).reshape(-1)
         g = np.rint((e - self.lo) / self.h)
         keep = np.flatnonzero((g >= 0) & (g < self.nbins))
         g = g[keep].astype(np.int64)
-        delta = e[keep] - (self.lo + self.h * g)
         nq = self.taylor + 1
+        if len(keep) == 0:
+            return np.zeros((0, len(X))), slice(0, 0)
+        g0, g1 = int(g.min()), int(g.max()) + 1
+        delta = e[keep] - (self.lo + self.h * g)
         powers = np.empty((len(keep), nq))
         powers[:, 0] = 1.0
         for q in range(1, nq):
             powers[:, q] = powers[:, q - 1] * delta
-        rows = (g[:, None] * nq + np.arange(nq)).reshape(-1)
+        rows = ((g - g0)[:, None] * nq + np.arange(nq)).reshape(-1)
         cols = np.repeat(keep, nq)
-        S = sparse.csr_matrix((powers.reshape(-1), (rows, cols)), shape=(self.nbins * nq, len(e)))
-        return S @ np.asarray(X).T  # [nbins·nq, c]
+        S = sparse.csr_matrix((powers.reshape(-1), (rows, cols)), shape=((g1 - g0) * nq, len(e)))
+        return S @ np.asarray(X).T, slice(g0 * nq, g1 * nq)
 
     def __call__(self, energies: np.ndarray, X: np.ndarray, p: int) -> np.ndarray:
         """S[c, μ] for occupation order p ≥ 1."""
-        return self.moments(energies, X).T @ self.kernel(p)
+        hist, rows = self.moments(energies, X)
+        return hist.T @ self.kernel(p)[rows]
