@@ -40,7 +40,7 @@ from ..models.base import Model
 from ..models.blocks import block_provenance, orbital_blocks
 from ..results import make_result
 from ..units import second_order_conductivity_scale
-from . import kernels as K
+from . import psi_tables as PT
 from .components import component_indices, parse_components
 from .conventions import check_convention, convention_scale, sigma_definition
 
@@ -77,34 +77,51 @@ def _matrix_tensors(b: Bands, comps):
     return T4, T3, T2, T1
 
 
-def _kernel_tables(eps, z1, z2, mu, kT, G):
-    """ρ̃⁰ [nk, N]; ρ̃¹(ω1), ρ̃¹(ω2), ρ̃¹(ω1+ω2) [nk, J, N, N] (index m, n); ρ̃² [nk, J, N, N, N] (m, l, n)."""
-    r0 = K.rho0(eps, mu, kT, G)
-    e_m = eps[:, None, :, None]
-    e_n = eps[:, None, None, :]
-    r0m, r0n = r0[:, None, :, None], r0[:, None, None, :]
-
-    def r1(om):
-        return K.rho1(om[None, :, None, None], e_m, e_n, mu, kT, G, rho0_m=r0m, rho0_n=r0n)
-
-    r1_1, r1_2, r1_12 = r1(z1), r1(z2), r1(z1 + z2)
-    E_m = eps[:, None, :, None, None]
-    E_l = eps[:, None, None, :, None]
-    E_n = eps[:, None, None, None, :]
-    W1 = z1[None, :, None, None, None]
-    W2 = z2[None, :, None, None, None]
-    r2 = K.rho2(W1, W2, E_m, E_l, E_n, mu, kT, G, rho1_ln=r1_2[:, :, None, :, :], rho1_ml=r1_1[:, :, :, :, None])
-    return r0, r1_1, r1_2, r1_12, r2
+def _weighted_rows(T, w):
+    """w_k T[k, c, x…] as a GEMM operand [c, (x…, k)] (the kernel tables keep k innermost)."""
+    Tw = T * w.reshape((-1,) + (1,) * (T.ndim - 1))
+    return np.ascontiguousarray(np.moveaxis(Tw, 0, -1)).reshape(T.shape[1], -1)
 
 
-def _contract(T, kern, w):
-    """Σ_k w_k Σ_x T[k, c, x] kern[k, j, x] → [c, j]."""
-    nk, nc = T.shape[:2]
-    nj = kern.shape[1]
-    Tw = (T * w[:, None] if T.ndim == 2 else T * w.reshape((nk,) + (1,) * (T.ndim - 1)))
-    Tm = np.moveaxis(Tw.reshape(nk, nc, -1), 1, 2).reshape(-1, nc)  # [(k x), c]
-    Km = np.moveaxis(kern.reshape(nk, nj, -1), 1, 2).reshape(-1, nj)  # [(k x), j]
-    return Tm.T @ Km
+class _GammaSums:
+    """Σ_k w K_abc(ω1_j, ω2_j) [comp, node] at one Γ from the kernel tables of each μ, as GEMMs over
+    (x, k) of the weighted matrix-element rows (prepared once per chunk and Γ)."""
+
+    def __init__(self, rows, eps, plan, layout, kT, G):
+        self.T4r, self.T32r, self.T1w = rows
+        self.plan, self.layout, self.eps, self.kT, self.G = plan, layout, eps, kT, G
+        self.constant = bool(np.all(plan.omega12 == plan.omega12[0]))
+        if self.constant:
+            self._weight_by_denominator(plan.omega12[0] + 2j * G)
+
+    def _weight_by_denominator(self, shift):
+        """(IV) when ω1 + ω2 is the same at every node (DC, rectification): the denominator
+        d_mn = ε_n − ε_m + ω1 + ω2 + 2iΓ of
+        ρ̃²_mln = [g(ψ_+[n,l,m] − conj ψ_−[m,l,n]) + ρ̃¹_ln(ω2) − ρ̃¹_ml(ω1)]/d_mn
+        goes into W = T4/d, and the ψ part is contracted with W straight from the ψ triples (no ρ̃²
+        table): rows `W_rows` [W at (m, l, n)] and `psi_rows` [W at (x, w, y) = (n, m, l); W* at
+        (m, n, l)], folded onto the layout's (x, w) list. The ρ̃¹ difference is formed per element
+        before its GEMM: its two terms nearly cancel (ρ̃¹_nn(−ω) vs ρ̃¹_nn(ω)); summed apart they
+        would leave 10× the rounding of the reference evaluation."""
+        N, nk = self.eps.shape
+        nc = len(self.T4r)
+        W = self.T4r.reshape(nc, N, N, N, nk) / (self.eps[None] - self.eps[:, None] + shift)[None, :, None]
+        self.W_rows = W.reshape(nc, -1)
+        plus = self.layout.fold(W.transpose(0, 3, 1, 2, 4))
+        minus = self.layout.fold(W.conj().transpose(0, 1, 3, 2, 4))
+        self.psi_rows = np.concatenate([plus.reshape(nc, -1), minus.reshape(nc, -1)])
+
+    def __call__(self, r0, r1, T) -> np.ndarray:
+        p, nc = self.plan, len(self.T4r)
+        R = self.T32r @ r1.reshape(len(r1), -1).T  # (III), (II) × distinct frequencies
+        out = R[:nc, p.i12] + R[nc:, p.i1] + np.einsum("kcn,nk->c", self.T1w, r0)[:, None]
+        if not self.constant:
+            r2 = PT.rho2_table(self.eps, p, self.layout, r1, T, self.kT, self.G)
+            return out + self.T4r @ r2.reshape(len(r2), -1).T
+        delta = r1[p.i2][:, None] - r1[p.i1][:, :, :, None]  # ρ̃¹_ln(ω2) − ρ̃¹_ml(ω1) [node, m, l, n, k]
+        Gp = self.psi_rows @ T.reshape(len(T), -1).T
+        g = PT.rho2_numerator_scale(self.kT, self.G)
+        return out + self.W_rows @ delta.reshape(len(delta), -1).T + g * (Gp[:nc, p.ip] - Gp[nc:, p.im].conj())
 
 
 class _FamilySums:
@@ -123,16 +140,16 @@ class _FamilySums:
 
     def __call__(self, b: Bands, w: np.ndarray) -> np.ndarray:
         T4, T3, T2, T1 = _matrix_tensors(b, self.comps_all)
-        eps = b.energies
+        rows = (_weighted_rows(T4, w), np.concatenate([_weighted_rows(T3, w), _weighted_rows(T2, w)]),
+                T1 * w[:, None, None])
+        eps = np.ascontiguousarray(b.energies.T)  # [N, k]: the kernel tables keep k innermost
         out = []
         for G, z in zip(self.gammas, self.nodes):
-            per_mu = []
-            for mu in self.mu:
-                r0, r1_1, _, r1_12, r2 = _kernel_tables(eps, z, self.sign * z, mu, self.kT, G)
-                Ksum = _contract(T4, r2, w) + _contract(T3, r1_12, w) + _contract(T2, r1_1, w)
-                Ksum = Ksum + (T1 * w[:, None, None] * r0[:, None, :]).sum(axis=(0, 2))[:, None]
-                per_mu.append(Ksum)
-            out.append(per_mu)
+            plan = PT.NodePlan.build(z, self.sign * z)
+            layout = plan.layout(eps, self.kT, G)  # what the μ values share
+            sums = _GammaSums(rows, eps, plan, layout, self.kT, G)
+            tables = PT.PsiTable.at(eps, plan.shifts, self.mu, self.kT, G)
+            out.append([sums(*PT.kernel_tables(t, eps, plan, layout, self.kT, G)) for t in tables])
         return np.array(out)
 
 
