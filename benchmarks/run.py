@@ -330,6 +330,8 @@ def _block_modes(model: str, dense: bool) -> list[bool]:
 
 
 def _blocks_label(r: dict) -> str:
+    if r.get("kind") == "optical":
+        return "n/a"  # optical.response does not split (observables may couple blocks)
     sizes = r.get("block_sizes")
     if not r.get("blocks", True) or not sizes:
         return "dense"
