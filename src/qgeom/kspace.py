@@ -228,6 +228,17 @@ def _manifest(model: Model, grid: KGrid, func, chunk_size: int, order: int, dege
     }
 
 
+def _chunk_store(directory, model: Model, parts: list[Model], grid: KGrid, func, chunk_size: int, order: int,
+                 degen_tol: float):
+    """The checkpoint store of one integration, guarded by its manifest."""
+    from .checkpoint import ChunkStore
+
+    manifest = _manifest(model, grid, func, chunk_size, order, degen_tol)
+    if len(parts) > 1:  # block sums differ from the dense sums in the last bits: never mixed
+        manifest["blocks"] = [p.parameters["orbitals"] for p in parts]
+    return ChunkStore(directory, manifest)
+
+
 def integrate(
     model: Model,
     grid,
@@ -256,7 +267,6 @@ def integrate(
     largest block.
     """
     from .executors import make_executor
-
     from .models.blocks import split_blocks
 
     kgrid = make_grid(model, grid, **grid_kwargs)
@@ -265,14 +275,7 @@ def integrate(
     parts = split_blocks(model) if blocks else [model]
     size = int(chunk_size or min(auto_chunk_size(p) for p in parts))
     bounds = chunk_bounds(kgrid, size)
-    store = None
-    if checkpoint is not None:
-        from .checkpoint import ChunkStore
-
-        manifest = _manifest(model, kgrid, func, size, order, degen_tol)
-        if len(parts) > 1:  # block sums differ from the dense sums in the last bits: never mixed
-            manifest["blocks"] = [p.parameters["orbitals"] for p in parts]
-        store = ChunkStore(checkpoint, manifest)
+    store = None if checkpoint is None else _chunk_store(checkpoint, model, parts, kgrid, func, size, order, degen_tol)
     done = store.done() & set(range(len(bounds))) if store else set()
     todo = [i for i in range(len(bounds)) if i not in done]
     task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol)
