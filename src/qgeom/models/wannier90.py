@@ -50,6 +50,7 @@ BOHR_ANGSTROM = WANNIER90_BOHR_ANGSTROM  # former name, kept importable; not COD
 DEFAULT_HERMITICITY_TOL = 1e-5  # eV; Wannier90 prints hoppings with 6 decimals in _hr.dat
 DEFAULT_WS_DISTANCE_TOL = 1e-3  # Å
 CONVENTIONS = ("I", "II")
+POSITION_OPERATORS = ("centres", "full")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,12 +67,15 @@ class OrbitalPositionModel(Model):
     orbitals with the same centre, e.g. spin on spinor Wannier functions of one site).
 
     positions : [N, d] Cartesian orbital positions τ_i in the model's length unit.
+    wannier_positions : optional (R [nP, d] int, r [nP, N, N, d] complex): the Wannier position matrix
+        r_ij(R) = <0i|r|Rj> − τ_i δ_ij δ_R0 (off-diagonal / full position operator, experimental; see
+        `position_matrix`). None: the tight-binding position operator (centres only).
     """
 
     convention = "II"
 
     def __init__(self, base: TightBindingModel, positions, *, name: str | None = None,
-                 parameters: Mapping[str, Any] | None = None):
+                 parameters: Mapping[str, Any] | None = None, wannier_positions=None):
         if not isinstance(base, TightBindingModel):
             raise QgeomInputError(f"OrbitalPositionModel wraps a TightBindingModel, got {type(base).__name__}.")
         tau = as_finite_array(positions, "orbital positions")
@@ -87,6 +91,39 @@ class OrbitalPositionModel(Model):
         self.energy_unit, self.length_unit = base.energy_unit, base.length_unit
         self.operators = base.operators
         self._iDelta = 1j * (tau[None, :, :] - tau[:, None, :]).transpose(2, 0, 1)  # [d, N, N], τ_j − τ_i
+        self.position_R = self.position_r = None
+        if wannier_positions is not None:
+            self.position_R = np.asarray(wannier_positions[0], int)
+            self.position_r = np.asarray(wannier_positions[1], complex)
+            if self.position_r.shape != (len(self.position_R), self.nbands, self.nbands, self.dim):
+                raise QgeomInputError(f"wannier_positions: r must be [nR, {self.nbands}, {self.nbands}, {self.dim}], "
+                                      f"got {self.position_r.shape}.")
+
+    @property
+    def has_position_matrix(self) -> bool:
+        """True when the model carries the full Wannier position matrix (`wannier_positions`)."""
+        return self.position_r is not None
+
+    def position_matrix(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Wannier-gauge position matrix Ā^c(k) = Σ_R e^{ik·(R+τ_j−τ_i)} r^c_ij(R) (Hermitian part)
+        [nk, d(c), N, N] and its derivative ∂_a Ā^c [nk, d(a), d(c), N, N], in the phase convention of
+        `_hamiltonian` (WannierBerri's AA with Wannier-centre phases, so that Ā = U†Ā^W U pairs with the same
+        eigenvectors U)."""
+        k = np.asarray(k, float)
+        Rc, r = self.position_R @ self.lattice, self.position_r  # r: [nP, N, N, c]
+        w = np.concatenate([r[:, None], 1j * Rc[:, :, None, None, None] * r[:, None]], axis=1)  # [nP, 1+d, N, N, c]
+        nk, d, N = len(k), self.dim, self.nbands
+        w = w.transpose(0, 1, 4, 2, 3).reshape(len(Rc), -1)
+        out = (np.exp(1j * (k @ Rc.T)) @ w).reshape(nk, 1 + d, d, N, N)
+        ph = np.exp(1j * (k @ self.positions.T))
+        phase = ph.conj()[:, None, :, None] * ph[:, None, None, :]  # [nk, 1, N, N], e^{ik·(τ_j−τ_i)}
+        A = out[:, 0] * phase
+        # ∂_a of the phase e^{ik·(τ_j−τ_i)} gives the i(τ_j − τ_i)_a term, as in `_hamiltonian`
+        dA = (out[:, 1:] + self._iDelta[None, :, None] * out[:, :1]) * phase[:, None]
+        # Wannier90's finite-difference r_ij(R) is Hermitian only to ~0.1 Å (GaAs): keep the Hermitian part,
+        # as WannierBerri's R→k transform of AA does (also for the derivative)
+        herm = lambda X: 0.5 * (X + X.conj().swapaxes(-1, -2))  # noqa: E731
+        return herm(A), herm(dA)
 
     @property
     def R(self) -> np.ndarray:
@@ -119,7 +156,9 @@ class OrbitalPositionModel(Model):
     def restricted(self, orbitals, *, name: str | None = None) -> "OrbitalPositionModel":
         """The model on a subset of orbitals (see `TightBindingModel.restricted`)."""
         idx = np.asarray(orbitals, int)
-        return OrbitalPositionModel(self.base.restricted(idx, name=name), self.positions[idx], name=name or self.name)
+        wp = None if self.position_r is None else (self.position_R, self.position_r[:, idx][:, :, idx])
+        return OrbitalPositionModel(self.base.restricted(idx, name=name), self.positions[idx], name=name or self.name,
+                                    wannier_positions=wp)
 
     def describe(self) -> dict[str, Any]:
         desc = super().describe()
@@ -269,6 +308,7 @@ def from_wannier90(
     ws_distance_tol: float = DEFAULT_WS_DISTANCE_TOL,
     name: str | None = None,
     hermiticity_tol: float = DEFAULT_HERMITICITY_TOL,
+    position_operator: str = "centres",
 ) -> Model:
     """A qgeom model from Wannier90 output (energies eV, lengths Å).
 
@@ -285,10 +325,16 @@ def from_wannier90(
     ws_distance_tol : tie tolerance of the replica selection (Å); 1e-3 by default because file
         centres carry only ~1e-5 Å of symmetric precision (Wannier90's own default is 1e-5).
     hermiticity_tol : largest allowed |H_ij(R) − conj H_ji(−R)| in eV before the file is rejected.
+    position_operator : "centres" (default: tight-binding position operator, only the Wannier centres) or
+        "full" (experimental, `_tb.dat` and convention II only): also keep the whole position matrix
+        r_ij(R) − τ_i δ_ij δ_R0 (MDRS-remapped like the hoppings, as WannierBerri does), which the optical
+        response of the current then uses (WannierBerri's external terms, docs/optical.md).
 
     The `.win` keywords fermi_energy, scissors_shift and num_valence_bands, when present, are kept
     in `model.parameters` (the scissors shift is *not* applied to H: it is an optics option).
     """
+    if position_operator not in POSITION_OPERATORS:
+        raise QgeomInputError(f"position_operator must be one of {POSITION_OPERATORS}, got {position_operator!r}.")
     kind, data, seed, win_data = _load(path, win)
     lat = _lattice(lattice, data, win_data)
     tol = float(hermiticity_tol)
@@ -313,11 +359,33 @@ def from_wannier90(
     if tau_source and conv == "II":
         params["positions_from"] = tau_source
     params.update(_win_parameters(win_data))
+    if position_operator == "full":
+        params["position_operator"] = "full"
     base = TightBindingModel(R, t, lattice=lat, name=name or seed.name, parameters=params,
                              energy_unit="eV", length_unit="Å")
+    if position_operator == "full":
+        wp = _wannier_positions(data, tau, conv, lat, mp_grid if mdrs else None, float(ws_distance_tol))
+        return OrbitalPositionModel(base, tau, wannier_positions=wp)
     if conv == "II":
         return OrbitalPositionModel(base, tau)
     return base
+
+
+def _wannier_positions(data: WannierHoppings, tau, conv: str, lat, mp_grid, ws_tol: float):
+    """(R, r [nR, N, N, 3]) of position_operator="full": <0i|r|Rj>/ndegen(R) with the centres taken off the
+    R = 0 diagonal (they are already in the convention-II phases), on the same MDRS replicas as the hoppings."""
+    if data.positions is None or conv != "II":
+        raise QgeomInputError(
+            f"position_operator='full' needs a _tb.dat (it holds the position matrix) and convention II; "
+            f"got {data.path.name} with convention {conv}."
+        )
+    r = data.positions / data.ndegen[:, None, None, None]
+    r0 = np.flatnonzero(~data.R.any(axis=1))[0]
+    r[r0, np.arange(data.num_wann), np.arange(data.num_wann)] -= tau
+    if mp_grid is None:
+        return data.R, r
+    comps = [mdrs_hoppings(data.R, r[..., c], lat, tau, mp_grid, tol=ws_tol) for c in range(3)]
+    return comps[0][0], np.stack([x for _, x in comps], axis=-1)
 
 
 def _load(path, win) -> tuple[str, WannierHoppings, Path, WinFile | None]:

@@ -33,11 +33,12 @@ DEFAULT_BROADENING = {"eV": 2e-3}  # Lorentzian half width; other units: 1e-2 mo
 
 def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_all: np.ndarray, *,
                    mu: float, temperature: float, tau: float | None, gamma: float, bkind: str,
-                   scissors=None) -> dict:
+                   scissors=None, position=None) -> dict:
     """Unsymmetrized Σ_k w_k Σ_nm W^{αβ}_nm g(ω + ε_nm) for every term: {term: [nω, d, d]}.
     With `scissors` (a `scissors.Scissors`) the weights stay those of the unscissored bands and ε_nm → ε'_nm
-    (exact for the current observable, see scissors.py). The ω contraction is `spectral.contract`."""
-    ch = Chunk(b, obs, mu, temperature)
+    (exact for the current observable, see scissors.py). The ω contraction is `spectral.contract`.
+    `position`: the eigenbasis Wannier position matrix of a full-position model (see `Chunk`)."""
+    ch = Chunk(b, obs, mu, temperature, position)
     if scissors is not None:
         scissors.check_gap(b)
     tr = spectral.Transitions(ch, gamma, scissors)
@@ -130,8 +131,9 @@ class _ChunkResponse:
     """Chunk integrand of `response`: `chunk_response` with fixed settings. Module-level, so it pickles
     (process pool, Dask) whenever the observable does (always for currents, operators and matrices)."""
 
-    def __init__(self, obs, kinds, omega_all, settings: dict, scissors):
+    def __init__(self, obs, kinds, omega_all, settings: dict, scissors, position=None):
         self.obs, self.kinds, self.omega_all, self.scissors = obs, list(kinds), np.asarray(omega_all, float), scissors
+        self.position = position  # model.position_matrix of a full-position model, else None
         self.mu, self.temperature = settings["mu"], settings["temperature"]
         self.tau, self.gamma, self.bkind = settings["tau_model"], settings["broadening"], settings["broadening_kind"]
 
@@ -144,19 +146,40 @@ class _ChunkResponse:
                 None if sc is None else [float(sc.shift), int(sc.n_valence)]]
 
     def __call__(self, b: Bands, wk: np.ndarray) -> dict:
+        position = None
+        if self.position is not None:  # Ā = U†Ā^W U, ∂Ā = U†(∂Ā^W)U (Wang et al. 2006)
+            Vd, V = b.vectors.conj().swapaxes(-1, -2), b.vectors
+            Abar, dAbar = self.position(b.k)
+            position = (Vd[:, None] @ Abar @ V[:, None], Vd[:, None, None] @ dAbar @ V[:, None, None])
         return chunk_response(b, wk, self.obs, self.kinds, self.omega_all, mu=self.mu, temperature=self.temperature,
-                              tau=self.tau, gamma=self.gamma, bkind=self.bkind, scissors=self.scissors)
+                              tau=self.tau, gamma=self.gamma, bkind=self.bkind, scissors=self.scissors,
+                              position=position)
 
 
 def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *, order, degen_tol, chunk_size,
                    progress, executor=None) -> np.ndarray:
     """Σ_k over `kgrid` of every kind on [ω…, −ω…], symmetrized (S10): [kind, ω, α, β] in model units.
     `executor`: workers/scheduler/checkpoint for `integrate`."""
-    func = _ChunkResponse(obs, kinds, np.concatenate([omega, -omega]), settings, sc)
+    func = _ChunkResponse(obs, kinds, np.concatenate([omega, -omega]), settings, sc, _position(model, obs, kinds))
     size = chunk_size or max(64, min(4096, 40_000 // max(1, model.nbands**2 // 4)))
     res = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress,
                     **(executor or {}))
     return np.stack([symmetrize(res[k], len(omega)) for k in kinds])
+
+
+def _position(model: Model, obs, kinds):
+    """model.position_matrix when the model carries the full Wannier position operator, else None. Implemented
+    for the current observable and the terms built from A, O^D and B (not the geometric v^{a;λ} forms)."""
+    if not getattr(model, "has_position_matrix", False):
+        return None
+    geometric = [k for k in kinds if k.endswith("_geometric")]
+    if obs.source != "current" or geometric:
+        raise QgeomInputError(
+            f"the full Wannier position operator (position_operator='full') is implemented for the current "
+            f"observable and the kinds {[k for k in ALL_TERMS if not k.endswith('_geometric')]} only; got "
+            f"{obs.name!r} with kinds {kinds}. Load the model with position_operator='centres'."
+        )
+    return model.position_matrix
 
 
 def _check_kinds(kinds) -> list[str]:

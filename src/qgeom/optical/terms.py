@@ -63,7 +63,9 @@ def prefactor(term: str, tau: float | None) -> complex:
 class Chunk:
     """Shared intermediate quantities of one Bands chunk for one observable."""
 
-    def __init__(self, b: Bands, obs, mu: float, temperature: float):
+    def __init__(self, b: Bands, obs, mu: float, temperature: float, position=None):
+        """position: None (tight-binding position operator), or the eigenbasis Wannier position matrix
+        (Ā [nk, d(c), N, N], ∂_a Ā^c [nk, d(a), d(c), N, N]) of a full-position model, current observable only."""
         self.b = b
         self.e = b.energies
         self.enm = self.e[:, :, None] - self.e[:, None, :]  # ε_nm at [n, m]
@@ -71,6 +73,9 @@ class Chunk:
         self.fnm = f[:, :, None] - f[:, None, :]  # f_nm
         self.F = b.inv_de  # 1/ε_nm, 0 inside D
         self.A = berry_connection(b)  # A^a_nm = i v_nm/(ε_m − ε_n) = −i v_nm F_nm (shared, read-only)
+        self.position = position
+        if position is not None:  # full connection A^H = Ā + iD (Wang et al. 2006, Eq. 25), off the blocks
+            self.A = self.A + position[0] * ~b.same[:, None]
         self.O = obs.eig(b)
         self.OD = self.O * b.same
         self.obs = obs
@@ -101,16 +106,35 @@ class Chunk:
         OD, v = self.OD[:, None], self.b.v
         return self._cached("vOD", lambda: v @ OD - OD @ v)
 
+    def _external(self) -> np.ndarray:
+        """i X^a: what the full position operator adds to B^a = i r^γ_{;a} for the current along γ,
+        X^a = ∂_aĀ^γ + [Ā^γ, D^a] − i[Ā^{a,D}, A^{H,γ}]  (D^a = −v^a∘F, A^H the full connection),
+        [nk, d, N, N].
+        This is WannierBerri 26.10's ShiftCurrent external part A_Hbar_der + AD_bit + sum_AD − i AA_bit, whose
+        (Ā_nn − Ā_mm)D terms cancel; the diagonal Ā_nn − Ā_mm is taken block-covariantly (Ā^D)."""
+        def compute():
+            Abar, dAbar = self.position
+            g = self.obs.direction
+            Ag, D = Abar[:, g][:, None], -self.b.v * self.F[:, None]
+            AD = Abar * self.b.same[:, None]
+            AH = self.A[:, g][:, None]
+            X = dAbar[:, :, g] + Ag @ D - D @ Ag - 1j * (AD @ AH - AH @ AD)
+            return 1j * X
+        return self._cached("external", compute)
+
     def B(self) -> np.ndarray:
-        """S16 bracket B^a_nm = <n|∂_a Õ_op|m> = F∘v^{a;λ} + F²∘[v^a, O^D], [nk, d, N, N]."""
+        """S16 bracket B^a_nm = <n|∂_a Õ_op|m> = F∘v^{a;λ} + F²∘[v^a, O^D], [nk, d, N, N]
+        (+ the full-position part `_external`)."""
         F = self.F[:, None]
-        return F * self.v_lam() + F * F * self._vOD()
+        B = F * self.v_lam() + F * F * self._vOD()
+        return B if self.position is None else B + self._external()
 
     def _B_at(self, at: np.ndarray, flat: np.ndarray) -> np.ndarray:
         """B^a at the transitions (flat indices `at` [P, d] into [nk, d, N, N] and `flat` [P] into
         [nk, N, N], see `numerator`), [P, d]: the products only where they are needed."""
         F = self.F.reshape(-1)[flat][:, None]
-        return F * (self.v_lam().reshape(-1)[at] + F * self._vOD().reshape(-1)[at])
+        B = F * (self.v_lam().reshape(-1)[at] + F * self._vOD().reshape(-1)[at])
+        return B if self.position is None else B + self._external().reshape(-1)[at]
 
     def numerator(self, name: str, pairs, scale: np.ndarray) -> np.ndarray:
         """N^{αβ}_nm (see NUMERATOR_OF; W = prefactor · N) times scale[k] at the transitions
