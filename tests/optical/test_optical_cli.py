@@ -1,5 +1,7 @@
 """`qgeom optical` end to end, Dataset round trip, and input validation."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -40,3 +42,25 @@ def test_input_validation():
         response(m, "current_z", omega=om, kinds=["kramers_fermi_sea"])
     with pytest.raises(QgeomInputError, match="broadening"):
         response(m, "spin_z", omega=om, kinds=["kramers_fermi_sea"], broadening=-1)
+
+
+def test_cli_optical_full_position_operator(tmp_path):
+    """--position-operator full reaches from_wannier90: recorded in the model, and it changes the GaAs shift
+    current (the off-diagonal r_ij(R) are a ~10 % effect); refused for library models."""
+    gaas = Path(__file__).resolve().parents[2] / "examples" / "GaAs"
+    args = ["optical", "--wannier90", str(gaas), "--observable", "current_x", "--kind", "shift_like",
+            "--omega", "1.5", "3.0", "4", "--grid", "4", "--broadening", "0.1", "--broadening-kind", "gaussian",
+            "--mu", "7.9366", "--temperature", "0.01", "--degen-tol", "0.04", "--component", "yz"]
+    chi = {}
+    for choice in ("centres", "full"):
+        out = tmp_path / f"{choice}.nc"
+        r = CliRunner().invoke(main, args + ["--position-operator", choice, "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        ds = load(out)
+        chi[choice] = ds.chi.sel(kind="shift_like", alpha="y", beta="z").values
+        assert ds.attrs["model"]["parameters"].get("position_operator", "centres") == choice
+    scale = np.abs(chi["centres"]).max()
+    assert scale > 0 and np.abs(chi["full"] - chi["centres"]).max() > 0.02 * scale
+    bad = CliRunner().invoke(main, ["optical", "--model", "mnbi2te4_bilayer", "--observable", "layer_polarization",
+                                    "--position-operator", "full", "--grid", "10,4", "--out", str(tmp_path / "x.nc")])
+    assert bad.exit_code == 2 and "Wannier90" in bad.output

@@ -24,13 +24,16 @@ def _parse_points(items: tuple[str, ...]) -> dict[str, list[float]]:
     return out
 
 
-def load_model(cfg, model_name, params, config_path, wannier90, convention):
-    """A library model (--model/--config) or a Wannier90 model (--wannier90 PATH)."""
+def load_model(cfg, model_name, params, config_path, wannier90, convention, position_operator=None):
+    """A library model (--model/--config) or a Wannier90 model (--wannier90 PATH; `position_operator`
+    "centres" or "full", see `from_wannier90`)."""
     w90 = wannier90 or cfg.get("model", {}).get("wannier90")
     if w90:
         from ..models.wannier90 import from_wannier90
 
-        return from_wannier90(w90, convention=convention or cfg.get("model", {}).get("convention", "auto"))
+        section = cfg.get("model", {})
+        return from_wannier90(w90, convention=convention or section.get("convention", "auto"),
+                              position_operator=position_operator or section.get("position_operator", "centres"))
     return build_model(cfg, model_name, params, config_path or "command line")
 
 

@@ -64,6 +64,9 @@ def plot(ds, path, alpha="x", beta="y"):
 @model_options
 @click.option("--wannier90", "wannier90", type=click.Path(exists=True), default=None,
               help="Wannier90 model (SEED_tb.dat/_hr.dat, seedname or directory) instead of --model.")
+@click.option("--position-operator", "position_operator", type=click.Choice(["centres", "full"]), default=None,
+              help="Wannier90 models: tight-binding position operator (centres, default) or the full r_ij(R) of "
+                   "_tb.dat (experimental; current observables; docs/wannier90.md).")
 @click.option("--observable", default=None, help="Model operator (layer_polarization, spin_z) or current_x|y|z.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(KIND_CHOICES),
               help="Response kind (repeatable); default: kramers_injection, kramers_fermi_sea, shift_like.")
@@ -89,7 +92,7 @@ def plot(ds, path, alpha="x", beta="y"):
               help="PNG file (default: next to --out with .png).")
 @executor_options
 @handle_errors
-def command(config_path, model_name, params, wannier90, observable, kinds, omega, mu, temperature, tau, broadening,
+def command(config_path, model_name, params, wannier90, position_operator, observable, kinds, omega, mu, temperature, tau, broadening,
             broadening_kind, grid, cutoff, scissors, degen_tol, component, out, figure, executor):
     """Im χ^{αβ}(ω) of an observable: KI, KFS, shift-like and injection terms (seed [K])."""
     from ..optical import response
@@ -98,8 +101,10 @@ def command(config_path, model_name, params, wannier90, observable, kinds, omega
     if wannier90 or cfg.get("model", {}).get("wannier90"):
         from .bands import load_model
 
-        model = load_model(cfg, model_name, params, config_path, wannier90, None)
+        model = load_model(cfg, model_name, params, config_path, wannier90, None, position_operator)
     else:
+        if position_operator:
+            raise QgeomInputError("--position-operator applies to Wannier90 models (--wannier90 PATH) only.")
         model = build_model(cfg, model_name, params, config_path or "command line")
     run = dict(cfg.get("optical", {}))
     observable = observable or run.get("observable")
