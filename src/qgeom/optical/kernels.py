@@ -46,8 +46,29 @@ def finite_part2(x, gamma: float, kind: str = "lorentzian"):
     if kind == "lorentzian":
         x2, g2 = x * x, gamma * gamma
         return (x2 - g2) / (x2 + g2) ** 2
-    u = x / gamma
-    return -(2.0 / gamma**2) * (1.0 - 2.0 * u * dawsn(u))
+    u = np.asarray(x / gamma, float)
+    return -(2.0 / gamma**2) * one_minus_2u_dawson(u, dawsn(u))
+
+
+ASYMPTOTIC_U = 8.0  # |u| from which 1 − 2uD(u) is summed asymptotically (relative error < 3e-17 with 20 terms)
+
+
+def one_minus_2u_dawson(u: np.ndarray, D: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """1 − 2u D(u) (D = Dawson's function at u) without the cancellation of the direct formula, whose
+    relative error grows like u²·eps (1e-10 at |u| = 1000): for |u| ≥ ASYMPTOTIC_U the asymptotic series
+    −Σ_{n=1}^{20} (2n−1)!!/(2u²)^n (its smallest term is far below these 20)."""
+    out = np.multiply(u, D, out=out)
+    out *= -2.0
+    out += 1.0
+    far = np.abs(u) >= ASYMPTOTIC_U
+    if np.any(far):
+        z = 0.5 / np.square(u[far])  # 1/(2u²)
+        term, total = z.copy(), z.copy()
+        for n in range(2, 21):
+            term *= (2 * n - 1) * z
+            total += term
+        out[far] = -total
+    return out
 
 
 def adiabatic(x, eta: float):
@@ -143,7 +164,7 @@ class Tables:
             if "principal" in names:
                 val["principal"] = np.multiply(D, 2.0 / gamma, out=out("principal", n))
             if "finite_part2" in names or slopes:
-                pf = (-2.0 / g2) * (1.0 - 2.0 * u * D)
+                pf = (-2.0 / g2) * one_minus_2u_dawson(u, D)
             if "finite_part2" in names:
                 val["finite_part2"] = pf
         if not slopes:
