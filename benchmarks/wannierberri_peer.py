@@ -48,31 +48,17 @@ t_import = time.perf_counter()
 import numpy as np
 import wannierberri as wberri
 from wannierberri.calculators import static as wb_static
-from wannierberri.fourier.rvectors import Rvectors
 from wannierberri.smoother import FermiDiracSmoother
-from wannierberri.system import System_R
 from scipy.constants import Boltzmann, elementary_charge
 t_import = time.perf_counter() - t_import
 
 cfg = json.loads(sys.argv[1])
+sys.path.insert(0, cfg["reference_dir"])
+from make_reference import build_system  # the System_R of the peer reference data, with its H(k) check
+
 d = np.load(cfg["npz"])
-R2, t = d["R"], d["t"]
-nw = t.shape[1]
 t0 = time.perf_counter()
-real = np.eye(3)
-real[:2, :2] = d["lattice"]
-system = System_R(force_internal_terms_only=True, name="bench", periodic=(True, True, False), silent=True)
-system.num_wann = nw
-system.spinor = False
-system.real_lattice = real
-system.set_wannier_centers(wannier_centers_red=np.zeros((nw, 3)))
-iR = np.hstack([R2, np.zeros((len(R2), 1), dtype=int)])
-system.rvec = Rvectors(lattice=real, iRvec=iR, shifts_left_red=np.zeros((nw, 3)), dim=2)
-ham = np.zeros((system.rvec.nRvec, nw, nw), complex)
-for R, tt in zip(iR, t):
-    ham[system.rvec.iR(R)] += tt
-system.set_R_mat("Ham", ham)
-system.do_at_end_of_init()
+system, _ = build_system({k: d[k] for k in d.files})
 nk = cfg["nk"]
 div = 4 if nk % 4 == 0 else 1
 grid = wberri.Grid(system, NKdiv=[div, div, 1], NKFFT=[nk // div, nk // div, 1], use_symmetry=False)
@@ -134,8 +120,10 @@ def export_model(name: str, tmpdir: Path) -> tuple[Path, str]:
 
         model = getattr(qm, name)()
         path = tmpdir / f"{name}.npz"
+        k_check = np.array([[0.0, 0.0], [np.pi, 0.0], [0.3, 0.7], [-0.3, 0.7]])  # (±0.3, 0.7): H(k) ≠ H(−k)
         np.savez(path, R=np.asarray(model.R, dtype=np.int64), t=np.asarray(model.t, dtype=complex),
-                 lattice=np.asarray(model.lattice, dtype=float))
+                 lattice=np.asarray(model.lattice, dtype=float), name=name, k_check=k_check,
+                 E_check=np.linalg.eigvalsh(model.hamiltonian(k_check)))
         return path, "qgeom"
     except Exception as exc:  # pragma: no cover - fallback when qgeom is not importable
         path = DATA / f"{name}.npz"
@@ -161,7 +149,7 @@ def main(argv=None) -> int:
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         npz, source = export_model(args.model, Path(tmp))
-        cfg = dict(npz=str(npz), nk=args.nk, mu=MU[args.model], kT=args.kT, mode=args.efermi_mode,
+        cfg = dict(npz=str(npz), reference_dir=str(DATA), nk=args.nk, mu=MU[args.model], kT=args.kT, mode=args.efermi_mode,
                    repeat=args.repeat)
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                    NUMBA_NUM_THREADS="1")
