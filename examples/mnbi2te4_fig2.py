@@ -19,7 +19,7 @@ import numpy as np
 from qgeom.cli.common import format_table
 from qgeom.models.library import mnbi2te4_bilayer
 from qgeom.optical import response
-from qgeom.results import save
+from qgeom.results import metadata, save
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ["kramers_injection", "kramers_fermi_sea", "shift_like"]
@@ -35,8 +35,8 @@ def main(quick: bool = False) -> None:
     grid = (240, 8) if quick else (480, 8)
     t0 = time.perf_counter()
     ds = response(mnbi2te4_bilayer(neel=+1), "layer_polarization", kinds=KINDS, omega=OMEGA, grid=grid, **COMMON)
-    print(f"Fig. 2a: grid {grid} (disk, cutoff {ds.attrs['grid']['cutoff']} 1/Å), broadening "
-          f"{ds.attrs['parameters']['broadening']} eV Lorentzian, {time.perf_counter() - t0:.1f} s")
+    print(f"Fig. 2a: grid {grid} (disk, cutoff {metadata(ds, 'grid')['cutoff']} 1/Å), broadening "
+          f"{metadata(ds, 'parameters')['broadening']} eV Lorentzian, {time.perf_counter() - t0:.1f} s")
     save(ds, ROOT / "results" / "optical_mnbi2te4_fig2a.nc")
     rows = []
     for k in KINDS:

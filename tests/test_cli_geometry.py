@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from qgeom.cli import main
-from qgeom.results import load
+from qgeom.results import load, metadata
 
 
 @pytest.fixture
@@ -43,8 +43,8 @@ def test_geometry_prints_chern_table_and_writes_netcdf(runner, tmp_path):
     assert str(out) in res.output
     ds = load(out)
     np.testing.assert_allclose(ds["chern_number"].values, [-1.0, 1.0], atol=1e-6)
-    assert ds.attrs["model"]["name"] == "qi_wu_zhang" and ds.attrs["model"]["parameters"]["u"] == 1.0
-    assert ds.attrs["grid"]["shape"] == [60, 60]
+    assert metadata(ds, "model")["name"] == "qi_wu_zhang" and metadata(ds, "model")["parameters"]["u"] == 1.0
+    assert metadata(ds, "grid")["shape"] == [60, 60]
 
 
 def test_geometry_from_toml_config(runner, tmp_path):
@@ -55,7 +55,7 @@ def test_geometry_from_toml_config(runner, tmp_path):
     assert res.exit_code == 0, res.output
     ds = load(out)
     np.testing.assert_allclose(ds["chern_number"].values, [1.0, -1.0], atol=1e-6)
-    assert ds.attrs["grid"]["shape"] == [24, 24]
+    assert metadata(ds, "grid")["shape"] == [24, 24]
     # command-line flags override the config
     res = runner.invoke(main, ["geometry", "--config", str(cfg), "--param", "u=3", "--out", str(out)])
     assert res.exit_code == 0, res.output

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from qgeom.cli import main
 from qgeom.export import to_text
 from qgeom.plots import figure_kind, plot_result
+from qgeom.results import metadata
 from qgeom.results import load, save
 
 GAAS = Path(__file__).resolve().parents[1] / "examples" / "GaAs"
@@ -59,7 +60,7 @@ def test_cli_bands_gaas_end_to_end(tmp_path):
     ds = load(out)
     assert ds["energy"].dims == ("k", "band") and ds.sizes["band"] == 16 and ds.sizes["k"] == 41
     assert ds["energy"].attrs["units"] == "eV" and ds["distance"].attrs["units"] == "1/Å"
-    assert ds.attrs["model"]["name"] == "GaAs" and ds.attrs["model"]["parameters"]["convention"] == "II"
+    assert metadata(ds, "model")["name"] == "GaAs" and metadata(ds, "model")["parameters"]["convention"] == "II"
     assert ds.attrs["path_labels"] == ["L", "Γ", "X"] and "qgeom_version" in ds.attrs
     g = int(np.argmin(np.abs(ds["distance"].values - ds.attrs["path_ticks"][1])))
     e = ds["energy"].values[g]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import xarray as xr
@@ -9,7 +11,7 @@ import xarray as xr
 import qgeom
 from qgeom.kspace import make_grid
 from qgeom.models import library
-from qgeom.results import CONVENTIONS, load, make_result, save
+from qgeom.results import CONVENTIONS, load, make_result, metadata, save
 from qgeom.summary import band_geometry
 
 
@@ -35,12 +37,12 @@ def dataset(rng):
 def test_make_result_provenance(dataset):
     ds, model, grid = dataset
     assert ds.attrs["qgeom_version"] == qgeom.__version__
-    assert ds.attrs["model"] == model.describe()
-    assert ds.attrs["grid"] == grid.describe()
+    assert metadata(ds, "model") == model.describe()
+    assert metadata(ds, "grid") == grid.describe()
     assert ds.attrs["conventions"] == CONVENTIONS
     assert ds["sigma"].attrs["units"] == "e^3 Å / (hbar eV)"
     assert ds["mu"].attrs["units"] == "eV"
-    assert ds.attrs["model"]["parameters"]["neel"] == -1
+    assert metadata(ds, "model")["parameters"]["neel"] == -1
 
 
 def test_save_load_round_trip(dataset, tmp_path):
@@ -58,25 +60,49 @@ def test_save_load_round_trip(dataset, tmp_path):
     assert back["sigma"].attrs["units"] == "e^3 Å / (hbar eV)"
     assert back["chi"].attrs == {"units": "arb"}
     # structured attributes come back as structures, not strings
-    assert back.attrs["model"] == model.describe()
-    assert isinstance(back.attrs["model"]["parameters"], dict)
-    assert back.attrs["grid"] == grid.describe()
-    assert back.attrs["parameters"] == {"temperature": 0.001, "degen_tol": 1e-6, "flag": True, "nothing": None,
+    assert metadata(back, "model") == model.describe()
+    assert isinstance(metadata(back, "model")["parameters"], dict)
+    assert metadata(back, "grid") == grid.describe()
+    assert metadata(back, "parameters") == {"temperature": 0.001, "degen_tol": 1e-6, "flag": True, "nothing": None,
                                         "list": [1, 2.5]}
     assert back.attrs["qgeom_version"] == qgeom.__version__
     assert back.attrs["title"] == "test result"
     assert back.attrs["note"] == "plain string" and int(back.attrs["count"]) == 3
     # the in-memory Dataset is not modified by saving
-    assert ds["chi"].dtype.kind == "c" and isinstance(ds.attrs["model"], dict)
+    assert ds["chi"].dtype.kind == "c" and isinstance(metadata(ds, "model"), dict)
 
 
 def test_file_is_plain_netcdf(dataset, tmp_path):
-    ds, _, _ = dataset
+    """Plain xarray (default engine, no qgeom) reads the complex variable and JSON attributes
+    (the files of qgeom <= 0.1 held chi__real/chi__imag pairs, issue 14 item 2)."""
+    ds, model, _ = dataset
     path = save(ds, tmp_path / "r.nc")
-    with xr.open_dataset(path, engine="h5netcdf") as raw:
-        assert {"chi__real", "chi__imag", "sigma"} <= set(raw.data_vars)
-        np.testing.assert_array_equal(raw["chi__imag"].values, ds["chi"].values.imag)
+    with xr.open_dataset(path) as raw:
+        assert set(raw.data_vars) == {"chi", "sigma"}
+        assert raw["chi"].dtype == np.complex128
+        np.testing.assert_array_equal(raw["chi"].values, ds["chi"].values)
         assert isinstance(raw.attrs["model"], str)
+        assert json.loads(raw.attrs["model"]) == model.describe()
+        assert json.loads(raw.attrs["parameters"])["nothing"] is None
+
+
+def test_api_result_writes_with_plain_to_netcdf(dataset, tmp_path):
+    ds, _, _ = dataset
+    ds.to_netcdf(tmp_path / "plain.nc")
+    back = xr.open_dataset(tmp_path / "plain.nc")
+    xr.testing.assert_identical(back.load(), ds)
+
+
+def test_legacy_file_is_converted(dataset, tmp_path):
+    """A file in the session-2 layout (complex pairs, "json:" attributes) still loads."""
+    ds, model, _ = dataset
+    old = ds.drop_vars("chi").assign(chi__real=ds["chi"].real.assign_attrs(complex_part="real"),
+                                     chi__imag=ds["chi"].imag.assign_attrs(complex_part="imag"))
+    old.attrs = {**ds.attrs, "model": "json:" + ds.attrs["model"], "flag": "json:true"}
+    old.to_netcdf(tmp_path / "old.nc")
+    back = load(tmp_path / "old.nc")
+    np.testing.assert_array_equal(back["chi"].values, ds["chi"].values)
+    assert metadata(back, "model") == model.describe() and metadata(back, "flag") is True
 
 
 def test_band_geometry_round_trip(tmp_path):
@@ -84,8 +110,8 @@ def test_band_geometry_round_trip(tmp_path):
     back = load(save(ds, tmp_path / "g.nc"))
     xr.testing.assert_allclose(back[["chern_number", "quantum_metric_integral"]],
                                ds[["chern_number", "quantum_metric_integral"]], rtol=0, atol=0)
-    assert back.attrs["model"]["parameters"] == {"u": 1.0}
-    assert back.attrs["grid"]["shape"] == [12, 12]
+    assert metadata(back, "model")["parameters"] == {"u": 1.0}
+    assert metadata(back, "grid")["shape"] == [12, 12]
     assert back["chern_number"].attrs["units"] == "1"
 
 

@@ -25,7 +25,7 @@ import xarray as xr
 from qgeom.kspace import make_grid
 from qgeom.models import from_wannier90
 from qgeom.optical import current, response
-from qgeom.results import save
+from qgeom.results import metadata, save
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = ROOT / "tests" / "data" / "wannierberri" / "reference_gaas_shift.json"
@@ -44,7 +44,7 @@ def gaas_shift(nk=30, omega=None, scissors=None, degen_tol=0.04, components=("x"
         ds = response(model, current(a), kinds=["shift_like"], omega=omega, mu=7.9366, temperature=1e-3,
                       broadening=0.1, broadening_kind="gaussian", grid=grid, degen_tol=degen_tol,
                       scissors=scissors, progress=progress)
-        elapsed += ds.attrs["parameters"]["elapsed_s"]
+        elapsed += metadata(ds, "parameters")["elapsed_s"]
         sig.append(WB_FACTOR * ds.chi.sel(kind="shift_like").real)
     return xr.concat(sig, dim="a").assign_coords(a=list(components)), elapsed, ds
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from .results import decode_attr
+
 MAX_LINES = 24
 _X_PREFERENCE = ("mu", "omega", "gamma", "temperature", "t", "distance")
 
@@ -38,6 +40,12 @@ def save_figure(fig, path: str | Path, *, dpi: int = 130, close: bool = True) ->
     if close:
         _mpl().close(fig)
     return path
+
+
+def _model_info(ds: xr.Dataset) -> dict:
+    """The decoded `model` attribute of a result ({} when absent)."""
+    model = decode_attr(ds.attrs.get("model", {}))
+    return model if isinstance(model, dict) else {}
 
 
 def _label(ds: xr.Dataset, name: str) -> str:
@@ -92,7 +100,7 @@ def plot_bands(ds: xr.Dataset, ax=None, *, fermi_energy: float | None = None):
     x = ds["distance"].values
     ax.plot(x, ds["energy"].transpose("k", "band").values, color="k", lw=1)
     ticks = ds.attrs.get("path_ticks")
-    if ticks:
+    if ticks is not None and len(ticks):
         ax.set_xticks(ticks)
         ax.set_xticklabels(ds.attrs.get("path_labels", [""] * len(ticks)))
         for t in ticks:
@@ -102,7 +110,8 @@ def plot_bands(ds: xr.Dataset, ax=None, *, fermi_energy: float | None = None):
         ax.legend(loc="best", fontsize=7)
     ax.set_xlim(x[0], x[-1])
     ax.set_ylabel(_label(ds, "energy"))
-    ax.set_title(ds.attrs.get("model", {}).get("name", "") + " band structure" if isinstance(ds.attrs.get("model"), dict) else "band structure")
+    model = _model_info(ds)
+    ax.set_title(f"{model.get('name', '')} band structure".strip())
     return fig
 
 
@@ -228,8 +237,8 @@ def plot_result(ds: xr.Dataset, path: str | Path | None = None, **kwargs):
     kind = figure_kind(ds)
     if kind == "bands":
         ef = kwargs.get("fermi_energy")
-        if ef is None and isinstance(ds.attrs.get("model"), dict):
-            ef = ds.attrs["model"].get("parameters", {}).get("fermi_energy")
+        if ef is None:
+            ef = _model_info(ds).get("parameters", {}).get("fermi_energy")
         fig = plot_bands(ds, fermi_energy=ef)
     elif kind == "sigma":
         fig = plot_sigma(ds)

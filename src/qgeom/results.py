@@ -1,17 +1,26 @@
-"""Results as self-describing xarray Datasets; NetCDF save/load (h5netcdf engine).
+"""Results as self-describing xarray Datasets, stored as plain NetCDF-4 files.
 
-Every result carries: the qgeom version, the model description, the grid, the numerical
-parameters (temperature, tolerances, …), units and conventions. Nested metadata is stored as
-JSON strings (NetCDF attributes are flat); complex variables are stored as `<name>__real` /
-`<name>__imag` pairs so that any NetCDF reader can open the file.
+Every result carries the qgeom version, the model description, the grid, the numerical
+parameters (temperature, tolerances, …), units and conventions. Each attribute is a NetCDF
+type already in memory, so `ds.to_netcdf(path)` works on any result: strings, numbers and
+flat lists stay as they are, structured values (dicts, nested lists, booleans, None) are JSON
+text. `metadata(ds)` decodes them. Complex variables (the optical χ) are written as the
+complex compound type that h5netcdf and netCDF-C's nc-complex read back as complex numbers.
+
+Reading a result without qgeom::
+
+    import json, xarray as xr
+    ds = xr.open_dataset("results/optical.nc")     # complex `chi` comes back complex
+    params = json.loads(ds.attrs["parameters"])    # or qgeom.results.metadata(ds)["parameters"]
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from numbers import Number
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import xarray as xr
@@ -24,7 +33,8 @@ CONVENTIONS = (
     "sum_k = integral d^dk/(2pi)^d per unit cell volume/area/length; "
     "degenerate subspaces |e_n - e_m| < degen_tol treated U(N)-covariantly (see docs/conventions.md)."
 )
-_JSON_PREFIX = "json:"
+_JSON_LITERALS = ("true", "false", "null")
+_LEGACY_PREFIX = "json:"  # files written by qgeom ≤ 0.1 (session 2)
 
 
 def make_result(
@@ -44,25 +54,44 @@ def make_result(
     for name, unit in units.items():
         if name in ds.variables:
             ds[name].attrs["units"] = unit
-    ds.attrs.update(
-        {
-            "title": title,
-            "qgeom_version": __version__,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "conventions": conventions,
-            "model": model.describe(),
-            "grid": grid.describe() if hasattr(grid, "describe") else grid,
-            "parameters": parameters,
-        }
-    )
-    ds.attrs.update(extra_attrs or {})
+    attrs = {
+        "title": title,
+        "qgeom_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "conventions": conventions,
+        "model": model.describe(),
+        "grid": grid.describe() if hasattr(grid, "describe") else grid,
+        "parameters": parameters,
+        **(extra_attrs or {}),
+    }
+    ds.attrs = encode_attrs(attrs)
     return ds
 
 
-def _encode_attr(value):
-    if isinstance(value, (dict, list, tuple)) or value is None or isinstance(value, bool):
-        return _JSON_PREFIX + json.dumps(value, default=_json_default)
-    return value
+def encode_attr(value):
+    """`value` as a NetCDF attribute: str, number and flat numeric/str lists unchanged; anything
+    else (dict, nested list, bool, None, complex) as JSON text. Raises TypeError for objects
+    that have no JSON form."""
+    if isinstance(value, (np.generic, np.ndarray)) and value.dtype.kind in "iuf" and np.ndim(value) <= 1:
+        return value
+    if isinstance(value, str) or (isinstance(value, Number) and not isinstance(value, (bool, complex))):
+        return value
+    if isinstance(value, (list, tuple)) and value and _flat(value):
+        return list(value)
+    return json.dumps(value, default=_json_default)
+
+
+def _flat(seq) -> bool:
+    """All numbers (no bools) or all strings: what a NetCDF attribute holds as a 1-D array."""
+    if all(isinstance(v, str) for v in seq):
+        return True
+    return all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+               for v in seq)
+
+
+def encode_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
+    """Every value of `attrs` through `encode_attr` (for `ds.attrs = encode_attrs({...})`)."""
+    return {k: encode_attr(v) for k, v in attrs.items()}
 
 
 def _json_default(o):
@@ -72,35 +101,52 @@ def _json_default(o):
         return o.tolist()
     if isinstance(o, complex):
         return [o.real, o.imag]
-    raise TypeError(f"cannot store {type(o).__name__} in result metadata")
+    raise TypeError(f"cannot store {type(o).__name__} in result metadata (use numbers, strings, lists, dicts)")
 
 
-def _decode_attr(value):
-    if isinstance(value, str) and value.startswith(_JSON_PREFIX):
-        return json.loads(value[len(_JSON_PREFIX):])
+def decode_attr(value):
+    """Inverse of `encode_attr`: JSON objects, arrays and literals become Python values."""
+    if isinstance(value, str):
+        text = value[len(_LEGACY_PREFIX):] if value.startswith(_LEGACY_PREFIX) else value
+        if text[:1] in "{[" and text or text in _JSON_LITERALS:
+            try:
+                return json.loads(text)
+            except ValueError:
+                return value
     return value
 
 
+def metadata(ds: xr.Dataset | xr.DataArray, name: str | None = None):
+    """The attributes of a result with the JSON ones decoded: `metadata(ds)["parameters"]["temperature"]`,
+    or one attribute: `metadata(ds, "model")["name"]`. Works on files opened with plain xarray."""
+    if name is not None:
+        return decode_attr(ds.attrs[name])
+    return {k: decode_attr(v) for k, v in ds.attrs.items()}
+
+
+def netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
+    """A shallow copy of `ds` whose dataset and variable attributes are all NetCDF types
+    (results made elsewhere, or attributes added by hand as dicts)."""
+    out = ds.copy()
+    out.attrs = encode_attrs(ds.attrs)
+    for name in out.variables:
+        out[name].attrs = encode_attrs(out[name].attrs)
+    return out
+
+
 def save(ds: xr.Dataset, path: str | Path) -> Path:
-    """Write a result to NetCDF4 (HDF5) at `path`."""
+    """Write a result to a NetCDF-4 file at `path` (h5netcdf engine; complex variables stay complex)
+    and return the path. The file opens with `xr.open_dataset(path)`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = ds.copy()
-    for name in list(out.data_vars):
-        if np.iscomplexobj(out[name]):
-            attrs = dict(out[name].attrs)
-            out[f"{name}__real"] = out[name].real.assign_attrs(attrs, complex_part="real")
-            out[f"{name}__imag"] = out[name].imag.assign_attrs(attrs, complex_part="imag")
-            out = out.drop_vars(name)
-    out.attrs = {k: _encode_attr(v) for k, v in ds.attrs.items()}
-    for name in out.variables:
-        out[name].attrs = {k: _encode_attr(v) for k, v in out[name].attrs.items()}
-    out.to_netcdf(path, engine="h5netcdf")
+    netcdf_ready(ds).to_netcdf(path, engine="h5netcdf")
     return path
 
 
 def load(path: str | Path) -> xr.Dataset:
-    """Read a result written by `save`, restoring complex variables and structured metadata."""
+    """Read a result into memory: the same Dataset the API returned (attributes as stored; decode
+    them with `metadata`). Files of qgeom ≤ 0.1 (`<name>__real`/`<name>__imag` pairs, `json:`
+    attributes) are converted."""
     with xr.open_dataset(path, engine="h5netcdf") as f:
         ds = f.load()
     for name in list(ds.data_vars):
@@ -109,7 +155,23 @@ def load(path: str | Path) -> xr.Dataset:
             attrs = {k: v for k, v in ds[name].attrs.items() if k != "complex_part"}
             ds[base] = (ds[name] + 1j * ds[base + "__imag"]).assign_attrs(attrs)
             ds = ds.drop_vars([name, base + "__imag"])
-    ds.attrs = {k: _decode_attr(v) for k, v in ds.attrs.items()}
+    return netcdf_ready(_normalize_attrs(ds))
+
+
+def _fix_attr(value):
+    """Array attributes back to the lists the API wrote; legacy `json:` prefixes removed."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, str) and value.startswith(_LEGACY_PREFIX):
+        return value[len(_LEGACY_PREFIX):]
+    return value
+
+
+def _normalize_attrs(ds: xr.Dataset) -> xr.Dataset:
+    def fix(attrs):
+        return {k: _fix_attr(v) for k, v in attrs.items()}
+
+    ds.attrs = fix(ds.attrs)
     for name in ds.variables:
-        ds[name].attrs = {k: _decode_attr(v) for k, v in ds[name].attrs.items()}
+        ds[name].attrs = fix(ds[name].attrs)
     return ds

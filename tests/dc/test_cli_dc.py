@@ -4,7 +4,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from qgeom.cli import main
-from qgeom.results import load
+from qgeom.results import load, metadata
 
 
 def test_dc_command_writes_table_dataset_and_figure(tmp_path):
@@ -21,9 +21,9 @@ def test_dc_command_writes_table_dataset_and_figure(tmp_path):
     assert list(ds.mechanism.values) == ["fermionic_bath", "constant_gamma", "rta"]
     assert list(ds.term.values) == ["drude", "bcd", "geometric", "kinetic", "intrinsic"]
     np.testing.assert_allclose(ds.mu.values, np.linspace(-1, 1, 5))
-    assert ds.attrs["model"]["name"] == "tilted_dirac_2band"
-    assert ds.attrs["parameters"]["temperature"] == 0.1
-    assert ds.attrs["grid"]["shape"] == [40, 40]
+    assert metadata(ds, "model")["name"] == "tilted_dirac_2band"
+    assert metadata(ds, "parameters")["temperature"] == 0.1
+    assert metadata(ds, "grid")["shape"] == [40, 40]
     assert "qgeom_version" in ds.attrs and "e^3" in ds.sigma.attrs["units"]
     assert (tmp_path / "dc.png").stat().st_size > 10_000
     assert any((tmp_path / "ckpt").iterdir())
@@ -42,7 +42,7 @@ def test_dc_config_file_and_validation_messages(tmp_path):
                    '[dc]\ncomponents = ["xyy"]\nmu = "-4:-3.5:3"\ntemperature = 0.1\ngrid = 30\n')
     res = CliRunner().invoke(main, ["dc", "--config", str(cfg), "--out", str(tmp_path / "a.nc")])
     assert res.exit_code == 0, res.output
-    assert load(tmp_path / "a.nc").attrs["model"]["parameters"]["t"] == 0.5
+    assert metadata(load(tmp_path / "a.nc"), "model")["parameters"]["t"] == 0.5
 
     bad = tmp_path / "bad.toml"
     bad.write_text('[model]\nname = "pt_tilted_4band"\n[dc]\nmechanisms = ["boltzmann"]\ntemprature = 1\n')
@@ -66,7 +66,7 @@ def test_dc_command_blocks_flag(tmp_path):
         res = CliRunner().invoke(main, base + [flag, "--out", str(out)])
         assert res.exit_code == 0, res.output
         runs[flag] = load(out)
-    assert runs["--blocks"].attrs["parameters"]["orbital_blocks"] == [[0, 3], [1, 2]]
-    assert runs["--no-blocks"].attrs["parameters"]["orbital_blocks"] == "not split"
+    assert metadata(runs["--blocks"], "parameters")["orbital_blocks"] == [[0, 3], [1, 2]]
+    assert metadata(runs["--no-blocks"], "parameters")["orbital_blocks"] == "not split"
     dense = runs["--no-blocks"].sigma.values
     assert np.abs(runs["--blocks"].sigma.values - dense).max() < 1e-10 * np.abs(dense).max()

@@ -7,6 +7,7 @@ from scipy.integrate import quad
 from qgeom import QgeomInputError, geometry
 from qgeom.bands import Bands
 from qgeom.dc import converge, expansion
+from qgeom.results import metadata
 from qgeom.dc.expansion import KINETIC_PREFACTOR
 from qgeom.models import asymmetric_chain, mnbi2te4_bilayer, pt_tilted_2band, pt_tilted_4band, tilted_dirac_2band
 from qgeom.occupation import fermi_dirac
@@ -30,8 +31,8 @@ def test_two_forms_of_gamma0_terms_agree(model):
         y = b.sigma.sel(mechanism="fermionic_bath", term=term).values
         assert np.abs(x).max() > 1e-4
         assert _rel(x, y) < 1e-6, term
-    assert a.attrs["parameters"]["kinetic_form"] == "third_derivative"
-    assert b.attrs["parameters"]["geometric_form"] == "metric_by_parts"
+    assert metadata(a, "parameters")["kinetic_form"] == "third_derivative"
+    assert metadata(b, "parameters")["geometric_form"] == "metric_by_parts"
 
 
 def test_pt_model_has_no_bcd_and_equals_its_blocks():

@@ -15,6 +15,7 @@ from qgeom.models import (
     with_convention,
 )
 from qgeom.models.blocks import orbital_blocks, split_blocks
+from qgeom.results import metadata
 
 
 def _scrambled_two_block_model(seed: int = 3, operators=None) -> TightBindingModel:
@@ -75,8 +76,8 @@ def test_expansion_blocks_equal_dense_path(kinetic_form):
     scale = float(np.abs(dense.sigma).max())
     assert scale > 1e-3
     assert float(np.abs(split.sigma - dense.sigma).max()) < 1e-10 * scale
-    assert split.attrs["parameters"]["orbital_blocks"] == [[0, 3, 4], [1, 2]]
-    assert dense.attrs["parameters"]["orbital_blocks"] == "not split"
+    assert metadata(split, "parameters")["orbital_blocks"] == [[0, 3, 4], [1, 2]]
+    assert metadata(dense, "parameters")["orbital_blocks"] == "not split"
 
 
 def test_expansion_blocks_in_convention_ii():

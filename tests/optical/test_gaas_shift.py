@@ -14,6 +14,7 @@ import pytest
 from qgeom._validation import QgeomInputError
 from qgeom.bands import Bands
 from qgeom.kspace import make_grid
+from qgeom.results import metadata
 from qgeom.models import from_wannier90
 from qgeom.optical import current, response
 from qgeom.optical.scissors import Scissors, scissor_bands
@@ -81,8 +82,8 @@ def test_gaas_scissors_shifts_spectrum(gaas):
     om = np.linspace(1.6, 3.5, 8)
     s0, _ = sigma(gaas, "x", om - delta, 4)
     s1, ds = sigma(gaas, "x", om, 4, scissors="model")
-    assert ds.attrs["parameters"]["scissors_shift"] == delta
-    assert ds.attrs["parameters"]["num_valence_bands"] == 8
+    assert metadata(ds, "parameters")["scissors_shift"] == delta
+    assert metadata(ds, "parameters")["num_valence_bands"] == 8
     scale = np.abs(s0[1, 2]).max()
     assert scale > 1e-4
     assert np.abs(s1[1, 2] - s0[1, 2]).max() < 2e-5 * scale
@@ -128,7 +129,7 @@ def test_scissors_input_errors(gaas):
     with pytest.raises(QgeomInputError, match="carries no scissors"):
         response(m, current("x"), scissors="model", kinds=["shift_like"], omega=om, grid=4)
     ds = response(m, current("x"), scissors="auto", kinds=["shift_like"], omega=om, grid=4)
-    assert ds.attrs["parameters"]["scissors_shift"] == 0.0
+    assert metadata(ds, "parameters")["scissors_shift"] == 0.0
 
 
 def test_cli_scissors(tmp_path):
@@ -144,7 +145,7 @@ def test_cli_scissors(tmp_path):
     assert r.exit_code == 0, r.output
     from qgeom.results import load
 
-    assert load(out).attrs["parameters"]["scissors_shift"] == pytest.approx(1.117)
+    assert metadata(load(out), "parameters")["scissors_shift"] == pytest.approx(1.117)
     r = CliRunner().invoke(main, args + ["--scissors", "nonsense"])
     assert r.exit_code != 0 and "--scissors" in r.output
 

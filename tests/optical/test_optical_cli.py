@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from qgeom.cli import main
 from qgeom.models.library import mnbi2te4_bilayer
 from qgeom.optical import response
+from qgeom.results import metadata
 from qgeom.results import load
 from qgeom import QgeomInputError
 
@@ -58,7 +59,7 @@ def test_cli_optical_full_position_operator(tmp_path):
         assert r.exit_code == 0, r.output
         ds = load(out)
         chi[choice] = ds.chi.sel(kind="shift_like", alpha="y", beta="z").values
-        assert ds.attrs["model"]["parameters"].get("position_operator", "centres") == choice
+        assert metadata(ds, "model")["parameters"].get("position_operator", "centres") == choice
     scale = np.abs(chi["centres"]).max()
     assert scale > 0 and np.abs(chi["full"] - chi["centres"]).max() > 0.02 * scale
     bad = CliRunner().invoke(main, ["optical", "--model", "mnbi2te4_bilayer", "--observable", "layer_polarization",

@@ -15,7 +15,7 @@ from ..dc import expansion
 from ..dc.conventions import CONVENTIONS
 from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS, MECHANISMS
 from ..dc.figures import plot_expansion
-from ..results import save
+from ..results import metadata, save
 from ..units import UNIT_CHOICES
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .executor_options import executor_options
@@ -117,7 +117,7 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
         kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
         blocks=conf.blocks, **executor,
     )
-    click.echo(f"{model!r}; grid {ds.attrs['grid']['shape']}; kT = {conf.temperature} {model.energy_unit}")
+    click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "
                "(Drude: coefficient of 1/Gamma^2, BCD: of 1/Gamma)")
     for comp in ds.component.values:

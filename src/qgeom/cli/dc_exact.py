@@ -8,7 +8,7 @@ import click
 
 from ..dc.exact import exact, exact_frequency
 from ..dc.gamma_fit import comparison_rows, gamma_scan, plot_gamma_scan
-from ..results import save
+from ..results import metadata, save
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .dc import parse_mu
 from .executor_options import executor_options
@@ -49,7 +49,7 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
         ds = gamma_scan(model, gammas=gammas, **kw, **executor)
     else:
         ds = exact(model, gamma=gammas, convention=convention, **kw, **executor)
-    click.echo(f"{model!r}; grid {ds.attrs['grid']['shape']}; kT = {temperature} {model.energy_unit}; "
+    click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {temperature} {model.energy_unit}; "
                f"convention {convention}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}")
     for comp in ds.component.values:

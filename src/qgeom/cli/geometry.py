@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..results import save
+from ..results import metadata, save
 from ..summary import band_geometry
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .executor_options import executor_options
@@ -38,7 +38,7 @@ def command(config_path, model_name, params, grid, degen_tol, out, executor):
         if len(comps) >= 2:
             row.append(float(ds.berry_curvature_integral[n, 0, 1]))
         rows.append(row)
-    click.echo(f"{model!r}, grid {ds.attrs['grid']['shape']}")
+    click.echo(f"{model!r}, grid {metadata(ds, 'grid')['shape']}")
     click.echo(format_table(header, rows))
     path = save(ds, output_path(out, f"results/geometry_{model.name}.nc"))
     click.echo(f"wrote {path}")

@@ -7,7 +7,7 @@ import numpy as np
 
 from .._validation import QgeomInputError
 from ..plots import save_figure
-from ..results import save
+from ..results import metadata, save
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .executor_options import executor_options
 
@@ -54,7 +54,7 @@ def plot(ds, path, alpha="x", beta="y"):
     ax.axhline(0, color="0.6", lw=0.6)
     ax.set_xlabel(f"ħω ({ds.omega.attrs.get('units', '')})")
     ax.set_ylabel(f"Im χ^{alpha}{beta} ({ds.chi.attrs.get('units', '')})", fontsize=8)
-    ax.set_title(f"{ds.attrs['model']['name']}: {ds.attrs['parameters']['observable']}", fontsize=9)
+    ax.set_title(f"{metadata(ds, 'model')['name']}: {metadata(ds, 'parameters')['observable']}", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)
@@ -139,10 +139,10 @@ def command(config_path, model_name, params, wannier90, position_operator, obser
         i = int(np.argmax(np.abs(y)))
         rows.append([str(kind), float(ds.omega[i]), float(y[i]), float(y.max()), float(y.min()),
                      float(np.abs(ds.chi.sel(kind=kind, alpha=a, beta=b).real).max())])
-    click.echo(f"{model!r}, observable {ds.attrs['parameters']['observable']}, grid {ds.attrs['grid']['shape']}")
+    click.echo(f"{model!r}, observable {metadata(ds, 'parameters')['observable']}, grid {metadata(ds, 'grid')['shape']}")
     click.echo(f"Im chi^{a}{b} in {ds.chi.attrs['units']}")
     click.echo(format_table(["kind", "w_peak", "Im chi_peak", "max", "min", "max|Re|"], rows))
-    path = save(ds, output_path(out, f"results/optical_{model.name}_{ds.attrs['parameters']['observable']}.nc"))
+    path = save(ds, output_path(out, f"results/optical_{model.name}_{metadata(ds, 'parameters')['observable']}.nc"))
     click.echo(f"wrote {path}")
     fig = plot(ds, output_path(figure, str(path.with_suffix(".png"))), a, b)
     click.echo(f"wrote {fig}")

@@ -18,6 +18,7 @@ import xarray as xr
 
 from .._validation import QgeomInputError
 from ..plots import save_figure
+from ..results import encode_attr, metadata
 from .exact import exact
 
 COEFFICIENTS = ("A", "B", "C")
@@ -73,7 +74,7 @@ def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, unit
                    **grid_kwargs, **executor)
     s = ds["sigma"].sel(mechanism="fermionic_bath")
     terms = ["drude", "bcd", "geometric", "kinetic"]
-    return np.stack([s.sel(term=t).values for t in terms], axis=-1), ds.attrs["parameters"]
+    return np.stack([s.sel(term=t).values for t in terms], axis=-1), metadata(ds, "parameters")
 
 
 def gamma_scan(
@@ -102,7 +103,7 @@ def gamma_scan(
     executor = {k: kwargs[k] for k in ("workers", "scheduler", "checkpoint", "blocks") if k in kwargs}
     exp, exp_params = _expansion_coefficients(
         model, comps, ds["mu"].values, temperature, grid, degen_tol,
-        ds.attrs["parameters"]["units"], ds.attrs["parameters"]["convention"], grid_kwargs, executor,
+        metadata(ds, "parameters")["units"], metadata(ds, "parameters")["convention"], grid_kwargs, executor,
     )
     expansion_abc = np.stack([exp[..., 0], exp[..., 1], exp[..., 2] + exp[..., 3]], axis=-1)
     out = ds.assign(
@@ -116,7 +117,7 @@ def gamma_scan(
         "sigma(Gamma) Gamma^2 = A + B Gamma + C Gamma^2 + ...; A, B, C vs the expansion "
         "sigma^(-2) (Eq. 2), sigma^(-1) (Eq. 3), sigma^geo + sigma^kin (Eqs. 5, 6)"
     )
-    out.attrs["expansion_kinetic_prefactor"] = exp_params.get("kinetic_prefactor")
+    out.attrs["expansion_kinetic_prefactor"] = encode_attr(exp_params.get("kinetic_prefactor"))
     return out
 
 
@@ -162,8 +163,8 @@ def plot_gamma_scan(scan: xr.Dataset, path, *, component=None, mu=None):
     ax[1].set_xlabel(r"$\Gamma$")
     ax[1].set_xlim(left=-0.02 * g.max())
     ax[1].legend(fontsize=7)
-    model = scan.attrs.get("model", {})
+    model = metadata(scan).get("model", {})
     name = model.get("name", "") if isinstance(model, dict) else ""
-    fig.suptitle(f"{name}  {c}  mu = {m:g}  kT = {scan.attrs['parameters']['temperature']:g}", fontsize=9)
+    fig.suptitle(f"{name}  {c}  mu = {m:g}  kT = {metadata(scan, 'parameters')['temperature']:g}", fontsize=9)
     fig.tight_layout()
     return save_figure(fig, path)
