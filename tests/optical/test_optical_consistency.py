@@ -9,7 +9,7 @@ from optical_refs import liouville_kramers
 from qgeom.bands import Bands
 from qgeom.occupation import fermi_dirac
 from qgeom.optical import kernels, operator
-from qgeom.optical.observables import resolve
+from qgeom.observables import resolve
 from qgeom.optical.terms import Chunk
 from test_optical_properties import MBT_OMEGA, TZSX, chunk_chi
 

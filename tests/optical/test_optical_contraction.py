@@ -9,7 +9,7 @@ import pytest
 
 from qgeom.bands import Bands
 from qgeom.optical import ALL_TERMS, chunk_response, kernels
-from qgeom.optical.observables import resolve
+from qgeom.observables import resolve
 from qgeom.optical.scissors import Scissors
 from qgeom.optical.spectral import PAIR_CUT, TIGHT
 from qgeom.optical.terms import KERNEL_OF, NUMERATOR_OF, Chunk, prefactor

@@ -8,7 +8,7 @@ from optical_refs import rotate_in_degenerate_blocks, spinless_real_3band
 from qgeom.bands import Bands
 from qgeom.geometry import berry_curvature
 from qgeom.optical import chunk_response, detect_parity, operator, response, symmetrize
-from qgeom.optical.observables import resolve
+from qgeom.observables import resolve
 from qgeom.optical.units import tau_to_model
 
 KRAMERS = ["kramers_injection", "kramers_fermi_sea"]

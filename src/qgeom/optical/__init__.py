@@ -7,7 +7,7 @@
     ds.chi.sel(kind="kramers_injection", alpha="x", beta="y").imag   # e/V² per unit area
 """
 
-from .observables import Observable, current, detect_parity, from_model, operator
+from ..observables import Observable, current, detect_parity, from_model, operator
 from .response import DEFAULT_KINDS, PUBLIC_KINDS, chunk_response, response, symmetrize
 from .terms import ALL_TERMS
 

@@ -17,7 +17,7 @@ from ..models.base import Model
 from ..results import make_result
 from . import kernels, spectral
 from . import scissors as _scissors
-from .observables import AXES, resolve
+from ..observables import AXES, resolve
 from .terms import ALL_TERMS, NEEDS_DERIVATIVE, NUMERATOR_OF, TAU_TERMS, Chunk, prefactor
 from ..units import energy_unit_ev
 from .units import chi_units, tau_to_model
