@@ -12,7 +12,7 @@ from qgeom.optical import ALL_TERMS, chunk_response, kernels
 from qgeom.observables import resolve
 from qgeom.optical.scissors import Scissors
 from qgeom.optical.spectral import PAIR_CUT, TIGHT
-from qgeom.optical.terms import KERNEL_OF, NUMERATOR_OF, Chunk, prefactor
+from qgeom.optical.terms import NUMERATOR_OF, Chunk, kernel_of, prefactor
 
 
 def kernel(name, x, gamma, kind):
@@ -22,6 +22,8 @@ def kernel(name, x, gamma, kind):
         return kernels.finite_part2(x, gamma, kind)
     if name == "adiabatic":
         return kernels.adiabatic(x, gamma)
+    if name == "resonant":
+        return -1j * np.pi * kernels.delta(x, gamma, kind)
     return kernels.principal(x, gamma, kind) - 1j * np.pi * kernels.delta(x, gamma, kind)
 
 
@@ -35,7 +37,7 @@ def direct(b, wk, obs, omega_all, *, mu, kT, tau, gamma, kind, scissors=None):
     out = {}
     for term in ALL_TERMS:
         W = prefactor(term, tau) * ch.numerator(NUMERATOR_OF[term], (k, n, m), wk).reshape(len(k), -1)
-        g = kernel(KERNEL_OF[term], omega_all[:, None] + x[None, :], gamma, kind)
+        g = kernel(kernel_of(term, obs), omega_all[:, None] + x[None, :], gamma, kind)
         out[term] = (g @ W).reshape(len(omega_all), b.dim, b.dim)
     return out
 

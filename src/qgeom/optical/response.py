@@ -18,7 +18,7 @@ from ..results import make_result
 from . import kernels, spectral
 from . import scissors as _scissors
 from ..observables import AXES, resolve
-from .terms import ALL_TERMS, NEEDS_DERIVATIVE, NUMERATOR_OF, TAU_TERMS, Chunk, prefactor
+from .terms import ALL_TERMS, NEEDS_DERIVATIVE, NUMERATOR_OF, TAU_TERMS, Chunk, kernel_of, prefactor, principal_part_default
 from ..units import energy_unit_ev
 from .units import chi_units, tau_to_model
 
@@ -33,11 +33,12 @@ DEFAULT_BROADENING = {"eV": 2e-3}  # Lorentzian half width; other units: 1e-2 mo
 
 def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_all: np.ndarray, *,
                    mu: float, temperature: float, tau: float | None, gamma: float, bkind: str,
-                   scissors=None, position=None) -> dict:
+                   scissors=None, position=None, principal_part: bool | None = None) -> dict:
     """Unsymmetrized Σ_k w_k Σ_nm W^{αβ}_nm g(ω + ε_nm) for every term: {term: [nω, d, d]}.
     With `scissors` (a `scissors.Scissors`) the weights stay those of the unscissored bands and ε_nm → ε'_nm
     (exact for the current observable, see scissors.py). The ω contraction is `spectral.contract`.
-    `position`: the eigenbasis Wannier position matrix of a full-position model (see `Chunk`)."""
+    `position`: the eigenbasis Wannier position matrix of a full-position model (see `Chunk`).
+    `principal_part`: keep the non-resonant P(1/x) of shift_like (None: `terms.principal_part_default`)."""
     ch = Chunk(b, obs, mu, temperature, position)
     if scissors is not None:
         scissors.check_gap(b)
@@ -45,7 +46,7 @@ def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_al
     kk = tr.pairs[0]
     numerators = {name: ch.numerator(name, tr.pairs, wk).reshape(len(kk), b.dim**2)
                   for name in dict.fromkeys(NUMERATOR_OF[term] for term in terms)}
-    weights = {term: (NUMERATOR_OF[term], prefactor(term, tau)) for term in terms}
+    weights = {term: (NUMERATOR_OF[term], prefactor(term, tau), kernel_of(term, obs, principal_part)) for term in terms}
     sums = spectral.contract(tr, omega_all, numerators, weights, gamma, bkind)
     return {term: s.reshape(len(omega_all), b.dim, b.dim) for term, s in sums.items()}
 
@@ -73,6 +74,7 @@ def response(
     progress: bool | None = None,
     si: bool = True,
     scissors=None,
+    principal_part: bool | None = None,
     workers: int | None = None,
     scheduler=None,
     checkpoint=None,
@@ -97,6 +99,11 @@ def response(
                    (postw90/WannierBerri, v_nm → v_nm ε'_nm/ε_nm); "model" reads `scissors_shift` and
                    `num_valence_bands` from `model.parameters` (Wannier90 .win). Current observables only;
                    see `optical/scissors.py`.
+      principal_part : keep the non-resonant principal value P(1/x) of the shift_like resolvent. Default
+                   (None): no for the current — a DC current needs absorption; the exact NESS's rectified
+                   current vanishes below the gap and P(1/x) is cancelled there by the injection terms'
+                   non-resonant remainder — and yes for other observables (optical rectification of a
+                   polarization is physical). See docs/optical.md, "Resonant and non-resonant parts".
       workers, scheduler, checkpoint : executor (process pool, Dask) and resumable run, see
                    `kspace.integrate`.
 
@@ -109,6 +116,7 @@ def response(
     omega = _check_omega(omega)
     settings = _settings(model, kinds, mu=mu, temperature=temperature, tau=tau, broadening=broadening,
                          broadening_kind=broadening_kind)
+    settings["principal_part"] = principal_part_default(obs) if principal_part is None else bool(principal_part)
     kgrid = make_grid(model, _default_grid(model, grid), **({} if model.is_periodic else {"cutoff": cutoff}))
     order = obs.bands_order(any(k in NEEDS_DERIVATIVE for k in kinds))
     t0 = time.perf_counter()
@@ -136,6 +144,7 @@ class _ChunkResponse:
         self.position = position  # model.position_matrix of a full-position model, else None
         self.mu, self.temperature = settings["mu"], settings["temperature"]
         self.tau, self.gamma, self.bkind = settings["tau_model"], settings["broadening"], settings["broadening_kind"]
+        self.principal_part = settings.get("principal_part")  # None: terms.principal_part_default
 
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests)."""
@@ -143,7 +152,7 @@ class _ChunkResponse:
         observable = [o.name, o.source, o.matrix, o.func, o.derivative, o.direction, o.fd_step]
         return ["_ChunkResponse", observable, self.kinds, self.omega_all, float(self.mu), float(self.temperature),
                 None if self.tau is None else float(self.tau), float(self.gamma), self.bkind,
-                None if sc is None else [float(sc.shift), int(sc.n_valence)]]
+                None if sc is None else [float(sc.shift), int(sc.n_valence)], self.principal_part]
 
     def __call__(self, b: Bands, wk: np.ndarray) -> dict:
         position = None
@@ -153,7 +162,7 @@ class _ChunkResponse:
             position = (Vd[:, None] @ Abar @ V[:, None], Vd[:, None, None] @ dAbar @ V[:, None, None])
         return chunk_response(b, wk, self.obs, self.kinds, self.omega_all, mu=self.mu, temperature=self.temperature,
                               tau=self.tau, gamma=self.gamma, bkind=self.bkind, scissors=self.scissors,
-                              position=position)
+                              position=position, principal_part=self.principal_part)
 
 
 def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *, order, degen_tol, chunk_size,

@@ -19,18 +19,19 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernels
-from .terms import KERNEL_OF, Chunk
+from .terms import Chunk
 
 PAIR_CUT = 1e-14  # |f_nm| at or below this: the transition is dropped
 TIGHT = 1e-8  # block spread / γ below which its transitions share one kernel (first order in δ)
 TABLE_SIZE = 51_200  # elements per kernel table [groups, nfreq] (400 kB: tables stay in cache for the GEMM)
 
-# Each kernel of `terms.KERNEL_OF` as a sum of real kernels of definite parity with complex coefficients.
+# Each kernel of `terms.kernel_of` as a sum of real kernels of definite parity with complex coefficients.
 KERNEL_PARTS = {
     "delta": (("delta", 1.0),),
     "pf2": (("finite_part2", 1.0),),
     "adiabatic": (("adiabatic", 1.0),),
     "resolvent": (("principal", 1.0), ("delta", -1j * np.pi)),
+    "resonant": (("delta", -1j * np.pi),),
 }
 
 
@@ -86,7 +87,8 @@ def signed_frequencies(omega_all: np.ndarray):
 def contract(tr: Transitions, omega_all: np.ndarray, numerators: dict, weights: dict, gamma: float,
              bkind: str) -> dict:
     """{term: [nω, d²]}: Σ_transitions W g(ω + x) on `omega_all`, from the pair numerators {name: [P, d²]}
-    (w_k N_nm at `tr.pairs`) and per term its numerator and prefactor, weights = {term: (name, prefactor)}."""
+    (w_k N_nm at `tr.pairs`) and per term its numerator, prefactor and kernel (a key of KERNEL_PARTS),
+    weights = {term: (name, prefactor, kernel)}."""
     freq, plus, minus = signed_frequencies(np.asarray(omega_all, float))
     cols, where = _stack(tr, numerators, weights)
     acc = _accumulate(tr, freq, cols, gamma, bkind)
@@ -106,9 +108,9 @@ def _stack(tr: Transitions, numerators: dict, weights: dict):
     and {term: [(kernel, first column, coefficient)]}."""
     sums = {name: tr.sums(w) for name, w in numerators.items()}
     cols, where = {}, {}
-    for term, (name, pref) in weights.items():
+    for term, (name, pref, kernel) in weights.items():
         where[term] = []
-        for kern, c in KERNEL_PARTS[KERNEL_OF[term]]:
+        for kern, c in KERNEL_PARTS[kernel]:
             used = cols.setdefault(kern, {})
             if name not in used:
                 used[name] = sum(W.shape[1] for W, _ in (sums[u] for u in used))

@@ -41,6 +41,27 @@ KERNEL_OF = {
     "kramers_fermi_sea": "pf2", "kramers_unsplit": "adiabatic", "shift_like": "resolvent",
     "kramers_injection_geometric": "delta", "kramers_fermi_sea_geometric": "pf2",
 }
+
+
+def principal_part_default(obs) -> bool:
+    """Whether the resolvent kernel of shift_like keeps its non-resonant principal value P(1/x) by default.
+    Not for the current: j = dP/dt, so a reactive (non-absorbing) process cannot rectify a DC current; the
+    clean-limit (Γ → 0) rectified current of the exact NESS vanishes below the gap, and the P(1/x) part that
+    shift_like alone would give there cancels against the non-resonant remainder of the injection-type
+    terms (docs/optical.md, "Resonant and non-resonant parts"; tests/optical/test_shift_resonant.py). For
+    other observables (layer/spin polarizations) the non-resonant part is physical: optical rectification
+    and inverse-Faraday-type static responses below the gap."""
+    return obs.source != "current"
+
+
+def kernel_of(term: str, obs, principal_part: bool | None = None) -> str:
+    """Kernel of `term` for observable `obs`: KERNEL_OF, with the resolvent reduced to its resonant part
+    −iπδ unless `principal_part` (None: `principal_part_default(obs)`)."""
+    kern = KERNEL_OF[term]
+    keep = principal_part_default(obs) if principal_part is None else principal_part
+    return "resonant" if kern == "resolvent" and not keep else kern
+
+
 TAU_TERMS = ("injection", "textbook_injection", "kramers_injection", "kramers_injection_geometric")
 NEEDS_DERIVATIVE = ("shift_like", "kramers_injection_geometric", "kramers_fermi_sea_geometric")
 # W = prefactor · N: terms with the same numerator N (the f_nm-carrying product of matrix elements) share it
@@ -107,18 +128,24 @@ class Chunk:
         return self._cached("vOD", lambda: v @ OD - OD @ v)
 
     def _external(self) -> np.ndarray:
-        """i X^a: what the full position operator adds to B^a = i r^γ_{;a} for the current along γ,
-        X^a = ∂_aĀ^γ + [Ā^γ, D^a] − i[Ā^{a,D}, A^{H,γ}]  (D^a = −v^a∘F, A^H the full connection),
+        """i X^a: what the full position operator adds to the generalized derivative r^a_{;γ} of the
+        connection along the field direction a, taken along the current direction γ,
+        X^a = ∂_γĀ^a + [Ā^a, D^γ] − i[Ā^{γ,D}, A^{H,a}]  (D^γ = −v^γ∘F, A^H the full connection),
         [nk, d, N, N].
+        The derivative index is the current's: the shift current is Σ f_nm Im[r^b_mn r^a_{nm;γ}] δ (Sipe and
+        Shkrebtii, PRB 61, 5337 (2000), Eq. 57), the generalized derivative of the *field* connection along
+        the *current* direction. With a tight-binding position operator r^a_{;γ} = r^γ_{;a} + i Σ_{l∉{n,m}}
+        (r^γ_nl r^a_lm − r^a_nl r^γ_lm), a difference that cancels in the shift current (the internal part
+        agrees with WannierBerri on every component, tests/optical/test_lowsym_shift.py); the Wannier
+        position matrix Ā carries its own curvature and the order matters (2–13 % on a low-symmetry model).
         This is WannierBerri 26.10's ShiftCurrent external part A_Hbar_der + AD_bit + sum_AD − i AA_bit, whose
         (Ā_nn − Ā_mm)D terms cancel; the diagonal Ā_nn − Ā_mm is taken block-covariantly (Ā^D)."""
         def compute():
             Abar, dAbar = self.position
             g = self.obs.direction
-            Ag, D = Abar[:, g][:, None], -self.b.v * self.F[:, None]
-            AD = Abar * self.b.same[:, None]
-            AH = self.A[:, g][:, None]
-            X = dAbar[:, :, g] + Ag @ D - D @ Ag - 1j * (AD @ AH - AH @ AD)
+            Dg = (-self.b.v[:, g] * self.F)[:, None]
+            ADg = (Abar[:, g] * self.b.same)[:, None]
+            X = dAbar[:, g] + Abar @ Dg - Dg @ Abar - 1j * (ADg @ self.A - self.A @ ADg)
             return 1j * X
         return self._cached("external", compute)
 
