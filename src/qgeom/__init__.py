@@ -7,6 +7,13 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from ._validation import QgeomInputError  # noqa: E402
-
 __all__ = ["QgeomInputError", "__version__"]
+
+
+def __getattr__(name: str):
+    # lazy, so that `import qgeom` (and `qgeom --version`) does not import numpy
+    if name == "QgeomInputError":
+        from ._validation import QgeomInputError
+
+        return QgeomInputError
+    raise AttributeError(f"module 'qgeom' has no attribute {name!r}")
