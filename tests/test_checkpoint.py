@@ -142,3 +142,111 @@ def test_closure_integrand_parameters_enter_the_manifest(tmp_path):
     assert np.array_equal(a, b)
     with pytest.raises(QgeomInputError, match="different calculation"):
         integrate(tilted_dirac_2band(), 12, _closure(2.0), chunk_size=40, progress=False, checkpoint=tmp_path)
+
+
+# --- faults (issue 15 item 2) -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty", "foreign"])
+def test_corrupt_chunk_is_reported_by_name_and_recomputed(tmp_path, damage):
+    from qgeom.checkpoint import CheckpointWarning
+
+    reference, _ = _run(tmp_path)
+    victim = sorted(_chunks(tmp_path))[4]
+    path = tmp_path / victim
+    data = path.read_bytes()
+    if damage == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "garbage":
+        path.write_bytes(data[:100] + bytes(len(data) - 100))
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:  # a valid chunk of another chunk index
+        path.write_bytes((tmp_path / sorted(_chunks(tmp_path))[5]).read_bytes())
+    with pytest.warns(CheckpointWarning, match=victim):
+        again, f = _run(tmp_path)
+    assert len(f.calls) == 1
+    for key in reference:
+        assert np.array_equal(again[key], reference[key])
+    again, f = _run(tmp_path)  # repaired on disk
+    assert f.calls == []
+
+
+def test_checkpoint_of_other_code_is_refused(tmp_path, monkeypatch):
+    from qgeom import checkpoint
+
+    _run(tmp_path)
+    manifest = (tmp_path / "manifest.json").read_text()
+    assert checkpoint.code_identity()["source_sha256"] in manifest and '"qgeom"' in manifest
+    changed = {**checkpoint.code_identity(), "source_sha256": "0" * 64}
+    monkeypatch.setattr(checkpoint, "code_identity", lambda: changed)
+    with pytest.raises(QgeomInputError, match="differs in: code"):
+        _run(tmp_path)
+
+
+def test_source_hash_sees_every_package_file(tmp_path, monkeypatch):
+    """code_identity hashes the package's files: an edited kinetic prefactor changes it."""
+    import shutil
+
+    from qgeom import checkpoint
+
+    pkg = Path(checkpoint.__file__).resolve().parent
+    copy = tmp_path / "qgeom"
+    shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
+
+    def identity(root):
+        monkeypatch.setattr(checkpoint, "__file__", str(root / "checkpoint.py"))
+        checkpoint.code_identity.cache_clear()
+        try:
+            return checkpoint.code_identity()["source_sha256"]
+        finally:
+            monkeypatch.undo()
+            checkpoint.code_identity.cache_clear()
+
+    before = identity(copy)
+    assert before == identity(copy)
+    kernels = copy / "dc" / "kernels.py"
+    kernels.write_text(kernels.read_text() + "\nKINETIC_PREFACTOR_EDIT = 0.5\n")
+    assert identity(copy) != before
+
+
+def test_patched_integrand_function_is_another_calculation(tmp_path):
+    def make(flag):
+        if flag:
+            def func(b, w):
+                return w @ b.energies
+        else:
+            def func(b, w):
+                return 2.0 * (w @ b.energies)
+        return func
+
+    integrate(tilted_dirac_2band(), 12, make(True), chunk_size=40, progress=False, checkpoint=tmp_path)
+    with pytest.raises(QgeomInputError, match="different calculation"):
+        integrate(tilted_dirac_2band(), 12, make(False), chunk_size=40, progress=False, checkpoint=tmp_path)
+
+
+def _open_store(args):
+    directory, value, barrier = args
+    from qgeom.checkpoint import ChunkStore
+
+    barrier.wait()
+    try:
+        ChunkStore(directory, {"calculation": value})
+        return value
+    except QgeomInputError:
+        return None
+
+
+def test_concurrent_writers_of_different_runs_first_wins(tmp_path):
+    """Two runs with different inputs start on one directory at the same instant: exactly one
+    gets it, in every trial (the check-then-write race let both through)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Manager() as manager, ctx.Pool(4) as pool:
+        for trial in range(15):
+            barrier = manager.Barrier(4)
+            d = str(tmp_path / f"t{trial}")
+            winners = [v for v in pool.map(_open_store, [(d, v, barrier) for v in range(4)]) if v is not None]
+            assert len(winners) == 1, winners
+            assert not list(Path(d).glob(".tmp*"))

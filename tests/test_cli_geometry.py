@@ -57,7 +57,7 @@ def test_geometry_from_toml_config(runner, tmp_path):
     np.testing.assert_allclose(ds["chern_number"].values, [1.0, -1.0], atol=1e-6)
     assert metadata(ds, "grid")["shape"] == [24, 24]
     # command-line flags override the config
-    res = runner.invoke(main, ["geometry", "--config", str(cfg), "--param", "u=3", "--out", str(out)])
+    res = runner.invoke(main, ["geometry", "--config", str(cfg), "--param", "u=3", "--out", str(out), "--overwrite"])
     assert res.exit_code == 0, res.output
     np.testing.assert_allclose(load(out)["chern_number"].values, [0.0, 0.0], atol=1e-6)
 

@@ -11,6 +11,16 @@ identical (bit for bit) whichever executor ran the chunks and in whatever order 
 - `DaskExecutor(scheduler)`: a Dask distributed cluster (`scheduler` an address such as
   "tcp://10.0.0.1:8786", "local" to start a LocalCluster of processes, "local-threads" for a
   threaded one, or a `distributed.Client`). Needs the `distributed` extra.
+
+Trust model: a local cluster listens on 127.0.0.1 only (scheduler and dashboard). A remote
+`scheduler` address must be trusted as much as this machine: Dask sends tasks and results as
+pickles, so whoever controls the scheduler or its workers can run code in this process (chunk
+results are unpickled here). Use it only on a private network or over TLS (`tls://` addresses
+with a `distributed.Security` configuration), never on a cluster shared with untrusted users.
+
+Interrupts: when the run stops early (an exception, Ctrl-C, SIGTERM turned into SystemExit by the
+CLI) the pool's workers are killed, not waited for; a worker also dies with its parent (Linux
+parent-death signal), so a SIGKILLed run leaves no orphan processes.
 """
 
 from __future__ import annotations
@@ -19,6 +29,8 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
@@ -52,6 +64,35 @@ class SerialExecutor(_Executor):
         for i in indices:
             yield i, task(i)
 
+
+
+def _worker_init(parent: int, payload: bytes | None = None) -> None:
+    """In each pool worker: default SIGTERM (the CLI's handler would be inherited through fork),
+    SIGINT left to the parent (which kills the pool), death with the parent (Linux prctl)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            PR_SET_PDEATHSIG = 1
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+    if payload is not None:
+        _init_pickled(payload)
+
+
+def _kill_workers(pool: ProcessPoolExecutor) -> None:
+    """Kill the pool's processes now (shutdown(wait=True) would first finish the running chunks)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+    for p in procs:
+        p.join(5)
 
 
 def _run_inherited(token: int, index: int):
@@ -95,13 +136,14 @@ class ProcessExecutor(_Executor):
         if "fork" in multiprocessing.get_all_start_methods():
             token = id(task)
             _INHERITED[token] = task
-            pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+            pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=_worker_init, initargs=(os.getpid(),))
             submit = lambda i: pool.submit(_run_inherited, token, i)  # noqa: E731
         else:
             token = None
             pool = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_init_pickled, initargs=(_dumps(task),),
+                initializer=_worker_init, initargs=(os.getpid(), _dumps(task)),
             )
             submit = lambda i: pool.submit(_run_pickled, i)  # noqa: E731
         try:
@@ -118,6 +160,9 @@ class ProcessExecutor(_Executor):
                     nxt = next(todo, None)
                     if nxt is not None:
                         running.add(submit(nxt))
+        except BaseException:  # error, interrupt or the consumer closing early: no waiting
+            _kill_workers(pool)
+            raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
             if token is not None:
@@ -148,7 +193,9 @@ class DaskExecutor(_Executor):
             n = workers or os.cpu_count() or 1
             cluster = distributed.LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=scheduler == "local",
-                dashboard_address=":0", silence_logs=logging.ERROR,
+                dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR,
+                # processes talk over TCP: loopback only (threads use in-process comms)
+                **({"host": "127.0.0.1"} if scheduler == "local" else {}),
             )
             self.client = distributed.Client(cluster)
             self._owned = [self.client, cluster]

@@ -89,6 +89,7 @@ def to_text(ds: xr.Dataset, path: str | Path | None = None) -> str:
         lines += _table(ds, names)
     text = "\n".join(lines) + "\n"
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(text)
+        from .outputs import write_atomic
+
+        write_atomic(path, text.encode())
     return text

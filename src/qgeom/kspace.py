@@ -288,7 +288,11 @@ def integrate(
                 # reduce strictly in chunk order; chunks that finish early wait in `pending`
                 while i not in pending:
                     if i in done:
-                        pending[i] = store.load(i, bounds[i])
+                        part = store.load(i, bounds[i])
+                        if part is None:  # unusable file (reported): recompute it here
+                            part = task(i)
+                            store.save(i, bounds[i], part)
+                        pending[i] = part
                         break
                     j, part = next(results)
                     if store is not None:

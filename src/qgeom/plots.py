@@ -31,15 +31,17 @@ def _mpl():
     return plt
 
 
-def save_figure(fig, path: str | Path, *, dpi: int = 130, close: bool = True) -> Path:
-    """Write `fig` to `path` (creating the folder) and by default close it: every figure qgeom
-    writes goes through here."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    if close:
-        _mpl().close(fig)
-    return path
+def save_figure(fig, path: str | Path, *, dpi: int = 130, close: bool = True, overwrite: bool | None = None) -> Path:
+    """Write `fig` to `path` (creating the folder; atomically, see `outputs.write_atomic`) and by
+    default close it: every figure qgeom writes goes through here."""
+    from .outputs import figure_bytes, write_atomic
+
+    try:
+        data = figure_bytes(fig, path, dpi=dpi)
+    finally:
+        if close:
+            _mpl().close(fig)
+    return write_atomic(path, data, overwrite=overwrite)
 
 
 def _model_info(ds: xr.Dataset) -> dict:

@@ -134,13 +134,15 @@ def netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
     return out
 
 
-def save(ds: xr.Dataset, path: str | Path) -> Path:
+def save(ds: xr.Dataset, path: str | Path, *, overwrite: bool | None = None) -> Path:
     """Write a result to a NetCDF-4 file at `path` (h5netcdf engine; complex variables stay complex)
-    and return the path. The file opens with `xr.open_dataset(path)`."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    netcdf_ready(ds).to_netcdf(path, engine="h5netcdf")
-    return path
+    and return the path. The file opens with `xr.open_dataset(path)`. Serialized in memory, then
+    written atomically (`outputs.write_atomic`): a failed write leaves an existing file unchanged.
+    `overwrite`: None = replace an existing file in the Python API, refuse in CLI commands unless
+    --overwrite was given (`outputs.overwrite_policy`)."""
+    from .outputs import write_atomic
+
+    return write_atomic(path, bytes(netcdf_ready(ds).to_netcdf(engine="h5netcdf")), overwrite=overwrite)
 
 
 def load(path: str | Path) -> xr.Dataset:

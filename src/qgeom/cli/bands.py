@@ -6,8 +6,10 @@ import click
 
 from .._validation import QgeomInputError
 from ..bandstructure import band_structure
+from ..outputs import check_distinct, check_output
 from ..results import save
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
+from .safety_options import safety_options
 
 
 def _parse_points(items: tuple[str, ...]) -> dict[str, list[float]]:
@@ -51,6 +53,7 @@ def load_model(cfg, model_name, params, config_path, wannier90, convention, posi
               help="NetCDF file to write (default results/bands_<model>.nc).")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None, help="Also draw the figure (png/pdf/svg).")
 @click.option("--text", "text", type=click.Path(dir_okay=False), default=None, help="Also write a plain-text table.")
+@safety_options
 @handle_errors
 def command(config_path, model_name, params, wannier90, convention, kpath, points, npoints, out, plot, text):
     """Band energies along a k-path; prints band extrema at the path's points and writes a Dataset."""
@@ -59,6 +62,10 @@ def command(config_path, model_name, params, wannier90, convention, kpath, point
     run = cfg.get("bands", {})
     path = kpath or run.get("path") or ("L-G-X" if model.dim == 3 else "G-X")
     pts = {**run.get("points", {}), **_parse_points(points)}
+    out_path = check_output(output_path(out, f"results/bands_{model.name}.nc"), option="--out")
+    plot_path = check_output(plot, option="--plot", figure=True) if plot else None
+    text_path = check_output(text, option="--text") if text else None
+    check_distinct({"--out": out_path, "--plot": plot_path, "--text": text_path})
     ds = band_structure(model, path, npoints or run.get("npoints", 200), pts)
     click.echo(f"{model!r}")
     labels, ticks = ds.attrs["path_labels"], ds.attrs["path_ticks"]
@@ -79,7 +86,7 @@ def command(config_path, model_name, params, wannier90, convention, kpath, point
         cols = list(range(nshow))
     click.echo(format_table([header[0]] + [header[c + 1] for c in cols], [[r[0]] + [r[c + 1] for c in cols] for r in rows],
                             floatfmt="{: .5f}"))
-    path_out = save(ds, output_path(out, f"results/bands_{model.name}.nc"))
+    path_out = save(ds, out_path)
     click.echo(f"wrote {path_out}")
     if text:
         from ..export import to_text

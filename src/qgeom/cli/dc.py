@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 import click
@@ -15,10 +14,12 @@ from ..dc import expansion
 from ..dc.conventions import CONVENTIONS
 from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS, MECHANISMS
 from ..dc.figures import plot_expansion
+from ..outputs import check_distinct, check_output
 from ..results import metadata, save
 from ..units import UNIT_CHOICES
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .executor_options import executor_options
+from .safety_options import safety_options
 
 
 class DCConfig(BaseModel):
@@ -92,6 +93,7 @@ def comparison_table(ds, component: str) -> str:
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="NetCDF output (default results/dc_<model>.nc).")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG output (default next to --out).")
 @executor_options
+@safety_options
 @handle_errors
 def command(config_path, model_name, params, components, mu_spec, temperature, grid, mechanisms, rta,
             geometric_form, kinetic_form, convention, units, blocks, out, figure, executor):
@@ -111,6 +113,9 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     conf = validate(DCConfig, data, source)
     mu = parse_mu(conf.mu)
     grid_arg = conf.grid if isinstance(conf.grid, int) else tuple(conf.grid)
+    out_path = check_output(output_path(out, f"results/dc_{model.name}.nc"), option="--out")
+    fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
+    check_distinct({"--out": out_path, "--figure": fig_path})
     ds = expansion(
         model, components=conf.components, mu=mu, temperature=conf.temperature, grid=grid_arg,
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
@@ -123,8 +128,8 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     for comp in ds.component.values:
         click.echo(f"\ncomponent {comp}:")
         click.echo(comparison_table(ds, str(comp)))
-    path = save(ds, output_path(out, f"results/dc_{model.name}.nc"))
-    fig = plot_expansion(ds, figure or Path(path).with_suffix(".png"))
+    path = save(ds, out_path)
+    fig = plot_expansion(ds, fig_path)
     click.echo(f"\nwrote {path} and {fig}")
 
 

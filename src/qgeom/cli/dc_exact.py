@@ -8,10 +8,12 @@ import click
 
 from ..dc.exact import exact, exact_frequency
 from ..dc.gamma_fit import comparison_rows, gamma_scan, plot_gamma_scan
+from ..outputs import check_distinct, check_output
 from ..results import metadata, save
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .dc import parse_mu
 from .executor_options import executor_options
+from .safety_options import safety_options
 
 
 @click.command("dc-exact")
@@ -33,6 +35,7 @@ from .executor_options import executor_options
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="NetCDF output (default results/dc_exact_<model>.nc).")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG of σ(Γ) with the expansion (with --fit).")
 @executor_options
+@safety_options
 @handle_errors
 def command(config_path, model_name, params, components, mu_spec, temperature, gamma_spec, grid, nodes,
             omega_spec, fit, convention, blocks, out, figure, executor):
@@ -44,6 +47,11 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     model = build_model(cfg, model_name, params, config_path or "command line")
     mu = parse_mu(mu_spec)
     gammas = parse_mu(gamma_spec)
+    out_path = check_output(output_path(out, f"results/dc_exact_{model.name}.nc"), option="--out")
+    fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True) if fit else None
+    freq_path = check_output(out_path.with_name(out_path.stem + "_frequency.nc"), option="--out (frequency file)") \
+        if omega_spec else None
+    check_distinct({"--out": out_path, "--figure": fig_path, "frequency file": freq_path})
     kw = dict(components=components, mu=mu, temperature=temperature, grid=grid, nodes=nodes, blocks=blocks)
     if fit and convention == "seed":
         ds = gamma_scan(model, gammas=gammas, **kw, **executor)
@@ -60,10 +68,10 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
         click.echo("\nGamma fit sigma*G^2 = A + B G + C G^2 + ... versus the Gamma expansion (Eqs. 2, 3, 5, 6):")
         rows = comparison_rows(ds)
         click.echo(format_table(["comp", "mu", "coef", "fit", "+-", "expansion", "rel.diff"], rows, floatfmt="{: .5e}"))
-    path = save(ds, output_path(out, f"results/dc_exact_{model.name}.nc"))
+    path = save(ds, out_path)
     click.echo(f"\nwrote {path}")
     if "fit" in ds:
-        fig = plot_gamma_scan(ds, figure or Path(path).with_suffix(".png"))
+        fig = plot_gamma_scan(ds, fig_path)
         click.echo(f"wrote {fig}")
     if omega_spec:
         om = parse_mu(omega_spec)
@@ -71,5 +79,5 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
         if executor["checkpoint"] is not None:
             freq_executor["checkpoint"] = str(Path(executor["checkpoint"]) / "frequency")
         fds = exact_frequency(model, gamma=gammas, omega=om, convention=convention, **kw, **freq_executor)
-        fpath = save(fds, Path(path).with_name(Path(path).stem + "_frequency.nc"))
+        fpath = save(fds, freq_path)
         click.echo(f"wrote {fpath} (sigma[process, gamma, component, mu, omega])")

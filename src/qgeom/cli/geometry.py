@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from ..outputs import check_output
 from ..results import metadata, save
 from ..summary import band_geometry
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .executor_options import executor_options
+from .safety_options import safety_options
 
 
 @click.command("geometry")
@@ -17,6 +19,7 @@ from .executor_options import executor_options
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="NetCDF file to write (default results/geometry_<model>.nc).")
 @executor_options
+@safety_options
 @handle_errors
 def command(config_path, model_name, params, grid, degen_tol, out, executor):
     """Print per-band Chern numbers and BZ-integrated quantum metric; write a Dataset."""
@@ -25,6 +28,7 @@ def command(config_path, model_name, params, grid, degen_tol, out, executor):
     run = cfg.get("geometry", {})
     grid = grid or run.get("grid", 200)
     degen_tol = degen_tol or run.get("degen_tol", 1e-6)
+    out_path = check_output(output_path(out, f"results/geometry_{model.name}.nc"), option="--out")
     ds = band_geometry(model, grid=grid, degen_tol=degen_tol, **executor)
     header = ["band", "<E>"] + (["Chern"] if "chern_number" in ds else [])
     comps = list(ds.a.values)
@@ -40,5 +44,5 @@ def command(config_path, model_name, params, grid, degen_tol, out, executor):
         rows.append(row)
     click.echo(f"{model!r}, grid {metadata(ds, 'grid')['shape']}")
     click.echo(format_table(header, rows))
-    path = save(ds, output_path(out, f"results/geometry_{model.name}.nc"))
+    path = save(ds, out_path)
     click.echo(f"wrote {path}")

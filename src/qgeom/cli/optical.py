@@ -6,10 +6,12 @@ import click
 import numpy as np
 
 from .._validation import QgeomInputError
+from ..outputs import check_distinct, check_output
 from ..plots import save_figure
 from ..results import metadata, save
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
 from .executor_options import executor_options
+from .safety_options import safety_options
 
 KIND_CHOICES = ["injection", "kramers_injection", "kramers_fermi_sea", "shift_like", "textbook_injection",
                 "kramers_unsplit", "kramers_injection_geometric", "kramers_fermi_sea_geometric"]
@@ -91,6 +93,7 @@ def plot(ds, path, alpha="x", beta="y"):
 @click.option("--figure", "figure", type=click.Path(dir_okay=False), default=None,
               help="PNG file (default: next to --out with .png).")
 @executor_options
+@safety_options
 @handle_errors
 def command(config_path, model_name, params, wannier90, position_operator, observable, kinds, omega, mu, temperature, tau, broadening,
             broadening_kind, grid, cutoff, scissors, degen_tol, component, out, figure, executor):
@@ -118,6 +121,12 @@ def command(config_path, model_name, params, wannier90, position_operator, obser
     comp = component.strip().lower()
     if len(comp) != 2 or any(c not in "xyz"[: model.dim] for c in comp):
         raise QgeomInputError(f"--component must be two of {list('xyz'[: model.dim])}, e.g. xy; got {component!r}.")
+    from ..optical.observables import resolve
+
+    out_path = check_output(output_path(out, f"results/optical_{model.name}_{resolve(model, observable).name}.nc"),
+                            option="--out")
+    fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
+    check_distinct({"--out": out_path, "--figure": fig_path})
     ds = response(
         model, observable, kinds=kinds, omega=omega_grid,
         mu=mu if mu is not None else run.get("mu", 0.0),
@@ -142,7 +151,7 @@ def command(config_path, model_name, params, wannier90, position_operator, obser
     click.echo(f"{model!r}, observable {metadata(ds, 'parameters')['observable']}, grid {metadata(ds, 'grid')['shape']}")
     click.echo(f"Im chi^{a}{b} in {ds.chi.attrs['units']}")
     click.echo(format_table(["kind", "w_peak", "Im chi_peak", "max", "min", "max|Re|"], rows))
-    path = save(ds, output_path(out, f"results/optical_{model.name}_{metadata(ds, 'parameters')['observable']}.nc"))
+    path = save(ds, out_path)
     click.echo(f"wrote {path}")
-    fig = plot(ds, output_path(figure, str(path.with_suffix(".png"))), a, b)
+    fig = plot(ds, fig_path, a, b)
     click.echo(f"wrote {fig}")

@@ -8,7 +8,9 @@ import click
 
 from .._validation import QgeomInputError
 from ..results import load
+from ..outputs import check_distinct, check_output
 from .common import handle_errors
+from .safety_options import safety_options
 
 
 def _open(result: str):
@@ -25,13 +27,16 @@ def _open(result: str):
 @click.option("--text", "text", type=click.Path(dir_okay=False), default=None,
               help="Also export the result as a plain-text table to this file.")
 @click.option("--dpi", type=int, default=150, show_default=True)
+@safety_options
 @handle_errors
 def command(result, out, text, dpi):
     """Draw the standard figure of a result file (σ vs μ, χ vs ω, maps, bands, or a generic plot)."""
     from ..plots import figure_kind, plot_result
 
+    out = check_output(out or Path(result).with_suffix(".png"), option="--out", figure=True)
+    text = check_output(text, option="--text") if text else None
+    check_distinct({"RESULT": Path(result), "--out": out, "--text": text})
     ds = _open(result)
-    out = out or str(Path(result).with_suffix(".png"))
     plot_result(ds, out, dpi=dpi)
     click.echo(f"wrote {out} ({figure_kind(ds)} figure)")
     if text:
@@ -45,6 +50,7 @@ def command(result, out, text, dpi):
 @click.argument("result", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Text file (default RESULT with .txt; '-' prints to stdout).")
+@safety_options
 @handle_errors
 def export_command(result, out):
     """Write a result file as a plain-text table with a commented header (units, conventions, version)."""
@@ -54,6 +60,7 @@ def export_command(result, out):
     if out == "-":
         click.echo(to_text(ds), nl=False)
         return
-    out = out or str(Path(result).with_suffix(".txt"))
+    out = check_output(out or Path(result).with_suffix(".txt"), option="--out")
+    check_distinct({"RESULT": Path(result), "--out": out})
     to_text(ds, out)
     click.echo(f"wrote {out}")

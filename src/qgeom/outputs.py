@@ -1,0 +1,170 @@
+"""Safe output files: checked before computing, written atomically, never overwritten unless asked.
+
+- `check_output(path, ...)` validates a destination *before* the computation: not a directory, a
+  known figure format, an existing file only with `overwrite=True`, a parent directory that can be
+  created and written (probed with a real temporary file, which also catches read-only mounts).
+- `write_atomic(path, data, ...)` writes the bytes to a temporary file in the same directory,
+  fsyncs it and renames it into place: a reader never sees a half-written file, and a failed write
+  (full disk, quota, kill) leaves an existing file untouched and no temporary behind. Without
+  `overwrite` the final step is a hard link, which fails if the file appeared in the meantime.
+- `signals_as_exceptions()` turns SIGTERM/SIGHUP into `SystemExit`, so that every `finally`
+  (temporary files, worker pools) runs when a run is killed politely.
+
+Results are serialized in memory first (result files are small next to the k-space work), so a
+full disk is an ordinary `OSError` from `write`, never a crash inside the HDF5 library.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+import signal
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from ._validation import QgeomInputError
+
+# matplotlib's savefig formats (listed here so that checking a path does not import matplotlib)
+FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp", "pgf")
+TEMP_PREFIX = ".qgeom-tmp-"
+
+
+class OutputError(QgeomInputError):
+    """An output path that cannot or must not be written; the message names the path and the fix."""
+
+
+# Whether writers may replace an existing file when the caller does not say: True for the Python
+# API (like `to_netcdf`), False inside a CLI command unless --overwrite was given.
+_OVERWRITE = contextvars.ContextVar("qgeom_overwrite", default=True)
+
+
+@contextlib.contextmanager
+def overwrite_policy(overwrite: bool) -> Iterator[None]:
+    """Within the block, `save`/`save_figure`/`to_text` without an explicit `overwrite` use this."""
+    token = _OVERWRITE.set(bool(overwrite))
+    try:
+        yield
+    finally:
+        _OVERWRITE.reset(token)
+
+
+def resolve_overwrite(overwrite: bool | None) -> bool:
+    return _OVERWRITE.get() if overwrite is None else bool(overwrite)
+
+
+def check_output(path, *, option: str = "--out", overwrite: bool | None = None, figure: bool = False) -> Path:
+    """Validate an output destination before any computation; returns it as a Path.
+
+    Creates missing parent directories (so that the probe, and later the write, can happen)."""
+    if path is None or str(path).strip() == "":
+        raise OutputError(f"{option}: empty path; pass a file name.")
+    p = Path(path)
+    overwrite = resolve_overwrite(overwrite)
+    if p.is_dir() or str(path).endswith(os.sep):
+        raise OutputError(f"{option} {path}: is a directory; pass a file name, e.g. {p / 'result.nc'}.")
+    if figure and p.suffix.lower().lstrip(".") not in FIGURE_FORMATS:
+        raise OutputError(
+            f"{option} {path}: unknown figure format {p.suffix or '(none)'!r}; use a file name ending in "
+            f"{', '.join('.' + f for f in FIGURE_FORMATS[:3])} (or {', '.join(FIGURE_FORMATS[3:])})."
+        )
+    if p.exists() and not overwrite:
+        raise OutputError(f"{option} {path}: file exists; pass --overwrite to replace it, or choose another name.")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=p.parent, prefix=TEMP_PREFIX)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(
+            f"{option} {path}: cannot write in {p.parent} ({exc.strerror or exc}); choose a writable location."
+        ) from None
+    return p
+
+
+def check_distinct(paths: dict[str, Path | None]) -> None:
+    """Two outputs of one command must not be the same file (the second would replace the first)."""
+    seen: dict[Path, str] = {}
+    for option, p in paths.items():
+        if p is None:
+            continue
+        key = Path(os.path.abspath(p))
+        if key in seen:
+            raise OutputError(f"{option} and {seen[key]} are the same file {p}; give them different names.")
+        seen[key] = option
+
+
+def write_atomic(path, data: bytes, *, overwrite: bool | None = None) -> Path:
+    """Write `data` to `path` through a temporary file in the same directory and a rename.
+
+    Raises OutputError (with the OS reason) when it cannot write; an existing file is then unchanged
+    and the temporary file removed."""
+    path = Path(path)
+    overwrite = resolve_overwrite(overwrite)
+    existed = path.exists()
+    if existed and not overwrite:
+        raise OutputError(f"{path}: file exists; pass --overwrite to replace it, or choose another name.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=path.suffix)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; nothing was written.") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _publish(tmp, path, overwrite)
+    except OSError as exc:
+        state = "the existing file is unchanged" if existed else "nothing was written"
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}; {state}.") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return path
+
+
+def _publish(tmp: str, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)  # atomic and exclusive: fails if `path` appeared meanwhile
+    except FileExistsError:
+        raise OutputError(f"{path}: file appeared while computing; pass --overwrite or choose another name.") from None
+    except OSError:  # file systems without hard links
+        if path.exists():
+            raise OutputError(f"{path}: file exists; pass --overwrite or choose another name.") from None
+        os.replace(tmp, path)
+
+
+def figure_bytes(fig, path, *, dpi: int = 130) -> bytes:
+    """A matplotlib figure rendered in memory in the format of `path`'s suffix."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _raise_exit(signum, frame):  # noqa: ARG001
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise SystemExit(128 + signal) in the main thread, so
+    that cleanup code runs (temporary files removed, worker pools terminated). SIGINT already
+    raises KeyboardInterrupt. No-op outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    sigs = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    old = {s: signal.signal(s, _raise_exit) for s in sigs}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
