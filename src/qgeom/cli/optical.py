@@ -123,6 +123,7 @@ def command(config_path, model_name, params, wannier90, position_operator, obser
         raise QgeomInputError(f"--component must be two of {list('xyz'[: model.dim])}, e.g. xy; got {component!r}.")
     from ..optical.observables import resolve
 
+    scissors = _scissors(scissors if scissors is not None else run.get("scissors"))
     out_path = check_output(output_path(out, f"results/optical_{model.name}_{resolve(model, observable).name}.nc"),
                             option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
@@ -136,7 +137,7 @@ def command(config_path, model_name, params, wannier90, position_operator, obser
         broadening_kind=broadening_kind or run.get("broadening_kind", "lorentzian"),
         grid=_grid(grid) if grid is not None else (tuple(run["grid"]) if isinstance(run.get("grid"), list) else run.get("grid")),
         cutoff=cutoff if cutoff is not None else run.get("cutoff"),
-        scissors=_scissors(scissors if scissors is not None else run.get("scissors")),
+        scissors=scissors,
         **({"degen_tol": degen_tol} if degen_tol is not None else
            {"degen_tol": run["degen_tol"]} if "degen_tol" in run else {}),
         **executor,
