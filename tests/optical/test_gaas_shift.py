@@ -67,10 +67,14 @@ def test_gaas_shift_td_symmetry(gaas):
 
 
 def test_gaas_shift_matches_wannierberri_6(gaas):
-    """Same 6³ k-points as WB: internal terms (same model) to 1.5 %, full WB (with AA_R) to 10 % of max."""
+    """Same 6³ k-points as WB: internal terms (same model) to 1 % (0.72 % found; 1.3 % while the current's
+    shift_like kept its principal part), full WB (with AA_R) to 10 % of max. The rest is the treatment of the
+    spin-orbit-split near-degenerate pairs (WB: sc_eta = 0.04 eV in 1/ε_nm; qgeom: degen_tol = 0.04 eV); with
+    both tolerances at 1e-6 eV both codes blow up on them (σ(0.5 eV) ~ 0.1 A/V²), and without the T-symmetric
+    near-degeneracies (test_lowsym_shift.py) the two agree to 2e-9."""
     q = sigma(gaas, "x", WB6_OMEGA, 6)[0][1, 2]
     wb_int, wb_full = np.array(WB6_INTERNAL), np.array(WB6_FULL)
-    assert np.abs(q - wb_int).max() < 1.5e-2 * np.abs(wb_int).max()
+    assert np.abs(q - wb_int).max() < 1.0e-2 * np.abs(wb_int).max()
     assert np.abs(q - wb_full).max() < 1.0e-1 * np.abs(wb_full).max()
 
 
