@@ -37,10 +37,15 @@ def lattice_kind(lattice: np.ndarray) -> tuple[str | None, float]:
 
 
 def special_points(model: Model) -> dict[str, np.ndarray]:
-    """Named Cartesian k-points known for the model's lattice (always at least Γ = 'G')."""
+    """Named Cartesian k-points known for the model's lattice (always at least Γ = 'G'); continuum
+    models with a `k_cutoff`: X, Y (, Z) at the cutoff along each axis."""
     d = model.dim
     pts = {"G": np.zeros(d)}
     if model.lattice is None:
+        # continuum (k·p) models: the integration cutoff along each Cartesian axis
+        kc = getattr(model, "k_cutoff", None)
+        if kc:
+            pts.update({name: kc * np.eye(d)[i] for i, name in enumerate("XYZ"[:d])})
         return pts
     if d == 3:
         kind, a = lattice_kind(model.lattice)
@@ -79,9 +84,11 @@ def kpath(model: Model, path: str | Sequence[str], npoints: int = 200,
         known[ALIASES.get(key.upper(), key)] = v @ model.reciprocal_lattice if model.is_periodic else v
     missing = [x for x in labels if x not in known]
     if missing:
+        coords = ",".join(f"k{i + 1}" for i in range(model.dim))
+        kind = "reduced coordinates" if model.is_periodic else f"Cartesian, 1/{model.length_unit}"
         raise QgeomInputError(
-            f"unknown k-point label(s) {missing}; known for this lattice: {sorted(known)}; define others with "
-            f"--point NAME=k1,k2,k3 (reduced coordinates)."
+            f"unknown k-point label(s) {missing}; known for this model: {sorted(known)}; define others with "
+            f"--point NAME={coords} ({kind}; API: points={{'NAME': [{coords}]}})."
         )
     if int(npoints) < len(labels):
         raise QgeomInputError(f"npoints must be at least the number of path points ({len(labels)}).")

@@ -15,6 +15,7 @@ from ..dc.conventions import CONVENTIONS
 from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS, MECHANISMS
 from ..dc.figures import plot_expansion
 from ..outputs import check_distinct, check_output
+from ..dc.zeros import label, numerical_zeros, zero_note
 from ..results import metadata, save
 from ..units import UNIT_CHOICES
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
@@ -66,11 +67,12 @@ def comparison_table(ds, component: str) -> str:
     cols += [(m, "intrinsic") for m in mechs]
     short = {"fermionic_bath": "bath", "constant_gamma": "constG", "rta": "rta"}
     header += [f"{short[m]}:{t[:3] if t != 'intrinsic' else 'sigma0'}" for m, t in cols]
+    zero = numerical_zeros(ds).sel(component=component)
+    cells = [(mechs[0], "drude"), (mechs[0], "bcd"), *cols]
     rows = []
     for i, mu in enumerate(ds.mu.values):
-        row = [float(mu), float(s.sel(mechanism=mechs[0], term="drude")[i]), float(s.sel(mechanism=mechs[0], term="bcd")[i])]
-        row += [float(s.sel(mechanism=m, term=t)[i]) for m, t in cols]
-        rows.append(row)
+        rows.append([float(mu)] + [label(float(s.sel(mechanism=m, term=t)[i]), bool(zero.sel(mechanism=m, term=t)[i]))
+                                   for m, t in cells])
     return format_table(header, rows, floatfmt="{: .4e}")
 
 
@@ -128,6 +130,9 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     for comp in ds.component.values:
         click.echo(f"\ncomponent {comp}:")
         click.echo(comparison_table(ds, str(comp)))
+    note = zero_note(ds, numerical_zeros(ds))
+    if note:
+        click.echo(f"\n{note}")
     path = save(ds, out_path)
     fig = plot_expansion(ds, fig_path)
     click.echo(f"\nwrote {path} and {fig}")

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ..dc.exact import exact, exact_frequency
-from ..dc.gamma_fit import comparison_rows, gamma_scan, plot_gamma_scan
+from ..dc.gamma_fit import comparison_rows, gamma_counts, gamma_scan, plot_gamma_scan
+from ..dc.zeros import label, numerical_zeros, zero_note
 from ..outputs import check_distinct, check_output
 from ..results import metadata, save
 from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
@@ -60,14 +62,23 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {temperature} {model.energy_unit}; "
                f"convention {convention}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}")
+    zero = numerical_zeros(ds)
     for comp in ds.component.values:
-        rows = [[float(g)] + [float(x) for x in ds.sigma.sel(component=comp, gamma=g).values] for g in ds.gamma.values]
+        rows = [[float(g)] + [label(float(x), bool(z)) for x, z in zip(ds.sigma.sel(component=comp, gamma=g).values,
+                                                                        zero.sel(component=comp, gamma=g).values)]
+                for g in ds.gamma.values]
         click.echo(f"\ncomponent {comp}: sigma(Gamma) for mu = {', '.join(f'{m:g}' for m in ds.mu.values)}")
         click.echo(format_table(["gamma"] + [f"mu={m:g}" for m in ds.mu.values], rows, floatfmt="{: .6e}"))
+    note = zero_note(ds, zero)
+    if note:
+        click.echo(f"\n{note}")
     if "fit" in ds:
         click.echo("\nGamma fit sigma*G^2 = A + B G + C G^2 + ... versus the Gamma expansion (Eqs. 2, 3, 5, 6):")
         rows = comparison_rows(ds)
         click.echo(format_table(["comp", "mu", "coef", "fit", "+-", "expansion", "rel.diff"], rows, floatfmt="{: .5e}"))
+        if np.isnan(ds.fit_uncertainty.values).all():
+            click.echo(f"note: {ds.sizes['gamma']} Γ values allow a single fit, so its uncertainty is unknown (nan); "
+                       f"pass at least {gamma_counts()[1]} for one.")
     path = save(ds, out_path)
     click.echo(f"\nwrote {path}")
     if "fit" in ds:

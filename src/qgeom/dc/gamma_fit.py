@@ -48,16 +48,29 @@ def fit_gamma_series(gamma, sigma, *, degrees=(4, 5, 6), drop=(0, 1, 2)) -> dict
             fits.append(c.T.reshape(s.shape[:-1] + (3,)))
             keys.append((nd, deg))
     if not fits:
-        raise QgeomInputError(
-            f"fit_gamma_series: {len(g)} Γ values are too few for degrees {tuple(degrees)}; "
-            "pass more Γ values (at least max(degree) + 2)."
-        )
+        check_gamma_count(len(g), degrees)
     fits = np.array(fits)
     # reported value: fewest dropped points, then highest degree
     best = min(range(len(keys)), key=lambda i: (keys[i][0], -keys[i][1]))
     value = fits[best]
-    unc = 0.5 * (fits.max(axis=0) - fits.min(axis=0))
+    # one fit has no spread to report: the uncertainty is unknown, not zero
+    unc = 0.5 * (fits.max(axis=0) - fits.min(axis=0)) if len(fits) > 1 else np.full_like(value, np.nan)
     return {"value": value, "uncertainty": unc, "fits": fits}
+
+
+def gamma_counts(degrees=(4, 5, 6)) -> tuple[int, int]:
+    """(fewest Γ values that allow one fit, fewest that give an uncertainty from ≥ 2 fits)."""
+    return min(degrees) + 2, min(degrees) + 3
+
+
+def check_gamma_count(n: int, degrees=(4, 5, 6)) -> None:
+    """Raise before any computation when `n` Γ values cannot be fitted with these degrees."""
+    need, need_unc = gamma_counts(degrees)
+    if n < need:
+        raise QgeomInputError(
+            f"the Γ fit (degrees {tuple(degrees)}) needs at least {need} Γ values ({need_unc} for an "
+            f"uncertainty), got {n}; pass more Γ values (--gamma), or skip the fit (--no-fit)."
+        )
 
 
 def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, units, convention, grid_kwargs,
@@ -90,10 +103,11 @@ def gamma_scan(
     progress: bool | None = None,
     **kwargs,
 ) -> xr.Dataset:
-    """Exact σ(Γ) over `gammas` (choose Γ ≪ kT, e.g. 0.05–0.4 kT, ≥ 8 values), its fit A/Γ² + B/Γ + C + …
+    """Exact σ(Γ) over `gammas` (choose Γ ≪ kT, e.g. 0.05–0.4 kT; ≥ 7 values, 6 give a fit without uncertainty), its fit A/Γ² + B/Γ + C + …
     and the Γ-expansion on the same grid. Returns a Dataset with `sigma[gamma, component, mu]`,
     `fit[component, mu, coefficient]`, `fit_uncertainty[...]` and `expansion[component, mu, coefficient]`
     (coefficient = A, B, C; C of the expansion = σ^geo + σ^kin with the module's KINETIC_PREFACTOR)."""
+    check_gamma_count(np.unique(np.atleast_1d(np.asarray(gammas, float))).size, degrees)
     grid_kwargs = {k: kwargs.pop(k) for k in ("kind", "cutoff", "offset") if k in kwargs}
     ds = exact(model, components=components, mu=mu, temperature=temperature, gamma=gammas, grid=grid,
                degen_tol=degen_tol, progress=progress, **grid_kwargs, **kwargs)

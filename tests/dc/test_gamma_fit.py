@@ -1,0 +1,43 @@
+"""The Γ fit: how many Γ values it needs and what it reports with the fewest (issue 14 item 9)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from qgeom import QgeomInputError
+from qgeom.cli import main
+from qgeom.dc.gamma_fit import fit_gamma_series, gamma_counts
+
+
+def _series(g):
+    return 2.0 / g**2 - 0.5 / g + 0.3 + 0.7 * g - 0.2 * g**2
+
+
+def test_six_values_fit_without_a_made_up_uncertainty():
+    g = np.linspace(0.01, 0.04, 6)
+    fit = fit_gamma_series(g, _series(g))
+    np.testing.assert_allclose(fit["value"], [2.0, -0.5, 0.3], rtol=1e-8)
+    assert np.isnan(fit["uncertainty"]).all()  # one fit: unknown, not zero
+
+
+def test_seven_values_give_an_uncertainty():
+    g = np.linspace(0.01, 0.04, 7)
+    noisy = _series(g) * (1 + 1e-9 * np.cos(40 * g / 0.04))
+    fit = fit_gamma_series(g, noisy)
+    assert np.all(np.isfinite(fit["uncertainty"])) and fit["uncertainty"][2] > 0
+    assert gamma_counts() == (6, 7)
+
+
+def test_too_few_values_name_the_real_minimum_and_no_fit():
+    g = np.array([0.01, 0.02])
+    with pytest.raises(QgeomInputError, match=r"at least 6 Γ values \(7 for an uncertainty\), got 2.*--no-fit"):
+        fit_gamma_series(g, _series(g))
+
+
+def test_cli_refuses_two_gammas_before_computing():
+    res = CliRunner().invoke(main, ["dc-exact", "--model", "tilted_dirac_2band", "--gamma", "0.01,0.02",
+                                    "--grid", "400", "--mu", "0.3"])
+    assert res.exit_code != 0
+    assert "at least 6 Γ values" in res.output and "--no-fit" in res.output
