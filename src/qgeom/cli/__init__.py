@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
                "Write a result file as a plain-text table with a commented header (units, conventions, version)."),
     "optical": ("optical", "command",
                 "Im χ^{αβ}(ω) of an observable: KI, KFS, shift-like and injection terms (seed [K])."),
+    "config-reference": ("config_reference", "command",
+                         "Print the TOML configuration reference (every table, key, type and default)."),
 }
 
 

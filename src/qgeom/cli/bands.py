@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import click
+from pydantic import Field, PositiveInt
 
 from .._validation import QgeomInputError
 from ..bandstructure import band_structure
 from ..outputs import check_distinct, check_output
 from ..results import save
-from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
+from .common import format_table, handle_errors, output_path
+from .model_loader import load, model_options
 from .safety_options import safety_options
+from .tables import Table, resolve, table_flags
 
 
 def _parse_points(items: tuple[str, ...]) -> dict[str, list[float]]:
@@ -26,47 +29,40 @@ def _parse_points(items: tuple[str, ...]) -> dict[str, list[float]]:
     return out
 
 
-def load_model(cfg, model_name, params, config_path, wannier90, convention, position_operator=None):
-    """A library model (--model/--config) or a Wannier90 model (--wannier90 PATH; `position_operator`
-    "centres" or "full", see `from_wannier90`)."""
-    w90 = wannier90 or cfg.get("model", {}).get("wannier90")
-    if w90:
-        from ..models.wannier90 import from_wannier90
+class BandsConfig(Table):
+    """[bands]: band energies along a high-symmetry path (`qgeom.bandstructure.band_structure`)."""
 
-        section = cfg.get("model", {})
-        return from_wannier90(w90, convention=convention or section.get("convention", "auto"),
-                              position_operator=position_operator or section.get("position_operator", "centres"))
-    return build_model(cfg, model_name, params, config_path or "command line")
+    path: str | None = Field(None, description="High-symmetry path, e.g. L-G-X (G = Γ).",
+                             json_schema_extra={"default_text": "L-G-X (3D), G-X (2D)"})
+    points: dict[str, list[float]] = Field(
+        default_factory=dict, description="Extra k-point labels in reduced coordinates, NAME = [k1, k2, k3].",
+        json_schema_extra={"default_text": "(none)"})
+    npoints: PositiveInt = Field(200, description="k-points along the whole path.")
 
 
 @click.command("bands")
-@model_options
-@click.option("--wannier90", "wannier90", type=click.Path(exists=True), default=None,
-              help="Wannier90 model: SEED_tb.dat, SEED_hr.dat, SEED.win or the seed's directory.")
-@click.option("--convention", type=click.Choice(["auto", "I", "II"]), default=None,
-              help="Bloch convention for Wannier90 models (default auto: II when centres are known).")
-@click.option("--path", "kpath", default=None, help="High-symmetry path, e.g. L-G-X (G = Γ).")
+@model_options(convention_aliases=("--convention",))
+@table_flags(BandsConfig, ["path", "npoints"])
 @click.option("--point", "points", multiple=True, metavar="NAME=K1,K2,K3",
-              help="Extra k-point label in reduced coordinates (repeatable).")
-@click.option("--npoints", type=int, default=None, help="k-points along the whole path (default 200).")
+              help="Extra k-point label in reduced coordinates (repeatable; [bands] points).  [default: none]")
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="NetCDF file to write (default results/bands_<model>.nc).")
-@click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None, help="Also draw the figure (png/pdf/svg).")
-@click.option("--text", "text", type=click.Path(dir_okay=False), default=None, help="Also write a plain-text table.")
+@click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None, help="Also draw the figure (png/pdf/svg).  [default: none]")
+@click.option("--text", "text", type=click.Path(dir_okay=False), default=None, help="Also write a plain-text table.  [default: none]")
 @safety_options
 @handle_errors
-def command(config_path, model_name, params, wannier90, convention, kpath, points, npoints, out, plot, text):
+def command(out, plot, text, **opts):
     """Band energies along a k-path; prints band extrema at the path's points and writes a Dataset."""
-    cfg = load_config(config_path)
-    model = load_model(cfg, model_name, params, config_path, wannier90, convention)
-    run = cfg.get("bands", {})
-    path = kpath or run.get("path") or ("L-G-X" if model.dim == 3 else "G-X")
-    pts = {**run.get("points", {}), **_parse_points(points)}
+    setup = load(opts)
+    model = setup.model
+    points = _parse_points(opts.pop("points"))
+    conf = resolve(BandsConfig, setup.config, "bands", opts, setup.source)
+    path = conf.path or ("L-G-X" if model.dim == 3 else "G-X")
     out_path = check_output(output_path(out, f"results/bands_{model.name}.nc"), option="--out")
     plot_path = check_output(plot, option="--plot", figure=True) if plot else None
     text_path = check_output(text, option="--text") if text else None
     check_distinct({"--out": out_path, "--plot": plot_path, "--text": text_path})
-    ds = band_structure(model, path, npoints or run.get("npoints", 200), pts)
+    ds = band_structure(model, path, conf.npoints, {**conf.points, **points})
     click.echo(f"{model!r}")
     labels, ticks = ds.attrs["path_labels"], ds.attrs["path_ticks"]
     dist = ds["distance"].values

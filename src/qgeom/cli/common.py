@@ -1,4 +1,6 @@
-"""Options and helpers shared by the CLI commands: model selection, configs, output."""
+"""Helpers shared by the CLI commands: value lists, k-grids, error handling, tables, output paths.
+
+The model options live in `model_loader.py`, the config tables and flags in `tables.py`."""
 
 from __future__ import annotations
 
@@ -10,49 +12,24 @@ import click
 import numpy as np
 
 from .._validation import QgeomInputError
-from ..config import ModelConfig, read_toml, validate
+from .model_loader import model_options, parse_param  # noqa: F401  (re-exported for older imports)
+from .tables import parse_grid  # noqa: F401
 
 
-def parse_param(values: tuple[str, ...]) -> dict[str, float | bool]:
-    """`--param key=value` pairs; values are numbers or true/false (never evaluated)."""
-    out: dict[str, float | bool] = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise QgeomInputError(f"--param expects key=value, got {item!r}.")
-        raw = raw.strip()
-        if raw.lower() in ("true", "false"):
-            out[key.strip()] = raw.lower() == "true"
-            continue
-        try:
-            out[key.strip()] = float(raw)
-        except ValueError:
-            raise QgeomInputError(f"--param {key.strip()}: {raw!r} is not a number.") from None
-    return out
-
-
-def model_options(f):
-    f = click.option("--param", "params", multiple=True, metavar="KEY=VALUE",
-                     help="Model parameter (repeatable), e.g. --param m=-3.9.")(f)
-    f = click.option("--model", "model_name", default=None, help="Library model name, e.g. pt_tilted_4band.")(f)
-    f = click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                     help="TOML config file; command-line flags override it.")(f)
-    return f
-
-
-def load_config(config_path: str | None) -> dict[str, Any]:
-    return read_toml(config_path) if config_path else {}
-
-
-def build_model(config: dict[str, Any], model_name: str | None, params: tuple[str, ...], source: str):
-    data = dict(config.get("model", {}))
-    if model_name:
-        data["name"] = model_name
-    if params:
-        data["parameters"] = {**data.get("parameters", {}), **parse_param(params)}
-    if "name" not in data:
-        raise QgeomInputError("no model given: pass --model NAME or a [model] table with name = ... in --config.")
-    return validate(ModelConfig, data, source).build()
+def parse_values(spec, name: str = "mu") -> np.ndarray:
+    """Values from a list, 'start:stop:num' (inclusive, like linspace) or 'a,b,c'."""
+    if isinstance(spec, (list, tuple)):
+        return np.asarray(spec, float)
+    text = str(spec).strip()
+    try:
+        if ":" in text:
+            start, stop, num = text.split(":")
+            return np.linspace(float(start), float(stop), int(num))
+        return np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        raise QgeomInputError(
+            f"cannot read {name} {spec!r}: use 'start:stop:num' (e.g. -1:1:21) or a comma list (e.g. -0.5,0,0.5)."
+        ) from None
 
 
 def handle_errors(f):

@@ -6,10 +6,9 @@ from typing import Literal
 
 import click
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field, PositiveFloat, field_validator
 
-from .._validation import QgeomInputError
-from ..config import validate
+from ..bands import DEFAULT_DEGEN_TOL
 from ..dc import expansion
 from ..dc.conventions import CONVENTIONS
 from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS, MECHANISMS
@@ -18,44 +17,68 @@ from ..outputs import check_distinct, check_output
 from ..dc.zeros import label, numerical_zeros, zero_note
 from ..results import metadata, save
 from ..units import UNIT_CHOICES
-from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
+from .common import format_table, handle_errors, output_path, parse_values
 from .executor_options import executor_options
+from .model_loader import load, model_options
 from .safety_options import safety_options
+from .tables import CommaList, Grid, Table, grid_arg, resolve, split_list, table_flags
+
+AUTO_MU_POINTS = 21
 
 
-class DCConfig(BaseModel):
-    """The [dc] table of a config file (all fields optional; CLI flags override). Choices are
-    Literal types, so a wrong value is reported with the field name and the allowed values."""
+class DCConfig(Table):
+    """[dc]: the Γ-expansion of the second-order DC conductivity (`qgeom.dc.expansion`)."""
 
-    model_config = ConfigDict(extra="forbid")
-    components: list[str] | str = "xyy"
-    mu: list[float] | str = "-1:1:21"
-    temperature: float = 0.05
-    grid: int | list[int] = 200
-    mechanisms: list[Literal[MECHANISMS]] | None = None  # type: ignore[valid-type]
-    rta: tuple[float, float] | None = None
-    geometric_form: Literal[GEOMETRIC_FORMS] = "metric_dipole"  # type: ignore[valid-type]
-    kinetic_form: Literal[KINETIC_FORMS] = "third_derivative"  # type: ignore[valid-type]
-    convention: Literal[CONVENTIONS] = "seed"  # type: ignore[valid-type]
-    units: Literal[UNIT_CHOICES] = "auto"  # type: ignore[valid-type]
-    degen_tol: float = 1e-6
-    blocks: bool = True
+    components: CommaList = Field(["xyy"], description="Tensor components, e.g. xyy,yxx, or all.")
+    mu: list[float] | str = Field(
+        "auto", description="Chemical potentials (model energy unit): start:stop:num, a,b,c, a TOML list, or auto "
+                            f"= {AUTO_MU_POINTS} values across the model's bands (5% inside their extremes).")
+    temperature: PositiveFloat = Field(0.05, description="kT in the model's energy unit.")
+    grid: Grid = Field(200, description="k-points per direction (N, or N1,N2[,N3]).")
+    mechanisms: list[Literal[MECHANISMS]] | None = Field(  # type: ignore[valid-type]
+        None, description=f"Dissipation mechanisms, a comma list from {', '.join(MECHANISMS)}.",
+        json_schema_extra={"default_text": "fermionic_bath,constant_gamma (+ rta when rta is given)"})
+    rta: tuple[float, float] | None = Field(None, description="Table I coefficients C1,C2 of the rta mechanism.")
+    geometric_form: Literal[GEOMETRIC_FORMS] = Field(  # type: ignore[valid-type]
+        "metric_dipole", description="Form of the geometric Γ⁰ term (equal in the continuum limit).")
+    kinetic_form: Literal[KINETIC_FORMS] = Field(  # type: ignore[valid-type]
+        "third_derivative", description="Form of the kinetic Γ⁰ term (equal in the continuum limit).")
+    convention: Literal[CONVENTIONS] = Field(  # type: ignore[valid-type]
+        "seed", description="seed: Eqs. 2-6 as printed (j = sigma E E / 2 for a static field); physical: sigma/2.")
+    units: Literal[UNIT_CHOICES] = Field(  # type: ignore[valid-type]
+        "auto", description="auto: SI for eV/Å models, model units otherwise; si; model.")
+    degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
+    blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H (exact and faster); "
+                                           "--no-blocks forces the dense path.")
+
+    @field_validator("mechanisms", mode="before")
+    @classmethod
+    def _split_mechanisms(cls, v):
+        return split_list(v)
+
+    @field_validator("rta", mode="before")
+    @classmethod
+    def _pair(cls, v):
+        if isinstance(v, str):
+            try:
+                c1, c2 = (float(x) for x in v.split(","))
+            except ValueError:
+                raise ValueError(f"rta expects two numbers C1,C2, got {v!r}") from None
+            return c1, c2
+        return v
 
 
-def parse_mu(spec) -> np.ndarray:
-    """μ values from a list, 'start:stop:num' (inclusive, like linspace) or 'a,b,c'."""
-    if isinstance(spec, (list, tuple)):
-        return np.asarray(spec, float)
-    text = str(spec).strip()
-    try:
-        if ":" in text:
-            start, stop, num = text.split(":")
-            return np.linspace(float(start), float(stop), int(num))
-        return np.array([float(x) for x in text.split(",")])
-    except ValueError:
-        raise QgeomInputError(
-            f"cannot read mu {spec!r}: use 'start:stop:num' (e.g. -1:1:21) or a comma list (e.g. -0.5,0,0.5)."
-        ) from None
+def auto_mu(model, num: int = AUTO_MU_POINTS) -> np.ndarray:
+    """`num` chemical potentials across the model's bands: the band extremes sampled on a coarse
+    k-grid, 5% of the band width inside them (so the default range always meets the bands)."""
+    from ..kspace import make_grid
+
+    grid = make_grid(model, 12) if model.is_periodic else make_grid(model, 12, kind="box")
+    k, _ = grid.points(0, grid.npoints)
+    e = np.linalg.eigvalsh(model.hamiltonian(k))
+    lo, hi = float(e.min()), float(e.max())
+    pad = 0.05 * (hi - lo)
+    return np.linspace(lo + pad, hi - pad, num)
 
 
 def comparison_table(ds, component: str) -> str:
@@ -78,48 +101,24 @@ def comparison_table(ds, component: str) -> str:
 
 @click.command("dc")
 @model_options
-@click.option("--components", default=None, help="Tensor components, e.g. xyy,yxx or 'all' (default xyy).")
-@click.option("--mu", "mu_spec", default=None, help="Chemical potentials: start:stop:num or a,b,c (model energy unit).")
-@click.option("--temperature", type=float, default=None, help="kT in the model's energy unit (default 0.05).")
-@click.option("--grid", type=int, default=None, help="k-points per direction (default 200).")
-@click.option("--mechanisms", default=None, help="Comma list from fermionic_bath, constant_gamma, rta.")
-@click.option("--rta", default=None, metavar="C1,C2", help="Table I coefficients of the rta mechanism.")
-@click.option("--geometric-form", type=click.Choice(GEOMETRIC_FORMS), default=None)
-@click.option("--kinetic-form", type=click.Choice(KINETIC_FORMS), default=None)
-@click.option("--convention", type=click.Choice(CONVENTIONS), default=None,
-              help="seed: Eqs. 2-6 as printed (j = sigma E E / 2 for a static field); physical: sigma/2.")
-@click.option("--units", type=click.Choice(UNIT_CHOICES), default=None,
-              help="auto (default): SI for eV/Å models, model units otherwise; si; model.")
-@click.option("--blocks/--no-blocks", default=None,
-              help="Sum over the exactly decoupled orbital blocks of H (default; exact and faster) or force the dense path.")
+@table_flags(DCConfig, list(DCConfig.model_fields), mu={"decls": ("--mu",)}, rta={"metavar": "C1,C2"},
+             mechanisms={"metavar": "M1,M2"})
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="NetCDF output (default results/dc_<model>.nc).")
 @click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG output (default next to --out).")
 @executor_options
 @safety_options
 @handle_errors
-def command(config_path, model_name, params, components, mu_spec, temperature, grid, mechanisms, rta,
-            geometric_form, kinetic_form, convention, units, blocks, out, figure, executor):
+def command(out, figure, executor, **opts):
     """Second-order DC conductivity: Drude, BCD, geometric and kinetic terms per dissipation mechanism."""
-    cfg = load_config(config_path)
-    source = config_path or "command line"
-    model = build_model(cfg, model_name, params, source)
-    data = dict(cfg.get("dc", {}))
-    overrides = {
-        "components": components, "mu": mu_spec, "temperature": temperature, "grid": grid,
-        "mechanisms": mechanisms.split(",") if mechanisms else None,
-        "rta": _pair(rta) if rta else None,
-        "geometric_form": geometric_form, "kinetic_form": kinetic_form, "convention": convention,
-        "units": units, "blocks": blocks,
-    }
-    data.update({k: v for k, v in overrides.items() if v is not None})
-    conf = validate(DCConfig, data, source)
-    mu = parse_mu(conf.mu)
-    grid_arg = conf.grid if isinstance(conf.grid, int) else tuple(conf.grid)
+    setup = load(opts)
+    model = setup.model
+    conf = resolve(DCConfig, setup.config, "dc", opts, setup.source)
+    mu = auto_mu(model) if conf.mu == "auto" else parse_values(conf.mu, "mu")
     out_path = check_output(output_path(out, f"results/dc_{model.name}.nc"), option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
     check_distinct({"--out": out_path, "--figure": fig_path})
     ds = expansion(
-        model, components=conf.components, mu=mu, temperature=conf.temperature, grid=grid_arg,
+        model, components=conf.components, mu=mu, temperature=conf.temperature, grid=grid_arg(conf.grid),
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
         kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
         blocks=conf.blocks, **executor,
@@ -138,9 +137,7 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     click.echo(f"\nwrote {path} and {fig}")
 
 
-def _pair(text: str) -> tuple[float, float]:
-    try:
-        c1, c2 = (float(x) for x in text.split(","))
-    except ValueError:
-        raise QgeomInputError(f"--rta expects two numbers C1,C2, got {text!r}.") from None
-    return c1, c2
+def parse_mu(spec) -> np.ndarray:
+    """Kept for callers of the old name: μ values from a list, 'start:stop:num' or 'a,b,c'."""
+    return parse_values(spec, "mu")
+

@@ -3,64 +3,76 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import click
 import numpy as np
+from pydantic import Field, PositiveFloat, PositiveInt
 
-from ..dc.exact import exact, exact_frequency
+from ..bands import DEFAULT_DEGEN_TOL
+from ..dc.conventions import CONVENTIONS
+from ..dc.exact import DEFAULT_NODES, exact, exact_frequency
 from ..dc.gamma_fit import comparison_rows, gamma_counts, gamma_scan, plot_gamma_scan
 from ..dc.zeros import label, numerical_zeros, zero_note
 from ..outputs import check_distinct, check_output
 from ..results import metadata, save
-from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
-from .dc import parse_mu
+from .common import format_table, handle_errors, output_path, parse_values
 from .executor_options import executor_options
+from .model_loader import load, model_options
 from .safety_options import safety_options
+from .tables import CommaList, Grid, Table, grid_arg, resolve, table_flags
+
+
+class DCExactConfig(Table):
+    """[dc-exact]: the exact fermionic-bath NESS versus Γ (`qgeom.dc.exact`, `qgeom.dc.gamma_fit.gamma_scan`)."""
+
+    components: CommaList = Field(["xyy"], description="Tensor components, e.g. xyy,yxx, or all.")
+    mu: list[float] | str = Field("0", description="Chemical potentials: start:stop:num, a,b,c or a TOML list.")
+    temperature: PositiveFloat = Field(0.1, description="kT in the model's energy unit.")
+    gamma: list[float] | str = Field("0.005,0.0075,0.01,0.015,0.02,0.03,0.04",
+                                     description="Bath rates Γ (model energy unit): start:stop:num, a,b,c or a list.")
+    grid: Grid = Field(100, description="k-points per direction (N, or N1,N2[,N3]).")
+    nodes: PositiveInt = Field(DEFAULT_NODES, description="Contour nodes for the DC limit.")
+    omega: list[float] | str | None = Field(
+        None, description="Also compute σ(ω,−ω) and σ(ω,ω) at these real frequencies (start:stop:num or a,b,c).")
+    fit: bool = Field(True, description="Fit σ(Γ) = A/Γ² + B/Γ + C + … and compare with the Γ-expansion "
+                                        "(needs ≥ 6 Γ values).")
+    convention: Literal[CONVENTIONS] = Field(  # type: ignore[valid-type]
+        "seed", description="seed: Eqs. B-5, B-6 as printed; physical: sigma/2.")
+    degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
+    blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H, or force the dense path.")
 
 
 @click.command("dc-exact")
 @model_options
-@click.option("--components", default="xyy", show_default=True, help="Tensor components, e.g. xyy,yxx or 'all'.")
-@click.option("--mu", "mu_spec", default="0", show_default=True, help="Chemical potentials: start:stop:num or a,b,c.")
-@click.option("--temperature", type=float, default=0.1, show_default=True, help="kT in the model's energy unit.")
-@click.option("--gamma", "gamma_spec", default="0.005,0.0075,0.01,0.015,0.02,0.03,0.04", show_default=True,
-              help="Bath rates Γ: start:stop:num or a,b,c (model energy unit).")
-@click.option("--grid", type=int, default=100, show_default=True, help="k-points per direction.")
-@click.option("--nodes", type=int, default=24, show_default=True, help="Contour nodes for the DC limit.")
-@click.option("--omega", "omega_spec", default=None,
-              help="Also compute σ(ω,−ω) and σ(ω,ω) at these real frequencies (start:stop:num or a,b,c).")
-@click.option("--fit/--no-fit", default=True, show_default=True,
-              help="Fit σ(Γ) = A/Γ² + B/Γ + C + … and compare with the Γ-expansion (needs ≥ 6 Γ values).")
-@click.option("--convention", type=click.Choice(["seed", "physical"]), default="seed", show_default=True)
-@click.option("--blocks/--no-blocks", default=True, show_default=True,
-              help="Sum over the exactly decoupled orbital blocks of H, or force the dense path.")
+@table_flags(DCExactConfig, list(DCExactConfig.model_fields))
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="NetCDF output (default results/dc_exact_<model>.nc).")
-@click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG of σ(Γ) with the expansion (with --fit).")
+@click.option("--figure", type=click.Path(dir_okay=False), default=None, help="PNG of σ(Γ) with the expansion (with --fit; default next to --out).")
 @executor_options
 @safety_options
 @handle_errors
-def command(config_path, model_name, params, components, mu_spec, temperature, gamma_spec, grid, nodes,
-            omega_spec, fit, convention, blocks, out, figure, executor):
+def command(out, figure, executor, **opts):
     """Exact second-order DC conductivity of the fermionic-bath NESS versus Γ (and its Γ-expansion fit).
 
     --workers/--scheduler/--checkpoint apply to the exact k-sums; with --omega the frequency sums
     checkpoint under DIR/frequency."""
-    cfg = load_config(config_path)
-    model = build_model(cfg, model_name, params, config_path or "command line")
-    mu = parse_mu(mu_spec)
-    gammas = parse_mu(gamma_spec)
+    setup = load(opts)
+    model = setup.model
+    conf = resolve(DCExactConfig, setup.config, "dc-exact", opts, setup.source)
+    gammas = parse_values(conf.gamma, "gamma")
     out_path = check_output(output_path(out, f"results/dc_exact_{model.name}.nc"), option="--out")
-    fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True) if fit else None
+    fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True) if conf.fit else None
     freq_path = check_output(out_path.with_name(out_path.stem + "_frequency.nc"), option="--out (frequency file)") \
-        if omega_spec else None
+        if conf.omega is not None else None
     check_distinct({"--out": out_path, "--figure": fig_path, "frequency file": freq_path})
-    kw = dict(components=components, mu=mu, temperature=temperature, grid=grid, nodes=nodes, blocks=blocks)
-    if fit and convention == "seed":
+    kw = dict(components=conf.components, mu=parse_values(conf.mu, "mu"), temperature=conf.temperature,
+              grid=grid_arg(conf.grid), nodes=conf.nodes, blocks=conf.blocks, degen_tol=conf.degen_tol)
+    if conf.fit and conf.convention == "seed":
         ds = gamma_scan(model, gammas=gammas, **kw, **executor)
     else:
-        ds = exact(model, gamma=gammas, convention=convention, **kw, **executor)
-    click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {temperature} {model.energy_unit}; "
-               f"convention {convention}")
+        ds = exact(model, gamma=gammas, convention=conf.convention, **kw, **executor)
+    click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}; "
+               f"convention {conf.convention}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}")
     zero = numerical_zeros(ds)
     for comp in ds.component.values:
@@ -84,11 +96,11 @@ def command(config_path, model_name, params, components, mu_spec, temperature, g
     if "fit" in ds:
         fig = plot_gamma_scan(ds, fig_path)
         click.echo(f"wrote {fig}")
-    if omega_spec:
-        om = parse_mu(omega_spec)
+    if conf.omega is not None:
+        om = parse_values(conf.omega, "omega")
         freq_executor = dict(executor)
         if executor["checkpoint"] is not None:
             freq_executor["checkpoint"] = str(Path(executor["checkpoint"]) / "frequency")
-        fds = exact_frequency(model, gamma=gammas, omega=om, convention=convention, **kw, **freq_executor)
+        fds = exact_frequency(model, gamma=gammas, omega=om, convention=conf.convention, **kw, **freq_executor)
         fpath = save(fds, freq_path)
         click.echo(f"wrote {fpath} (sigma[process, gamma, component, mu, omega])")

@@ -13,15 +13,15 @@ def executor_options(f):
     the keyword `executor` (a dict to pass on as **executor to integrate/expansion)."""
     f = click.option(
         "--checkpoint", "checkpoint", type=click.Path(file_okay=False), default=None, metavar="DIR",
-        help="Write finished k-chunk sums to DIR; rerunning the same command resumes from them.",
+        help="Write finished k-chunk sums to DIR; rerunning the same command resumes from them.  [default: none]",
     )(f)
     f = click.option(
         "--scheduler", "scheduler", default=None, metavar="ADDRESS",
-        help="Dask scheduler address (tcp://host:8786), or 'local' to start a local Dask cluster.",
+        help="Dask scheduler address (tcp://host:8786), or 'local' to start a local Dask cluster.  [default: none]",
     )(f)
     f = click.option(
         "--workers", "workers", type=click.IntRange(min=1), default=None, metavar="N",
-        help="Parallel worker processes for the k-sum (default: in-process).",
+        help="Parallel worker processes for the k-sum.  [default: in-process]",
     )(f)
     return _collect(f)
 

@@ -3,33 +3,41 @@
 from __future__ import annotations
 
 import click
+from pydantic import Field, PositiveFloat
 
+from ..bands import DEFAULT_DEGEN_TOL
 from ..outputs import check_output
 from ..results import metadata, save
 from ..summary import band_geometry
-from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
+from .common import format_table, handle_errors, output_path
 from .executor_options import executor_options
+from .model_loader import load, model_options
 from .safety_options import safety_options
+from .tables import Grid, Table, grid_arg, resolve, table_flags
+
+
+class GeometryConfig(Table):
+    """[geometry]: per-band Berry curvature, quantum metric and Chern numbers (`qgeom.summary.band_geometry`)."""
+
+    grid: Grid = Field(200, description="k-points per direction (N, or N1,N2[,N3]).")
+    degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
 
 
 @click.command("geometry")
 @model_options
-@click.option("--grid", type=int, default=None, help="k-points per direction (default 200).")
-@click.option("--degen-tol", type=float, default=None, help="Degeneracy tolerance (default 1e-6).")
+@table_flags(GeometryConfig, list(GeometryConfig.model_fields))
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="NetCDF file to write (default results/geometry_<model>.nc).")
 @executor_options
 @safety_options
 @handle_errors
-def command(config_path, model_name, params, grid, degen_tol, out, executor):
+def command(out, executor, **opts):
     """Print per-band Chern numbers and BZ-integrated quantum metric; write a Dataset."""
-    cfg = load_config(config_path)
-    model = build_model(cfg, model_name, params, config_path or "command line")
-    run = cfg.get("geometry", {})
-    grid = grid or run.get("grid", 200)
-    degen_tol = degen_tol or run.get("degen_tol", 1e-6)
+    setup = load(opts)
+    model = setup.model
+    conf = resolve(GeometryConfig, setup.config, "geometry", opts, setup.source)
     out_path = check_output(output_path(out, f"results/geometry_{model.name}.nc"), option="--out")
-    ds = band_geometry(model, grid=grid, degen_tol=degen_tol, **executor)
+    ds = band_geometry(model, grid=grid_arg(conf.grid), degen_tol=conf.degen_tol, **executor)
     header = ["band", "<E>"] + (["Chern"] if "chern_number" in ds else [])
     comps = list(ds.a.values)
     header += [f"∫g_{a}{a}" for a in comps] + (["∫Ω_xy"] if len(comps) >= 2 else [])

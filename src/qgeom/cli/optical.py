@@ -2,45 +2,69 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import click
 import numpy as np
+from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
 from .._validation import QgeomInputError
 from ..outputs import check_distinct, check_output
 from ..plots import save_figure
 from ..results import metadata, save
-from .common import build_model, format_table, handle_errors, load_config, model_options, output_path
+from ..bands import DEFAULT_DEGEN_TOL
+from ..optical.response import DEFAULT_KINDS
+from ..optical.terms import ALL_TERMS
+from .common import format_table, handle_errors, output_path
+from .model_loader import load, model_options
+from .tables import Grid, Table, grid_arg, resolve, table_flags
 from .executor_options import executor_options
 from .safety_options import safety_options
 
-KIND_CHOICES = ["injection", "kramers_injection", "kramers_fermi_sea", "shift_like", "textbook_injection",
-                "kramers_unsplit", "kramers_injection_geometric", "kramers_fermi_sea_geometric"]
+KIND_CHOICES = list(ALL_TERMS)
 
 
-def _grid(value: str | None):
-    if value is None:
-        return None
-    parts = [p for p in value.replace("x", ",").split(",") if p.strip()]
-    try:
-        nums = tuple(int(p) for p in parts)
-    except ValueError:
-        raise QgeomInputError(f"--grid expects N or NR,NPHI (integers), got {value!r}.") from None
-    return nums[0] if len(nums) == 1 else nums
+class OpticalConfig(Table):
+    """[optical]: second-order rectified responses χ^{αβ}(ω) of an observable (`qgeom.optical.response`)."""
 
+    observable: str | None = Field(None, description="Model operator (layer_polarization, spin_z) or current_x|y|z.",
+                                   json_schema_extra={"default_text": "(required)"})
+    kinds: list[Literal[ALL_TERMS]] = Field(  # type: ignore[valid-type]
+        list(DEFAULT_KINDS), description=f"Response kinds (--kind repeatable), from {', '.join(ALL_TERMS)}.")
+    omega: tuple[float, float, PositiveInt] = Field(
+        (0.01, 0.3, 59), description="ħω grid MIN MAX N (model energy unit, eV for eV models).")
+    mu: float = Field(0.0, description="Chemical potential (model energy unit).")
+    temperature: PositiveFloat | None = Field(
+        None, description="kT (model energy unit).",
+        json_schema_extra={"default_text": "1e-3 eV for eV models, 1e-3 model units otherwise"})
+    tau: PositiveFloat | None = Field(None, description="Relaxation time (ps for eV models), needed by the injection kinds.")
+    broadening: PositiveFloat | None = Field(
+        None, description="Width of δ and of the principal value.",
+        json_schema_extra={"default_text": "2e-3 eV for eV models, 1e-2 model units otherwise"})
+    broadening_kind: Literal["lorentzian", "gaussian"] = Field("lorentzian", description="Line shape of the broadening.")
+    grid: Grid | None = Field(None, description="k-grid: N (lattice) or NR,NPHI (continuum disk).",
+                              json_schema_extra={"default_text": "200 (lattice), 480,12 (continuum)"})
+    cutoff: PositiveFloat | None = Field(None, description="k cutoff of continuum models (1/length).",
+                                         json_schema_extra={"default_text": "the model's k_cutoff"})
+    scissors: str | float | None = Field(
+        None, description="Scissors shift of the conduction bands (current observables): auto = the model's "
+                          "scissors_shift/num_valence_bands (Wannier90 .win) if present, none, or a shift (eV) "
+                          "with the model's num_valence_bands.", json_schema_extra={"default_text": "none"})
+    degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
+    component: str = Field("xy", description="αβ shown in the table and figure.")
 
-def _scissors(value):
-    """--scissors auto|none|SHIFT (or the [optical] scissors key of a config) → response(scissors=...)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        key = value.strip().lower()
-        if key in ("auto", "none", "off", "model"):
-            return key
-        try:
-            return float(key)
-        except ValueError:
-            raise QgeomInputError(f"--scissors expects auto, none or a shift in eV, got {value!r}.") from None
-    return value
+    @field_validator("scissors")
+    @classmethod
+    def _scissors(cls, value):
+        if isinstance(value, str):
+            key = value.strip().lower()
+            if key in ("auto", "none", "off", "model"):
+                return key
+            try:
+                return float(key)
+            except ValueError:
+                raise ValueError(f"scissors expects auto, none or a shift in eV, got {value!r}") from None
+        return value
 
 
 def plot(ds, path, alpha="x", beta="y"):
@@ -64,30 +88,8 @@ def plot(ds, path, alpha="x", beta="y"):
 
 @click.command("optical")
 @model_options
-@click.option("--wannier90", "wannier90", type=click.Path(exists=True), default=None,
-              help="Wannier90 model (SEED_tb.dat/_hr.dat, seedname or directory) instead of --model.")
-@click.option("--position-operator", "position_operator", type=click.Choice(["centres", "full"]), default=None,
-              help="Wannier90 models: tight-binding position operator (centres, default) or the full r_ij(R) of "
-                   "_tb.dat (experimental; current observables; docs/wannier90.md).")
-@click.option("--observable", default=None, help="Model operator (layer_polarization, spin_z) or current_x|y|z.")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(KIND_CHOICES),
-              help="Response kind (repeatable); default: kramers_injection, kramers_fermi_sea, shift_like.")
-@click.option("--omega", nargs=3, type=float, default=None, metavar="MIN MAX N",
-              help="ħω grid (model energy unit, eV for k·p models); default 0.01 0.3 59.")
-@click.option("--mu", type=float, default=None, help="Chemical potential (default 0).")
-@click.option("--temperature", type=float, default=None, help="kT (default 1e-3).")
-@click.option("--tau", type=float, default=None, help="Relaxation time (ps for eV models) for injection kinds.")
-@click.option("--broadening", type=float, default=None, help="Width of δ / principal value (default 2e-3 eV).")
-@click.option("--broadening-kind", type=click.Choice(["lorentzian", "gaussian"]), default=None)
-@click.option("--grid", "grid", default=None, help="k-grid: N (lattice) or NR,NPHI (continuum disk).")
-@click.option("--cutoff", type=float, default=None, help="k cutoff of continuum models (1/length).")
-@click.option("--scissors", "scissors", default=None, metavar="auto|none|SHIFT",
-              help="Scissors shift of the conduction bands (current observables): auto = the model's "
-                   "scissors_shift/num_valence_bands (Wannier90 .win) if present, none, or a shift (eV) "
-                   "with the model's num_valence_bands. Default: none.")
-@click.option("--degen-tol", "degen_tol", type=float, default=None,
-              help="Degeneracy tolerance (model energy unit; default 1e-6). Wannier models: see docs/wannier90.md.")
-@click.option("--component", default="xy", show_default=True, help="αβ shown in the table and figure.")
+@table_flags(OpticalConfig, list(OpticalConfig.model_fields), kinds={"decls": ("--kind",), "multiple": True, "metavar": "KIND"},
+             omega={"nargs": 3, "type": float, "metavar": "MIN MAX N"}, scissors={"metavar": "auto|none|SHIFT"})
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="NetCDF file (default results/optical_<model>_<observable>.nc).")
 @click.option("--figure", "figure", type=click.Path(dir_okay=False), default=None,
@@ -95,52 +97,31 @@ def plot(ds, path, alpha="x", beta="y"):
 @executor_options
 @safety_options
 @handle_errors
-def command(config_path, model_name, params, wannier90, position_operator, observable, kinds, omega, mu, temperature, tau, broadening,
-            broadening_kind, grid, cutoff, scissors, degen_tol, component, out, figure, executor):
+def command(out, figure, executor, **opts):
     """Im χ^{αβ}(ω) of an observable: KI, KFS, shift-like and injection terms (seed [K])."""
     from ..optical import response
 
-    cfg = load_config(config_path)
-    if wannier90 or cfg.get("model", {}).get("wannier90"):
-        from .bands import load_model
-
-        model = load_model(cfg, model_name, params, config_path, wannier90, None, position_operator)
-    else:
-        if position_operator:
-            raise QgeomInputError("--position-operator applies to Wannier90 models (--wannier90 PATH) only.")
-        model = build_model(cfg, model_name, params, config_path or "command line")
-    run = dict(cfg.get("optical", {}))
-    observable = observable or run.get("observable")
-    if not observable:
+    setup = load(opts)
+    model = setup.model
+    conf = resolve(OpticalConfig, setup.config, "optical", opts, setup.source)
+    if not conf.observable:
         raise QgeomInputError("no observable given: pass --observable NAME (e.g. layer_polarization, current_x).")
-    kinds = list(kinds) or run.get("kinds") or ["kramers_injection", "kramers_fermi_sea", "shift_like"]
-    om = omega or tuple(run.get("omega", (0.01, 0.3, 59)))
-    if len(om) != 3 or int(om[2]) < 1:
-        raise QgeomInputError(f"--omega expects MIN MAX N with N >= 1, got {om!r}.")
-    omega_grid = np.linspace(float(om[0]), float(om[1]), int(om[2]))
-    comp = component.strip().lower()
+    comp = conf.component.strip().lower()
     if len(comp) != 2 or any(c not in "xyz"[: model.dim] for c in comp):
-        raise QgeomInputError(f"--component must be two of {list('xyz'[: model.dim])}, e.g. xy; got {component!r}.")
-    from ..optical.observables import resolve
+        raise QgeomInputError(f"--component must be two of {list('xyz'[: model.dim])}, e.g. xy; got {conf.component!r}.")
+    from ..observables import resolve as resolve_observable
 
-    scissors = _scissors(scissors if scissors is not None else run.get("scissors"))
-    out_path = check_output(output_path(out, f"results/optical_{model.name}_{resolve(model, observable).name}.nc"),
-                            option="--out")
+    out_path = check_output(
+        output_path(out, f"results/optical_{model.name}_{resolve_observable(model, conf.observable).name}.nc"),
+        option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
     check_distinct({"--out": out_path, "--figure": fig_path})
+    w0, w1, nw = conf.omega
     ds = response(
-        model, observable, kinds=kinds, omega=omega_grid,
-        mu=mu if mu is not None else run.get("mu", 0.0),
-        temperature=temperature if temperature is not None else run.get("temperature"),
-        tau=tau if tau is not None else run.get("tau"),
-        broadening=broadening if broadening is not None else run.get("broadening"),
-        broadening_kind=broadening_kind or run.get("broadening_kind", "lorentzian"),
-        grid=_grid(grid) if grid is not None else (tuple(run["grid"]) if isinstance(run.get("grid"), list) else run.get("grid")),
-        cutoff=cutoff if cutoff is not None else run.get("cutoff"),
-        scissors=scissors,
-        **({"degen_tol": degen_tol} if degen_tol is not None else
-           {"degen_tol": run["degen_tol"]} if "degen_tol" in run else {}),
-        **executor,
+        model, conf.observable, kinds=conf.kinds, omega=np.linspace(w0, w1, nw), mu=conf.mu,
+        temperature=conf.temperature, tau=conf.tau, broadening=conf.broadening, broadening_kind=conf.broadening_kind,
+        grid=None if conf.grid is None else grid_arg(conf.grid), cutoff=conf.cutoff, scissors=conf.scissors,
+        degen_tol=conf.degen_tol, **executor,
     )
     a, b = comp
     rows = []

@@ -1,0 +1,157 @@
+"""The one model loader of every command: `--model NAME --param k=v`, `--wannier90 PATH` (with its
+Bloch convention and position operator) or the config's `[model]` table, validated together.
+
+Flags override the file: `--model` replaces a `[model] wannier90 = ...` entry and vice versa;
+`--param` entries are merged over `[model] parameters`. Unknown model names, unknown parameters
+and Wannier90-only options on a library model are rejected with the allowed values.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import click
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
+
+from .._validation import QgeomInputError
+from ..config import read_toml
+from ..models.base import Model
+from .tables import Table, check_tables, flag, validate
+
+
+def _library() -> dict:
+    from ..models.library import MODELS
+
+    return MODELS
+
+
+def model_parameters(name: str) -> dict[str, Any]:
+    """The keyword parameters of library model `name` with their defaults."""
+    sig = inspect.signature(_library()[name])
+    return {p.name: p.default for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+class ModelTable(Table):
+    """[model]: a library model with parameters, or a Wannier90 model."""
+
+    name: str | None = Field(None, description="Library model name (one of qgeom.models.library.MODELS).")
+    parameters: dict[str, StrictFloat | StrictInt | StrictBool] = Field(
+        default_factory=dict, description="Keyword parameters of the library model (numbers or true/false).",
+        json_schema_extra={"default_text": "the model's own defaults"})
+    wannier90: str | None = Field(
+        None, description="Wannier90 model: SEED_tb.dat, SEED_hr.dat, SEED.win, the seedname or its directory.")
+    convention: Literal["auto", "I", "II"] = Field(
+        "auto", description="Bloch convention of a Wannier90 model (auto: II when the orbital centres are known).")
+    position_operator: Literal["centres", "full"] = Field(
+        "centres", description="Position operator of a Wannier90 model: the centres (tight binding) or the "
+                               "full r_ij(R) of _tb.dat (experimental; current observables).")
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, v: str | None) -> str | None:
+        if v is not None and v not in _library():
+            raise ValueError(f"unknown model {v!r}; allowed: {', '.join(sorted(_library()))}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelTable:
+        if (self.name is None) == (self.wannier90 is None):
+            raise ValueError("give exactly one model: a library name (--model NAME, [model] name = ...) "
+                             "or a Wannier90 model (--wannier90 PATH, [model] wannier90 = ...)")
+        if self.name is not None:
+            allowed = model_parameters(self.name)
+            unknown = [k for k in self.parameters if k not in allowed]
+            if unknown:
+                raise ValueError(f"model {self.name!r} has no parameter(s) {', '.join(unknown)}; "
+                                 f"allowed: {', '.join(f'{k} (default {v})' for k, v in allowed.items())}")
+            extra = [k for k in ("convention", "position_operator") if k in self.model_fields_set]
+            if extra:
+                raise ValueError(f"{', '.join(extra)} apply to Wannier90 models (--wannier90 PATH) only")
+        elif self.parameters:
+            raise ValueError("parameters (--param) apply to library models only; a Wannier90 model is its files")
+        return self
+
+    def build(self) -> Model:
+        if self.wannier90 is not None:
+            from ..models.wannier90 import from_wannier90
+
+            return from_wannier90(self.wannier90, convention=self.convention, position_operator=self.position_operator)
+        return _library()[self.name](**self.parameters)
+
+
+def model_options(f=None, *, convention_aliases: tuple[str, ...] = ()):
+    """--config, --model, --param, --wannier90, --bloch-convention, --position-operator; the command
+    receives them as keywords and passes its keyword dict to `load`."""
+
+    def decorate(f):
+        f = flag(ModelTable, "position_operator")(f)
+        f = flag(ModelTable, "convention", "--bloch-convention", *convention_aliases, dest="bloch_convention")(f)
+        f = flag(ModelTable, "wannier90", type=click.Path(exists=True), metavar="PATH",
+                 help="Wannier90 model (SEED_tb.dat, SEED_hr.dat, SEED.win, seedname or directory) instead of --model.")(f)
+        f = click.option("--param", "param", multiple=True, metavar="KEY=VALUE",
+                         help="Library model parameter (repeatable), e.g. --param m=-3.9; unknown names are "
+                              "rejected with the model's parameters.  [default: the model's own]")(f)
+        f = flag(ModelTable, "name", "--model", metavar="NAME",
+                 help="Library model: " + ", ".join(sorted(_library())) + ".")(f)
+        f = click.option("--config", "config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+                         help="TOML config file ([model] and one table per command, docs/config.md); "
+                              "command-line flags override it.  [default: none]")(f)
+        return f
+
+    return decorate(f) if f is not None else decorate
+
+
+def parse_param(values: tuple[str, ...]) -> dict[str, float | bool]:
+    """`--param key=value` pairs; values are numbers or true/false (never evaluated)."""
+    out: dict[str, float | bool] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise QgeomInputError(f"--param expects key=value, got {item!r}.")
+        raw = raw.strip()
+        if raw.lower() in ("true", "false"):
+            out[key.strip()] = raw.lower() == "true"
+            continue
+        try:
+            out[key.strip()] = float(raw)
+        except ValueError:
+            raise QgeomInputError(f"--param {key.strip()}: {raw!r} is not a number.") from None
+    return out
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every command starts from: the config file's tables, the model, and where they came from."""
+
+    config: dict[str, Any]
+    model: Model
+    source: str
+
+
+def load(opts: dict[str, Any]) -> Setup:
+    """Read --config, check its tables, merge [model] with the model flags, validate and build the model.
+    Pops the model options from `opts` so the command sees only its own."""
+    path = opts.pop("config", None)
+    config = read_toml(path) if path else {}
+    source = path or "command line"
+    check_tables(config, source)
+    data = dict(config.get("model", {}))
+    name, w90, params = opts.pop("name", None), opts.pop("wannier90", None), opts.pop("param", ())
+    if name is not None:
+        data = {**{k: v for k, v in data.items() if k not in ("wannier90", "convention", "position_operator")},
+                "name": name}
+    if w90 is not None:
+        data = {k: v for k, v in data.items() if k not in ("name", "parameters")} | {"wannier90": w90}
+    if params:
+        data["parameters"] = {**data.get("parameters", {}), **parse_param(params)}
+    for key, flag_name in (("convention", "bloch_convention"), ("position_operator", "position_operator")):
+        value = opts.pop(flag_name, None)
+        if value is not None:
+            data[key] = value
+    if "name" not in data and "wannier90" not in data:
+        raise QgeomInputError("no model given: pass --model NAME, --wannier90 PATH, or a [model] table with "
+                              "name = ... or wannier90 = ... in --config.")
+    table = validate(ModelTable, data, f"{source} [model]" if "model" in config else source)
+    return Setup(config, table.build(), source)

@@ -1,0 +1,175 @@
+"""One configuration style for every command: a pydantic schema per TOML table, flags derived from it.
+
+Each command declares one schema (`[dc]`, `[dc-exact]`, `[geometry]`, `[optical]`, `[bands]`);
+`flag(schema, field)` makes the click option of a field (help text = the field's description,
+default shown from the schema, so each default is written once), and `resolve` merges the file's
+table with the flags the user gave (flags win) and validates the result once. Unknown keys are
+rejected with the list of allowed keys; `config_reference.py` renders the same schemas as docs.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Annotated, Any, Literal
+
+import click
+from pydantic import BaseModel, BeforeValidator, ConfigDict, PositiveInt, ValidationError
+
+from .._validation import QgeomInputError
+
+# The top-level tables a config file may hold (one file can configure several commands).
+TABLES = ("model", "dc", "dc-exact", "geometry", "optical", "bands")
+
+
+class Table(BaseModel):
+    """Base of every command table: unknown keys are errors, NaN/inf are rejected, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+def default_text(schema: type[BaseModel], field: str) -> str:
+    """The default of `field` as shown in --help and in the TOML reference."""
+    info = schema.model_fields[field]
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if "default_text" in extra:
+        return str(extra["default_text"])
+    value = info.get_default(call_default_factory=True)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value) if value else "(none)"
+    return "(none)" if value is None else str(value)
+
+
+def _choices(annotation) -> tuple[str, ...] | None:
+    """The allowed values of a Literal field (also inside Optional / list[...])."""
+    if typing.get_origin(annotation) is Literal:
+        return tuple(typing.get_args(annotation))
+    for arg in typing.get_args(annotation):
+        found = _choices(arg)
+        if found:
+            return found
+    return None
+
+
+def _click_type(annotation, multiple: bool):
+    if typing.get_origin(annotation) is Annotated:  # PositiveFloat etc.: the click type of the base type
+        return _click_type(typing.get_args(annotation)[0], multiple)
+    choices = _choices(annotation)
+    if choices and (multiple or typing.get_origin(annotation) is Literal):
+        return click.Choice(choices)
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _click_type(args[0], multiple)
+        return str  # e.g. int | list[int]: a string the schema parses
+    if annotation in (int, float):
+        return annotation
+    return str
+
+
+def flag(schema: type[BaseModel], field: str, *decls: str, dest: str | None = None, **kwargs):
+    """The click option of `schema.field`: --field-name, help from the field's description plus
+    its default; the command receives it under `dest` (default: the field's name; None when not given)."""
+    info = schema.model_fields[field]
+    decls = decls or (f"--{field.replace('_', '-')}",)
+    is_bool = info.annotation is bool
+    if is_bool and len(decls) == 1 and "/" not in decls[0]:
+        decls = (f"{decls[0]}/--no-{decls[0][2:]}",)
+    kwargs.setdefault("default", None)
+    if not is_bool:
+        kwargs.setdefault("type", _click_type(info.annotation, kwargs.get("multiple", False)))
+    help_text = kwargs.pop("help", None) or info.description or ""
+    kwargs["help"] = f"{help_text}  [default: {default_text(schema, field)}]"
+    return click.option(*decls, dest or field, **kwargs)
+
+
+def table_flags(schema: type[BaseModel], fields: list[str], **per_field):
+    """Decorator adding `flag(schema, f, ...)` for each field (per_field[f]: decls tuple or kwargs)."""
+
+    def decorate(f):
+        for name in reversed(fields):
+            spec = per_field.get(name, {})
+            decls, kw = (spec, {}) if isinstance(spec, tuple) else (spec.pop("decls", ()), dict(spec))
+            f = flag(schema, name, *decls, **kw)(f)
+        return f
+
+    return decorate
+
+
+def check_tables(config: dict[str, Any], source: str) -> None:
+    """A config file holds only known tables (so a misspelt `[optcal]` is not silently ignored)."""
+    unknown = [k for k in config if k not in TABLES]
+    if unknown:
+        raise QgeomInputError(f"invalid configuration in {source}: unknown table(s) {', '.join(map(repr, unknown))}; "
+                              f"allowed tables: {', '.join(TABLES)}.")
+    bad = [k for k in config if not isinstance(config[k], dict)]
+    if bad:
+        raise QgeomInputError(f"invalid configuration in {source}: {bad[0]!r} must be a table ([{bad[0]}]).")
+
+
+def given(flags: dict[str, Any], schema: type[BaseModel]) -> dict[str, Any]:
+    """The flags of `schema` the user actually gave (None and empty repeatable options are 'not given')."""
+    return {k: v for k, v in flags.items()
+            if k in schema.model_fields and v is not None and not (isinstance(v, tuple) and not v)}
+
+
+def resolve(schema: type[BaseModel], config: dict[str, Any], table: str, flags: dict[str, Any], source: str):
+    """The command's validated settings: the config's [table], overridden by the given flags."""
+    data = {**config.get(table, {}), **given(flags, schema)}
+    return validate(schema, data, f"{source} [{table}]" if table in config else source)
+
+
+def validate(schema: type[BaseModel], data: dict[str, Any], source: str):
+    try:
+        return schema.model_validate(data)
+    except ValidationError as exc:
+        raise QgeomInputError(format_validation_error(exc, schema, source)) from None
+
+
+def format_validation_error(exc: ValidationError, schema: type[BaseModel], source: str) -> str:
+    lines = [f"invalid configuration in {source}:"]
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        if len(err["loc"]) == 1 and err["loc"][0] in schema.model_fields:
+            loc += f" (--{str(err['loc'][0]).replace('_', '-')})"  # the TOML key and its flag
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            msg = f"unknown key; allowed keys: {', '.join(schema.model_fields)}"
+        lines.append(f"  - {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def split_list(value):
+    """A comma-separated string (flag or TOML) → list; lists pass unchanged."""
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",") if p.strip()]
+    return value
+
+
+def parse_grid(value):
+    """A k-grid from TOML or a flag: N, [N1, N2, ...] or the strings 'N', 'N1,N2', 'N1xN2'."""
+    if isinstance(value, str):
+        parts = [p for p in value.replace("x", ",").split(",") if p.strip()]
+        try:
+            value = [int(p) for p in parts]
+        except ValueError:
+            raise ValueError(f"grid expects N or N1,N2[,N3] (integers), got {value!r}") from None
+    if isinstance(value, (list, tuple)):
+        if not value:
+            raise ValueError("grid is empty")
+        if len(value) == 1:
+            value = value[0]
+    return value
+
+
+# Field types shared by the command tables.
+Grid = Annotated[PositiveInt | list[PositiveInt], BeforeValidator(parse_grid)]
+CommaList = Annotated[list[str], BeforeValidator(split_list)]
+
+
+def grid_arg(grid):
+    """A validated Grid as the API's `grid=` (an int or a tuple)."""
+    return grid if isinstance(grid, int) else tuple(grid)

@@ -1,0 +1,119 @@
+"""One configuration style for every command: shared model loader, one validated table per command,
+defaults in --help, unknown keys/parameters rejected with the allowed names, generated reference."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from qgeom.cli import main
+from qgeom.cli.config_reference import render
+from qgeom.cli.dc import auto_mu
+from qgeom.dc import expansion
+from qgeom.models.library import pt_tilted_4band
+from qgeom.models.wannier90 import from_wannier90
+from qgeom.results import load, metadata
+
+ROOT = Path(__file__).resolve().parents[2]
+GAAS = ROOT / "examples" / "GaAs"
+COMMANDS = ["dc", "dc-exact", "geometry", "optical", "bands"]
+
+
+def run(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_config_reference_is_up_to_date():
+    assert (ROOT / "docs" / "config.md").read_text(encoding="utf-8") == render(), \
+        "regenerate with: qgeom config-reference --out docs/config.md"
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_option_shows_its_default(name):
+    cmd = main.get_command(click.Context(main), name)
+    for opt in cmd.params:
+        if isinstance(opt, click.Option) and opt.name != "help":
+            assert "default" in (opt.help or "").lower(), (name, opt.opts)
+    for opt in ("--model", "--param", "--wannier90", "--bloch-convention", "--position-operator", "--config"):
+        assert opt in run(name, "--help").output
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_unknown_model_parameter_lists_the_allowed_ones(name, tmp_path):
+    res = run(name, "--model", "pt_tilted_4band", "--param", "q=1", "--out", str(tmp_path / "x.nc"))
+    assert res.exit_code == 2, res.output
+    assert "q" in res.output and "allowed: v (default 1.0), b (default 1.0), m (default -3.9), t (default 0.9)" \
+        in " ".join(res.output.split())
+    assert not (tmp_path / "x.nc").exists()
+
+
+@pytest.mark.parametrize("name, table, key, allowed", [
+    ("optical", "optical", "temprature", "temperature"),
+    ("dc-exact", "dc-exact", "gama", "gamma"),
+    ("dc", "dc", "degen_tool", "degen_tol"),
+    ("geometry", "geometry", "gird", "grid"),
+    ("bands", "bands", "npts", "npoints"),
+])
+def test_misspelt_key_is_an_error_with_the_allowed_keys(name, table, key, allowed, tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[model]\nname = "qi_wu_zhang"\n["{table}"]\n{key} = 1\n')
+    res = run(name, "--config", str(cfg), "--out", str(tmp_path / "x.nc"))
+    assert res.exit_code == 2, res.output
+    assert key in res.output and "allowed keys" in res.output and allowed in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_unknown_table_and_wannier_only_options(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[model]\nname = "qi_wu_zhang"\n[optcal]\nmu = 1\n')
+    res = run("geometry", "--config", str(cfg))
+    assert res.exit_code == 2 and "optcal" in res.output and "allowed tables" in res.output
+    res = run("geometry", "--model", "qi_wu_zhang", "--position-operator", "full")
+    assert res.exit_code == 2 and "Wannier90 models" in res.output
+    res = run("geometry", "--wannier90", str(GAAS), "--param", "u=1")
+    assert res.exit_code == 2 and "library models only" in res.output
+
+
+def test_dc_on_a_wannier90_model_matches_the_api(tmp_path):
+    """`qgeom dc --wannier90` (issue 12 item 3) gives the API's numbers on the shipped GaAs model."""
+    out = tmp_path / "gaas.nc"
+    res = run("dc", "--wannier90", str(GAAS), "--components", "xyz,xxx", "--mu", "7.6,8.2",
+              "--temperature", "0.025", "--grid", "4", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    ds = load(out)
+    api = expansion(from_wannier90(GAAS), components="xyz,xxx", mu=[7.6, 8.2], temperature=0.025, grid=4,
+                    progress=False)
+    assert metadata(ds, "model")["name"] == "GaAs"
+    assert np.abs(api.sigma.values).max() > 0
+    np.testing.assert_allclose(ds.sigma.values, api.sigma.values, rtol=1e-12, atol=0)
+
+
+def test_model_table_can_name_a_wannier90_model(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[model]\nwannier90 = "{GAAS.as_posix()}"\n[geometry]\ngrid = 3\n')
+    res = run("geometry", "--config", str(cfg), "--out", str(tmp_path / "g.nc"))
+    assert res.exit_code == 0, res.output
+    assert metadata(load(tmp_path / "g.nc"), "grid")["shape"] == [3, 3, 3]
+    # --model on the command line replaces the file's Wannier90 model
+    res = run("geometry", "--config", str(cfg), "--model", "qi_wu_zhang", "--out", str(tmp_path / "q.nc"))
+    assert res.exit_code == 0, res.output
+    assert metadata(load(tmp_path / "q.nc"), "model")["name"] == "qi_wu_zhang"
+
+
+def test_dc_default_mu_meets_the_bands(tmp_path):
+    """The default μ spans the model's bands: on pt_tilted_4band (gap |E| < ~1) the old default
+    -1:1:21 gave only ~1e-9 values; now the Drude coefficient is O(1) inside the bands."""
+    model = pt_tilted_4band()
+    mu = auto_mu(model)
+    assert len(mu) == 21 and mu.min() < -2 and mu.max() > 2
+    out = tmp_path / "d.nc"
+    res = run("dc", "--model", "pt_tilted_4band", "--components", "xxx", "--grid", "24", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    ds = load(out)
+    np.testing.assert_allclose(ds.mu.values, mu, rtol=1e-12)
+    drude = ds.sigma.sel(mechanism="fermionic_bath", term="drude", component="xxx").values
+    assert np.abs(drude).max() > 1e-2
