@@ -22,13 +22,27 @@ MAX_LINES = 24
 _X_PREFERENCE = ("mu", "omega", "gamma", "temperature", "t", "distance")
 
 
-def _mpl():
+# The one figure style of qgeom: readable at single-column width, units in every axis label,
+# legends outside the data when they are long.
+STYLE = {
+    "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 7, "xtick.labelsize": 8,
+    "ytick.labelsize": 8, "legend.frameon": False, "axes.formatter.limits": (-3, 4),
+    "axes.formatter.use_mathtext": True, "figure.dpi": 100, "savefig.bbox": "tight", "lines.linewidth": 1.3,
+}
+
+
+def figure_style():
+    """matplotlib.pyplot with qgeom's figure style applied (Agg backend unless one is chosen)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    plt.rcParams.update(STYLE)
     return plt
+
+
+_mpl = figure_style
 
 
 def save_figure(fig, path: str | Path, *, dpi: int = 130, close: bool = True, overwrite: bool | None = None) -> Path:
@@ -50,9 +64,33 @@ def _model_info(ds: xr.Dataset) -> dict:
     return model if isinstance(model, dict) else {}
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_PHYSICAL_UNITS = ("eV", "meV", "Å", "nm", "m", "A", "V", "e", "1", "ps", "s")
+NAMES = {"mu": "chemical potential μ", "omega": "photon energy ħω", "gamma": "broadening Γ",
+         "temperature": "temperature kT", "distance": "k along the path", "energy": "energy ε",
+         "sigma": "σ", "chi": "χ"}
+
+
+def pretty_unit(unit: str) -> str:
+    """A unit string as a reader expects it: exponents as superscripts (V^-2 → V⁻², a^1 → a,
+    a^0 dropped), hbar → ħ, and a bare model unit (the seed's hopping v, t1) as "units of v" so
+    that "v" does not read as volts."""
+    import re
+
+    unit = unit.strip()
+    if re.fullmatch(r"[A-Za-z_]\w*", unit) and unit not in _PHYSICAL_UNITS:
+        return f"units of {unit}"
+    unit = unit.replace("hbar", "ħ")
+    unit = re.sub(r"\s*\b([A-Za-zÅ]\w*)\^\(?0\)?(?![\d.])", "", unit)  # x^0 → (nothing)
+    unit = re.sub(r"\^\(?1\)?(?![\d.])", "", unit)                        # x^1 → x
+    return re.sub(r"\^\(?(-?\d+)\)?", lambda m: m.group(1).translate(_SUPERSCRIPT), unit).strip()
+
+
 def _label(ds: xr.Dataset, name: str) -> str:
+    """Axis label: the quantity's name spelled out and its unit in parentheses."""
     unit = ds[name].attrs.get("units") if name in ds.variables else None
-    return f"{name} [{unit}]" if unit else name
+    text = NAMES.get(name, name)
+    return f"{text} ({pretty_unit(unit)})" if unit else text
 
 
 def _is_numeric_dim(ds: xr.Dataset, dim: str) -> bool:

@@ -44,6 +44,8 @@ def band_geometry(
     }
     if d == 2 and model.is_periodic:
         data["chern_number"] = (("band",), 2 * np.pi * parts["curvature"][:, 0, 1])
+    # ∫d^dk/(2π)^d of a length² quantity: dimensionless in 2D
+    area_density = "1" if d == 2 else f"{model.length_unit}^{2 - d}"
     return make_result(
         data,
         {"band": np.arange(N), "a": comps, "b": comps},
@@ -51,8 +53,8 @@ def band_geometry(
         grid=kgrid,
         parameters={"degen_tol": degen_tol},
         units={
-            "berry_curvature_integral": f"{model.length_unit}^(2-{d})",
-            "quantum_metric_integral": f"{model.length_unit}^(2-{d})",
+            "berry_curvature_integral": area_density,
+            "quantum_metric_integral": area_density,
             "energy_mean": model.energy_unit,
             "chern_number": "1",
         },

@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("plot", "export_command",
                "Write a result file as a plain-text table with a commented header (units, conventions, version)."),
     "optical": ("optical", "command",
-                "Im χ^{αβ}(ω) of an observable: KI, KFS, shift-like and injection terms (seed [K])."),
+                "χ^{αβ}(ω) of an observable, Re (linear) and Im (circular polarization): KI, KFS, shift, injection."),
     "config-reference": ("config_reference", "command",
                          "Print the TOML configuration reference (every table, key, type and default)."),
 }

@@ -10,7 +10,7 @@ from pydantic import Field, PositiveFloat, PositiveInt, field_validator
 
 from .._validation import QgeomInputError
 from ..outputs import check_distinct, check_output
-from ..plots import save_figure
+from ..optical.report import SIGMA_CONVENTION, peak_rows, plot_parts, shift_sigma
 from ..results import metadata, save
 from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.response import DEFAULT_KINDS
@@ -67,25 +67,6 @@ class OpticalConfig(Table):
         return value
 
 
-def plot(ds, path, alpha="x", beta="y"):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
-    for kind in ds.kind.values:
-        y = ds.chi.sel(kind=kind, alpha=alpha, beta=beta).imag
-        ax.plot(ds.omega, y, label=str(kind))
-    ax.axhline(0, color="0.6", lw=0.6)
-    ax.set_xlabel(f"ħω ({ds.omega.attrs.get('units', '')})")
-    ax.set_ylabel(f"Im χ^{alpha}{beta} ({ds.chi.attrs.get('units', '')})", fontsize=8)
-    ax.set_title(f"{metadata(ds, 'model')['name']}: {metadata(ds, 'parameters')['observable']}", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return save_figure(fig, path)
-
-
 @click.command("optical")
 @model_options
 @table_flags(OpticalConfig, list(OpticalConfig.model_fields), kinds={"decls": ("--kind",), "multiple": True, "metavar": "KIND"},
@@ -98,7 +79,7 @@ def plot(ds, path, alpha="x", beta="y"):
 @safety_options
 @handle_errors
 def command(out, figure, executor, **opts):
-    """Im χ^{αβ}(ω) of an observable: KI, KFS, shift-like and injection terms (seed [K])."""
+    """χ^{αβ}(ω) of an observable, Re (linear) and Im (circular polarization): KI, KFS, shift, injection."""
     from ..optical import response
 
     setup = load(opts)
@@ -124,16 +105,21 @@ def command(out, figure, executor, **opts):
         degen_tol=conf.degen_tol, **executor,
     )
     a, b = comp
-    rows = []
-    for kind in ds.kind.values:
-        y = ds.chi.sel(kind=kind, alpha=a, beta=b).imag.values
-        i = int(np.argmax(np.abs(y)))
-        rows.append([str(kind), float(ds.omega[i]), float(y[i]), float(y.max()), float(y.min()),
-                     float(np.abs(ds.chi.sel(kind=kind, alpha=a, beta=b).real).max())])
     click.echo(f"{model!r}, observable {metadata(ds, 'parameters')['observable']}, grid {metadata(ds, 'grid')['shape']}")
-    click.echo(f"Im chi^{a}{b} in {ds.chi.attrs['units']}")
-    click.echo(format_table(["kind", "w_peak", "Im chi_peak", "max", "min", "max|Re|"], rows))
+    click.echo(f"chi^{a}{b} in {ds.chi.attrs['units']}; Re chi: response to linear polarization, "
+               f"Im chi: to circular polarization (docs/optical.md)")
+    click.echo(format_table(["kind", "part", "peak", f"at hbar*w ({model.energy_unit})", "max", "min"],
+                            peak_rows(ds, a, b)))
+    sigma = shift_sigma(ds, a, b)
+    if sigma is not None:
+        rows = []
+        for kind in ds.kind.values:
+            y = sigma.sel(kind=kind).values
+            i = int(np.argmax(np.abs(y)))
+            rows.append([str(kind), float(y[i]), f"{float(ds.omega[i]):.4f}"])
+        click.echo(f"\ncurrent: {SIGMA_CONVENTION}; {sigma.attrs['long_name']} in {sigma.attrs['units']}")
+        click.echo(format_table(["kind", "sigma peak", f"at hbar*w ({model.energy_unit})"], rows))
     path = save(ds, out_path)
     click.echo(f"wrote {path}")
-    fig = plot(ds, fig_path, a, b)
+    fig = plot_parts(ds, fig_path, a, b)
     click.echo(f"wrote {fig}")

@@ -47,6 +47,7 @@ def chi_units(model, obs) -> tuple[float, str]:
     f = chi_si_factor(model)
     area = "" if model.dim == 2 else f" m^{model.dim - 2}"  # per unit length/volume adjusts
     if obs.source == "current":
-        return f * current_si_factor(model), f"A m^{3 - model.dim} V^-2 (charge current density per V^2)"
+        length = {3: "", 2: " m", 1: " m^2"}[model.dim]
+        return f * current_si_factor(model), f"A{length} V^-2 (charge current density per V^2)"
     unit = {"e": "e", "hbar": "hbar"}.get(obs.unit, f"[{obs.name}]")
     return f, f"{unit} V^-2{area} (per unit area for 2D)"

@@ -1,0 +1,60 @@
+"""The optical CLI reports both physical parts of χ with their peak frequencies, and σ for currents
+(issue 14 item 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from qgeom.cli import main
+from qgeom.models.library import mnbi2te4_bilayer, qi_wu_zhang
+from qgeom.optical import current, response
+from qgeom.optical.report import SIGMA_FACTOR, peak_rows, plot_parts, shift_sigma
+
+
+@pytest.fixture(scope="module")
+def kramers():
+    return response(mnbi2te4_bilayer(neel=-1), "layer_polarization", kinds=["kramers_injection", "shift_like"],
+                    omega=np.linspace(0.02, 0.3, 15), mu=0.01, tau=0.25, grid=(40, 8), progress=False)
+
+
+def test_peak_rows_name_the_part_and_its_frequency(kramers):
+    rows = {(r[0], r[1].split()[0]): r for r in peak_rows(kramers, "x", "y")}
+    im = kramers.chi.sel(kind="kramers_injection", alpha="x", beta="y").values.imag
+    i = int(np.argmax(np.abs(im)))
+    ki = rows[("kramers_injection", "Im")]
+    assert ki[1] == "Im (circular polarization)" and ki[2] == pytest.approx(im[i], rel=1e-12)
+    assert float(ki[3]) == pytest.approx(kramers.omega.values[i], abs=5e-5)
+    # PT symmetry: the linear-polarization part of the Kramers response is rounding noise, and labelled so
+    assert rows[("kramers_injection", "Re")][2] == "~0" and rows[("kramers_injection", "Re")][3] == "-"
+    # diagonal components are Hermitian-real: only Re is reported
+    assert {r[1] for r in peak_rows(kramers, "x", "x")} == {"Re (linear polarization)"}
+
+
+def test_current_reports_sigma_in_the_wannierberri_convention(tmp_path):
+    ds = response(qi_wu_zhang(u=-1.0), current("x"), kinds=["shift_like"], omega=np.linspace(1.0, 5.0, 9),
+                  mu=0.0, broadening=0.2, grid=16, progress=False)
+    sig = shift_sigma(ds, "x", "x")
+    np.testing.assert_allclose(sig.values, 4 * ds.chi.sel(alpha="x", beta="x").values.real, rtol=0, atol=0)
+    assert SIGMA_FACTOR == 4 and sig.attrs["long_name"] == "sigma^xxx"
+    assert plot_parts(ds, tmp_path / "f.png", "x", "x").stat().st_size > 5000
+
+
+def test_cli_prints_both_parts_and_peak_frequencies(tmp_path):
+    r = CliRunner().invoke(main, ["optical", "--model", "mnbi2te4_bilayer", "--param", "neel=-1", "--observable",
+                                  "layer_polarization", "--mu", "0.01", "--tau", "0.25", "--grid", "40,8",
+                                  "--omega", "0.02", "0.3", "15", "--out", str(tmp_path / "o.nc")])
+    assert r.exit_code == 0, r.output
+    assert "Im (circular polarization)" in r.output and "Re (linear polarization)" in r.output
+    assert "at hbar*w (eV)" in r.output
+    line = next(x for x in r.output.splitlines() if x.strip().startswith("kramers_injection  Im"))
+    assert float(line.split()[-3]) == pytest.approx(0.08, abs=0.021)  # KI peak just above the 0.066 eV edge
+
+
+def test_cli_current_prints_sigma(tmp_path):
+    r = CliRunner().invoke(main, ["optical", "--model", "qi_wu_zhang", "--param", "u=-1", "--observable", "current_x",
+                                  "--kind", "shift_like", "--component", "xx", "--omega", "1", "5", "9",
+                                  "--broadening", "0.2", "--grid", "16", "--out", str(tmp_path / "c.nc")])
+    assert r.exit_code == 0, r.output
+    assert "sigma^{abc} = 4 Re chi^{bc}[j_a]" in r.output and "sigma^xxx" in r.output
