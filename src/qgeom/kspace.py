@@ -24,6 +24,7 @@ from .progress import ChunkProgress
 
 ChunkSum = Union[np.ndarray, dict[str, np.ndarray]]
 CHUNK_BYTES = 24 * 2**20  # working-set target per chunk
+MAX_CHUNK_BYTES = 256 * 2**20  # working-set limit when a model asks for larger chunks (`chunk_hint`)
 
 
 @functools.lru_cache(maxsize=16)
@@ -139,10 +140,17 @@ def auto_chunk_size(model: Model) -> int:
     """k-points per chunk from the model size: the per-chunk working set (the rotated block of H
     and its derivative combos, pair products and their temporaries, ~ 16 N² (1 + d + d² + d³)·6
     bytes per k) stays near CHUNK_BYTES — small enough to stay cache-friendly and to bound memory
-    whatever the grid size, large enough that per-chunk Python overhead is negligible."""
+    whatever the grid size, large enough that per-chunk Python overhead is negligible. A model
+    whose H(k) costs less per k-point in larger chunks (Fourier series summed axis by axis,
+    `models.fourier`) says how many it wants (`chunk_hint`); that is granted up to
+    MAX_CHUNK_BYTES of working set. At least one k-point per chunk, whatever N."""
     d, N = model.dim, model.nbands
     per_k = 16 * N * N * (1 + d + d**2 + d**3) * 6
-    return int(np.clip(CHUNK_BYTES // per_k, 16, 16384))
+    size = CHUNK_BYTES // per_k
+    hint = getattr(model, "chunk_hint", None)
+    if hint:
+        size = max(size, min(int(hint), MAX_CHUNK_BYTES // per_k))
+    return int(np.clip(size, 1, 16384))
 
 
 def chunk_bounds(grid: KGrid, chunk_size: int) -> list[tuple[int, int]]:

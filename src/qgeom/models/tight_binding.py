@@ -10,8 +10,23 @@ import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array
 from .base import Model, check_operator
+from .fourier import FourierSeries, all_combos
 
 HERMITICITY_TOL = 1e-10
+
+
+def tensors_from_block(block: np.ndarray, d: int, order: int) -> np.ndarray:
+    """The full derivative tensor of one order ([nk, N, N], [nk, d, N, N], …) from a derivative
+    block [nk, N, ncols, N] whose columns are `fourier.all_combos(d, order)`."""
+    if order == 0:
+        return np.ascontiguousarray(block[:, :, 0])
+    start = len(all_combos(d, order - 1))
+    combos = block[:, :, start:].transpose(0, 2, 1, 3)
+    pos = {c: i for i, c in enumerate(itertools.combinations_with_replacement(range(d), order))}
+    index = np.empty((d,) * order, int)
+    for idx in np.ndindex(*index.shape):
+        index[idx] = pos[tuple(sorted(idx))]
+    return combos[:, index]
 
 
 class TightBindingModel(Model):
@@ -64,8 +79,6 @@ class TightBindingModel(Model):
         self.energy_unit, self.length_unit = energy_unit, length_unit
         self.operators = {k: check_operator(v, self.nbands, k) for k, v in (operators or {}).items()}
         self._check_hermitian()
-        self._R_cart = self.R @ self.lattice
-        self._t_flat = self.t.reshape(len(self.R), -1)
 
     @classmethod
     def from_hoppings(
@@ -101,41 +114,26 @@ class TightBindingModel(Model):
                     f"Give both R and -R with t_(-R) = t_R^dagger, or use from_hoppings(..., add_conjugates=True)."
                 )
 
-    def _fourier_weights(self, order: int) -> np.ndarray:
-        """[nR, N·ncols·N]: t_R[i, j] (i R)^combo for H (col 0) and every distinct derivative combo up
-        to `order`, laid out (i, col, j) so that one GEMM with the phases gives every order at once,
-        already in the row-block layout that the eigenbasis rotation multiplies (cached)."""
-        cache = self.__dict__.setdefault("_weight_cache", {})
-        if order not in cache:
-            iR = 1j * self._R_cart
-            cols = [np.ones(len(self.R), complex)]
-            for o in range(1, order + 1):
-                for combo in itertools.combinations_with_replacement(range(self.dim), o):
-                    cols.append(np.prod(iR[:, list(combo)], axis=1))
-            W = np.stack(cols, axis=1)  # [nR, ncols]
-            cache[order] = (W[:, None, :, None] * self.t[:, :, None, :]).reshape(len(self.R), -1)
-        return cache[order]
+    @property
+    def fourier(self) -> FourierSeries:
+        """The Fourier series of the hoppings (separable sums on grids, `models.fourier`)."""
+        series = self.__dict__.get("_fourier")
+        if series is None:
+            series = self._fourier = FourierSeries(self.R, self.t, self.lattice)
+        return series
+
+    @property
+    def chunk_hint(self) -> int | None:
+        """k-points per chunk at which the Fourier sums are cheapest (`kspace.auto_chunk_size`)."""
+        return self.fourier.chunk_hint
 
     def _derivative_block(self, k: np.ndarray, order: int) -> np.ndarray:
-        """H and its distinct derivative combos up to `order` from one phase matrix, as
-        [nk, N, ncols, N] with block[:, i, c, j] = (∂^combo_c H)_ij (col 0: H; combos in
-        combinations_with_replacement order)."""
-        N = self.nbands
-        phase = np.exp(1j * (k @ self._R_cart.T))  # [nk, nR]
-        return (phase @ self._fourier_weights(order)).reshape(len(k), N, -1, N)
+        """H and its distinct derivative combos up to `order` as [nk, N, ncols, N] with
+        block[:, i, c, j] = (∂^combo_c H)_ij (col 0: H; combos in combinations_with_replacement order)."""
+        return self.fourier.block(k, order)
 
     def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
-        d = self.dim
-        block = self._derivative_block(k, order)
-        if order == 0:
-            return np.ascontiguousarray(block[:, :, 0])
-        start = sum(len(list(itertools.combinations_with_replacement(range(d), o))) for o in range(order))
-        combos = block[:, :, start:].transpose(0, 2, 1, 3)
-        index = np.empty((d,) * order, int)
-        pos = {c: i for i, c in enumerate(itertools.combinations_with_replacement(range(d), order))}
-        for idx in np.ndindex(*index.shape):
-            index[idx] = pos[tuple(sorted(idx))]
-        return combos[:, index]
+        return tensors_from_block(self._derivative_block(k, order), self.dim, order)
 
     def restricted(self, orbitals, *, name: str | None = None) -> "TightBindingModel":
         """The model on a subset of orbitals (hoppings and operators restricted to them): the

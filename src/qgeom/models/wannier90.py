@@ -34,7 +34,8 @@ import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array
 from .base import Model
-from .tight_binding import TightBindingModel
+from .fourier import FourierSeries
+from .tight_binding import TightBindingModel, tensors_from_block
 from .wannier90_files import (  # re-exported: the file readers are part of this module's API
     WANNIER90_BOHR_ANGSTROM,
     WannierHoppings,
@@ -133,25 +134,25 @@ class OrbitalPositionModel(Model):
     def t(self) -> np.ndarray:
         return self.base.t
 
+    @property
+    def fourier(self) -> FourierSeries:
+        """The hoppings' Fourier series with the convention-II phases and their Leibniz derivatives
+        (`models.fourier`: convention II at the cost of convention I)."""
+        series = self.__dict__.get("_fourier")
+        if series is None:
+            series = self._fourier = FourierSeries(self.base.R, self.base.t, self.lattice, self.positions)
+        return series
+
+    @property
+    def chunk_hint(self) -> int | None:
+        """k-points per chunk at which the Fourier sums are cheapest (`kspace.auto_chunk_size`)."""
+        return self.fourier.chunk_hint
+
+    def _derivative_block(self, k: np.ndarray, order: int) -> np.ndarray:
+        return self.fourier.block(k, order)
+
     def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
-        ph = np.exp(1j * (k @ self.positions.T))  # [nk, N] = e^{ik·τ_j}
-        phase = ph.conj()[:, :, None] * ph[:, None, :]
-        derivs = [self.base._hamiltonian(k, m) for m in range(order + 1)]
-        if order == 0:
-            return phase * derivs[0]
-        nk, d, N = len(k), self.dim, self.nbands
-        out = np.empty((nk,) + (d,) * order + (N, N), complex)
-        for idx in itertools.product(range(d), repeat=order):
-            acc = np.zeros((nk, N, N), complex)
-            for mask in itertools.product((False, True), repeat=order):  # True: ∂ acts on H^I
-                der = tuple(a for a, m in zip(idx, mask) if m)
-                fac = np.ones((N, N), complex)
-                for a, m in zip(idx, mask):
-                    if not m:
-                        fac = fac * self._iDelta[a]
-                acc += fac * derivs[len(der)][(slice(None),) + der]
-            out[(slice(None),) + idx] = acc * phase
-        return out
+        return tensors_from_block(self._derivative_block(k, order), self.dim, order)
 
     def restricted(self, orbitals, *, name: str | None = None) -> "OrbitalPositionModel":
         """The model on a subset of orbitals (see `TightBindingModel.restricted`)."""

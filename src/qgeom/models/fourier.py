@@ -1,0 +1,274 @@
+"""Fourier sums of a tight-binding model, ∂^α H(k) = Σ_R (iR)^α t_R e^{ik·R}, at a cost per k-point
+that does not grow with the number of R vectors on grids.
+
+Reduced coordinates: with R = n·lattice (n integer) and κ_a = k·a_a/2π, e^{ik·R} = Π_a e^{2πi κ_a n_a},
+and the Cartesian derivatives follow from the reduced ones, ∂_x = Σ_a lattice[a, x] ∂_(a), with
+∂_(a) ↔ the factor i n_a. So every reduced derivative combination is a *separable* sum over the
+box of integer vectors that holds the R's (hoppings zero-filled), done one axis at a time:
+
+    S_0[κ_0, p_0; n_1, n_2] = Σ_{n_0} e^{2πi κ_0 n_0} (i n_0)^{p_0} t[n_0, n_1, n_2]   distinct κ_0 only
+    S_1[κ_0 κ_1, p_0 p_1; n_2] = Σ_{n_1} e^{2πi κ_1 n_1} (i n_1)^{p_1} S_0[…]          distinct (κ_0, κ_1)
+    D[k, p_0 p_1 p_2]         = Σ_{n_2} e^{2πi κ_2 n_2} (i n_2)^{p_2} S_1[…]
+
+each step a GEMM over one box axis. This is exactly the same finite sum, re-bracketed (the exact
+analogue of WannierBerri's FFT over a box of the grid, for any chunk of any grid). A chunk of a
+uniform grid (a few lines of a few planes) costs ~ box + n_lines·box/m_0 + nk·m_2 instead of
+nk·nR per column, and the columns are only the N² hoppings times the derivative exponents with
+p_0 + p_1 + p_2 ≤ order (never a precomputed t_R·R^α table). Scattered k-points (where the
+separable form would not pay) take the direct GEMM with the phases, one combination at a time.
+
+Convention II (orbital positions τ, H^II_ij = e^{ik·(τ_j − τ_i)} H^I_ij) costs the same plus one
+elementwise pass: by Leibniz, ∂^c H^II = e^{ik·Δ} Σ_{c' ⊆ c} C(c, c') (iΔ)^{c − c'} ∂^{c'} H^I,
+Δ_ij = τ_j − τ_i. Tested against the direct Fourier sum in tests/models/test_fourier.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from math import comb
+
+import numpy as np
+
+KAPPA_TOL = 1e-13  # reduced coordinates closer than this are one value (grid rounding is ~1e-16)
+MAX_BOX_FILL = 8.0  # use the box only while it holds at most this many points per R vector
+STAGE_BYTES = 64 * 2**20  # largest intermediate of the separable sums; wider hopping sets go in slices
+SEPARABLE_ADVANTAGE = 1.5  # separable form taken when its flop count is this much below the direct one
+CHUNK_HINT = 256  # k-points per chunk that amortize the first summation levels (measured on bcc Fe)
+BOX_CACHE_BYTES = 256 * 2**20  # the zero-filled box of hoppings is kept only below this size
+
+
+@functools.lru_cache(maxsize=None)
+def combos(d: int, order: int) -> tuple[tuple[int, ...], ...]:
+    """Distinct derivative index combos a ≤ b ≤ … of one order (same order as bands.symmetric_combos)."""
+    return tuple(itertools.combinations_with_replacement(range(d), order))
+
+
+@functools.lru_cache(maxsize=None)
+def all_combos(d: int, order: int) -> tuple[tuple[int, ...], ...]:
+    """H (the empty combo) and the distinct combos of orders 1 … order: the block's columns."""
+    return tuple(c for o in range(order + 1) for c in combos(d, o))
+
+
+def _exponents(combo: tuple[int, ...], d: int) -> tuple[int, ...]:
+    return tuple(combo.count(a) for a in range(d))
+
+
+class FourierSeries:
+    """The derivative block of Σ_R e^{ik·R} t_R for integer lattice vectors n [nR, d] and hoppings t
+    [nR, N, N], with positions τ [N, d] for convention II (None: convention I)."""
+
+    def __init__(self, n, t, lattice, positions=None):
+        self.n = np.asarray(n, np.int64)
+        self.nR, self.dim = self.n.shape
+        self.N = t.shape[1]
+        self.lattice = np.asarray(lattice, float)
+        # ∂^α H is Hermitian for every α: only the upper triangle i ≤ j is summed, the rest is its conjugate
+        self.iu, self.ju = np.triu_indices(self.N)
+        self.strict = self.iu != self.ju
+        self.t = np.ascontiguousarray(np.asarray(t, complex)[:, self.iu, self.ju])
+        self.lo = self.n.min(axis=0)
+        self.shape = tuple(int(x) for x in self.n.max(axis=0) - self.lo + 1)
+        self.use_box = int(np.prod(self.shape)) <= MAX_BOX_FILL * self.nR and self.dim > 1
+        self.delta = None
+        if positions is not None:
+            tau = np.asarray(positions, float)
+            self.delta = (tau[None, :, :] - tau[:, None, :]).transpose(2, 0, 1)  # [d, N, N]: τ_j − τ_i
+            self.tau = tau
+
+    @property
+    def chunk_hint(self) -> int | None:
+        """k-points per chunk the separable sums want (None: direct sums, any chunk size is fine)."""
+        return CHUNK_HINT if self.use_box else None
+
+    def _box(self, cols: slice) -> np.ndarray:
+        """Hopping columns `cols` on the zero-filled box of lattice vectors [m_0, …, m_d−1, ncols]
+        (cached whole when small; wide hopping sets are boxed slice by slice)."""
+        cached = self.__dict__.get("_box_cache")
+        if cached is not None:
+            return cached[..., cols]
+        X = self.t.shape[1]
+        cache = 16 * int(np.prod(self.shape)) * X <= BOX_CACHE_BYTES
+        sub = self.t if cache else self.t[:, cols]
+        box = np.zeros(self.shape + (sub.shape[1],), complex)
+        box[tuple((self.n - self.lo).T)] = sub  # R vectors are unique (merged by the model)
+        if cache:
+            self._box_cache = box
+            return box[..., cols]
+        return box
+
+    # -- public ------------------------------------------------------------------------------------
+
+    def block(self, k: np.ndarray, order: int) -> np.ndarray:
+        """[nk, N, ncols, N]: block[:, i, c, j] = (∂^{combo c} H)_ij, columns `all_combos(d, order)`."""
+        k = np.asarray(k, float)
+        kappa = k @ self.lattice.T / (2 * np.pi)
+        D = self._to_cartesian(self._reduced(kappa, order), order)  # [ncols, nk, i ≤ j]
+        N, nk, ncols = self.N, len(k), D.shape[0]
+        if self.delta is not None:
+            ph = np.exp(1j * (k @ self.tau.T))
+            phase = ph.conj()[:, self.iu] * ph[:, self.ju]  # e^{ik·(τ_j − τ_i)}
+            D2 = np.empty_like(D)
+            for c, terms in enumerate(self._leibniz(order)):
+                acc = D[c].copy()
+                for c2, coef in terms:
+                    acc += coef * D[c2]
+                np.multiply(acc, phase, out=D2[c])
+            D = D2
+        out = np.empty((nk, N, ncols, N), complex)
+        full = np.empty((nk, N * N), complex)
+        for c in range(ncols):  # per column, cache-sized: fill the lower triangle, then the block layout
+            np.take(D[c], self._fill_index, axis=1, out=full)
+            full.view(float)[...] *= self._fill_sign
+            out[:, :, c, :] = full.reshape(nk, N, N)
+        return out
+
+    @functools.cached_property
+    def _fill_index(self) -> np.ndarray:
+        """For each (i, j): the position of (min, max) among the upper-triangle columns."""
+        pos = np.empty((self.N, self.N), np.int64)
+        pos[self.iu, self.ju] = pos[self.ju, self.iu] = np.arange(len(self.iu))
+        return pos.ravel()
+
+    @functools.cached_property
+    def _fill_sign(self) -> np.ndarray:
+        """+1, and −1 on the imaginary part below the diagonal (x_ji = conj x_ij), as float pairs."""
+        sign = np.ones((self.N, self.N, 2))
+        sign[..., 1] = np.where(np.tril(np.ones((self.N, self.N)), -1) > 0, -1.0, 1.0)
+        return sign.ravel()
+
+    # -- reduced-coordinate derivatives --------------------------------------------------------------
+
+    def _reduced(self, kappa: np.ndarray, order: int) -> np.ndarray:
+        """[ncols, nk, N²]: Σ_R e^{2πi κ·n} Π_a (i n_a)^{p_a} t_R for the reduced combos."""
+        keys = [_distinct(kappa[:, a]) for a in range(self.dim)]
+        axes = tuple(sorted(range(self.dim), key=lambda a: len(keys[a][0])))
+        ncols = len(all_combos(self.dim, order))
+        if self.use_box and self._separable_flops(keys, axes, order) * SEPARABLE_ADVANTAGE < len(kappa) * self.nR * ncols:
+            X = self.t.shape[1]
+            per_col = 16 * (order + 1) * len(keys[axes[0]][0]) * int(np.prod(self.shape)) // self.shape[axes[0]]
+            step = max(1, min(X, STAGE_BYTES // max(per_col, 1)))
+            parts = [self._separable(keys, axes, order, slice(s, s + step)) for s in range(0, X, step)]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)  # noqa: E501
+        return self._direct(kappa, order)
+
+    def _direct(self, kappa: np.ndarray, order: int) -> np.ndarray:
+        phase = np.exp(2j * np.pi * (kappa @ self.n.T))  # [nk, nR]
+        cols = all_combos(self.dim, order)
+        out = np.empty((len(cols), len(kappa), self.t.shape[1]), complex)
+        for c, combo in enumerate(cols):
+            p = phase
+            for a in combo:
+                p = p * (1j * self.n[:, a])
+            np.matmul(p, self.t, out=out[c])
+        return out
+
+    def _separable_flops(self, keys, axes, order) -> float:
+        """Complex multiply-adds per hopping column of `_separable`: level l is a GEMM over box axis l
+        for every (κ prefix × κ_l value) pair and every exponent combination p_0 + … + p_l ≤ order."""
+        rows, flops = 1, 0.0
+        for level, a in enumerate(axes):
+            rows *= len(keys[a][0])
+            outputs = comb(order + level + 1, level + 1)  # exponent tuples of length level + 1, sum ≤ order
+            flops += rows * outputs * int(np.prod([self.shape[b] for b in axes[level:]]))
+        return flops
+
+    def _separable(self, keys, axes, order, cols: slice) -> np.ndarray:
+        """The level-by-level sums (module docstring) for the hopping columns `cols`."""
+        d = self.dim
+        box = self._box(cols).transpose(*axes, d)  # axes in summation order, columns last
+        X = box.shape[-1]
+        cols_index = {_exponents(c, d): i for i, c in enumerate(all_combos(d, order))}
+        out = np.empty((len(cols_index), len(keys[0][1]), X), complex)
+        # stage: exponent prefix -> array [P (distinct κ prefixes), m_level…, X]
+        stage = {(): box[None]}
+        pre = np.zeros(len(keys[0][1]), np.int64)  # prefix index of each k-point
+        for level, a in enumerate(axes):
+            vals, inv = keys[a]
+            m = self.shape[a]
+            nvec = np.arange(m) + self.lo[a]
+            base = np.exp(2j * np.pi * vals[:, None] * nvec[None, :])  # [V, m]
+            last = level == d - 1
+            if last:
+                rows = pre * len(vals) + inv  # each k-point's row of the (prefix × value) product
+            else:
+                _, first, new_pre = np.unique(pre * len(vals) + inv, return_index=True, return_inverse=True)
+                sel_parent, sel_val = pre[first], inv[first]
+            new_stage = {}
+            for e, S in stage.items():
+                q = order - sum(e) + 1
+                ph = np.stack([base * (1j * nvec) ** p for p in range(q)], axis=1)  # [V, q, m]
+                P, rest = S.shape[0], S.shape[2:]
+                R = (ph.reshape(-1, m) @ S.reshape(P, m, -1)).reshape(P * len(vals), q, *rest)
+                if last:  # one row per k-point, straight into its output column
+                    for p in range(q):
+                        ex = e + (p,)
+                        col = cols_index[tuple(ex[axes.index(b)] for b in range(d))]
+                        np.take(R[:, p], rows, axis=0, out=out[col])
+                    continue
+                R = R.reshape(P, len(vals), q, *rest)[sel_parent, sel_val]  # only the prefixes present
+                for p in range(q):
+                    new_stage[e + (p,)] = R[:, p]
+            stage = new_stage
+            if not last:
+                pre = new_pre.ravel()
+        return out
+
+    # -- Cartesian transform and convention II ---------------------------------------------------
+
+    def _to_cartesian(self, D: np.ndarray, order: int) -> np.ndarray:
+        """∂_x1…∂_xo = Σ_a lattice[a1, x1]…lattice[ao, xo] ∂_(a1)…∂_(ao): one real GEMM per order on
+        D [ncols, nk, X] (combos leading, so that each is one long row)."""
+        start = 1
+        for o in range(1, order + 1):
+            T = _cartesian_matrix(self.lattice.tobytes(), self.dim, o)
+            n = T.shape[0]
+            blk = D[start : start + n].reshape(n, -1).view(float)
+            D[start : start + n] = (T @ blk).view(complex).reshape(D[start : start + n].shape)
+            start += n
+        return D
+
+    @functools.lru_cache(maxsize=4)
+    def _leibniz(self, order: int):
+        """Per output column c: [(c' index, C(c, c')·(iΔ)^{c − c'} on i ≤ j)] for the sub-combos c' ⊊ c."""
+        d = self.dim
+        cols = all_combos(d, order)
+        index = {c: i for i, c in enumerate(cols)}
+        out = []
+        for c in cols:
+            ex = _exponents(c, d)
+            terms = []
+            for sub in itertools.product(*(range(x + 1) for x in ex)):
+                if sub == ex:
+                    continue
+                coef = np.ones(len(self.iu), complex)
+                for a in range(d):
+                    coef = coef * comb(ex[a], sub[a]) * (1j * self.delta[a][self.iu, self.ju]) ** (ex[a] - sub[a])
+                c2 = tuple(a for a in range(d) for _ in range(sub[a]))
+                terms.append((index[c2], coef))
+            out.append(terms)
+        return out
+
+
+@functools.lru_cache(maxsize=32)
+def _cartesian_matrix(lattice_bytes: bytes, d: int, order: int) -> np.ndarray:
+    """T[c, r] with ∂^{Cartesian combo c} = Σ_r T[c, r] ∂^{reduced combo r}."""
+    lat = np.frombuffer(lattice_bytes, float).reshape(d, d)
+    cs = combos(d, order)
+    index = {c: i for i, c in enumerate(cs)}
+    T = np.zeros((len(cs), len(cs)))
+    for i, x in enumerate(cs):
+        for a in itertools.product(range(d), repeat=order):
+            T[i, index[tuple(sorted(a))]] += np.prod([lat[a[j], x[j]] for j in range(order)])
+    return T
+
+
+def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct values, index of each entry's value); values closer than KAPPA_TOL are merged."""
+    order = np.argsort(x, kind="stable")
+    xs = x[order]
+    new = np.concatenate([[True], np.diff(xs) > KAPPA_TOL])
+    ids = np.cumsum(new) - 1
+    inv = np.empty(len(x), np.int64)
+    inv[order] = ids
+    return xs[new], inv

@@ -1,0 +1,114 @@
+"""Separable Fourier sums (models/fourier.py) = the direct Fourier sum Σ_R (i(R + Δ))^α t_R e^{ik·(R + Δ)}."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from qgeom.kspace import make_grid
+from qgeom.models import fourier
+from qgeom.models.tight_binding import TightBindingModel
+from qgeom.models.wannier90 import OrbitalPositionModel, mdrs_hoppings
+
+
+def direct_block(R_cart, t, k, order, tau=None):
+    """Reference: every column of the derivative block by the textbook sum, one combo at a time."""
+    nk, N, d = len(k), t.shape[1], R_cart.shape[1]
+    delta = np.zeros((N, N, d)) if tau is None else tau[None, :, :] - tau[:, None, :]  # τ_j − τ_i
+    r = R_cart[:, None, None, :] + delta[None]  # [nR, N, N, d]
+    phase = np.exp(1j * np.einsum("kx,rijx->krij", k, r))
+    cols = [c for o in range(order + 1) for c in itertools.combinations_with_replacement(range(d), o)]
+    out = np.empty((nk, N, len(cols), N), complex)
+    for c, combo in enumerate(cols):
+        w = t.copy()
+        for a in combo:
+            w = w * (1j * r[..., a])
+        out[:, :, c, :] = np.einsum("krij,rij->kij", phase, w)
+    return out
+
+
+def random_model(d, N, radius, seed, lattice):
+    rng = np.random.default_rng(seed)
+    box = np.array(list(itertools.product(range(-radius, radius + 1), repeat=d)))
+    R = box[np.linalg.norm(box, axis=1) <= radius]
+    t = rng.normal(size=(len(R), N, N)) + 1j * rng.normal(size=(len(R), N, N))
+    t = t * np.exp(-np.linalg.norm(R, axis=1))[:, None, None]
+    index = {tuple(r): i for i, r in enumerate(R)}
+    t = 0.5 * (t + np.array([t[index[tuple(-r)]].conj().T for r in R]))
+    return TightBindingModel(R, t, lattice=lattice)
+
+
+LAT3 = np.array([[1.0, 0.1, 0.0], [-0.5, 0.9, 0.2], [0.1, 0.3, 1.3]])
+LAT2 = np.array([[1.0, 0.0], [0.5, 0.8]])
+
+
+def grid_chunks(model, shape, offset, sizes):
+    g = make_grid(model, shape, offset=offset)
+    starts = [0, 3, g.npoints // 2 - 7]
+    return [g.points(s, min(g.npoints, s + n))[0] for s in starts for n in sizes]
+
+
+@pytest.mark.parametrize("offset", ["mp", "gamma"])
+@pytest.mark.parametrize("d, lat", [(3, LAT3), (2, LAT2)])
+def test_convention_I_grid_chunks_equal_direct_sum(d, lat, offset):
+    model = random_model(d, 3, 3, seed=d, lattice=lat)
+    chunks = grid_chunks(model, (7,) * d if d == 3 else (9, 11), offset, [1, 5, 40, 200])
+    for k in chunks:
+        ref = direct_block(model.R @ lat, model.t, k, 3)
+        got = model._derivative_block(k, 3)
+        assert np.abs(got - ref).max() <= 1e-12 * np.abs(ref).max()
+
+
+def test_separable_path_is_taken_on_grid_chunks_and_direct_on_scattered_points():
+    model = random_model(3, 2, 4, seed=5, lattice=LAT3)
+    series = model.fourier
+    g = make_grid(model, 12)
+    k_grid, _ = g.points(0, 300)
+    k_rand = np.random.default_rng(0).normal(size=(300, 3))
+    calls = []
+    orig_sep, orig_dir = series._separable, series._direct
+    series._separable = lambda *a: calls.append("sep") or orig_sep(*a)
+    series._direct = lambda *a: calls.append("dir") or orig_dir(*a)
+    for k in (k_grid, k_rand):
+        ref = direct_block(model.R @ LAT3, model.t, k, 2)
+        assert np.abs(model._derivative_block(k, 2) - ref).max() <= 1e-12 * np.abs(ref).max()
+    assert calls == ["sep", "dir"]
+
+
+def test_convention_II_with_mdrs_replicas_equals_direct_sum():
+    rng = np.random.default_rng(3)
+    lat = LAT3 * 3.0
+    base = random_model(3, 4, 2, seed=11, lattice=lat)
+    tau = rng.normal(size=(4, 3))
+    R, t = mdrs_hoppings(base.R, base.t, lat, tau, [3, 3, 3])
+    assert len(R) > len(base.R)  # replicas were created
+    model = OrbitalPositionModel(TightBindingModel(R, t, lattice=lat), tau)
+    for k in grid_chunks(model, (5, 6, 4), "mp", [1, 30, 120]) + [rng.normal(size=(17, 3))]:
+        ref = direct_block(R @ lat, t, k, 3, tau=tau)
+        got = model._derivative_block(k, 3)
+        assert np.abs(got - ref).max() <= 1e-12 * np.abs(ref).max()
+        for order in range(4):  # full tensors from the block
+            full = model.hamiltonian(k, order)
+            combo = (0,) * order if order else ()
+            col = [c for o in range(order + 1) for c in itertools.combinations_with_replacement(range(3), o)].index(combo)
+            assert np.abs(full[(slice(None),) + combo] - ref[:, :, col]).max() <= 1e-12 * np.abs(ref).max()
+
+
+@pytest.mark.parametrize("box_cache", [256 * 2**20, 0])
+def test_wide_hopping_sets_are_evaluated_in_slices(monkeypatch, box_cache):
+    monkeypatch.setattr(fourier, "STAGE_BYTES", 4096)
+    monkeypatch.setattr(fourier, "BOX_CACHE_BYTES", box_cache)
+    model = random_model(3, 5, 3, seed=2, lattice=LAT3)
+    k, _ = make_grid(model, 6).points(10, 90)
+    ref = direct_block(model.R @ LAT3, model.t, k, 3)
+    assert np.abs(model._derivative_block(k, 3) - ref).max() <= 1e-12 * np.abs(ref).max()
+
+
+def test_chunk_size_follows_the_fourier_hint_within_the_memory_cap():
+    from qgeom.kspace import MAX_CHUNK_BYTES, auto_chunk_size
+
+    small = random_model(3, 16, 3, seed=1, lattice=LAT3)
+    assert auto_chunk_size(small) == fourier.CHUNK_HINT
+    big = random_model(3, 200, 1, seed=1, lattice=LAT3)  # ~150 MB estimated working set per k-point
+    assert auto_chunk_size(big) == 1
+    assert auto_chunk_size(big) * 16 * 200**2 * 40 * 6 <= MAX_CHUNK_BYTES
