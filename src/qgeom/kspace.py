@@ -2,6 +2,20 @@
 
 A grid yields chunks (k [nk, d] Cartesian, weights [nk]) with Σ weights · F(k) ≈ ∫ d^dk/(2π)^d F.
 Only one chunk's Bands is alive at a time, so memory is bounded whatever the grid size.
+
+Error estimate for free: the points are enumerated coarse sub-grid first. Along each axis a
+stride s divides the count n and the points with index ≡ o (mod s) form the same kind of grid
+with n/s points: for cell-centred axes (Monkhorst–Pack, box midpoints, disk angles) s = 3 when
+it divides n, with o = 1: exactly the Monkhorst–Pack grid of n/3 points, with every symmetry of
+the fine grid (symmetry-forbidden components stay zero on it); else s = 2 (5, 7) with o = 0, a
+grid shifted by half a fine spacing, which does not keep the symmetries (see `qgeom.accuracy`
+for how forbidden components are judged). Γ-centred axes take s = 2 (else 3, 5, 7) and o = 0,
+always symmetric. These points come first
+(flat indices [0, nsub)) and are chunked separately, so `integrate(..., subgrid=True)` returns
+the sum over the coarse grid (weights × Π s) from the same pass, at no extra cost. |fine − coarse|
+is the discretization error of the coarse grid, an upper estimate of the fine grid's (see
+`qgeom.accuracy`). Disk grids keep their Gauss–Legendre radial nodes: only the angle is
+subsampled there.
 """
 
 from __future__ import annotations
@@ -51,12 +65,41 @@ class KGrid:
         return int(np.prod(self.shape))
 
     @property
+    def _centred(self) -> bool:
+        """Cell-centred points (index + 1/2): Monkhorst–Pack, box, disk angle."""
+        return not (self.kind == "uniform" and self.offset == "gamma")
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """Per-axis subsampling of the coarse sub-grid (module docstring); 1 where the count has
+        no usable divisor and along the Gauss–Legendre radial axis of a disk."""
+        order = (3, 2, 5, 7) if self._centred else (2, 3, 5, 7)
+        out = tuple(next((s for s in order if n % s == 0 and n > s), 1) for n in self.shape)
+        return (1,) + out[1:] if self.kind == "disk" else out
+
+    @property
+    def nsub(self) -> int:
+        """Points of the coarse sub-grid (flat indices [0, nsub)); npoints when there is none."""
+        return self.npoints // int(np.prod(self.strides))
+
+    def _indices(self, start: int, stop: int) -> tuple[np.ndarray, ...]:
+        """Grid indices of flat points [start, stop) in the sub-grid-first order: flat = class ·
+        nsub + j, index = stride · unravel(j, coarse shape) + unravel(class, strides)."""
+        flat = np.arange(start, stop)
+        s = self.strides
+        coarse = tuple(n // si for n, si in zip(self.shape, s))
+        cls, j = np.divmod(flat, self.nsub)
+        shift = [(si - 1) // 2 if self._centred else 0 for si in s]  # the class of the coarse grid
+        return tuple(si * a + (b + o) % si for si, a, b, o in
+                     zip(s, np.unravel_index(j, coarse), np.unravel_index(cls, s), shift))
+
+    @property
     def dim(self) -> int:
         return self.basis.shape[0]
 
     def points(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """k-points and weights for flat indices [start, stop)."""
-        idx = np.unravel_index(np.arange(start, stop), self.shape)
+        idx = self._indices(start, stop)
         if self.kind == "uniform":
             n = np.array(self.shape, float)
             ii = np.stack(idx, axis=1).astype(float)
@@ -88,6 +131,7 @@ class KGrid:
             "cutoff": self.cutoff,
             "offset": self.offset if self.kind == "uniform" else None,
             "measure": "sum_k = integral d^dk/(2 pi)^d",
+            "error_subgrid_strides": list(self.strides),
         }
 
 
@@ -154,7 +198,10 @@ def auto_chunk_size(model: Model) -> int:
 
 
 def chunk_bounds(grid: KGrid, chunk_size: int) -> list[tuple[int, int]]:
-    return [(s, min(s + chunk_size, grid.npoints)) for s in range(0, grid.npoints, chunk_size)]
+    """Chunks of at most chunk_size points; none straddles the coarse sub-grid's end (nsub)."""
+    cut = grid.nsub
+    return [(s, min(s + chunk_size, cut)) for s in range(0, cut, chunk_size)] + \
+        [(s, min(s + chunk_size, grid.npoints)) for s in range(cut, grid.npoints, chunk_size)]
 
 
 def chunk_sum(
@@ -260,8 +307,9 @@ def integrate(
     scheduler=None,
     checkpoint=None,
     blocks: bool = False,
+    subgrid: bool = False,
     **grid_kwargs,
-) -> ChunkSum:
+) -> ChunkSum | tuple[ChunkSum, ChunkSum | None]:
     """Σ_k of func over the grid: func(bands, weights) must return the chunk's weighted sum
     (an array or a dict of arrays). `progress`: None shows a bar only on an interactive terminal.
 
@@ -272,7 +320,9 @@ def integrate(
     `blocks=True`: split the model into its exactly decoupled orbital blocks
     (`models.blocks.split_blocks`) and sum func over the blocks' Bands — only for integrands that
     are traces over the states (additive over H = ⊕ H_B); the chunk size then follows the
-    largest block.
+    largest block. `subgrid=True`: return (sum, coarse sum) — the second the same k-sum on the
+    coarse sub-grid (module docstring), None when no axis can be subsampled — for the error
+    estimate of `qgeom.accuracy`.
     """
     from .executors import make_executor
     from .models.blocks import split_blocks
@@ -288,7 +338,7 @@ def integrate(
     todo = [i for i in range(len(bounds)) if i not in done]
     task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol)
 
-    total, pending = None, {}
+    total, pending, coarse = None, {}, None
     with make_executor(workers=workers, scheduler=scheduler) as executor, ChunkProgress(len(bounds), progress, len(done)) as bar:
         results = executor.map_unordered(task, todo)
         try:
@@ -308,9 +358,19 @@ def integrate(
                     pending[j] = part
                     bar.update(1)
                 total = add_sums(total, pending.pop(i))
+                if bounds[i][1] == kgrid.nsub:  # the sub-grid chunks come first: their sum, rescaled
+                    coarse = _scaled(total, kgrid.npoints / kgrid.nsub)
         finally:
             results.close()
+    if subgrid:
+        return total, coarse if kgrid.nsub < kgrid.npoints else None
     return total
+
+
+def _scaled(total: ChunkSum, factor: float) -> ChunkSum:
+    if isinstance(total, dict):
+        return {key: factor * v for key, v in total.items()}
+    return factor * total
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import xarray as xr
 
 from . import geometry
 from .bands import DEFAULT_DEGEN_TOL, Bands
+from .accuracy import attach_error, error_tolerance
 from .kspace import integrate, make_grid
 from .models.base import Model
 from .results import make_result
@@ -28,13 +29,18 @@ def _band_integrals(b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
 def band_geometry(
     model: Model, *, grid=200, degen_tol: float = DEFAULT_DEGEN_TOL, chunk_size: int | None = None,
     progress: bool | None = None, workers: int | None = None, scheduler=None, checkpoint=None,
+    error_tol: float | None = None,
 ) -> xr.Dataset:
     """Per band n: ∫[dk] Ω^n_ab, ∫[dk] g^{ab}_n (∫[dk] = ∫d^dk/(2π)^d), the band's mean energy over the k-region and,
     for 2D lattice models, the Chern number C_n = (1/2π) ∫_BZ d²k Ω^n_xy.
-    `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`."""
+    `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`.
+    `<name>_error`: estimated k-grid discretization error of each integral (`qgeom.accuracy`), with an
+    AccuracyWarning above `error_tol` relative to the largest |value| of that quantity."""
+    error_tol = error_tolerance(error_tol)
     kgrid = make_grid(model, grid)
-    parts = integrate(model, kgrid, _band_integrals, order=1, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress,
-                      workers=workers, scheduler=scheduler, checkpoint=checkpoint)
+    parts, coarse = integrate(model, kgrid, _band_integrals, order=1, degen_tol=degen_tol, chunk_size=chunk_size,
+                              progress=progress, workers=workers, scheduler=scheduler, checkpoint=checkpoint,
+                              subgrid=True)
     d, N = model.dim, model.nbands
     comps = list(AXES[:d])
     data = {
@@ -46,7 +52,7 @@ def band_geometry(
         data["chern_number"] = (("band",), 2 * np.pi * parts["curvature"][:, 0, 1])
     # ∫d^dk/(2π)^d of a length² quantity: dimensionless in 2D
     area_density = "1" if d == 2 else f"{model.length_unit}^{2 - d}"
-    return make_result(
+    ds = make_result(
         data,
         {"band": np.arange(N), "a": comps, "b": comps},
         model=model,
@@ -60,3 +66,10 @@ def band_geometry(
         },
         title="band-resolved quantum geometry",
     )
+    for name, key in (("berry_curvature_integral", "curvature"), ("quantum_metric_integral", "metric")):
+        ds = attach_error(ds, name, None if coarse is None else coarse[key], grid=kgrid, tol=error_tol,
+                          over=("band", "a", "b"))
+    if "chern_number" in ds:
+        ds = attach_error(ds, "chern_number", None if coarse is None else 2 * np.pi * coarse["curvature"][:, 0, 1],
+                          grid=kgrid, tol=error_tol, over=("band",))
+    return ds

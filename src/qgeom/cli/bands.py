@@ -49,7 +49,7 @@ class BandsConfig(Table):
               help="NetCDF file to write (default results/bands_<model>.nc).")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None, help="Also draw the figure (png/pdf/svg).  [default: none]")
 @click.option("--text", "text", type=click.Path(dir_okay=False), default=None, help="Also write a plain-text table.  [default: none]")
-@safety_options
+@safety_options(accuracy=False)
 @handle_errors
 def command(out, plot, text, **opts):
     """Band energies along a k-path; prints band extrema at the path's points and writes a Dataset."""

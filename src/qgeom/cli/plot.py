@@ -27,7 +27,7 @@ def _open(result: str):
 @click.option("--text", "text", type=click.Path(dir_okay=False), default=None,
               help="Also export the result as a plain-text table to this file.")
 @click.option("--dpi", type=int, default=150, show_default=True)
-@safety_options
+@safety_options(accuracy=False)
 @handle_errors
 def command(result, out, text, dpi):
     """Draw the standard figure of a result file (σ vs μ, χ vs ω, maps, bands, or a generic plot)."""
@@ -50,7 +50,7 @@ def command(result, out, text, dpi):
 @click.argument("result", type=click.Path(exists=True, dir_okay=False))
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="Text file (default RESULT with .txt; '-' prints to stdout).")
-@safety_options
+@safety_options(accuracy=False)
 @handle_errors
 def export_command(result, out):
     """Write a result file as a plain-text table with a commented header (units, conventions, version)."""

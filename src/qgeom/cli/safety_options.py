@@ -1,28 +1,69 @@
-"""`--overwrite` for every command that writes files, and the run-wide safety context.
+"""`--overwrite` and `--error-tol` for every command that writes results, and the run-wide safety context.
 
-The command body sees no new argument: the flag sets `outputs.overwrite_policy` for the call, so
-`check_output`, `save`, `save_figure` and `to_text` refuse to replace an existing file unless it
-was given; SIGTERM/SIGHUP become exceptions so that temporary files and worker pools are cleaned
-up when a run is killed.
+The command body sees no new argument: the flags set `outputs.overwrite_policy` and
+`accuracy.tolerance_policy` for the call, so `check_output`, `save`, `save_figure` and `to_text`
+refuse to replace an existing file unless --overwrite was given, and every result judges its
+error estimate against --error-tol. SIGTERM/SIGHUP become exceptions so that temporary files and
+worker pools are cleaned up when a run is killed; accuracy and checkpoint warnings are printed
+as one `warning:` line each on stderr.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import warnings
 
 import click
 
+from ..accuracy import DEFAULT_ERROR_TOL, AccuracyWarning, tolerance_policy
 from ..outputs import overwrite_policy, signals_as_exceptions
 
 
-def safety_options(f):
-    """Add --overwrite; run the command inside the overwrite policy and the signal guard."""
+def _tolerance(ctx, param, value):
+    if value is not None and not value > 0:  # also NaN
+        raise click.BadParameter(f"must be a positive number (relative error, e.g. 0.05), got {value}.")
+    return value
+
+
+@contextlib.contextmanager
+def _warnings_as_lines():
+    from ..checkpoint import CheckpointWarning
+
+    with warnings.catch_warnings():  # restores the filters and showwarning on exit
+        warnings.simplefilter("always", AccuracyWarning)
+        warnings.simplefilter("always", CheckpointWarning)
+        previous = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, (AccuracyWarning, CheckpointWarning)):
+                click.echo(f"warning: {message}", err=True)
+            else:
+                previous(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
+        yield
+
+
+def safety_options(f=None, *, accuracy: bool = True):
+    """Add --overwrite (and, for commands that integrate over k, --error-tol); run the command
+    inside their policies and the signal guard. `@safety_options(accuracy=False)` for commands
+    that only write files."""
+    if f is None:
+        return functools.partial(safety_options, accuracy=accuracy)
 
     @functools.wraps(f)
-    def wrapper(*args, overwrite=False, **kwargs):
-        with overwrite_policy(overwrite), signals_as_exceptions():
+    def wrapper(*args, overwrite=False, error_tol=None, **kwargs):
+        with overwrite_policy(overwrite), tolerance_policy(error_tol or DEFAULT_ERROR_TOL), \
+                signals_as_exceptions(), _warnings_as_lines():
             return f(*args, **kwargs)
 
+    if accuracy:
+        wrapper = click.option(
+            "--error-tol", "error_tol", type=float, default=None, callback=_tolerance, metavar="REL",
+            help=f"Warn when a result's estimated k-grid discretization error exceeds REL relative to its "
+                 f"scale (default {DEFAULT_ERROR_TOL}; the estimate is stored as <variable>_error).",
+        )(wrapper)
     return click.option(
         "--overwrite", is_flag=True, default=False,
         help="Replace existing output files (default: refuse, before computing anything).",

@@ -34,6 +34,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import QgeomInputError, as_finite_array, chemical_potentials, positive_scalar
+from ..accuracy import attach_error, error_tolerance
 from ..bands import DEFAULT_DEGEN_TOL, Bands
 from ..kspace import integrate, make_grid
 from ..models.base import Model
@@ -178,15 +179,16 @@ def _auto_chunk(N: int, nnodes: int) -> int:
 
 
 def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas, degen_tol, chunk_size, progress,
-                 executor=None):
+                 executor=None, subgrid: bool = False):
     """The family sums [Γ, μ, comp_all, node]; `executor`: workers/scheduler/checkpoint/blocks for
-    `integrate` (the sums are traces over the states: additive over decoupled blocks)."""
+    `integrate` (the sums are traces over the states: additive over decoupled blocks).
+    `subgrid=True`: (sums, sums on the coarse sub-grid or None), see `kspace`."""
     func = _FamilySums(component_indices(comps_all), nodes_per_gamma, sign, mu, kT, gammas)
     executor = executor or {}
     N = max(len(b) for b in orbital_blocks(model)) if executor.get("blocks") else model.nbands
     size = chunk_size or _auto_chunk(N, max(len(z) for z in nodes_per_gamma))
     return integrate(model, kgrid, func, order=3, degen_tol=degen_tol, chunk_size=size, progress=progress,
-                     **executor)
+                     subgrid=subgrid, **executor)
 
 
 def _provenance(model, kT, degen_tol, convention, units, nodes, rho):
@@ -261,6 +263,7 @@ def exact(
     scheduler=None,
     checkpoint=None,
     blocks: bool = True,
+    error_tol: float | None = None,
     **grid_kwargs,
 ) -> xr.Dataset:
     """Exact DC second-order conductivity σ_abc(Γ, μ) of the fermionic-bath NESS (seed Eqs. B-5, B-6).
@@ -273,8 +276,11 @@ def exact(
     `units`: "auto" (SI for eV/Å models, else model units), "si" or "model", as in `expansion`.
     `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`.
     `blocks`: sum the responses of the exactly decoupled orbital blocks of H (as in `expansion`).
+    `sigma_error`: estimated k-grid discretization error (`qgeom.accuracy`), with an AccuracyWarning
+    above `error_tol` relative to max over (component, μ) of |σ| at each Γ.
     """
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention)
+    error_tol = error_tolerance(error_tol)
     rho = positive_scalar(radius, "radius")
     if rho >= 1:
         raise QgeomInputError(f"radius is the contour radius as a fraction of the analyticity radius; use < 1, got {rho}.")
@@ -284,9 +290,15 @@ def exact(
     kgrid = make_grid(model, grid, **grid_kwargs)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
-    Ks = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress, executor)
+    Ks, coarse = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
+                              executor, subgrid=True)
     sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
-    return _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention)
+    ds = _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention)
+    if coarse is not None:
+        with warnings.catch_warnings():  # the contour check already ran on the fine sums
+            warnings.simplefilter("ignore", RuntimeWarning)
+            coarse = _dc_coefficients(coarse, zs, idx, sw, convention_scale(convention) * factor)[0].real
+    return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"))
 
 
 PROCESSES = ("rectification", "second_harmonic")

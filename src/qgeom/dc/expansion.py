@@ -23,6 +23,7 @@ from ..kspace import BinnedMuSweep, integrate, make_grid
 from ..models.base import Model
 from ..models.blocks import block_provenance
 from ..occupation import weighted_fermi_derivatives
+from ..accuracy import attach_error, error_tolerance
 from ..results import make_result
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
@@ -385,6 +386,7 @@ def expansion(
     scheduler=None,
     checkpoint=None,
     blocks: bool = True,
+    error_tol: float | None = None,
     **grid_kwargs,
 ) -> xr.Dataset:
     """Γ-expansion coefficients of the second-order DC conductivity, per dissipation mechanism.
@@ -401,6 +403,9 @@ def expansion(
     `blocks`: split H(k) into its exactly decoupled orbital blocks (`qgeom.models.blocks`; e.g. the
     h ⊕ h* of a PT-symmetric model) and sum their responses — exact, and cheaper; False forces
     the dense N-band sum over states (with degenerate-subspace averaging).
+    `sigma_error` (same dims) is the estimated k-grid discretization error (`qgeom.accuracy`); an
+    AccuracyWarning is issued when it exceeds `error_tol` relative to max |σ| of a term (over
+    components and μ).
     """
     comps, mu_arr, kT, degen_tol, mechanisms, rta, scale, unit_factor, unit = _validated(
         model, components, mu, temperature, degen_tol, mechanisms, rta, geometric_form, kinetic_form, convention, units,
@@ -408,11 +413,13 @@ def expansion(
     kgrid = make_grid(model, grid, **grid_kwargs)
     order = 3 if kinetic_form == "third_derivative" else 2
     func = _FermiSurfaceSums(component_indices(comps), mu_arr, kT, geometric_form, kinetic_form)
-    raw = integrate(
+    error_tol = error_tolerance(error_tol)
+    raw, raw_coarse = integrate(
         model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress,
-        workers=workers, scheduler=scheduler, checkpoint=checkpoint, blocks=blocks,
+        workers=workers, scheduler=scheduler, checkpoint=checkpoint, blocks=blocks, subgrid=True,
     )
     sigma = scale * unit_factor * _assemble(raw, mechanisms, rta)
+    coarse = None if raw_coarse is None else scale * unit_factor * _assemble(raw_coarse, mechanisms, rta)
     parameters = {
         "temperature": kT, "degen_tol": degen_tol, "rta_c1_c2": list(rta) if rta else None,
         "geometric_form": geometric_form, "kinetic_form": kinetic_form,
@@ -420,4 +427,5 @@ def expansion(
         "unit_factor": unit_factor,
         "orbital_blocks": block_provenance(model, blocks),
     }
-    return _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
+    ds = _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
+    return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"))

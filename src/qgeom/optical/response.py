@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array, positive_scalar
+from ..accuracy import attach_error, error_tolerance
 from ..bands import DEFAULT_DEGEN_TOL, Bands
 from ..kspace import integrate, make_grid
 from ..models.base import Model
@@ -78,6 +79,7 @@ def response(
     workers: int | None = None,
     scheduler=None,
     checkpoint=None,
+    error_tol: float | None = None,
 ):
     """Second-order rectified response χ^{αβ}(ω) of `observable` (seed [K]), symmetrized (S10).
 
@@ -107,9 +109,13 @@ def response(
       workers, scheduler, checkpoint : executor (process pool, Dask) and resumable run, see
                    `kspace.integrate`.
 
+    `chi_error` (same dims, real) is the estimated k-grid discretization error (`qgeom.accuracy`); an
+    AccuracyWarning is issued when it exceeds `error_tol` relative to max |χ| of a kind.
+
     Returns an xarray Dataset with complex `chi` over (kind, alpha, beta, omega); δ⟨O⟩ =
     2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
     """
+    error_tol = error_tolerance(error_tol)
     obs = resolve(model, observable)
     sc = _scissors.resolve(model, scissors, obs)
     kinds = _check_kinds(kinds)
@@ -120,9 +126,9 @@ def response(
     kgrid = make_grid(model, _default_grid(model, grid), **({} if model.is_periodic else {"cutoff": cutoff}))
     order = obs.bands_order(any(k in NEEDS_DERIVATIVE for k in kinds))
     t0 = time.perf_counter()
-    chi = _integrate_chi(model, obs, kinds, omega, kgrid, settings, sc, order=order, degen_tol=degen_tol,
-                         chunk_size=chunk_size, progress=progress,
-                         executor={"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint})
+    chi, coarse = _integrate_chi(model, obs, kinds, omega, kgrid, settings, sc, order=order, degen_tol=degen_tol,
+                                 chunk_size=chunk_size, progress=progress, subgrid=True,
+                                 executor={"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint})
     elapsed = time.perf_counter() - t0
     factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
     chi = np.moveaxis(chi, 1, 3) * factor  # [kind, α, β, ω]
@@ -132,7 +138,9 @@ def response(
         "elapsed_s": elapsed, "si_factor": factor,
         "scissors_shift": sc.shift if sc else 0.0, "num_valence_bands": sc.n_valence if sc else -1,
     }
-    return _dataset(model, obs, kinds, omega, kgrid, chi, unit, params)
+    ds = _dataset(model, obs, kinds, omega, kgrid, chi, unit, params)
+    coarse = None if coarse is None else np.moveaxis(coarse, 1, 3) * factor
+    return attach_error(ds, "chi", coarse, grid=kgrid, tol=error_tol, over=("alpha", "beta", "omega"))
 
 
 class _ChunkResponse:
@@ -166,14 +174,18 @@ class _ChunkResponse:
 
 
 def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *, order, degen_tol, chunk_size,
-                   progress, executor=None) -> np.ndarray:
+                   progress, executor=None, subgrid: bool = False):
     """Σ_k over `kgrid` of every kind on [ω…, −ω…], symmetrized (S10): [kind, ω, α, β] in model units.
-    `executor`: workers/scheduler/checkpoint for `integrate`."""
+    `executor`: workers/scheduler/checkpoint for `integrate`. `subgrid=True`: (χ, χ on the coarse
+    sub-grid or None), see `kspace`."""
     func = _ChunkResponse(obs, kinds, np.concatenate([omega, -omega]), settings, sc, _position(model, obs, kinds))
     size = chunk_size or max(64, min(4096, 40_000 // max(1, model.nbands**2 // 4)))
-    res = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress,
-                    **(executor or {}))
-    return np.stack([symmetrize(res[k], len(omega)) for k in kinds])
+    res, coarse = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress,
+                            subgrid=True, **(executor or {}))
+    chi = np.stack([symmetrize(res[k], len(omega)) for k in kinds])
+    if not subgrid:
+        return chi
+    return chi, None if coarse is None else np.stack([symmetrize(coarse[k], len(omega)) for k in kinds])
 
 
 def _position(model: Model, obs, kinds):

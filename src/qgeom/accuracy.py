@@ -1,0 +1,125 @@
+"""Discretization-error estimates of k-sums, carried by every result (issue 15 item 3).
+
+`kspace.integrate(..., subgrid=True)` returns, from the same pass, the k-sum over a coarse
+sub-grid (every 2nd or 3rd point along each axis, see `kspace`). The estimate stored as
+`<var>_error` is
+
+    error = |X(grid) − X(coarse sub-grid)|,
+
+the discretization error of the coarse grid. For a k-sum that converges (algebraically, as
+Fermi-surface terms at finite kT do, or exponentially, as smooth periodic integrands do) the
+fine grid's error is smaller, so `error` is an upper estimate: it equals (s^p − 1) × the fine
+error for an error ∝ n^−p, and is far larger than the fine error once the sum converges
+exponentially. It cannot see features that neither grid resolves (a Fermi surface thinner than
+both spacings looks converged to nobody) — but then the two grids disagree wildly, which is what
+the warning catches: the kT = 1e-5 Drude term of pt_tilted_4band at 300² differs from its 150²
+sub-grid value by orders of magnitude.
+
+The relative error of a term (a DC term and mechanism, an optical kind, a geometric quantity) is
+its largest error over the other axes (components, μ, ω, bands) divided by its largest |X|
+there, floored at `FLOOR` × the largest |X| of the variable. Judging a term against its largest
+component matters where the sub-grid is less symmetric than the grid (Monkhorst–Pack counts with
+no factor 3, see `kspace`): a symmetry-forbidden component is exactly zero on the grid but not on
+the shifted sub-grid, and its estimate is then the size of the discretization error of that
+integrand — meaningful next to the term's allowed components, meaningless next to zero. Above
+`tol` an `AccuracyWarning` names the worst term.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import warnings
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import xarray as xr
+
+from ._validation import QgeomInputError
+from .results import decode_attr, encode_attr
+
+DEFAULT_ERROR_TOL = 0.05
+FLOOR = 1e-6
+_TOL = contextvars.ContextVar("qgeom_error_tol", default=DEFAULT_ERROR_TOL)  # the CLI's --error-tol
+
+
+class AccuracyWarning(UserWarning):
+    """The estimated k-grid discretization error of a result exceeds the tolerance."""
+
+
+@contextlib.contextmanager
+def tolerance_policy(tol: float) -> Iterator[None]:
+    """Within the block, results computed with error_tol=None use `tol`."""
+    token = _TOL.set(error_tolerance(tol))
+    try:
+        yield
+    finally:
+        _TOL.reset(token)
+
+
+def error_tolerance(tol) -> float:
+    """A relative tolerance: a number > 0 (inf disables the warning); NaN and ≤ 0 are refused.
+    None: the current default (DEFAULT_ERROR_TOL, or the CLI's --error-tol)."""
+    if tol is None:
+        return _TOL.get()
+    try:
+        val = float(tol)
+    except (TypeError, ValueError):
+        raise QgeomInputError(f"error_tol must be a positive number (relative error, e.g. 0.05), got {tol!r}.") from None
+    if not val > 0:  # also NaN
+        raise QgeomInputError(f"error_tol must be a positive number (relative error, e.g. 0.05), got {tol!r}.")
+    return val
+
+
+def relative_error(value: xr.DataArray, error: xr.DataArray, over: Sequence[str]) -> xr.DataArray:
+    """max over `over` of error / max over `over` of |value| (floored, see module docstring)."""
+    over = [d for d in over if d in value.dims]
+    mag = np.abs(value)
+    scale = mag.max(over) if over else mag
+    floor = max(FLOOR * float(mag.max()), np.finfo(float).tiny)
+    worst = error.max(over) if over else error
+    return worst / np.maximum(scale, floor)
+
+
+def _record(ds: xr.Dataset, name: str, info: dict) -> None:
+    """ds.attrs["error_estimate"]: {variable: summary} (JSON text, like every structured attribute)."""
+    summary = decode_attr(ds.attrs.get("error_estimate", "{}"))
+    ds.attrs["error_estimate"] = encode_attr({**summary, name: info})
+
+
+def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, tol: float,
+                 over: Sequence[str] = ()) -> xr.Dataset:
+    """Add `<name>_error` (same dims and units as `name`) and the `error_estimate` attribute;
+    warn (AccuracyWarning) when the relative error exceeds `tol`. `coarse`: the variable
+    evaluated from the coarse sub-grid sum (None when the grid has no sub-grid)."""
+    shape = list(grid.shape)
+    strides = list(grid.strides)
+    if coarse is None:
+        _record(ds, name, {"method": "unavailable: no grid axis divisible by 2, 3, 5 or 7", "grid": shape,
+                           "tolerance": tol})
+        return ds
+    value = ds[name]
+    err = np.abs(value.values - np.asarray(coarse))
+    ds[f"{name}_error"] = (value.dims, err)
+    ds[f"{name}_error"].attrs.update({
+        "units": value.attrs.get("units", ""),
+        "long_name": f"estimated k-grid discretization error of {name}",
+        "definition": "|value(grid) - value(coarse sub-grid)|: the coarse grid's error, an upper estimate of the grid's",
+    })
+    rel = relative_error(value, ds[f"{name}_error"], over)
+    worst = float(rel.max())
+    where = {d: str(rel[d].values[i]) for d, i in zip(rel.dims, np.unravel_index(int(np.argmax(rel.values)), rel.shape))} \
+        if rel.ndim else {}
+    coarse_shape = [n // s for n, s in zip(shape, strides)]
+    _record(ds, name, {
+        "method": "coarse sub-grid in the same pass (qgeom.accuracy)", "variable": f"{name}_error",
+        "grid": shape, "coarse_grid": coarse_shape, "tolerance": tol,
+        "max_relative_error": worst, "worst": where, "relative_to": f"max |{name}| over {list(over)}",
+    })
+    if worst > tol:
+        label = "".join(f", {k}={v}" for k, v in where.items())
+        warnings.warn(
+            f"{name}: estimated k-grid discretization error {worst:.2g} (relative{label}) exceeds "
+            f"error_tol={tol:g}: the {shape} grid and its {coarse_shape} sub-grid disagree. Refine the grid "
+            f"(or raise kT/broadening); see {name}_error.", AccuracyWarning, stacklevel=3)
+    return ds
