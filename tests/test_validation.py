@@ -101,7 +101,7 @@ def no_computation(monkeypatch):
         raise AssertionError("computation started before input validation")
 
     monkeypatch.setattr(module, "integrate", forbidden)
-    monkeypatch.setattr(module, "make_grid", forbidden)
+    monkeypatch.setattr(importlib.import_module("qgeom.kspace"), "make_grid", forbidden)  # via options.Sampling
 
 
 @pytest.mark.parametrize("T", [-1, 0, 0.0, -1e-3, np.nan, np.inf, "hot"])

@@ -16,7 +16,7 @@ import numpy as np
 from ._validation import QgeomInputError, k_points
 from .models.base import Model
 
-DEFAULT_DEGEN_TOL = 1e-6
+from .options import DEFAULT_DEGEN_TOL  # noqa: E402,F401  (defined once in options.py)
 
 
 def eigh(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

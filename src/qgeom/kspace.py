@@ -34,6 +34,7 @@ from ._validation import QgeomInputError, positive_scalar
 from .bands import DEFAULT_DEGEN_TOL, Bands
 from .models.base import Model
 from .occupation import fermi_derivative_any_order
+from .options import Execution
 from .progress import ChunkProgress
 
 ChunkSum = Union[np.ndarray, dict[str, np.ndarray]]
@@ -308,7 +309,9 @@ def integrate(
     checkpoint=None,
     blocks: bool = False,
     subgrid: bool = False,
-    **grid_kwargs,
+    kind: str | None = None,
+    cutoff: float | None = None,
+    offset: str = "mp",
 ) -> ChunkSum | tuple[ChunkSum, ChunkSum | None]:
     """Σ_k of func over the grid: func(bands, weights) must return the chunk's weighted sum
     (an array or a dict of arrays). `progress`: None shows a bar only on an interactive terminal.
@@ -322,14 +325,14 @@ def integrate(
     are traces over the states (additive over H = ⊕ H_B); the chunk size then follows the
     largest block. `subgrid=True`: return (sum, coarse sum) — the second the same k-sum on the
     coarse sub-grid (module docstring), None when no axis can be subsampled — for the error
-    estimate of `qgeom.accuracy`.
+    estimate of `qgeom.accuracy`. `kind`, `cutoff`, `offset`: as in `make_grid` when `grid` is
+    not a KGrid.
     """
     from .executors import make_executor
     from .models.blocks import split_blocks
 
-    kgrid = make_grid(model, grid, **grid_kwargs)
-    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
-        raise QgeomInputError(f"chunk_size must be a positive integer, got {chunk_size!r}.")
+    kgrid = make_grid(model, grid, kind=kind, cutoff=cutoff, offset=offset)
+    Execution(chunk_size=chunk_size, workers=workers)  # validates both once, before any chunk runs
     parts = split_blocks(model) if blocks else [model]
     size = int(chunk_size or min(auto_chunk_size(p) for p in parts))
     bounds = chunk_bounds(kgrid, size)

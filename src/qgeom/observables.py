@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._validation import QgeomInputError
-from .bands import Bands
+from .bands import DEFAULT_DEGEN_TOL, Bands
 from .models.base import Model, check_operator
 
 AXES = "xyz"
@@ -176,7 +176,7 @@ def resolve(model: Model, observable) -> Observable:
     return obs.validate_for(model)
 
 
-def detect_parity(model: Model, observable, *, npoints: int = 16, degen_tol: float = 1e-6,
+def detect_parity(model: Model, observable, *, npoints: int = 16, degen_tol: float = DEFAULT_DEGEN_TOL,
                   seed: int = 0, tol: float = 1e-8) -> str | None:
     """PT parity of `observable` from random k-points: inside each degenerate (Kramers) block
     a PT-even O is ∝ identity, a PT-odd O is traceless; in a model without degeneracy a PT-odd O

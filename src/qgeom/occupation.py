@@ -32,7 +32,12 @@ def fermi_dirac(energy, mu, temperature: float, order: int = 0) -> np.ndarray:
     """
     if not 0 <= order <= MAX_ORDER:
         raise QgeomInputError(f"order must be 0..{MAX_ORDER}, got {order}.")
-    beta = 1.0 / positive_scalar(temperature, "temperature")
+    return fermi_dirac_kT(energy, mu, positive_scalar(temperature, "temperature"), order)
+
+
+def fermi_dirac_kT(energy, mu, kT: float, order: int = 0) -> np.ndarray:
+    """`fermi_dirac` for a kT already validated at the edge (the per-chunk hot path)."""
+    beta = 1.0 / kT
     x = beta * (np.asarray(energy, dtype=float) - np.asarray(mu, dtype=float))
     if order == 0:
         return expit(-x)

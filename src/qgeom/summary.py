@@ -6,10 +6,11 @@ import numpy as np
 import xarray as xr
 
 from . import geometry
-from .bands import DEFAULT_DEGEN_TOL, Bands
+from .bands import Bands
 from .accuracy import attach_error, error_tolerance
-from .kspace import integrate, make_grid
+from .kspace import integrate
 from .models.base import Model
+from .options import Execution, Sampling, checked_keywords
 from .results import make_result
 
 AXES = "xyz"
@@ -26,8 +27,9 @@ def _band_integrals(b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+@checked_keywords
 def band_geometry(
-    model: Model, *, grid=200, degen_tol: float = DEFAULT_DEGEN_TOL, chunk_size: int | None = None,
+    model: Model, *, grid=Sampling.grid, degen_tol: float = Sampling.degen_tol, chunk_size: int | None = None,
     progress: bool | None = None, workers: int | None = None, scheduler=None, checkpoint=None,
     error_tol: float | None = None,
 ) -> xr.Dataset:
@@ -37,10 +39,11 @@ def band_geometry(
     `<name>_error`: estimated k-grid discretization error of each integral (`qgeom.accuracy`), with an
     AccuracyWarning above `error_tol` relative to the largest |value| of that quantity."""
     error_tol = error_tolerance(error_tol)
-    kgrid = make_grid(model, grid)
-    parts, coarse = integrate(model, kgrid, _band_integrals, order=1, degen_tol=degen_tol, chunk_size=chunk_size,
-                              progress=progress, workers=workers, scheduler=scheduler, checkpoint=checkpoint,
-                              subgrid=True)
+    sampling = Sampling(grid, degen_tol=degen_tol)
+    execution = Execution(chunk_size, progress, workers, scheduler, checkpoint)
+    kgrid = sampling.kgrid(model)
+    parts, coarse = integrate(model, kgrid, _band_integrals, order=1, degen_tol=sampling.degen_tol, subgrid=True,
+                              **execution.kwargs())
     d, N = model.dim, model.nbands
     comps = list(AXES[:d])
     data = {

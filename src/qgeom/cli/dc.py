@@ -8,7 +8,7 @@ import click
 import numpy as np
 from pydantic import Field, PositiveFloat, field_validator
 
-from ..bands import DEFAULT_DEGEN_TOL
+from ..options import DEFAULT_DEGEN_TOL, Sampling
 from ..dc import expansion
 from ..dc.conventions import CONVENTIONS
 from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS, MECHANISMS
@@ -34,7 +34,7 @@ class DCConfig(Table):
         "auto", description="Chemical potentials (model energy unit): start:stop:num, a,b,c, a TOML list, or auto "
                             f"= {AUTO_MU_POINTS} values across the model's bands (5% inside their extremes).")
     temperature: PositiveFloat = Field(0.05, description="kT in the model's energy unit.")
-    grid: Grid = Field(200, description="k-points per direction (N, or N1,N2[,N3]).")
+    grid: Grid = Field(Sampling.grid, description="k-points per direction (N, or N1,N2[,N3]).")
     mechanisms: list[Literal[MECHANISMS]] | None = Field(  # type: ignore[valid-type]
         None, description=f"Dissipation mechanisms, a comma list from {', '.join(MECHANISMS)}.",
         json_schema_extra={"default_text": "fermionic_bath,constant_gamma (+ rta when rta is given)"})

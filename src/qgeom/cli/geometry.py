@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from pydantic import Field, PositiveFloat
 
-from ..bands import DEFAULT_DEGEN_TOL
+from ..options import DEFAULT_DEGEN_TOL, Sampling
 from ..outputs import check_output
 from ..results import metadata, save
 from ..summary import band_geometry
@@ -19,7 +19,7 @@ from .tables import Grid, Table, grid_arg, resolve, table_flags
 class GeometryConfig(Table):
     """[geometry]: per-band Berry curvature, quantum metric and Chern numbers (`qgeom.summary.band_geometry`)."""
 
-    grid: Grid = Field(200, description="k-points per direction (N, or N1,N2[,N3]).")
+    grid: Grid = Field(Sampling.grid, description="k-points per direction (N, or N1,N2[,N3]).")
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
 
 

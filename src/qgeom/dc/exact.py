@@ -33,10 +33,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .._validation import QgeomInputError, as_finite_array, chemical_potentials, positive_scalar
+from .._validation import QgeomInputError, as_finite_array, positive_scalar
 from ..accuracy import attach_error, error_tolerance
-from ..bands import DEFAULT_DEGEN_TOL, Bands
-from ..kspace import integrate, make_grid
+from ..bands import Bands
+from ..kspace import integrate
+from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..models.base import Model
 from ..models.blocks import block_provenance, orbital_blocks
 from ..results import make_result
@@ -156,8 +157,8 @@ class _FamilySums:
 
 def _validate_common(model, components, mu, temperature, gamma, convention):
     comps = parse_components(components, model.dim)
-    mu_arr = chemical_potentials(mu)
-    kT = positive_scalar(temperature, "temperature")
+    thermal = Thermal(temperature, mu)
+    mu_arr, kT = thermal.mu, thermal.temperature
     g_arr = np.atleast_1d(as_finite_array(gamma, "gamma"))
     if g_arr.ndim != 1 or np.any(g_arr <= 0):
         raise QgeomInputError(f"gamma must be a positive scalar or 1D array of positive rates, got {gamma!r}.")
@@ -244,6 +245,7 @@ def _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit,
     )
 
 
+@checked_keywords
 def exact(
     model: Model,
     *,
@@ -251,20 +253,22 @@ def exact(
     mu,
     temperature: float,
     gamma,
-    grid=200,
+    grid=Sampling.grid,
+    kind: str | None = None,
+    cutoff: float | None = None,
+    offset: str = Sampling.offset,
     nodes: int = DEFAULT_NODES,
     radius: float = DEFAULT_RADIUS,
     convention: str = "seed",
     units: str = "auto",
-    degen_tol: float = DEFAULT_DEGEN_TOL,
+    degen_tol: float = Sampling.degen_tol,
     chunk_size: int | None = None,
     progress: bool | None = None,
     workers: int | None = None,
     scheduler=None,
     checkpoint=None,
-    blocks: bool = True,
+    blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
-    **grid_kwargs,
 ) -> xr.Dataset:
     """Exact DC second-order conductivity σ_abc(Γ, μ) of the fermionic-bath NESS (seed Eqs. B-5, B-6).
 
@@ -287,7 +291,8 @@ def exact(
     factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho)
     params["orbital_blocks"] = block_provenance(model, blocks)
     allc, idx, sw = _with_swapped(comps)
-    kgrid = make_grid(model, grid, **grid_kwargs)
+    kgrid = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks).kgrid(model)
+    Execution(chunk_size, progress, workers, scheduler, checkpoint)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
     Ks, coarse = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
@@ -353,6 +358,7 @@ def _family_sigma(Kg, zc, far, om, idx, sw, s):
     return vals
 
 
+@checked_keywords
 def exact_frequency(
     model: Model,
     *,
@@ -361,20 +367,22 @@ def exact_frequency(
     temperature: float,
     gamma,
     omega,
-    grid=200,
+    grid=Sampling.grid,
+    kind: str | None = None,
+    cutoff: float | None = None,
+    offset: str = Sampling.offset,
     processes=PROCESSES,
     nodes: int = DEFAULT_NODES,
     radius: float = DEFAULT_RADIUS,
     convention: str = "seed",
     units: str = "auto",
-    degen_tol: float = DEFAULT_DEGEN_TOL,
+    degen_tol: float = Sampling.degen_tol,
     chunk_size: int | None = None,
     progress: bool | None = None,
     workers: int | None = None,
     scheduler=None,
     checkpoint=None,
-    blocks: bool = True,
-    **grid_kwargs,
+    blocks: bool = Sampling.blocks,
 ) -> xr.Dataset:
     """Exact finite-frequency σ_abc(ω, −ω) (rectification) and σ_abc(ω, ω) (second harmonic).
 
@@ -395,7 +403,8 @@ def exact_frequency(
     factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho)
     params["orbital_blocks"] = block_provenance(model, blocks)
     allc, idx, sw = _with_swapped(comps)
-    kgrid = make_grid(model, grid, **grid_kwargs)
+    kgrid = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks).kgrid(model)
+    Execution(chunk_size, progress, workers, scheduler, checkpoint)
     scale = convention_scale(convention) * factor
     result = np.zeros((len(procs), len(g_arr), len(comps), len(mu_arr), len(om)), complex)
     for ip, proc in enumerate(procs):

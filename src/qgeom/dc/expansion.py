@@ -17,13 +17,14 @@ import numpy as np
 import xarray as xr
 
 from .. import geometry
-from .._validation import QgeomInputError, as_finite_array, chemical_potentials, positive_scalar
-from ..bands import DEFAULT_DEGEN_TOL, Bands, symmetric_index
-from ..kspace import BinnedMuSweep, integrate, make_grid
+from .._validation import QgeomInputError, as_finite_array
+from ..bands import Bands, symmetric_index
+from ..kspace import BinnedMuSweep, integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
 from ..occupation import weighted_fermi_derivatives
 from ..accuracy import attach_error, error_tolerance
+from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
@@ -328,14 +329,10 @@ def _check_mechanisms(mechanisms, rta):
     return mechanisms, rta
 
 
-def _validated(model, components, mu, temperature, degen_tol, mechanisms, rta, geometric_form, kinetic_form,
-               convention, units):
+def _validated(model, components, mechanisms, rta, geometric_form, kinetic_form, convention, units):
     """The checked inputs of `expansion` (in the order they are checked, so the first bad one is
-    reported): components, μ, kT, degen_tol, mechanisms, rta, convention scale, unit factor and label."""
+    reported): components, mechanisms, rta, convention scale, unit factor and label."""
     comps = parse_components(components, model.dim)
-    mu_arr = chemical_potentials(mu)
-    kT = positive_scalar(temperature, "temperature")
-    degen_tol = positive_scalar(degen_tol, "degen_tol")
     mechanisms, rta = _check_mechanisms(mechanisms, rta)
     scale = convention_scale(convention)
     unit_factor, unit = second_order_conductivity_scale(model, units)
@@ -343,7 +340,7 @@ def _validated(model, components, mu, temperature, degen_tol, mechanisms, rta, g
         raise QgeomInputError(f"geometric_form must be one of {GEOMETRIC_FORMS}, got {geometric_form!r}.")
     if kinetic_form not in KINETIC_FORMS:
         raise QgeomInputError(f"kinetic_form must be one of {KINETIC_FORMS}, got {kinetic_form!r}.")
-    return comps, mu_arr, kT, degen_tol, mechanisms, rta, scale, unit_factor, unit
+    return comps, mechanisms, rta, scale, unit_factor, unit
 
 
 def _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention) -> xr.Dataset:
@@ -366,28 +363,31 @@ def _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, c
     )
 
 
+@checked_keywords
 def expansion(
     model: Model,
     *,
     components="xyy",
     mu,
     temperature: float,
-    grid=200,
+    grid=Sampling.grid,
+    kind: str | None = None,
+    cutoff: float | None = None,
+    offset: str = Sampling.offset,
     mechanisms: Sequence[str] | None = None,
     rta: tuple[float, float] | None = None,
     geometric_form: str = "metric_dipole",
     kinetic_form: str = "third_derivative",
     convention: str = "seed",
     units: str = "auto",
-    degen_tol: float = DEFAULT_DEGEN_TOL,
+    degen_tol: float = Sampling.degen_tol,
     chunk_size: int | None = None,
     progress: bool | None = None,
     workers: int | None = None,
     scheduler=None,
     checkpoint=None,
-    blocks: bool = True,
+    blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
-    **grid_kwargs,
 ) -> xr.Dataset:
     """Γ-expansion coefficients of the second-order DC conductivity, per dissipation mechanism.
 
@@ -407,17 +407,19 @@ def expansion(
     AccuracyWarning is issued when it exceeds `error_tol` relative to max |σ| of a term (over
     components and μ).
     """
-    comps, mu_arr, kT, degen_tol, mechanisms, rta, scale, unit_factor, unit = _validated(
-        model, components, mu, temperature, degen_tol, mechanisms, rta, geometric_form, kinetic_form, convention, units,
+    thermal = Thermal(temperature, mu)
+    sampling = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks)
+    execution = Execution(chunk_size, progress, workers, scheduler, checkpoint)
+    comps, mechanisms, rta, scale, unit_factor, unit = _validated(
+        model, components, mechanisms, rta, geometric_form, kinetic_form, convention, units,
     )
-    kgrid = make_grid(model, grid, **grid_kwargs)
+    mu_arr, kT, degen_tol = thermal.mu, thermal.temperature, sampling.degen_tol
+    kgrid = sampling.kgrid(model)
     order = 3 if kinetic_form == "third_derivative" else 2
     func = _FermiSurfaceSums(component_indices(comps), mu_arr, kT, geometric_form, kinetic_form)
     error_tol = error_tolerance(error_tol)
-    raw, raw_coarse = integrate(
-        model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress,
-        workers=workers, scheduler=scheduler, checkpoint=checkpoint, blocks=blocks, subgrid=True,
-    )
+    raw, raw_coarse = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, blocks=sampling.blocks,
+                                subgrid=True, **execution.kwargs())
     sigma = scale * unit_factor * _assemble(raw, mechanisms, rta)
     coarse = None if raw_coarse is None else scale * unit_factor * _assemble(raw_coarse, mechanisms, rta)
     parameters = {

@@ -19,7 +19,8 @@ import xarray as xr
 from .._validation import QgeomInputError
 from ..plots import save_figure
 from ..results import encode_attr, metadata
-from .exact import exact
+from ..options import Sampling, checked_keywords
+from .exact import DEFAULT_NODES, DEFAULT_RADIUS, exact
 
 COEFFICIENTS = ("A", "B", "C")
 
@@ -90,6 +91,7 @@ def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, unit
     return np.stack([s.sel(term=t).values for t in terms], axis=-1), metadata(ds, "parameters")
 
 
+@checked_keywords
 def gamma_scan(
     model,
     *,
@@ -97,24 +99,37 @@ def gamma_scan(
     mu,
     temperature: float,
     gammas,
-    grid=200,
+    grid=Sampling.grid,
+    kind: str | None = None,
+    cutoff: float | None = None,
+    offset: str = Sampling.offset,
     degrees=(4, 5, 6),
-    degen_tol: float = 1e-6,
+    nodes: int = DEFAULT_NODES,
+    radius: float = DEFAULT_RADIUS,
+    convention: str = "seed",
+    units: str = "auto",
+    degen_tol: float = Sampling.degen_tol,
+    chunk_size: int | None = None,
     progress: bool | None = None,
-    **kwargs,
+    workers: int | None = None,
+    scheduler=None,
+    checkpoint=None,
+    blocks: bool = Sampling.blocks,
+    error_tol: float | None = None,
 ) -> xr.Dataset:
     """Exact σ(Γ) over `gammas` (choose Γ ≪ kT, e.g. 0.05–0.4 kT; ≥ 7 values, 6 give a fit without uncertainty), its fit A/Γ² + B/Γ + C + …
     and the Γ-expansion on the same grid. Returns a Dataset with `sigma[gamma, component, mu]`,
     `fit[component, mu, coefficient]`, `fit_uncertainty[...]` and `expansion[component, mu, coefficient]`
     (coefficient = A, B, C; C of the expansion = σ^geo + σ^kin with the module's KINETIC_PREFACTOR)."""
     check_gamma_count(np.unique(np.atleast_1d(np.asarray(gammas, float))).size, degrees)
-    grid_kwargs = {k: kwargs.pop(k) for k in ("kind", "cutoff", "offset") if k in kwargs}
+    grid_kwargs = {"kind": kind, "cutoff": cutoff, "offset": offset}
+    executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
     ds = exact(model, components=components, mu=mu, temperature=temperature, gamma=gammas, grid=grid,
-               degen_tol=degen_tol, progress=progress, **grid_kwargs, **kwargs)
+               nodes=nodes, radius=radius, convention=convention, units=units, degen_tol=degen_tol,
+               chunk_size=chunk_size, progress=progress, error_tol=error_tol, **grid_kwargs, **executor)
     sig = ds["sigma"].transpose("component", "mu", "gamma").values
     fit = fit_gamma_series(ds["gamma"].values, sig, degrees=degrees)
     comps = list(ds["component"].values)
-    executor = {k: kwargs[k] for k in ("workers", "scheduler", "checkpoint", "blocks") if k in kwargs}
     exp, exp_params = _expansion_coefficients(
         model, comps, ds["mu"].values, temperature, grid, degen_tol,
         metadata(ds, "parameters")["units"], metadata(ds, "parameters")["convention"], grid_kwargs, executor,

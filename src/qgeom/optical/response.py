@@ -12,9 +12,10 @@ import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array, positive_scalar
 from ..accuracy import attach_error, error_tolerance
-from ..bands import DEFAULT_DEGEN_TOL, Bands
-from ..kspace import integrate, make_grid
+from ..bands import Bands
+from ..kspace import integrate
 from ..models.base import Model
+from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
 from . import kernels, spectral
 from . import scissors as _scissors
@@ -57,6 +58,7 @@ def symmetrize(chi_pm: np.ndarray, n: int) -> np.ndarray:
     return 0.5 * (chi_pm[:n] + chi_pm[n:].swapaxes(-1, -2))
 
 
+@checked_keywords
 def response(
     model: Model,
     observable,
@@ -70,7 +72,7 @@ def response(
     broadening_kind: str = "lorentzian",
     grid=None,
     cutoff: float | None = None,
-    degen_tol: float = DEFAULT_DEGEN_TOL,
+    degen_tol: float = Sampling.degen_tol,
     chunk_size: int | None = None,
     progress: bool | None = None,
     si: bool = True,
@@ -123,7 +125,9 @@ def response(
     settings = _settings(model, kinds, mu=mu, temperature=temperature, tau=tau, broadening=broadening,
                          broadening_kind=broadening_kind)
     settings["principal_part"] = principal_part_default(obs) if principal_part is None else bool(principal_part)
-    kgrid = make_grid(model, _default_grid(model, grid), **({} if model.is_periodic else {"cutoff": cutoff}))
+    sampling = Sampling(_default_grid(model, grid), cutoff=None if model.is_periodic else cutoff, degen_tol=degen_tol)
+    Execution(chunk_size, progress, workers, scheduler, checkpoint)
+    kgrid, degen_tol = sampling.kgrid(model), sampling.degen_tol
     order = obs.bands_order(any(k in NEEDS_DERIVATIVE for k in kinds))
     t0 = time.perf_counter()
     chi, coarse = _integrate_chi(model, obs, kinds, omega, kgrid, settings, sc, order=order, degen_tol=degen_tol,
@@ -227,8 +231,8 @@ def _settings(model: Model, kinds: list[str], *, mu, temperature, tau, broadenin
     τ is in ps when the model's energy unit is physical (eV, meV), else in ħ/E0."""
     E = model.energy_unit
     e0 = energy_unit_ev(model)
-    mu = float(as_finite_array(mu, "mu"))
-    temperature = positive_scalar(temperature if temperature is not None else DEFAULT_TEMPERATURE.get(E, 1e-3), "temperature")
+    thermal = Thermal(temperature if temperature is not None else DEFAULT_TEMPERATURE.get(E, 1e-3), mu)
+    mu, temperature = thermal.single_mu("qgeom.optical.response"), thermal.temperature
     gamma = positive_scalar(broadening if broadening is not None else DEFAULT_BROADENING.get(E, 1e-2), "broadening")
     bkind = kernels.check_kind(broadening_kind)
     tau_model = None

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..bands import Bands
 from ..geometry import berry_connection
-from ..occupation import fermi_dirac
+from ..occupation import fermi_dirac_kT
 
 ALL_TERMS = (
     "injection", "textbook_injection", "kramers_injection", "kramers_fermi_sea", "kramers_unsplit",
@@ -90,7 +90,7 @@ class Chunk:
         self.b = b
         self.e = b.energies
         self.enm = self.e[:, :, None] - self.e[:, None, :]  # ε_nm at [n, m]
-        f = fermi_dirac(self.e, mu, temperature)
+        f = fermi_dirac_kT(self.e, mu, temperature)  # kT validated once in response()
         self.fnm = f[:, :, None] - f[:, None, :]  # f_nm
         self.F = b.inv_de  # 1/ε_nm, 0 inside D
         self.A = berry_connection(b)  # A^a_nm = i v_nm/(ε_m − ε_n) = −i v_nm F_nm (shared, read-only)
