@@ -11,7 +11,8 @@ from pydantic import Field, PositiveFloat, field_validator
 from ..options import DEFAULT_DEGEN_TOL, Sampling
 from ..dc import expansion
 from ..dc.conventions import CONVENTIONS
-from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS, MECHANISMS
+from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS
+from ..dc.mechanisms import MECHANISM_REGISTRY, MECHANISMS
 from ..dc.figures import plot_expansion
 from ..outputs import check_distinct, check_output
 from ..dc.zeros import label, numerical_zeros, zero_note
@@ -36,7 +37,8 @@ class DCConfig(Table):
     temperature: PositiveFloat = Field(0.05, description="kT in the model's energy unit.")
     grid: Grid = Field(Sampling.grid, description="k-points per direction (N, or N1,N2[,N3]).")
     mechanisms: list[Literal[MECHANISMS]] | None = Field(  # type: ignore[valid-type]
-        None, description=f"Dissipation mechanisms, a comma list from {', '.join(MECHANISMS)}.",
+        None, description="Dissipation mechanisms, a comma list from: "
+                          + "; ".join(f"{n} ({m.help})" for n, m in MECHANISM_REGISTRY.items()) + ".",
         json_schema_extra={"default_text": "fermionic_bath,constant_gamma (+ rta when rta is given)"})
     rta: tuple[float, float] | None = Field(None, description="Table I coefficients C1,C2 of the rta mechanism.")
     geometric_form: Literal[GEOMETRIC_FORMS] = Field(  # type: ignore[valid-type]
@@ -86,10 +88,10 @@ def comparison_table(ds, component: str) -> str:
     s = ds.sigma.sel(component=component)
     mechs = list(ds.mechanism.values)
     header = ["mu", "drude(G^-2)", "bcd(G^-1)"]
-    cols = [("fermionic_bath", t) for t in ("geometric", "kinetic")] if "fermionic_bath" in mechs else []
+    # geometric and kinetic apart for the mechanisms with a kinetic term, then σ⁰ of every mechanism
+    cols = [(m, t) for m in mechs if MECHANISM_REGISTRY[m].kinetic for t in ("geometric", "kinetic")]
     cols += [(m, "intrinsic") for m in mechs]
-    short = {"fermionic_bath": "bath", "constant_gamma": "constG", "rta": "rta"}
-    header += [f"{short[m]}:{t[:3] if t != 'intrinsic' else 'sigma0'}" for m, t in cols]
+    header += [f"{MECHANISM_REGISTRY[m].short}:{t[:3] if t != 'intrinsic' else 'sigma0'}" for m, t in cols]
     zero = numerical_zeros(ds).sel(component=component)
     cells = [(mechs[0], "drude"), (mechs[0], "bcd"), *cols]
     rows = []

@@ -13,15 +13,14 @@ from ..outputs import check_distinct, check_output
 from ..optical.report import SIGMA_CONVENTION, peak_rows, plot_parts, shift_sigma
 from ..results import metadata, save
 from ..bands import DEFAULT_DEGEN_TOL
-from ..optical.response import DEFAULT_KINDS
-from ..optical.terms import ALL_TERMS
+from ..optical.terms import DEFAULT_KINDS, TERMS
 from .common import format_table, handle_errors, output_path
 from .model_loader import load, model_options
 from .tables import Grid, Table, grid_arg, resolve, table_flags
 from .executor_options import executor_options
 from .safety_options import safety_options
 
-KIND_CHOICES = list(ALL_TERMS)
+KIND_CHOICES = list(TERMS)
 
 
 class OpticalConfig(Table):
@@ -29,8 +28,9 @@ class OpticalConfig(Table):
 
     observable: str | None = Field(None, description="Model operator (layer_polarization, spin_z) or current_x|y|z.",
                                    json_schema_extra={"default_text": "(required)"})
-    kinds: list[Literal[ALL_TERMS]] = Field(  # type: ignore[valid-type]
-        list(DEFAULT_KINDS), description=f"Response kinds (--kind repeatable), from {', '.join(ALL_TERMS)}.")
+    kinds: list[Literal[tuple(TERMS)]] = Field(  # type: ignore[valid-type]
+        list(DEFAULT_KINDS), description="Response kinds (--kind repeatable): " + "; ".join(
+            f"{n} ({t.help}, {t.equation}{', needs tau' if t.needs_tau else ''})" for n, t in TERMS.items()) + ".")
     omega: tuple[float, float, PositiveInt] = Field(
         (0.01, 0.3, 59), description="ħω grid MIN MAX N (model energy unit, eV for eV models).")
     mu: float = Field(0.0, description="Chemical potential (model energy unit).")

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .. import geometry
-from .._validation import QgeomInputError, as_finite_array
+from .._validation import QgeomInputError
 from ..bands import Bands, symmetric_index
 from ..kspace import BinnedMuSweep, integrate
 from ..models.base import Model
@@ -29,6 +29,7 @@ from ..results import make_result
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
+from .mechanisms import MECHANISMS, assemble, check_mechanisms  # noqa: F401  (MECHANISMS re-exported)
 # bound at module level so that `_fast_raw_integrands` looks it up here: tests force the general
 # path on two-band chunks by replacing this name
 from .two_band import two_band_per_band as _two_band_per_band
@@ -41,7 +42,6 @@ from .two_band import two_band_per_band as _two_band_per_band
 KINETIC_PREFACTOR = 1.0 / 24.0
 
 TERMS = ("drude", "bcd", "geometric", "kinetic", "intrinsic")
-MECHANISMS = ("fermionic_bath", "constant_gamma", "rta")
 GEOMETRIC_FORMS = ("metric_dipole", "metric_by_parts")
 KINETIC_FORMS = ("third_derivative", "velocity_cubed")
 
@@ -292,48 +292,11 @@ class _FermiSurfaceSums:
         return {name: out[name] for name in raw}
 
 
-def _assemble(raw: dict[str, np.ndarray], mechanisms: Sequence[str], rta) -> np.ndarray:
-    """Combine raw integrals into sigma[mechanism, term, component, mu] (seed Table I)."""
-    G_ab_c, G_bc_a = raw["G_ab_c"], raw["G_bc_a"]
-    dipole = raw["metric_dipole"] if "metric_dipole" in raw else -raw["metric_velocity"]
-    interband = G_ab_c - 2 * G_bc_a
-    zero = np.zeros_like(G_ab_c)
-    rows = []
-    for mech in mechanisms:
-        if mech == "fermionic_bath":
-            geo, kin = 2 * (interband - 0.5 * dipole), raw["kin"]
-        elif mech == "constant_gamma":
-            geo, kin = interband - 0.5 * dipole, zero
-        else:
-            c1, c2 = rta
-            geo, kin = c1 * G_ab_c - c2 * G_bc_a, zero
-        rows.append([raw["drude"], raw["bcd"], geo, kin, geo + kin])
-    return np.array(rows)
-
-
-def _check_mechanisms(mechanisms, rta):
-    if mechanisms is None:
-        mechanisms = ["fermionic_bath", "constant_gamma"] + (["rta"] if rta is not None else [])
-    mechanisms = [mechanisms] if isinstance(mechanisms, str) else list(mechanisms)
-    if not mechanisms:
-        raise QgeomInputError(f"mechanisms is empty; choose from {', '.join(MECHANISMS)}.")
-    if rta is not None and "rta" not in mechanisms:
-        raise QgeomInputError("rta=(c1, c2) was given but 'rta' is not in mechanisms; add it or drop rta.")
-    for mech in mechanisms:
-        if mech not in MECHANISMS:
-            raise QgeomInputError(f"unknown mechanism {mech!r}; allowed: {', '.join(MECHANISMS)}.")
-    if "rta" in mechanisms:
-        if rta is None or len(rta) != 2:
-            raise QgeomInputError("mechanism 'rta' needs rta=(c1, c2), the Table I coefficients.")
-        rta = tuple(float(x) for x in as_finite_array(rta, "rta"))
-    return mechanisms, rta
-
-
 def _validated(model, components, mechanisms, rta, geometric_form, kinetic_form, convention, units):
     """The checked inputs of `expansion` (in the order they are checked, so the first bad one is
     reported): components, mechanisms, rta, convention scale, unit factor and label."""
     comps = parse_components(components, model.dim)
-    mechanisms, rta = _check_mechanisms(mechanisms, rta)
+    mechanisms, rta = check_mechanisms(mechanisms, rta)
     scale = convention_scale(convention)
     unit_factor, unit = second_order_conductivity_scale(model, units)
     if geometric_form not in GEOMETRIC_FORMS:
@@ -420,8 +383,8 @@ def expansion(
     error_tol = error_tolerance(error_tol)
     raw, raw_coarse = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, blocks=sampling.blocks,
                                 subgrid=True, **execution.kwargs())
-    sigma = scale * unit_factor * _assemble(raw, mechanisms, rta)
-    coarse = None if raw_coarse is None else scale * unit_factor * _assemble(raw_coarse, mechanisms, rta)
+    sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
+    coarse = None if raw_coarse is None else scale * unit_factor * assemble(raw_coarse, mechanisms, rta)
     parameters = {
         "temperature": kT, "degen_tol": degen_tol, "rta_c1_c2": list(rta) if rta else None,
         "geometric_form": geometric_form, "kinetic_form": kinetic_form,

@@ -20,12 +20,10 @@ from ..results import make_result
 from . import kernels, spectral
 from . import scissors as _scissors
 from ..observables import AXES, resolve
-from .terms import ALL_TERMS, NEEDS_DERIVATIVE, NUMERATOR_OF, TAU_TERMS, Chunk, kernel_of, prefactor, principal_part_default
+from .terms import DEFAULT_KINDS, PUBLIC_KINDS, TERMS, Chunk, kernel_of, principal_part_default  # noqa: F401
 from ..units import energy_unit_ev
 from .units import chi_units, tau_to_model
 
-DEFAULT_KINDS = ("kramers_injection", "kramers_fermi_sea", "shift_like")
-PUBLIC_KINDS = ("injection", "kramers_injection", "kramers_fermi_sea", "shift_like")
 # Converged defaults (docs/optical.md, "Convergence"): continuum disk (n_r, n_phi); lattice MP grid.
 DEFAULT_DISK_GRID = (480, 12)
 DEFAULT_LATTICE_GRID = 200
@@ -47,8 +45,9 @@ def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_al
     tr = spectral.Transitions(ch, gamma, scissors)
     kk = tr.pairs[0]
     numerators = {name: ch.numerator(name, tr.pairs, wk).reshape(len(kk), b.dim**2)
-                  for name in dict.fromkeys(NUMERATOR_OF[term] for term in terms)}
-    weights = {term: (NUMERATOR_OF[term], prefactor(term, tau), kernel_of(term, obs, principal_part)) for term in terms}
+                  for name in dict.fromkeys(TERMS[term].numerator for term in terms)}
+    weights = {term: (TERMS[term].numerator, TERMS[term].prefactor(tau), kernel_of(term, obs, principal_part))
+               for term in terms}
     sums = spectral.contract(tr, omega_all, numerators, weights, gamma, bkind)
     return {term: s.reshape(len(omega_all), b.dim, b.dim) for term, s in sums.items()}
 
@@ -128,7 +127,7 @@ def response(
     sampling = Sampling(_default_grid(model, grid), cutoff=None if model.is_periodic else cutoff, degen_tol=degen_tol)
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     kgrid, degen_tol = sampling.kgrid(model), sampling.degen_tol
-    order = obs.bands_order(any(k in NEEDS_DERIVATIVE for k in kinds))
+    order = obs.bands_order(max(TERMS[k].derivative_order for k in kinds) > 1)
     t0 = time.perf_counter()
     chi, coarse = _integrate_chi(model, obs, kinds, omega, kgrid, settings, sc, order=order, degen_tol=degen_tol,
                                  chunk_size=chunk_size, progress=progress, subgrid=True,
@@ -197,11 +196,11 @@ def _position(model: Model, obs, kinds):
     for the current observable and the terms built from A, O^D and B (not the geometric v^{a;λ} forms)."""
     if not getattr(model, "has_position_matrix", False):
         return None
-    geometric = [k for k in kinds if k.endswith("_geometric")]
-    if obs.source != "current" or geometric:
+    unsupported = [k for k in kinds if not TERMS[k].full_position]
+    if obs.source != "current" or unsupported:
         raise QgeomInputError(
             f"the full Wannier position operator (position_operator='full') is implemented for the current "
-            f"observable and the kinds {[k for k in ALL_TERMS if not k.endswith('_geometric')]} only; got "
+            f"observable and the kinds {[k for k, t in TERMS.items() if t.full_position]} only; got "
             f"{obs.name!r} with kinds {kinds}. Load the model with position_operator='centres'."
         )
     return model.position_matrix
@@ -211,9 +210,9 @@ def _check_kinds(kinds) -> list[str]:
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     if not kinds:
         raise QgeomInputError("kinds must name at least one response kind.")
-    bad = [k for k in kinds if k not in ALL_TERMS]
+    bad = [k for k in kinds if k not in TERMS]
     if bad:
-        raise QgeomInputError(f"unknown response kind(s) {bad}; allowed: {list(ALL_TERMS)}.")
+        raise QgeomInputError(f"unknown response kind(s) {bad}; allowed: {list(TERMS)}.")
     if len(set(kinds)) != len(kinds):
         raise QgeomInputError(f"kinds contains duplicates: {kinds}.")
     return kinds
@@ -236,10 +235,10 @@ def _settings(model: Model, kinds: list[str], *, mu, temperature, tau, broadenin
     gamma = positive_scalar(broadening if broadening is not None else DEFAULT_BROADENING.get(E, 1e-2), "broadening")
     bkind = kernels.check_kind(broadening_kind)
     tau_model = None
-    if any(k in TAU_TERMS for k in kinds):
+    if any(TERMS[k].needs_tau for k in kinds):
         if tau is None:
             raise QgeomInputError(
-                f"kinds {[k for k in kinds if k in TAU_TERMS]} scale with the relaxation time: pass tau=... "
+                f"kinds {[k for k in kinds if TERMS[k].needs_tau]} scale with the relaxation time: pass tau=... "
                 f"({'ps' if e0 is not None else 'in units of hbar/' + E})."
             )
         tau = positive_scalar(tau, "tau")

@@ -26,21 +26,81 @@ A^{β;λ} = −i B^β (λ → 0; zero curvature of the (k, λ) connection):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..bands import Bands
 from ..geometry import berry_connection
 from ..occupation import fermi_dirac_kT
 
-ALL_TERMS = (
-    "injection", "textbook_injection", "kramers_injection", "kramers_fermi_sea", "kramers_unsplit",
-    "shift_like", "kramers_injection_geometric", "kramers_fermi_sea_geometric",
-)
-KERNEL_OF = {
-    "injection": "delta", "textbook_injection": "delta", "kramers_injection": "delta",
-    "kramers_fermi_sea": "pf2", "kramers_unsplit": "adiabatic", "shift_like": "resolvent",
-    "kramers_injection_geometric": "delta", "kramers_fermi_sea_geometric": "pf2",
+
+
+@dataclass(frozen=True)
+class Term:
+    """One response kind: W^{αβ}_nm = prefactor · N^{αβ}_nm (the numerator function registered under
+    `numerator`), summed against the kernel g(ω + ε_nm).
+
+    prefactor = coefficient · τ / divisor (needs_tau) or coefficient / divisor; derivative_order 2 when
+    the numerator needs ∂v (the S16 bracket B, v^{α;λ}); unit: that of χ ([O] V^-2 per unit area in
+    2D), times τ for the injection kinds; default/public: in DEFAULT_KINDS / PUBLIC_KINDS."""
+
+    numerator: str
+    kernel: str
+    coefficient: complex
+    divisor: float
+    equation: str
+    help: str
+    needs_tau: bool = False
+    derivative_order: int = 1
+    default: bool = False
+    public: bool = False
+    full_position: bool = True  # implemented with the full Wannier position operator (not the v^{α;λ} forms)
+
+    @property
+    def unit(self) -> str:
+        return "chi x tau (grows with the relaxation time)" if self.needs_tau else "chi"
+
+    def prefactor(self, tau: float | None) -> complex:
+        return self.coefficient * tau / self.divisor if self.needs_tau else self.coefficient / self.divisor
+
+
+# The registry of response kinds: adding one is one entry here (+ a numerator function below if its
+# product of matrix elements is new). The CLI's choices and help derive from it.
+TERMS: dict[str, Term] = {
+    "injection": Term("AK", "delta", np.pi, 4, "Eq. 4 / S7", "injection current (golden rule)",
+                      needs_tau=True, public=True),
+    "textbook_injection": Term("AA", "delta", np.pi, 4, "Eq. 1", "textbook injection with block-averaged O",
+                               needs_tau=True),
+    "kramers_injection": Term("KA", "delta", np.pi, 4, "S13", "Kramers injection", needs_tau=True,
+                              default=True, public=True),
+    "kramers_fermi_sea": Term("KA", "pf2", 1, 8, "S14", "Kramers Fermi-sea term", default=True, public=True),
+    "kramers_unsplit": Term("KA", "adiabatic", 1, 8, "S11", "Kramers term at eta = broadening, unsplit"),
+    "shift_like": Term("BA", "resolvent", 1j, 4, "S15 + S16", "shift-like term", derivative_order=2,
+                       default=True, public=True),
+    "kramers_injection_geometric": Term("G", "delta", np.pi, 4, "Eq. 6", "Kramers injection, geometric form",
+                                        needs_tau=True, derivative_order=2, full_position=False),
+    "kramers_fermi_sea_geometric": Term("G", "pf2", 1, 8, "Eq. 8", "Kramers Fermi sea, geometric form",
+                                        derivative_order=2, full_position=False),
 }
+
+# Views of the registry under the names the rest of the package (and its tests) use.
+ALL_TERMS = tuple(TERMS)
+KERNEL_OF = {name: t.kernel for name, t in TERMS.items()}
+TAU_TERMS = tuple(name for name, t in TERMS.items() if t.needs_tau)
+NEEDS_DERIVATIVE = tuple(name for name, t in TERMS.items() if t.derivative_order > 1)
+# W = prefactor · N: terms with the same numerator N (the f_nm-carrying product of matrix elements) share it
+# and its sums over k. Every N satisfies N_mn = (N_nm)* (O, A, v^{α;λ} Hermitian; K = [O^D, A] and B
+# anti-Hermitian; f_mn = −f_nm): the reverse transitions need no numerators of their own.
+NUMERATOR_OF = {name: t.numerator for name, t in TERMS.items()}
+DEFAULT_KINDS = tuple(name for name, t in TERMS.items() if t.default)
+PUBLIC_KINDS = tuple(name for name, t in TERMS.items() if t.public)
+
+
+def prefactor(term: str, tau: float | None) -> complex:
+    """W / N of `term`: πτ/4 (injection-type), i/4 (shift-like) or 1/8 (Fermi-sea, unsplit)."""
+    return TERMS[term].prefactor(tau)
 
 
 def principal_part_default(obs) -> bool:
@@ -55,30 +115,11 @@ def principal_part_default(obs) -> bool:
 
 
 def kernel_of(term: str, obs, principal_part: bool | None = None) -> str:
-    """Kernel of `term` for observable `obs`: KERNEL_OF, with the resolvent reduced to its resonant part
+    """Kernel of `term` for observable `obs`: its registry kernel, with the resolvent reduced to its resonant part
     −iπδ unless `principal_part` (None: `principal_part_default(obs)`)."""
-    kern = KERNEL_OF[term]
+    kern = TERMS[term].kernel
     keep = principal_part_default(obs) if principal_part is None else principal_part
     return "resonant" if kern == "resolvent" and not keep else kern
-
-
-TAU_TERMS = ("injection", "textbook_injection", "kramers_injection", "kramers_injection_geometric")
-NEEDS_DERIVATIVE = ("shift_like", "kramers_injection_geometric", "kramers_fermi_sea_geometric")
-# W = prefactor · N: terms with the same numerator N (the f_nm-carrying product of matrix elements) share it
-# and its sums over k. Every N satisfies N_mn = (N_nm)* (O, A, v^{α;λ} Hermitian; K = [O^D, A] and B
-# anti-Hermitian; f_mn = −f_nm): the reverse transitions need no numerators of their own.
-NUMERATOR_OF = {
-    "injection": "AK", "textbook_injection": "AA", "kramers_injection": "KA", "kramers_fermi_sea": "KA",
-    "kramers_unsplit": "KA", "shift_like": "BA", "kramers_injection_geometric": "G",
-    "kramers_fermi_sea_geometric": "G",
-}
-
-
-def prefactor(term: str, tau: float | None) -> complex:
-    """W / N of `term`: πτ/4 (injection-type), i/4 (shift-like) or 1/8 (Fermi-sea, unsplit)."""
-    if term in TAU_TERMS:
-        return np.pi * tau / 4
-    return 0.25j if term == "shift_like" else 1 / 8
 
 
 class Chunk:
@@ -164,30 +205,77 @@ class Chunk:
         return B if self.position is None else B + self._external().reshape(-1)[at]
 
     def numerator(self, name: str, pairs, scale: np.ndarray) -> np.ndarray:
-        """N^{αβ}_nm (see NUMERATOR_OF; W = prefactor · N) times scale[k] at the transitions
-        pairs = (k, n, m): [P, α, β]. The scalar factors go on a [P, d] factor before the outer product."""
+        """N^{αβ}_nm (the function registered under `name` in NUMERATORS; W = prefactor · N) times
+        scale[k] at the transitions pairs = (k, n, m): [P, α, β]."""
+        return NUMERATORS[name](self, Transition(self, pairs, scale))
+
+
+class Transition:
+    """Gathers of [nk, (d,) N, N] arrays at the transitions pairs = (k, n, m), and f_nm·scale[k] [P, 1].
+    Flat gathers X.ravel()[i] are ~7× faster than X[k, ..., n, m]; the scalar factors go on a [P, d]
+    factor before the outer product."""
+
+    def __init__(self, ch: Chunk, pairs, scale: np.ndarray):
         k, n, m = pairs
-        d, N = self.b.dim, self.b.nbands
-        # flat gathers X.ravel()[i] are ~7× faster than X[k, ..., n, m]
+        d, N = ch.b.dim, ch.b.nbands
         inner_nm, inner_mn = n * N + m, m * N + n
-        flat_nm, flat_mn = k * N * N + inner_nm, k * N * N + inner_mn  # into [nk, N, N]
+        self.k, self.n, self.m = k, n, m
+        self.flat_nm, self.flat_mn = k * N * N + inner_nm, k * N * N + inner_mn  # into [nk, N, N]
         block = ((k * d)[:, None] + np.arange(d)) * (N * N)  # where matrix (k, a) of [nk, d, N, N] starts
-        at_nm, at_mn = block + inner_nm[:, None], block + inner_mn[:, None]
-        nm = lambda X: X.reshape(-1)[at_nm]  # noqa: E731  X_nm, [P, d]
-        mn = lambda X: X.reshape(-1)[at_mn]  # noqa: E731  X_mn
-        A, f = self.A, (self.fnm.reshape(-1)[flat_nm] * scale[k])[:, None]
-        if name == "AK":  # A^α_nm K^β_mn f_nm
-            return (nm(A) * f)[:, :, None] * mn(self.K())[:, None, :]
-        if name == "AA":  # A^α_nm A^β_mn (Ō_m − Ō_n) f_nm
-            obar = self.b.subspace_average(np.diagonal(self.O, axis1=-2, axis2=-1).real)
-            return (nm(A) * ((obar[k, m] - obar[k, n])[:, None] * f))[:, :, None] * mn(A)[:, None, :]
-        if name == "KA":  # A^β_mn f_mn K^α_nm
-            return nm(self.K())[:, :, None] * (mn(A) * -f)[:, None, :]
-        if name == "BA":  # A^β_mn f_mn B^α_nm
-            return self._B_at(at_nm, flat_nm)[:, :, None] * (mn(A) * -f)[:, None, :]
-        if name == "G":  # f_nm G^{αβ}_nm, G = i(v^{α;λ}_nm A^β_mn − v^α_nm A^{β;λ}_mn), A^{β;λ} = −iB^β
-            fi = 1j * f
-            A_lam = -1j * self._B_at(at_mn, flat_mn)  # A^{β;λ}_mn
-            return ((nm(self.v_lam()) * fi)[:, :, None] * mn(A)[:, None, :]
-                    - (nm(self.b.v) * fi)[:, :, None] * A_lam[:, None, :])
-        raise ValueError(name)
+        self.at_nm, self.at_mn = block + inner_nm[:, None], block + inner_mn[:, None]
+        self.f = (ch.fnm.reshape(-1)[self.flat_nm] * scale[k])[:, None]
+
+    def nm(self, X: np.ndarray) -> np.ndarray:
+        """X^a_nm at the transitions, [P, d]."""
+        return X.reshape(-1)[self.at_nm]
+
+    def mn(self, X: np.ndarray) -> np.ndarray:
+        """X^a_mn at the transitions, [P, d]."""
+        return X.reshape(-1)[self.at_mn]
+
+
+NUMERATORS: dict[str, Callable[[Chunk, Transition], np.ndarray]] = {}
+
+
+def numerator(name: str):
+    """Register the numerator function N^{αβ}_nm of the terms whose `Term.numerator` is `name`."""
+
+    def register(func):
+        NUMERATORS[name] = func
+        return func
+
+    return register
+
+
+@numerator("AK")
+def _injection(ch: Chunk, t: Transition) -> np.ndarray:
+    """A^α_nm K^β_mn f_nm."""
+    return (t.nm(ch.A) * t.f)[:, :, None] * t.mn(ch.K())[:, None, :]
+
+
+@numerator("AA")
+def _textbook(ch: Chunk, t: Transition) -> np.ndarray:
+    """A^α_nm A^β_mn (Ō_m − Ō_n) f_nm."""
+    obar = ch.b.subspace_average(np.diagonal(ch.O, axis1=-2, axis2=-1).real)
+    return (t.nm(ch.A) * ((obar[t.k, t.m] - obar[t.k, t.n])[:, None] * t.f))[:, :, None] * t.mn(ch.A)[:, None, :]
+
+
+@numerator("KA")
+def _kramers(ch: Chunk, t: Transition) -> np.ndarray:
+    """A^β_mn f_mn K^α_nm."""
+    return t.nm(ch.K())[:, :, None] * (t.mn(ch.A) * -t.f)[:, None, :]
+
+
+@numerator("BA")
+def _shift(ch: Chunk, t: Transition) -> np.ndarray:
+    """A^β_mn f_mn B^α_nm."""
+    return ch._B_at(t.at_nm, t.flat_nm)[:, :, None] * (t.mn(ch.A) * -t.f)[:, None, :]
+
+
+@numerator("G")
+def _geometric(ch: Chunk, t: Transition) -> np.ndarray:
+    """f_nm G^{αβ}_nm, G = i(v^{α;λ}_nm A^β_mn − v^α_nm A^{β;λ}_mn), A^{β;λ} = −iB^β."""
+    fi = 1j * t.f
+    A_lam = -1j * ch._B_at(t.at_mn, t.flat_mn)  # A^{β;λ}_mn
+    return ((t.nm(ch.v_lam()) * fi)[:, :, None] * t.mn(ch.A)[:, None, :]
+            - (t.nm(ch.b.v) * fi)[:, :, None] * A_lam[:, None, :])
