@@ -1,4 +1,4 @@
-"""Band geometry by sum over states (SPEC §0) against independent oracles (SPEC §4.4, 4.6, 4.9)."""
+"""Band geometry by sum over states against independent oracles."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""k-space grids and the Σ_k = ∫d^dk/(2π)^d reduction (SPEC §0)."""
+"""k-space grids and the Σ_k = ∫d^dk/(2π)^d reduction."""
 
 from __future__ import annotations
 

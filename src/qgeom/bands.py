@@ -1,4 +1,4 @@
-"""Bands: the eigensystem of one k-chunk and its eigenbasis matrix elements (SPEC §0).
+"""Bands: the eigensystem of one k-chunk and its eigenbasis matrix elements.
 
 Degeneracy handling lives here and only here: `labels`/`same` define the degenerate subspaces
 D(n) (|ε_n − ε_m| < degen_tol, chained along the sorted spectrum), and `inv_de` is the masked

@@ -1,4 +1,4 @@
-"""Band quantum geometry from a Bands chunk, by analytic sum over states (SPEC §0).
+"""Band quantum geometry from a Bands chunk, by analytic sum over states.
 
 Conventions (e = ħ = 1; ω_nm = ε_n − ε_m; every sum over m runs over m ∉ D(n)):
     A^a_nm   = i v^a_nm / (ε_m − ε_n)

@@ -1,4 +1,4 @@
-"""k-space grids, chunking and the Σ_k reduction (SPEC §0: Σ_k = ∫ d^d k/(2π)^d).
+"""k-space grids, chunking and the Σ_k = ∫ d^d k/(2π)^d reduction.
 
 A grid yields chunks (k [nk, d] Cartesian, weights [nk]) with Σ weights · F(k) ≈ ∫ d^dk/(2π)^d F.
 Only one chunk's Bands is alive at a time, so memory is bounded whatever the grid size.
@@ -189,13 +189,29 @@ def auto_chunk_size(model: Model) -> int:
     whose H(k) costs less per k-point in larger chunks (Fourier series summed axis by axis,
     `models.fourier`) says how many it wants (`chunk_hint`); that is granted up to
     MAX_CHUNK_BYTES of working set. At least one k-point per chunk, whatever N."""
-    d, N = model.dim, model.nbands
-    per_k = 16 * N * N * (1 + d + d**2 + d**3) * 6
+    per_k = working_set_per_k(model)
     size = CHUNK_BYTES // per_k
     hint = getattr(model, "chunk_hint", None)
     if hint:
         size = max(size, min(int(hint), MAX_CHUNK_BYTES // per_k))
     return int(np.clip(size, 1, 16384))
+
+
+def working_set_per_k(model: Model) -> int:
+    """Bytes of working memory per k-point of a chunk (see `auto_chunk_size`)."""
+    d, N = model.dim, model.nbands
+    return 16 * N * N * (1 + d + d**2 + d**3) * 6
+
+
+def run_header(model: Model, kgrid: KGrid, nchunks: int, size: int, parts: list, workers, scheduler) -> str:
+    """One line with the size of a k-sum, printed before it starts (`progress.ChunkProgress`)."""
+    shape = "×".join(str(n) for n in getattr(kgrid, "shape", ())) or "?"
+    blocks = f", {len(parts)} orbital blocks" if len(parts) > 1 else ""
+    where = f"{workers} worker processes" if workers else (f"Dask {scheduler}" if scheduler else "in-process")
+    in_flight = 2 * workers if workers else 1
+    mem = max(working_set_per_k(p) for p in parts) * size * min(in_flight, nchunks) / 2**20
+    return (f"k-sum: {model.name} ({model.nbands} bands{blocks}), grid {shape} = {kgrid.npoints} k-points in "
+            f"{nchunks} chunks of <= {size}, {where}; working memory about {mem:.0f} MiB")
 
 
 def chunk_bounds(grid: KGrid, chunk_size: int) -> list[tuple[int, int]]:
@@ -342,7 +358,9 @@ def integrate(
     task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol)
 
     total, pending, coarse = None, {}, None
-    with make_executor(workers=workers, scheduler=scheduler) as executor, ChunkProgress(len(bounds), progress, len(done)) as bar:
+    header = run_header(model, kgrid, len(bounds), size, parts, workers, scheduler)
+    with make_executor(workers=workers, scheduler=scheduler) as executor, \
+            ChunkProgress(len(bounds), progress, len(done), header) as bar:
         results = executor.map_unordered(task, todo)
         try:
             for i in range(len(bounds)):

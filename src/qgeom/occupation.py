@@ -1,4 +1,4 @@
-"""Fermi–Dirac occupation and its energy derivatives (SPEC §0), overflow-free.
+"""Fermi–Dirac occupation and its energy derivatives, overflow-free.
 
 With x = β(ε − μ), f0 = 1/(eˣ + 1).  Writing s = f0(1 − f0) = 1/(4 cosh²(x/2)) and
 t = 1 − 2 f0 = tanh(x/2), every derivative is a polynomial in (s, t) times a power of β:
@@ -116,7 +116,7 @@ def fermi_derivative_any_order(x: np.ndarray, order: int) -> np.ndarray:
     return val
 
 # ---------------------------------------------------------------------------------------------
-# Bath-broadened occupations of the fermionic-bath NESS (seed [D] Eq. A-6; SPEC §2.3)
+# Bath-broadened occupations of the fermionic-bath NESS (seed [D] Eq. A-6)
 # ---------------------------------------------------------------------------------------------
 #
 #   f_s(ε) = ½ + s (i/π) ψ(z_s(ε)),   z_s(ε) = ½ + β[Γ + s i(ε − μ)]/(2π),   s = ±1,

@@ -1,4 +1,4 @@
-"""Physical constants and the one place where model units meet SI (SPEC §0: e = ħ = 1 inside).
+"""Physical constants and the one place where model units meet SI (e = ħ = 1 inside).
 
 Second-order conductivity: j_a = σ_abc E_b E_c with j the current per unit length^(d−1)
 (A in 1D, A/m in 2D, A/m² in 3D) and E in V/m. With e = ħ = 1 inside, energies in E0 and

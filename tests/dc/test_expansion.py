@@ -1,4 +1,4 @@
-"""qgeom.dc.expansion against independent paths (SPEC §4: oracles 3, 4, 5; issue 3)."""
+"""qgeom.dc.expansion against independent paths."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Drude and Berry-curvature dipole against WannierBerri 26.10 (SPEC §4 oracle 7).
+"""Drude and Berry-curvature dipole against WannierBerri 26.10.
 
 Reference: tests/data/wannierberri/reference_static.json, made by make_reference.py in a separate
 WannierBerri environment on literally the same hoppings, the same Γ-centred 200² grid and

@@ -73,7 +73,7 @@ def test_hamiltonians_are_hermitian(rng):
 
 
 def test_mnbi2te4_k0_levels_each_twice():
-    """SPEC §1: −0.12627, −0.03463, +0.03096, +0.12994 eV, each twice, for both Néel orders."""
+    """−0.12627, −0.03463, +0.03096, +0.12994 eV, each twice, for both Néel orders."""
     expected = np.repeat([-0.12627, -0.03463, 0.03096, 0.12994], 2)
     for neel in (+1, -1):
         e = np.linalg.eigvalsh(library.mnbi2te4_bilayer(neel=neel).hamiltonian(np.zeros((1, 2))))[0]

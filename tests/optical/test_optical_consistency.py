@@ -1,4 +1,4 @@
-"""Internal consistency of the [K] formulas (SPEC §3): Eq. 4 = S13 (KI); Eq. 4 = Eq. 1 for PT-even
+"""Internal consistency of the [K] formulas: Eq. 4 = S13 (KI); Eq. 4 = Eq. 1 for PT-even
 O; Eqs. 6, 8 = S13, S14; S16 bracket = explicit covariant k-derivative; S11 = exact Liouville
 solution at finite η; the S12 split (δ weight π/η) and KI + KFS → S11 as η → 0."""
 

@@ -1,4 +1,4 @@
-"""[K] properties (SPEC §3, §4.8): PT structure, vanishing without degeneracy, Néel-order signs,
+"""[K] properties: PT structure, vanishing without degeneracy, Néel-order signs,
 U(2) gauge invariance inside Kramers pairs, independence of degen_tol."""
 
 import numpy as np

@@ -9,8 +9,13 @@ import click
 
 
 def executor_options(f):
-    """Add --workers N, --scheduler ADDRESS and --checkpoint DIR; the command receives them as
-    the keyword `executor` (a dict to pass on as **executor to integrate/expansion)."""
+    """Add --workers N, --scheduler ADDRESS, --checkpoint DIR and --quiet; the command receives the
+    first three as the keyword `executor` (a dict to pass on as **executor to integrate/expansion)
+    and runs inside `progress.reporting` (size of each k-sum and its progress on stderr)."""
+    f = click.option(
+        "--quiet", "quiet", is_flag=True, default=False,
+        help="No run header and no progress on stderr (default: shown; plain lines when not a terminal).",
+    )(f)
     f = click.option(
         "--checkpoint", "checkpoint", type=click.Path(file_okay=False), default=None, metavar="DIR",
         help="Write finished k-chunk sums to DIR; rerunning the same command resumes from them.  [default: none]",
@@ -29,9 +34,12 @@ def executor_options(f):
 def _collect(f):
     import functools
 
+    from ..progress import reporting
+
     @functools.wraps(f)
-    def wrapper(*args, workers=None, scheduler=None, checkpoint=None, **kwargs: Any):
-        return f(*args, executor=executor_kwargs(workers, scheduler, checkpoint), **kwargs)
+    def wrapper(*args, workers=None, scheduler=None, checkpoint=None, quiet=False, **kwargs: Any):
+        with reporting(quiet=quiet):
+            return f(*args, executor=executor_kwargs(workers, scheduler, checkpoint), **kwargs)
 
     return wrapper
 

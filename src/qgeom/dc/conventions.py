@@ -1,4 +1,4 @@
-"""The σ convention of the second-order DC results — one place for the factor 2 (SPEC §2.1).
+"""The σ convention of the second-order DC results — one place for the factor 2.
 
 `seed`: seed [D] (B-5) as printed, the b↔c, ω1↔ω2 term added, not averaged; Eqs. 2, 3, 5, 6 hold
 in it and a static field drives j_a = ½ Σ_bc σ_abc E_b E_c. `physical`: σ/2, j_a = Σ_bc σ_abc E_b E_c

@@ -1,4 +1,4 @@
-"""Exact second-order conductivity of the fermionic-bath NESS (seed [D] Eqs. B-5, B-6; SPEC §2.4).
+"""Exact second-order conductivity of the fermionic-bath NESS (seed [D] Eqs. B-5, B-6).
 
 σ_abc(ω1, ω2) = (i/ω1)(i/ω2) [K_abc(ω1, ω2) + K_acb(ω2, ω1)]   (B-5, "b ↔ c, ω1 ↔ ω2")
 

@@ -1,4 +1,4 @@
-"""Second-order DC conductivity in powers of Γ (seed [D] Eqs. 1–6, Table I; SPEC §2.1–§2.2).
+"""Second-order DC conductivity in powers of Γ (seed [D] Eqs. 1–6, Table I).
 
 σ_abc = σ^(−2)/Γ² + σ^(−1)/Γ + σ^(0) + O(Γ).  Every term of every mechanism is a linear
 combination of a few Fermi-surface integrals Σ_{n,k} X_n(k) f0^(p)(ε_n), so one Bands per chunk
@@ -35,7 +35,7 @@ from .mechanisms import MECHANISMS, assemble, check_mechanisms  # noqa: F401  (M
 from .two_band import two_band_per_band as _two_band_per_band
 
 # C_kin of σ^kin = C_kin Σ v^a v^b v^c f0'''' (= 2 C_kin Σ ∂a∂b∂c ε f0'' by parts).
-# SPEC §2.1: the seed is inconsistent (1/48 in Eq. 5; 1/24 ∂³ε f0'' in D-62; 1/48 with f = 2f0 − 1
+# the seed is inconsistent (1/48 in Eq. 5; 1/24 ∂³ε f0'' in D-62; 1/48 with f = 2f0 − 1
 # in D-61). The exact NESS evaluation (qgeom.dc.exact; Γ-scan fits on a 1-band and a 2-band model,
 # docs/exact_ness.md, tests/dc/test_exact.py) gives C_kin = 1/24: Eq. 5 is low by 2, D-62 should
 # read (1/12) ∂³ε f0'', D-61 (in f = 2f0 − 1) is right.

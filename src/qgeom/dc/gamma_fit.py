@@ -1,4 +1,4 @@
-"""Γ-scan of the exact NESS conductivity and its fit σ(Γ) = A/Γ² + B/Γ + C + DΓ + … (SPEC §2.5).
+"""Γ-scan of the exact NESS conductivity and its fit σ(Γ) = A/Γ² + B/Γ + C + DΓ + ….
 
 The exact σ(Γ) of `qgeom.dc.exact` is fitted as σΓ² = A + BΓ + CΓ² + DΓ³ + … by least squares
 over several Γ windows (the full scan, and with the largest one or two Γ dropped) and polynomial

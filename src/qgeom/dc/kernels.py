@@ -1,4 +1,4 @@
-"""Exact response kernels of the fermionic-bath NESS (seed [D] App. A; SPEC §2.3).
+"""Exact response kernels of the fermionic-bath NESS (seed [D] App. A).
 
 Closed forms (A-6, A-8 – A-12), written with divided differences of the bath-broadened
 occupations f_± (`qgeom.occupation.bath_occupation_pm`):

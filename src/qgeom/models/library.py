@@ -1,4 +1,4 @@
-"""Named models: the seed models of SPEC §1 and small test models.
+"""Named models: the models of the seed papers [D] and [K] and small test models.
 
 Energies are in the model's own unit (`v` for the seed-[D] models, eV for MnBi2Te4); lattice
 constant a = 1 for lattice models; k in Å⁻¹ for the continuum MnBi2Te4 model.
@@ -108,7 +108,7 @@ MNBI2TE4_PARAMETERS = dict(
     gamma=17.0, m0=-0.04, beta0=9.40, alpha=3.20, m1=0.05, m2=0.09,
     t1=-0.0533, t2=0.0463, lam=0.0577, gamma0=0.0,
 )
-MNBI2TE4_DEFAULT_CUTOFF = 0.16  # Å⁻¹, inside the valence-band ring near |k| ≈ 0.21 Å⁻¹ (SPEC §1)
+MNBI2TE4_DEFAULT_CUTOFF = 0.16  # Å⁻¹, inside the valence-band ring near |k| ≈ 0.21 Å⁻¹
 
 
 def mnbi2te4_bilayer(*, neel: int = +1, **overrides: float) -> KPModel:

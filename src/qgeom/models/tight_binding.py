@@ -1,4 +1,4 @@
-"""Tight-binding (Fourier) models H(k) = Σ_R t_R e^{ik·R} with exact derivatives (SPEC §1)."""
+"""Tight-binding (Fourier) models H(k) = Σ_R t_R e^{ik·R} with exact derivatives."""
 
 from __future__ import annotations
 

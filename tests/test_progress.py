@@ -1,0 +1,78 @@
+"""Long runs speak: a header with the size of each k-sum before it starts, plain progress lines at
+a steady rate when stderr is not a terminal, nothing with --quiet (issue 14 item 3)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from qgeom import progress
+from qgeom.cli import main
+from qgeom.kspace import integrate
+from qgeom.models.library import qi_wu_zhang
+from qgeom.progress import ChunkProgress, reporting
+
+DC = ["dc", "--model", "pt_tilted_4band", "--components", "xyy", "--mu=-4,-3.6", "--temperature", "0.05",
+      "--grid", "60", "--mechanisms", "fermionic_bath"]
+
+
+def test_cli_prints_the_run_header_and_progress_to_stderr(tmp_path):
+    res = CliRunner().invoke(main, DC + ["--out", str(tmp_path / "a.nc")])
+    assert res.exit_code == 0, res.output
+    header = re.search(r"k-sum: pt_tilted_4band \(4 bands, 2 orbital blocks\), grid 60×60 = 3600 k-points in "
+                       r"(\d+) chunks of <= (\d+), in-process; working memory about \d+ MiB", res.stderr)
+    assert header, res.stderr
+    assert f"done: {header.group(1)} chunks in" in res.stderr
+    assert "k-sum" not in res.stdout  # the table on stdout stays clean
+
+
+def test_quiet_silences_header_and_progress(tmp_path):
+    res = CliRunner().invoke(main, DC + ["--quiet", "--out", str(tmp_path / "b.nc")])
+    assert res.exit_code == 0, res.output
+    assert res.stderr == ""
+
+
+def test_library_calls_stay_silent_when_not_interactive(capsys):
+    integrate(qi_wu_zhang(u=1.0), 8, lambda b, w: w.sum())
+    assert capsys.readouterr().err == ""
+
+
+class _Clock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+def test_plain_lines_come_at_a_steady_rate(monkeypatch, capsys):
+    clock = _Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    with reporting(), ChunkProgress(100, None, header="k-sum: test") as bar:
+        for _ in range(100):
+            clock.t += 1.0  # one chunk per second: 100 s in all
+            bar.update(1)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "k-sum: test"
+    assert err[1] == "  first chunk 1.0 s: about 1.7 min for 100 chunks"
+    periodic = [line for line in err if "elapsed" in line]
+    assert len(periodic) == 9  # every LINE_INTERVAL_S = 10 s of the 100 s, not per chunk
+    assert periodic[0] == "  11/100 chunks (11 %), 11.0 s elapsed, about 89.0 s left"
+    assert err[-1] == "  done: 100 chunks in 1.7 min"
+    assert progress.LINE_INTERVAL_S == 10.0
+
+
+def test_resumed_chunks_count_as_done(capsys):
+    with reporting(), ChunkProgress(4, None, initial=3) as bar:
+        bar.update(1)
+    err = capsys.readouterr().err
+    assert "first chunk" not in err and "done: 4 chunks" in err
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_enabled_flag(quiet):
+    with reporting(quiet=quiet):
+        assert progress.progress_enabled(None) is (not quiet)
+        assert progress.progress_enabled(True) is (not quiet)
