@@ -207,8 +207,9 @@ def run_header(model: Model, kgrid: KGrid, nchunks: int, size: int, parts: list,
     """One line with the size of a k-sum, printed before it starts (`progress.ChunkProgress`)."""
     shape = "×".join(str(n) for n in getattr(kgrid, "shape", ())) or "?"
     blocks = f", {len(parts)} orbital blocks" if len(parts) > 1 else ""
-    where = f"{workers} worker processes" if workers else (f"Dask {scheduler}" if scheduler else "in-process")
-    in_flight = 2 * workers if workers else 1
+    pool = isinstance(workers, (int, np.integer)) and workers > 0  # (bad values are refused by the executor)
+    where = f"{workers} worker processes" if pool else (f"Dask {scheduler}" if scheduler else "in-process")
+    in_flight = 2 * int(workers) if pool else 1
     mem = max(working_set_per_k(p) for p in parts) * size * min(in_flight, nchunks) / 2**20
     return (f"k-sum: {model.name} ({model.nbands} bands{blocks}), grid {shape} = {kgrid.npoints} k-points in "
             f"{nchunks} chunks of <= {size}, {where}; working memory about {mem:.0f} MiB")
