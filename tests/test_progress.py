@@ -31,7 +31,7 @@ def test_cli_prints_the_run_header_and_progress_to_stderr(tmp_path):
 def test_quiet_silences_header_and_progress(tmp_path):
     res = CliRunner().invoke(main, DC + ["--quiet", "--out", str(tmp_path / "b.nc")])
     assert res.exit_code == 0, res.output
-    assert res.stderr == ""
+    assert "k-sum" not in res.stderr and "chunks" not in res.stderr  # (warnings about the result stay)
 
 
 def test_library_calls_stay_silent_when_not_interactive(capsys):
