@@ -108,17 +108,17 @@ class FourierSeries:
         if self.delta is not None:
             ph = np.exp(1j * (k @ self.tau.T))
             phase = ph.conj()[:, self.iu] * ph[:, self.ju]  # e^{ik·(τ_j − τ_i)}
-            D2 = np.empty_like(D)
-            for c, terms in enumerate(self._leibniz(order)):
-                acc = D[c].copy()
-                for c2, coef in terms:
-                    acc += coef * D[c2]
-                np.multiply(acc, phase, out=D2[c])
-            D = D2
+            leibniz, tmp = self._leibniz(order), np.empty_like(D[0])
         out = np.empty((nk, N, ncols, N), complex)
         full = np.empty((nk, N * N), complex)
-        for c in range(ncols):  # per column, cache-sized: fill the lower triangle, then the block layout
-            np.take(D[c], self._fill_index, axis=1, out=full)
+        for c in range(ncols):  # per column, cache-sized: convention II, the lower triangle, the block layout
+            col = D[c]
+            if self.delta is not None:
+                col = col.copy()
+                for c2, coef in leibniz[c]:
+                    col += np.multiply(coef, D[c2], out=tmp)
+                col *= phase
+            np.take(col, self._fill_index, axis=1, out=full)
             full.view(float)[...] *= self._fill_sign
             out[:, :, c, :] = full.reshape(nk, N, N)
         return out

@@ -1,0 +1,267 @@
+"""qgeom on real Wannier models against the eigensolve floor and WannierBerri, side by side.
+
+    python benchmarks/real_models.py                     # every model below, ~10 min on one core
+    python benchmarks/real_models.py --models gaas fe --no-peer --repeat 1
+    python benchmarks/real_models.py --json real.json    # also write every figure as JSON
+
+Models: GaAs (examples/GaAs, the default reader: convention II with MDRS replicas), bcc Fe
+(1367 R vectors; hoppings from examples/Fe, or benchmarks/data/Fe when the example is absent),
+1T′-MoS₂ (2D, 48 WFs; examples/MoS2-1Tp or benchmarks/data/MoS2-1Tp), and seeded Wannier-like
+models (benchmarks/wannier_like.py: N = 16, 32, 64 with ~2000, 500, 100 R vectors in a sphere,
+convention II). For each, in its own process (so that its peak RSS is its own), single-threaded
+BLAS, timing alternately in the same process and keeping the best of `--repeat`:
+
+- floor: `numpy.linalg.eigh` of the same [nk, N, N] Hamiltonians (built outside the timer);
+- H(k)+∂: the derivative block (H and every distinct derivative up to third order) over the grid
+  in qgeom's chunks (`bands.derivative_block`);
+- dc.expansion: all terms, components xyy yxx xxx yyy, 20 μ, mechanisms fermionic_bath and
+  constant_gamma;
+- optical.response: observable current_x, 3 kinds, 50 ω;
+- WannierBerri 26.10 (serial, no symmetry, no refinement; its FFT grid = the same Γ-centred grid,
+  the same hoppings in convention I, eigenvalues checked against qgeom's): BerryDipole_FermiSea +
+  NLDrude_FermiSea in one run on the same 20 Fermi levels (its minimum work for BCD + Drude).
+
+Ratios are of process CPU times; the WB ratio is CPU time per k-point (WB / qgeom's full expansion).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import lzma
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+COMPONENTS = ["xyy", "yxx", "xxx", "yyy"]
+TEMPERATURE = 0.05  # eV
+FE_LATTICE = [[1.435, 1.435, -1.435], [-1.435, 1.435, 1.435], [1.435, -1.435, 1.435]]  # Å, from wt.in
+
+# name -> (grid, μ window around the reference energy in eV)
+MODELS = {
+    "gaas": ((16, 16, 16), (8.9, 9.9)),  # conduction band (E_F = 7.94 eV lies in the gap)
+    "fe": ((16, 16, 16), (8.9, 9.4)),  # around E_F = 9.18 eV
+    "mos2": ((36, 36, 1), (-0.6, 0.0)),
+    "wannier16": ((16, 16, 16), (-1.0, 1.0)),
+    "wannier32": ((10, 10, 10), (-1.0, 1.0)),
+    "wannier64": ((8, 8, 8), (-1.0, 1.0)),
+}
+WANNIER_LIKE = {"wannier16": (16, 2000), "wannier32": (32, 500), "wannier64": (64, 100)}
+
+
+def _material_dir(name: str, tmp: Path) -> Path:
+    """examples/NAME or benchmarks/data/NAME, with compressed hopping files decompressed into tmp."""
+    for root in (REPO / "examples" / name, HERE / "data" / name):
+        if root.is_dir():
+            break
+    else:
+        raise SystemExit(f"no {name} model in examples/ or benchmarks/data/")
+    out = tmp / name
+    out.mkdir(parents=True, exist_ok=True)
+    for f in root.iterdir():
+        if f.suffix == ".xz":
+            with lzma.open(f) as src, open(out / f.stem, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+        elif f.is_file():
+            shutil.copy(f, out / f.name)
+    return out
+
+
+def load_model(name: str, tmp: Path):
+    from qgeom.models.wannier90 import from_wannier90
+
+    if name == "gaas":
+        return from_wannier90(REPO / "examples" / "GaAs")
+    if name == "fe":
+        return from_wannier90(_material_dir("Fe", tmp) / "wannier90_hr.dat", lattice=FE_LATTICE)
+    if name == "mos2":
+        return from_wannier90(_material_dir("MoS2-1Tp", tmp) / "wannier90_hr.dat")
+    sys.path.insert(0, str(HERE))
+    import wannier_like
+
+    return wannier_like.model(*WANNIER_LIKE[name], seed=1)
+
+
+CASE = r"""
+import json, resource, sys, tempfile, time
+from pathlib import Path
+import numpy as np
+cfg = json.loads(sys.argv[1])
+sys.path.insert(0, cfg["here"])
+import real_models
+from qgeom.bands import derivative_block
+from qgeom.dc import expansion
+from qgeom.kspace import auto_chunk_size, chunk_bounds, make_grid
+from qgeom.optical import response
+
+tmp = Path(tempfile.mkdtemp())
+model = real_models.load_model(cfg["model"], tmp)
+grid = tuple(cfg["grid"])
+kgrid = make_grid(model, grid, offset="gamma")
+mu = np.linspace(*cfg["mu"], 20)
+comps = cfg["components"]
+kT = cfg["temperature"]
+chunk = auto_chunk_size(model)
+bounds = chunk_bounds(kgrid, chunk)
+
+def cpu(fn):
+    c0 = time.process_time()
+    fn()
+    return time.process_time() - c0
+
+def dc():
+    expansion(model, components=comps, mu=mu, temperature=kT, grid=kgrid,
+              mechanisms=["fermionic_bath", "constant_gamma"], progress=False)
+
+omega = np.linspace(0.2, 3.0, 50)
+def optical():
+    response(model, "current_x", omega=omega, mu=float(mu[10]), temperature=kT, tau=0.1, grid=kgrid,
+             progress=False)
+
+def block():
+    for b in bounds:
+        derivative_block(model, kgrid.points(*b)[0], 3)
+
+def floor():
+    t = 0.0
+    for b in bounds:
+        H = model.hamiltonian(kgrid.points(*b)[0], 0)
+        c0 = time.process_time()
+        np.linalg.eigh(H)
+        t += time.process_time() - c0
+    return t
+
+expansion(model, components=comps, mu=mu[:2], temperature=kT, grid=2, progress=False)  # warm-up
+response(model, "current_x", omega=omega[:2], mu=float(mu[10]), temperature=kT, tau=0.1, grid=2, progress=False)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+best = dict(floor=1e99, block=1e99, dc=1e99, optical=1e99)
+rss = None
+for _ in range(cfg["repeat"]):
+    best["dc"] = min(best["dc"], cpu(dc))
+    best["floor"] = min(best["floor"], floor())
+    best["block"] = min(best["block"], cpu(block))
+    if cfg["optical"]:
+        best["optical"] = min(best["optical"], cpu(optical))
+    best["floor"] = min(best["floor"], floor())
+    if rss is None:
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+if cfg["export"]:  # the hoppings for the peer, in convention I (WB's FFT takes R and t as they are)
+    base_model = getattr(model, "base", model)
+    kc = np.array([[0.1, 0.2, 0.3], [0.0, 0.0, 0.0], [0.31, -0.17, 0.05]]) @ np.asarray(model.reciprocal_lattice)
+    np.savez(cfg["export"], R=base_model.R, t=base_model.t, lattice=np.asarray(model.lattice), k_check=kc,
+             E_check=np.linalg.eigvalsh(model.hamiltonian(kc, 0)), mu=mu, grid=np.array(grid))
+print("BENCHJSON" + json.dumps(dict(model=cfg["model"], N=model.nbands, nR=int(len(getattr(model, "base", model).R)),
+      convention=model.parameters.get("convention", "I"), grid=list(grid), nk=kgrid.npoints, chunk=chunk,
+      base_rss_mib=round(base, 1), peak_rss_mib=round(rss, 1), **{k: round(v, 4) for k, v in best.items()})))
+"""
+
+PEER = r"""
+import contextlib, io, json, os, sys, tempfile, time
+import numpy as np
+import wannierberri as wberri
+from wannierberri.calculators import static as wb_static
+from wannierberri.fourier.rvectors import Rvectors
+from wannierberri.system import System_R
+
+cfg = json.loads(sys.argv[1])
+d = np.load(cfg["npz"])
+R, t, lat = d["R"], d["t"], d["lattice"]
+nw = t.shape[1]
+system = System_R(force_internal_terms_only=True, name="peer", silent=True)
+system.num_wann, system.spinor, system.real_lattice = nw, False, lat
+system.set_wannier_centers(wannier_centers_red=np.zeros((nw, 3)))
+system.rvec = Rvectors(lattice=lat, iRvec=R, shifts_left_red=np.zeros((nw, 3)), dim=3)
+ham = np.zeros((system.rvec.nRvec, nw, nw), complex)
+for r, tt in zip(R, t):
+    ham[system.rvec.iR(r)] += tt
+system.set_R_mat("Ham", ham)
+system.do_at_end_of_init()
+err = 0.0
+for k, E in zip(d["k_check"], d["E_check"]):
+    with contextlib.redirect_stdout(io.StringIO()):
+        Ewb = wberri.evaluate_k(system, k=lat @ k / (2 * np.pi), quantities=["energy"])
+    err = max(err, float(np.abs(np.sort(Ewb) - E).max()))
+assert err < 1e-6, f"WB and qgeom eigenvalues differ by {err}"
+grid = wberri.Grid(system, NKdiv=[1, 1, 1], NKFFT=[int(x) for x in d["grid"]], use_symmetry=False)
+common = dict(Efermi=d["mu"], tetra=False, smoother=None, save_mode="bin")
+calcs = {"BCD": wb_static.BerryDipole_FermiSea(**common), "Drude": wb_static.NLDrude_FermiSea(**common)}
+with tempfile.TemporaryDirectory() as wd:
+    os.chdir(wd)
+    c0, w0 = time.process_time(), time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        wberri.run(system, grid=grid, calculators=calcs, parallel=False, use_irred_kpt=False, symmetrize=False,
+                   adpt_num_iter=0, print_progress_step_time=1e9)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+print("WBJSON" + json.dumps(dict(version=wberri.__version__, cpu=cpu, wall=wall, eig_check=err)))
+"""
+
+
+def _child(script: str, cfg: dict, env: dict, tag: str) -> dict:
+    proc = subprocess.run([sys.executable, "-c", script, json.dumps(cfg)], capture_output=True, text=True, env=env,
+                          cwd=str(HERE))
+    if proc.returncode != 0:
+        raise RuntimeError(f"{cfg.get('model', 'peer')} failed:\n{proc.stderr[-3000:]}")
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith(tag)][-1]
+    return json.loads(line[len(tag):])
+
+
+def _table(header, rows) -> str:
+    cells = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
+    out = ["  ".join(h.rjust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
+    return "\n".join(out + ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--no-peer", action="store_true", help="skip WannierBerri")
+    ap.add_argument("--no-optical", action="store_true")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
+    rows, report = [], {"loadavg_before": os.getloadavg(), "cases": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models:
+            grid, mu = MODELS[name]
+            npz = None if args.no_peer else str(Path(tmp) / f"{name}.npz")
+            cfg = dict(model=name, grid=grid, mu=mu, components=COMPONENTS, temperature=TEMPERATURE,
+                       repeat=args.repeat, optical=not args.no_optical, export=npz, here=str(HERE))
+            t0 = time.perf_counter()
+            r = _child(CASE, cfg, env, "BENCHJSON")
+            if npz:
+                r["peer"] = _child(PEER, {"npz": npz}, env, "WBJSON")
+            r["case_wall_s"] = round(time.perf_counter() - t0, 1)
+            report["cases"].append(r)
+            print(f"  done {name} in {r['case_wall_s']} s", file=sys.stderr)
+            rows.append(_row(r))
+    report["loadavg_after"] = os.getloadavg()
+    print("\nqgeom on real Wannier models (CPU-time ratios to the eigh floor of the same [nk, N, N]; one BLAS thread)")
+    print(_table(["model", "N", "R vectors", "conv", "grid", "chunk", "floor µs/k", "H+∂ / floor",
+                  "dc.expansion / floor", "optical / floor", "WB µs/k", "WB / dc.expansion", "peak RSS MiB (import)"],
+                 rows))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+    return 0
+
+
+def _row(r: dict) -> list:
+    nk, fl = r["nk"], r["floor"]
+    peer = r.get("peer")
+    return [r["model"], r["N"], r["nR"], r["convention"], "×".join(map(str, r["grid"])), r["chunk"],
+            f"{1e6 * fl / nk:.1f}", f"{r['block'] / fl:.2f}", f"{r['dc'] / fl:.2f}",
+            f"{r['optical'] / fl:.2f}" if r["optical"] < 1e98 else "—",
+            f"{1e6 * peer['cpu'] / nk:.0f}" if peer else "—", f"{peer['cpu'] / r['dc']:.1f}×" if peer else "—",
+            f"{r['peak_rss_mib']:.0f} ({r['base_rss_mib']:.0f})"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
