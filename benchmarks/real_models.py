@@ -187,7 +187,6 @@ for k, E in zip(d["k_check"], d["E_check"]):
     with contextlib.redirect_stdout(io.StringIO()):
         Ewb = wberri.evaluate_k(system, k=lat @ k / (2 * np.pi), quantities=["energy"])
     err = max(err, float(np.abs(np.sort(Ewb) - E).max()))
-assert err < 1e-6, f"WB and qgeom eigenvalues differ by {err}"
 grid = wberri.Grid(system, NKdiv=[1, 1, 1], NKFFT=[int(x) for x in d["grid"]], use_symmetry=False)
 common = dict(Efermi=d["mu"], tetra=False, smoother=None, save_mode="bin")
 calcs = {"BCD": wb_static.BerryDipole_FermiSea(**common), "Drude": wb_static.NLDrude_FermiSea(**common)}
@@ -238,7 +237,10 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             r = _child(CASE, cfg, env, "BENCHJSON")
             if npz:
-                r["peer"] = _child(PEER, {"npz": npz}, env, "WBJSON")
+                try:
+                    r["peer"] = _child(PEER, {"npz": npz}, env, "WBJSON")
+                except RuntimeError as exc:
+                    print(f"  [peer failed on {name}: {str(exc)[-300:]}]", file=sys.stderr)
             r["case_wall_s"] = round(time.perf_counter() - t0, 1)
             report["cases"].append(r)
             print(f"  done {name} in {r['case_wall_s']} s", file=sys.stderr)
@@ -246,7 +248,7 @@ def main(argv=None) -> int:
     report["loadavg_after"] = os.getloadavg()
     print("\nqgeom on real Wannier models (CPU-time ratios to the eigh floor of the same [nk, N, N]; one BLAS thread)")
     print(_table(["model", "N", "R vectors", "conv", "grid", "chunk", "floor µs/k", "H+∂ / floor",
-                  "dc.expansion / floor", "optical / floor", "WB µs/k", "WB / dc.expansion", "peak RSS MiB (import)"],
+                  "dc.expansion / floor", "optical / floor", "WB µs/k", "WB / dc.expansion", "WB max|ΔE| eV", "peak RSS MiB (import)"],
                  rows))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
@@ -260,6 +262,7 @@ def _row(r: dict) -> list:
             f"{1e6 * fl / nk:.1f}", f"{r['block'] / fl:.2f}", f"{r['dc'] / fl:.2f}",
             f"{r['optical'] / fl:.2f}" if r["optical"] < 1e98 else "—",
             f"{1e6 * peer['cpu'] / nk:.0f}" if peer else "—", f"{peer['cpu'] / r['dc']:.1f}×" if peer else "—",
+            f"{peer['eig_check']:.0e}" if peer else "—",
             f"{r['peak_rss_mib']:.0f} ({r['base_rss_mib']:.0f})"]
 
 
