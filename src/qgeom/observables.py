@@ -99,6 +99,18 @@ class Observable:
             dop = self._fd_derivative(b.k)
         return V.conj().swapaxes(-1, -2) @ dop @ V
 
+    def ddeig(self, b: Bands) -> np.ndarray | None:
+        """<n|∂_a∂_b Ô|m>, [nk, d, d, N, N]; None for a constant matrix. Needs Bands of order 3 for the
+        current and the spin current; not available for user callables (give a matrix instead)."""
+        if self.source == "matrix":
+            return None
+        if self.source == "callable":
+            raise QgeomInputError(f"the second k-derivative of the callable observable {self.name!r} is not "
+                                  "available; give a constant matrix, current(...) or spin_current(...).")
+        b.require(3)
+        u = b.u[:, :, :, self.direction]
+        return u if self.source == "current" else _anticommutator(self._dressing(b)[:, None, None], u)
+
     def _dressing(self, b: Bands) -> np.ndarray:
         V = b.vectors
         return V.conj().swapaxes(-1, -2) @ self.matrix[None] @ V

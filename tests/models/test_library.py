@@ -160,7 +160,7 @@ def test_qi_wu_zhang_and_tilted_dirac_formulas(rng):
 def test_models_registry_and_describe():
     assert set(MODELS) == {
         "pt_tilted_4band", "pt_tilted_2band", "tilted_dirac_2band", "qi_wu_zhang",
-        "asymmetric_chain", "mnbi2te4_bilayer",
+        "asymmetric_chain", "mnbi2te4_bilayer", "mnbi2te4_bilayer_lattice",
     }
     import json
 
@@ -168,3 +168,23 @@ def test_models_registry_and_describe():
         d = factory().describe()
         assert d["name"] == name
         json.dumps(d)  # JSON-serializable
+
+
+def test_mnbi2te4_lattice_is_the_kp_model_near_gamma_pt_symmetric_and_neel_time_reversed():
+    """k_i → sin(k_i a)/a, k² → 2(2 − cos k_x a − cos k_y a)/a²: equal to the k·p model to O(k³); every band
+    a Kramers pair; the −neel model (with its Néel-locked tilt) has the spectrum of the +neel one at −k."""
+    from qgeom.models.library import mnbi2te4_bilayer, mnbi2te4_bilayer_lattice
+    from qgeom.observables import detect_parity
+
+    lat, kp = mnbi2te4_bilayer_lattice(), mnbi2te4_bilayer()
+    k = 0.01 * np.array([[1.0, 0.0], [0.6, -0.8]])
+    diff = np.abs(lat.hamiltonian(k) - kp.hamiltonian(k)).max()
+    assert diff == pytest.approx(3.20 * 4.33**2 * 0.01**3 / 6, rel=0.01)  # α(k − sin(ka)/a) = αk³a²/6 leads
+    assert np.abs(lat.hamiltonian(np.zeros((1, 2))) - kp.hamiltonian(np.zeros((1, 2)))).max() < 1e-14
+    up, down = mnbi2te4_bilayer_lattice(neel=1, tilt=0.7), mnbi2te4_bilayer_lattice(neel=-1, tilt=0.7)
+    k = np.random.default_rng(1).uniform(-0.7, 0.7, (20, 2))
+    e_up, e_down = np.linalg.eigvalsh(up.hamiltonian(k)), np.linalg.eigvalsh(down.hamiltonian(-k))
+    assert np.abs(e_up - e_down).max() < 1e-12
+    assert np.abs(e_up[:, ::2] - e_up[:, 1::2]).max() < 1e-12  # Kramers pairs
+    assert np.abs(np.linalg.eigvalsh(up.hamiltonian(k)) - np.linalg.eigvalsh(up.hamiltonian(-k))).max() > 1e-3
+    assert detect_parity(up, "layer_polarization") == "odd" and detect_parity(up, "spin_z") == "odd"

@@ -26,7 +26,12 @@ from .tables import CommaList, Grid, Table, grid_arg, resolve, table_flags
 class DCExactConfig(Table):
     """[dc-exact]: the exact fermionic-bath NESS versus Γ (`qgeom.dc.exact`, `qgeom.dc.gamma_fit.gamma_scan`)."""
 
-    components: CommaList = Field(["xyy"], description="Tensor components, e.g. xyy,yxx, or all.")
+    observable: str = Field("current", description="Observable O of the response Tr[O rho2]: current (sigma_abc) or "
+                            "a model operator (layer_polarization, spin_z, current_x|y|z); model units.")
+    components: CommaList | None = Field(
+        None, description="Tensor components, e.g. xyy,yxx, or all; for an observable other than current the "
+                          "field labels bc, e.g. xx,xy.",
+        json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
     mu: list[float] | str = Field("0", description="Chemical potentials: start:stop:num, a,b,c or a TOML list.")
     temperature: PositiveFloat = Field(0.1, description="kT in the model's energy unit.")
     gamma: list[float] | str = Field("0.005,0.0075,0.01,0.015,0.02,0.03,0.04",
@@ -60,20 +65,25 @@ def command(out, figure, executor, **opts):
     model = setup.model
     conf = resolve(DCExactConfig, setup.config, "dc-exact", opts, setup.source)
     gammas = parse_values(conf.gamma, "gamma")
-    out_path = check_output(output_path(out, f"results/dc_exact_{model.name}.nc"), option="--out")
+    current = conf.observable == "current"
+    suffix = "" if current else f"_{conf.observable}"
+    out_path = check_output(output_path(out, f"results/dc_exact_{model.name}{suffix}.nc"), option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True) if conf.fit else None
     freq_path = check_output(out_path.with_name(out_path.stem + "_frequency.nc"), option="--out (frequency file)") \
         if conf.omega is not None else None
     check_distinct({"--out": out_path, "--figure": fig_path, "frequency file": freq_path})
-    kw = dict(components=conf.components, mu=parse_values(conf.mu, "mu"), temperature=conf.temperature,
-              grid=grid_arg(conf.grid), nodes=conf.nodes, blocks=conf.blocks, degen_tol=conf.degen_tol)
+    components = conf.components or (["xyy"] if current else ["xx", "yy", "xy"])
+    kw = dict(components=components, mu=parse_values(conf.mu, "mu"), temperature=conf.temperature,
+              grid=grid_arg(conf.grid), nodes=conf.nodes, blocks=conf.blocks, degen_tol=conf.degen_tol,
+              observable=conf.observable)
     if conf.fit and conf.convention == "seed":
         ds = gamma_scan(model, gammas=gammas, **kw, **executor)
     else:
         ds = exact(model, gamma=gammas, convention=conf.convention, **kw, **executor)
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}; "
                f"convention {conf.convention}")
-    click.echo(f"sigma in {ds.sigma.attrs['units']}")
+    what = "sigma" if current else f"response of {conf.observable}, sigma"
+    click.echo(f"{what} in {ds.sigma.attrs['units']}")
     zero = numerical_zeros(ds)
     for comp in ds.component.values:
         rows = [[float(g)] + [label(float(x), bool(z)) for x, z in zip(ds.sigma.sel(component=comp, gamma=g).values,
@@ -85,7 +95,8 @@ def command(out, figure, executor, **opts):
     if note:
         click.echo(f"\n{note}")
     if "fit" in ds:
-        click.echo("\nGamma fit sigma*G^2 = A + B G + C G^2 + ... versus the Gamma expansion (Eqs. 2, 3, 5, 6):")
+        click.echo("\nGamma fit sigma*G^2 = A + B G + C G^2 + ... versus the Gamma expansion (Eqs. 2, 3, 5, 6"
+                   + ("" if current else "; observable: A, B closed form, C not derived = nan") + "):")
         rows = comparison_rows(ds)
         click.echo(format_table(["comp", "mu", "coef", "fit", "+-", "expansion", "rel.diff"], rows, floatfmt="{: .5e}"))
         if np.isnan(ds.fit_uncertainty.values).all():

@@ -45,6 +45,8 @@ from ..units import second_order_conductivity_scale
 from . import psi_tables as PT
 from .components import component_indices, parse_components
 from .conventions import check_convention, convention_scale, sigma_definition
+from .observable_terms import (block_observables, dc_observable, field_indices, observable_attrs,
+                               observable_tensors, observable_unit, parse_field_components)
 
 DEFAULT_NODES = 24
 DEFAULT_RADIUS = 0.25
@@ -130,18 +132,24 @@ class _FamilySums:
     """Chunk integrand: Σ_k w K_abc(z, s z) at the given nodes for each (Γ, μ); returns [Γ, μ, comp, node].
     Module-level and holding only arrays and numbers, so it pickles (process pool, Dask)."""
 
-    def __init__(self, comps_all, nodes_per_gamma, sign, mu, kT, gammas):
+    def __init__(self, comps_all, nodes_per_gamma, sign, mu, kT, gammas, observable=None):
         self.comps_all, self.nodes, self.sign = comps_all, nodes_per_gamma, sign
         self.mu, self.kT, self.gammas = mu, kT, gammas
+        self.observable = observable  # None: the current, components (a, b, c); else O, components (b, c)
 
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests)."""
+        o = self.observable
+        observable = [] if o is None else [["observable", o.name, o.source, o.matrix, o.direction]]
         return ["_FamilySums", *(np.asarray(c) for c in self.comps_all),
                 [np.asarray(z, complex) for z in self.nodes], int(self.sign),
-                np.asarray(self.mu, float), float(self.kT), np.asarray(self.gammas, float)]
+                np.asarray(self.mu, float), float(self.kT), np.asarray(self.gammas, float), *observable]
 
     def __call__(self, b: Bands, w: np.ndarray) -> np.ndarray:
-        T4, T3, T2, T1 = _matrix_tensors(b, self.comps_all)
+        if self.observable is None:
+            T4, T3, T2, T1 = _matrix_tensors(b, self.comps_all)
+        else:
+            T4, T3, T2, T1 = observable_tensors(b, self.observable, self.comps_all)
         rows = (_weighted_rows(T4, w), np.concatenate([_weighted_rows(T3, w), _weighted_rows(T2, w)]),
                 T1 * w[:, None, None])
         eps = np.ascontiguousarray(b.energies.T)  # [N, k]: the kernel tables keep k innermost
@@ -155,8 +163,8 @@ class _FamilySums:
         return np.array(out)
 
 
-def _validate_common(model, components, mu, temperature, gamma, convention):
-    comps = parse_components(components, model.dim)
+def _validate_common(model, components, mu, temperature, gamma, convention, obs=None):
+    comps = parse_components(components, model.dim) if obs is None else parse_field_components(components, model.dim)
     thermal = Thermal(temperature, mu)
     mu_arr, kT = thermal.mu, thermal.temperature
     g_arr = np.atleast_1d(as_finite_array(gamma, "gamma"))
@@ -167,10 +175,12 @@ def _validate_common(model, components, mu, temperature, gamma, convention):
 
 
 def _with_swapped(comps: list[str]):
-    """All labels needed (requested + b↔c swapped) and, per requested label, its index and its swap's."""
-    allc = list(dict.fromkeys(comps + [c[0] + c[2] + c[1] for c in comps]))
+    """All labels needed (requested + b↔c swapped) and, per requested label, its index and its swap's
+    (labels "abc" of the current or "bc" of an observable: b, c are the last two letters)."""
+    swap = [c[:-2] + c[-1] + c[-2] for c in comps]
+    allc = list(dict.fromkeys(comps + swap))
     idx = np.array([allc.index(c) for c in comps])
-    sw = np.array([allc.index(c[0] + c[2] + c[1]) for c in comps])
+    sw = np.array([allc.index(c) for c in swap])
     return allc, idx, sw
 
 
@@ -180,24 +190,53 @@ def _auto_chunk(N: int, nnodes: int) -> int:
 
 
 def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas, degen_tol, chunk_size, progress,
-                 executor=None, subgrid: bool = False):
+                 executor=None, subgrid: bool = False, obs=None):
     """The family sums [Γ, μ, comp_all, node]; `executor`: workers/scheduler/checkpoint/blocks for
     `integrate` (the sums are traces over the states: additive over decoupled blocks).
-    `subgrid=True`: (sums, sums on the coarse sub-grid or None), see `kspace`."""
-    func = _FamilySums(component_indices(comps_all), nodes_per_gamma, sign, mu, kT, gammas)
+    `subgrid=True`: (sums, sums on the coarse sub-grid or None), see `kspace`. `obs`: the
+    observable (None: the current); a matrix observable is restricted to each block in turn."""
     executor = executor or {}
+    if obs is not None:
+        parts = block_observables(model, obs, executor.get("blocks", False))
+        if len(parts) > 1:
+            return _block_family_sums(model, parts, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas,
+                                      degen_tol, chunk_size, progress, executor, subgrid)
+    indices = component_indices(comps_all) if obs is None else field_indices(comps_all)
+    func = _FamilySums(indices, nodes_per_gamma, sign, mu, kT, gammas, obs)
     N = max(len(b) for b in orbital_blocks(model)) if executor.get("blocks") else model.nbands
     size = chunk_size or _auto_chunk(N, max(len(z) for z in nodes_per_gamma))
     return integrate(model, kgrid, func, order=3, degen_tol=degen_tol, chunk_size=size, progress=progress,
                      subgrid=subgrid, **executor)
 
 
-def _provenance(model, kT, degen_tol, convention, units, nodes, rho):
+def _block_family_sums(model, parts, kgrid, comps_all, nodes, sign, mu, kT, gammas, degen_tol, chunk_size, progress,
+                       executor, subgrid):
+    """Σ over the decoupled blocks of an observable's family sums, each block with its own O_BB
+    (checkpoints under DIR/block_i); with `subgrid`, (sums, coarse sums or None) as `_family_sums`."""
+    sums = []
+    for i, (idx, part_obs) in enumerate(parts):
+        part = model.restricted(idx, name=f"{model.name}[block {i}]")
+        ex = {**executor, "blocks": False}
+        if executor.get("checkpoint") is not None:
+            ex["checkpoint"] = Path(executor["checkpoint"]) / f"block_{i}"
+        sums.append(_family_sums(part, kgrid, comps_all, nodes, sign, mu, kT, gammas, degen_tol, chunk_size,
+                                 progress, ex, subgrid, part_obs.validate_for(part)))
+    if not subgrid:
+        return sum(sums)
+    coarse = None if any(c is None for _, c in sums) else sum(c for _, c in sums)
+    return sum(f for f, _ in sums), coarse
+
+
+def _provenance(model, kT, degen_tol, convention, units, nodes, rho, obs=None):
     """(unit factor, unit label, parameters): σ in SI for physical-unit models unless units="model"
-    (the same rule as `expansion`, via `qgeom.units`)."""
-    factor, unit = second_order_conductivity_scale(model, units)
+    (the same rule as `expansion`, via `qgeom.units`); an observable's response in model units."""
+    if obs is None:
+        factor, unit = second_order_conductivity_scale(model, units)
+    else:
+        factor, unit = observable_unit(model, obs, units)
     params = {"temperature": kT, "degen_tol": degen_tol, "convention": convention, "units": units,
-              "unit_factor": factor, "contour_nodes": nodes, "contour_radius_fraction": rho}
+              "unit_factor": factor, "contour_nodes": nodes, "contour_radius_fraction": rho,
+              "observable": "current" if obs is None else obs.name}
     return factor, unit, params
 
 
@@ -224,8 +263,16 @@ def _dc_coefficients(Ks, zs, idx, sw, scale):
     return sigma, c0, c1
 
 
-def _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention) -> xr.Dataset:
+def _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention, obs=None) -> xr.Dataset:
     """`sigma[gamma, component, mu]` (real part) with the residual diagnostics and provenance."""
+    extra = {
+        "sigma_definition": sigma_definition(convention),
+        "method": "Cauchy contour for the omega^2 coefficient of the (B-5) bracket at omega2 = -omega1",
+    }
+    title = "exact second-order DC conductivity, fermionic-bath NESS (seed [D] Eqs. B-5, B-6)"
+    if obs is not None:
+        extra.update(observable_attrs(obs))
+        title = f"exact second-order DC response of {obs.name}, fermionic-bath NESS (seed [D] Eqs. A-10, B-5, B-6)"
     return make_result(
         {
             "sigma": (("gamma", "component", "mu"), sigma.real),
@@ -237,11 +284,8 @@ def _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit,
         units={"sigma": unit, "residual_c0": f"{unit} {model.energy_unit}^2",
                "residual_c1": f"{unit} {model.energy_unit}", "mu": model.energy_unit,
                "gamma": model.energy_unit},
-        title="exact second-order DC conductivity, fermionic-bath NESS (seed [D] Eqs. B-5, B-6)",
-        extra_attrs={
-            "sigma_definition": sigma_definition(convention),
-            "method": "Cauchy contour for the omega^2 coefficient of the (B-5) bracket at omega2 = -omega1",
-        },
+        title=title,
+        extra_attrs=extra,
     )
 
 
@@ -269,6 +313,7 @@ def exact(
     checkpoint=None,
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
+    observable="current",
 ) -> xr.Dataset:
     """Exact DC second-order conductivity σ_abc(Γ, μ) of the fermionic-bath NESS (seed Eqs. B-5, B-6).
 
@@ -282,13 +327,18 @@ def exact(
     `blocks`: sum the responses of the exactly decoupled orbital blocks of H (as in `expansion`).
     `sigma_error`: estimated k-grid discretization error (`qgeom.accuracy`), with an AccuracyWarning
     above `error_tol` relative to max over (component, μ) of |σ| at each Γ.
+    `observable`: "current" (σ_abc, labels "abc") or any other observable O — a model operator name
+    (`layer_polarization`, `spin_z`, `current_x`), a Hermitian matrix or a `qgeom.observables.Observable`
+    (e.g. `spin_current`) — whose response Tr[O ρ⁽²⁾] (+ velocity-gauge terms of a k-dependent O) is
+    returned as `sigma[gamma, component, mu]` with field labels "bc" (e.g. "xy", or "all"), in model units.
     """
-    comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention)
+    obs = dc_observable(model, observable)
+    comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention, obs)
     error_tol = error_tolerance(error_tol)
     rho = positive_scalar(radius, "radius")
     if rho >= 1:
         raise QgeomInputError(f"radius is the contour radius as a fraction of the analyticity radius; use < 1, got {rho}.")
-    factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho)
+    factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho, obs)
     params["orbital_blocks"] = block_provenance(model, blocks)
     allc, idx, sw = _with_swapped(comps)
     kgrid = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks).kgrid(model)
@@ -296,9 +346,9 @@ def exact(
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
     Ks, coarse = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
-                              executor, subgrid=True)
+                              executor, subgrid=True, obs=obs)
     sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
-    ds = _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention)
+    ds = _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention, obs)
     if coarse is not None:
         with warnings.catch_warnings():  # the contour check already ran on the fine sums
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -383,6 +433,7 @@ def exact_frequency(
     scheduler=None,
     checkpoint=None,
     blocks: bool = Sampling.blocks,
+    observable="current",
 ) -> xr.Dataset:
     """Exact finite-frequency σ_abc(ω, −ω) (rectification) and σ_abc(ω, ω) (second harmonic).
 
@@ -392,15 +443,16 @@ def exact_frequency(
     same quantity is taken from the Cauchy formula on the contour (so ω → 0 is exact and equals
     the DC result of `exact`). `units` as in `exact`. `workers`, `scheduler`: as in `exact`;
     `checkpoint=DIR` keeps one subdirectory per process (DIR/rectification, DIR/second_harmonic),
-    since each process is its own k-integration. `blocks`: as in `exact`.
+    since each process is its own k-integration. `blocks`, `observable`: as in `exact`.
     """
-    comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention)
+    obs = dc_observable(model, observable)
+    comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention, obs)
     om = np.atleast_1d(as_finite_array(omega, "omega"))
     if om.ndim != 1:
         raise QgeomInputError(f"omega must be a scalar or 1D array of real frequencies, got shape {om.shape}.")
     procs = _check_processes(processes)
     rho = positive_scalar(radius, "radius")
-    factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho)
+    factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho, obs)
     params["orbital_blocks"] = block_provenance(model, blocks)
     allc, idx, sw = _with_swapped(comps)
     kgrid = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks).kgrid(model)
@@ -413,7 +465,7 @@ def exact_frequency(
         executor = {"workers": workers, "scheduler": scheduler, "blocks": blocks,
                     "checkpoint": None if checkpoint is None else Path(checkpoint) / proc}
         Ks = _family_sums(model, kgrid, allc, node_sets, s, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
-                          executor)
+                          executor, obs=obs)
         for ig, (zc, far) in enumerate(layout):
             vals = _family_sigma(Ks[ig], zc, far, om, idx, sw, s)
             result[ip, ig] = scale * np.moveaxis(vals, 0, 1)
@@ -424,5 +476,6 @@ def exact_frequency(
         units={"sigma": unit, "mu": model.energy_unit, "gamma": model.energy_unit, "omega": model.energy_unit},
         title="exact second-order conductivity sigma(w,-w), sigma(w,w), fermionic-bath NESS (seed [D] Eq. B-5)",
         extra_attrs={"sigma_definition": sigma_definition(convention),
-                     "process_meaning": "rectification: sigma_abc(w, -w); second_harmonic: sigma_abc(w, w)"},
+                     "process_meaning": "rectification: sigma_abc(w, -w); second_harmonic: sigma_abc(w, w)",
+                     **({} if obs is None else observable_attrs(obs))},
     )

@@ -351,6 +351,7 @@ def expansion(
     checkpoint=None,
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
+    observable="current",
 ) -> xr.Dataset:
     """Γ-expansion coefficients of the second-order DC conductivity, per dissipation mechanism.
 
@@ -369,7 +370,21 @@ def expansion(
     `sigma_error` (same dims) is the estimated k-grid discretization error (`qgeom.accuracy`); an
     AccuracyWarning is issued when it exceeds `error_tol` relative to max |σ| of a term (over
     components and μ).
+    `observable`: "current" (this function's σ_abc) or any other observable (a model operator name, a
+    Hermitian matrix, current_x|y|z, an Observable): its Γ⁻² and Γ⁻¹ coefficients, fermionic bath only,
+    field labels "bc" (`qgeom.dc.observable_expansion`; Γ⁰ not derived: use the exact Γ-scan).
     """
+    if not (isinstance(observable, str) and observable == "current"):
+        from .observable_expansion import observable_expansion
+
+        if (rta, geometric_form, kinetic_form) != (None, "metric_dipole", "third_derivative"):
+            raise QgeomInputError("rta, geometric_form and kinetic_form belong to the current's Γ⁰ terms; the "
+                                  "expansion of another observable has no such options (Γ⁰: use qgeom.dc.exact).")
+        return observable_expansion(
+            model, observable=observable, components=components, mu=mu, temperature=temperature, grid=grid,
+            kind=kind, cutoff=cutoff, offset=offset, mechanisms=mechanisms, convention=convention, units=units,
+            degen_tol=degen_tol, chunk_size=chunk_size, progress=progress, workers=workers, scheduler=scheduler,
+            checkpoint=checkpoint, blocks=blocks, error_tol=error_tol)
     thermal = Thermal(temperature, mu)
     sampling = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks)
     execution = Execution(chunk_size, progress, workers, scheduler, checkpoint)

@@ -75,9 +75,10 @@ def check_gamma_count(n: int, degrees=(4, 5, 6)) -> None:
 
 
 def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, units, convention, grid_kwargs,
-                            executor):
+                            executor, observable="current"):
     """(σ^(−2), σ^(−1), σ^geo, σ^kin) [comp, μ, 4] from the lead's `qgeom.dc.expansion`, run with
-    the scan's executor, block split and checkpoint (under DIR/expansion)."""
+    the scan's executor, block split and checkpoint (under DIR/expansion). For another observable:
+    its Γ⁻², Γ⁻¹ coefficients and NaN for the Γ⁰ parts, which are not derived."""
     from .expansion import expansion
 
     executor = dict(executor)
@@ -85,8 +86,11 @@ def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, unit
         executor["checkpoint"] = Path(executor["checkpoint"]) / "expansion"
     ds = expansion(model, components=comps, mu=mu, temperature=temperature, grid=grid,
                    mechanisms=["fermionic_bath"], degen_tol=degen_tol, units=units, convention=convention,
-                   **grid_kwargs, **executor)
+                   observable=observable, **grid_kwargs, **executor)
     s = ds["sigma"].sel(mechanism="fermionic_bath")
+    if not (isinstance(observable, str) and observable == "current"):
+        low = np.stack([s.sel(term=t).values for t in ("drude", "interband")], axis=-1)
+        return np.concatenate([low, np.full(low.shape, np.nan)], axis=-1), metadata(ds, "parameters")
     terms = ["drude", "bcd", "geometric", "kinetic"]
     return np.stack([s.sel(term=t).values for t in terms], axis=-1), metadata(ds, "parameters")
 
@@ -116,23 +120,28 @@ def gamma_scan(
     checkpoint=None,
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
+    observable="current",
 ) -> xr.Dataset:
     """Exact σ(Γ) over `gammas` (choose Γ ≪ kT, e.g. 0.05–0.4 kT; ≥ 7 values, 6 give a fit without uncertainty), its fit A/Γ² + B/Γ + C + …
     and the Γ-expansion on the same grid. Returns a Dataset with `sigma[gamma, component, mu]`,
     `fit[component, mu, coefficient]`, `fit_uncertainty[...]` and `expansion[component, mu, coefficient]`
-    (coefficient = A, B, C; C of the expansion = σ^geo + σ^kin with the module's KINETIC_PREFACTOR)."""
+    (coefficient = A, B, C; C of the expansion = σ^geo + σ^kin with the module's KINETIC_PREFACTOR).
+    `observable`: as in `exact` (field labels "bc" for an observable other than the current); its
+    expansion gives A (Γ⁻²) and B (Γ⁻¹) and NaN for C, which only the fit provides."""
     check_gamma_count(np.unique(np.atleast_1d(np.asarray(gammas, float))).size, degrees)
     grid_kwargs = {"kind": kind, "cutoff": cutoff, "offset": offset}
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
     ds = exact(model, components=components, mu=mu, temperature=temperature, gamma=gammas, grid=grid,
                nodes=nodes, radius=radius, convention=convention, units=units, degen_tol=degen_tol,
-               chunk_size=chunk_size, progress=progress, error_tol=error_tol, **grid_kwargs, **executor)
+               chunk_size=chunk_size, progress=progress, error_tol=error_tol, observable=observable,
+               **grid_kwargs, **executor)
     sig = ds["sigma"].transpose("component", "mu", "gamma").values
     fit = fit_gamma_series(ds["gamma"].values, sig, degrees=degrees)
     comps = list(ds["component"].values)
     exp, exp_params = _expansion_coefficients(
         model, comps, ds["mu"].values, temperature, grid, degen_tol,
         metadata(ds, "parameters")["units"], metadata(ds, "parameters")["convention"], grid_kwargs, executor,
+        observable,
     )
     expansion_abc = np.stack([exp[..., 0], exp[..., 1], exp[..., 2] + exp[..., 3]], axis=-1)
     out = ds.assign(
@@ -187,7 +196,8 @@ def plot_gamma_scan(scan: xr.Dataset, path, *, component=None, mu=None):
     ax[0].set_ylabel(r"$\sigma_{%s}\,\Gamma^2$" % c)
     ax[0].legend(fontsize=7)
     ax[1].plot(g, s - A / g**2 - B / g, "o", label=r"exact $-\,\sigma^{(-2)}/\Gamma^2-\sigma^{(-1)}/\Gamma$")
-    ax[1].axhline(C, color="C1", label=r"expansion $\sigma^{(0)}=\sigma^{geo}+\sigma^{kin}$")
+    if np.isfinite(C):  # an observable's Γ⁰ coefficient has no closed form: the fit alone
+        ax[1].axhline(C, color="C1", label=r"expansion $\sigma^{(0)}=\sigma^{geo}+\sigma^{kin}$")
     ax[1].plot(0, fC, "k*", ms=10, label=f"fit C = {fC:.5g}")
     ax[1].set_xlabel(r"$\Gamma$")
     ax[1].set_xlim(left=-0.02 * g.max())

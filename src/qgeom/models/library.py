@@ -156,6 +156,58 @@ def mnbi2te4_bilayer(*, neel: int = +1, **overrides: float) -> KPModel:
     return model
 
 
+MNBI2TE4_LATTICE_CONSTANT = 4.33  # Å, the in-plane lattice constant of MnBi2Te4
+
+
+def mnbi2te4_bilayer_lattice(*, neel: int = +1, a: float = MNBI2TE4_LATTICE_CONSTANT, tilt: float = 0.0,
+                             **overrides: float) -> TightBindingModel:
+    """Square-lattice regularization of `mnbi2te4_bilayer` (seed [K] Eq. S21): k_i → sin(k_i a)/a,
+    k² → 2(2 − cos k_x a − cos k_y a)/a², so that the model equals the k·p one to O(k³) near Γ and is
+    periodic (every BZ sum exact, no cutoff). Lattice constant `a` in Å, energies in eV.
+
+    PT-symmetric for either Néel order `neel` = ±1 (P exchanges the layers, T flips the moments; every
+    band is a Kramers pair); `layer_polarization` = diag[I4, −I4] and `spin_z` are PT-odd. The model
+    with −neel is the time-reversed partner, H_{−x}(k) = T H_x(−k) T⁻¹. Without `tilt`, rotations and
+    M_x·T make every static (DC) second-order response of the layer polarization vanish (only the
+    helicity-dependent optical one survives, seed [K] Fig. 2); `tilt` (eV·Å) adds neel·tilt·sin(k_x a)/a,
+    a Néel-locked tilt that breaks them (like the t sin k_x of seed [D] Eq. 7) and keeps PT and the
+    time-reversal partnership.
+    """
+    if neel not in (+1, -1):
+        raise QgeomInputError(f"neel must be +1 or -1, got {neel!r}.")
+    unknown = set(overrides) - set(MNBI2TE4_PARAMETERS)
+    if unknown:
+        raise QgeomInputError(f"unknown MnBi2Te4 parameters {sorted(unknown)}; allowed: {sorted(MNBI2TE4_PARAMETERS)}.")
+    if not a > 0:
+        raise QgeomInputError(f"lattice constant a must be positive (Å), got {a!r}.")
+    p = {**MNBI2TE4_PARAMETERS, **overrides}
+    I2, mass = np.eye(2), np.diag([1.0, -1.0, -1.0, 1.0])
+    kx_op, ky_op = np.kron(I2, -sy), np.kron(I2, sx)  # α(k_x S_x + k_y S_y) = the i α k₋ entries of S21
+    k2 = p["gamma"] * np.eye(4) + p["beta0"] * mass  # coefficient of k² in each layer
+
+    def layer_onsite(l: int):
+        s = -neel * (-1) ** l  # h_l = h_N − x(−1)^l h_AFM, h_AFM = ½ diag[m1, −m2, m2, −m1]
+        return p["gamma0"] * np.eye(4) + p["m0"] * mass + 0.5 * s * np.diag([p["m1"], -p["m2"], p["m2"], -p["m1"]])
+
+    T = np.array([[p["t1"], 0, -p["lam"], 0], [0, p["t2"], 0, p["lam"]], [p["lam"], 0, p["t2"], 0],
+                  [0, -p["lam"], 0, p["t1"]]], complex)
+    onsite = np.block([[layer_onsite(1) + 4 * k2 / a**2, T], [T.conj().T, layer_onsite(2) + 4 * k2 / a**2]])
+    both = lambda x: np.kron(np.eye(2), x)  # noqa: E731  (the same in both layers)
+    hop = {
+        (0, 0): onsite,
+        (1, 0): both(-k2 / a**2) + _sin((both(p["alpha"] * kx_op) + neel * tilt * np.eye(8)) / a),
+        (0, 1): both(-k2 / a**2) + _sin(both(p["alpha"] * ky_op) / a),
+    }
+    ops = {
+        "layer_polarization": np.diag([1.0] * 4 + [-1.0] * 4),
+        "spin_z": 0.5 * np.diag([1.0, -1.0, 1.0, -1.0] * 2),
+    }
+    return TightBindingModel.from_hoppings(
+        hop, add_conjugates=True, lattice=a * np.eye(2), name="mnbi2te4_bilayer_lattice",
+        parameters={**p, "neel": neel, "a": a, "tilt": tilt}, operators=ops, energy_unit="eV", length_unit="Å",
+    )
+
+
 MODELS: dict[str, Callable[..., Model]] = {
     "pt_tilted_4band": pt_tilted_4band,
     "pt_tilted_2band": pt_tilted_2band,
@@ -163,4 +215,5 @@ MODELS: dict[str, Callable[..., Model]] = {
     "qi_wu_zhang": qi_wu_zhang,
     "asymmetric_chain": asymmetric_chain,
     "mnbi2te4_bilayer": mnbi2te4_bilayer,
+    "mnbi2te4_bilayer_lattice": mnbi2te4_bilayer_lattice,
 }
