@@ -20,6 +20,8 @@ from .results import decode_attr
 
 MAX_LINES = 24
 _X_PREFERENCE = ("mu", "omega", "gamma", "temperature", "t", "distance")
+_DISCRETE = ("band",)
+GAMMA_ORDER = {"drude": -2, "bcd": -1}  # DC expansion terms that are not Γ⁰ coefficients
 
 
 # The one figure style of qgeom: readable at single-column width, units in every axis label,
@@ -28,6 +30,7 @@ STYLE = {
     "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9, "legend.fontsize": 7, "xtick.labelsize": 8,
     "ytick.labelsize": 8, "legend.frameon": False, "axes.formatter.limits": (-3, 4),
     "axes.formatter.use_mathtext": True, "figure.dpi": 100, "savefig.bbox": "tight", "lines.linewidth": 1.3,
+    "figure.constrained_layout.use": True, "axes.titlepad": 9,  # titles never collide with ×10ⁿ labels
 }
 
 
@@ -78,6 +81,8 @@ def pretty_unit(unit: str) -> str:
     import re
 
     unit = unit.strip()
+    if unit == "model":
+        return "model units"
     if re.fullmatch(r"[A-Za-z_]\w*", unit) and unit not in _PHYSICAL_UNITS:
         return f"units of {unit}"
     unit = unit.replace("hbar", "ħ")
@@ -105,8 +110,10 @@ def _x_dim(ds: xr.Dataset, da: xr.DataArray) -> str | None:
     return numeric[0] if numeric else (da.dims[0] if da.dims else None)
 
 
-def _lines(ax, ds: xr.Dataset, da: xr.DataArray, x: str, *, label_prefix: str = "") -> int:
-    """One line per combination of the non-x dims (Re solid, Im dashed for complex data)."""
+def _lines(ax, ds: xr.Dataset, da: xr.DataArray, x: str, *, label_prefix: str = "",
+           err: xr.DataArray | None = None) -> int:
+    """One line per combination of the non-x dims (Re solid, Im dashed for complex data); `err`
+    (same dims, real data only) draws error bars."""
     others = [d for d in da.dims if d != x]
     xs = ds[x].values if x in ds.coords else np.arange(da.sizes[x])
     n = 0
@@ -118,13 +125,32 @@ def _lines(ax, ds: xr.Dataset, da: xr.DataArray, x: str, *, label_prefix: str = 
             continue
         tag = ", ".join(f"{d}={_coord(ds, d, i)}" for d, i in zip(others, combo))
         tag = (label_prefix + tag).strip(", ") or da.name
+        # a discrete axis (band index) gets markers: a line between bands would suggest a continuum
+        fmt = dict(marker="o", linestyle="none") if x in _DISCRETE else {}
         if np.iscomplexobj(sel):
-            line, = ax.plot(xs, sel.real, label=f"Re {tag}")
-            ax.plot(xs, sel.imag, "--", color=line.get_color(), label=f"Im {tag}")
+            line, = ax.plot(xs, sel.real, label=f"Re {tag}", **fmt)
+            ax.plot(xs, sel.imag, **(fmt or {"linestyle": "--"}), **({"marker": "s", "mfc": "none"} if fmt else {}),
+                    color=line.get_color(), label=f"Im {tag}")
+        elif err is not None:
+            yerr = err.isel(dict(zip(others, combo))).transpose(x).values
+            ax.errorbar(xs, sel, yerr=yerr, label=tag, capsize=3, **fmt)
         else:
-            ax.plot(xs, sel, label=tag)
+            ax.plot(xs, sel, label=tag, **fmt)
         n += 1
+    if x in _DISCRETE:
+        ax.set_xticks(xs)
     return n
+
+
+def _legend(ax, n: int) -> None:
+    """A legend that does not cover the data: inside for a few entries, outside on the right
+    (in columns of at most 12) for many."""
+    if n <= 1:  # one line: the axis label says what it is
+        return
+    if n <= 6:
+        ax.legend(loc="best")
+    else:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), ncol=(n + 11) // 12, fontsize=6)
 
 
 def _coord(ds, dim, i):
@@ -155,9 +181,66 @@ def plot_bands(ds: xr.Dataset, ax=None, *, fermi_energy: float | None = None):
     return fig
 
 
-def plot_sigma(ds: xr.Dataset, var: str = "sigma"):
+def plot_expansion(ds: xr.Dataset, var: str = "sigma", *, terms=None):
+    """A Γ-expansion result σ[mechanism, term, component, μ]: one row per component; a panel for
+    the Γ⁻² (Drude) and one for the Γ⁻¹ (BCD) coefficient, which are the same for every mechanism,
+    then one Γ⁰ panel per mechanism with its terms (`terms`: which, default all Γ⁰ terms). Each
+    panel has its own unit: σ⁽⁻ⁿ⁾ multiplies Γ⁻ⁿ."""
     plt = _mpl()
     da = ds[var]
+    comps, mechs = list(da["component"].values), list(da["mechanism"].values)
+    all_terms = [str(t) for t in da["term"].values]
+    low = [t for t in all_terms if t in GAMMA_ORDER]
+    zero = [t for t in all_terms if t not in GAMMA_ORDER and (terms is None or t in terms)]
+    ncol = len(low) + len(mechs)
+    fig, axes = plt.subplots(len(comps), ncol, figsize=(3.3 * ncol, 2.7 * len(comps) + 0.5), squeeze=False,
+                             sharex=True)
+    unit = pretty_unit(da.attrs.get("units", ""))
+    energy = pretty_unit(ds["mu"].attrs.get("units", "")) if "mu" in ds else ""
+    energy = energy.replace("units of ", "")
+    from .dc.zeros import numerical_zeros
+
+    zero_mask = numerical_zeros(ds, var)
+    for i, comp in enumerate(comps):
+        sub = da.sel(component=comp)
+        for j, term in enumerate(low):
+            ax = axes[i, j]
+            order = GAMMA_ORDER[term]
+            if bool(zero_mask.sel(component=comp, mechanism=mechs[0], term=term).all()):
+                ax.text(0.5, 0.5, "0 (numerical zero)", transform=ax.transAxes, ha="center", va="center")
+            else:
+                ax.plot(ds["mu"], sub.sel(mechanism=mechs[0], term=term), color="k")
+            sup = str(order).translate(_SUPERSCRIPT)
+            ax.set_title(f"σ_{comp}: Γ{sup} coefficient ({'BCD' if term == 'bcd' else 'Drude'})")
+            ax.set_ylabel(f"σ⁽{sup}⁾ ({unit} × {energy}{str(-order).translate(_SUPERSCRIPT) if order < -1 else ''})")
+        for j, mech in enumerate(mechs):
+            ax = axes[i, len(low) + j]
+            for term in zero:
+                ax.plot(ds["mu"], sub.sel(mechanism=mech, term=term), label=term)
+            ax.set_title(f"σ_{comp}: Γ⁰, {str(mech).replace('_', ' ')}")
+            ax.set_ylabel(f"σ⁽⁰⁾ ({unit})")
+            _legend(ax, len(zero))
+        for ax in axes[i]:
+            ax.axhline(0, color="0.8", lw=0.5)
+    for ax in axes[-1]:
+        ax.set_xlabel(_label(ds, "mu"))
+    fig.suptitle(_title(ds, var))
+    return fig
+
+
+def _title(ds: xr.Dataset, var: str) -> str:
+    """Figure title: the model's name and the result's title."""
+    name = _model_info(ds).get("name", "")
+    title = ds.attrs.get("title", var)
+    return f"{name}: {title}" if name else title
+
+
+def plot_sigma(ds: xr.Dataset, var: str = "sigma"):
+    da = ds[var]
+    if {"mechanism", "term", "component"} <= set(da.dims) and "mu" in ds.coords and any(
+            str(t) in GAMMA_ORDER for t in da["term"].values):
+        return plot_expansion(ds, var)
+    plt = _mpl()
     x = _x_dim(ds, da)
     rows = "component" if "component" in da.dims else None
     cols = "mechanism" if "mechanism" in da.dims else None
@@ -174,16 +257,15 @@ def plot_sigma(ds: xr.Dataset, var: str = "sigma"):
         if cols:
             sub = sub.isel({cols: j})
             title.append(str(_coord(ds, cols, j)))
-        _lines(ax, ds, sub, x)
+        n = _lines(ax, ds, sub, x)
         ax.axhline(0, color="0.8", lw=0.5)
-        ax.set_title(", ".join(title), fontsize=9)
+        ax.set_title(", ".join(title))
         if i == nr - 1:
             ax.set_xlabel(_label(ds, x))
         if j == 0:
             ax.set_ylabel(_label(ds, var))
-        ax.legend(fontsize=6, loc="best")
-    fig.suptitle(ds.attrs.get("title", var), fontsize=10)
-    fig.tight_layout()
+        _legend(ax, n)
+    fig.suptitle(_title(ds, var))
     return fig
 
 
@@ -213,10 +295,8 @@ def plot_chi(ds: xr.Dataset, var: str = "chi"):
         ax.axhline(0, color="0.8", lw=0.5)
         if j == 0:
             ax.set_ylabel(_label(ds, var))
-        if n:
-            ax.legend(fontsize=6, loc="best")
-    fig.suptitle(ds.attrs.get("title", var), fontsize=10)
-    fig.tight_layout()
+        _legend(ax, n)
+    fig.suptitle(_title(ds, var))
     return fig
 
 
@@ -236,25 +316,31 @@ def plot_map(ds: xr.Dataset, var: str):
     ax.set_xlabel(_label(ds, xdim))
     ax.set_ylabel(_label(ds, ydim))
     ax.set_title(ds.attrs.get("title", var), fontsize=10)
-    fig.tight_layout()
     return fig
 
 
 def plot_generic(ds: xr.Dataset):
+    """Every array variable vs its first numeric dim, one panel each (two columns when there are
+    many); a variable `X_error` next to `X` becomes X's error bars."""
     plt = _mpl()
-    names = [n for n in ds.data_vars if ds[n].ndim >= 1]
+    names = [n for n in ds.data_vars if ds[n].ndim >= 1
+             and not (n.endswith("_error") and n[: -len("_error")] in ds.data_vars)]
     if not names:
         raise ValueError("the result holds no array variable to plot.")
-    fig, axes = plt.subplots(len(names), 1, figsize=(5.5, 2.8 * len(names) + 0.5), squeeze=False)
-    for ax, name in zip(axes[:, 0], names):
+    ncol = 2 if len(names) > 3 else 1
+    nrow = -(-len(names) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(5.0 * ncol, 2.6 * nrow + 0.5), squeeze=False)
+    for ax, name in zip(axes.flat, names):
         da = ds[name]
         x = _x_dim(ds, da)
-        _lines(ax, ds, da, x)
+        err = ds.get(f"{name}_error")
+        n = _lines(ax, ds, da, x, err=err if err is not None and err.dims == da.dims else None)
         ax.set_xlabel(_label(ds, x))
         ax.set_ylabel(_label(ds, name))
-        ax.legend(fontsize=6, loc="best")
-    fig.suptitle(ds.attrs.get("title", ""), fontsize=10)
-    fig.tight_layout()
+        _legend(ax, n)
+    for ax in list(axes.flat)[len(names):]:
+        ax.set_visible(False)
+    fig.suptitle(_title(ds, ""))
     return fig
 
 

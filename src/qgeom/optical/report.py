@@ -105,5 +105,4 @@ def plot_parts(ds: xr.Dataset, path, alpha: str, beta: str):
     info = metadata(ds)
     fig.suptitle(f"{info.get('model', {}).get('name', '')}: observable {info.get('parameters', {}).get('observable', '')}",
                  fontsize=10)
-    fig.tight_layout()
     return save_figure(fig, path)
