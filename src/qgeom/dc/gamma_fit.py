@@ -177,11 +177,9 @@ def comparison_rows(scan: xr.Dataset) -> list[list]:
 def plot_gamma_scan(scan: xr.Dataset, path, *, component=None, mu=None):
     """Two-panel figure: (a) σΓ² vs Γ with the expansion A + BΓ + CΓ²; (b) σ − A/Γ² − B/Γ
     (expansion A, B) vs Γ, which tends to C as Γ → 0, with the expansion's C marked."""
-    import matplotlib
+    from ..plots import figure_style
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = figure_style()
     c = component if component is not None else str(scan["component"].values[0])
     m = mu if mu is not None else float(scan["mu"].values[0])
     g = scan["gamma"].values
@@ -205,5 +203,4 @@ def plot_gamma_scan(scan: xr.Dataset, path, *, component=None, mu=None):
     model = metadata(scan).get("model", {})
     name = model.get("name", "") if isinstance(model, dict) else ""
     fig.suptitle(f"{name}  {c}  mu = {m:g}  kT = {metadata(scan, 'parameters')['temperature']:g}", fontsize=9)
-    fig.tight_layout()
     return save_figure(fig, path)
