@@ -21,6 +21,7 @@ subsampled there.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -63,7 +64,7 @@ class KGrid:
 
     @property
     def npoints(self) -> int:
-        return int(np.prod(self.shape))
+        return math.prod(int(n) for n in self.shape)  # Python int: 10**12 per axis must not wrap
 
     @property
     def _centred(self) -> bool:
@@ -350,6 +351,7 @@ def integrate(
 
     kgrid = make_grid(model, grid, kind=kind, cutoff=cutoff, offset=offset)
     Execution(chunk_size=chunk_size, workers=workers)  # validates both once, before any chunk runs
+    _preflight(model, kgrid, func, int(chunk_size or auto_chunk_size(model)), workers, degen_tol)
     parts = split_blocks(model) if blocks else [model]
     size = int(chunk_size or min(auto_chunk_size(p) for p in parts))
     bounds = chunk_bounds(kgrid, size)
@@ -384,9 +386,25 @@ def integrate(
                     coarse = _scaled(total, kgrid.npoints / kgrid.nsub)
         finally:
             results.close()
+    from .sanity import check_finite_result
+
+    check_finite_result(total)
     if subgrid:
         return total, coarse if kgrid.nsub < kgrid.npoints else None
     return total
+
+
+def _preflight(model: Model, kgrid: KGrid, func, chunk_size: int, workers, degen_tol: float) -> None:
+    """Before any chunk: the size guard (`resources`) and the model's sanity at a few grid
+    points (`sanity`: finite H, degen_tol below the energy spread)."""
+    from . import resources, sanity
+
+    n_mu = np.size(getattr(func, "mu", 1))
+    n_omega = np.size(getattr(func, "omega_all", ()))
+    est = resources.for_model(model, kgrid.npoints, n_mu=n_mu, n_omega=n_omega, workers=workers or 1,
+                              chunk_size=chunk_size)
+    resources.check(est, f"this k-sum ({model.nbands} bands, {kgrid.npoints} k-points, {n_mu} μ, {n_omega} ω)")
+    sanity.check_model(model, kgrid.points(0, min(kgrid.npoints, 64))[0], degen_tol=degen_tol)
 
 
 def _scaled(total: ChunkSum, factor: float) -> ChunkSum:

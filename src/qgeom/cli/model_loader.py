@@ -154,4 +154,8 @@ def load(opts: dict[str, Any]) -> Setup:
         raise QgeomInputError("no model given: pass --model NAME, --wannier90 PATH, or a [model] table with "
                               "name = ... or wannier90 = ... in --config.")
     table = validate(ModelTable, data, f"{source} [model]" if "model" in config else source)
-    return Setup(config, table.build(), source)
+    model = table.build()
+    from ..sanity import check_model, sample_points
+
+    check_model(model, sample_points(model))  # e.g. --param v=1e308: refused here, named
+    return Setup(config, model, source)

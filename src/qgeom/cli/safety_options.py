@@ -1,9 +1,10 @@
-"""`--overwrite` and `--error-tol` for every command that writes results, and the run-wide safety context.
+"""`--overwrite`, `--error-tol` and `--force` for the commands that write results, and the run-wide safety context.
 
-The command body sees no new argument: the flags set `outputs.overwrite_policy` and
-`accuracy.tolerance_policy` for the call, so `check_output`, `save`, `save_figure` and `to_text`
-refuse to replace an existing file unless --overwrite was given, and every result judges its
-error estimate against --error-tol. SIGTERM/SIGHUP become exceptions so that temporary files and
+The command body sees no new argument: the flags set `outputs.overwrite_policy`,
+`accuracy.tolerance_policy` and `resources.force_policy` for the call, so `check_output`, `save`,
+`save_figure` and `to_text` refuse to replace an existing file unless --overwrite was given,
+every result judges its error estimate against --error-tol, and the size guard refuses
+computations beyond the machine unless --force. SIGTERM/SIGHUP become exceptions so that temporary files and
 worker pools are cleaned up when a run is killed; accuracy and checkpoint warnings are printed
 as one `warning:` line each on stderr.
 """
@@ -18,6 +19,7 @@ import click
 
 from ..accuracy import DEFAULT_ERROR_TOL, AccuracyWarning, tolerance_policy
 from ..outputs import overwrite_policy, signals_as_exceptions
+from ..resources import force_policy
 
 
 def _tolerance(ctx, param, value):
@@ -46,19 +48,23 @@ def _warnings_as_lines():
 
 
 def safety_options(f=None, *, accuracy: bool = True):
-    """Add --overwrite (and, for commands that integrate over k, --error-tol); run the command
-    inside their policies and the signal guard. `@safety_options(accuracy=False)` for commands
+    """Add --overwrite (and, for commands that integrate over k, --error-tol and --force); run the
+    command inside their policies and the signal guard. `@safety_options(accuracy=False)` for commands
     that only write files."""
     if f is None:
         return functools.partial(safety_options, accuracy=accuracy)
 
     @functools.wraps(f)
-    def wrapper(*args, overwrite=False, error_tol=None, **kwargs):
-        with overwrite_policy(overwrite), tolerance_policy(error_tol or DEFAULT_ERROR_TOL), \
+    def wrapper(*args, overwrite=False, error_tol=None, force=False, **kwargs):
+        with overwrite_policy(overwrite), tolerance_policy(error_tol or DEFAULT_ERROR_TOL), force_policy(force), \
                 signals_as_exceptions(), _warnings_as_lines():
             return f(*args, **kwargs)
 
     if accuracy:
+        wrapper = click.option(
+            "--force", is_flag=True, default=False,
+            help="Run even when the size estimate exceeds the available memory or a month of compute.",
+        )(wrapper)
         wrapper = click.option(
             "--error-tol", "error_tol", type=float, default=None, callback=_tolerance, metavar="REL",
             help=f"Warn when a result's estimated k-grid discretization error exceeds REL relative to its "

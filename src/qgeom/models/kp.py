@@ -1,7 +1,12 @@
 """k·p (continuum) models from SymPy expressions in kx, ky, kz, with exact symbolic derivatives.
 
 User strings are parsed by walking Python's AST with a whitelist (numbers, the model's symbols,
-+ − * / **, I, sqrt, sin, cos, exp); nothing is ever passed to `eval`.
++ − * / **, I, sqrt, sin, cos, exp); nothing is ever passed to `eval`. Before SymPy sees anything
+the text is bounded in length, AST size and nesting depth, integer literals in size, and the
+expression's degree in k — tracked through nesting, so `((kx**16)**16)**16` is refused like
+`kx**4096` — and exact numbers in magnitude (`(9**16)**16`). Hermiticity is checked numerically
+at random k-points, relative to |H| (a float-rotated matrix with |H − H†| ~ 1e-16 passes at
+once; an exact symbolic simplification took minutes).
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from .base import Model, check_operator
 
 K_SYMBOLS = sp.symbols("kx ky kz", real=True)
 MAX_EXPONENT = 16  # k·p polynomials need small powers; a huge one (9**9**9) would hang SymPy
+MAX_DEGREE = 16  # total degree in k of one entry (through nested powers and products)
+MAX_LENGTH = 20_000  # characters of one entry
+MAX_NODES = 5_000  # AST nodes of one entry
+MAX_PARENS = 60  # parenthesis nesting
+MAX_DEPTH = 400  # syntax-tree depth (a sum of n terms is n deep; the parser and SymPy recurse)
+MAX_INT_BITS = 128  # integer literals (a 20000-digit literal is refused, not converted)
+MAX_NUMBER = 1e300  # exact numbers built from literals must stay representable
+HERMITICITY_RTOL = 1e-10
 _FUNCTIONS = {"sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "exp": sp.exp}
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
@@ -36,18 +49,38 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
     """
     if not isinstance(text, str):
         raise QgeomInputError(f"expected an expression string, got {type(text).__name__}.")
+    shown = text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
+    if len(text) > MAX_LENGTH:
+        raise QgeomInputError(f"expression {shown!r} is longer than {MAX_LENGTH} characters.")
+    if _max_paren_depth(text) > MAX_PARENS:
+        raise QgeomInputError(f"expression {shown!r} nests parentheses deeper than {MAX_PARENS}.")
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise QgeomInputError(f"cannot parse expression {text!r}: {exc.msg}.") from None
+    except (RecursionError, MemoryError):
+        raise QgeomInputError(f"expression {shown!r} nests deeper than the parser allows (keep it under "
+                              f"{MAX_DEPTH} levels and {MAX_NODES} syntax nodes).") from None
+    except (SyntaxError, ValueError) as exc:
+        raise QgeomInputError(f"cannot parse expression {shown!r}: {getattr(exc, 'msg', exc)}.") from None
+    _check_size(tree, shown)
     allowed = dict(symbols)
     allowed["I"] = sp.I
+    ks = {s for s in symbols.values() if s in K_SYMBOLS}
 
     def build(node: ast.AST) -> sp.Expr:
+        out = _build(node)
+        if out.is_number and _too_big(out):
+            raise QgeomInputError(f"expression {shown!r}: a number exceeds {MAX_NUMBER:g}.")
+        if _degree(out, ks) > MAX_DEGREE:
+            raise QgeomInputError(f"expression {shown!r} has degree > {MAX_DEGREE} in k; k·p models use low orders.")
+        return out
+
+    def _build(node: ast.AST) -> sp.Expr:
         if isinstance(node, ast.Expression):
             return build(node.body)
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
-            return sp.nsimplify(node.value) if isinstance(node.value, int) else sp.Float(node.value)
+            if isinstance(node.value, int) and node.value.bit_length() > MAX_INT_BITS:
+                raise QgeomInputError(f"integer literal in {shown!r} is too large (> {MAX_INT_BITS} bits).")
+            return sp.Integer(node.value) if isinstance(node.value, int) else sp.Float(node.value)
         if isinstance(node, ast.Name):
             if node.id in allowed:
                 return allowed[node.id]
@@ -56,9 +89,9 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
             )
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             left, right = build(node.left), build(node.right)
-            if isinstance(node.op, ast.Pow) and not (right.is_number and abs(float(right)) <= MAX_EXPONENT):
+            if isinstance(node.op, ast.Pow) and not (right.is_number and right.is_real and abs(float(right)) <= MAX_EXPONENT):
                 raise QgeomInputError(
-                    f"exponent {right} in {text!r} is not allowed: use a number with |exponent| <= {MAX_EXPONENT}."
+                    f"exponent {right} in {shown!r} is not allowed: use a number with |exponent| <= {MAX_EXPONENT}."
                 )
             return _BINOPS[type(node.op)](left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -78,6 +111,71 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
         )
 
     return build(tree)
+
+
+def _too_big(x: sp.Expr) -> bool:
+    try:
+        return not abs(complex(x)) <= MAX_NUMBER  # also NaN, zoo
+    except (OverflowError, TypeError, ValueError):
+        return True
+
+
+def _max_paren_depth(text: str) -> int:
+    depth = best = 0
+    for ch in text:
+        if ch in "([":
+            depth += 1
+            best = max(best, depth)
+        elif ch in ")]":
+            depth -= 1
+    return best
+
+
+def _check_size(tree: ast.AST, shown: str) -> None:
+    """AST node count and depth (unary signs chain: '-' * 200000 + '1' is 200000 levels)."""
+    count, stack = 0, [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise QgeomInputError(f"expression {shown!r} has more than {MAX_NODES} syntax nodes.")
+        if depth > MAX_DEPTH:
+            raise QgeomInputError(f"expression {shown!r} nests deeper than {MAX_DEPTH} levels.")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+
+
+def _degree(expr: sp.Expr, ks) -> int:
+    """Total degree in k of a polynomial (its largest monomial); for non-polynomial expressions
+    (sqrt, sin, division) the degree of the polynomials inside, counted the same way."""
+    if not ks or not (expr.free_symbols & ks):
+        return 0
+    if expr.is_Pow and expr.exp.is_number:
+        return int(np.ceil(abs(float(expr.exp)))) * _degree(expr.base, ks)
+    if expr.is_Mul:
+        return sum(_degree(a, ks) for a in expr.args)
+    if expr.is_Add or expr.is_Function:
+        return max(_degree(a, ks) for a in expr.args)
+    return 1 if expr in ks else max((_degree(a, ks) for a in expr.args), default=0)
+
+
+def _check_hermitian(H: sp.Matrix, ks, k_cutoff) -> None:
+    """H(k) = H(k)† at random k-points (|k| up to the cutoff, or 1), to HERMITICITY_RTOL × max|H|:
+    a nonzero anti-Hermitian part is an analytic function and cannot vanish at all of them."""
+    rng = np.random.default_rng(12345)
+    scale = float(k_cutoff) if k_cutoff else 1.0
+    k = rng.uniform(-scale, scale, (8, len(ks)))
+    f = sp.lambdify(ks, list(H), modules="numpy")
+    with np.errstate(all="ignore"):
+        vals = np.stack([np.broadcast_to(np.asarray(e, complex), (len(k),)) for e in f(*k.T)], axis=1)
+    vals = vals.reshape(len(k), *H.shape)
+    if not np.all(np.isfinite(vals)):
+        raise QgeomInputError("the k·p Hamiltonian is not finite at some k (check the expressions and parameters).")
+    dev = np.abs(vals - vals.conj().swapaxes(-1, -2)).max()
+    if dev > HERMITICITY_RTOL * max(np.abs(vals).max(), np.finfo(float).tiny):
+        raise QgeomInputError(
+            f"the k·p Hamiltonian is not Hermitian: |H - H^dagger| = {dev:.3g} at random k (|H| up to "
+            f"{np.abs(vals).max():.3g}); H(k) must equal its conjugate transpose."
+        )
 
 
 class KPModel(Model):
@@ -130,8 +228,8 @@ class KPModel(Model):
                 f"the k·p matrix contains symbols {sorted(map(str, free))} that are neither "
                 f"{[s.name for s in ks]} nor given in `parameters`."
             )
-        if sp.simplify(H - H.H) != sp.zeros(*H.shape):
-            raise QgeomInputError("the k·p Hamiltonian is not Hermitian: H(k) must equal its conjugate transpose.")
+        _check_hermitian(H, ks, k_cutoff)
+        H = (H + H.H) / 2  # exactly Hermitian (removes float round-off of rotated matrices)
         self.nbands = H.shape[0]
         self.matrix = H
         self.operators = {k: check_operator(v, self.nbands, k) for k, v in (operators or {}).items()}

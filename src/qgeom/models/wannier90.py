@@ -338,7 +338,8 @@ def from_wannier90(
         raise QgeomInputError(f"position_operator must be one of {POSITION_OPERATORS}, got {position_operator!r}.")
     kind, data, seed, win_data = _load(path, win)
     lat = _lattice(lattice, data, win_data)
-    tol = float(hermiticity_tol)
+    tol = _tolerance(hermiticity_tol, "hermiticity_tol")
+    ws_distance_tol = _tolerance(ws_distance_tol, "ws_distance_tol")
     R, t, used_wsvec = _hoppings(kind, data, seed, use_wsvec, tol)
     tau, tau_source = _centres(positions, data, seed)
     mp_grid = _mp_grid(mp_grid, win_data)
@@ -449,13 +450,35 @@ def _centres(positions, data: WannierHoppings, seed: Path) -> tuple[np.ndarray |
     return tau, tau_source
 
 
+def _tolerance(value, name: str) -> float:
+    """A positive finite tolerance (a NaN one would accept every file: nan > x is False)."""
+    try:
+        tol = float(value)
+    except (TypeError, ValueError):
+        tol = float("nan")
+    if not (np.isfinite(tol) and tol > 0):
+        raise QgeomInputError(f"{name} must be a positive finite number (eV), got {value!r}.")
+    return tol
+
+
 def _mp_grid(mp_grid, win_data: WinFile | None):
     """`mp_grid=` or the .win's mp_grid (three integers), else None."""
+    source = "mp_grid="
     if mp_grid is None and win_data is not None and "mp_grid" in win_data.keywords:
+        source = f"{win_data.path}: mp_grid"
         try:
-            return [int(x) for x in win_data.keywords["mp_grid"].replace(",", " ").split()[:3]]
+            mp_grid = [int(x) for x in win_data.keywords["mp_grid"].replace(",", " ").split()]
         except ValueError:
             raise QgeomInputError(f"{win_data.path}: mp_grid = {win_data.keywords['mp_grid']!r} is not three integers.") from None
+    if mp_grid is not None:
+        try:
+            values = [int(x) for x in mp_grid]
+        except (TypeError, ValueError):
+            values = []
+        if len(values) != 3 or min(values) < 1 or any(int(x) != x for x in mp_grid):
+            raise QgeomInputError(f"{source} = {list(mp_grid)!r}: need three positive integers (the k-grid of the "
+                                  "Wannierization, e.g. 8 8 8); zeros would select the wrong hopping replicas.")
+        return values
     return mp_grid
 
 

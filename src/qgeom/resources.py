@@ -1,0 +1,128 @@
+"""Size guards: the memory and time a k-sum will need, estimated before it starts.
+
+`estimate(...)` returns a `Resources` (bytes, seconds) from the model size N, the number of
+hopping vectors #R, the number of k-points, μ and ω values, and the executor; `check(...)`
+refuses (QgeomInputError with the numbers) what does not fit in the machine's available memory
+(`MEMORY_FRACTION` of it) or would run longer than `MAX_SECONDS`, unless overridden: `--force` in the CLI,
+`with qgeom.resources.override():` in Python.
+
+The model is deliberately simple — an order of magnitude, not a benchmark:
+  memory  = model storage (#R·N²·16 B) + per chunk (workers + the reducer, 2·workers chunks in
+            flight): Bloch sums and rotated derivatives (16·N²·(1+d+d²+d³)·2 B per k; measured
+            1.3× that for N = 2000), occupations (8·N·nμ·4 B per k), the
+            optical kernels (16·N²·nω·2 B per k), and the chunk sums (8·nμ·nω·64 B each),
+            plus the list of chunk bounds;
+  time    = k-points × (N³·10 + #R·N²·8·(1+d) + N²·(nμ + nω)·8 ops) at RATE ops/s per worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ._validation import QgeomInputError
+
+RATE = 2e9  # effective operations per second and worker (BLAS-heavy numpy on one core)
+MAX_SECONDS = 30 * 86400.0  # refuse runs estimated beyond a month
+MEMORY_FRACTION = 0.8  # of the available memory: the rest for the OS, other processes, estimate error
+_FORCE = contextvars.ContextVar("qgeom_force", default=False)
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Estimated peak memory (bytes) and wall time (seconds) of one computation."""
+
+    bytes: int
+    seconds: float
+
+    def describe(self) -> str:
+        return f"~{format_bytes(self.bytes)} memory, ~{format_seconds(self.seconds)}"
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if n < 1024 or unit == "PiB":
+            return f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"
+
+
+def format_seconds(s: float) -> str:
+    for unit, size in (("years", 365 * 86400.0), ("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if s >= size:
+            return f"{s / size:.3g} {unit}"
+    return f"{s:.2g} s"
+
+
+def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1, n_omega: int = 0,
+             workers: int = 1, chunk_size: int | None = None) -> Resources:
+    """Memory and time of a k-sum over `npoints` k-points of an N = `nbands` model (see module docstring)."""
+    N, d, w = int(nbands), int(dim), max(1, int(workers or 1))
+    n_mu, n_omega = max(1, int(n_mu)), max(0, int(n_omega))
+    per_k = 16 * N * N * (1 + d + d * d + d**3) * 2 + 8 * N * n_mu * 4 + 32 * N * N * n_omega
+    chunk = int(chunk_size or max(16, min(16384, 24 * 2**20 // max(1, 16 * N * N * (1 + d + d * d + d**3) * 6))))
+    chunk = min(chunk, max(1, int(npoints)))
+    in_flight = 1 + (3 * w if w > 1 else 0)
+    sums = 8 * n_mu * max(1, n_omega) * 64
+    bounds = 120 * (int(npoints) // chunk + 1)
+    total = 16 * int(nR) * N * N + in_flight * (chunk * per_k + sums) + bounds
+    ops = float(npoints) * (10.0 * N**3 + 8.0 * nR * N * N * (1 + d) + 8.0 * N * N * (n_mu + n_omega))
+    return Resources(int(total), ops / (RATE * w))
+
+
+def for_model(model, npoints: int, **kwargs) -> Resources:
+    """`estimate` for a qgeom model (N, d and #R taken from it)."""
+    nR = len(getattr(model, "R", ())) if getattr(model, "R", None) is not None else 0
+    return estimate(nbands=model.nbands, dim=model.dim, npoints=npoints, nR=nR, **kwargs)
+
+
+def available_memory() -> int:
+    """Bytes available to this process: MemAvailable (Linux), else physical memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 2**62
+
+
+@contextlib.contextmanager
+def override() -> Iterator[None]:
+    """Within the block, `check` lets oversized computations run (the CLI's --force)."""
+    token = _FORCE.set(True)
+    try:
+        yield
+    finally:
+        _FORCE.reset(token)
+
+
+@contextlib.contextmanager
+def force_policy(force: bool) -> Iterator[None]:
+    token = _FORCE.set(bool(force))
+    try:
+        yield
+    finally:
+        _FORCE.reset(token)
+
+
+def check(res: Resources, what: str) -> Resources:
+    """Refuse `res` when it exceeds the available memory or MAX_SECONDS (unless overridden)."""
+    if _FORCE.get():
+        return res
+    avail = int(MEMORY_FRACTION * available_memory())
+    fix = ("reduce the grid, the number of μ/ω values or --workers, or pass --force "
+           "(Python: `with qgeom.resources.override():`) to run anyway")
+    if res.bytes > avail:
+        raise QgeomInputError(f"{what} needs ~{format_bytes(res.bytes)} of memory, more than the "
+                              f"{format_bytes(avail)} usable here ({MEMORY_FRACTION:.0%} of the available); {fix}.")
+    if res.seconds > MAX_SECONDS:
+        raise QgeomInputError(f"{what} would take ~{format_seconds(res.seconds)} (estimate); {fix}.")
+    return res
