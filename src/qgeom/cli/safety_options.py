@@ -63,7 +63,7 @@ def safety_options(f=None, *, accuracy: bool = True):
     if accuracy:
         wrapper = click.option(
             "--force", is_flag=True, default=False,
-            help="Run even when the size estimate exceeds the available memory or a month of compute.",
+            help="Run even when the size estimate exceeds the available memory or a month of compute (default: refuse).",
         )(wrapper)
         wrapper = click.option(
             "--error-tol", "error_tol", type=float, default=None, callback=_tolerance, metavar="REL",
