@@ -22,7 +22,7 @@ def test_cli_prints_the_run_header_and_progress_to_stderr(tmp_path):
     res = CliRunner().invoke(main, DC + ["--out", str(tmp_path / "a.nc")])
     assert res.exit_code == 0, res.output
     header = re.search(r"k-sum: pt_tilted_4band \(4 bands, 2 orbital blocks\), grid 60×60 = 3600 k-points in "
-                       r"(\d+) chunks of <= (\d+), in-process; working memory about \d+ MiB", res.stderr)
+                       r"(\d+) chunks of <= (\d+), in-process; estimated ~[\d.]+ [KMG]?i?B memory, ~[\d.]+ (s|min)", res.stderr)
     assert header, res.stderr
     assert f"done: {header.group(1)} chunks in" in res.stderr
     assert "k-sum" not in res.stdout  # the table on stdout stays clean

@@ -94,7 +94,7 @@ def test_api_result_writes_with_plain_to_netcdf(dataset, tmp_path):
 
 
 def test_legacy_file_is_converted(dataset, tmp_path):
-    """A file in the session-2 layout (complex pairs, "json:" attributes) still loads."""
+    """A file in the earlier layout (complex pairs, "json:" attributes) still loads."""
     ds, model, _ = dataset
     old = ds.drop_vars("chi").assign(chi__real=ds["chi"].real.assign_attrs(complex_part="real"),
                                      chi__imag=ds["chi"].imag.assign_attrs(complex_part="imag"))

@@ -204,16 +204,17 @@ def working_set_per_k(model: Model) -> int:
     return 16 * N * N * (1 + d + d**2 + d**3) * 6
 
 
-def run_header(model: Model, kgrid: KGrid, nchunks: int, size: int, parts: list, workers, scheduler) -> str:
-    """One line with the size of a k-sum, printed before it starts (`progress.ChunkProgress`)."""
+def run_header(model: Model, kgrid: KGrid, nchunks: int, size: int, parts: list, workers, scheduler,
+               estimate=None) -> str:
+    """One line with the size of a k-sum, printed before it starts (`progress.ChunkProgress`), with
+    the memory and time `estimate` of `resources` (the size guard's numbers)."""
     shape = "×".join(str(n) for n in getattr(kgrid, "shape", ())) or "?"
     blocks = f", {len(parts)} orbital blocks" if len(parts) > 1 else ""
     pool = isinstance(workers, (int, np.integer)) and workers > 0  # (bad values are refused by the executor)
     where = f"{workers} worker processes" if pool else (f"Dask {scheduler}" if scheduler else "in-process")
-    in_flight = 2 * int(workers) if pool else 1
-    mem = max(working_set_per_k(p) for p in parts) * size * min(in_flight, nchunks) / 2**20
+    cost = f"; estimated {estimate.describe()}" if estimate is not None else ""
     return (f"k-sum: {model.name} ({model.nbands} bands{blocks}), grid {shape} = {kgrid.npoints} k-points in "
-            f"{nchunks} chunks of <= {size}, {where}; working memory about {mem:.0f} MiB")
+            f"{nchunks} chunks of <= {size}, {where}{cost}")
 
 
 def chunk_bounds(grid: KGrid, chunk_size: int) -> list[tuple[int, int]]:
@@ -351,7 +352,7 @@ def integrate(
 
     kgrid = make_grid(model, grid, kind=kind, cutoff=cutoff, offset=offset)
     Execution(chunk_size=chunk_size, workers=workers)  # validates both once, before any chunk runs
-    _preflight(model, kgrid, func, int(chunk_size or auto_chunk_size(model)), workers, degen_tol)
+    estimate = _preflight(model, kgrid, func, int(chunk_size or auto_chunk_size(model)), workers, degen_tol)
     parts = split_blocks(model) if blocks else [model]
     size = int(chunk_size or min(auto_chunk_size(p) for p in parts))
     bounds = chunk_bounds(kgrid, size)
@@ -361,7 +362,7 @@ def integrate(
     task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol)
 
     total, pending, coarse = None, {}, None
-    header = run_header(model, kgrid, len(bounds), size, parts, workers, scheduler)
+    header = run_header(model, kgrid, len(bounds), size, parts, workers, scheduler, estimate)
     with make_executor(workers=workers, scheduler=scheduler) as executor, \
             ChunkProgress(len(bounds), progress, len(done), header) as bar:
         results = executor.map_unordered(task, todo)
@@ -394,9 +395,9 @@ def integrate(
     return total
 
 
-def _preflight(model: Model, kgrid: KGrid, func, chunk_size: int, workers, degen_tol: float) -> None:
+def _preflight(model: Model, kgrid: KGrid, func, chunk_size: int, workers, degen_tol: float):
     """Before any chunk: the size guard (`resources`) and the model's sanity at a few grid
-    points (`sanity`: finite H, degen_tol below the energy spread)."""
+    points (`sanity`: finite H, degen_tol below the energy spread). Returns the estimate."""
     from . import resources, sanity
 
     n_mu = np.size(getattr(func, "mu", 1))
@@ -405,6 +406,7 @@ def _preflight(model: Model, kgrid: KGrid, func, chunk_size: int, workers, degen
                               chunk_size=chunk_size)
     resources.check(est, f"this k-sum ({model.nbands} bands, {kgrid.npoints} k-points, {n_mu} μ, {n_omega} ω)")
     sanity.check_model(model, kgrid.points(0, min(kgrid.npoints, 64))[0], degen_tol=degen_tol)
+    return est
 
 
 def _scaled(total: ChunkSum, factor: float) -> ChunkSum:

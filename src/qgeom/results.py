@@ -34,7 +34,7 @@ CONVENTIONS = (
     "degenerate subspaces |e_n - e_m| < degen_tol treated U(N)-covariantly (see docs/conventions.md)."
 )
 _JSON_LITERALS = ("true", "false", "null")
-_LEGACY_PREFIX = "json:"  # files written by qgeom ≤ 0.1 (session 2)
+_LEGACY_PREFIX = "json:"  # attributes of files written by earlier qgeom versions
 
 
 def make_result(
@@ -147,7 +147,7 @@ def save(ds: xr.Dataset, path: str | Path, *, overwrite: bool | None = None) -> 
 
 def load(path: str | Path) -> xr.Dataset:
     """Read a result into memory: the same Dataset the API returned (attributes as stored; decode
-    them with `metadata`). Files of qgeom ≤ 0.1 (`<name>__real`/`<name>__imag` pairs, `json:`
+    them with `metadata`). Files of earlier qgeom versions (`<name>__real`/`<name>__imag` pairs, `json:`
     attributes) are converted."""
     with xr.open_dataset(path, engine="h5netcdf") as f:
         ds = f.load()
