@@ -1,4 +1,4 @@
-"""Discretization-error estimates of k-sums, carried by every result (issue 15 item 3).
+"""Discretization-error estimates of k-sums, carried by every result.
 
 `kspace.integrate(..., subgrid=True)` returns, from the same pass, the k-sum over a coarse
 sub-grid (every 2nd or 3rd point along each axis, see `kspace`). The estimate stored as

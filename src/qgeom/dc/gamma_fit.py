@@ -76,7 +76,7 @@ def check_gamma_count(n: int, degrees=(4, 5, 6)) -> None:
 
 def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, units, convention, grid_kwargs,
                             executor, observable="current"):
-    """(σ^(−2), σ^(−1), σ^geo, σ^kin) [comp, μ, 4] from the lead's `qgeom.dc.expansion`, run with
+    """(σ^(−2), σ^(−1), σ^geo, σ^kin) [comp, μ, 4] from `qgeom.dc.expansion`, run with
     the scan's executor, block split and checkpoint (under DIR/expansion). For another observable:
     its Γ⁻², Γ⁻¹ coefficients and NaN for the Γ⁰ parts, which are not derived."""
     from .expansion import expansion
