@@ -65,7 +65,6 @@ class FourierSeries:
         self.lattice = np.asarray(lattice, float)
         # ∂^α H is Hermitian for every α: only the upper triangle i ≤ j is summed, the rest is its conjugate
         self.iu, self.ju = np.triu_indices(self.N)
-        self.strict = self.iu != self.ju
         self.t = np.ascontiguousarray(np.asarray(t, complex)[:, self.iu, self.ju])
         self.lo = self.n.min(axis=0)
         self.shape = tuple(int(x) for x in self.n.max(axis=0) - self.lo + 1)
@@ -228,9 +227,15 @@ class FourierSeries:
             start += n
         return D
 
-    @functools.lru_cache(maxsize=4)
     def _leibniz(self, order: int):
-        """Per output column c: [(c' index, C(c, c')·(iΔ)^{c − c'} on i ≤ j)] for the sub-combos c' ⊊ c."""
+        """Per output column c: [(c' index, C(c, c')·(iΔ)^{c − c'} on i ≤ j)] for the sub-combos c' ⊊ c
+        (cached on the instance: a method-level cache would keep every series and its box alive)."""
+        cache = self.__dict__.setdefault("_leibniz_cache", {})
+        if order not in cache:
+            cache[order] = self._leibniz_terms(order)
+        return cache[order]
+
+    def _leibniz_terms(self, order: int):
         d = self.dim
         cols = all_combos(d, order)
         index = {c: i for i, c in enumerate(cols)}
