@@ -41,7 +41,7 @@ def test_expansion_matches_exact_gamma_fit(O):
 
 
 MBT = dict(mu=0.06, temperature=0.03, grid=16)
-GAMMAS_MBT = 0.03 * np.array([0.02, 0.03, 0.04, 0.055, 0.075, 0.1])
+GAMMAS_MBT = 0.03 * np.array([0.005, 0.0075, 0.01, 0.014, 0.02, 0.028, 0.04])  # Γ ≪ kT and the gaps
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def mbt():
         for name, comps in (("layer_polarization", ["xy", "xx"]), ("spin_z", ["xy"]), ("current", ["xxx", "xyy"])):
             kw = dict(MBT, components=comps, observable=name, units="model")
             ex = exact(m, gamma=GAMMAS_MBT, **kw).sigma.values[:, :, 0]  # [Γ, comp]
-            fit = fit_gamma_series(GAMMAS_MBT, ex.T, degrees=(3, 4))["value"]  # [comp, (A, B, C)]
+            fit = fit_gamma_series(GAMMAS_MBT, ex.T, degrees=(4, 5))["value"]  # [comp, (A, B, C)]
             mech = {} if name != "current" else dict(mechanisms=["fermionic_bath"])
             e = expansion(m, **kw, **mech).sigma.sel(mechanism="fermionic_bath").values[:2, :, 0].T  # [comp, 2]
             out[neel, name] = ex, fit, e
@@ -67,7 +67,7 @@ def test_layer_polarization_is_gamma_m1_only_and_current_has_no_gamma_m1(mbt):
     B = fit[0, 1]
     assert abs(B) > 1e-4
     assert abs(fit[0, 0]) < 1e-4 * abs(B) * GAMMAS_MBT[0] and abs(fit[0, 2]) < 0.05 * abs(B) / GAMMAS_MBT[-1]
-    assert abs(e[0, 0]) < 1e-12 * abs(B) and e[0, 1] == pytest.approx(B, rel=2e-3)
+    assert abs(e[0, 0]) < 1e-12 * abs(B) and e[0, 1] == pytest.approx(B, rel=1e-5)
     assert np.abs(ex[:, 1]).max() < 1e-8 * np.abs(ex[:, 0]).max()  # xx vanishes
     ex, fit, e = mbt[1, "current"]
     for i in range(2):
@@ -83,7 +83,7 @@ def test_neel_reversal_flips_layer_and_current_but_not_spin(mbt):
     for name, sign in (("layer_polarization", -1), ("current", -1), ("spin_z", +1)):
         up, down = mbt[1, name][0], mbt[-1, name][0]
         assert np.abs(up).max() > 0
-        assert np.abs(down - sign * up).max() <= 1e-8 * np.abs(up).max(), name
+        assert np.abs(down - sign * up).max() <= 1e-7 * np.abs(up).max(), name  # rounding of the exact NESS at Γ = kT/200
 
 
 def test_expansion_of_an_observable_rejects_other_mechanisms_and_current_options():
