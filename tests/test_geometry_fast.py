@@ -19,9 +19,13 @@ import pytest
 
 from qgeom import geometry
 from qgeom.bands import Bands
+from qgeom.dc import two_band
+from qgeom.dc.two_band import two_band_per_band
 from qgeom.dc.components import component_indices, parse_components
 from qgeom.models import library
 from qgeom.models.tight_binding import TightBindingModel
+
+from dc_reference import fast_raw_integrands, raw_integrands
 
 E = importlib.import_module("qgeom.dc.expansion")
 
@@ -176,12 +180,12 @@ def test_lazy_rotation_and_diagonals(case):
 @pytest.mark.parametrize("gf", E.GEOMETRIC_FORMS)
 @pytest.mark.parametrize("kf", E.KINETIC_FORMS)
 def test_fast_integrands_match_reference(case, gf, kf):
-    """`_fast_raw_integrands` (closed form for two bands, general otherwise) against `_raw_integrands`."""
+    """`fast_raw_integrands` (closed form for two bands, general otherwise) against `raw_integrands`."""
     name, model, k = case
     comps = component_indices(parse_components("all", model.dim))
     order = 3 if kf == "third_derivative" else 2
-    ref = E._raw_integrands(Bands.from_model(model, k, order=order), comps, geometric_form=gf, kinetic_form=kf)
-    fast = E._fast_raw_integrands(Bands.from_model(model, k, order=order), comps, geometric_form=gf, kinetic_form=kf)
+    ref = raw_integrands(Bands.from_model(model, k, order=order), comps, geometric_form=gf, kinetic_form=kf)
+    fast = fast_raw_integrands(Bands.from_model(model, k, order=order), comps, geometric_form=gf, kinetic_form=kf)
     assert ref.keys() == fast.keys()
     scale = max(np.abs(x).max() for x, _ in ref.values())
     for key in ref:
@@ -194,13 +198,13 @@ def test_two_band_closed_form_used_and_falls_back_on_degeneracy():
     A, B, C = (np.asarray(x) for x in component_indices(parse_components("all", 2)))
     k = np.random.default_rng(5).normal(size=(50, 2))
     b = Bands.from_model(model, k, order=3)
-    assert E._two_band_per_band(b, A, B, C, True, True) is not None
+    assert two_band_per_band(b, A, B, C, True, True) is not None
     assert "v" not in b.__dict__  # no eigenbasis rotation needed
     # a k-point where the gap closes (m = 0 Dirac point at k = 0): general path with subspace averages
     gapless = library.tilted_dirac_2band(m=0.0)
     kk = np.vstack([np.zeros((1, 2)), k])
-    assert E._two_band_per_band(Bands.from_model(gapless, kk, order=3), A, B, C, True, True) is None
-    assert E._two_band_per_band(Bands.from_model(library.pt_tilted_4band(), k, order=3), A, B, C, True, True) is None
+    assert two_band_per_band(Bands.from_model(gapless, kk, order=3), A, B, C, True, True) is None
+    assert two_band_per_band(Bands.from_model(library.pt_tilted_4band(), k, order=3), A, B, C, True, True) is None
 
 
 def test_expansion_both_paths_agree_on_two_band_grid():
@@ -210,10 +214,10 @@ def test_expansion_both_paths_agree_on_two_band_grid():
     kw = dict(components="all", mu=mu, temperature=0.05, grid=40, mechanisms=["fermionic_bath", "constant_gamma", "rta"],
               rta=(1.0, 0.5), progress=False)
     fast = E.expansion(model, **kw)["sigma"].values
-    original = E._two_band_per_band
+    original = two_band.two_band_per_band
     try:
-        E._two_band_per_band = lambda *a, **k: None
+        two_band.two_band_per_band = lambda *a, **k: None
         general = E.expansion(model, **kw)["sigma"].values
     finally:
-        E._two_band_per_band = original
+        two_band.two_band_per_band = original
     np.testing.assert_allclose(fast, general, rtol=0, atol=1e-12 * np.abs(general).max())

@@ -15,8 +15,7 @@ import numpy as np
 
 from ._validation import QgeomInputError, k_points
 from .models.base import Model
-
-from .options import DEFAULT_DEGEN_TOL  # noqa: E402,F401  (defined once in options.py)
+from .options import DEFAULT_DEGEN_TOL  # noqa: F401  (defined once in options.py)
 
 
 def eigh(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,9 +66,9 @@ def derivative_block(model: Model, k: np.ndarray, order: int) -> np.ndarray:
     (block[:, i, c, j] = (∂^combo_c H)_ij; col 0 is H, then the combos of `symmetric_combos` for
     orders 1, 2, …). Models may build it in one pass (`_derivative_block`, e.g. one Fourier phase
     for every order); otherwise the full tensors are asked for and their distinct combos kept."""
-    fused = getattr(model, "_derivative_block", None)
+    fused = model._derivative_block(k_points(k, model.dim), order)
     if fused is not None:
-        return fused(k_points(k, model.dim), order)
+        return fused
     cols = [model.hamiltonian(k, 0)[:, None]]
     for o in range(1, order + 1):
         full = model.hamiltonian(k, o)
@@ -213,6 +212,20 @@ class Bands:
     @property
     def dim(self) -> int:
         return self.k.shape[1]
+
+    def block_first(self, max_spread: float) -> np.ndarray:
+        """[nk, N]: per band the first band of its degenerate subspace D(n) (contiguous in the
+        ascending spectrum) when the subspace's energies span at most `max_spread`, else the band
+        itself — for sums that may treat a tight subspace as one energy (optics shares one kernel)."""
+        idx = np.arange(self.nbands)
+        start = np.ones(self.labels.shape, bool)
+        start[:, 1:] = self.labels[:, 1:] != self.labels[:, :-1]
+        end = np.roll(start, -1, axis=1)
+        first = np.maximum.accumulate(np.where(start, idx, 0), axis=1)
+        last = np.minimum.accumulate(np.where(end, idx, self.nbands - 1)[:, ::-1], axis=1)[:, ::-1]
+        e = self.energies
+        loose = np.take_along_axis(e, last, 1) - np.take_along_axis(e, first, 1) > max_spread
+        return np.where(loose, idx, first)
 
     def subspace_average(self, x: np.ndarray) -> np.ndarray:
         """Average a per-band array [..., nk, ..., N] (band axis last, k axis first) over each

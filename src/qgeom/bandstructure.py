@@ -43,7 +43,7 @@ def special_points(model: Model) -> dict[str, np.ndarray]:
     pts = {"G": np.zeros(d)}
     if model.lattice is None:
         # continuum (k·p) models: the integration cutoff along each Cartesian axis
-        kc = getattr(model, "k_cutoff", None)
+        kc = model.k_cutoff
         if kc:
             pts.update({name: kc * np.eye(d)[i] for i, name in enumerate("XYZ"[:d])})
         return pts

@@ -158,7 +158,7 @@ def make_grid(
             raise QgeomInputError(f"offset must be 'mp' or 'gamma', got {offset!r}.")
         return KGrid("uniform", shape, model.reciprocal_lattice, model.cell_volume, offset=offset)
     kind = kind or ("disk" if d == 2 else "box")
-    cut = cutoff if cutoff is not None else getattr(model, "k_cutoff", None)
+    cut = cutoff if cutoff is not None else model.k_cutoff
     if cut is None:
         raise QgeomInputError(
             f"continuum model {model.name!r} needs a k cutoff: pass cutoff=... (in 1/{model.length_unit})."
@@ -190,12 +190,18 @@ def auto_chunk_size(model: Model) -> int:
     whose H(k) costs less per k-point in larger chunks (Fourier series summed axis by axis,
     `models.fourier`) says how many it wants (`chunk_hint`); that is granted up to
     MAX_CHUNK_BYTES of working set. At least one k-point per chunk, whatever N."""
-    per_k = working_set_per_k(model)
-    size = CHUNK_BYTES // per_k
-    hint = getattr(model, "chunk_hint", None)
+    return chunk_size_for(working_set_per_k(model), hint=model.chunk_hint)
+
+
+def chunk_size_for(per_k: int, *, budget: int = CHUNK_BYTES, lo: int = 1, hi: int = 16384,
+                   hint: int | None = None) -> int:
+    """The one chunk-size rule: k-points per chunk such that `per_k` (the working set of one
+    k-point, in bytes or in the caller's own unit of `budget`) times the size stays near `budget`,
+    within [lo, hi]; a model's `hint` is granted up to MAX_CHUNK_BYTES."""
+    size = budget // per_k
     if hint:
         size = max(size, min(int(hint), MAX_CHUNK_BYTES // per_k))
-    return int(np.clip(size, 1, 16384))
+    return int(np.clip(size, lo, hi))
 
 
 def working_set_per_k(model: Model) -> int:

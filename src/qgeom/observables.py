@@ -198,7 +198,7 @@ def detect_parity(model: Model, observable, *, npoints: int = 16, degen_tol: flo
     if model.is_periodic:
         k = rng.uniform(-np.pi, np.pi, (npoints, model.dim)) @ np.linalg.inv(model.lattice).T
     else:
-        k = rng.uniform(-1, 1, (npoints, model.dim)) * 0.5 * (getattr(model, "k_cutoff", None) or 1.0)
+        k = rng.uniform(-1, 1, (npoints, model.dim)) * 0.5 * (model.k_cutoff or 1.0)
     b = Bands.from_model(model, k, order=1, degen_tol=degen_tol)
     O = obs.eig(b)
     OD = O * b.same

@@ -32,8 +32,8 @@ UNIT_CHOICES = ("auto", "si", "model")
 def physical_units(model) -> tuple[float, float] | None:
     """(energy unit in eV, length unit in m) when the model's units are physical, else None
     (e.g. the seed models, whose energy unit is the hopping v and length the lattice constant a)."""
-    e = ENERGY_UNITS_EV.get(getattr(model, "energy_unit", ""))
-    l = LENGTH_UNITS_M.get(getattr(model, "length_unit", ""))
+    e = ENERGY_UNITS_EV.get(model.energy_unit)
+    l = LENGTH_UNITS_M.get(model.length_unit)
     return None if e is None or l is None else (e, l)
 
 
@@ -61,7 +61,7 @@ HBAR_EV_S = HBAR / EV  # ħ in eV·s: the time unit ħ/E0 of a model with E0 in 
 
 def energy_unit_ev(model) -> float | None:
     """The model's energy unit in eV (eV, meV), or None when it is not physical (e.g. the hopping v)."""
-    return ENERGY_UNITS_EV.get(getattr(model, "energy_unit", ""))
+    return ENERGY_UNITS_EV.get(model.energy_unit)
 
 
 def time_to_model(t_s: float, energy_unit_ev: float) -> float:

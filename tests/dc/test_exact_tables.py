@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qgeom.bands import Bands
-from qgeom.dc import kernels as K
+import kernel_refs as K
 from qgeom.dc import psi_tables as PT
 from qgeom.dc.components import component_indices
 from qgeom.dc.exact import _FamilySums, _matrix_tensors, _with_swapped, contour_nodes, contour_radius

@@ -6,7 +6,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from qgeom.dc import kernels as K
+import kernel_refs as K
 from qgeom.occupation import bath_occupation, bath_occupation_pm, fermi_dirac, polygamma_complex
 
 # (kT, Γ): Γ ≫ kT, Γ ~ kT, Γ ≪ kT

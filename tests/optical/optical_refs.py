@@ -103,3 +103,19 @@ def dirac2_injection_analytic(params: dict, k: np.ndarray, wk: np.ndarray, omega
     omega = np.asarray(omega, float)[:, None]
     return (np.einsum("wk,kab->wab", L(omega - gap) * wfac, Q)
             + np.einsum("wk,kba->wab", L(omega + gap) * wfac, Q))
+
+
+def scissor_bands(b: Bands, sc: Scissors) -> Bands:
+    """postw90's transformation of a chunk: ε'_n = ε_n + Δθ_n, v'_nm = v_nm ε'_nm/ε_nm between the
+    groups (w, u are dropped: the second derivative of H' = H + ΔP_c is not Δ-independent). The
+    Berry connection −i v'_nm/ε'_nm of the result equals the unscissored one."""
+    sc.check_gap(b)
+    N = b.nbands
+    dsh = sc.transition_shift(N)
+    e = b.energies + sc.shift * sc.theta(N)[None]
+    enm = b.energies[:, :, None] - b.energies[:, None, :]
+    inter = dsh != 0
+    ratio = np.where(inter[None], (enm + dsh[None]) / np.where(inter[None], enm, 1.0), 1.0)
+    v = b.v * ratio[:, None]
+    out = Bands(b.k, e, b.vectors, v, None, None, degen_tol=b.degen_tol)
+    return out

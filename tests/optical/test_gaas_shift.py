@@ -17,7 +17,9 @@ from qgeom.kspace import make_grid
 from qgeom.results import metadata
 from qgeom.models import from_wannier90
 from qgeom.optical import current, response
-from qgeom.optical.scissors import Scissors, scissor_bands
+from qgeom.optical.scissors import Scissors
+
+from optical_refs import scissor_bands
 
 ROOT = Path(__file__).resolve().parents[2]
 TB = ROOT / "examples" / "GaAs" / "GaAs_tb.dat"

@@ -12,7 +12,7 @@ from ..results import save
 from .common import format_table, handle_errors, output_path
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import Table, resolve, table_flags
+from .tables import Table, table_flags
 
 
 def _parse_points(items: tuple[str, ...]) -> dict[str, list[float]]:
@@ -53,10 +53,9 @@ class BandsConfig(Table):
 @handle_errors
 def command(out, plot, text, **opts):
     """Band energies along a k-path; prints band extrema at the path's points and writes a Dataset."""
-    setup = load(opts)
-    model = setup.model
     points = _parse_points(opts.pop("points"))
-    conf = resolve(BandsConfig, setup.config, "bands", opts, setup.source)
+    setup = load(opts, BandsConfig, "bands")
+    model, conf = setup.model, setup.conf
     path = conf.path or ("L-G-X" if model.dim == 3 else "G-X")
     out_path = check_output(output_path(out, f"results/bands_{model.name}.nc"), option="--out")
     plot_path = check_output(plot, option="--plot", figure=True) if plot else None

@@ -22,7 +22,7 @@ from .common import format_table, handle_errors, output_path, parse_values
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import CommaList, Grid, Table, grid_arg, resolve, split_list, table_flags
+from .tables import CommaList, Grid, Table, grid_arg, split_list, table_flags
 
 AUTO_MU_POINTS = 21
 
@@ -112,9 +112,8 @@ def comparison_table(ds, component: str) -> str:
 @handle_errors
 def command(out, figure, executor, **opts):
     """Second-order DC conductivity: Drude, BCD, geometric and kinetic terms per dissipation mechanism."""
-    setup = load(opts)
-    model = setup.model
-    conf = resolve(DCConfig, setup.config, "dc", opts, setup.source)
+    setup = load(opts, DCConfig, "dc")
+    model, conf = setup.model, setup.conf
     mu = auto_mu(model) if conf.mu == "auto" else parse_values(conf.mu, "mu")
     out_path = check_output(output_path(out, f"results/dc_{model.name}.nc"), option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)

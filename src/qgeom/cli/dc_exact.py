@@ -20,7 +20,7 @@ from .common import format_table, handle_errors, output_path, parse_values
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import CommaList, Grid, Table, grid_arg, resolve, table_flags
+from .tables import CommaList, Grid, Table, grid_arg, table_flags
 
 
 class DCExactConfig(Table):
@@ -61,9 +61,8 @@ def command(out, figure, executor, **opts):
 
     --workers/--scheduler/--checkpoint apply to the exact k-sums; with --omega the frequency sums
     checkpoint under DIR/frequency."""
-    setup = load(opts)
-    model = setup.model
-    conf = resolve(DCExactConfig, setup.config, "dc-exact", opts, setup.source)
+    setup = load(opts, DCExactConfig, "dc-exact")
+    model, conf = setup.model, setup.conf
     gammas = parse_values(conf.gamma, "gamma")
     current = conf.observable == "current"
     suffix = "" if current else f"_{conf.observable}"

@@ -13,7 +13,7 @@ from .common import format_table, handle_errors, output_path
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import Grid, Table, grid_arg, resolve, table_flags
+from .tables import Grid, Table, grid_arg, table_flags
 
 
 class GeometryConfig(Table):
@@ -33,9 +33,8 @@ class GeometryConfig(Table):
 @handle_errors
 def command(out, executor, **opts):
     """Print per-band Chern numbers and BZ-integrated quantum metric; write a Dataset."""
-    setup = load(opts)
-    model = setup.model
-    conf = resolve(GeometryConfig, setup.config, "geometry", opts, setup.source)
+    setup = load(opts, GeometryConfig, "geometry")
+    model, conf = setup.model, setup.conf
     out_path = check_output(output_path(out, f"results/geometry_{model.name}.nc"), option="--out")
     ds = band_geometry(model, grid=grid_arg(conf.grid), degen_tol=conf.degen_tol, **executor)
     header = ["band", "<E>"] + (["Chern"] if "chern_number" in ds else [])

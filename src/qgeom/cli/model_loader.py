@@ -18,7 +18,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator,
 from .._validation import QgeomInputError
 from ..config import read_toml
 from ..models.base import Model
-from .tables import Table, check_tables, flag, validate
+from .tables import Table, check_tables, flag, resolve, validate
 
 
 def _library() -> dict:
@@ -128,11 +128,13 @@ class Setup:
     config: dict[str, Any]
     model: Model
     source: str
+    conf: Any = None  # the command's validated table (when `load` was given its schema)
 
 
-def load(opts: dict[str, Any]) -> Setup:
-    """Read --config, check its tables, merge [model] with the model flags, validate and build the model.
-    Pops the model options from `opts` so the command sees only its own."""
+def load(opts: dict[str, Any], schema=None, table: str | None = None) -> Setup:
+    """Read --config, check its tables, merge [model] with the model flags, validate and build the model;
+    with `schema`, also the command's [table] merged with its flags (`tables.resolve`), validated
+    before the model is built. Pops the model options from `opts`."""
     path = opts.pop("config", None)
     config = read_toml(path) if path else {}
     source = path or "command line"
@@ -153,9 +155,10 @@ def load(opts: dict[str, Any]) -> Setup:
     if "name" not in data and "wannier90" not in data:
         raise QgeomInputError("no model given: pass --model NAME, --wannier90 PATH, or a [model] table with "
                               "name = ... or wannier90 = ... in --config.")
-    table = validate(ModelTable, data, f"{source} [model]" if "model" in config else source)
-    model = table.build()
+    model_table = validate(ModelTable, data, f"{source} [model]" if "model" in config else source)
+    conf = resolve(schema, config, table, opts, source) if schema is not None else None
+    model = model_table.build()
     from ..sanity import check_model, sample_points
 
     check_model(model, sample_points(model))  # e.g. --param v=1e308: refused here, named
-    return Setup(config, model, source)
+    return Setup(config, model, source, conf)

@@ -16,7 +16,7 @@ from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.terms import DEFAULT_KINDS, TERMS
 from .common import format_table, handle_errors, output_path
 from .model_loader import load, model_options
-from .tables import Grid, Table, grid_arg, resolve, table_flags
+from .tables import Grid, Table, grid_arg, table_flags
 from .executor_options import executor_options
 from .safety_options import safety_options
 
@@ -82,9 +82,8 @@ def command(out, figure, executor, **opts):
     """χ^{αβ}(ω) of an observable, Re (linear) and Im (circular polarization): KI, KFS, shift, injection."""
     from ..optical import response
 
-    setup = load(opts)
-    model = setup.model
-    conf = resolve(OpticalConfig, setup.config, "optical", opts, setup.source)
+    setup = load(opts, OpticalConfig, "optical")
+    model, conf = setup.model, setup.conf
     if not conf.observable:
         raise QgeomInputError("no observable given: pass --observable NAME (e.g. layer_polarization, current_x).")
     comp = conf.component.strip().lower()

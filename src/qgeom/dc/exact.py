@@ -8,7 +8,7 @@
                   + Σ_n       ρ̃⁰_n J^abc_nn                              (I)
 
 with V^b = −∂_bH, V^bc = ½∂_b∂_cH, J^a = ∂_aH, J^ac = −∂_a∂_cH, J^abc = ½∂_a∂_b∂_cH in the
-eigenbasis (Bands order 3) and the exact kernels of `qgeom.dc.kernels`. Valid for any number of
+eigenbasis (Bands order 3) and the exact kernels of `qgeom.dc.psi_tables`. Valid for any number of
 bands; degenerate subspaces need no special treatment because the kernels depend on energies
 only and are evaluated through their finite limits (divided differences).
 
@@ -36,7 +36,7 @@ import xarray as xr
 from .._validation import QgeomInputError, as_finite_array, positive_scalar
 from ..accuracy import attach_error, error_tolerance
 from ..bands import Bands
-from ..kspace import integrate
+from ..kspace import chunk_size_for, integrate
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..models.base import Model
 from ..models.blocks import block_provenance, orbital_blocks
@@ -185,8 +185,8 @@ def _with_swapped(comps: list[str]):
 
 
 def _auto_chunk(N: int, nnodes: int) -> int:
-    per_k = 16 * nnodes * N**3 * 12 + 16 * N * N * 40
-    return int(np.clip(24 * 2**20 // per_k, 16, 4096))
+    """The node tables dominate the working set: ~16·nodes·N³·12 + 16·N²·40 bytes per k-point."""
+    return chunk_size_for(16 * nnodes * N**3 * 12 + 16 * N * N * 40, lo=16, hi=4096)
 
 
 def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas, degen_tol, chunk_size, progress,

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from .. import geometry
 from .._validation import QgeomInputError
 from ..bands import Bands, symmetric_index
 from ..kspace import BinnedMuSweep, integrate
@@ -30,9 +29,7 @@ from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
 from .mechanisms import MECHANISMS, assemble, check_mechanisms  # noqa: F401  (MECHANISMS re-exported)
-# bound at module level so that `_fast_raw_integrands` looks it up here: tests force the general
-# path on two-band chunks by replacing this name
-from .two_band import two_band_per_band as _two_band_per_band
+from . import two_band
 
 # C_kin of σ^kin = C_kin Σ v^a v^b v^c f0'''' (= 2 C_kin Σ ∂a∂b∂c ε f0'' by parts).
 # the seed is inconsistent (1/48 in Eq. 5; 1/24 ∂³ε f0'' in D-62; 1/48 with f = 2f0 − 1
@@ -46,37 +43,13 @@ GEOMETRIC_FORMS = ("metric_dipole", "metric_by_parts")
 KINETIC_FORMS = ("third_derivative", "velocity_cubed")
 
 
-def _raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
-    """Per-band integrands X[k, component, n] and the order p of f0^(p) each multiplies."""
-    A, B, C = comps
-    vel = geometry.band_velocity(b)
-    mass = geometry.inverse_mass(b)
-    Omega = geometry.berry_curvature(b)
-    Gm = geometry.energy_normalized_metric(b)
-    va, vb, vc = vel[:, A], vel[:, B], vel[:, C]
-    out = {
-        "drude": (-0.25 * (mass[:, A, B] * vc + vb * mass[:, A, C]), 1),
-        "bcd": (0.5 * (vc * Omega[:, A, B] + vb * Omega[:, A, C]), 1),
-        "G_ab_c": (Gm[:, A, B] * vc + Gm[:, A, C] * vb, 1),
-        "G_bc_a": (Gm[:, B, C] * va, 1),
-    }
-    if geometric_form == "metric_dipole":
-        out["metric_dipole"] = (geometry.quantum_metric_dipole(b)[:, A, B, C], 1)
-    else:  # −½∂_a g^{bc}·2f0' = +g^{bc} v^a f0'' after integration by parts
-        out["metric_velocity"] = (geometry.quantum_metric(b)[:, B, C] * va, 2)
-    if kinetic_form == "third_derivative":
-        out["kin"] = (2 * KINETIC_PREFACTOR * geometry.energy_third_derivative(b)[:, A, B, C], 2)
-    else:
-        out["kin"] = (KINETIC_PREFACTOR * va * vb * vc, 4)
-    return out
-
-
 def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> tuple[dict, bool]:
-    """`_raw_integrands` for the requested components only, as [comp, nk, N] arrays (two-band
+    """The per-band integrands (drude, bcd, G_ab_c, G_bc_a, metric dipole or metric·velocity, kin) with
+    the order p of f0^(p) each multiplies, for the requested components only, as [comp, nk, N] arrays (two-band
     closed form) or band-major [comp, N, nk] arrays (general path); second value: band-major.
 
     From the pair products P^{ab}_np = v^a_np v^b_pn, the covariant derivatives D_c v^a the terms
-    use and Re<n|∂³H|n>: the formulas of `geometry` rearranged (reference: `_raw_integrands`),
+    use and Re<n|∂³H|n>: the formulas of `geometry` rearranged (reference: tests/dc_reference.py),
     several times cheaper. Non-degenerate two-band chunks take the closed form of
     `two_band.two_band_per_band`."""
     A, B, C = (np.asarray(x) for x in comps)
@@ -87,7 +60,7 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> t
         pidx[a, c] = pidx[c, a] = i
     order3 = kinetic_form == "third_derivative"
     dipole = geometric_form == "metric_dipole"
-    out = _two_band_per_band(b, A, B, C, dipole, order3)
+    out = two_band.two_band_per_band(b, A, B, C, dipole, order3)
     band_major = out is None
     if band_major:
         out = _general_per_band(b, A, B, C, pairs, pidx, dipole, order3)
@@ -114,12 +87,6 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> t
     else:
         res["kin"] = (KINETIC_PREFACTOR * va * vb * vc, 4)
     return res, band_major
-
-
-def _fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
-    """`_integrands` laid out as `_raw_integrands`: X[k, component, n] (views)."""
-    res, band_major = _integrands(b, comps, geometric_form=geometric_form, kinetic_form=kinetic_form)
-    return {name: (x.transpose(2, 0, 1) if band_major else x.swapaxes(0, 1), p) for name, (x, p) in res.items()}
 
 
 def _band_major(x: np.ndarray) -> np.ndarray:

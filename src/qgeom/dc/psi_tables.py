@@ -1,4 +1,21 @@
-"""Batched ψ tables: the hot path of `qgeom.dc.exact` (the scalar kernels are `qgeom.dc.kernels`).
+"""Exact response kernels of the fermionic-bath NESS, batched: the hot path of `qgeom.dc.exact`.
+
+Closed forms (seed [D] A-6, A-8 – A-12), written with divided differences of the bath-broadened
+occupations f_± (`qgeom.occupation.bath_occupation_pm`):
+
+    ρ̃⁰_n        = ½[f_+(ε_n) + f_−(ε_n)]                                                (A-6)
+    ρ̃¹_mn(ω)    = [ρ̃⁰_n − ρ̃⁰_m + iΓ(f_+[ε_n, ε_m − ω] + f_−[ε_n + ω, ε_m])] / (ω + ε_nm + 2iΓ)   (A-8, A-9)
+    ρ̃²_mln(ω1,ω2) = [ρ̃¹_ln(ω2) − ρ̃¹_ml(ω1)
+                   + iΓ(f_+[ε_n, ε_l − ω2, ε_m − ω1 − ω2] + f_−[ε_n + ω1 + ω2, ε_l + ω1, ε_m])]
+                   / (ω1 + ω2 + ε_nm + 2iΓ)                                               (A-10 – A-12)
+
+with g[x0, x1] = (g(x0) − g(x1))/(x0 − x1) and g[x0, x1, x2] = (g[x0, x1] − g[x1, x2])/(x0 − x2).
+Divided differences are evaluated in the polygamma variable z (f_s[x0..xk] = s(i/π) κ_s^k ψ[z0..zk],
+κ_s = s iβ/2π) by the direct formula when the points are separated by more than τ|z̄|
+(τ = SEPARATION; |z̄| is the distance to the nearest pole of ψ), otherwise by the Taylor series about
+the centre, Σ_j ψ^(k+j)(z̄)/(k+j)! h_j(z − z̄), so ε_nm → 0 is exact, never 0/0. The scalar
+reference of these formulas (one point at a time, and by quadrature) lives in the tests
+(tests/dc/kernel_refs.py: `psi_dd1`, `psi_dd2`, `rho0`, `rho1`, `rho2`, `rho*_quad`).
 
 `exact` needs ρ̃¹, ρ̃² for every k-point, band pair/triple and contour node at one (Γ, μ). All of them
 are divided differences of ψ at the points z_+(ε_x + δ) for a few complex shifts δ, and the f_−
@@ -21,8 +38,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import bernoulli, digamma
 
+from .._validation import positive_scalar
 from ..occupation import bath_z
-from .kernels import SEPARATION, TAYLOR_TERMS, _check
+
+SEPARATION = 0.05  # τ: relative separation below which divided differences use the Taylor series
+TAYLOR_TERMS = 13  # j = 0..12 in the Taylor series of divided differences
+
+
+def _check(temperature, gamma):
+    return positive_scalar(temperature, "temperature"), positive_scalar(gamma, "gamma")
 
 SERIES_ORDER = 18  # Taylor coefficients c_0 … c_18 of ψ about each real-energy point
 # ψ(z + h) from that series when |h| ≤ 0.13|z| (|z| is the distance to the nearest pole of ψ):

@@ -20,7 +20,25 @@ class Model(ABC):
     dim, nbands : spatial dimension d and number of bands N.
     lattice : [d, d] Cartesian lattice vectors as rows, or None for a continuum (k·p) model.
     operators : named k-independent observables, each an [N, N] Hermitian matrix.
+
+    Required of every model: `_hamiltonian(k, order)` and the attributes above. Optional
+    capabilities, declared here with their defaults (a model overrides what it has; callers never
+    probe with getattr):
+
+    k_cutoff : the default k cutoff of a continuum model (1/length); None for lattice models.
+    chunk_hint : k-points per chunk at which H(k) is cheapest (e.g. Fourier sums axis by axis);
+        None leaves the chunk size to the memory rule of `kspace.auto_chunk_size`.
+    t : the hopping table t_R [nR, N, N] of a tight-binding model, None otherwise; a model with
+        hoppings also implements `restricted`, so that `models.blocks` can split decoupled blocks.
+    has_position_matrix, position_matrix(k) : the full Wannier position operator (Wannier90).
+    _derivative_block(k, order) : H and its distinct derivative combos in one pass (see
+        `bands.derivative_block`); None (default) builds them from `hamiltonian`.
     """
+
+    k_cutoff: float | None = None
+    chunk_hint: int | None = None
+    t: np.ndarray | None = None
+    has_position_matrix: bool = False
 
     dim: int
     nbands: int
@@ -40,6 +58,18 @@ class Model(ABC):
 
     @abstractmethod
     def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray: ...
+
+    def _derivative_block(self, k: np.ndarray, order: int) -> np.ndarray | None:
+        """Optional fused H + derivative combos [nk, N, ncols, N]; None: not provided."""
+        return None
+
+    def restricted(self, orbitals, *, name: str | None = None) -> Model:
+        """The model on a subset of orbitals (models with a hopping table `t`)."""
+        raise QgeomInputError(f"{type(self).__name__} cannot be restricted to a subset of orbitals.")
+
+    def position_matrix(self, k: np.ndarray):
+        """The full Wannier position operator (models with `has_position_matrix`)."""
+        raise QgeomInputError(f"model {self.name!r} carries no Wannier position matrix.")
 
     @property
     def is_periodic(self) -> bool:

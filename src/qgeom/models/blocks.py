@@ -25,11 +25,10 @@ from .base import Model
 def coupling_pattern(model: Model) -> np.ndarray | None:
     """[N, N] bool: orbitals i, j coupled by some hopping t_R (any R) or operator; None when the
     model has no hopping table (e.g. k·p models: no split)."""
-    t = getattr(model, "t", None)
-    if t is None or not hasattr(model, "restricted"):
+    if model.t is None:
         return None
-    pattern = np.any(np.asarray(t) != 0, axis=0)
-    for op in getattr(model, "operators", {}).values():
+    pattern = np.any(np.asarray(model.t) != 0, axis=0)
+    for op in model.operators.values():
         pattern |= np.asarray(op) != 0
     return pattern | pattern.T
 

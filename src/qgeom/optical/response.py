@@ -13,7 +13,7 @@ import numpy as np
 from .._validation import QgeomInputError, as_finite_array, positive_scalar
 from ..accuracy import attach_error, error_tolerance
 from ..bands import Bands
-from ..kspace import integrate
+from ..kspace import chunk_size_for, integrate
 from ..models.base import Model
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
@@ -182,7 +182,8 @@ def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *
     `executor`: workers/scheduler/checkpoint for `integrate`. `subgrid=True`: (χ, χ on the coarse
     sub-grid or None), see `kspace`."""
     func = _ChunkResponse(obs, kinds, np.concatenate([omega, -omega]), settings, sc, _position(model, obs, kinds))
-    size = chunk_size or max(64, min(4096, 40_000 // max(1, model.nbands**2 // 4)))
+    # working set in transition pairs: ~N²/4 per k-point, 40 000 pairs per chunk
+    size = chunk_size or chunk_size_for(max(1, model.nbands**2 // 4), budget=40_000, lo=64, hi=4096)
     res, coarse = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress,
                             subgrid=True, **(executor or {}))
     chi = np.stack([symmetrize(res[k], len(omega)) for k in kinds])
@@ -194,7 +195,7 @@ def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *
 def _position(model: Model, obs, kinds):
     """model.position_matrix when the model carries the full Wannier position operator, else None. Implemented
     for the current observable and the terms built from A, O^D and B (not the geometric v^{a;λ} forms)."""
-    if not getattr(model, "has_position_matrix", False):
+    if not model.has_position_matrix:
         return None
     unsupported = [k for k in kinds if not TERMS[k].full_position]
     if obs.source != "current" or unsupported:

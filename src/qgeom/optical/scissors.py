@@ -25,7 +25,7 @@ transition energies in δ(ħω + ε_nm), P, Pf move: ε'_nm = ε_nm + Δ(θ_n �
 
 For other observables (a k-independent matrix O) the scissored Hamiltonian changes the
 energy denominators inside Õ = O_nm/ε'_nm as well; that is not implemented and `resolve` rejects it.
-`scissor_bands` gives the postw90 transformation of a `Bands` chunk (ε', v') for inspection/tests.
+The postw90 transformation of a `Bands` chunk (ε', v') itself is a test reference (tests/optical/optical_refs.py).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def _from_string(model, scissors: str):
             raise QgeomInputError(
                 f"scissors must be 'model', 'auto', 'none', a shift or (shift, n_valence); got {scissors!r}."
             ) from None
-    params = getattr(model, "parameters", {}) or {}
+    params = model.parameters or {}
     if "scissors_shift" not in params or "num_valence_bands" not in params:
         if key == "auto":
             return None
@@ -128,7 +128,7 @@ def _as_scissors(model, scissors) -> Scissors:
     if isinstance(scissors, Scissors):
         return scissors
     if isinstance(scissors, (int, float, np.floating, np.integer)) and not isinstance(scissors, bool):
-        nv = (getattr(model, "parameters", {}) or {}).get("num_valence_bands")
+        nv = (model.parameters or {}).get("num_valence_bands")
         if nv is None:
             raise QgeomInputError(
                 f"scissors={scissors!r} needs the number of valence bands: pass scissors=(shift, n_valence); "
@@ -144,20 +144,4 @@ def _as_scissors(model, scissors) -> Scissors:
     return Scissors(float(shift), int(nv))
 
 
-def scissor_bands(b: Bands, sc: Scissors) -> Bands:
-    """postw90's transformation of a chunk: ε'_n = ε_n + Δθ_n, v'_nm = v_nm ε'_nm/ε_nm between the
-    groups (w, u are dropped: the second derivative of H' = H + ΔP_c is not Δ-independent). The
-    Berry connection −i v'_nm/ε'_nm of the result equals the unscissored one."""
-    sc.check_gap(b)
-    N = b.nbands
-    dsh = sc.transition_shift(N)
-    e = b.energies + sc.shift * sc.theta(N)[None]
-    enm = b.energies[:, :, None] - b.energies[:, None, :]
-    inter = dsh != 0
-    ratio = np.where(inter[None], (enm + dsh[None]) / np.where(inter[None], enm, 1.0), 1.0)
-    v = b.v * ratio[:, None]
-    out = Bands(b.k, e, b.vectors, v, None, None, degen_tol=b.degen_tol)
-    return out
-
-
-__all__ = ["Scissors", "resolve", "scissor_bands"]
+__all__ = ["Scissors", "resolve"]

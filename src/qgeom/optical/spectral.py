@@ -35,20 +35,6 @@ KERNEL_PARTS = {
 }
 
 
-def group_bands(b, tol: float) -> np.ndarray:
-    """Group of each band, [nk, N], named by its first band: its degenerate block D(n) (contiguous in the
-    ascending spectrum) when the block's energies span at most `tol`, else the band alone."""
-    idx = np.arange(b.nbands)
-    start = np.ones(b.labels.shape, bool)
-    start[:, 1:] = b.labels[:, 1:] != b.labels[:, :-1]
-    end = np.roll(start, -1, axis=1)
-    first = np.maximum.accumulate(np.where(start, idx, 0), axis=1)
-    last = np.minimum.accumulate(np.where(end, idx, b.nbands - 1)[:, ::-1], axis=1)[:, ::-1]
-    e = b.energies
-    loose = np.take_along_axis(e, last, 1) - np.take_along_axis(e, first, 1) > tol
-    return np.where(loose, idx, first)
-
-
 class Transitions:
     """The contributing transitions (k, n < m) of a chunk, `pairs`, sorted into degenerate groups (module
     doc, 1–2) that start at `starts`: per group its energy `x` (that of its first pair of bands) and whether
@@ -59,7 +45,7 @@ class Transitions:
         N = b.nbands
         mask = (~b.same) & (np.abs(ch.fnm) > PAIR_CUT)
         kk, nn, mm = np.nonzero(np.triu(mask, 1))
-        L = group_bands(b, TIGHT * gamma)
+        L = b.block_first(TIGHT * gamma)  # degenerate subspaces are those of `bands`
         key = (kk * N + L[kk, nn]) * N + L[kk, mm]
         order = np.argsort(key, kind="stable")
         self.pairs = kk, nn, mm = kk[order], nn[order], mm[order]

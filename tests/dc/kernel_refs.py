@@ -1,4 +1,5 @@
-"""Exact response kernels of the fermionic-bath NESS (seed [D] App. A).
+"""Test-only scalar reference of the exact NESS kernels (seed [D] App. A): the closed forms one
+point at a time, and their quadrature. The package evaluates them batched in `qgeom.dc.psi_tables`.
 
 Closed forms (A-6, A-8 – A-12), written with divided differences of the bath-broadened
 occupations f_± (`qgeom.occupation.bath_occupation_pm`):
@@ -32,15 +33,9 @@ import numpy as np
 from scipy import integrate as _integrate
 from scipy.special import digamma
 
-from .._validation import QgeomInputError, positive_scalar
-from ..occupation import bath_z, fermi_dirac, polygamma_complex
-
-SEPARATION = 0.05  # τ: relative separation below which divided differences use the Taylor series
-TAYLOR_TERMS = 13  # j = 0..12 in the Taylor series of divided differences
-
-
-def _check(temperature, gamma):
-    return positive_scalar(temperature, "temperature"), positive_scalar(gamma, "gamma")
+from qgeom._validation import QgeomInputError
+from qgeom.dc.psi_tables import SEPARATION, TAYLOR_TERMS, _check  # noqa: F401  (the package's constants)
+from qgeom.occupation import bath_z, fermi_dirac, polygamma_complex
 
 
 # ----------------------------------------------------------------------------- divided differences

@@ -1,0 +1,46 @@
+"""Test-only reference of the DC Γ-expansion integrands: the textbook formulas term by term
+(`raw_integrands`) and the package's fast path in the same layout (`fast_raw_integrands`)."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+
+from qgeom import geometry
+from qgeom.bands import Bands
+from qgeom.dc.expansion import KINETIC_PREFACTOR
+
+E = importlib.import_module("qgeom.dc.expansion")  # the module (qgeom.dc.expansion is also the function)
+
+
+def raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
+    """Per-band integrands X[k, component, n] and the order p of f0^(p) each multiplies: the formulas
+    of `qgeom.geometry` term by term, the reference of `expansion._integrands`."""
+    A, B, C = comps
+    vel = geometry.band_velocity(b)
+    mass = geometry.inverse_mass(b)
+    Omega = geometry.berry_curvature(b)
+    Gm = geometry.energy_normalized_metric(b)
+    va, vb, vc = vel[:, A], vel[:, B], vel[:, C]
+    out = {
+        "drude": (-0.25 * (mass[:, A, B] * vc + vb * mass[:, A, C]), 1),
+        "bcd": (0.5 * (vc * Omega[:, A, B] + vb * Omega[:, A, C]), 1),
+        "G_ab_c": (Gm[:, A, B] * vc + Gm[:, A, C] * vb, 1),
+        "G_bc_a": (Gm[:, B, C] * va, 1),
+    }
+    if geometric_form == "metric_dipole":
+        out["metric_dipole"] = (geometry.quantum_metric_dipole(b)[:, A, B, C], 1)
+    else:  # −½∂_a g^{bc}·2f0' = +g^{bc} v^a f0'' after integration by parts
+        out["metric_velocity"] = (geometry.quantum_metric(b)[:, B, C] * va, 2)
+    if kinetic_form == "third_derivative":
+        out["kin"] = (2 * KINETIC_PREFACTOR * geometry.energy_third_derivative(b)[:, A, B, C], 2)
+    else:
+        out["kin"] = (KINETIC_PREFACTOR * va * vb * vc, 4)
+    return out
+
+
+def fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
+    """`expansion._integrands` laid out as `raw_integrands`: X[k, component, n] (views)."""
+    res, band_major = E._integrands(b, comps, geometric_form=geometric_form, kinetic_form=kinetic_form)
+    return {name: (x.transpose(2, 0, 1) if band_major else x.swapaxes(0, 1), p) for name, (x, p) in res.items()}
