@@ -20,8 +20,6 @@ from .tables import Grid, Table, grid_arg, table_flags
 from .executor_options import executor_options
 from .safety_options import safety_options
 
-KIND_CHOICES = list(TERMS)
-
 
 class OpticalConfig(Table):
     """[optical]: second-order rectified responses χ^{αβ}(ω) of an observable (`qgeom.optical.response`)."""
