@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 import click
@@ -52,6 +53,9 @@ class DCConfig(Table):
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H (exact and faster); "
                                            "--no-blocks forces the dense path.")
+    symmetry: str = Field("none", description="Magnetic point group: none (full grid), auto (detect), or a "
+                                              "Hermann-Mauguin symbol with primes for time reversal (e.g. m-3m1', "
+                                              "m'm'm, -3m'): only the irreducible wedge of the grid is evaluated.")
 
     @field_validator("mechanisms", mode="before")
     @classmethod
@@ -93,11 +97,14 @@ def comparison_table(ds, component: str) -> str:
     cols += [(m, "intrinsic") for m in mechs]
     header += [f"{MECHANISM_REGISTRY[m].short}:{t[:3] if t != 'intrinsic' else 'sigma0'}" for m, t in cols]
     zero = numerical_zeros(ds).sel(component=component)
+    forbidden = ds["forbidden"].sel(component=component) if "forbidden" in ds else None
     cells = [(mechs[0], "drude"), (mechs[0], "bcd"), *cols]
     rows = []
     for i, mu in enumerate(ds.mu.values):
-        rows.append([float(mu)] + [label(float(s.sel(mechanism=m, term=t)[i]), bool(zero.sel(mechanism=m, term=t)[i]))
-                                   for m, t in cells])
+        rows.append([float(mu)] + [
+            "forbidden" if forbidden is not None and bool(forbidden.sel(term=t))
+            else label(float(s.sel(mechanism=m, term=t)[i]), bool(zero.sel(mechanism=m, term=t)[i]))
+            for m, t in cells])
     return format_table(header, rows, floatfmt="{: .4e}")
 
 
@@ -122,7 +129,7 @@ def command(out, figure, executor, **opts):
         model, components=conf.components, mu=mu, temperature=conf.temperature, grid=grid_arg(conf.grid),
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
         kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
-        blocks=conf.blocks, **executor,
+        blocks=conf.blocks, symmetry=None if conf.symmetry == "none" else conf.symmetry, **executor,
     )
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "
@@ -133,6 +140,10 @@ def command(out, figure, executor, **opts):
     note = zero_note(ds, numerical_zeros(ds))
     if note:
         click.echo(f"\n{note}")
+    if "forbidden" in ds:
+        group = json.loads(ds.attrs["symmetry"])
+        click.echo(f"\nsymmetry {group['symmetry_group']}: {group['wedge_points']} of {group['full_grid_points']} "
+                   "k-points evaluated (irreducible wedge); forbidden: zero by Neumann's principle.")
     path = save(ds, out_path)
     fig = plot_expansion(ds, fig_path)
     click.echo(f"\nwrote {path} and {fig}")

@@ -25,6 +25,8 @@ from ..occupation import weighted_fermi_derivatives
 from ..accuracy import attach_error, error_tolerance
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
+from ..symmetry import resolve as resolve_symmetry
+from ..symmetry.results import attach_symmetry, symmetrize_terms
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
@@ -319,6 +321,7 @@ def expansion(
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
     observable="current",
+    symmetry=None,
 ) -> xr.Dataset:
     """Γ-expansion coefficients of the second-order DC conductivity, per dissipation mechanism.
 
@@ -340,7 +343,13 @@ def expansion(
     `observable`: "current" (this function's σ_abc) or any other observable (a model operator name, a
     Hermitian matrix, current_x|y|z, an Observable): its Γ⁻² and Γ⁻¹ coefficients, fermionic bath only,
     field labels "bc" (`qgeom.dc.observable_expansion`; Γ⁰ not derived: use the exact Γ-scan).
+    `symmetry`: None (full grid, the default), "auto" (detect the magnetic point group), a
+    Hermann–Mauguin symbol (primes for time reversal) or a list of Cartesian operations: only the
+    irreducible wedge of the grid is evaluated and each term is symmetrized by its time-reversal
+    parity (`qgeom.symmetry`); `forbidden[term, component]` marks Neumann zeros.
     """
+    if symmetry is not None and not (isinstance(observable, str) and observable == "current"):
+        raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
     if not (isinstance(observable, str) and observable == "current"):
         from .observable_expansion import observable_expansion
 
@@ -361,12 +370,17 @@ def expansion(
     mu_arr, kT, degen_tol = thermal.mu, thermal.temperature, sampling.degen_tol
     kgrid = sampling.kgrid(model)
     order = 3 if kinetic_form == "third_derivative" else 2
-    func = _FermiSurfaceSums(component_indices(comps), mu_arr, kT, geometric_form, kinetic_form)
+    plan = resolve_symmetry(model, symmetry, kgrid)
+    computed = plan.needed(comps) if plan else comps
+    func = _FermiSurfaceSums(component_indices(computed), mu_arr, kT, geometric_form, kinetic_form)
     error_tol = error_tolerance(error_tol)
-    raw, raw_coarse = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, blocks=sampling.blocks,
-                                subgrid=True, **execution.kwargs())
+    raw, raw_coarse = integrate(model, plan.grid if plan else kgrid, func, order=order, degen_tol=degen_tol,
+                                blocks=sampling.blocks, subgrid=True, **execution.kwargs())
     sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
     coarse = None if raw_coarse is None else scale * unit_factor * assemble(raw_coarse, mechanisms, rta)
+    forbidden = None
+    if plan:
+        sigma, forbidden = symmetrize_terms(plan, sigma, computed, comps, TERMS)
     parameters = {
         "temperature": kT, "degen_tol": degen_tol, "rta_c1_c2": list(rta) if rta else None,
         "geometric_form": geometric_form, "kinetic_form": kinetic_form,
@@ -374,5 +388,6 @@ def expansion(
         "unit_factor": unit_factor,
         "orbital_blocks": block_provenance(model, blocks),
     }
-    ds = _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
+    ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
+    ds = attach_symmetry(ds, plan, forbidden)
     return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"))

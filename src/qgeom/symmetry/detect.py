@@ -1,0 +1,98 @@
+"""Checking operations on a model, and detecting its magnetic point group.
+
+An operation (R, θ) is a symmetry of the Bloch bands when, at random k and k' = ±R k (− with
+time reversal), the energies agree, v(k') = ±R v(k), and the Berry curvature and quantum metric
+transform as rank-2 tensors (Ω T-odd, g T-even) — all gauge-invariant, subspace-averaged over
+degeneracies, so the test sees exactly what the response integrands see (including the
+orbital-position convention). Candidates for `"auto"` are the point-group operations of the
+lattice (spglib), each with and without time reversal.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .. import geometry
+from .._validation import QgeomInputError
+from ..bands import Bands
+from .group import Operation, closure, restrict
+
+DETECT_TOL = 1e-9  # relative to the largest value of each quantity
+
+
+def _fingerprint(model, k: np.ndarray) -> list[np.ndarray]:
+    b = Bands.from_model(model, k, order=1)
+    return [b.energies, geometry.band_velocity(b), geometry.berry_curvature(b), geometry.quantum_metric(b)]
+
+
+def _transformed(q: list[np.ndarray], R: np.ndarray, tr: bool) -> list[np.ndarray]:
+    e, v, om, g = q
+    s = -1.0 if tr else 1.0
+    return [e, s * np.einsum("ab,kbn->kan", R, v), s * np.einsum("ac,bd,kcdn->kabn", R, R, om),
+            np.einsum("ac,bd,kcdn->kabn", R, R, g)]
+
+
+def mismatch(model, op: Operation, k: np.ndarray, base=None) -> float:
+    """Largest relative deviation of the bands at ±R k from the transformed bands at k."""
+    d = model.dim
+    R = op.R[:d, :d]
+    kp = k @ R.T * (-1.0 if op.time_reversal else 1.0)
+    base = base if base is not None else _fingerprint(model, k)
+    want = _transformed(base, R, op.time_reversal)
+    got = _fingerprint(model, kp)
+    # natural scales (energy span E, lattice length L: ε ~ E, v ~ E L, Ω and g ~ L²) floor the
+    # denominators, so quantities that vanish by symmetry (Ω under PT) compare as equal
+    E = max(float(np.ptp(base[0])), 1e-300)
+    L = float(np.max(np.linalg.norm(model.lattice, axis=1)))
+    floors = [E, E * L, L * L, L * L]
+    return max(float(np.max(abs(a - b)) / (max(np.max(abs(a)), np.max(abs(b))) + 1e-3 * f))
+               for a, b, f in zip(got, want, floors))
+
+
+def _random_k(model, n: int = 6, seed: int = 7) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.random((n, model.dim)) @ model.reciprocal_lattice
+
+
+def check(model, ops: list[Operation], tol: float = DETECT_TOL) -> None:
+    """Refuse operations that are not symmetries of the model (they would change the result)."""
+    k = _random_k(model)
+    base = _fingerprint(model, k)
+    for op in ops:
+        err = mismatch(model, op, k, base)
+        if err > tol:
+            raise QgeomInputError(
+                f"symmetry operation {op.label()} is not a symmetry of model {model.name!r} (bands, velocities, "
+                f"Berry curvature or metric differ by {err:.2g} relative at random k): pass the model's actual "
+                "group, symmetry='auto' to detect it, or symmetry=None.")
+
+
+def lattice_operations(model) -> list[Operation]:
+    """The point group of the Bravais lattice (holohedry) as Cartesian operations."""
+    import spglib
+
+    d = model.dim
+    A = np.eye(3)
+    A[:d, :d] = model.lattice
+    if d < 3:  # a long perpendicular axis: only operations that keep the plane survive `restrict`
+        A[2, 2] = 17.3 * float(np.max(np.linalg.norm(model.lattice, axis=1)))
+    with warnings.catch_warnings():  # spglib's notice about its old error handling
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sym = spglib.get_symmetry((A, [[0.0, 0.0, 0.0]], [1]), symprec=1e-5)
+    if sym is None:
+        raise QgeomInputError("spglib could not find the lattice symmetry of the model.")
+    Ainv = np.linalg.inv(A)
+    ops = [Operation(A.T @ W @ Ainv.T) for W in sym["rotations"]]
+    return restrict(ops, d)
+
+
+def detect(model, tol: float = DETECT_TOL) -> list[Operation]:
+    """The magnetic point group of the model: the lattice operations, with and without time
+    reversal, that pass `mismatch` at random k (they form a group)."""
+    k = _random_k(model)
+    base = _fingerprint(model, k)
+    found = [op for R in lattice_operations(model) for op in (Operation(R.R, False), Operation(R.R, True))
+             if mismatch(model, op, k, base) <= tol]
+    return closure(found)

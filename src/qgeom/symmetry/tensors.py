@@ -1,0 +1,70 @@
+"""Tensor symmetrization (Neumann's principle) for Cartesian response tensors.
+
+A rank-r tensor T with time-reversal parity p (+1 even, −1 odd) and spatial kind (polar, or
+axial: × det R) is invariant under a magnetic point group when T = D(g) T for every g, with
+D(g) = s(g) R^{⊗r}, s = (det R if axial) × (p if g contains time reversal). The group average
+P = (1/|G|) Σ_g D(g) projects onto the invariant tensors: its rows that vanish are the
+components the group forbids.
+"""
+
+from __future__ import annotations
+
+import functools
+from itertools import product
+
+import numpy as np
+
+from .group import Operation
+
+AXES = "xyz"
+
+
+def projector(ops: list[Operation], dim: int, rank: int, parity: int, axial: bool = False) -> np.ndarray:
+    """P [dim^rank, dim^rank] over component labels in C order ('xxx', 'xxy', …)."""
+    P = np.zeros((dim**rank, dim**rank))
+    for g in ops:
+        R = g.R[:dim, :dim]
+        D = functools.reduce(np.kron, [R] * rank)
+        s = (np.linalg.det(g.R) if axial else 1.0) * (parity if g.time_reversal else 1.0)
+        P += s * D
+    P /= len(ops)
+    P[abs(P) < 1e-13] = 0.0
+    return P
+
+
+def labels(dim: int, rank: int) -> list[str]:
+    return ["".join(c) for c in product(AXES[:dim], repeat=rank)]
+
+
+def flat_index(label: str, dim: int) -> int:
+    i = 0
+    for ch in label:
+        i = i * dim + AXES.index(ch)
+    return i
+
+
+def needed(ops: list[Operation], dim: int, comps: list[str], parities) -> list[str]:
+    """The components the symmetrized `comps` are made of (under every parity used)."""
+    cols = set()
+    for p in parities:
+        P = projector(ops, dim, len(comps[0]), p)
+        for c in comps:
+            cols |= set(np.flatnonzero(P[flat_index(c, dim)]).tolist())
+        cols |= {flat_index(c, dim) for c in comps}
+    all_labels = labels(dim, len(comps[0]))
+    return [all_labels[i] for i in sorted(cols)]
+
+
+def symmetrize(values: np.ndarray, computed: list[str], comps: list[str], ops: list[Operation], dim: int,
+               parity: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """The group average of `values` (components `computed` along `axis`) for the components
+    `comps`, and which of them the group forbids (bool per comp)."""
+    P = projector(ops, dim, len(comps[0]), parity)
+    cols = [flat_index(c, dim) for c in computed]
+    rows = [flat_index(c, dim) for c in comps]
+    sub = P[np.ix_(rows, cols)]
+    moved = np.moveaxis(values, axis, -1)
+    out = moved @ sub.T.astype(values.dtype)
+    forbidden = ~np.any(P[rows] != 0.0, axis=1)
+    out[..., forbidden] = 0.0
+    return np.moveaxis(out, -1, axis), forbidden

@@ -1,0 +1,25 @@
+"""qgeom dc --symmetry: forbidden components in the table, wedge size reported."""
+
+import numpy as np
+from click.testing import CliRunner
+
+from qgeom.cli import main
+from qgeom.models.wannier90 import to_wannier90_hr
+from qgeom.symmetry import from_symbol
+
+from .models import symmetric_model
+
+
+def test_dc_cli_symmetry(tmp_path):
+    model = symmetric_model(from_symbol("m'-3'"), np.eye(3))
+    hr = to_wannier90_hr(model, tmp_path / "cubic_hr.dat")
+    (tmp_path / "cubic.win").write_text("begin unit_cell_cart\nang\n1 0 0\n0 1 0\n0 0 1\nend unit_cell_cart\n")
+    args = ["dc", "--wannier90", str(hr), "--grid", "6", "--mu", "0.3", "--temperature", "0.4",
+            "--components", "xyz,xxx", "--out", str(tmp_path / "dc.nc")]
+    res = CliRunner().invoke(main, args + ["--symmetry", "m'-3'"])
+    assert res.exit_code == 0, res.output
+    assert "forbidden" in res.output and "22 of 216 k-points" in res.output
+    table_xxx = res.output.split("component xxx:")[1]
+    assert table_xxx.count("forbidden") >= 3  # Drude, BCD, σ⁰ columns of the row
+    bad = CliRunner().invoke(main, args + ["--symmetry", "6mm", "--overwrite"])
+    assert bad.exit_code != 0 and "not a symmetry" in bad.output
