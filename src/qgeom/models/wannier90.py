@@ -25,6 +25,7 @@ ndeg_ij(R) images R + T_ij, exactly as postw90 does. Units: energies in eV, leng
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,11 +36,14 @@ import numpy as np
 from .._validation import QgeomInputError, as_finite_array
 from .base import Model
 from .fourier import FourierSeries
+from .structure_files import companion_centres, companion_lattice, companion_parameters
 from .tight_binding import TightBindingModel, tensors_from_block
+from .two_dimensional import as_two_dimensional, vacuum_axis
 from .wannier90_files import (  # re-exported: the file readers are part of this module's API
     WANNIER90_BOHR_ANGSTROM,
     WannierHoppings,
     WinFile,
+    compressed_variant,
     read_centres,
     read_hr,
     read_tb,
@@ -196,10 +200,19 @@ def _check_convention(convention: str) -> str:
 # from_wannier90
 
 
+def _plain_name(name: str) -> str:
+    """A file name without its compression suffix (.gz/.xz/.bz2, read transparently)."""
+    for ext in (".gz", ".xz", ".bz2"):
+        if name.endswith(ext):
+            return name[: -len(ext)]
+    return name
+
+
 def _resolve(path: str | Path) -> tuple[str, Path | None, Path | None, Path]:
-    """(kind 'tb'|'hr', tb path, hr path, seed prefix path) from a file or a seedname."""
+    """(kind 'tb'|'hr', tb path, hr path, seed prefix path) from a file or a seedname; `_tb.dat`/`_hr.dat`
+    may be compressed (`.gz`, `.xz`, `.bz2`)."""
     p = Path(path)
-    name = p.name
+    name = _plain_name(p.name)
     if p.is_file() and name.endswith("_tb.dat"):
         return "tb", p, None, p.with_name(name[: -len("_tb.dat")])
     if p.is_file() and name.endswith("_hr.dat"):
@@ -207,17 +220,17 @@ def _resolve(path: str | Path) -> tuple[str, Path | None, Path | None, Path]:
     if p.is_file() and name.endswith(".win"):
         p = p.with_name(name[:-4])
     if p.is_dir():
-        wins = sorted(p.glob("*.win")) + sorted(p.glob("*_tb.dat")) + sorted(p.glob("*_hr.dat"))
+        wins = sorted(p.glob("*.win")) + sorted(p.glob("*_tb.dat*")) + sorted(p.glob("*_hr.dat*"))
         if not wins:
             raise QgeomInputError(f"directory {str(p)!r} holds no seedname.win, seedname_tb.dat or seedname_hr.dat.")
-        n = wins[0].name
+        n = _plain_name(wins[0].name)
         seed = n[:-4] if n.endswith(".win") else n[:-7]
         p = p / seed
-    tb = p.with_name(p.name + "_tb.dat")
-    hr = p.with_name(p.name + "_hr.dat")
-    if tb.is_file():
+    tb = compressed_variant(p.with_name(p.name + "_tb.dat"))
+    hr = compressed_variant(p.with_name(p.name + "_hr.dat"))
+    if tb is not None:
         return "tb", tb, None, p
-    if hr.is_file():
+    if hr is not None:
         return "hr", None, hr, p
     raise QgeomInputError(
         f"no Wannier90 model at {str(path)!r}: expected a file SEED_tb.dat or SEED_hr.dat (or the seedname "
@@ -284,7 +297,10 @@ def mdrs_hoppings(R, t, lattice, centres, mp_grid, *, tol: float = 1e-5, search:
     N = t.shape[1]
     n = np.array(list(itertools.product(range(-search, search + 1), repeat=3)), int) * mp  # [nT, 3]
     d = (R @ lattice)[:, None, None, :] + centres[None, None, :, :] - centres[None, :, None, :]
-    dist = np.linalg.norm(d[..., None, :] + (n @ lattice)[None, None, None], axis=-1)  # [nR, N, N, nT]
+    L = n @ lattice
+    # |d + L_T|² = |d|² + 2 d·L_T + |L_T|²: one GEMM instead of an [nR, N, N, nT, 3] temporary
+    d2 = np.einsum("rijx,rijx->rij", d, d)[..., None] + 2.0 * (d @ L.T) + np.einsum("tx,tx->t", L, L)
+    dist = np.sqrt(np.maximum(d2, 0.0))  # [nR, N, N, nT]
     best = dist <= dist.min(axis=-1, keepdims=True) + tol
     ndeg = best.sum(-1)
     r_i, i_i, j_i, s_i = np.nonzero(best)
@@ -310,6 +326,7 @@ def from_wannier90(
     name: str | None = None,
     hermiticity_tol: float = DEFAULT_HERMITICITY_TOL,
     position_operator: str = "centres",
+    dimension: int | str = "auto",
 ) -> Model:
     """A qgeom model from Wannier90 output (energies eV, lengths Å).
 
@@ -331,13 +348,24 @@ def from_wannier90(
         r_ij(R) − τ_i δ_ij δ_R0 (MDRS-remapped like the hoppings, as WannierBerri does), which the optical
         response of the current then uses (WannierBerri's external terms, docs/optical.md).
 
-    The `.win` keywords fermi_energy, scissors_shift and num_valence_bands, when present, are kept
+    dimension : "auto" (default), 3 or 2. A monolayer in a slab cell has no hopping across the vacuum;
+        "auto" then returns the d = 2 model on the in-plane lattice (`two_dimensional.as_two_dimensional`),
+        so responses are per area and the vacuum thickness does not enter; 3 keeps the 3D model
+        (responses per cell volume, vacuum included); 2 insists on the reduction.
+
+    Without a `.win`, the lattice comes from `SEED.wout`, a WannierTools `wt.in` or a `POSCAR` beside the
+    `_hr.dat`, and the centres (convention II) from `SEED.wout` ("Final State") or the wt.in projector
+    sites (`structure_files`); `model.parameters` records where they came from. The `.win` keywords
+    fermi_energy, scissors_shift and num_valence_bands (or wt.in's E_FERMI), when present, are kept
     in `model.parameters` (the scissors shift is *not* applied to H: it is an optics option).
+    `_hr.dat`/`_tb.dat` may be compressed (`.gz`, `.xz`, `.bz2`).
     """
     if position_operator not in POSITION_OPERATORS:
         raise QgeomInputError(f"position_operator must be one of {POSITION_OPERATORS}, got {position_operator!r}.")
+    if dimension not in ("auto", 2, 3):
+        raise QgeomInputError(f"dimension must be 'auto', 2 or 3, got {dimension!r}.")
     kind, data, seed, win_data = _load(path, win)
-    lat = _lattice(lattice, data, win_data)
+    lat, lat_source = _lattice(lattice, data, win_data, seed)
     tol = _tolerance(hermiticity_tol, "hermiticity_tol")
     ws_distance_tol = _tolerance(ws_distance_tol, "ws_distance_tol")
     R, t, used_wsvec = _hoppings(kind, data, seed, use_wsvec, tol)
@@ -345,6 +373,8 @@ def from_wannier90(
     mp_grid = _mp_grid(mp_grid, win_data)
     if mdrs is None:
         mdrs = (not used_wsvec) and tau is not None and mp_grid is not None and not _ws_distance_off(win_data)
+        if kind == "tb" and win_data is None and mp_grid is None:
+            _warn_tb_without_win(data.path)
     if mdrs:
         if used_wsvec:
             raise QgeomInputError("mdrs=True together with a _wsvec.dat: pass use_wsvec=False to recompute the replicas.")
@@ -356,6 +386,11 @@ def from_wannier90(
 
     params: dict[str, Any] = {"source": str(data.path.name), "convention": "I", "num_wann": data.num_wann,
                               "nrpts": int(len(data.R)), "wsvec": used_wsvec, "mdrs": bool(mdrs)}
+    if lat_source:
+        params["lattice_from"] = lat_source
+    if kind == "hr":
+        params.update({k: v for k, v in companion_parameters(seed, data.path.name).items()
+                       if win_data is None or k != "fermi_energy"})
     if mdrs:
         params.update(mp_grid=[int(x) for x in mp_grid], ws_distance_tol=float(ws_distance_tol))
     if tau_source and conv == "II":
@@ -367,10 +402,12 @@ def from_wannier90(
                              energy_unit="eV", length_unit="Å")
     if position_operator == "full":
         wp = _wannier_positions(data, tau, conv, lat, mp_grid if mdrs else None, float(ws_distance_tol))
-        return OrbitalPositionModel(base, tau, wannier_positions=wp)
-    if conv == "II":
-        return OrbitalPositionModel(base, tau)
-    return base
+        model: Model = OrbitalPositionModel(base, tau, wannier_positions=wp)
+    else:
+        model = OrbitalPositionModel(base, tau) if conv == "II" else base
+    if dimension == 2 or (dimension == "auto" and vacuum_axis(model) is not None):
+        return as_two_dimensional(model)
+    return model
 
 
 def _wannier_positions(data: WannierHoppings, tau, conv: str, lat, mp_grid, ws_tol: float):
@@ -401,20 +438,36 @@ def _load(path, win) -> tuple[str, WannierHoppings, Path, WinFile | None]:
     return kind, data, seed, win_data
 
 
-def _lattice(lattice, data: WannierHoppings, win_data: WinFile | None) -> np.ndarray:
-    """Lattice vectors (rows, Å): `lattice=`, else the _tb.dat's, else the .win's unit_cell_cart."""
+def _lattice(lattice, data: WannierHoppings, win_data: WinFile | None, seed: Path) -> tuple[np.ndarray, str | None]:
+    """(lattice vectors (rows, Å), source): `lattice=`, else the _tb.dat's, else the .win's unit_cell_cart,
+    else SEED.wout, a WannierTools wt.in or a POSCAR beside the _hr.dat (`structure_files.companion_lattice`)."""
     if lattice is not None:
         lat = as_finite_array(lattice, "lattice")
         if lat.shape != (3, 3):
             raise QgeomInputError(f"lattice must be [3, 3] (rows = lattice vectors in Å), got {lat.shape}.")
-        return lat
+        return lat, None
     if data.lattice is not None:
-        return data.lattice
+        return data.lattice, None
     if win_data is not None and win_data.lattice is not None:
-        return win_data.lattice
+        return win_data.lattice, None
+    found = companion_lattice(seed, data.path.name)
+    if found is not None:
+        return found
     raise QgeomInputError(
         f"{data.path}: an _hr.dat holds no lattice: pass lattice=[[...], [...], [...]] (Å, rows) or put "
-        f"SEED.win with a unit_cell_cart block next to it."
+        f"SEED.win (unit_cell_cart), SEED.wout, a WannierTools wt.in or a POSCAR next to it."
+    )
+
+
+def _warn_tb_without_win(path: Path) -> None:
+    """A _tb.dat holds the plain Wigner–Seitz vectors; the replica selection (MDRS) needs mp_grid from its .win."""
+    warnings.warn(
+        f"{path.name} read without its .win: mp_grid is unknown, so the minimal-distance replica selection "
+        f"(Wannier90's use_ws_distance, the default since Wannier90 3.0) is not applied. If the model was made "
+        f"with it, the interpolated bands are wrong away from the Wannier k-grid (for the GaAs example the band "
+        f"gap along L-G-X-W-K-G becomes -0.51 eV instead of +0.40 eV). Put SEED.win beside the file, or pass mp_grid=[n1, n2, n3] "
+        f"(or mdrs=False to silence this warning if the model was made without use_ws_distance).",
+        stacklevel=3,
     )
 
 
@@ -435,7 +488,7 @@ def _hoppings(kind: str, data: WannierHoppings, seed: Path, use_wsvec: bool, tol
 
 def _centres(positions, data: WannierHoppings, seed: Path) -> tuple[np.ndarray | None, str | None]:
     """(Wannier centres τ [N, 3] in Å or None, where they came from): `positions=`, the _tb.dat
-    position matrix, or SEED_centres.xyz."""
+    position matrix, SEED_centres.xyz, SEED.wout ("Final State") or the projector sites of a wt.in."""
     tau = tau_source = None
     if positions is not None:
         tau, tau_source = as_finite_array(positions, "positions"), "user"
@@ -445,6 +498,8 @@ def _centres(positions, data: WannierHoppings, seed: Path) -> tuple[np.ndarray |
         xyz = seed.with_name(seed.name + "_centres.xyz")
         if xyz.is_file():
             tau, tau_source = read_centres(xyz, data.num_wann), str(xyz.name)
+        else:
+            tau, tau_source = companion_centres(seed, data.num_wann, data.path.name) or (None, None)
     if tau is not None and tau.shape != (data.num_wann, 3):
         raise QgeomInputError(f"positions must have shape ({data.num_wann}, 3), got {tau.shape}.")
     return tau, tau_source

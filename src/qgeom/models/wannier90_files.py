@@ -7,6 +7,9 @@ Units as written by Wannier90: energies in eV, lengths in Å (bohr in a .win con
 
 from __future__ import annotations
 
+import bz2
+import gzip
+import lzma
 import math
 import re
 from dataclasses import dataclass, field
@@ -25,6 +28,21 @@ WANNIER90_BOHR_ANGSTROM = 0.52917720859  # Å per bohr, Wannier90 internal (CODA
 # line-numbered reading
 
 
+# compressed copies are read transparently (a 17 MB _hr.dat ships as a 1.4 MB .xz)
+_COMPRESSED = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+
+
+def compressed_variant(path: Path) -> Path | None:
+    """`path` itself if it exists, else its first existing compressed copy (path.gz/.xz/.bz2), else None."""
+    if path.is_file():
+        return path
+    for ext in _COMPRESSED:
+        alt = path.with_name(path.name + ext)
+        if alt.is_file():
+            return alt
+    return None
+
+
 class _Lines:
     """A text file as numbered lines, with errors that name file and line."""
 
@@ -32,10 +50,15 @@ class _Lines:
         self.path = Path(path)
         if not self.path.is_file():
             raise QgeomInputError(f"Wannier90 file {str(self.path)!r} does not exist.")
+        opener = _COMPRESSED.get(self.path.suffix.lower())
         try:
-            self.lines = self.path.read_text().splitlines()
-        except UnicodeDecodeError:
-            raise QgeomInputError(f"{self.path}: not a text file.") from None
+            if opener is None:
+                self.lines = self.path.read_text().splitlines()
+            else:
+                with opener(self.path, "rt") as fh:
+                    self.lines = fh.read().splitlines()
+        except (UnicodeDecodeError, OSError, EOFError, lzma.LZMAError) as exc:
+            raise QgeomInputError(f"{self.path}: not a readable text file ({exc}).") from None
         self.pos = 0  # index of the next unread line (line number = index + 1)
 
     def error(self, lineno: int | None, msg: str) -> QgeomInputError:
