@@ -75,7 +75,7 @@ def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1,
 
 def for_model(model, npoints: int, **kwargs) -> Resources:
     """`estimate` for a qgeom model (N, d and #R taken from it)."""
-    nR = len(getattr(model, "R", ())) if getattr(model, "R", None) is not None else 0
+    nR = 0 if model.t is None else len(model.t)  # the hopping table t_R of the Model protocol
     return estimate(nbands=model.nbands, dim=model.dim, npoints=npoints, nR=nR, **kwargs)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import QgeomInputError
+from .options import DEFAULT_DEGEN_TOL
 
 MAX_ENTRY = 1e100  # |H|, |dH/dk| beyond this overflow in cubic products (1e100³ = 1e300)
 DEGEN_FRACTION = 0.1  # degen_tol must stay below this fraction of the energy spread
@@ -59,9 +60,9 @@ def check_model(model, k: np.ndarray, *, degen_tol: float | None = None) -> None
     if model.nbands > 1 and tol >= DEGEN_FRACTION * spread:
         raise QgeomInputError(
             f"degen_tol = {tol:g} is comparable to the spread of the band energies ({spread:.3g} "
-            f"{getattr(model, 'energy_unit', '')} at sample k-points): every band would join one degenerate "
+            f"{model.energy_unit} at sample k-points): every band would join one degenerate "
             f"subspace and all interband terms would vanish. Use a tolerance far below the level spacing "
-            f"(default 1e-6)."
+            f"(default {DEFAULT_DEGEN_TOL:g})."
         )
 
 
@@ -70,11 +71,11 @@ def sample_points(model, n: int = SAMPLES) -> np.ndarray:
     rng = np.random.default_rng(7)
     if model.is_periodic:
         return rng.uniform(-0.5, 0.5, (n, model.dim)) @ model.reciprocal_lattice
-    return rng.uniform(-1, 1, (n, model.dim)) * (getattr(model, "k_cutoff", None) or 1.0)
+    return rng.uniform(-1, 1, (n, model.dim)) * (model.k_cutoff or 1.0)
 
 
 def _params(model) -> str:
-    params = getattr(model, "parameters", {}) or {}
+    params = model.parameters or {}
     shown = {k: v for k, v in params.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
     return ", ".join(f"{k}={v:g}" for k, v in list(shown.items())[:8]) or "none"
 
