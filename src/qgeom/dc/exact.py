@@ -44,6 +44,8 @@ from ..results import make_result
 from ..units import second_order_conductivity_scale
 from . import psi_tables as PT
 from .components import component_indices, parse_components
+from ..symmetry import resolve as resolve_symmetry
+from ..symmetry.results import attach_symmetry
 from .conventions import check_convention, convention_scale, sigma_definition
 from .observable_terms import (block_observables, dc_observable, field_indices, observable_attrs,
                                observable_tensors, observable_unit, parse_field_components)
@@ -314,6 +316,7 @@ def exact(
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
     observable="current",
+    symmetry=None,
 ) -> xr.Dataset:
     """Exact DC second-order conductivity σ_abc(Γ, μ) of the fermionic-bath NESS (seed Eqs. B-5, B-6).
 
@@ -331,8 +334,13 @@ def exact(
     (`layer_polarization`, `spin_z`, `current_x`), a Hermitian matrix or a `qgeom.observables.Observable`
     (e.g. `spin_current`) — whose response Tr[O ρ⁽²⁾] (+ velocity-gauge terms of a k-dependent O) is
     returned as `sigma[gamma, component, mu]` with field labels "bc" (e.g. "xy", or "all"), in model units.
+    `symmetry`: as in `expansion` (None, "auto", a symbol or operations; the current only). At finite Γ
+    the response mixes T-even and T-odd orders, so only the operations without time reversal are
+    used, for the wedge and the symmetrization; `forbidden[component]` marks Neumann zeros.
     """
     obs = dc_observable(model, observable)
+    if symmetry is not None and obs is not None:
+        raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention, obs)
     error_tol = error_tolerance(error_tol)
     rho = positive_scalar(radius, "radius")
@@ -340,15 +348,22 @@ def exact(
         raise QgeomInputError(f"radius is the contour radius as a fraction of the analyticity radius; use < 1, got {rho}.")
     factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho, obs)
     params["orbital_blocks"] = block_provenance(model, blocks)
-    allc, idx, sw = _with_swapped(comps)
     kgrid = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks).kgrid(model)
+    plan = resolve_symmetry(model, symmetry, kgrid, time_reversal=False)
+    computed = plan.needed(comps, parities=(1,)) if plan else comps
+    allc, idx, sw = _with_swapped(computed)
+    kgrid = plan.grid if plan else kgrid
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
     Ks, coarse = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
                               executor, subgrid=True, obs=obs)
     sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
+    forbidden = None
+    if plan:  # [gamma, computed, mu] -> [gamma, comps, mu], group-averaged (unitary: parity +1)
+        (sigma, forbidden), (c0, _), (c1, _) = (plan.symmetrize(x, computed, comps, 1, axis=1) for x in (sigma, c0, c1))
     ds = _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention, obs)
+    ds = attach_symmetry(ds, plan, forbidden, dims=("component",))
     if coarse is not None:
         with warnings.catch_warnings():  # the contour check already ran on the fine sums
             warnings.simplefilter("ignore", RuntimeWarning)

@@ -26,12 +26,12 @@ def symmetrize_terms(plan, sigma: np.ndarray, computed: list[str], comps: list[s
     return out, forbidden
 
 
-def attach_symmetry(ds: xr.Dataset, plan, forbidden: np.ndarray | None) -> xr.Dataset:
-    """`forbidden[term, component]` (True: zero by Neumann's principle) and the group in attrs."""
+def attach_symmetry(ds: xr.Dataset, plan, forbidden: np.ndarray | None, dims=("term", "component")) -> xr.Dataset:
+    """`forbidden[dims]` (True: zero by Neumann's principle) and the group in attrs."""
     if plan is None:
         ds.attrs["symmetry"] = "none (full grid)"
         return ds
-    ds["forbidden"] = (("term", "component"), forbidden)
+    ds["forbidden"] = (tuple(dims), forbidden)
     ds["forbidden"].attrs["long_name"] = "component forbidden by the magnetic point group (Neumann's principle)"
     ds.attrs["symmetry"] = json.dumps(plan.describe())
     return ds

@@ -1,0 +1,43 @@
+"""symmetry= on dc.exact: the unitary subgroup (finite Γ mixes T parities) gives wedge = full grid."""
+
+import json
+
+import numpy as np
+import pytest
+
+from qgeom import dc
+from qgeom._validation import QgeomInputError
+
+from .models import HEXAGONAL
+from .test_expansion_symmetry import _model
+
+KW = dict(components="xyz,xxx,yzz", mu=[0.3], temperature=0.4, gamma=[0.2, 0.5], progress=False, error_tol=1e9)
+
+
+@pytest.mark.parametrize("group, lattice, grid, offset", [("m'-3'", np.eye(3), 4, "mp"), ("3m'", HEXAGONAL, 6, "gamma")])
+def test_exact_wedge_equals_full_grid(group, lattice, grid, offset):
+    model = _model(group, lattice)
+    kw = {**KW, "components": "all"} if len(lattice) == 2 else KW
+    full = dc.exact(model, grid=grid, offset=offset, **kw)
+    sym = dc.exact(model, grid=grid, offset=offset, symmetry=group, **kw)
+    scale = np.abs(full.sigma.values).max()
+    assert scale > 1e-3
+    assert np.abs(full.sigma.values - sym.sigma.values).max() <= 1e-10 * scale
+    assert np.all(np.abs(full.sigma.values) * sym.forbidden.values[None, :, None] <= 1e-10 * scale)
+    info = json.loads(sym.attrs["symmetry"])
+    assert "0 with time reversal" in info["symmetry_group"]  # only the unitary operations are used
+    assert info["wedge_points"] < info["full_grid_points"] / 2
+
+
+def test_exact_symmetry_refuses_other_observables():
+    model = _model("m'-3'", np.eye(3))
+    with pytest.raises(QgeomInputError, match="observable='current'"):
+        dc.exact(model, grid=4, symmetry="m'-3'", observable="current_x", **{**KW, "components": "xy"})
+
+
+def test_exact_process_pool_identical_to_serial_with_symmetry():
+    model = _model("m'-3'", np.eye(3))
+    kw = {**KW, "grid": 4, "symmetry": "auto", "chunk_size": 3}
+    serial = dc.exact(model, **kw).sigma.values
+    pooled = dc.exact(model, workers=2, **kw).sigma.values
+    assert np.abs(serial - pooled).max() <= 1e-12 * np.abs(serial).max()
