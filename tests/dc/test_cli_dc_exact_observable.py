@@ -31,3 +31,21 @@ def test_dc_exact_observable_rejects_current_labels():
     res = CliRunner().invoke(main, ["dc-exact", "--model", "tilted_dirac_2band", "--observable", "current_x",
                                     "--components", "xyy", "--no-fit", "--gamma", "0.02", "--grid", "6"])
     assert res.exit_code != 0 and "two field" in res.output
+
+
+def test_dc_observable_closed_forms(tmp_path):
+    """`qgeom dc --observable`: the Γ⁻², Γ⁻¹ table of the closed forms, as `expansion(observable=...)`."""
+    from qgeom.dc.expansion import expansion
+
+    out = tmp_path / "lp.nc"
+    res = CliRunner().invoke(main, ["dc", "--model", "mnbi2te4_bilayer_lattice", "--param", "tilt=1.0",
+                                    "--observable", "layer_polarization", "--components", "xy", "--mu", "0.04,0.06",
+                                    "--temperature", "0.03", "--grid", "12", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "interband(G^-1)" in res.output and "Gamma^0 not derived" in res.output
+    ref = expansion(mnbi2te4_bilayer_lattice(tilt=1.0), observable="layer_polarization", components="xy",
+                    mu=[0.04, 0.06], temperature=0.03, grid=12)
+    assert np.allclose(load(out).sigma.values, ref.sigma.values, rtol=1e-12, atol=0)
+    res = CliRunner().invoke(main, ["dc", "--model", "tilted_dirac_2band", "--observable", "current_x",
+                                    "--mechanisms", "constant_gamma", "--grid", "6", "--out", str(tmp_path / "x.nc")])
+    assert res.exit_code != 0 and "fermionic bath only" in res.output

@@ -16,7 +16,7 @@ from qgeom.observables import from_model, operator, spin_current
 from qgeom.occupation import fermi_dirac
 
 GAMMAS_CHAIN = np.array([0.004, 0.006, 0.008, 0.012, 0.016, 0.024, 0.032])  # kT = 0.1
-DIRAC = dict(mu=0.5, temperature=0.3, grid=48, nodes=16)
+DIRAC = dict(mu=0.5, temperature=0.3, grid=30, nodes=16)
 
 
 def test_current_observable_reproduces_sigma():

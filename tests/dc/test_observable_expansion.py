@@ -31,7 +31,7 @@ def test_expansion_matches_exact_gamma_fit(O):
     """Γ⁻² and Γ⁻¹ coefficients of a constant observable vs the fit of the exact σ(Γ) on the same grid."""
     comps = ["xx", "yy", "xy"]
     scan = gamma_scan(tilted_dirac_2band(), observable=O, components=comps, mu=0.5, temperature=0.3,
-                      gammas=GAMMAS_2D, grid=48, nodes=16, degrees=(4, 5))
+                      gammas=GAMMAS_2D, grid=30, nodes=16, degrees=(4, 5))
     fit, exp = scan.fit.values[:, 0], scan.expansion.values[:, 0]  # [component, coefficient]
     scale = np.abs(fit[:, :2]).max()
     assert np.abs(fit[:, 0] - exp[:, 0]).max() < 1e-6 * scale
@@ -40,7 +40,7 @@ def test_expansion_matches_exact_gamma_fit(O):
     assert np.all(np.isnan(exp[:, 2]))  # Γ⁰ is not derived for an observable: the fit alone
 
 
-MBT = dict(mu=0.06, temperature=0.03, grid=16)
+MBT = dict(mu=0.06, temperature=0.03, grid=12)
 GAMMAS_MBT = 0.03 * np.array([0.005, 0.0075, 0.01, 0.014, 0.02, 0.028, 0.04])  # Γ ≪ kT and the gaps
 
 

@@ -31,7 +31,13 @@ AUTO_MU_POINTS = 21
 class DCConfig(Table):
     """[dc]: the Γ-expansion of the second-order DC conductivity (`qgeom.dc.expansion`)."""
 
-    components: CommaList = Field(["xyy"], description="Tensor components, e.g. xyy,yxx, or all.")
+    observable: str = Field("current", description="Observable: current (sigma_abc, all terms) or a model operator "
+                            "(layer_polarization, spin_z, current_x|y|z): its Gamma^-2 and Gamma^-1 coefficients, "
+                            "fermionic bath (Gamma^0: qgeom dc-exact --observable).")
+    components: CommaList | None = Field(
+        None, description="Tensor components, e.g. xyy,yxx, or all; for an observable other than current the "
+                          "field labels bc, e.g. xx,xy.",
+        json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
     mu: list[float] | str = Field(
         "auto", description="Chemical potentials (model energy unit): start:stop:num, a,b,c, a TOML list, or auto "
                             f"= {AUTO_MU_POINTS} values across the model's bands (5% inside their extremes).")
@@ -122,11 +128,14 @@ def command(out, figure, executor, **opts):
     setup = load(opts, DCConfig, "dc")
     model, conf = setup.model, setup.conf
     mu = auto_mu(model) if conf.mu == "auto" else parse_values(conf.mu, "mu")
-    out_path = check_output(output_path(out, f"results/dc_{model.name}.nc"), option="--out")
+    suffix = "" if conf.observable == "current" else f"_{conf.observable}"
+    out_path = check_output(output_path(out, f"results/dc_{model.name}{suffix}.nc"), option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
     check_distinct({"--out": out_path, "--figure": fig_path})
+    if conf.observable != "current":
+        return _observable(model, conf, mu, out_path, executor)
     ds = expansion(
-        model, components=conf.components, mu=mu, temperature=conf.temperature, grid=grid_arg(conf.grid),
+        model, components=conf.components or ["xyy"], mu=mu, temperature=conf.temperature, grid=grid_arg(conf.grid),
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
         kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
         blocks=conf.blocks, symmetry=None if conf.symmetry == "none" else conf.symmetry, **executor,
@@ -147,6 +156,26 @@ def command(out, figure, executor, **opts):
     path = save(ds, out_path)
     fig = plot_expansion(ds, fig_path)
     click.echo(f"\nwrote {path} and {fig}")
+
+
+def _observable(model, conf, mu, out_path, executor) -> None:
+    """`--observable`: the Γ⁻² and Γ⁻¹ coefficients of an observable's response (fermionic bath)."""
+    if conf.mechanisms not in (None, ["fermionic_bath"]) or conf.rta is not None:
+        raise click.UsageError("--observable: the closed forms are derived for the fermionic bath only; drop "
+                               "--mechanisms/--rta (other mechanisms and Gamma^0: qgeom dc-exact --observable).")
+    ds = expansion(model, observable=conf.observable, components=conf.components or ["xx", "yy", "xy"], mu=mu,
+                   temperature=conf.temperature, grid=grid_arg(conf.grid), convention=conf.convention,
+                   units=conf.units, degen_tol=conf.degen_tol, blocks=conf.blocks, **executor)
+    click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
+    click.echo(f"response of {conf.observable} in {ds.sigma.attrs['units']}, {conf.convention} convention "
+               "(drude: coefficient of 1/Gamma^2, interband: of 1/Gamma; Gamma^0 not derived)")
+    s = ds.sigma.sel(mechanism="fermionic_bath")
+    for comp in ds.component.values:
+        rows = [[float(m)] + [float(s.sel(term=t, component=comp)[i]) for t in ("drude", "interband")]
+                for i, m in enumerate(ds.mu.values)]
+        click.echo(f"\ncomponent {comp}:")
+        click.echo(format_table(["mu", "drude(G^-2)", "interband(G^-1)"], rows, floatfmt="{: .4e}"))
+    click.echo(f"\nwrote {save(ds, out_path)}")
 
 
 def parse_mu(spec) -> np.ndarray:
