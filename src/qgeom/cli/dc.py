@@ -160,6 +160,8 @@ def command(out, figure, executor, **opts):
 
 def _observable(model, conf, mu, out_path, executor) -> None:
     """`--observable`: the Γ⁻² and Γ⁻¹ coefficients of an observable's response (fermionic bath)."""
+    if conf.symmetry != "none":
+        raise click.UsageError("--symmetry is implemented for the current; drop it with --observable.")
     if conf.mechanisms not in (None, ["fermionic_bath"]) or conf.rta is not None:
         raise click.UsageError("--observable: the closed forms are derived for the fermionic bath only; drop "
                                "--mechanisms/--rta (other mechanisms and Gamma^0: qgeom dc-exact --observable).")
