@@ -257,13 +257,85 @@ def _origin_index(R: np.ndarray, path) -> int:
 
 
 def read_hr(path: str | Path) -> WannierHoppings:
-    """Read `seedname_hr.dat` (header, num_wann, nrpts, degeneracies, rows `R1 R2 R3 m n Re Im`)."""
+    """Read `seedname_hr.dat` (header, num_wann, nrpts, degeneracies, rows `R1 R2 R3 m n Re Im`).
+
+    A well-formed file is streamed into one float array (`np.loadtxt` in C: peak memory ~3× the
+    file, not the ~10× of a list of Python lines and tokens — a 1000-orbital `_hr.dat` is GBs);
+    anything irregular (Fortran D exponents, a short or long table, a failed check) is re-read line
+    by line, which reports the file and line of the problem."""
+    fast = _read_hr_streaming(Path(path))
+    if fast is not None:
+        return fast
     src = _Lines(path)
     _, header = src.next("the header line", skip_blank=False)
     N = _read_count(src, "num_wann")
     nrpts = _read_count(src, "nrpts")
     ndegen, _ = _read_degeneracies(src, nrpts)
     data, linenos = _parse_table(src, nrpts * N * N, 7, "the hoppings (R1 R2 R3 m n Re Im)")
+    return _hr_from_table(src, header, N, nrpts, ndegen, data, linenos)
+
+
+class _Unchecked:
+    """Stands in for `_Lines` on the streaming path: any error sends the file to the line reader."""
+
+    path: Path
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def error(self, lineno, msg):
+        return _Irregular(msg)
+
+    def rest_nonblank(self):
+        return None
+
+
+class _Irregular(QgeomInputError):
+    pass
+
+
+def _read_hr_streaming(path: Path) -> WannierHoppings | None:
+    """The streaming reader of `read_hr`, or None when the file needs the line reader."""
+    if not path.is_file():
+        return None
+    try:
+        with open(path, encoding="utf-8") as fh:
+            header, lineno = fh.readline(), 1
+            head: list[int] = []
+            while len(head) < 2:
+                line = fh.readline()
+                lineno += 1
+                if not line:
+                    return None
+                head += [int(x) for x in line.split()]
+            N, nrpts = head[0], head[1]
+            if len(head) != 2 or N <= 0 or nrpts <= 0:
+                return None
+            ndegen: list[int] = []
+            while len(ndegen) < nrpts:
+                line = fh.readline()
+                lineno += 1
+                if not line:
+                    return None
+                ndegen += [int(x) for x in line.split()]
+            nrows = nrpts * N * N
+            data = np.loadtxt(fh, dtype=float, max_rows=nrows, ndmin=2)
+            if data.shape != (nrows, 7) or fh.read(1 << 16).strip():
+                return None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    nd = np.array(ndegen, int)
+    if len(nd) != nrpts or np.any(nd <= 0) or not np.all(np.isfinite(data)):
+        return None
+    linenos = lineno + 1 + np.arange(nrows)  # exact unless blank lines sit inside the table
+    try:
+        return _hr_from_table(_Unchecked(path), header, N, nrpts, nd, data, linenos)
+    except _Irregular:
+        return None
+
+
+def _hr_from_table(src, header: str, N: int, nrpts: int, ndegen, data: np.ndarray, linenos) -> WannierHoppings:
+    """Checks and assembly shared by the two readers of `read_hr`."""
     Rrows = data[:, :3]
     if not np.all(Rrows == np.round(Rrows)):
         bad = np.argmax(np.any(Rrows != np.round(Rrows), axis=1))
