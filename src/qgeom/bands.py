@@ -3,6 +3,13 @@
 Degeneracy handling lives here and only here: `labels`/`same` define the degenerate subspaces
 D(n) (|ε_n − ε_m| < degen_tol, chained along the sorted spectrum), and `inv_de` is the masked
 inverse energy difference that every "interband" sum uses.
+
+Near-degenerate pairs (docs/near_degeneracy.md): a response formula built on the premise that
+the broadening Γ is small against every gap |ε_n − ε_m| stops being valid for pairs closer than
+its resolution scale (`resolved_tol`). Such pairs are grouped into one subspace (`regrouped`) and
+summed with the same U(N)-covariant subspace formulas as exact degeneracies: the Γ ≫ |Δ| limit of
+the pair, the limit the exact NESS reaches (a pair closer than Γ is one broadened level). The
+part of a result that this regrouping changes is reported by each response as a diagnostic.
 """
 
 from __future__ import annotations
@@ -16,6 +23,18 @@ import numpy as np
 from ._validation import QgeomInputError, k_points
 from .models.base import Model
 from .options import DEFAULT_DEGEN_TOL  # noqa: F401  (defined once in options.py)
+
+
+def resolved_tol(degen_tol: float, resolution: float | None) -> float:
+    """The grouping tolerance of a response whose formula resolves pair splittings down to
+    `resolution` (energy; None: only the exact-degeneracy tolerance): pairs closer than the larger
+    of the two are one subspace."""
+    if resolution is None:
+        return float(degen_tol)
+    res = float(resolution)
+    if not (np.isfinite(res) and res >= 0):
+        raise QgeomInputError(f"resolution must be a non-negative finite energy (e.g. the temperature), got {resolution!r}.")
+    return max(float(degen_tol), res)
 
 
 def eigh(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -135,6 +154,23 @@ class Bands:
         de = e[:, :, None] - e[:, None, :]
         with np.errstate(divide="ignore"):
             self.inv_de = np.where(self.same, 0.0, 1.0 / np.where(self.same, 1.0, de))
+
+    def regrouped(self, tol: float) -> "Bands":
+        """The same eigensystem with subspaces |ε_n − ε_m| < tol (no new diagonalization; the
+        rotated derivatives are shared). Returns self when tol equals this chunk's tolerance."""
+        if tol == self.degen_tol:
+            return self
+        out = Bands(self.k, self.energies, self.vectors, None, None, None, degen_tol=float(tol))
+        mine = self.__dict__
+        for name in ("_block", "_order", "_rotated"):
+            if name in mine:
+                out.__dict__[name] = mine[name]
+        for name in ("v", "w", "u"):
+            if name in mine:
+                out.__dict__[name] = mine[name]
+            else:  # lazy in self: lazy in the copy too (rotated from the shared block)
+                del out.__dict__[name]
+        return out
 
     @classmethod
     def from_model(

@@ -17,7 +17,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import QgeomInputError
-from ..bands import Bands, symmetric_index
+from ..bands import Bands, resolved_tol, symmetric_index
 from ..kspace import BinnedMuSweep, integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
@@ -27,6 +27,7 @@ from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
 from ..symmetry import resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
+from ..near_degeneracy import near_degenerate_variable
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
@@ -220,8 +221,10 @@ class _FermiSurfaceSums:
     `mu_method`: "direct" (f0^(p) at every (k, n, μ), the reference), "binned" (energy histogram
     with Taylor moments, then one GEMM per order), or "auto" (binned above BINNED_MU_THRESHOLD μ)."""
 
-    def __init__(self, comps, mu, temperature, geometric_form, kinetic_form, mu_method: str = "auto"):
+    def __init__(self, comps, mu, temperature, geometric_form, kinetic_form, mu_method: str = "auto",
+                 group_tol: float | None = None):
         self.comps, self.mu, self.temperature = comps, mu, temperature
+        self.group_tol = group_tol  # pairs closer than this: one subspace (bands.resolved_tol)
         self.geometric_form, self.kinetic_form = geometric_form, kinetic_form
         if mu_method not in ("auto", "direct", "binned"):
             raise QgeomInputError(f"mu_method must be 'auto', 'direct' or 'binned', got {mu_method!r}.")
@@ -231,9 +234,19 @@ class _FermiSurfaceSums:
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests); excludes caches."""
         return ["_FermiSurfaceSums", *(np.asarray(c) for c in self.comps), np.asarray(self.mu, float),
-                float(self.temperature), self.geometric_form, self.kinetic_form]
+                float(self.temperature), self.geometric_form, self.kinetic_form, self.group_tol]
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
+        """The sums with near-degenerate pairs grouped, plus `near:NAME` = ungrouped − grouped
+        (the part of each sum that pairs below the resolution would carry; the diagnostic)."""
+        raw = self._sums(b, w)
+        if self.group_tol is None or self.group_tol <= b.degen_tol:
+            return raw
+        grouped = self._sums(b.regrouped(self.group_tol), w)
+        grouped.update({"near:" + name: raw[name] - grouped[name] for name in grouped})
+        return grouped
+
+    def _sums(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         raw, band_major = _integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
         # the occupations in the order of the integrands' (k, n) columns
         energies, weights = (b.energies.T, w) if band_major else (b.energies, w[:, None])
@@ -322,6 +335,7 @@ def expansion(
     error_tol: float | None = None,
     observable="current",
     symmetry=None,
+    resolution: float | None = None,
 ) -> xr.Dataset:
     """Γ-expansion coefficients of the second-order DC conductivity, per dissipation mechanism.
 
@@ -347,6 +361,12 @@ def expansion(
     Hermann–Mauguin symbol (primes for time reversal) or a list of Cartesian operations: only the
     irreducible wedge of the grid is evaluated and each term is symmetrized by its time-reversal
     parity (`qgeom.symmetry`); `forbidden[term, component]` marks Neumann zeros.
+    `resolution`: the smallest band splitting the expansion resolves (energy; default: the
+    temperature kT, since the series needs Γ ≪ kT anyway; set it to the Γ you evaluate the series
+    at, or 0 for none). Pairs closer than max(degen_tol, resolution) are one subspace — the
+    Γ ≫ |Δ| limit of the exact NESS — instead of terms that grow as 1/Δ³
+    (docs/near_degeneracy.md). `sigma_near_degenerate` (same dims as sigma) is what those pairs'
+    ungrouped terms would add: large values mean the result depends on Γ/Δ beyond the series.
     """
     if symmetry is not None and not (isinstance(observable, str) and observable == "current"):
         raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
@@ -372,17 +392,21 @@ def expansion(
     order = 3 if kinetic_form == "third_derivative" else 2
     plan = resolve_symmetry(model, symmetry, kgrid)
     computed = plan.needed(comps) if plan else comps
-    func = _FermiSurfaceSums(component_indices(computed), mu_arr, kT, geometric_form, kinetic_form)
+    group_tol = resolved_tol(degen_tol, kT if resolution is None else resolution)
+    func = _FermiSurfaceSums(component_indices(computed), mu_arr, kT, geometric_form, kinetic_form, group_tol=group_tol)
     error_tol = error_tolerance(error_tol)
     raw, raw_coarse = integrate(model, plan.grid if plan else kgrid, func, order=order, degen_tol=degen_tol,
                                 blocks=sampling.blocks, subgrid=True, **execution.kwargs())
+    raw, near = _split_near(raw)
     sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
-    coarse = None if raw_coarse is None else scale * unit_factor * assemble(raw_coarse, mechanisms, rta)
+    near = scale * unit_factor * assemble(near, mechanisms, rta) if near else np.zeros_like(sigma)
+    coarse = None if raw_coarse is None else scale * unit_factor * assemble(_split_near(raw_coarse)[0], mechanisms, rta)
     forbidden = None
     if plan:
         sigma, forbidden = symmetrize_terms(plan, sigma, computed, comps, TERMS)
+        near = symmetrize_terms(plan, near, computed, comps, TERMS)[0]
     parameters = {
-        "temperature": kT, "degen_tol": degen_tol, "rta_c1_c2": list(rta) if rta else None,
+        "temperature": kT, "degen_tol": degen_tol, "resolution": group_tol, "rta_c1_c2": list(rta) if rta else None,
         "geometric_form": geometric_form, "kinetic_form": kinetic_form,
         "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
         "unit_factor": unit_factor,
@@ -390,4 +414,11 @@ def expansion(
     }
     ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
     ds = attach_symmetry(ds, plan, forbidden)
+    ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol)
     return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"))
+
+
+def _split_near(raw: dict) -> tuple[dict, dict]:
+    """The chunk sums with near-degenerate pairs grouped, and the diagnostic part (`near:` keys)."""
+    near = {k[5:]: v for k, v in raw.items() if k.startswith("near:")}
+    return {k: v for k, v in raw.items() if not k.startswith("near:")}, near

@@ -1,0 +1,68 @@
+"""Near-degenerate pairs: grouped below the response's resolution (bands.resolved_tol), with the
+diagnostic `sigma_near_degenerate`; GaAs Wannier model (examples/GaAs) symmetry zeros at defaults."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qgeom import dc
+from qgeom.bands import Bands, resolved_tol
+from qgeom.models.tight_binding import TightBindingModel
+from qgeom.models.wannier90 import OrbitalPositionModel, from_wannier90
+
+GAAS = Path(__file__).resolve().parents[1] / "examples" / "GaAs"
+TERMS = ["drude", "bcd", "geometric", "kinetic"]
+KW = dict(components=["xyz", "xxx", "zxy"], mu=[7.6, 8.2], temperature=0.025, progress=False)
+
+
+def _zeeman(model, field: float):
+    """GaAs with an on-site ±field splitting of the interleaved spinor components (Wannier90 order): breaks time reversal."""
+    base = model.base
+    t = base.t.copy()
+    t[np.flatnonzero((base.R == 0).all(1))[0]] += np.diag(np.tile([field, -field], model.nbands // 2))
+    tb = TightBindingModel(base.R, t, lattice=base.lattice, name="GaAs+Zeeman",
+                           energy_unit=base.energy_unit, length_unit=base.length_unit)
+    return OrbitalPositionModel(tb, model.positions)
+
+
+def _term_max(ds):
+    s = ds.sigma.sel(mechanism="fermionic_bath")
+    return np.array([float(abs(s.sel(term=t)).max()) for t in TERMS])
+
+
+def test_regrouped_merges_pairs_below_the_tolerance():
+    e = np.array([[0.0, 0.001, 0.5, 0.5 + 1e-9]])
+    b = Bands(np.zeros((1, 1)), e, np.eye(4)[None] + 0j, np.zeros((1, 1, 4, 4), complex), None, None, degen_tol=1e-6)
+    assert b.labels.tolist() == [[0, 1, 2, 2]]
+    g = b.regrouped(resolved_tol(1e-6, 0.01))
+    assert g.labels.tolist() == [[0, 0, 1, 1]] and g.inv_de[0, 0, 1] == 0 and g.inv_de[0, 0, 2] == pytest.approx(-2.0)
+    assert g.v is b.v and b.regrouped(1e-6) is b
+    with pytest.raises(Exception, match="resolution"):
+        resolved_tol(1e-6, -1.0)
+
+
+def test_gaas_results_do_not_move_with_degen_tol():
+    m = from_wannier90(GAAS)
+    runs = [dc.expansion(m, grid=6, degen_tol=tol, **KW) for tol in (1e-8, 1e-5, 1e-2)]
+    scale = np.abs(runs[0].sigma).max(("component", "mu"))
+    for ds in runs[1:]:
+        assert float((np.abs(ds.sigma - runs[0].sigma).max(("component", "mu")) / scale).max()) < 1e-6
+    assert runs[0].sigma_near_degenerate.attrs["resolution"] == pytest.approx(0.025)
+
+
+@pytest.mark.slow
+def test_gaas_time_reversal_zeros_at_default_settings():
+    """Every Γ⁰, Γ⁻² term and the BCD (Td) of the T-symmetric model, relative to the same terms
+    once a 50 meV Zeeman term breaks T (grid 16³, two μ in the conduction band)."""
+    m = from_wannier90(GAAS)
+    broken = _term_max(dc.expansion(_zeeman(m, 0.05), grid=16, **KW))
+    default = dc.expansion(m, grid=16, **KW)
+    naive = _term_max(dc.expansion(m, grid=16, resolution=0, **KW))
+    ratio = _term_max(default) / broken
+    # the residual is the model's own T breaking (~1e-4 eV in H(R)), linear in it: 1e-4/0.05 of the
+    # T-broken response; without the grouping, pairs split by that breaking give > 1e3 of it
+    assert ratio.max() < 0.05, ratio
+    assert (naive / broken).max() > 1e3
+    near = np.abs(default.sigma_near_degenerate.sel(mechanism="fermionic_bath")).max()
+    assert float(near) > 1e3 * _term_max(default).max()  # the diagnostic sees what grouping removed
