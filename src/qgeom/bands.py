@@ -155,13 +155,27 @@ class Bands:
         with np.errstate(divide="ignore"):
             self.inv_de = np.where(self.same, 0.0, 1.0 / np.where(self.same, 1.0, de))
 
+    @property
+    def exact_same(self) -> np.ndarray:
+        """[nk, N, N]: the pairs whose per-band quantities are averaged together (gauge
+        covariance): `same`, except that `regrouped` keeps apart grouped states that do not couple."""
+        return self.__dict__.get("_exact_same", self.same)
+
     def regrouped(self, tol: float) -> "Bands":
-        """The same eigensystem with subspaces |ε_n − ε_m| < tol (no new diagonalization; the
-        rotated derivatives are shared). Returns self when tol equals this chunk's tolerance."""
+        """The same eigensystem with pairs |ε_n − ε_m| < tol grouped (`labels`, `same`): their
+        interband denominators `inv_de` are dropped and their per-band quantities averaged
+        (`exact_same`) where the two states couple, so that states of exactly decoupled orbital
+        blocks are unaffected. No new diagonalization; the
+        rotated derivatives are shared. Returns self when tol equals this chunk's tolerance."""
         if tol == self.degen_tol:
             return self
         out = Bands(self.k, self.energies, self.vectors, None, None, None, degen_tol=float(tol))
         mine = self.__dict__
+        # average over a grouped pair only where the two states couple (any ∂H matrix element):
+        # bands of exactly decoupled orbital blocks stay separate, as in the block-split sum
+        rows = np.abs(self.derivative_rows()).max(axis=2)  # [nk, n, p]
+        coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
+        out.__dict__["_exact_same"] = self.exact_same | (out.same & coupled)
         for name in ("_block", "_order", "_rotated"):
             if name in mine:
                 out.__dict__[name] = mine[name]
@@ -269,16 +283,16 @@ class Bands:
         Returns `x` itself (not a copy) when no state of the chunk is degenerate."""
         degenerate = self._cache.get("_degenerate_k")
         if degenerate is None:
-            degenerate = self._cache["_degenerate_k"] = np.flatnonzero(self.labels[:, -1] < self.nbands - 1)
+            degenerate = self._cache["_degenerate_k"] = np.flatnonzero(self.exact_same.sum(-1).max(-1) > 1)
         if len(degenerate) == 0:  # no degenerate pair in this chunk: the average is the identity
             return x
         if len(degenerate) == self.nk:  # every k has a degenerate subspace (e.g. Kramers pairs)
             weights = self._cache.get("_avg_weights_T")
             if weights is None:
                 weights = self._cache["_avg_weights_T"] = np.ascontiguousarray(
-                    (self.same / self.same.sum(axis=2, keepdims=True)).swapaxes(-1, -2))
+                    (self.exact_same / self.exact_same.sum(axis=2, keepdims=True)).swapaxes(-1, -2))
             return (x.reshape(self.nk, -1, self.nbands) @ weights).reshape(x.shape)
-        same = self.same[degenerate]
+        same = self.exact_same[degenerate]
         weights = (same / same.sum(axis=2, keepdims=True)).swapaxes(-1, -2)  # [nd, N(m), N(n)]
         out = x.copy()
         xd = x[degenerate].reshape(len(degenerate), -1, self.nbands)
@@ -291,13 +305,12 @@ class Bands:
         at once. Returns `x` itself when no state of the chunk is degenerate."""
         degenerate = self._cache.get("_degenerate_k")
         if degenerate is None:
-            degenerate = self._cache["_degenerate_k"] = np.flatnonzero(self.labels[:, -1] < self.nbands - 1)
+            degenerate = self._cache["_degenerate_k"] = np.flatnonzero(self.exact_same.sum(-1).max(-1) > 1)
         if len(degenerate) == 0:
             return x
         weights = self._cache.get("_avg_weights_band_major")
         if weights is None:
-            labels = np.ascontiguousarray(self.labels.T)
-            same = labels[:, None] == labels[None]  # [n, m, k]
+            same = np.ascontiguousarray(self.exact_same.transpose(1, 2, 0))  # [n, m, k]
             weights = self._cache["_avg_weights_band_major"] = same / same.sum(axis=1, keepdims=True)
         return np.einsum("...mk,nmk->...nk", x, weights)
 
