@@ -54,7 +54,8 @@ def mbt():
             kw = dict(MBT, components=comps, observable=name, units="model")
             ex = exact(m, gamma=GAMMAS_MBT, **kw).sigma.values[:, :, 0]  # [Γ, comp]
             fit = fit_gamma_series(GAMMAS_MBT, ex.T, degrees=(4, 5))["value"]  # [comp, (A, B, C)]
-            mech = {} if name != "current" else dict(mechanisms=["fermionic_bath"])
+            # the current's expansion resolves pairs down to the largest Γ of the scan (default: kT)
+            mech = {} if name != "current" else dict(mechanisms=["fermionic_bath"], resolution=GAMMAS_MBT[-1])
             e = expansion(m, **kw, **mech).sigma.sel(mechanism="fermionic_bath").values[:2, :, 0].T  # [comp, 2]
             out[neel, name] = ex, fit, e
     return out
