@@ -66,3 +66,18 @@ def test_gaas_time_reversal_zeros_at_default_settings():
     assert (naive / broken).max() > 1e3
     near = np.abs(default.sigma_near_degenerate.sel(mechanism="fermionic_bath")).max()
     assert float(near) > 1e3 * _term_max(default).max()  # the diagnostic sees what grouping removed
+
+
+def test_cli_dc_warns_when_grouped_pairs_dominate(tmp_path):
+    from click.testing import CliRunner
+
+    from qgeom.cli import main
+
+    args = ["dc", "--wannier90", str(GAAS), "--components", "xyz", "--mu", "7.6,8.2", "--temperature", "0.025",
+            "--grid", "4", "--out", str(tmp_path / "g.nc")]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "warning: band pairs closer than the resolution 0.025" in res.output
+    quiet = CliRunner().invoke(main, ["dc", "--model", "tilted_dirac_2band", "--components", "xyy", "--mu=0.5",
+                                      "--temperature", "0.1", "--grid", "20", "--out", str(tmp_path / "t.nc")])
+    assert quiet.exit_code == 0 and "warning: band pairs" not in quiet.output
