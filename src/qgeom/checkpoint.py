@@ -243,6 +243,12 @@ class ChunkStore:
         finally:
             Path(tmp).unlink(missing_ok=True)
 
+    def remove_own_temporaries(self) -> None:
+        """Temporary files of this process: a signal can arrive between `mkstemp` creating a file
+        and `save` knowing its name, so the caller sweeps them when the integration ends."""
+        for p in self.dir.glob(f"{TMP_PREFIX}{os.getpid()}_*"):
+            p.unlink(missing_ok=True)
+
     def _remove_stale_temporaries(self) -> None:
         """Temporary files left by killed runs (their pid no longer exists)."""
         for p in self.dir.glob(f"{TMP_PREFIX}*"):

@@ -393,6 +393,8 @@ def integrate(
                     coarse = _scaled(total, kgrid.npoints / kgrid.nsub)
         finally:
             results.close()
+            if store is not None:
+                store.remove_own_temporaries()
     from .sanity import check_finite_result
 
     check_finite_result(total)
