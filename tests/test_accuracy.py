@@ -150,3 +150,23 @@ def test_geometry_and_optical_carry_estimates():
                        temperature=0.05, broadening=0.2)
     assert opt.chi_error.dims == opt.chi.dims and np.isrealobj(opt.chi_error.values)
     assert float(opt.chi_error.max()) > 0
+
+
+def test_a_result_that_is_rounding_noise_everywhere_does_not_warn():
+    """A term zero to rounding on the grid and the sub-grid has no relative error (noise / noise
+    gave 'relative error 4.6e14' warnings); a small but real term still warns."""
+    import xarray as xr
+
+    from qgeom.accuracy import relative_error
+
+    noise = xr.DataArray(np.array([1e-19, -3e-20]), dims="mu")
+    assert float(relative_error(noise, abs(noise) * 5, ["mu"]).max()) < 1e-4
+    small = xr.DataArray(np.array([1e-9, 2e-9]), dims="mu")
+    assert float(relative_error(small, 0.5 * abs(small), ["mu"]).max()) == pytest.approx(0.5)
+    # SI results: the absolute floor scales with the unit
+    assert float(relative_error(noise * 1e3, abs(noise) * 5e3, ["mu"], unit_factor=1e3).max()) < 1e-4
+    # a Chern insulator with mu in the gap: every term ~1e-25; it warned "relative error 2.8"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AccuracyWarning)
+        ds = expansion(qi_wu_zhang(), components=["xxx", "xyy"], mu=[0.0], temperature=0.05, grid=24)
+    assert float(abs(ds.sigma).max()) < 1e-20

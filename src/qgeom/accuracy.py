@@ -17,7 +17,9 @@ sub-grid value by orders of magnitude.
 
 The relative error of a term (a DC term and mechanism, an optical kind, a geometric quantity) is
 its largest error over the other axes (components, μ, ω, bands) divided by its largest |X|
-there, floored at `FLOOR` × the largest |X| of the variable. Judging a term against its largest
+there, floored at `FLOOR` × the largest |X| of the variable and at `ABS_ZERO` in model units (a
+term that is rounding noise everywhere — a symmetry-forbidden response, a chemical potential in a
+gap — has no relative error to report: its estimate is the noise over the noise). Judging a term against its largest
 component matters where the sub-grid is less symmetric than the grid (Monkhorst–Pack counts with
 no factor 3, see `kspace`): a symmetry-forbidden component is exactly zero on the grid but not on
 the shifted sub-grid, and its estimate is then the size of the discretization error of that
@@ -40,6 +42,7 @@ from .results import decode_attr, encode_attr
 
 DEFAULT_ERROR_TOL = 0.05
 FLOOR = 1e-6
+ABS_ZERO = 1e-14  # model units (e = ħ = 1): far below any real second-order response, far above rounding
 _TOL = contextvars.ContextVar("qgeom_error_tol", default=DEFAULT_ERROR_TOL)  # the CLI's --error-tol
 
 
@@ -71,12 +74,14 @@ def error_tolerance(tol) -> float:
     return val
 
 
-def relative_error(value: xr.DataArray, error: xr.DataArray, over: Sequence[str]) -> xr.DataArray:
-    """max over `over` of error / max over `over` of |value| (floored, see module docstring)."""
+def relative_error(value: xr.DataArray, error: xr.DataArray, over: Sequence[str],
+                   unit_factor: float = 1.0) -> xr.DataArray:
+    """max over `over` of error / max over `over` of |value| (floored, see module docstring);
+    `unit_factor`: the value's unit in model units (SI results), for the absolute floor."""
     over = [d for d in over if d in value.dims]
     mag = np.abs(value)
     scale = mag.max(over) if over else mag
-    floor = max(FLOOR * float(mag.max()), np.finfo(float).tiny)
+    floor = max(FLOOR * float(mag.max()), ABS_ZERO * abs(unit_factor), np.finfo(float).tiny)
     worst = error.max(over) if over else error
     return worst / np.maximum(scale, floor)
 
@@ -106,7 +111,8 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
         "long_name": f"estimated k-grid discretization error of {name}",
         "definition": "|value(grid) - value(coarse sub-grid)|: the coarse grid's error, an upper estimate of the grid's",
     })
-    rel = relative_error(value, ds[f"{name}_error"], over)
+    factor = decode_attr(ds.attrs.get("parameters", "{}")).get("unit_factor", 1.0) or 1.0
+    rel = relative_error(value, ds[f"{name}_error"], over, float(factor))
     worst = float(rel.max())
     where = {d: str(rel[d].values[i]) for d, i in zip(rel.dims, np.unravel_index(int(np.argmax(rel.values)), rel.shape))} \
         if rel.ndim else {}

@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from ..accuracy import ABS_ZERO
 from ..results import metadata
 
 REL_ZERO = 1e-10
-ABS_ZERO = 1e-14
 _SPREAD_DIMS = ("component", "mu")
 
 
