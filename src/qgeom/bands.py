@@ -22,6 +22,7 @@ import numpy as np
 
 from ._validation import QgeomInputError, k_points
 from .models.base import Model
+from .models.fourier import block_combos
 from .options import DEFAULT_DEGEN_TOL  # noqa: F401  (defined once in options.py)
 
 
@@ -80,18 +81,20 @@ def symmetric_index(d: int, order: int) -> np.ndarray:
     return out
 
 
-def derivative_block(model: Model, k: np.ndarray, order: int) -> np.ndarray:
+def derivative_block(model: Model, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
     """H and its distinct derivative combos up to `order` as one block [nk, N, ncols, N]
     (block[:, i, c, j] = (∂^combo_c H)_ij; col 0 is H, then the combos of `symmetric_combos` for
-    orders 1, 2, …). Models may build it in one pass (`_derivative_block`, e.g. one Fourier phase
-    for every order); otherwise the full tensors are asked for and their distinct combos kept."""
-    fused = model._derivative_block(k_points(k, model.dim), order)
+    orders 1, 2, …; with `axes` (sorted Cartesian axes) only the combos along them, in the same
+    order, `fourier.block_combos`). Models may build it in one pass (`_derivative_block`, e.g. one
+    Fourier phase for every order); otherwise the full tensors are asked for and the combos kept."""
+    fused = model._derivative_block(k_points(k, model.dim), order, axes)
     if fused is not None:
         return fused
+    combos = block_combos(model.dim, order, axes)
     cols = [model.hamiltonian(k, 0)[:, None]]
     for o in range(1, order + 1):
         full = model.hamiltonian(k, o)
-        cols.append(np.stack([full[(slice(None),) + c] for c in symmetric_combos(model.dim, o)], axis=1))
+        cols.append(np.stack([full[(slice(None),) + c] for c in combos if len(c) == o], axis=1))
     return np.ascontiguousarray(np.concatenate(cols, axis=1).transpose(0, 2, 1, 3))
 
 
@@ -176,7 +179,7 @@ class Bands:
         rows = np.abs(self.derivative_rows()).max(axis=2)  # [nk, n, p]
         coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
         out.__dict__["_exact_same"] = self.exact_same | (out.same & coupled)
-        for name in ("_block", "_order", "_rotated"):
+        for name in ("_block", "_order", "_axes", "_rotated"):
             if name in mine:
                 out.__dict__[name] = mine[name]
         for name in ("v", "w", "u"):
@@ -186,30 +189,62 @@ class Bands:
                 del out.__dict__[name]
         return out
 
+    def subset(self, index: np.ndarray) -> "Bands":
+        """The same eigensystem at the k-points `index` of this chunk only (no new diagonalization:
+        energies, vectors, the derivative block and its rotation are sliced)."""
+        out = Bands(self.k[index], self.energies[index], self.vectors[index], None, None, None,
+                    degen_tol=self.degen_tol)
+        mine = self.__dict__
+        if "_exact_same" in mine:
+            out.__dict__["_exact_same"] = mine["_exact_same"][index]
+        for name in ("_block", "_rotated"):
+            if name in mine:
+                out.__dict__[name] = mine[name][index]
+        for name in ("_order", "_axes"):
+            if name in mine:
+                out.__dict__[name] = mine[name]
+        for name in ("v", "w", "u"):
+            value = mine.get(name)
+            if value is not None:
+                out.__dict__[name] = value[index]
+            elif "_block" in mine:  # lazy: rotated from the sliced block on first access
+                del out.__dict__[name]
+        return out
+
+    def regrouping_changes(self, tol: float) -> np.ndarray:
+        """[nk] bool: the k-points where `regrouped(tol)` differs from this chunk (an adjacent pair
+        split by more than degen_tol but less than tol); elsewhere its subspaces are the same."""
+        gaps = np.diff(self.energies, axis=1)
+        return ((gaps > self.degen_tol) & ~(gaps > tol)).any(axis=1)
+
     @classmethod
     def from_model(
-        cls, model: Model, k, *, order: int = 1, degen_tol: float = DEFAULT_DEGEN_TOL
+        cls, model: Model, k, *, order: int = 1, degen_tol: float = DEFAULT_DEGEN_TOL,
+        axes: tuple[int, ...] | None = None,
     ) -> "Bands":
         """Diagonalize H(k) once and rotate ∂H, … up to `order` (1–3) into the eigenbasis.
 
         All derivative combos (distinct index combos only) are rotated together in one batched
         contraction on first access of `v`, `w`, `u`, `diagonal` or `derivative_rows` (closed-form
-        two-band integrands never need them)."""
+        two-band integrands never need them). `axes` (sorted Cartesian axes; None: all): only the
+        derivatives along these are computed, and v, w, u, `diagonal` and `derivative_rows` are
+        indexed by position in `axes` (`nderiv` of them)."""
         if order not in (1, 2, 3):
             raise QgeomInputError(f"Bands order must be 1, 2 or 3, got {order!r}.")
         if not degen_tol > 0:
             raise QgeomInputError(f"degen_tol must be positive, got {degen_tol!r}.")
-        block = derivative_block(model, k, order)
+        axes = None if axes is None or tuple(axes) == tuple(range(model.dim)) else tuple(sorted(axes))
+        block = derivative_block(model, k, order, axes)
         energies, vecs = eigh(block[:, :, 0])
         b = cls(np.asarray(k, float).reshape(len(energies), -1), energies, vecs, None, None, None, degen_tol=float(degen_tol))
-        b._block, b._order = block, order
+        b._block, b._order, b._axes = block, order, axes
         del b.v, b.w, b.u  # rotated on first access through __getattr__
         return b
 
     def __getattr__(self, name: str):
         # only reached when normal lookup fails: the lazily rotated derivatives of H
         if name in ("v", "w", "u") and "_block" in self.__dict__:
-            d, order = self.dim, self.__dict__["_order"]
+            d, order = self.nderiv, self.__dict__["_order"]
             n1, n2 = d, len(symmetric_combos(d, 2))
             rows = self.derivative_rows()
             if name == "v":
@@ -242,7 +277,7 @@ class Bands:
         """Re <n|∂^order H|n> as distinct index combos [nk, ncombo, N] (see `symmetric_combos`),
         without expanding the full symmetric tensor."""
         self.require(order)
-        d = self.dim
+        d = self.nderiv
         if "_block" in self.__dict__:
             n1, n2 = d, len(symmetric_combos(d, 2))
             start, stop = ((0, n1), (n1, n1 + n2), (n1 + n2, None))[order - 1]
@@ -262,6 +297,12 @@ class Bands:
     @property
     def dim(self) -> int:
         return self.k.shape[1]
+
+    @property
+    def nderiv(self) -> int:
+        """The number of Cartesian axes differentiated (`from_model(axes=...)`; default: dim)."""
+        axes = self.__dict__.get("_axes")
+        return self.dim if axes is None else len(axes)
 
     def block_first(self, max_spread: float) -> np.ndarray:
         """[nk, N]: per band the first band of its degenerate subspace D(n) (contiguous in the

@@ -238,16 +238,17 @@ def chunk_sum(
     *,
     order: int,
     degen_tol: float,
+    axes: tuple[int, ...] | None = None,
 ) -> ChunkSum:
     """Diagonalize one chunk once and return func(bands, weights) — the chunk's weighted sum.
     A list of models (the independent blocks of one Hamiltonian, `models.blocks`) gives the sum
-    of func over the blocks' Bands."""
+    of func over the blocks' Bands. `axes`: the Cartesian axes differentiated (`Bands.from_model`)."""
     k, w = grid.points(*bounds)
     if isinstance(model, Model):
-        return func(Bands.from_model(model, k, order=order, degen_tol=degen_tol), w)
+        return func(Bands.from_model(model, k, order=order, degen_tol=degen_tol, axes=axes), w)
     total = None
     for block in model:
-        total = add_sums(total, func(Bands.from_model(block, k, order=order, degen_tol=degen_tol), w))
+        total = add_sums(total, func(Bands.from_model(block, k, order=order, degen_tol=degen_tol, axes=axes), w))
     return total
 
 
@@ -288,33 +289,39 @@ class ChunkTask:
     """chunk index -> chunk sum for one integration: the unit every executor maps (picklable
     when the model and integrand are)."""
 
-    def __init__(self, model: Model | list[Model], grid: KGrid, func, bounds: list[tuple[int, int]], order: int, degen_tol: float):
+    def __init__(self, model: Model | list[Model], grid: KGrid, func, bounds: list[tuple[int, int]], order: int,
+                 degen_tol: float, axes: tuple[int, ...] | None = None):
         self.model, self.grid, self.func, self.bounds = model, grid, func, bounds
-        self.order, self.degen_tol = order, degen_tol
+        self.order, self.degen_tol, self.axes = order, degen_tol, axes
 
     def __call__(self, index: int) -> ChunkSum:
         tune_allocator()
-        return chunk_sum(self.model, self.grid, self.func, self.bounds[index], order=self.order, degen_tol=self.degen_tol)
+        return chunk_sum(self.model, self.grid, self.func, self.bounds[index], order=self.order,
+                         degen_tol=self.degen_tol, axes=self.axes)
 
 
-def _manifest(model: Model, grid: KGrid, func, chunk_size: int, order: int, degen_tol: float) -> dict[str, Any]:
+def _manifest(model: Model, grid: KGrid, func, chunk_size: int, order: int, degen_tol: float,
+              axes: tuple[int, ...] | None = None) -> dict[str, Any]:
     from .checkpoint import digest, integrand_fingerprint, model_fingerprint
 
+    bands = {"order": int(order), "degen_tol": float(degen_tol)}
+    if axes is not None:  # fewer derivative columns: the same sums up to the last bits, never mixed
+        bands["axes"] = [int(a) for a in axes]
     return {
         "model": model_fingerprint(model),
         "grid": {**grid.describe(), "basis": digest(np.asarray(grid.basis, float)), "cell_volume": grid.cell_volume},
         "chunk_size": int(chunk_size),
-        "bands": {"order": int(order), "degen_tol": float(degen_tol)},
+        "bands": bands,
         "integrand": integrand_fingerprint(func),
     }
 
 
 def _chunk_store(directory, model: Model, parts: list[Model], grid: KGrid, func, chunk_size: int, order: int,
-                 degen_tol: float):
+                 degen_tol: float, axes: tuple[int, ...] | None = None):
     """The checkpoint store of one integration, guarded by its manifest."""
     from .checkpoint import ChunkStore
 
-    manifest = _manifest(model, grid, func, chunk_size, order, degen_tol)
+    manifest = _manifest(model, grid, func, chunk_size, order, degen_tol, axes)
     if len(parts) > 1:  # block sums differ from the dense sums in the last bits: never mixed
         manifest["blocks"] = [p.parameters["orbitals"] for p in parts]
     return ChunkStore(directory, manifest)
@@ -327,6 +334,7 @@ def integrate(
     *,
     order: int = 1,
     degen_tol: float = DEFAULT_DEGEN_TOL,
+    axes: tuple[int, ...] | None = None,
     chunk_size: int | None = None,
     progress: bool | None = None,
     workers: int | None = None,
@@ -351,21 +359,23 @@ def integrate(
     largest block. `subgrid=True`: return (sum, coarse sum) — the second the same k-sum on the
     coarse sub-grid (module docstring), None when no axis can be subsampled — for the error
     estimate of `qgeom.accuracy`. `kind`, `cutoff`, `offset`: as in `make_grid` when `grid` is
-    not a KGrid.
+    not a KGrid. `axes`: differentiate H only along these Cartesian axes (None: all), for
+    integrands that use no other (`Bands.from_model`).
     """
     from .executors import make_executor
     from .models.blocks import split_blocks
 
     kgrid = make_grid(model, grid, kind=kind, cutoff=cutoff, offset=offset)
+    axes = None if axes is None or tuple(sorted(axes)) == tuple(range(model.dim)) else tuple(sorted(axes))
     Execution(chunk_size=chunk_size, workers=workers)  # validates both once, before any chunk runs
     estimate = _preflight(model, kgrid, func, int(chunk_size or auto_chunk_size(model)), workers, degen_tol)
     parts = split_blocks(model) if blocks else [model]
     size = int(chunk_size or min(auto_chunk_size(p) for p in parts))
     bounds = chunk_bounds(kgrid, size)
-    store = None if checkpoint is None else _chunk_store(checkpoint, model, parts, kgrid, func, size, order, degen_tol)
+    store = None if checkpoint is None else _chunk_store(checkpoint, model, parts, kgrid, func, size, order, degen_tol, axes)
     done = store.done() & set(range(len(bounds))) if store else set()
     todo = [i for i in range(len(bounds)) if i not in done]
-    task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol)
+    task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol, axes)
 
     total, pending, coarse = None, {}, None
     header = run_header(model, kgrid, len(bounds), size, parts, workers, scheduler, estimate)

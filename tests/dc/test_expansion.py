@@ -237,3 +237,25 @@ def test_three_dimensional_model_all_27_components():
     for comp in s.component.values:
         swapped = comp[0] + comp[2] + comp[1]
         np.testing.assert_allclose(s.sel(component=comp), s.sel(component=swapped), rtol=1e-10, atol=1e-14)
+
+
+def test_in_plane_components_of_a_3d_model_differentiate_only_in_plane():
+    """Components along x, y only: H is differentiated along x and y only (10 of 20 derivative
+    columns, `derivative_axes`) and the result equals the same components computed with all axes."""
+    from qgeom.dc.expansion import derivative_axes
+    from qgeom.dc.components import component_indices
+    from qgeom.models import TightBindingModel
+
+    axes, local = derivative_axes(component_indices(["xyy", "yxx"]))
+    assert axes == (0, 1) and [x.tolist() for x in local] == [[0, 1], [1, 0], [1, 0]]
+    rng = np.random.default_rng(3)
+    hop = {(0, 0, 0): np.diag([-2.0, 0.0, 0.5, 2.5]).astype(complex)}
+    for R in [(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (0, 1, 1)]:
+        hop[R] = 0.2 * (rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4)))
+    model = TightBindingModel.from_hoppings(hop, add_conjugates=True, lattice=[[1, 0, 0], [0.2, 1.1, 0], [0, 0.3, 0.9]])
+    kw = dict(mu=[-1.5, 0.3], temperature=0.2, grid=8, progress=False)
+    inplane = expansion(model, components=["xyy", "yxx"], **kw)
+    full = expansion(model, components=["xyy", "yxx", "zzz"], **kw)
+    for var in ("sigma", "sigma_near_degenerate"):
+        ref = full[var].sel(component=["xyy", "yxx"]).values
+        np.testing.assert_allclose(inplane[var].values, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())

@@ -94,6 +94,34 @@ def test_convention_II_with_mdrs_replicas_equals_direct_sum():
             assert np.abs(full[(slice(None),) + combo] - ref[:, :, col]).max() <= 1e-12 * np.abs(ref).max()
 
 
+@pytest.mark.parametrize("axes", [(0,), (0, 2), (1, 2)])
+def test_block_along_some_axes_is_those_columns_of_the_full_block(axes):
+    """Only the combos along `axes` (block_combos), convention II with replicas, grid chunks and
+    scattered points; and the generic fallback of bands.derivative_block (a k·p-like model) the same."""
+    from qgeom.bands import derivative_block
+
+    rng = np.random.default_rng(5)
+    lat = LAT3 * 2.0
+    base = random_model(3, 3, 2, seed=4, lattice=lat)
+    tau = rng.normal(size=(3, 3))
+    R, t = mdrs_hoppings(base.R, base.t, lat, tau, [3, 3, 3])
+    model = OrbitalPositionModel(TightBindingModel(R, t, lattice=lat), tau)
+    cols = [fourier.all_combos(3, 3).index(c) for c in fourier.block_combos(3, 3, axes)]
+    assert len(cols) == len(fourier.all_combos(len(axes), 3))
+    for k in grid_chunks(model, (5, 6, 4), "gamma", [7, 60]) + [rng.normal(size=(9, 3))]:
+        full = model._derivative_block(k, 3)
+        np.testing.assert_allclose(model._derivative_block(k, 3, axes), full[:, :, cols], rtol=0, atol=1e-12 * np.abs(full).max())
+
+    class Plain(TightBindingModel):  # no fused block along axes: the full tensors, combos picked
+        def _derivative_block(self, k, order, axes=None):
+            return None if axes is not None else super()._derivative_block(k, order)
+
+    plain = Plain(base.R, base.t, lattice=lat)
+    k = rng.normal(size=(5, 3))
+    full = base._derivative_block(k, 3)
+    np.testing.assert_allclose(derivative_block(plain, k, 3, axes), full[:, :, cols], rtol=0, atol=1e-12 * np.abs(full).max())
+
+
 @pytest.mark.parametrize("box_cache", [256 * 2**20, 0])
 def test_wide_hopping_sets_are_evaluated_in_slices(monkeypatch, box_cache):
     monkeypatch.setattr(fourier, "STAGE_BYTES", 4096)

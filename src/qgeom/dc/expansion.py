@@ -56,7 +56,7 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> t
     several times cheaper. Non-degenerate two-band chunks take the closed form of
     `two_band.two_band_per_band`."""
     A, B, C = (np.asarray(x) for x in comps)
-    d = b.dim
+    d = b.nderiv
     pairs = list(itertools.combinations_with_replacement(range(d), 2))
     pidx = np.zeros((d, d), int)
     for i, (a, c) in enumerate(pairs):
@@ -159,7 +159,7 @@ def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool
 
     Every sum over states is Σ_p g_np Re(x_np y_pn) for Hermitian x, y among v, w, D_c v^a and a
     weight g among f = 1/ε_np, f², f³, Δ f^k: one fused einsum pass each (`_PairSums`)."""
-    d, N = b.dim, b.nbands
+    d, N = b.nderiv, b.nbands
     rows = b.derivative_rows()  # [nk, n, combo, p]: v, w (pairs order), u
     vw = _planar(rows[:, :, : d + len(pairs)].swapaxes(1, 2))
     v, w = vw[:d], vw[d:]  # [a, 2, n, p, nk], [pair, 2, n, p, nk]
@@ -238,16 +238,39 @@ class _FermiSurfaceSums:
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         """The sums with near-degenerate pairs grouped, plus `near:NAME` = ungrouped − grouped
-        (the part of each sum that pairs below the resolution would carry; the diagnostic)."""
-        raw = self._sums(b, w)
-        if self.group_tol is None or self.group_tol <= b.degen_tol:
-            return raw
-        grouped = self._sums(b.regrouped(self.group_tol), w)
-        grouped.update({"near:" + name: raw[name] - grouped[name] for name in grouped})
-        return grouped
+        (the part of each sum that pairs below the resolution would carry; the diagnostic).
 
-    def _sums(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
-        raw, band_major = _integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
+        The grouping changes the integrands only at the k-points with a pair split by less than
+        the resolution (`Bands.regrouping_changes`): only those are evaluated a second time."""
+        raw, band_major = self._integrands(b)
+        raw_sums = self._contract(b, w, raw, band_major)
+        if self.group_tol is None or self.group_tol <= b.degen_tol:
+            return raw_sums
+        changed = np.flatnonzero(b.regrouping_changes(self.group_tol))
+        if len(changed) == 0:  # the same subspaces everywhere: grouped = ungrouped
+            near = {"near:" + name: np.zeros_like(x) for name, x in raw_sums.items()}
+            return {**raw_sums, **near}
+        sub, sub_major = self._integrands(b.subset(changed).regrouped(self.group_tol))
+        grouped = {}
+        for name, (X, p) in raw.items():
+            Xs = sub[name][0]
+            if sub_major != band_major:  # the closed two-band form on one, the sum over states on the other
+                Xs = Xs.swapaxes(-1, -2)
+            X = X.copy()
+            if band_major:
+                X[..., changed] = Xs
+            else:
+                X[:, changed] = Xs
+            grouped[name] = (X, p)
+        out = self._contract(b, w, grouped, band_major)
+        out.update({"near:" + name: raw_sums[name] - out[name] for name in out})
+        return out
+
+    def _integrands(self, b: Bands) -> tuple[dict, bool]:
+        return _integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
+
+    def _contract(self, b: Bands, w: np.ndarray, raw: dict, band_major: bool) -> dict[str, np.ndarray]:
+        """Σ_k w Σ_n X f0^(p)(ε_n − μ) for every integrand (X, p) of `_integrands`."""
         # the occupations in the order of the integrands' (k, n) columns
         energies, weights = (b.energies.T, w) if band_major else (b.energies, w[:, None])
         mu = np.asarray(self.mu, float)
@@ -272,6 +295,14 @@ class _FermiSurfaceSums:
             sums = contract(X.reshape(X.shape[0], -1), p)  # [comps·names, mu]
             out.update(zip(names, np.split(sums, len(names))))
         return {name: out[name] for name in raw}
+
+
+def derivative_axes(comps) -> tuple[tuple[int, ...], tuple[np.ndarray, ...]]:
+    """The Cartesian axes the components (A, B, C) involve — every term of σ_ABC differentiates
+    H only along A, B and C — and the components as positions among them (`Bands.from_model(axes=)`:
+    e.g. in-plane components of a 3D model need 10 of the 20 derivative columns)."""
+    axes = tuple(sorted(set(np.concatenate([np.asarray(c).ravel() for c in comps]).tolist())))
+    return axes, tuple(np.searchsorted(axes, np.asarray(c)) for c in comps)
 
 
 def _validated(model, components, mechanisms, rta, geometric_form, kinetic_form, convention, units):
@@ -393,9 +424,10 @@ def expansion(
     plan = resolve_symmetry(model, symmetry, kgrid)
     computed = plan.needed(comps) if plan else comps
     group_tol = resolved_tol(degen_tol, kT if resolution is None else resolution)
-    func = _FermiSurfaceSums(component_indices(computed), mu_arr, kT, geometric_form, kinetic_form, group_tol=group_tol)
+    axes, local = derivative_axes(component_indices(computed))
+    func = _FermiSurfaceSums(local, mu_arr, kT, geometric_form, kinetic_form, group_tol=group_tol)
     error_tol = error_tolerance(error_tol)
-    raw, raw_coarse = integrate(model, plan.grid if plan else kgrid, func, order=order, degen_tol=degen_tol,
+    raw, raw_coarse = integrate(model, plan.grid if plan else kgrid, func, order=order, degen_tol=degen_tol, axes=axes,
                                 blocks=sampling.blocks, subgrid=True, **execution.kwargs())
     raw, near = _split_near(raw)
     sigma = scale * unit_factor * assemble(raw, mechanisms, rta)

@@ -109,7 +109,7 @@ def two_band_per_band(b: Bands, A, B, C, dipole: bool, order3: bool) -> dict[str
     block = b.__dict__.get("_block")
     if block is None or b.nbands != 2 or not np.all(b.labels[:, -1] == 1):
         return None
-    d = b.dim
+    d = b.nderiv
     n1, n2 = d, len(symmetric_combos(d, 2))
     d0, vec = _pauli_components(block, b.nk)
     r = np.sqrt(_dot3(vec[:, 0], vec[:, 0]))

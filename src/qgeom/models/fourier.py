@@ -50,6 +50,15 @@ def all_combos(d: int, order: int) -> tuple[tuple[int, ...], ...]:
     return tuple(c for o in range(order + 1) for c in combos(d, o))
 
 
+def block_combos(d: int, order: int, axes: tuple[int, ...] | None = None) -> tuple[tuple[int, ...], ...]:
+    """The block's columns when only the Cartesian `axes` (sorted; None: all) are differentiated:
+    H and the distinct combos over `axes` of orders 1 … order, in `all_combos` order."""
+    if axes is None:
+        return all_combos(d, order)
+    local = all_combos(len(axes), order)
+    return tuple(tuple(axes[a] for a in c) for c in local)
+
+
 def _exponents(combo: tuple[int, ...], d: int) -> tuple[int, ...]:
     return tuple(combo.count(a) for a in range(d))
 
@@ -98,16 +107,18 @@ class FourierSeries:
 
     # -- public ------------------------------------------------------------------------------------
 
-    def block(self, k: np.ndarray, order: int) -> np.ndarray:
-        """[nk, N, ncols, N]: block[:, i, c, j] = (∂^{combo c} H)_ij, columns `all_combos(d, order)`."""
+    def block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
+        """[nk, N, ncols, N]: block[:, i, c, j] = (∂^{combo c} H)_ij, columns `block_combos(d, order,
+        axes)`: every derivative combo, or only those along the Cartesian `axes` (fewer columns to
+        transform, fill and rotate; the reduced-coordinate sums are the same)."""
         k = np.asarray(k, float)
         kappa = k @ self.lattice.T / (2 * np.pi)
-        D = self._to_cartesian(self._reduced(kappa, order), order)  # [ncols, nk, i ≤ j]
+        D = self._to_cartesian(self._reduced(kappa, order), order, axes)  # [ncols, nk, i ≤ j]
         N, nk, ncols = self.N, len(k), D.shape[0]
         if self.delta is not None:
             ph = np.exp(1j * (k @ self.tau.T))
             phase = ph.conj()[:, self.iu] * ph[:, self.ju]  # e^{ik·(τ_j − τ_i)}
-            leibniz, tmp = self._leibniz(order), np.empty_like(D[0])
+            leibniz, tmp = self._leibniz(order, axes), np.empty_like(D[0])
         out = np.empty((nk, N, ncols, N), complex)
         full = np.empty((nk, N * N), complex)
         for c in range(ncols):  # per column, cache-sized: convention II, the lower triangle, the block layout
@@ -215,29 +226,32 @@ class FourierSeries:
 
     # -- Cartesian transform and convention II ---------------------------------------------------
 
-    def _to_cartesian(self, D: np.ndarray, order: int) -> np.ndarray:
+    def _to_cartesian(self, D: np.ndarray, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
         """∂_x1…∂_xo = Σ_a lattice[a1, x1]…lattice[ao, xo] ∂_(a1)…∂_(ao): one real GEMM per order on
-        D [ncols, nk, X] (combos leading, so that each is one long row)."""
-        start = 1
+        D [ncols, nk, X] (combos leading, so that each is one long row); in place for all axes, else
+        into the fewer columns of the combos along `axes`."""
+        out = D if axes is None else np.empty((len(block_combos(self.dim, order, axes)),) + D.shape[1:], complex)
+        out[0] = D[0]
+        start, put = 1, 1
         for o in range(1, order + 1):
-            T = _cartesian_matrix(self.lattice.tobytes(), self.dim, o)
-            n = T.shape[0]
-            blk = D[start : start + n].reshape(n, -1).view(float)
-            D[start : start + n] = (T @ blk).view(complex).reshape(D[start : start + n].shape)
-            start += n
-        return D
+            T = _cartesian_matrix(self.lattice.tobytes(), self.dim, o, axes)
+            n, m = T.shape
+            blk = D[start : start + m].reshape(m, -1).view(float)
+            out[put : put + n] = (T @ blk).view(complex).reshape((n,) + D.shape[1:])
+            start, put = start + m, put + n
+        return out
 
-    def _leibniz(self, order: int):
+    def _leibniz(self, order: int, axes: tuple[int, ...] | None = None):
         """Per output column c: [(c' index, C(c, c')·(iΔ)^{c − c'} on i ≤ j)] for the sub-combos c' ⊊ c
         (cached on the instance: a method-level cache would keep every series and its box alive)."""
         cache = self.__dict__.setdefault("_leibniz_cache", {})
-        if order not in cache:
-            cache[order] = self._leibniz_terms(order)
-        return cache[order]
+        if (order, axes) not in cache:
+            cache[order, axes] = self._leibniz_terms(order, axes)
+        return cache[order, axes]
 
-    def _leibniz_terms(self, order: int):
+    def _leibniz_terms(self, order: int, axes: tuple[int, ...] | None):
         d = self.dim
-        cols = all_combos(d, order)
+        cols = block_combos(d, order, axes)  # the sub-combos of a combo along `axes` are along them too
         index = {c: i for i, c in enumerate(cols)}
         out = []
         for c in cols:
@@ -256,13 +270,15 @@ class FourierSeries:
 
 
 @functools.lru_cache(maxsize=32)
-def _cartesian_matrix(lattice_bytes: bytes, d: int, order: int) -> np.ndarray:
-    """T[c, r] with ∂^{Cartesian combo c} = Σ_r T[c, r] ∂^{reduced combo r}."""
+def _cartesian_matrix(lattice_bytes: bytes, d: int, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
+    """T[c, r] with ∂^{Cartesian combo c} = Σ_r T[c, r] ∂^{reduced combo r} (c: the combos along
+    `axes`, all when None; r: every reduced combo)."""
     lat = np.frombuffer(lattice_bytes, float).reshape(d, d)
     cs = combos(d, order)
     index = {c: i for i, c in enumerate(cs)}
-    T = np.zeros((len(cs), len(cs)))
-    for i, x in enumerate(cs):
+    rows = cs if axes is None else [c for c in block_combos(d, order, axes) if len(c) == order]
+    T = np.zeros((len(rows), len(cs)))
+    for i, x in enumerate(rows):
         for a in itertools.product(range(d), repeat=order):
             T[i, index[tuple(sorted(a))]] += np.prod([lat[a[j], x[j]] for j in range(order)])
     return T
