@@ -116,3 +116,20 @@ def test_gaussian_finite_part_far_from_resonance_matches_mpmath():
     assert np.max(np.abs(got - ref) / np.abs(ref)) < 1e-13
     table, _ = kernels.Tables({"finite_part2"}, 1.0, "gaussian", len(u), np.zeros(1))(u)
     assert np.max(np.abs(table["finite_part2"][:, 0] - ref) / np.abs(ref)) < 1e-13
+
+
+def test_commutators_with_the_diagonal_observable_block_elementwise_where_nondegenerate():
+    """[O^D, A] and [v, O^D] are taken elementwise at k-points without a degenerate pair and by
+    matmuls at the others (GaAs: degenerate at Γ only): both equal the matmul definition."""
+    from pathlib import Path
+
+    from qgeom.models.wannier90 import from_wannier90
+
+    model = from_wannier90(Path(__file__).resolve().parents[2] / "examples" / "GaAs")
+    k = np.array([[0.0, 0.0, 0.0], [0.1, 0.2, 0.3], [0.3, -0.1, 0.05]])
+    b = Bands.from_model(model, k, order=1)
+    assert b.same.sum(axis=2).max(axis=1).tolist()[0] > 1 and b.same.sum(axis=2).max() > 1
+    ch = Chunk(b, resolve(model, "current_x"), 8.0, 0.01)
+    OD = ch.OD[:, None]
+    for got, ref in ((ch.K(), OD @ ch.A - ch.A @ OD), (ch._vOD(), b.v @ OD - OD @ b.v)):
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(ref).max())

@@ -60,7 +60,10 @@ class Transitions:
         self.spread = np.add.reduceat(np.abs(self.delta), self.starts) > 0
 
     def sums(self, w: np.ndarray):
-        """Per group ΣN and ΣδN of the pair numerators w [P, c]."""
+        """Per group ΣN and ΣδN of the pair numerators w [P, c] (w itself and zeros when every group is
+        one transition, e.g. a chunk without degenerate bands)."""
+        if len(self.starts) == len(w):
+            return w, np.zeros_like(w)
         return np.add.reduceat(w, self.starts, axis=0), np.add.reduceat(self.delta[:, None] * w, self.starts, axis=0)
 
 

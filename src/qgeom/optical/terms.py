@@ -148,10 +148,21 @@ class Chunk:
             self._cache[key] = compute()
         return self._cache[key]
 
+    def _OD_commutator(self, X: np.ndarray) -> np.ndarray:
+        """[O^D, X] for X [nk, d, N, N]. At a k-point without a degenerate pair O^D is diagonal and the
+        commutator is O_nn X_nm − X_nm O_mm, elementwise (the same products as the two matmuls, without
+        their N³ work); the matmuls only at the k-points with a degenerate subspace."""
+        diag = np.diagonal(self.O, axis1=-2, axis2=-1)[:, None]  # [nk, 1, N]
+        out = diag[..., :, None] * X - X * diag[..., None, :]
+        degenerate = np.flatnonzero(self.b.same.sum(axis=2).max(axis=1) > 1)
+        if len(degenerate):
+            OD, Xd = self.OD[degenerate][:, None], X[degenerate]
+            out[degenerate] = OD @ Xd - Xd @ OD
+        return out
+
     def K(self) -> np.ndarray:
         """K^a = [O^D, A^a], [nk, d, N, N]."""
-        OD = self.OD[:, None]
-        return self._cached("K", lambda: OD @ self.A - self.A @ OD)
+        return self._cached("K", lambda: self._OD_commutator(self.A))
 
     def v_lam(self) -> np.ndarray:
         """v^{a;λ} = [Õ, v^a] (+ ∂_a O: v̂^a of H + λÔ(k) depends on λ), Õ = O∘F, [nk, d, N, N]."""
@@ -165,8 +176,7 @@ class Chunk:
 
     def _vOD(self) -> np.ndarray:
         """[v^a, O^D], [nk, d, N, N]."""
-        OD, v = self.OD[:, None], self.b.v
-        return self._cached("vOD", lambda: v @ OD - OD @ v)
+        return self._cached("vOD", lambda: -self._OD_commutator(self.b.v))
 
     def _external(self) -> np.ndarray:
         """i X^a: what the full position operator adds to the generalized derivative r^a_{;γ} of the
