@@ -197,7 +197,7 @@ class Bands:
         mine = self.__dict__
         if "_exact_same" in mine:
             out.__dict__["_exact_same"] = mine["_exact_same"][index]
-        for name in ("_block", "_rotated"):
+        for name in ("_rotated",) if "_rotated" in mine else ("_block",):  # the block only if not yet rotated
             if name in mine:
                 out.__dict__[name] = mine[name][index]
         for name in ("_order", "_axes"):
@@ -207,7 +207,7 @@ class Bands:
             value = mine.get(name)
             if value is not None:
                 out.__dict__[name] = value[index]
-            elif "_block" in mine:  # lazy: rotated from the sliced block on first access
+            elif "_order" in mine:  # lazy: from the sliced rotation (or block) on first access
                 del out.__dict__[name]
         return out
 
@@ -243,7 +243,7 @@ class Bands:
 
     def __getattr__(self, name: str):
         # only reached when normal lookup fails: the lazily rotated derivatives of H
-        if name in ("v", "w", "u") and "_block" in self.__dict__:
+        if name in ("v", "w", "u") and "_order" in self.__dict__:
             d, order = self.nderiv, self.__dict__["_order"]
             n1, n2 = d, len(symmetric_combos(d, 2))
             rows = self.derivative_rows()
@@ -278,7 +278,7 @@ class Bands:
         without expanding the full symmetric tensor."""
         self.require(order)
         d = self.nderiv
-        if "_block" in self.__dict__:
+        if "_order" in self.__dict__:
             n1, n2 = d, len(symmetric_combos(d, 2))
             start, stop = ((0, n1), (n1, n1 + n2), (n1 + n2, None))[order - 1]
             return np.diagonal(self.derivative_rows()[:, :, start:stop], axis1=1, axis2=3).real

@@ -250,6 +250,16 @@ class _FermiSurfaceSums:
         if len(changed) == 0:  # the same subspaces everywhere: grouped = ungrouped
             near = {"near:" + name: np.zeros_like(x) for name, x in raw_sums.items()}
             return {**raw_sums, **near}
+        if len(changed) == b.nk:  # every k-point: the whole chunk, no copies
+            grouped, band_major = self._integrands(b.regrouped(self.group_tol))
+        else:
+            grouped = self._regrouped_at(b, changed, raw, band_major)
+        out = self._contract(b, w, grouped, band_major)
+        out.update({"near:" + name: raw_sums[name] - out[name] for name in out})
+        return out
+
+    def _regrouped_at(self, b: Bands, changed: np.ndarray, raw: dict, band_major: bool) -> dict:
+        """The integrands `raw` with the k-points `changed` re-evaluated with grouped pairs."""
         sub, sub_major = self._integrands(b.subset(changed).regrouped(self.group_tol))
         grouped = {}
         for name, (X, p) in raw.items():
@@ -262,9 +272,7 @@ class _FermiSurfaceSums:
             else:
                 X[:, changed] = Xs
             grouped[name] = (X, p)
-        out = self._contract(b, w, grouped, band_major)
-        out.update({"near:" + name: raw_sums[name] - out[name] for name in out})
-        return out
+        return grouped
 
     def _integrands(self, b: Bands) -> tuple[dict, bool]:
         return _integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
