@@ -108,3 +108,38 @@ def test_cli_dc_warns_when_grouped_pairs_dominate(tmp_path):
     quiet = CliRunner().invoke(main, ["dc", "--model", "tilted_dirac_2band", "--components", "xyy", "--mu=0.5",
                                       "--temperature", "0.1", "--grid", "20", "--out", str(tmp_path / "t.nc")])
     assert quiet.exit_code == 0 and "warning: band pairs" not in quiet.output
+
+
+def test_split_pair_expansion_against_the_exact_ness():
+    """Two bands split by Δ everywhere (split_pair_2band): the exact fermionic-bath σ(Γ) follows the
+    resolved expansion for Δ ≫ Γ and the grouped one for Δ ≪ Γ, crossing over on one curve of Δ/Γ
+    (docs/near_degeneracy.md: Γ⁰ half-way at Δ = 4.1 Γ, Γ⁻¹ at Δ = 0.97 Γ)."""
+    from qgeom.dc.gamma_fit import fit_gamma_series
+    from qgeom.models.library import split_pair_2band
+
+    kw = dict(components=["xyy", "yxx"], mu=-1.0, temperature=0.25, grid=32, progress=False)
+    gammas = 0.25 * np.array([0.02, 0.03, 0.045, 0.06, 0.08, 0.1, 0.13])
+
+    def terms(m, resolution):  # (B_xyy, C_yxx) of the expansion
+        s = dc.expansion(m, resolution=resolution, mechanisms=["fermionic_bath"],
+                         **{**kw, "components": ["xyy", "yxx"]}).sigma.isel(mechanism=0, mu=0)
+        return np.array([float(s.sel(term="bcd", component="xyy")), float(s.sel(term="intrinsic", component="yxx"))])
+
+    for delta in (1e-4, 0.5):  # Δ ≪ Γ = 0.005…0.03 ≪ Δ
+        m = split_pair_2band(delta=delta)
+        s = dc.exact(m, gamma=gammas, **kw).sigma.isel(mu=0)
+        fit = fit_gamma_series(gammas, s.transpose("component", "gamma").values)["value"]
+        exact = np.array([fit[0, 1], fit[1, 2]])
+        resolved, grouped = terms(m, 0), terms(m, None)
+        if delta < 0.25:  # grouped right; the resolved Γ⁰ term is 100% off: C_yxx = −0.0106 instead of 0
+            assert np.abs(exact - grouped).max() < 1e-7 and resolved[1] == pytest.approx(-0.0106, rel=0.01)
+        else:  # Δ = 0.5 > kT: the default keeps the pair resolved, and it is right
+            np.testing.assert_array_equal(grouped, resolved)
+            np.testing.assert_allclose(exact, resolved, rtol=2e-3)
+    # at fixed Γ the exact Γ⁰ term rises from the grouped (0) to the resolved value, half-way near Δ = 4 Γ
+    g, kw["grid"], kw["components"] = 0.02, 48, "yxx"  # one Γ needs a finer grid than the fit
+    ratio = []
+    for x in (0.2, 4.0, 40.0):
+        m = split_pair_2band(delta=x * g)
+        ratio.append(float(dc.exact(m, gamma=g, **kw).sigma.squeeze()) / terms(m, 0)[1])
+    assert abs(ratio[0]) < 0.03 and 0.4 < ratio[1] < 0.6 and abs(1 - ratio[2]) < 0.05, ratio

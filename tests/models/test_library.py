@@ -46,7 +46,22 @@ LATTICE_CASES = [
     ("qi_wu_zhang", {"u": 1.3}),
     ("asymmetric_chain", {}),
     ("asymmetric_chain", {"phi": 0.7}),
+    ("split_pair_2band", {"delta": 0.3}),
 ]
+
+
+def test_split_pair_is_the_textured_pair_split_by_delta(rng):
+    """H = ε(k) + (Δ/2) n·σ with the unit vector n = (sin q cos kx, sin q sin kx, cos q), q = ky + α."""
+    m = library.split_pair_2band(delta=0.3, t=1.0, t2=0.5, phi=1.0, alpha=0.7)
+    k = rng.uniform(-np.pi, np.pi, size=(20, 2))
+    kx, ky = k.T
+    q = ky + 0.7
+    eps = -2 * (np.cos(kx) + np.cos(ky)) - np.cos(2 * kx + 1.0)
+    n = np.stack([np.sin(q) * np.cos(kx), np.sin(q) * np.sin(kx), np.cos(q)], -1)
+    pauli = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+    ref = eps[:, None, None] * np.eye(2) + 0.15 * np.einsum("ki,iab->kab", n, pauli)
+    np.testing.assert_allclose(m.hamiltonian(k), ref, atol=1e-14)
+    np.testing.assert_allclose(np.diff(np.linalg.eigvalsh(ref), axis=1), 0.3, atol=1e-13)
 
 
 @pytest.mark.parametrize("name, params", LATTICE_CASES, ids=lambda x: str(x))
@@ -160,7 +175,7 @@ def test_qi_wu_zhang_and_tilted_dirac_formulas(rng):
 def test_models_registry_and_describe():
     assert set(MODELS) == {
         "pt_tilted_4band", "pt_tilted_2band", "tilted_dirac_2band", "qi_wu_zhang",
-        "asymmetric_chain", "mnbi2te4_bilayer", "mnbi2te4_bilayer_lattice",
+        "asymmetric_chain", "mnbi2te4_bilayer", "mnbi2te4_bilayer_lattice", "split_pair_2band",
     }
     import json
 

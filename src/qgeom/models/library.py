@@ -208,12 +208,40 @@ def mnbi2te4_bilayer_lattice(*, neel: int = +1, a: float = MNBI2TE4_LATTICE_CONS
     )
 
 
+def split_pair_2band(*, delta: float = 0.01, t: float = 1.0, t2: float = 0.5, phi: float = 1.0,
+                     alpha: float = 0.7) -> TightBindingModel:
+    """Two bands ε(k) ± Δ/2 split by the same Δ = `delta` at every k, with a pseudospin texture:
+    H = ε(k) σ0 + (Δ/2) n(k)·σ, n = (sin q cos kx, sin q sin kx, cos q), q = ky + α, |n| = 1;
+    ε = −2t(cos kx + cos ky) − 2 t2 cos(2kx + φ) (ε(k) ≠ ε(−k): Drude, kinetic ≠ 0).
+
+    The pair is an avoided crossing of tunable gap Δ along the whole Fermi surface (a Kramers pair
+    split by a weak exchange field): its interband velocity is ∝ Δ, so the Berry curvature
+    ±½ n·(∂x n × ∂y n) and the metric stay finite as Δ → 0 while G ∝ 1/Δ; at Δ = 0 the model is two
+    copies of ε(k). The reference for the near-degenerate grouping (docs/near_degeneracy.md).
+    """
+    h = 0.5 * delta
+    ea = np.exp(1j * alpha)
+    hop = {
+        (1, 0): -t * s0,
+        (0, 1): -t * s0 + 0.5 * h * ea * sz,  # cos q σz
+        (2, 0): -t2 * np.exp(1j * phi) * s0,
+        # sin q cos kx = ½[sin(kx + q) + sin(q − kx)];  sin q sin kx = ½[cos(q − kx) − cos(kx + q)]
+        (1, 1): 0.5 * h * ea * (_sin(sx) - 0.5 * sy),
+        (-1, 1): 0.5 * h * ea * (_sin(sx) + 0.5 * sy),
+    }
+    return TightBindingModel.from_hoppings(
+        hop, add_conjugates=True, name="split_pair_2band",
+        parameters=dict(delta=delta, t=t, t2=t2, phi=phi, alpha=alpha), energy_unit="t", length_unit="a",
+    )
+
+
 MODELS: dict[str, Callable[..., Model]] = {
     "pt_tilted_4band": pt_tilted_4band,
     "pt_tilted_2band": pt_tilted_2band,
     "tilted_dirac_2band": tilted_dirac_2band,
     "qi_wu_zhang": qi_wu_zhang,
     "asymmetric_chain": asymmetric_chain,
+    "split_pair_2band": split_pair_2band,
     "mnbi2te4_bilayer": mnbi2te4_bilayer,
     "mnbi2te4_bilayer_lattice": mnbi2te4_bilayer_lattice,
 }
