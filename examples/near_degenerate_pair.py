@@ -85,14 +85,15 @@ def figure(deltas, data, path):
     panels = [(0, 2, r"$\sigma_{yxx}(\Gamma)\,/\,\sigma^{(0)}_{yxx}$ (resolved)"),
               (1, 3, r"$\Gamma\sigma_{xyy}(\Gamma)\,/\,\sigma^{(-1)}_{xyy}$ (resolved)")]
     for ax, (k, ref, label) in zip(axes, panels):
-        for g_i, g in enumerate(SWEEP_GAMMAS):
+        for g_i, (g, marker) in enumerate(zip(SWEEP_GAMMAS, "os^")):
             ratio = [row[k][g_i] / row[ref] for row in data]
-            ax.semilogx(deltas / g, ratio, "o-", ms=3, label=rf"exact NESS, $\Gamma$ = {g:g}")
+            ax.semilogx(deltas / g, ratio, marker + "-", ms=7 - 2 * g_i, mfc="none", lw=0.8,
+                        label=rf"exact NESS, $\Gamma$ = {g:g}")
         ax.axhline(1, color="k", lw=0.8, label="expansion, pair resolved (resolution=0)")
         ax.axhline(0, color="0.5", lw=0.8, ls="--", label=r"expansion, pair grouped ($\Delta$ < resolution)")
         x = half_way(deltas / SWEEP_GAMMAS[1], [row[k][1] / row[ref] for row in data])
         ax.axvline(x, color="C3", lw=0.8, ls=":", label=rf"half-way, $\Delta$ = {x:.2g} $\Gamma$")
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="upper left")
         ax.set_xlabel(r"pair splitting $\Delta/\Gamma$")
         ax.set_title(label, fontsize=9)
     axes[0].set_ylabel("exact / resolved expansion")

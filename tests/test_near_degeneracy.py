@@ -9,6 +9,7 @@ import pytest
 from qgeom import dc
 from qgeom.bands import Bands, resolved_tol
 from qgeom.models.tight_binding import TightBindingModel
+from qgeom.models.symmetrize import restore_time_reversal
 from qgeom.models.wannier90 import OrbitalPositionModel, from_wannier90
 
 GAAS = Path(__file__).resolve().parents[1] / "examples" / "GaAs"
@@ -78,18 +79,46 @@ def test_gaas_results_do_not_move_with_degen_tol():
     assert runs[0].sigma_near_degenerate.attrs["resolution"] == pytest.approx(0.025)
 
 
+T_ODD = [0, 2, 3]  # drude, geometric, kinetic: zero by time reversal alone; the BCD is zero by Td
+
+
+def _doubled_breaking(model, restored):
+    """The model with twice its own time-reversal breaking: H + (H − H_restored)."""
+    base, sym = model.base, restored.base
+    tb = TightBindingModel(base.R, 2 * base.t - sym.t, lattice=base.lattice, name="GaAs 2x breaking",
+                           energy_unit=base.energy_unit, length_unit=base.length_unit)
+    return OrbitalPositionModel(tb, model.positions)
+
+
+def test_gaas_time_reversal_restored_zeros_small_grid():
+    """Fast companion of the 16³ test: the T-odd terms of the T-restored model vanish (1e-12 of the
+    Zeeman response, 6³); the raw model's are its own breaking (2e-3…3e-2)."""
+    m = from_wannier90(GAAS)
+    broken = _term_max(dc.expansion(_zeeman(m, 0.05), grid=6, **KW))
+    restored = _term_max(dc.expansion(restore_time_reversal(m), grid=6, **KW)) / broken
+    assert restored[T_ODD].max() < 1e-10, restored
+
+
 @pytest.mark.slow
 def test_gaas_time_reversal_zeros_at_default_settings():
     """Every Γ⁰, Γ⁻² term and the BCD (Td) of the T-symmetric model, relative to the same terms
     once a 50 meV Zeeman term breaks T (grid 16³, two μ in the conduction band)."""
     m = from_wannier90(GAAS)
+    sym = restore_time_reversal(m)
     broken = _term_max(dc.expansion(_zeeman(m, 0.05), grid=16, **KW))
     default = dc.expansion(m, grid=16, **KW)
     naive = _term_max(dc.expansion(m, grid=16, resolution=0, **KW))
     ratio = _term_max(default) / broken
-    # the residual is the model's own T breaking (~1e-4 eV in H(R)), linear in it: 1e-4/0.05 of the
-    # T-broken response; without the grouping, pairs split by that breaking give > 1e3 of it
+    # the raw model's T-odd residual (3e-3, 1e-3, 7e-4) is its own T breaking (max |ΔH(R)| 1.5e-4 eV):
+    # linear in it, and gone once T is restored; without the grouping, split pairs give > 1e3 of it
     assert ratio.max() < 0.05, ratio
+    doubled = _term_max(dc.expansion(_doubled_breaking(m, sym), grid=16, **KW)) / broken
+    np.testing.assert_allclose(doubled[T_ODD] / ratio[T_ODD], 2.0, rtol=0.15)
+    restored = _term_max(dc.expansion(sym, grid=16, **KW)) / broken
+    assert restored[T_ODD].max() < 1e-6, restored
+    # the BCD is T-even: neither doubling nor removing the T breaking moves it (the Td breaking of the
+    # MP grid and of the model, docs/near_degeneracy.md)
+    assert restored[1] == pytest.approx(ratio[1], rel=1e-3) and doubled[1] == pytest.approx(ratio[1], rel=1e-3)
     assert (naive / broken).max() > 1e3
     near = np.abs(default.sigma_near_degenerate.sel(mechanism="fermionic_bath")).max()
     assert float(near) > 1e3 * _term_max(default).max()  # the diagnostic sees what grouping removed
@@ -143,3 +172,69 @@ def test_split_pair_expansion_against_the_exact_ness():
         m = split_pair_2band(delta=x * g)
         ratio.append(float(dc.exact(m, gamma=g, **kw).sigma.squeeze()) / terms(m, 0)[1])
     assert abs(ratio[0]) < 0.03 and 0.4 < ratio[1] < 0.6 and abs(1 - ratio[2]) < 0.05, ratio
+
+
+def test_observable_expansion_honours_the_resolution():
+    """dc.expansion(observable=...) groups below `resolution` as the current does, with its diagnostic."""
+    from qgeom.models.library import split_pair_2band
+
+    m = split_pair_2band(delta=0.01)
+    kw = dict(observable="current_x", components=["yy"], mu=-1.0, temperature=0.25, grid=24, progress=False)
+    grouped, resolved = dc.expansion(m, **kw), dc.expansion(m, resolution=0, **kw)
+    cur = dc.expansion(m, components=["xyy"], mu=-1.0, temperature=0.25, grid=24, progress=False, resolution=0,
+                       mechanisms=["fermionic_bath"]).sigma.sel(term="bcd").squeeze()
+    assert grouped.sigma_near_degenerate.attrs["resolution"] == 0.25 and resolved.attrs["parameters"]
+    inter = lambda ds: float(ds.sigma.sel(term="interband").squeeze())  # noqa: E731
+    assert inter(resolved) == pytest.approx(float(cur), rel=1e-10, abs=1e-14)
+    near = float(grouped.sigma_near_degenerate.sel(term="interband").squeeze())
+    assert inter(grouped) + near == pytest.approx(inter(resolved), rel=1e-10, abs=1e-14)
+    assert abs(inter(grouped)) < 1e-6 * abs(near)  # the BCD ∝ Δ of the pair is all below the resolution
+    assert float(abs(resolved.sigma_near_degenerate).max()) == 0
+
+
+def test_optical_results_carry_the_near_degenerate_part():
+    """The only transitions of split_pair_2band are within its pair: with Δ below the broadening all of χ
+    is carried by a pair closer than the broadening (chi_near_degenerate = chi), above it none; grouping
+    it (resolution ≥ Δ) removes it. The default (resolution 0) leaves χ as the sum-over-states gives it."""
+    from qgeom.models.library import split_pair_2band
+    from qgeom.optical import current, response
+
+    kw = dict(kinds=["shift_like", "injection"], omega=[0.02, 0.05], mu=-1.0, temperature=0.05, tau=10.0,
+              broadening=0.05, grid=24, progress=False)
+    below = response(split_pair_2band(delta=0.02), current("x"), **kw)
+    assert float(abs(below.chi).max()) > 0 and below.attrs["parameters"]
+    np.testing.assert_allclose(below.chi_near_degenerate.values, below.chi.values, rtol=1e-12, atol=0)
+    assert below.chi_near_degenerate.attrs["resolution"] == 0.05
+    above = response(split_pair_2band(delta=0.2), current("x"), **kw)
+    assert float(abs(above.chi).max()) > 0 and float(abs(above.chi_near_degenerate).max()) == 0
+    grouped = response(split_pair_2band(delta=0.02), current("x"), resolution=0.05, **kw)
+    assert float(abs(grouped.chi).max()) == 0 and float(abs(grouped.chi_near_degenerate).max()) == 0
+
+
+def test_cli_optical_warns_when_unresolved_pairs_dominate(tmp_path):
+    from click.testing import CliRunner
+
+    from qgeom.cli import main
+
+    base = ["optical", "--model", "split_pair_2band", "--observable", "current_x", "--kind", "shift_like",
+            "--omega", "0.02", "0.1", "3", "--mu=-1", "--temperature", "0.05", "--broadening", "0.05", "--grid", "16"]
+    res = CliRunner().invoke(main, base + ["--param", "delta=0.02", "--out", str(tmp_path / "a.nc")])
+    assert res.exit_code == 0, res.output
+    assert "warning: band pairs closer than the broadening 0.05 carry these terms" in res.output
+    quiet = CliRunner().invoke(main, base + ["--param", "delta=0.3", "--out", str(tmp_path / "b.nc")])
+    assert quiet.exit_code == 0 and "warning: band pairs" not in quiet.output, quiet.output
+
+
+def test_gaas_optics_degen_tol_below_the_resolution_changes_nothing():
+    """With resolution = the broadening the optical result does not depend on degen_tol below it; at the
+    default resolution 0 the grouping tolerance is degen_tol itself (docs/near_degeneracy.md)."""
+    from qgeom.optical import current, response
+
+    m = from_wannier90(GAAS)
+    kw = dict(kinds=["shift_like"], omega=[1.5, 2.5], mu=7.9366, grid=4, progress=False)
+    runs = [response(m, current("x"), degen_tol=tol, resolution=0.002, **kw).chi for tol in (1e-8, 1e-4)]
+    scale = float(abs(runs[0]).max())
+    assert scale > 0 and float(abs(runs[1] - runs[0]).max()) <= 1e-6 * scale
+    plain = [response(m, current("x"), degen_tol=tol, **kw) for tol in (1e-8, 1e-4)]
+    assert float(abs(plain[1].chi - plain[0].chi).max()) > 1e-3 * float(abs(plain[0].chi).max())
+    assert float(abs(plain[0].chi_near_degenerate).max()) > 0.1 * float(abs(plain[0].chi).max())

@@ -1,17 +1,56 @@
 """The near-degeneracy diagnostic of a response (docs/near_degeneracy.md).
 
-Responses group pairs closer than their resolution scale into one subspace (`bands.regrouped`);
-`near_degenerate_variable` records what the ungrouped pairs would have added, and
-`near_degenerate_fraction` reduces it to max |near| / max |σ| per term for warnings.
+Responses group pairs closer than their resolution scale into one subspace (`bands.regrouped`):
+`grouped_sums` evaluates a chunk's sums grouped and keeps what the ungrouped pairs would have added
+(`near:` keys, separated again by `split_near`); `near_degenerate_variable` stores it in the result,
+`near_degenerate_fraction` reduces it to max |near| / max |σ| per term and `large_fractions`
+lists the terms above WARN_FRACTION for the command line's warnings. One implementation for the
+DC expansion of other observables and the optical responses (the current's expansion re-evaluates
+only the k-points the grouping changes, with the same `near:` keys).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import xarray as xr
 
+from .bands import Bands
+
 # above this fraction of a term's scale the CLI warns that the result depends on unresolved pairs
 WARN_FRACTION = 0.1
+
+
+NEAR = "near:"
+
+
+def grouped_sums(sums: Callable[[Bands], dict], b: Bands, tol: float, *, scale: float | None = None) -> dict:
+    """sums(b) with pairs closer than `tol` grouped, plus `near:NAME` for every NAME: ungrouped − grouped
+    over the pairs whose splitting lies between two tolerances — what they carry through their interband
+    terms. `scale` None (DC): between b's own degeneracy tolerance and `tol` (the pairs the result groups);
+    `scale` given (optics: the broadening): between `tol` and max(tol, scale) (pairs the result keeps
+    apart although they are below that scale). No `near:` keys when the window is empty; zeros for a
+    chunk without such pairs (one evaluation)."""
+    lo, hi = (b.degen_tol, tol) if scale is None else (tol, max(tol, scale))
+    fine = b.regrouped(max(lo, b.degen_tol))
+    if hi <= lo:
+        return sums(fine)
+    coarse = fine.regrouped(hi)
+    kept = sums(fine if scale is not None else coarse)
+    if not fine.regrouping_changes(hi).any():  # no pair in the window: nothing to group
+        other = {name: x.copy() for name, x in kept.items()}
+    else:
+        other = sums(coarse if scale is not None else fine)
+    ungrouped, grouped = (kept, other) if scale is not None else (other, kept)
+    kept.update({NEAR + name: ungrouped[name] - grouped[name] for name in list(grouped)})
+    return kept
+
+
+def split_near(raw: dict) -> tuple[dict, dict]:
+    """Summed chunk results → (the grouped sums, their `near:` parts under the same names; {} if none)."""
+    near = {k[len(NEAR):]: v for k, v in raw.items() if k.startswith(NEAR)}
+    return {k: v for k, v in raw.items() if not k.startswith(NEAR)}, near
 
 
 def near_degenerate_variable(sigma: xr.DataArray, near: np.ndarray, tol: float) -> xr.DataArray:
@@ -32,3 +71,12 @@ def near_degenerate_fraction(ds: xr.Dataset, var: str = "sigma", over=("componen
     dims = [d for d in over if d in near.dims]
     scale = abs(ds[var]).max(dims)
     return abs(near).max(dims) / scale.where(scale > 0)
+
+
+def large_fractions(ds: xr.Dataset, var: str, over, per) -> list[str]:
+    """'label: fraction' for each combination of the `per` dims whose near-degenerate fraction
+    (over `over`) exceeds WARN_FRACTION: the command line's warning list."""
+    frac = near_degenerate_fraction(ds, var, over).fillna(0.0)
+    flat = frac.stack(_all=list(per)) if per else frac.expand_dims(_all=[""])
+    return [f"{'/'.join(str(x) for x in np.atleast_1d(key))}: {float(v):.2g}"
+            for key, v in zip(flat["_all"].values, flat.values) if float(v) > WARN_FRACTION]

@@ -55,7 +55,8 @@ def mbt():
             ex = exact(m, gamma=GAMMAS_MBT, **kw).sigma.values[:, :, 0]  # [Γ, comp]
             fit = fit_gamma_series(GAMMAS_MBT, ex.T, degrees=(4, 5))["value"]  # [comp, (A, B, C)]
             # the current's expansion resolves pairs down to the largest Γ of the scan (default: kT)
-            mech = {} if name != "current" else dict(mechanisms=["fermionic_bath"], resolution=GAMMAS_MBT[-1])
+            # the series resolves pairs down to the scan's Γ (docs/near_degeneracy.md): resolution = largest Γ
+            mech = dict(resolution=GAMMAS_MBT[-1]) | ({} if name != "current" else dict(mechanisms=["fermionic_bath"]))
             e = expansion(m, **kw, **mech).sigma.sel(mechanism="fermionic_bath").values[:2, :, 0].T  # [comp, 2]
             out[neel, name] = ex, fit, e
     return out

@@ -33,3 +33,27 @@ def test_time_reversal_exact_after_and_close_to_original(mos2):
     assert np.abs(ep - e).max() < rep["max_abs_change_eV"] * 10  # close to the original bands
     with pytest.raises(ValueError, match="spinor_ordering"):
         restore_time_reversal(mos2, spinor_ordering="updown")
+
+
+def test_time_reversal_fitted_for_spinor_hybrids():
+    """GaAs (examples/GaAs): spinor sp³ Wannier functions, not (orbital ⊗ spin) products, so neither fixed
+    spin order is Θ (they would change H(R) by > 1 eV); the fitted U is, with U U* = −1 exactly."""
+    gaas = from_wannier90(MOS2.parent / "GaAs")
+    sym = restore_time_reversal(gaas)
+    rep = sym.parameters["time_reversal_restored"]
+    assert rep["spinor_ordering"] == "fitted" and 1e-5 < rep["max_abs_change_eV"] < 3e-4
+    assert rep["max_centre_shift_A"] < 1e-5  # Θ within the Wannier functions of each centre
+    k = np.random.default_rng(3).uniform(-0.5, 0.5, (40, 3)) @ gaas.reciprocal_lattice
+    e, ep, em = (np.linalg.eigvalsh(m.hamiltonian(x)) for m, x in ((gaas, k), (sym, k), (sym, -k)))
+    assert np.abs(e - np.linalg.eigvalsh(gaas.hamiltonian(-k))).max() > 1e-6  # the raw model: 6.6e-6 eV
+    np.testing.assert_allclose(ep, em, atol=1e-11)
+    assert np.abs(ep - e).max() < 1e-3
+    with pytest.raises(Exception, match="no time-reversal operator"):
+        restore_time_reversal(mos2_like_without_partners(gaas), spinor_ordering="fitted")
+
+
+def mos2_like_without_partners(model):
+    """The GaAs model with every Wannier centre moved apart: no Θ keeps the centres."""
+    from qgeom.models.wannier90 import OrbitalPositionModel
+
+    return OrbitalPositionModel(model.base, model.positions + 0.01 * np.arange(len(model.positions))[:, None])

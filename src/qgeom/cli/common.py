@@ -56,3 +56,18 @@ def format_table(header: list[str], rows: list[list[Any]], *, floatfmt: str = "{
 
 def output_path(path: str | None, default: str) -> Path:
     return Path(path or default)
+
+
+def warn_near_degenerate(ds, var: str, over, per, scale_name: str, effect: str, advice: str) -> None:
+    """Warn (stderr) where band pairs below the result's resolution scale change a term by more than
+    near_degeneracy.WARN_FRACTION of its scale (docs/near_degeneracy.md)."""
+    from ..near_degeneracy import WARN_FRACTION, large_fractions
+
+    if f"{var}_near_degenerate" not in ds:
+        return
+    big = large_fractions(ds, var, over, per)
+    if big:
+        scale = ds[f"{var}_near_degenerate"].attrs["resolution"]
+        click.echo(f"warning: band pairs closer than {scale_name} {scale:g} {effect} these terms by more than "
+                   f"{WARN_FRACTION:g} of their scale: {', '.join(big)}. {advice} (docs/near_degeneracy.md).",
+                   err=True)

@@ -19,7 +19,7 @@ from ..outputs import check_distinct, check_output
 from ..dc.zeros import label, numerical_zeros, zero_note
 from ..results import metadata, save
 from ..units import UNIT_CHOICES
-from .common import format_table, handle_errors, output_path, parse_values
+from .common import format_table, handle_errors, output_path, parse_values, warn_near_degenerate
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
@@ -149,7 +149,9 @@ def command(out, figure, executor, **opts):
     note = zero_note(ds, numerical_zeros(ds))
     if note:
         click.echo(f"\n{note}")
-    _warn_near_degenerate(ds)
+    warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution",
+                         "would change", "The result depends on Gamma/splitting beyond the expansion; compare "
+                         "with qgeom dc-exact")
     if "forbidden" in ds:
         group = json.loads(ds.attrs["symmetry"])
         click.echo(f"\nsymmetry {group['symmetry_group']}: {group['wedge_points']} of {group['full_grid_points']} "
@@ -186,19 +188,3 @@ def parse_mu(spec) -> np.ndarray:
     return parse_values(spec, "mu")
 
 
-
-def _warn_near_degenerate(ds) -> None:
-    """Warn (stderr) where pairs below the expansion's resolution would change a term by more than
-    near_degeneracy.WARN_FRACTION of its scale (docs/near_degeneracy.md)."""
-    from ..near_degeneracy import WARN_FRACTION, near_degenerate_fraction
-
-    if "sigma_near_degenerate" not in ds:
-        return
-    frac = near_degenerate_fraction(ds).fillna(0.0)
-    big = [f"{m}/{t}: {float(frac.sel(mechanism=m, term=t)):.2g}" for m in frac.mechanism.values
-           for t in frac.term.values if float(frac.sel(mechanism=m, term=t)) > WARN_FRACTION]
-    if big:
-        click.echo(f"warning: band pairs closer than the resolution {ds.sigma_near_degenerate.attrs['resolution']:g} "
-                   f"would change these terms by more than {WARN_FRACTION:g} of their scale if not grouped: "
-                   f"{', '.join(big)}. The result depends on Gamma/splitting beyond the expansion; compare with "
-                   "qgeom dc-exact (docs/near_degeneracy.md).", err=True)

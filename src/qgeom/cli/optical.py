@@ -14,7 +14,7 @@ from ..optical.report import SIGMA_CONVENTION, peak_rows, plot_parts, shift_sigm
 from ..results import metadata, save
 from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.terms import DEFAULT_KINDS, TERMS
-from .common import format_table, handle_errors, output_path
+from .common import format_table, handle_errors, output_path, warn_near_degenerate
 from .model_loader import load, model_options
 from .tables import Grid, Table, grid_arg, table_flags
 from .executor_options import executor_options
@@ -116,6 +116,9 @@ def command(out, figure, executor, **opts):
             rows.append([str(kind), float(y[i]), f"{float(ds.omega[i]):.4f}"])
         click.echo(f"\ncurrent: {SIGMA_CONVENTION}; {sigma.attrs['long_name']} in {sigma.attrs['units']}")
         click.echo(format_table(["kind", "sigma peak", f"at hbar*w ({model.energy_unit})"], rows))
+    warn_near_degenerate(ds, "chi", ("alpha", "beta", "omega"), ("kind",), "the broadening", "carry",
+                         "Transitions within unresolved pairs dominate; check with a smaller broadening "
+                         "(or resolution= in qgeom.optical.response)")
     path = save(ds, out_path)
     click.echo(f"wrote {path}")
     fig = plot_parts(ds, fig_path, a, b)

@@ -27,7 +27,7 @@ from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
 from ..symmetry import resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
-from ..near_degeneracy import near_degenerate_variable
+from ..near_degeneracy import NEAR, near_degenerate_variable, split_near
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
@@ -248,14 +248,14 @@ class _FermiSurfaceSums:
             return raw_sums
         changed = np.flatnonzero(b.regrouping_changes(self.group_tol))
         if len(changed) == 0:  # the same subspaces everywhere: grouped = ungrouped
-            near = {"near:" + name: np.zeros_like(x) for name, x in raw_sums.items()}
+            near = {NEAR + name: np.zeros_like(x) for name, x in raw_sums.items()}
             return {**raw_sums, **near}
         if len(changed) == b.nk:  # every k-point: the whole chunk, no copies
             grouped, band_major = self._integrands(b.regrouped(self.group_tol))
         else:
             grouped = self._regrouped_at(b, changed, raw, band_major)
         out = self._contract(b, w, grouped, band_major)
-        out.update({"near:" + name: raw_sums[name] - out[name] for name in out})
+        out.update({NEAR + name: raw_sums[name] - out[name] for name in out})
         return out
 
     def _regrouped_at(self, b: Bands, changed: np.ndarray, raw: dict, band_major: bool) -> dict:
@@ -419,7 +419,7 @@ def expansion(
             model, observable=observable, components=components, mu=mu, temperature=temperature, grid=grid,
             kind=kind, cutoff=cutoff, offset=offset, mechanisms=mechanisms, convention=convention, units=units,
             degen_tol=degen_tol, chunk_size=chunk_size, progress=progress, workers=workers, scheduler=scheduler,
-            checkpoint=checkpoint, blocks=blocks, error_tol=error_tol)
+            checkpoint=checkpoint, blocks=blocks, error_tol=error_tol, resolution=resolution)
     thermal = Thermal(temperature, mu)
     sampling = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks)
     execution = Execution(chunk_size, progress, workers, scheduler, checkpoint)
@@ -437,10 +437,10 @@ def expansion(
     error_tol = error_tolerance(error_tol)
     raw, raw_coarse = integrate(model, plan.grid if plan else kgrid, func, order=order, degen_tol=degen_tol, axes=axes,
                                 blocks=sampling.blocks, subgrid=True, **execution.kwargs())
-    raw, near = _split_near(raw)
+    raw, near = split_near(raw)
     sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
     near = scale * unit_factor * assemble(near, mechanisms, rta) if near else np.zeros_like(sigma)
-    coarse = None if raw_coarse is None else scale * unit_factor * assemble(_split_near(raw_coarse)[0], mechanisms, rta)
+    coarse = None if raw_coarse is None else scale * unit_factor * assemble(split_near(raw_coarse)[0], mechanisms, rta)
     forbidden = None
     if plan:
         sigma, forbidden = symmetrize_terms(plan, sigma, computed, comps, TERMS)
@@ -457,8 +457,3 @@ def expansion(
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol)
     return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"))
 
-
-def _split_near(raw: dict) -> tuple[dict, dict]:
-    """The chunk sums with near-degenerate pairs grouped, and the diagnostic part (`near:` keys)."""
-    near = {k[5:]: v for k, v in raw.items() if k.startswith("near:")}
-    return {k: v for k, v in raw.items() if not k.startswith("near:")}, near

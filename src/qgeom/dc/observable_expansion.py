@@ -34,10 +34,11 @@ import xarray as xr
 
 from ..accuracy import attach_error, error_tolerance
 from .._validation import QgeomInputError
-from ..bands import Bands
+from ..bands import Bands, resolved_tol
 from ..kspace import integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
+from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
 from ..occupation import fermi_dirac
 from ..results import make_result
 from .conventions import check_convention, convention_scale, sigma_definition
@@ -81,15 +82,20 @@ def per_band_traces(b: Bands, obs: Observable, comps) -> tuple[np.ndarray, np.nd
 class _ObservableSums:
     """Chunk integrand: Σ_k w Σ_n f0'(ε_n) (p1, q1) [2, comp, μ]; picklable."""
 
-    def __init__(self, comps, mu, temperature, observable):
+    def __init__(self, comps, mu, temperature, observable, group_tol: float = 0.0):
         self.comps, self.mu, self.temperature, self.observable = comps, mu, temperature, observable
+        self.group_tol = group_tol  # pairs closer than this: one subspace (bands.resolved_tol)
 
     def fingerprint(self):
         o = self.observable
         return ["_ObservableSums", *(np.asarray(c) for c in self.comps), np.asarray(self.mu, float),
-                float(self.temperature), o.name, o.source, o.matrix, o.direction]
+                float(self.temperature), o.name, o.source, o.matrix, o.direction, self.group_tol]
 
-    def __call__(self, b: Bands, w: np.ndarray) -> np.ndarray:
+    def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
+        """{"sums": [2, comp, μ]} with pairs below the resolution grouped, and their `near:` part."""
+        return grouped_sums(lambda bands: {"sums": self._sums(bands, w)}, b, self.group_tol)
+
+    def _sums(self, b: Bands, w: np.ndarray) -> np.ndarray:
         p1, q1 = per_band_traces(b, self.observable, self.comps)
         f1 = fermi_dirac(b.energies[..., None], self.mu, self.temperature, 1) * w[:, None, None]
         return np.stack([np.einsum("kcn,knm->cm", p1, f1), np.einsum("kcn,knm->cm", q1, f1)])
@@ -130,12 +136,14 @@ def observable_expansion(
     checkpoint=None,
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
+    resolution: float | None = None,
 ) -> xr.Dataset:
     """Γ⁻² (`drude`) and Γ⁻¹ (`interband`) coefficients of the DC response of `observable` (a model
     operator name, a Hermitian matrix, current_x|y|z or an Observable), fermionic bath, field labels
     "bc". Returns `sigma[mechanism, term, component, mu]` in the units of `exact(..., observable=)`.
     The Γ⁰ coefficient is not derived: take it from the exact Γ-scan (`gamma_scan(..., observable=)`).
-    `sigma_error`, `error_tol`: the k-grid error estimate, as in `expansion`."""
+    `sigma_error`, `error_tol`: the k-grid error estimate; `resolution` (default kT) and
+    `sigma_near_degenerate`: pairs below it grouped, and what they would add — as in `expansion`."""
     obs = dc_observable(model, observable)
     if obs is None:
         raise QgeomInputError("observable='current' is qgeom.dc.expansion's own path (labels 'abc'); "
@@ -145,6 +153,7 @@ def observable_expansion(
     sampling = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks)
     execution = Execution(chunk_size, progress, workers, scheduler, checkpoint)
     mu_arr, kT, degen_tol = thermal.mu, thermal.temperature, sampling.degen_tol
+    group_tol = resolved_tol(degen_tol, kT if resolution is None else resolution)
     mechs = _check_mechanisms(mechanisms)
     check_convention(convention)
     factor, unit = observable_unit(model, obs, units)
@@ -153,17 +162,18 @@ def observable_expansion(
     swapped = [c[::-1] for c in comps]
     allc = list(dict.fromkeys(comps + swapped))
     parts = block_observables(model, obs, sampling.blocks)
-    total, coarse = 0.0, 0.0
+    total, coarse, near = 0.0, 0.0, 0.0
     for i, (idx, part_obs) in enumerate(parts):
         part = model if len(parts) == 1 else model.restricted(idx, name=f"{model.name}[block {i}]")
-        func = _ObservableSums(field_indices(allc), mu_arr, kT, part_obs.validate_for(part))
+        func = _ObservableSums(field_indices(allc), mu_arr, kT, part_obs.validate_for(part), group_tol)
         ex = execution.kwargs()
         if checkpoint is not None and len(parts) > 1:
             ex["checkpoint"] = Path(checkpoint) / f"block_{i}"
         fine, rough = integrate(part, kgrid, func, order=func.observable.bands_order(True), degen_tol=degen_tol,
                                 subgrid=True, **ex)
-        total = total + fine
-        coarse = None if rough is None or coarse is None else coarse + rough
+        fine, fine_near = split_near(fine)
+        total, near = total + fine["sums"], near + fine_near.get("sums", 0.0)
+        coarse = None if rough is None or coarse is None else coarse + split_near(rough)[0]["sums"]
 
     def assemble(sums):  # [2, allc, μ] → [term, comp, μ]
         sums = np.asarray(sums)
@@ -172,7 +182,7 @@ def observable_expansion(
         return -0.5 * convention_scale(convention) * factor * sym
 
     sigma = assemble(total)
-    params = {"temperature": kT, "degen_tol": degen_tol, "convention": convention, "units": units,
+    params = {"temperature": kT, "degen_tol": degen_tol, "resolution": group_tol, "convention": convention, "units": units,
               "unit_factor": factor, "observable": obs.name, "orbital_blocks": block_provenance(model, blocks)}
     ds = make_result(
         {"sigma": (("mechanism", "term", "component", "mu"), np.repeat(sigma[None], len(mechs), axis=0))},
@@ -188,5 +198,8 @@ def observable_expansion(
             "sigma_definition": sigma_definition(convention),
         },
     )
+    near = np.zeros_like(sigma) if np.isscalar(near) else assemble(near)
+    ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], np.repeat(near[None], len(mechs), axis=0),
+                                                           group_tol)
     rough = None if coarse is None else np.repeat(assemble(coarse)[None], len(mechs), axis=0)
     return attach_error(ds, "sigma", rough, grid=kgrid, tol=error_tol, over=("component", "mu"))

@@ -12,9 +12,10 @@ import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array, positive_scalar
 from ..accuracy import attach_error, error_tolerance
-from ..bands import Bands
+from ..bands import Bands, resolved_tol
 from ..kspace import chunk_size_for, integrate
 from ..models.base import Model
+from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
 from . import kernels, spectral
@@ -81,6 +82,7 @@ def response(
     scheduler=None,
     checkpoint=None,
     error_tol: float | None = None,
+    resolution: float | None = None,
 ):
     """Second-order rectified response χ^{αβ}(ω) of `observable` (seed [K]), symmetrized (S10).
 
@@ -112,6 +114,11 @@ def response(
 
     `chi_error` (same dims, real) is the estimated k-grid discretization error (`qgeom.accuracy`); an
     AccuracyWarning is issued when it exceeds `error_tol` relative to max |χ| of a kind.
+    `resolution`: pairs with |ε_n − ε_m| < max(degen_tol, resolution) are one subspace (energy; default
+    0: the pairs are kept apart, as in the sum-over-states formulas of WannierBerri and postw90).
+    `chi_near_degenerate` (same dims as chi): the part of chi that pairs kept apart although closer than
+    the broadening carry (χ minus χ with them grouped); large values: the result depends on how
+    transitions within unresolved pairs are treated (docs/near_degeneracy.md).
 
     Returns an xarray Dataset with complex `chi` over (kind, alpha, beta, omega); δ⟨O⟩ =
     2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
@@ -127,21 +134,25 @@ def response(
     sampling = Sampling(_default_grid(model, grid), cutoff=None if model.is_periodic else cutoff, degen_tol=degen_tol)
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     kgrid, degen_tol = sampling.kgrid(model), sampling.degen_tol
+    settings["group_tol"] = resolved_tol(degen_tol, 0.0 if resolution is None else resolution)
     order = obs.bands_order(max(TERMS[k].derivative_order for k in kinds) > 1)
     t0 = time.perf_counter()
-    chi, coarse = _integrate_chi(model, obs, kinds, omega, kgrid, settings, sc, order=order, degen_tol=degen_tol,
+    chi, near, coarse = _integrate_chi(model, obs, kinds, omega, kgrid, settings, sc, order=order, degen_tol=degen_tol,
                                  chunk_size=chunk_size, progress=progress, subgrid=True,
                                  executor={"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint})
     elapsed = time.perf_counter() - t0
     factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
-    chi = np.moveaxis(chi, 1, 3) * factor  # [kind, α, β, ω]
+    chi, near = (np.moveaxis(x, 1, 3) * factor for x in (chi, near))  # [kind, α, β, ω]
     params = {
         "observable": obs.name, "observable_source": obs.source, "observable_unit": obs.unit,
-        "pt_parity": obs.parity, "kinds": kinds, **settings, "degen_tol": degen_tol, "order": order,
+        "pt_parity": obs.parity, "kinds": kinds, **{k: v for k, v in settings.items() if k != "group_tol"},
+        "degen_tol": degen_tol, "resolution": settings["group_tol"],
+        "order": order,
         "elapsed_s": elapsed, "si_factor": factor,
         "scissors_shift": sc.shift if sc else 0.0, "num_valence_bands": sc.n_valence if sc else -1,
     }
     ds = _dataset(model, obs, kinds, omega, kgrid, chi, unit, params)
+    ds["chi_near_degenerate"] = near_degenerate_variable(ds["chi"], near, max(settings["group_tol"], settings["broadening"]))
     coarse = None if coarse is None else np.moveaxis(coarse, 1, 3) * factor
     return attach_error(ds, "chi", coarse, grid=kgrid, tol=error_tol, over=("alpha", "beta", "omega"))
 
@@ -156,6 +167,7 @@ class _ChunkResponse:
         self.mu, self.temperature = settings["mu"], settings["temperature"]
         self.tau, self.gamma, self.bkind = settings["tau_model"], settings["broadening"], settings["broadening_kind"]
         self.principal_part = settings.get("principal_part")  # None: terms.principal_part_default
+        self.group_tol = settings.get("group_tol", 0.0)  # pairs closer than this: one subspace
 
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests)."""
@@ -163,9 +175,13 @@ class _ChunkResponse:
         observable = [o.name, o.source, o.matrix, o.func, o.derivative, o.direction, o.fd_step]
         return ["_ChunkResponse", observable, self.kinds, self.omega_all, float(self.mu), float(self.temperature),
                 None if self.tau is None else float(self.tau), float(self.gamma), self.bkind,
-                None if sc is None else [float(sc.shift), int(sc.n_valence)], self.principal_part]
+                None if sc is None else [float(sc.shift), int(sc.n_valence)], self.principal_part, self.group_tol]
 
     def __call__(self, b: Bands, wk: np.ndarray) -> dict:
+        """{kind: [nω, d, d]} with pairs below the resolution grouped, and their `near:` parts."""
+        return grouped_sums(lambda bands: self._sums(bands, wk), b, self.group_tol, scale=self.gamma)
+
+    def _sums(self, b: Bands, wk: np.ndarray) -> dict:
         position = None
         if self.position is not None:  # Ā = U†Ā^W U, ∂Ā = U†(∂Ā^W)U (Wang et al. 2006)
             Vd, V = b.vectors.conj().swapaxes(-1, -2), b.vectors
@@ -178,18 +194,21 @@ class _ChunkResponse:
 
 def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *, order, degen_tol, chunk_size,
                    progress, executor=None, subgrid: bool = False):
-    """Σ_k over `kgrid` of every kind on [ω…, −ω…], symmetrized (S10): [kind, ω, α, β] in model units.
-    `executor`: workers/scheduler/checkpoint for `integrate`. `subgrid=True`: (χ, χ on the coarse
-    sub-grid or None), see `kspace`."""
+    """Σ_k over `kgrid` of every kind on [ω…, −ω…], symmetrized (S10): [kind, ω, α, β] in model units,
+    and its near-degenerate part (zeros when nothing is grouped). `executor`: workers/scheduler/checkpoint
+    for `integrate`. `subgrid=True`: (χ, near, χ on the coarse sub-grid or None), see `kspace`."""
     func = _ChunkResponse(obs, kinds, np.concatenate([omega, -omega]), settings, sc, _position(model, obs, kinds))
     # working set in transition pairs: ~N²/4 per k-point, 40 000 pairs per chunk
     size = chunk_size or chunk_size_for(max(1, model.nbands**2 // 4), budget=40_000, lo=64, hi=4096)
     res, coarse = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress,
                             subgrid=True, **(executor or {}))
+    res, near = split_near(res)
     chi = np.stack([symmetrize(res[k], len(omega)) for k in kinds])
+    near = np.stack([symmetrize(near[k], len(omega)) for k in kinds]) if near else np.zeros_like(chi)
     if not subgrid:
-        return chi
-    return chi, None if coarse is None else np.stack([symmetrize(coarse[k], len(omega)) for k in kinds])
+        return chi, near
+    coarse = None if coarse is None else split_near(coarse)[0]
+    return chi, near, None if coarse is None else np.stack([symmetrize(coarse[k], len(omega)) for k in kinds])
 
 
 def _position(model: Model, obs, kinds):
