@@ -1,6 +1,6 @@
 """qgeom on real Wannier models against the eigensolve floor and WannierBerri, side by side.
 
-    python benchmarks/real_models.py                     # every model below, ~10 min on one core
+    python benchmarks/real_models.py                     # every model below, ~5 min on one core
     python benchmarks/real_models.py --models gaas fe --no-peer --repeat 1
     python benchmarks/real_models.py --json real.json    # also write every figure as JSON
 
@@ -105,7 +105,7 @@ from qgeom.optical import response
 
 tmp = Path(tempfile.mkdtemp())
 model = real_models.load_model(cfg["model"], tmp)
-grid = tuple(cfg["grid"])
+grid = tuple(cfg["grid"])[: model.dim]  # a monolayer is a d = 2 model: its grid is the in-plane one
 kgrid = make_grid(model, grid, offset="gamma")
 mu = np.linspace(*cfg["mu"], 20)
 comps = cfg["components"]
@@ -165,9 +165,12 @@ for _ in range(cfg["repeat"]):
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 if cfg["export"]:  # the hoppings for the peer, in convention I (WB's FFT takes R and t as they are)
     base_model = getattr(model, "base", model)
-    kc = np.array([[0.1, 0.2, 0.3], [0.0, 0.0, 0.0], [0.31, -0.17, 0.05]]) @ np.asarray(model.reciprocal_lattice)
-    np.savez(cfg["export"], R=base_model.R, t=base_model.t, lattice=np.asarray(model.lattice), k_check=kc,
-             E_check=np.linalg.eigvalsh(model.hamiltonian(kc, 0)), mu=mu, grid=np.array(grid))
+    d = model.dim
+    kc = np.array([[0.1, 0.2, 0.3], [0.0, 0.0, 0.0], [0.31, -0.17, 0.05]])[:, :d] @ np.asarray(model.reciprocal_lattice)
+    R, lat, kc3 = np.zeros((len(base_model.R), 3), int), 20.0 * np.eye(3), np.zeros((3, 3))  # d = 2: R_z = 0, any c
+    R[:, :d], lat[:d, :d], kc3[:, :d] = base_model.R, np.asarray(model.lattice), kc
+    np.savez(cfg["export"], R=R, t=base_model.t, lattice=lat, k_check=kc3,
+             E_check=np.linalg.eigvalsh(model.hamiltonian(kc, 0)), mu=mu, grid=np.array(cfg["grid"]))
 print("BENCHJSON" + json.dumps(dict(model=cfg["model"], N=model.nbands, nR=int(len(getattr(model, "base", model).R)),
       convention=model.parameters.get("convention", "I"), grid=list(grid), nk=kgrid.npoints, chunk=chunk,
       base_rss_mib=round(base, 1), peak_rss_mib=round(rss, 1), **{k: round(v, 4) for k, v in best.items()})))
