@@ -70,6 +70,34 @@ def test_grouped_sums_evaluate_only_the_k_points_the_grouping_changes():
     np.testing.assert_array_equal(sub.derivative_rows(), b.derivative_rows()[changed])
 
 
+@pytest.mark.parametrize("scale", [None, 0.004])
+def test_grouped_sums_difference_from_the_changed_k_points_only(scale):
+    """`near_degeneracy.grouped_sums` evaluates ungrouped − grouped on the k-points with a pair in the
+    window only: the same as evaluating both on the whole chunk (DC window and optics window)."""
+    from qgeom.kspace import make_grid
+    from qgeom.near_degeneracy import grouped_sums
+
+    m = from_wannier90(GAAS)
+    k, w = make_grid(m, 4).points(0, 64)
+    b = Bands.from_model(m, k, order=1)
+
+    def sums(bands, wk):  # a weighted chunk sum that depends on the grouping
+        x = (bands.inv_de ** 2 * np.abs(bands.v[:, 0]) ** 2).sum(axis=2) * wk[:, None]
+        return {"x": bands.subspace_average(x).sum(axis=0)}
+
+    tol = 0.002 if scale is None else 1e-4
+    hi = tol if scale is None else scale
+    fine = b.regrouped(b.degen_tol if scale is None else tol)
+    assert 0 < fine.regrouping_changes(hi).sum() < len(k)
+    got = grouped_sums(sums, b, w, tol, scale=scale)
+    ungrouped, grouped = sums(fine, w), sums(fine.regrouped(hi), w)
+    ref = grouped if scale is None else ungrouped
+    np.testing.assert_allclose(got["x"], ref["x"], rtol=1e-13)
+    near = ungrouped["x"] - grouped["x"]
+    np.testing.assert_allclose(got["near:x"], near, rtol=0, atol=1e-12 * np.abs(ref["x"]).max())
+    assert np.abs(near).max() > 1e-6 * np.abs(ref["x"]).max()
+
+
 def test_gaas_results_do_not_move_with_degen_tol():
     m = from_wannier90(GAAS)
     runs = [dc.expansion(m, grid=6, degen_tol=tol, **KW) for tol in (1e-8, 1e-5, 1e-2)]

@@ -25,24 +25,32 @@ WARN_FRACTION = 0.1
 NEAR = "near:"
 
 
-def grouped_sums(sums: Callable[[Bands], dict], b: Bands, tol: float, *, scale: float | None = None) -> dict:
-    """sums(b) with pairs closer than `tol` grouped, plus `near:NAME` for every NAME: ungrouped − grouped
-    over the pairs whose splitting lies between two tolerances — what they carry through their interband
-    terms. `scale` None (DC): between b's own degeneracy tolerance and `tol` (the pairs the result groups);
-    `scale` given (optics: the broadening): between `tol` and max(tol, scale) (pairs the result keeps
-    apart although they are below that scale). No `near:` keys when the window is empty; zeros for a
-    chunk without such pairs (one evaluation)."""
+def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndarray, tol: float, *,
+                 scale: float | None = None) -> dict:
+    """sums(b, w) (a chunk's weighted sums over its k-points, weights w) with pairs closer than `tol`
+    grouped, plus `near:NAME` for every NAME: ungrouped − grouped over the pairs whose splitting lies
+    between two tolerances — what they carry through their interband terms. `scale` None (DC): between
+    b's own degeneracy tolerance and `tol` (the pairs the result groups); `scale` given (optics: the
+    broadening): between `tol` and max(tol, scale) (pairs the result keeps apart although they are below
+    that scale). No `near:` keys when the window is empty; zeros for a chunk without such pairs (one
+    evaluation). The two differ only at the k-points with a pair in the window: the difference is
+    evaluated there only (`Bands.subset`), unless that is every k-point of the chunk."""
     lo, hi = (b.degen_tol, tol) if scale is None else (tol, max(tol, scale))
     fine = b.regrouped(max(lo, b.degen_tol))
     if hi <= lo:
-        return sums(fine)
+        return sums(fine, w)
     coarse = fine.regrouped(hi)
-    kept = sums(fine if scale is not None else coarse)
-    if not fine.regrouping_changes(hi).any():  # no pair in the window: nothing to group
-        other = {name: x.copy() for name, x in kept.items()}
+    kept = sums(fine if scale is not None else coarse, w)
+    changed = np.flatnonzero(fine.regrouping_changes(hi))
+    if len(changed) == 0:  # no pair in the window: nothing to group
+        kept.update({NEAR + name: np.zeros_like(x) for name, x in list(kept.items())})
+        return kept
+    if len(changed) < b.nk:
+        sub = fine.subset(changed)
+        ungrouped, grouped = sums(sub, w[changed]), sums(sub.regrouped(hi), w[changed])
     else:
-        other = sums(coarse if scale is not None else fine)
-    ungrouped, grouped = (kept, other) if scale is not None else (other, kept)
+        other = sums(coarse if scale is not None else fine, w)
+        ungrouped, grouped = (kept, other) if scale is not None else (other, kept)
     kept.update({NEAR + name: ungrouped[name] - grouped[name] for name in list(grouped)})
     return kept
 

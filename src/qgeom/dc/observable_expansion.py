@@ -93,7 +93,7 @@ class _ObservableSums:
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         """{"sums": [2, comp, μ]} with pairs below the resolution grouped, and their `near:` part."""
-        return grouped_sums(lambda bands: {"sums": self._sums(bands, w)}, b, self.group_tol)
+        return grouped_sums(lambda bands, wk: {"sums": self._sums(bands, wk)}, b, w, self.group_tol)
 
     def _sums(self, b: Bands, w: np.ndarray) -> np.ndarray:
         p1, q1 = per_band_traces(b, self.observable, self.comps)

@@ -179,7 +179,7 @@ class _ChunkResponse:
 
     def __call__(self, b: Bands, wk: np.ndarray) -> dict:
         """{kind: [nω, d, d]} with pairs below the resolution grouped, and their `near:` parts."""
-        return grouped_sums(lambda bands: self._sums(bands, wk), b, self.group_tol, scale=self.gamma)
+        return grouped_sums(self._sums, b, wk, self.group_tol, scale=self.gamma)
 
     def _sums(self, b: Bands, wk: np.ndarray) -> dict:
         position = None
