@@ -62,6 +62,9 @@ class DCConfig(Table):
     symmetry: str = Field("none", description="Magnetic point group: none (full grid), auto (detect), or a "
                                               "Hermann-Mauguin symbol with primes for time reversal (e.g. m-3m1', "
                                               "m'm'm, -3m'): only the irreducible wedge of the grid is evaluated.")
+    symmetry_tol: float | None = Field(None, gt=0, lt=1, description=(
+        "Relative breaking of the given group the model may have (default: exact symmetries only, 1e-9); "
+        "larger imposes the crystal's group on a Wannier model that breaks it (warned, recorded)."))
 
     @field_validator("mechanisms", mode="before")
     @classmethod
@@ -138,7 +141,8 @@ def command(out, figure, executor, **opts):
         model, components=conf.components or ["xyy"], mu=mu, temperature=conf.temperature, grid=grid_arg(conf.grid),
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
         kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
-        blocks=conf.blocks, symmetry=None if conf.symmetry == "none" else conf.symmetry, **executor,
+        blocks=conf.blocks, symmetry=None if conf.symmetry == "none" else conf.symmetry,
+        symmetry_tol=conf.symmetry_tol, **executor,
     )
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "

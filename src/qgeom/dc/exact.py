@@ -317,6 +317,7 @@ def exact(
     error_tol: float | None = None,
     observable="current",
     symmetry=None,
+    symmetry_tol: float | None = None,
 ) -> xr.Dataset:
     """Exact DC second-order conductivity σ_abc(Γ, μ) of the fermionic-bath NESS (seed Eqs. B-5, B-6).
 
@@ -337,6 +338,7 @@ def exact(
     `symmetry`: as in `expansion` (None, "auto", a symbol or operations; the current only). At finite Γ
     the response mixes T-even and T-odd orders, so only the operations without time reversal are
     used, for the wedge and the symmetrization; `forbidden[component]` marks Neumann zeros.
+    `symmetry_tol`: as in `expansion` (impose a group the model breaks by at most this much).
     """
     obs = dc_observable(model, observable)
     if symmetry is not None and obs is not None:
@@ -349,7 +351,7 @@ def exact(
     factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho, obs)
     params["orbital_blocks"] = block_provenance(model, blocks)
     kgrid = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks).kgrid(model)
-    plan = resolve_symmetry(model, symmetry, kgrid, time_reversal=False)
+    plan = resolve_symmetry(model, symmetry, kgrid, time_reversal=False, tol=symmetry_tol)
     computed = plan.needed(comps, parities=(1,)) if plan else comps
     allc, idx, sw = _with_swapped(computed)
     kgrid = plan.grid if plan else kgrid

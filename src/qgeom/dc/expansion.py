@@ -374,6 +374,7 @@ def expansion(
     error_tol: float | None = None,
     observable="current",
     symmetry=None,
+    symmetry_tol: float | None = None,
     resolution: float | None = None,
 ) -> xr.Dataset:
     """Γ-expansion coefficients of the second-order DC conductivity, per dissipation mechanism.
@@ -400,6 +401,11 @@ def expansion(
     Hermann–Mauguin symbol (primes for time reversal) or a list of Cartesian operations: only the
     irreducible wedge of the grid is evaluated and each term is symmetrized by its time-reversal
     parity (`qgeom.symmetry`); `forbidden[term, component]` marks Neumann zeros.
+    `symmetry_tol`: the relative breaking of the given group the model may have (None: exact
+    symmetries only, 1e-9). A Wannier model of a real crystal breaks its group slightly (or, for a
+    poor Wannierization, a lot): a larger value imposes the crystal's group — the result is that of
+    the ideal crystal, Neumann zeros exact — with a SymmetryWarning and the measured breaking in
+    attrs["symmetry"] (docs/symmetry.md).
     `resolution`: the smallest band splitting the expansion resolves (energy; default: the
     temperature kT, since the series needs Γ ≪ kT anyway; set it to the Γ you evaluate the series
     at, or 0 for none). Pairs closer than max(degen_tol, resolution) are one subspace — the
@@ -429,7 +435,7 @@ def expansion(
     mu_arr, kT, degen_tol = thermal.mu, thermal.temperature, sampling.degen_tol
     kgrid = sampling.kgrid(model)
     order = 3 if kinetic_form == "third_derivative" else 2
-    plan = resolve_symmetry(model, symmetry, kgrid)
+    plan = resolve_symmetry(model, symmetry, kgrid, tol=symmetry_tol)
     computed = plan.needed(comps) if plan else comps
     group_tol = resolved_tol(degen_tol, kT if resolution is None else resolution)
     axes, local = derivative_axes(component_indices(computed))

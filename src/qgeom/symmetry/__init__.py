@@ -13,12 +13,12 @@ import warnings
 import numpy as np
 
 from .._validation import QgeomInputError
-from .detect import check, detect
+from .detect import SymmetryWarning, check, detect, symmetry_tolerance
 from .group import Operation, from_matrices, from_symbol, restrict, unitary
 from .tensors import needed, symmetrize
 from .wedge import WedgeGrid, irreducible_wedge
 
-__all__ = ["Operation", "SymmetryPlan", "resolve", "from_symbol", "detect"]
+__all__ = ["Operation", "SymmetryPlan", "SymmetryWarning", "resolve", "from_symbol", "detect"]
 
 
 def point_group_name(ops: list[Operation]) -> str:
@@ -41,6 +41,7 @@ class SymmetryPlan:
     ops: tuple[Operation, ...]
     grid: WedgeGrid
     source: str
+    breaking: tuple[tuple[str, float], ...] = ()  # imposed operations the model breaks, with the breaking
 
     def needed(self, comps: list[str], parities=(1, -1)) -> list[str]:
         return needed(list(self.ops), self.grid.dim, comps, parities)
@@ -51,31 +52,35 @@ class SymmetryPlan:
     def describe(self) -> dict:
         return {"symmetry_source": self.source, "symmetry_group": self.grid.group,
                 "symmetry_operations": [g.label() for g in self.ops],
-                "wedge_points": int(self.grid.npoints), "full_grid_points": int(self.grid.full_npoints)}
+                "wedge_points": int(self.grid.npoints), "full_grid_points": int(self.grid.full_npoints),
+                "symmetry_imposed_breaking": dict(self.breaking)}
 
 
-def resolve(model, symmetry, kgrid, *, time_reversal: bool = True) -> SymmetryPlan | None:
+def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None) -> SymmetryPlan | None:
     """The plan for `symmetry` (None, "auto", a Hermann–Mauguin symbol, or a list of operations:
     3×3 Cartesian matrices or (matrix, time_reversal) pairs). Given groups are checked on the
-    model. `time_reversal=False`: keep only the unitary operations (responses that are not
-    eigen-tensors of time reversal, e.g. at finite Γ)."""
+    model to `tol` (`symmetry_tol`: None = exact symmetries only; a larger relative value imposes
+    a group the model breaks that much — Wannier models of real crystals — and records the
+    breaking); "auto" accepts the lattice operations the model keeps to `tol`.
+    `time_reversal=False`: keep only the unitary operations (responses that are not eigen-tensors
+    of time reversal, e.g. at finite Γ)."""
+    tol = symmetry_tolerance(tol)
     if symmetry is None:
         return None
     if not model.is_periodic:
         raise QgeomInputError("symmetry= needs a lattice model (continuum k·p models: symmetry=None).")
     if isinstance(symmetry, str) and symmetry == "auto":
-        ops, source = detect(model), "auto"
+        ops, source = detect(model, tol), "auto"
     elif isinstance(symmetry, str):
         ops, source = restrict(from_symbol(symmetry), model.dim), f"symbol {symmetry}"
-        check(model, ops)
     else:
         try:
             ops = restrict(from_matrices(list(symmetry)), model.dim)
         except TypeError:
             raise QgeomInputError("symmetry must be None, 'auto', a point-group symbol or a list of operations.") from None
         source = "operations"
-        check(model, ops)
+    breaking = check(model, ops, tol)
     if not time_reversal:
         ops = unitary(ops)
     name = point_group_name(ops)
-    return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source)
+    return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()))

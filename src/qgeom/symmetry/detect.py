@@ -56,17 +56,49 @@ def _random_k(model, n: int = 6, seed: int = 7) -> np.ndarray:
     return rng.random((n, model.dim)) @ model.reciprocal_lattice
 
 
-def check(model, ops: list[Operation], tol: float = DETECT_TOL) -> None:
-    """Refuse operations that are not symmetries of the model (they would change the result)."""
+class SymmetryWarning(UserWarning):
+    """A given group was imposed on a model that breaks it (within `symmetry_tol`)."""
+
+
+def symmetry_tolerance(tol) -> float:
+    """`symmetry_tol`: None → DETECT_TOL (exact symmetries only); else a relative breaking in (0, 1)."""
+    if tol is None:
+        return DETECT_TOL
+    try:
+        val = float(tol)
+    except (TypeError, ValueError):
+        raise QgeomInputError(f"symmetry_tol must be a number in (0, 1) (relative breaking), got {tol!r}.") from None
+    if not 0 < val < 1:  # also NaN
+        raise QgeomInputError(f"symmetry_tol must be a number in (0, 1) (relative breaking), got {tol!r}.")
+    return val
+
+
+def check(model, ops: list[Operation], tol: float = DETECT_TOL) -> dict[str, float]:
+    """Refuse operations that are not symmetries of the model to `tol` (they would change the
+    result); return {operation: measured breaking} for those beyond DETECT_TOL that `tol` admits
+    (the group is then imposed, with a SymmetryWarning naming the breaking)."""
     k = _random_k(model)
     base = _fingerprint(model, k)
+    imposed = {}
     for op in ops:
         err = mismatch(model, op, k, base)
         if err > tol:
             raise QgeomInputError(
                 f"symmetry operation {op.label()} is not a symmetry of model {model.name!r} (bands, velocities, "
                 f"Berry curvature or metric differ by {err:.2g} relative at random k): pass the model's actual "
-                "group, symmetry='auto' to detect it, or symmetry=None.")
+                "group, symmetry='auto' to detect it, or symmetry=None; to impose the crystal's group on a "
+                f"Wannier model that breaks it, symmetry_tol >= {err:.2g} (the result is then symmetrized "
+                "by a group the model does not have: the breaking is recorded).")
+        if err > DETECT_TOL:
+            imposed[op.label()] = err
+    if imposed:
+        worst = max(imposed, key=imposed.get)
+        warnings.warn(
+            f"symmetry imposed on model {model.name!r}, which breaks it: {len(imposed)} operations beyond "
+            f"{DETECT_TOL:g}, the worst {worst} by {imposed[worst]:.2g} relative; the result is symmetrized as "
+            "for the ideal crystal (Neumann zeros exact), not the model's own (see attrs['symmetry']).",
+            SymmetryWarning, stacklevel=4)
+    return imposed
 
 
 def lattice_operations(model) -> list[Operation]:
