@@ -110,6 +110,9 @@ def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto") -> Mod
         tau_sym = 0.5 * (tau + tau[partner])
         report["max_centre_shift_A"] = float(np.abs(tau_sym - tau).max())
     params = {**base.parameters, "time_reversal_restored": report}
+    if "orbital_heights" in params:  # 2D models: the heights a displacement field acts on are centres too
+        h = np.asarray(params["orbital_heights"], float)
+        params["orbital_heights"] = (0.5 * (h + h[np.abs(U).argmax(axis=0)])).tolist()
     sym = TightBindingModel(base.R, t_sym, lattice=base.lattice, name=base.name, parameters=params,
                             operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit)
     if isinstance(model, OrbitalPositionModel):

@@ -88,26 +88,14 @@ def with_displacement_field(model: Model, field: float, *, heights=None) -> Mode
     potential; it only shifts μ). Heights: `heights=`, else `model.parameters["orbital_heights"]` (set by
     `as_two_dimensional`), else the z of the orbital positions of a 3D convention-II model.
     A potential linear in the Wannier centres: the off-diagonal z-matrix elements are not included."""
-    from .wannier90 import OrbitalPositionModel
+    from .onsite import add_onsite
 
     field = float(as_finite_array(field, "field (V/Å)"))
     base = getattr(model, "base", model)
     if not isinstance(base, TightBindingModel):
         raise QgeomInputError(f"with_displacement_field needs a tight-binding model, got {type(model).__name__}.")
     h = _heights(model, heights)
-    U = field * (h - h.mean())
-    t = base.t.copy()
-    r0 = np.flatnonzero(~base.R.any(axis=1))
-    if len(r0) != 1:
-        raise QgeomInputError("the model has no R = 0 block to put the on-site potential in.")
-    t[r0[0]] += np.diag(U)
-    params = {**base.parameters, "displacement_field_V_per_A": field}
-    shifted = TightBindingModel(base.R, t, lattice=base.lattice, name=base.name, parameters=params,
-                                operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit)
-    if isinstance(model, OrbitalPositionModel):
-        wp = (model.position_R, model.position_r) if model.has_position_matrix else None
-        return OrbitalPositionModel(shifted, model.positions, wannier_positions=wp)
-    return shifted
+    return add_onsite(model, np.diag(field * (h - h.mean())), {"displacement_field_V_per_A": field})
 
 
 def _heights(model: Model, heights) -> np.ndarray:

@@ -1,0 +1,70 @@
+"""On-site (R = 0) terms added to a tight-binding or Wannier model: the one place that rebuilds a
+model with a changed on-site block (used by the displacement field and the exchange field).
+
+`with_exchange_field(model, exchange, axis="z")` adds J σ_axis ⊗ 1 on the spinor basis — a uniform
+exchange (or Zeeman) field of a magnetic substrate or dopants, the simplest way to break time
+reversal of a non-magnetic Wannier model. The spin order of the basis is that of
+`qgeom.models.symmetrize` ("block": all spin-up first; "interleaved": ↑↓ per orbital); bases of
+spinor hybrids (spinor_ordering "fitted") have no orbital-independent σ and are refused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import QgeomInputError, as_finite_array
+from .base import Model
+from .tight_binding import TightBindingModel
+
+PAULI = {"x": np.array([[0, 1], [1, 0]], complex), "y": np.array([[0, -1j], [1j, 0]]),
+         "z": np.array([[1, 0], [0, -1]], complex)}
+
+
+def add_onsite(model: Model, matrix: np.ndarray, parameters: dict) -> Model:
+    """The model with H(R = 0) += matrix (Hermitian, N×N) and `parameters` merged into its own;
+    Wannier centres, position matrices and units kept."""
+    from .wannier90 import OrbitalPositionModel
+
+    base = getattr(model, "base", model)
+    if not isinstance(base, TightBindingModel):
+        raise QgeomInputError(f"an on-site term needs a tight-binding model, got {type(model).__name__}.")
+    r0 = np.flatnonzero(~base.R.any(axis=1))
+    if len(r0) != 1:
+        raise QgeomInputError("the model has no R = 0 block to put the on-site term in.")
+    t = base.t.copy()
+    t[r0[0]] += matrix
+    shifted = TightBindingModel(base.R, t, lattice=base.lattice, name=base.name,
+                                parameters={**base.parameters, **parameters}, operators=base.operators,
+                                energy_unit=base.energy_unit, length_unit=base.length_unit)
+    if isinstance(model, OrbitalPositionModel):
+        wp = (model.position_R, model.position_r) if model.has_position_matrix else None
+        return OrbitalPositionModel(shifted, model.positions, wannier_positions=wp)
+    return shifted
+
+
+def spin_matrix(nbands: int, axis: str, ordering: str) -> np.ndarray:
+    """σ_axis on `nbands` spinor Wannier functions in `ordering` ("block" or "interleaved")."""
+    if axis not in PAULI:
+        raise QgeomInputError(f"axis must be 'x', 'y' or 'z', got {axis!r}.")
+    if nbands % 2:
+        raise QgeomInputError(f"a spin operator needs an even number of spinor orbitals, got {nbands}.")
+    eye = np.eye(nbands // 2)
+    if ordering == "block":
+        return np.kron(PAULI[axis], eye)
+    if ordering == "interleaved":
+        return np.kron(eye, PAULI[axis])
+    raise QgeomInputError(
+        f"the spin order of this basis is {ordering!r}: a uniform exchange field needs (orbital x spin) Wannier "
+        "functions in 'block' or 'interleaved' order; pass spinor_ordering='block' or 'interleaved' if it is one.")
+
+
+def with_exchange_field(model: Model, exchange: float, *, axis: str = "z", spinor_ordering: str = "auto") -> Model:
+    """The model with H(R = 0) += J σ_axis (J = `exchange`, in the model's energy unit; the spin
+    splitting of a flat band is 2J). `spinor_ordering`: as in `restore_time_reversal`."""
+    from .symmetrize import _ordering
+
+    J = float(as_finite_array(exchange, "exchange"))
+    base = getattr(model, "base", model)
+    order = _ordering(model, base.t, spinor_ordering)
+    S = spin_matrix(model.nbands, axis, order)
+    return add_onsite(model, J * S, {"exchange_field": {"J": J, "axis": axis, "spinor_ordering": order}})
