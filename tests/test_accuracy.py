@@ -170,3 +170,18 @@ def test_a_result_that_is_rounding_noise_everywhere_does_not_warn():
         warnings.simplefilter("error", AccuracyWarning)
         ds = expansion(qi_wu_zhang(), components=["xxx", "xyy"], mu=[0.0], temperature=0.05, grid=24)
     assert float(abs(ds.sigma).max()) < 1e-20
+
+
+def test_a_symmetry_zero_term_is_not_judged_by_the_less_symmetric_subgrid():
+    """T-odd terms of a non-magnetic crystal are zeros of the full (k -> -k symmetric) grid but not of
+    an even Monkhorst-Pack grid's every-2nd-point sub-grid: no relative error for them (1T'-MoS2 warned
+    'relative error 5e9' on its Gamma^0 terms); the other term's estimate is unchanged."""
+    import xarray as xr
+
+    from qgeom.accuracy import relative_error
+
+    value = xr.DataArray(np.array([[1.0, -2.0], [3e-21, -1e-21]]), dims=("term", "mu"))
+    error = xr.DataArray(np.array([[0.1, 0.2], [1e-5, 2e-5]]), dims=("term", "mu"))
+    rel = relative_error(value, error, ["mu"])
+    assert float(rel[0]) == pytest.approx(0.1)
+    assert float(rel[1]) == 0.0

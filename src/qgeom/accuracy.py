@@ -19,7 +19,9 @@ The relative error of a term (a DC term and mechanism, an optical kind, a geomet
 its largest error over the other axes (components, μ, ω, bands) divided by its largest |X|
 there, floored at `FLOOR` × the largest |X| of the variable and at `ABS_ZERO` in model units (a
 term that is rounding noise everywhere — a symmetry-forbidden response, a chemical potential in a
-gap — has no relative error to report: its estimate is the noise over the noise). Judging a term against its largest
+gap — has no relative error to report: its estimate is the noise over the noise), and a term
+below `ZERO_FRACTION` of the variable's largest |X| (a symmetry zero of the grid, e.g. every T-odd
+term of a non-magnetic crystal, which the less symmetric sub-grid need not reproduce) reports 0. Judging a term against its largest
 component matters where the sub-grid is less symmetric than the grid (Monkhorst–Pack counts with
 no factor 3, see `kspace`): a symmetry-forbidden component is exactly zero on the grid but not on
 the shifted sub-grid, and its estimate is then the size of the discretization error of that
@@ -42,6 +44,7 @@ from .results import decode_attr, encode_attr
 
 DEFAULT_ERROR_TOL = 0.05
 FLOOR = 1e-6
+ZERO_FRACTION = 1e-10  # a term below this fraction of the variable's largest |X| is a numerical zero
 ABS_ZERO = 1e-14  # model units (e = ħ = 1): far below any real second-order response, far above rounding
 _TOL = contextvars.ContextVar("qgeom_error_tol", default=DEFAULT_ERROR_TOL)  # the CLI's --error-tol
 
@@ -81,9 +84,13 @@ def relative_error(value: xr.DataArray, error: xr.DataArray, over: Sequence[str]
     over = [d for d in over if d in value.dims]
     mag = np.abs(value)
     scale = mag.max(over) if over else mag
-    floor = max(FLOOR * float(mag.max()), ABS_ZERO * abs(unit_factor), np.finfo(float).tiny)
+    largest = float(mag.max())
+    floor = max(FLOOR * largest, ABS_ZERO * abs(unit_factor), np.finfo(float).tiny)
     worst = error.max(over) if over else error
-    return worst / np.maximum(scale, floor)
+    # a term that is a numerical zero next to the variable's largest (a T-odd term of a non-magnetic
+    # crystal) is a symmetry zero of the grid; the sub-grid may lack that symmetry (an even
+    # Monkhorst–Pack grid's every-2nd-point sub-grid is not k → −k symmetric): no relative error
+    return (worst / np.maximum(scale, floor)).where(scale > ZERO_FRACTION * largest, 0.0)
 
 
 def _record(ds: xr.Dataset, name: str, info: dict) -> None:
