@@ -188,3 +188,16 @@ def test_gamma_scan_forwards_executor_to_its_expansion(tmp_path, computed):
     for var in ("sigma", "expansion"):
         assert np.array_equal(second[var].values, first[var].values)
         assert_close(first[var].values, plain[var].values)
+
+
+def test_gamma_scan_takes_every_keyword_of_exact():
+    """gamma_scan forwards to exact: a keyword exact gains must reach the scan too (symmetry,
+    symmetry_tol and observable were added to exact after gamma_scan was written)."""
+    import inspect
+
+    from qgeom.dc import exact
+    from qgeom.dc.gamma_fit import gamma_scan
+
+    of_exact = {n for n, p in inspect.signature(exact).parameters.items() if p.kind is p.KEYWORD_ONLY}
+    of_scan = set(inspect.signature(gamma_scan).parameters)
+    assert of_exact - {"gamma"} <= of_scan, sorted(of_exact - {"gamma"} - of_scan)

@@ -65,3 +65,19 @@ def test_cli_optical_full_position_operator(tmp_path):
     bad = CliRunner().invoke(main, ["optical", "--model", "mnbi2te4_bilayer", "--observable", "layer_polarization",
                                     "--position-operator", "full", "--grid", "10,4", "--out", str(tmp_path / "x.nc")])
     assert bad.exit_code == 2 and "Wannier90" in bad.output
+
+
+def test_cli_principal_part_flag(tmp_path):
+    """--principal-part/--no-principal-part reach optical.response; unset keeps the physics default
+    (a polarization keeps P(1/x)), recorded in the result's parameters."""
+    base = ["optical", "--model", "mnbi2te4_bilayer", "--observable", "layer_polarization", "--mu", "0.01",
+            "--kind", "shift_like", "--grid", "24,6", "--omega", "0.02", "0.3", "6", "--quiet"]
+    runs = {}
+    for name, extra in (("default", []), ("on", ["--principal-part"]), ("off", ["--no-principal-part"])):
+        out = tmp_path / f"{name}.nc"
+        r = CliRunner().invoke(main, base + extra + ["--out", str(out)])
+        assert r.exit_code == 0, r.output
+        runs[name] = load(out)
+    assert [metadata(runs[n], "parameters")["principal_part"] for n in ("default", "on", "off")] == [True, True, False]
+    assert np.array_equal(runs["default"].chi.values, runs["on"].chi.values)
+    assert not np.allclose(runs["on"].chi.values, runs["off"].chi.values)

@@ -23,3 +23,21 @@ def test_dc_cli_symmetry(tmp_path):
     assert table_xxx.count("forbidden") >= 3  # Drude, BCD, σ⁰ columns of the row
     bad = CliRunner().invoke(main, args + ["--symmetry", "6mm", "--overwrite"])
     assert bad.exit_code != 0 and "not a symmetry" in bad.output
+
+
+def test_dc_exact_cli_symmetry_equals_full_grid(tmp_path):
+    """qgeom dc-exact --symmetry: the wedge result equals the full-grid result (unitary operations)."""
+    import xarray as xr
+
+    model = symmetric_model(from_symbol("m'-3'"), np.eye(3))
+    hr = to_wannier90_hr(model, tmp_path / "cubic_hr.dat")
+    (tmp_path / "cubic.win").write_text("begin unit_cell_cart\nang\n1 0 0\n0 1 0\n0 0 1\nend unit_cell_cart\n")
+    args = ["dc-exact", "--wannier90", str(hr), "--grid", "4", "--mu", "0.3", "--temperature", "0.4",
+            "--components", "xyz,xxx", "--gamma", "0.05", "--no-fit"]
+    full = CliRunner().invoke(main, args + ["--out", str(tmp_path / "full.nc")])
+    wedge = CliRunner().invoke(main, args + ["--out", str(tmp_path / "wedge.nc"), "--symmetry", "m'-3'"])
+    assert full.exit_code == 0 and wedge.exit_code == 0, full.output + wedge.output
+    a, b = (xr.open_dataset(tmp_path / f, engine="h5netcdf").sigma.values for f in ("full.nc", "wedge.nc"))
+    assert np.abs(a).max() > 0 and np.abs(a - b).max() <= 1e-10 * np.abs(a).max()
+    bad = CliRunner().invoke(main, args + ["--out", str(tmp_path / "o.nc"), "--symmetry", "auto", "--observable", "spin_z"])
+    assert bad.exit_code != 0 and "current" in bad.output

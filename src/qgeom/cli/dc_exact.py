@@ -46,6 +46,12 @@ class DCExactConfig(Table):
         "seed", description="seed: Eqs. B-5, B-6 as printed; physical: sigma/2.")
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H, or force the dense path.")
+    symmetry: str = Field("none", description="Magnetic point group for the Gamma scan (current only): none, auto or a "
+                                              "Hermann-Mauguin symbol; at finite Gamma only its operations without "
+                                              "time reversal are used. Not applied to --omega.")
+    symmetry_tol: float | None = Field(None, gt=0, lt=1, description=(
+        "Relative breaking of the given group the model may have (default: exact symmetries only, 1e-9); "
+        "larger imposes the crystal's group on a Wannier model that breaks it (warned, recorded)."))
 
 
 @click.command("dc-exact")
@@ -71,14 +77,17 @@ def command(out, figure, executor, **opts):
     freq_path = check_output(out_path.with_name(out_path.stem + "_frequency.nc"), option="--out (frequency file)") \
         if conf.omega is not None else None
     check_distinct({"--out": out_path, "--figure": fig_path, "frequency file": freq_path})
+    if conf.symmetry != "none" and not current:
+        raise click.UsageError("--symmetry is implemented for the current; drop it with --observable.")
     components = conf.components or (["xyy"] if current else ["xx", "yy", "xy"])
+    symmetry = dict(symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol)
     kw = dict(components=components, mu=parse_values(conf.mu, "mu"), temperature=conf.temperature,
               grid=grid_arg(conf.grid), nodes=conf.nodes, blocks=conf.blocks, degen_tol=conf.degen_tol,
               observable=conf.observable)
     if conf.fit and conf.convention == "seed":
-        ds = gamma_scan(model, gammas=gammas, **kw, **executor)
+        ds = gamma_scan(model, gammas=gammas, **kw, **symmetry, **executor)
     else:
-        ds = exact(model, gamma=gammas, convention=conf.convention, **kw, **executor)
+        ds = exact(model, gamma=gammas, convention=conf.convention, **kw, **symmetry, **executor)
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}; "
                f"convention {conf.convention}")
     what = "sigma" if current else f"response of {conf.observable}, sigma"

@@ -50,6 +50,11 @@ class OpticalConfig(Table):
                           "with the model's num_valence_bands.", json_schema_extra={"default_text": "none"})
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     component: str = Field("xy", description="αβ shown in the table and figure.")
+    principal_part: bool | None = Field(
+        None, description="Keep the non-resonant principal value P(1/x) of shift_like. Default: not for the current "
+                          "(a rectified DC current needs absorption), kept for other observables (docs/optical.md, "
+                          "'Resonant and non-resonant parts').",
+        json_schema_extra={"default_text": "no for current observables, yes for others"})
 
     @field_validator("scissors")
     @classmethod
@@ -68,7 +73,8 @@ class OpticalConfig(Table):
 @click.command("optical")
 @model_options
 @table_flags(OpticalConfig, list(OpticalConfig.model_fields), kinds={"decls": ("--kind",), "multiple": True, "metavar": "KIND"},
-             omega={"nargs": 3, "type": float, "metavar": "MIN MAX N"}, scissors={"metavar": "auto|none|SHIFT"})
+             omega={"nargs": 3, "type": float, "metavar": "MIN MAX N"}, scissors={"metavar": "auto|none|SHIFT"},
+             principal_part={"decls": ("--principal-part/--no-principal-part",), "type": bool})
 @click.option("--out", "out", type=click.Path(dir_okay=False), default=None,
               help="NetCDF file (default results/optical_<model>_<observable>.nc).")
 @click.option("--figure", "figure", type=click.Path(dir_okay=False), default=None,
@@ -99,7 +105,7 @@ def command(out, figure, executor, **opts):
         model, conf.observable, kinds=conf.kinds, omega=np.linspace(w0, w1, nw), mu=conf.mu,
         temperature=conf.temperature, tau=conf.tau, broadening=conf.broadening, broadening_kind=conf.broadening_kind,
         grid=None if conf.grid is None else grid_arg(conf.grid), cutoff=conf.cutoff, scissors=conf.scissors,
-        degen_tol=conf.degen_tol, **executor,
+        degen_tol=conf.degen_tol, principal_part=conf.principal_part, **executor,
     )
     a, b = comp
     click.echo(f"{model!r}, observable {metadata(ds, 'parameters')['observable']}, grid {metadata(ds, 'grid')['shape']}")

@@ -121,20 +121,23 @@ def gamma_scan(
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
     observable="current",
+    symmetry=None,
+    symmetry_tol: float | None = None,
 ) -> xr.Dataset:
     """Exact σ(Γ) over `gammas` (choose Γ ≪ kT, e.g. 0.05–0.4 kT; ≥ 7 values, 6 give a fit without uncertainty), its fit A/Γ² + B/Γ + C + …
     and the Γ-expansion on the same grid. Returns a Dataset with `sigma[gamma, component, mu]`,
     `fit[component, mu, coefficient]`, `fit_uncertainty[...]` and `expansion[component, mu, coefficient]`
     (coefficient = A, B, C; C of the expansion = σ^geo + σ^kin with the module's KINETIC_PREFACTOR).
     `observable`: as in `exact` (field labels "bc" for an observable other than the current); its
-    expansion gives A (Γ⁻²) and B (Γ⁻¹) and NaN for C, which only the fit provides."""
+    expansion gives A (Γ⁻²) and B (Γ⁻¹) and NaN for C, which only the fit provides.
+    `symmetry`, `symmetry_tol`: as in `exact` (the scan's wedge; the comparison expansion runs on the full grid)."""
     check_gamma_count(np.unique(np.atleast_1d(np.asarray(gammas, float))).size, degrees)
     grid_kwargs = {"kind": kind, "cutoff": cutoff, "offset": offset}
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
     ds = exact(model, components=components, mu=mu, temperature=temperature, gamma=gammas, grid=grid,
                nodes=nodes, radius=radius, convention=convention, units=units, degen_tol=degen_tol,
                chunk_size=chunk_size, progress=progress, error_tol=error_tol, observable=observable,
-               **grid_kwargs, **executor)
+               symmetry=symmetry, symmetry_tol=symmetry_tol, **grid_kwargs, **executor)
     sig = ds["sigma"].transpose("component", "mu", "gamma").values
     fit = fit_gamma_series(ds["gamma"].values, sig, degrees=degrees)
     comps = list(ds["component"].values)
