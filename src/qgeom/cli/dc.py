@@ -23,7 +23,7 @@ from .common import format_table, handle_errors, output_path, parse_values, warn
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import CommaList, Grid, Table, grid_arg, split_list, table_flags
+from .tables import CommaList, Grid, Table, grid_arg, symmetry_tol_field, split_list, table_flags
 
 AUTO_MU_POINTS = 21
 
@@ -62,9 +62,7 @@ class DCConfig(Table):
     symmetry: str = Field("none", description="Magnetic point group: none (full grid), auto (detect), or a "
                                               "Hermann-Mauguin symbol with primes for time reversal (e.g. m-3m1', "
                                               "m'm'm, -3m'): only the irreducible wedge of the grid is evaluated.")
-    symmetry_tol: float | None = Field(None, gt=0, lt=1, description=(
-        "Relative breaking of the given group the model may have (default: exact symmetries only, 1e-9); "
-        "larger imposes the crystal's group on a Wannier model that breaks it (warned, recorded)."))
+    symmetry_tol: float | None = symmetry_tol_field()
 
     @field_validator("mechanisms", mode="before")
     @classmethod

@@ -20,7 +20,7 @@ from .common import format_table, handle_errors, output_path, parse_values
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import CommaList, Grid, Table, grid_arg, table_flags
+from .tables import CommaList, Grid, Table, grid_arg, symmetry_tol_field, table_flags
 
 
 class DCExactConfig(Table):
@@ -49,9 +49,7 @@ class DCExactConfig(Table):
     symmetry: str = Field("none", description="Magnetic point group for the Gamma scan (current only): none, auto or a "
                                               "Hermann-Mauguin symbol; at finite Gamma only its operations without "
                                               "time reversal are used. Not applied to --omega.")
-    symmetry_tol: float | None = Field(None, gt=0, lt=1, description=(
-        "Relative breaking of the given group the model may have (default: exact symmetries only, 1e-9); "
-        "larger imposes the crystal's group on a Wannier model that breaks it (warned, recorded)."))
+    symmetry_tol: float | None = symmetry_tol_field()
 
 
 @click.command("dc-exact")

@@ -14,7 +14,7 @@ import typing
 from typing import Annotated, Any, Literal
 
 import click
-from pydantic import BaseModel, BeforeValidator, ConfigDict, PositiveInt, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError
 
 from .._validation import QgeomInputError
 
@@ -26,6 +26,13 @@ class Table(BaseModel):
     """Base of every command table: unknown keys are errors, NaN/inf are rejected, values frozen."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+
+def symmetry_tol_field():
+    """The `symmetry_tol` field shared by the tables whose command takes `symmetry=`."""
+    return Field(None, gt=0, lt=1, description=(
+        "Relative breaking of the given group the model may have (default: exact symmetries only, 1e-9); "
+        "larger imposes the crystal's group on a Wannier model that breaks it (warned, recorded)."))
 
 
 def default_text(schema: type[BaseModel], field: str) -> str:
