@@ -26,10 +26,8 @@ def positive_scalar(x, name: str) -> float:
     except (TypeError, ValueError):
         raise QgeomInputError(f"{name} must be a positive number, got {x!r}.") from None
     if not np.isfinite(val) or val <= 0.0:
-        raise QgeomInputError(
-            f"{name} must be a positive finite number (got {x!r}); "
-            f"e.g. temperature is kT in the model's energy unit and must be > 0."
-        )
+        hint = " (kT in the model's energy unit)" if name == "temperature" else ""
+        raise QgeomInputError(f"{name}{hint} must be a positive finite number, got {x!r}.")
     return val
 
 
