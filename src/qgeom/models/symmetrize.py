@@ -12,6 +12,14 @@ U ↦ {U H(R)* − H(R) U}_R, made unitary, and accepted only when it is one (U 
 value ≥ FIT_GAP times larger). "auto" takes the model's `spinor_ordering` parameter, else the order whose
 partners share their Wannier centres, else "fitted" when the centres are known and the fit is accepted,
 else the order that breaks T least.
+
+Point groups: `symmetrize_point_group(model, operations, ...)` averages over the unitary operations g of
+a point group (a Hermann–Mauguin symbol or Cartesian matrices, read by qgeom.symmetry.group):
+H(R) → (1/|G|) Σ_g D(g) H(g⁻¹R) D(g)† in convention I, with each Wannier function's centre τ_j carried
+to S τ_j = τ_p(j) + L_j (the lattice shift L enters the new R). D(g) is either given, or built from the
+Wannier projections `orbitals` (names as in Wannier90: s, pz, px, py, dz2, dxz, dyz, dx2-y2, dxy, one per
+spatial orbital): real-harmonic rotation × the SU(2) spin rotation of the proper part for spinor models.
+The result holds H(k) = D(g) H(S⁻¹k) D(g)† for every g exactly; the change is recorded.
 """
 
 from __future__ import annotations
@@ -120,4 +128,142 @@ def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto") -> Mod
     return sym
 
 
-__all__ = ["SPINOR_ORDERINGS", "fitted_time_reversal", "restore_time_reversal", "time_reversal_matrix"]
+_HARMONICS = {  # real harmonics of equal norm on the sphere, as functions of unit vectors [n, 3]
+    "s": lambda r: np.ones(len(r)), "pz": lambda r: r[:, 2], "px": lambda r: r[:, 0], "py": lambda r: r[:, 1],
+    "dz2": lambda r: (3 * r[:, 2] ** 2 - 1) / (2 * np.sqrt(3)), "dxz": lambda r: r[:, 0] * r[:, 2],
+    "dyz": lambda r: r[:, 1] * r[:, 2], "dx2-y2": lambda r: (r[:, 0] ** 2 - r[:, 1] ** 2) / 2,
+    "dxy": lambda r: r[:, 0] * r[:, 1],
+}
+_L = {"s": 0, "pz": 1, "px": 1, "py": 1, "dz2": 2, "dxz": 2, "dyz": 2, "dx2-y2": 2, "dxy": 2}
+
+
+def harmonic_rotation(S: np.ndarray) -> np.ndarray:
+    """D[m', m] with f_m(S⁻¹r) = Σ_m' f_m'(r) D[m', m] over the real harmonics in _HARMONICS order (9×9)."""
+    r = np.random.default_rng(0).normal(size=(40, 3))
+    r /= np.linalg.norm(r, axis=1)[:, None]
+    F = np.stack([f(r) for f in _HARMONICS.values()], axis=1)
+    Fg = np.stack([f(r @ S) for f in _HARMONICS.values()], axis=1)  # row n: r_n S = (Sᵀ r_n)ᵀ = (S⁻¹ r_n)ᵀ
+    D = np.linalg.lstsq(F, Fg, rcond=None)[0]
+    return np.where(np.abs(D) < 1e-12, 0.0, D)
+
+
+def spin_rotation(S: np.ndarray) -> np.ndarray:
+    """SU(2) matrix of the proper part det(S)·S (inversion leaves spin alone); the sign drops out of D H D†."""
+    from scipy.spatial.transform import Rotation
+
+    v = Rotation.from_matrix(np.linalg.det(S) * S).as_rotvec()
+    theta = np.linalg.norm(v)
+    n = v / theta if theta > 1e-12 else np.zeros(3)
+    sig = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+    return np.cos(theta / 2) * np.eye(2) - 1j * np.sin(theta / 2) * np.einsum("a,aij->ij", n, sig)
+
+
+def _site_map(S: np.ndarray, tau: np.ndarray, lattice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """p(j) (first Wannier function on the site S τ_j lands on) and the lattice shift L_j (integers)."""
+    frac = lambda x: x @ np.linalg.inv(lattice)  # noqa: E731
+    d = frac(tau @ S.T)[:, None] - frac(tau)[None]  # [j, i]
+    hit = np.abs(d - np.round(d)).max(axis=-1) < 1e-3
+    if not hit.any(axis=1).all():
+        raise QgeomInputError("the Wannier centres are not mapped onto each other by the operation "
+                              f"{np.round(S, 3).tolist()}: pass centres that respect the point group.")
+    p = hit.argmax(axis=1)
+    return p, np.round(d[np.arange(len(tau)), p]).astype(np.int64)
+
+
+def _orbital_representation(S, orbitals, nbands, ordering, p, tau) -> np.ndarray:
+    """D(g) [N, N] from the projections: harmonic rotation within each site, site a ← site of b."""
+    names = list(_HARMONICS)
+    bad = [o for o in orbitals if o not in _HARMONICS]
+    if bad:
+        raise QgeomInputError(f"unknown orbital names {bad}: use {names}.")
+    M = len(orbitals)
+    if nbands not in (M, 2 * M):
+        raise QgeomInputError(f"{M} orbitals given for {nbands} Wannier functions: pass one name per spatial orbital.")
+    spin = nbands == 2 * M
+    w = np.arange(nbands)
+    orb = (w % M if ordering == "block" else w // 2) if spin else w
+    sp = (w // M if ordering == "block" else w % 2) if spin else np.zeros(nbands, int)
+    idx = np.array([names.index(o) for o in orbitals])[orb]
+    Y = harmonic_rotation(S)[idx[:, None], idx[None, :]]  # [a, b]
+    U = spin_rotation(S)[sp[:, None], sp[None, :]] if spin else 1.0
+    site = np.linalg.norm(tau[:, None] - tau[None], axis=-1) < 1e-3  # [a, b] same centre
+    target = site[:, p]  # a sits where b is carried
+    same_l = np.array([_L[o] for o in orbitals])[orb]
+    mask = target & (same_l[:, None] == same_l[None, :])
+    return np.where(mask, Y * U, 0.0)
+
+
+def _transformed(R, t, W, L, D) -> tuple[np.ndarray, np.ndarray]:
+    """(R', t') of D H(g⁻¹ ·) D†: t entry (R, i, j) moves to R W + L_j − L_i, then D t' D†."""
+    RW = np.rint(R @ W).astype(np.int64)
+    if np.abs(R @ W - RW).max() > 1e-6:
+        raise QgeomInputError("a point-group operation does not map the lattice onto itself: check the "
+                              "operations' Cartesian frame against the model's lattice vectors.")
+    if not L.any():
+        return RW, D @ t @ D.conj().T
+    Rn = RW[:, None, None] + L[None, None, :] - L[None, :, None]  # [nR, i, j, d]
+    keys, inv = np.unique(Rn.reshape(-1, R.shape[1]), axis=0, return_inverse=True)
+    out = np.zeros((len(keys), *t.shape[1:]), complex)
+    N = t.shape[1]
+    ii, jj = np.broadcast_to(np.arange(N)[:, None], (N, N)), np.broadcast_to(np.arange(N)[None], (N, N))
+    np.add.at(out, (inv.ravel(), np.broadcast_to(ii, t.shape).ravel(), np.broadcast_to(jj, t.shape).ravel()), t.ravel())
+    return keys, D @ out @ D.conj().T
+
+
+def _operations(operations) -> list:
+    from ..symmetry import group
+
+    ops = group.from_symbol(operations) if isinstance(operations, str) else group.from_matrices(list(operations))
+    if any(g.time_reversal for g in ops):
+        raise QgeomInputError("symmetrize_point_group averages over unitary operations only: drop the primed "
+                              "(time-reversal) ones, or use restore_time_reversal for a non-magnetic model.")
+    return ops
+
+
+def symmetrize_point_group(model: Model, operations, *, orbitals=None, representation=None,
+                           spinor_ordering: str | None = None) -> Model:
+    """The model averaged over a point group G in real space, H(R) → (1/|G|) Σ_g D(g) H(g⁻¹R) D(g)†.
+
+    `operations`: a Hermann–Mauguin symbol ("-1", "4/m", "m-3m") or Cartesian 3×3 matrices (closed into
+    their group). D(g) from `orbitals` (Wannier90 projection names per spatial orbital, e.g. for bcc Fe
+    ["pz", "px", "py", "dz2", "dxz", "dyz", "dx2-y2", "dxy"]; spin order from `spinor_ordering` or the
+    model's parameters), or `representation`: a callable S ↦ D (N×N unitary, atom mapping included).
+    The centres must be mapped onto each other by G; the removed breaking, max |ΔH(R)| (eV), is in
+    `parameters["point_group_symmetrized"]`."""
+    from .wannier90 import OrbitalPositionModel
+
+    base = getattr(model, "base", model)
+    if not isinstance(base, TightBindingModel) or base.R.shape[1] != 3:
+        raise QgeomInputError(f"symmetrize_point_group needs a 3D tight-binding model, got {type(model).__name__}.")
+    if (orbitals is None) == (representation is None):
+        raise QgeomInputError("pass exactly one of orbitals= (projection names) or representation= (S -> D).")
+    ops = _operations(operations)
+    tau = np.asarray(getattr(model, "positions", None) if getattr(model, "positions", None) is not None
+                     else np.zeros((base.nbands, 3)), float)
+    A = np.asarray(base.lattice, float)
+    ordering = spinor_ordering or base.parameters.get("spinor_ordering", "block")
+    Rs, ts = [], []
+    for g in ops:  # |G| ≤ 48; each term vectorized over R and orbitals
+        p, L = _site_map(g.R, tau, A)
+        D = np.asarray(representation(g.R) if representation is not None
+                       else _orbital_representation(g.R, list(orbitals), base.nbands, ordering, p, tau), complex)
+        if not np.allclose(D @ D.conj().T, np.eye(base.nbands), atol=1e-8):
+            raise QgeomInputError(f"D(g) for {g.label()} is not unitary: check the orbitals / representation.")
+        Rg, tg = _transformed(base.R, base.t, A @ g.R.T @ np.linalg.inv(A), L, D)
+        Rs.append(Rg)
+        ts.append(tg)
+    keys, inv = np.unique(np.concatenate(Rs), axis=0, return_inverse=True)
+    t_sym = np.zeros((len(keys), base.nbands, base.nbands), complex)
+    np.add.at(t_sym, inv.ravel(), np.concatenate(ts) / len(ops))
+    old = np.zeros_like(t_sym)
+    old[np.unique(np.concatenate([keys, base.R]), axis=0, return_inverse=True)[1].ravel()[len(keys):]] = base.t
+    report = {"operations": [g.label() for g in ops], "max_abs_change_eV": float(np.abs(t_sym - old).max()),
+              "nR_before": len(base.R), "nR_after": len(keys)}
+    sym = TightBindingModel(keys, t_sym, lattice=base.lattice, name=base.name,
+                            parameters={**base.parameters, "point_group_symmetrized": report},
+                            operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit)
+    return OrbitalPositionModel(sym, tau) if isinstance(model, OrbitalPositionModel) else sym
+
+
+__all__ = ["SPINOR_ORDERINGS", "fitted_time_reversal", "harmonic_rotation", "restore_time_reversal",
+           "spin_rotation", "symmetrize_point_group", "time_reversal_matrix"]
