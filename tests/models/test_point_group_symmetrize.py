@@ -66,3 +66,15 @@ def test_operation_must_keep_the_lattice():
     c, s = np.cos(np.pi / 3), np.sin(np.pi / 3)  # a 6-fold axis: a finite group, not a bcc symmetry
     with pytest.raises(ValueError, match="lattice onto itself"):
         symmetrize_point_group(m, [np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])], representation=lambda S: np.eye(4))
+
+
+def test_a_large_change_warns_that_the_representation_may_be_wrong():
+    """Fe with the wt.in projector labels: the inversion average moves H(R) by 1.39 eV (8 % of the
+    largest hopping) — the labels do not describe the hybrid Wannier functions; say so."""
+    from pathlib import Path
+
+    from qgeom.models import from_wannier90
+
+    fe = from_wannier90(Path(__file__).resolve().parents[2] / "examples" / "Fe")
+    with pytest.warns(UserWarning, match="representation is probably not"):
+        symmetrize_point_group(fe, "-1", orbitals=["pz", "px", "py", "dz2", "dxz", "dyz", "dx2-y2", "dxy"])

@@ -24,6 +24,8 @@ The result holds H(k) = D(g) H(S⁻¹k) D(g)† for every g exactly; the change 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .._validation import QgeomInputError
@@ -31,6 +33,7 @@ from .base import Model
 from .tight_binding import TightBindingModel
 
 SPINOR_ORDERINGS = ("auto", "block", "interleaved", "fitted")
+LARGE_CHANGE = 0.01  # symmetrize_point_group warns above this fraction of the largest |H(R)|
 FIT_GAP = 100.0  # the fitted U must be separated from other near-solutions by this singular-value ratio
 
 
@@ -259,6 +262,14 @@ def symmetrize_point_group(model: Model, operations, *, orbitals=None, represent
     old[np.unique(np.concatenate([keys, base.R]), axis=0, return_inverse=True)[1].ravel()[len(keys):]] = base.t
     report = {"operations": [g.label() for g in ops], "max_abs_change_eV": float(np.abs(t_sym - old).max()),
               "nR_before": len(base.R), "nR_after": len(keys)}
+    scale = float(np.abs(base.t).max())
+    if report["max_abs_change_eV"] > LARGE_CHANGE * scale:
+        warnings.warn(
+            f"symmetrize_point_group changed H(R) by {report['max_abs_change_eV']:.3g} "
+            f"({report['max_abs_change_eV'] / scale:.0%} of the largest hopping): more than a Wannierization's "
+            "noise, so the representation is probably not that of this basis (e.g. projection labels of hybrid "
+            "Wannier functions) and the result is another band structure; compare the bands.",
+            UserWarning, stacklevel=2)
     sym = TightBindingModel(keys, t_sym, lattice=base.lattice, name=base.name,
                             parameters={**base.parameters, "point_group_symmetrized": report},
                             operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit)
