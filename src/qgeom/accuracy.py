@@ -21,8 +21,8 @@ there, floored at `FLOOR` × the largest |X| of the variable and at `ABS_ZERO` i
 term that is rounding noise everywhere — a symmetry-forbidden response, a chemical potential in a
 gap — has no relative error to report: its estimate is the noise over the noise), and a term
 below `ZERO_FRACTION` of the variable's largest |X| (a symmetry zero of the grid, e.g. every T-odd
-term of a non-magnetic crystal, which the less symmetric sub-grid need not reproduce) reports 0. Judging a term against its largest
-component matters where the sub-grid is less symmetric than the grid (Monkhorst–Pack counts with
+term of a non-magnetic crystal, which the less symmetric sub-grid need not reproduce) reports 0.
+Judging a term against its largest component matters where the sub-grid is less symmetric than the grid (Monkhorst–Pack counts with
 no factor 3, see `kspace`): a symmetry-forbidden component is exactly zero on the grid but not on
 the shifted sub-grid, and its estimate is then the size of the discretization error of that
 integrand — meaningful next to the term's allowed components, meaningless next to zero. Above
