@@ -16,7 +16,7 @@ from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.terms import DEFAULT_KINDS, TERMS
 from .common import format_table, handle_errors, output_path, warn_near_degenerate
 from .model_loader import load, model_options
-from .tables import Grid, Table, grid_arg, table_flags
+from .tables import Grid, Table, grid_arg, table_flags, symmetry_tol_field
 from .executor_options import executor_options
 from .safety_options import safety_options
 
@@ -50,6 +50,10 @@ class OpticalConfig(Table):
                           "with the model's num_valence_bands.", json_schema_extra={"default_text": "none"})
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     component: str = Field("xy", description="αβ shown in the table and figure.")
+    symmetry: str = Field("none", description="Point group (current observables): none, auto or a Hermann-Mauguin "
+                                              "symbol; its operations without time reversal that keep the current "
+                                              "direction give the irreducible wedge and the average of chi.")
+    symmetry_tol: float | None = symmetry_tol_field()
     principal_part: bool | None = Field(
         None, description="Keep the non-resonant principal value P(1/x) of shift_like. Default: not for the current "
                           "(a rectified DC current needs absorption), kept for other observables (docs/optical.md, "
@@ -105,7 +109,8 @@ def command(out, figure, executor, **opts):
         model, conf.observable, kinds=conf.kinds, omega=np.linspace(w0, w1, nw), mu=conf.mu,
         temperature=conf.temperature, tau=conf.tau, broadening=conf.broadening, broadening_kind=conf.broadening_kind,
         grid=None if conf.grid is None else grid_arg(conf.grid), cutoff=conf.cutoff, scissors=conf.scissors,
-        degen_tol=conf.degen_tol, principal_part=conf.principal_part, **executor,
+        degen_tol=conf.degen_tol, principal_part=conf.principal_part,
+        symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol, **executor,
     )
     a, b = comp
     click.echo(f"{model!r}, observable {metadata(ds, 'parameters')['observable']}, grid {metadata(ds, 'grid')['shape']}")

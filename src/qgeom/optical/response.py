@@ -18,7 +18,10 @@ from ..models.base import Model
 from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
+from ..symmetry import resolve as resolve_symmetry
+from ..symmetry.results import attach_symmetry
 from . import kernels, spectral
+from . import symmetry as _optsym
 from . import scissors as _scissors
 from ..observables import AXES, resolve
 from .terms import DEFAULT_KINDS, PUBLIC_KINDS, TERMS, Chunk, kernel_of, principal_part_default  # noqa: F401
@@ -83,6 +86,8 @@ def response(
     checkpoint=None,
     error_tol: float | None = None,
     resolution: float | None = None,
+    symmetry=None,
+    symmetry_tol: float | None = None,
 ):
     """Second-order rectified response χ^{αβ}(ω) of `observable` (seed [K]), symmetrized (S10).
 
@@ -119,6 +124,9 @@ def response(
     `chi_near_degenerate` (same dims as chi): the part of chi that pairs kept apart although closer than
     the broadening carry (χ minus χ with them grouped); large values: the result depends on how
     transitions within unresolved pairs are treated (docs/near_degeneracy.md).
+    `symmetry`, `symmetry_tol`: as in `qgeom.dc.expansion`, for current observables: the unitary
+    operations that map the current direction onto itself give the irreducible wedge and the group
+    average of χ^{αβ} (`optical/symmetry.py`); `forbidden[alpha, beta]` marks Neumann zeros.
 
     Returns an xarray Dataset with complex `chi` over (kind, alpha, beta, omega); δ⟨O⟩ =
     2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
@@ -134,13 +142,22 @@ def response(
     sampling = Sampling(_default_grid(model, grid), cutoff=None if model.is_periodic else cutoff, degen_tol=degen_tol)
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     kgrid, degen_tol = sampling.kgrid(model), sampling.degen_tol
+    plan = None
+    if symmetry is not None:
+        direction = _optsym.check_observable(obs)
+        plan = resolve_symmetry(model, symmetry, kgrid, time_reversal=False, tol=symmetry_tol,
+                                keep=_optsym.stabilizes(direction))
     settings["group_tol"] = resolved_tol(degen_tol, 0.0 if resolution is None else resolution)
     order = obs.bands_order(max(TERMS[k].derivative_order for k in kinds) > 1)
     t0 = time.perf_counter()
-    chi, near, coarse = _integrate_chi(model, obs, kinds, omega, kgrid, settings, sc, order=order, degen_tol=degen_tol,
+    chi, near, coarse = _integrate_chi(model, obs, kinds, omega, plan.grid if plan else kgrid, settings, sc, order=order, degen_tol=degen_tol,
                                  chunk_size=chunk_size, progress=progress, subgrid=True,
                                  executor={"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint})
     elapsed = time.perf_counter() - t0
+    forbidden = None
+    if plan:
+        chi, forbidden = _optsym.symmetrize_chi(chi, plan.ops, direction, model.dim)
+        near = _optsym.symmetrize_chi(near, plan.ops, direction, model.dim)[0]
     factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
     chi, near = (np.moveaxis(x, 1, 3) * factor for x in (chi, near))  # [kind, α, β, ω]
     params = {
@@ -151,7 +168,8 @@ def response(
         "elapsed_s": elapsed, "si_factor": factor,
         "scissors_shift": sc.shift if sc else 0.0, "num_valence_bands": sc.n_valence if sc else -1,
     }
-    ds = _dataset(model, obs, kinds, omega, kgrid, chi, unit, params)
+    ds = _dataset(model, obs, kinds, omega, plan.grid if plan else kgrid, chi, unit, params)
+    ds = attach_symmetry(ds, plan, forbidden, dims=("alpha", "beta"))
     ds["chi_near_degenerate"] = near_degenerate_variable(ds["chi"], near, max(settings["group_tol"], settings["broadening"]))
     coarse = None if coarse is None else np.moveaxis(coarse, 1, 3) * factor
     return attach_error(ds, "chi", coarse, grid=kgrid, tol=error_tol, over=("alpha", "beta", "omega"))

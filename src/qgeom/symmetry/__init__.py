@@ -56,14 +56,15 @@ class SymmetryPlan:
                 "symmetry_imposed_breaking": dict(self.breaking)}
 
 
-def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None) -> SymmetryPlan | None:
+def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None, keep=None) -> SymmetryPlan | None:
     """The plan for `symmetry` (None, "auto", a Hermann–Mauguin symbol, or a list of operations:
     3×3 Cartesian matrices or (matrix, time_reversal) pairs). Given groups are checked on the
     model to `tol` (`symmetry_tol`: None = exact symmetries only; a larger relative value imposes
     a group the model breaks that much — Wannier models of real crystals — and records the
     breaking); "auto" accepts the lattice operations the model keeps to `tol`.
     `time_reversal=False`: keep only the unitary operations (responses that are not eigen-tensors
-    of time reversal, e.g. at finite Γ)."""
+    of time reversal, e.g. at finite Γ). `keep`: a predicate selecting a subgroup (e.g. the
+    stabilizer of a response's fixed index), applied before the wedge is built."""
     tol = symmetry_tolerance(tol)
     if symmetry is None:
         return None
@@ -82,5 +83,7 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None) -> 
     breaking = check(model, ops, tol)
     if not time_reversal:
         ops = unitary(ops)
+    if keep is not None:
+        ops = [g for g in ops if keep(g)]
     name = point_group_name(ops)
     return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()))

@@ -1,0 +1,48 @@
+"""Point-group symmetry of optical responses of the current: the wedge and the group average of χ.
+
+`optical.response` computes χ^{a;βγ}(ω) for ONE current component a. A unitary operation R of
+the crystal relates χ^{a;βγ} to the other current components unless it maps e_a onto ±e_a, so
+only the stabilizer H_a = {R : R e_a = s e_a} of the current direction is used: the irreducible
+wedge of H_a and the average χ^{a;βγ} → (1/|H_a|) Σ_h s_h R_ββ' R_γγ' χ^{a;β'γ'} (a polar
+rank-3 tensor with its first index fixed). Antiunitary operations are not used: they relate
+χ(ω) to the complex conjugate response with the kinds' own time-reversal parities (injection
+and shift differ), which is not needed for the wedge. The result equals the full-grid one when
+the model has the symmetry.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import QgeomInputError
+
+__all__ = ["stabilizes", "symmetrize_chi"]
+
+
+def stabilizes(direction: int):
+    """Predicate: does the (unitary) operation map e_direction onto ±e_direction?"""
+    def keep(op) -> bool:
+        return bool(np.isclose(abs(op.R[direction, direction]), 1.0, atol=1e-9))
+    return keep
+
+
+def _signed_reps(ops, direction: int, dim: int) -> list[tuple[float, np.ndarray]]:
+    return [(float(np.sign(g.R[direction, direction])), g.R[:dim, :dim]) for g in ops]
+
+
+def symmetrize_chi(chi: np.ndarray, ops, direction: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """chi[..., β, γ] (last two axes the field indices) → (its H_a average, forbidden[β, γ])."""
+    reps = _signed_reps(ops, direction, dim)
+    out = sum(s * np.einsum("bi,cj,...ij->...bc", R, R, chi) for s, R in reps) / len(reps)
+    P = sum(s * np.kron(R, R) for s, R in reps) / len(reps)
+    forbidden = np.all(np.abs(P) < 1e-12, axis=1).reshape(dim, dim)
+    return out, forbidden
+
+
+def check_observable(obs) -> int:
+    """The current direction of `obs`; other observables are refused (their transformation law is
+    not known to qgeom yet)."""
+    if obs.source != "current":
+        raise QgeomInputError(f"symmetry= in optical.response is implemented for the current (current_x|y|z); "
+                              f"{obs.name!r} is not one: use symmetry=None.")
+    return int(obs.direction)
