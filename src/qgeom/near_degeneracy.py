@@ -5,8 +5,7 @@ Responses group pairs closer than their resolution scale into one subspace (`ban
 (`near:` keys, separated again by `split_near`); `near_degenerate_variable` stores it in the result,
 `near_degenerate_fraction` reduces it to max |near| / max |σ| per term and `large_fractions`
 lists the terms above WARN_FRACTION for the command line's warnings. One implementation for the
-DC expansion of other observables and the optical responses (the current's expansion re-evaluates
-only the k-points the grouping changes, with the same `near:` keys).
+DC expansion (the current and other observables) and the optical responses.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
 from ..symmetry import resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
-from ..near_degeneracy import NEAR, near_degenerate_variable, split_near
+from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
@@ -238,44 +238,15 @@ class _FermiSurfaceSums:
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         """The sums with near-degenerate pairs grouped, plus `near:NAME` = ungrouped − grouped
-        (the part of each sum that pairs below the resolution would carry; the diagnostic).
+        (the part of each sum that pairs below the resolution would carry; the diagnostic), by
+        `near_degeneracy.grouped_sums` (the second evaluation only at the k-points it changes)."""
+        if self.group_tol is None:
+            return self._sums(b, w)
+        return grouped_sums(self._sums, b, w, self.group_tol)
 
-        The grouping changes the integrands only at the k-points with a pair split by less than
-        the resolution (`Bands.regrouping_changes`): only those are evaluated a second time."""
-        raw, band_major = self._integrands(b)
-        raw_sums = self._contract(b, w, raw, band_major)
-        if self.group_tol is None or self.group_tol <= b.degen_tol:
-            return raw_sums
-        changed = np.flatnonzero(b.regrouping_changes(self.group_tol))
-        if len(changed) == 0:  # the same subspaces everywhere: grouped = ungrouped
-            near = {NEAR + name: np.zeros_like(x) for name, x in raw_sums.items()}
-            return {**raw_sums, **near}
-        if len(changed) == b.nk:  # every k-point: the whole chunk, no copies
-            grouped, band_major = self._integrands(b.regrouped(self.group_tol))
-        else:
-            grouped = self._regrouped_at(b, changed, raw, band_major)
-        out = self._contract(b, w, grouped, band_major)
-        out.update({NEAR + name: raw_sums[name] - out[name] for name in out})
-        return out
-
-    def _regrouped_at(self, b: Bands, changed: np.ndarray, raw: dict, band_major: bool) -> dict:
-        """The integrands `raw` with the k-points `changed` re-evaluated with grouped pairs."""
-        sub, sub_major = self._integrands(b.subset(changed).regrouped(self.group_tol))
-        grouped = {}
-        for name, (X, p) in raw.items():
-            Xs = sub[name][0]
-            if sub_major != band_major:  # the closed two-band form on one, the sum over states on the other
-                Xs = Xs.swapaxes(-1, -2)
-            X = X.copy()
-            if band_major:
-                X[..., changed] = Xs
-            else:
-                X[:, changed] = Xs
-            grouped[name] = (X, p)
-        return grouped
-
-    def _integrands(self, b: Bands) -> tuple[dict, bool]:
-        return _integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
+    def _sums(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
+        raw, band_major = _integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
+        return self._contract(b, w, raw, band_major)
 
     def _contract(self, b: Bands, w: np.ndarray, raw: dict, band_major: bool) -> dict[str, np.ndarray]:
         """Σ_k w Σ_n X f0^(p)(ε_n − μ) for every integrand (X, p) of `_integrands`."""
