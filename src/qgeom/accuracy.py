@@ -100,10 +100,11 @@ def _record(ds: xr.Dataset, name: str, info: dict) -> None:
 
 
 def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, tol: float,
-                 over: Sequence[str] = ()) -> xr.Dataset:
+                 over: Sequence[str] = (), method: str | None = None) -> xr.Dataset:
     """Add `<name>_error` (same dims and units as `name`) and the `error_estimate` attribute;
     warn (AccuracyWarning) when the relative error exceeds `tol`. `coarse`: the variable
-    evaluated from the coarse sub-grid sum (None when the grid has no sub-grid)."""
+    evaluated from the coarse sub-grid sum (None when the grid has no sub-grid), or — with
+    `method` saying so — from another less accurate sum (the result before the last refinement level)."""
     shape = list(grid.shape)
     strides = list(grid.strides)
     if coarse is None:
@@ -116,7 +117,8 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
     ds[f"{name}_error"].attrs.update({
         "units": value.attrs.get("units", ""),
         "long_name": f"estimated k-grid discretization error of {name}",
-        "definition": "|value(grid) - value(coarse sub-grid)|: the coarse grid's error, an upper estimate of the grid's",
+        "definition": "|value(grid) - value(coarse sub-grid)|: the coarse grid's error, an upper estimate of the grid's"
+        if method is None else f"|value - value before the last refinement level|: {method}",
     })
     factor = decode_attr(ds.attrs.get("parameters", "{}")).get("unit_factor", 1.0) or 1.0
     rel = relative_error(value, ds[f"{name}_error"], over, float(factor))
@@ -125,14 +127,15 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
         if rel.ndim else {}
     coarse_shape = [n // s for n, s in zip(shape, strides)]
     _record(ds, name, {
-        "method": "coarse sub-grid in the same pass (qgeom.accuracy)", "variable": f"{name}_error",
-        "grid": shape, "coarse_grid": coarse_shape, "tolerance": tol,
+        "method": method or "coarse sub-grid in the same pass (qgeom.accuracy)", "variable": f"{name}_error",
+        "grid": shape, "coarse_grid": None if method else coarse_shape, "tolerance": tol,
         "max_relative_error": worst, "worst": where, "relative_to": f"max |{name}| over {list(over)}",
     })
     if worst > tol:
         label = "".join(f", {k}={v}" for k, v in where.items())
         warnings.warn(
             f"{name}: estimated k-grid discretization error {worst:.2g} (relative{label}) exceeds "
-            f"error_tol={tol:g}: the {shape} grid and its {coarse_shape} sub-grid disagree. Refine the grid "
+            f"error_tol={tol:g}: " + (f"the {shape} grid and its {coarse_shape} sub-grid disagree" if method is None
+                                        else f"estimated by the {method}") + ". Refine the grid "
             f"(or raise kT/broadening); see {name}_error.", AccuracyWarning, stacklevel=3)
     return ds

@@ -39,6 +39,7 @@ from .options import Execution
 from .progress import ChunkProgress
 
 ChunkSum = Union[np.ndarray, dict[str, np.ndarray]]
+POINTWISE = "@"  # a ChunkSum key with this prefix holds one value per k-point: chunks concatenate, not add
 CHUNK_BYTES = 24 * 2**20  # working-set target per chunk
 MAX_CHUNK_BYTES = 256 * 2**20  # working-set limit when a model asks for larger chunks (`chunk_hint`)
 
@@ -360,7 +361,9 @@ def integrate(
     coarse sub-grid (module docstring), None when no axis can be subsampled — for the error
     estimate of `qgeom.accuracy`. `kind`, `cutoff`, `offset`: as in `make_grid` when `grid` is
     not a KGrid. `axes`: differentiate H only along these Cartesian axes (None: all), for
-    integrands that use no other (`Bands.from_model`).
+    integrands that use no other (`Bands.from_model`). Keys of a dict ChunkSum that start with
+    POINTWISE hold one value per k-point (e.g. `refinement` flags): they are concatenated in the
+    grid's flat point order instead of summed (within a chunk, over blocks, they are added).
     """
     from .executors import make_executor
     from .models.blocks import split_blocks
@@ -377,7 +380,7 @@ def integrate(
     todo = [i for i in range(len(bounds)) if i not in done]
     task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol, axes)
 
-    total, pending, coarse = None, {}, None
+    total, pending, coarse, pointwise = None, {}, None, {}
     header = run_header(model, kgrid, len(bounds), size, parts, workers, scheduler, estimate)
     with make_executor(workers=workers, scheduler=scheduler) as executor, \
             ChunkProgress(len(bounds), progress, len(done), header) as bar:
@@ -398,7 +401,11 @@ def integrate(
                         store.save(j, bounds[j], part)
                     pending[j] = part
                     bar.update(1)
-                total = add_sums(total, pending.pop(i))
+                part = pending.pop(i)
+                if isinstance(part, dict):  # per-k-point values (refinement flags) in flat point order
+                    for key in [key for key in part if key.startswith(POINTWISE)]:
+                        pointwise.setdefault(key, []).append(part.pop(key))
+                total = add_sums(total, part)
                 if bounds[i][1] == kgrid.nsub:  # the sub-grid chunks come first: their sum, rescaled
                     coarse = _scaled(total, kgrid.npoints / kgrid.nsub)
         finally:
@@ -408,6 +415,8 @@ def integrate(
     from .sanity import check_finite_result
 
     check_finite_result(total)
+    if pointwise:
+        total.update({key: np.concatenate(parts) for key, parts in pointwise.items()})
     if subgrid:
         return total, coarse if kgrid.nsub < kgrid.npoints else None
     return total

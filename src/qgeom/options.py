@@ -1,7 +1,7 @@
 """Run options as small frozen, typed objects, validated once at the edge of the public API.
 
 `Sampling` (how k-space is sampled and bands are grouped), `Execution` (how the k-sum runs) and
-`Thermal` (kT and μ) each hold their defaults once: the public functions' signatures take their
+`Thermal` (kT and μ), `Refinement` (adaptive k-grid) each hold their defaults once: the public functions' signatures take their
 defaults from these classes (`degen_tol: float = Sampling.degen_tol`), build the objects from their
 keywords and pass the validated objects on. Adding an option (e.g. a symmetry setting) is one field
 here plus its keyword. `checked_keywords` turns a misspelt keyword (`degen_tool=`) into an error
@@ -105,6 +105,25 @@ class Execution:
     def kwargs(self) -> dict[str, Any]:
         """The keywords of `kspace.integrate` (shallow: a Dask Client must not be copied)."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """Adaptive refinement of the k-grid where Fermi-surface sums are unresolved (`qgeom.refinement`).
+
+    levels : at most this many levels of cell subdivision (0: off, the plain grid).
+    tol : stop when a level changes no term by more than this, relative to the term's largest
+        |value| (over components and μ) — the convergence reached is recorded in the result.
+    """
+
+    levels: int = 0
+    tol: float = 1e-3
+
+    def __post_init__(self):
+        if isinstance(self.levels, bool) or not isinstance(self.levels, (int, np.integer)) or not 0 <= self.levels <= 12:
+            raise QgeomInputError(f"refine must be an integer number of levels in 0 … 12 (0: off), got {self.levels!r}.")
+        object.__setattr__(self, "levels", int(self.levels))
+        object.__setattr__(self, "tol", positive_scalar(self.tol, "refine_tol"))
 
 
 @dataclass(frozen=True)

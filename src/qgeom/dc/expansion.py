@@ -23,7 +23,8 @@ from ..models.base import Model
 from ..models.blocks import block_provenance
 from ..occupation import weighted_fermi_derivatives
 from ..accuracy import attach_error, error_tolerance
-from ..options import Execution, Sampling, Thermal, checked_keywords
+from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
+from ..refinement import FlaggedIntegrand, attach_refinement, refine as refine_sum
 from ..results import make_result
 from ..symmetry import resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
@@ -298,6 +299,35 @@ def _validated(model, components, mechanisms, rta, geometric_form, kinetic_form,
     return comps, mechanisms, rta, scale, unit_factor, unit
 
 
+def _relative_change(to_sigma, unit_factor: float):
+    """change(total, delta) of `refinement.refine`: the largest relative change of a term, judged as
+    the error estimate judges a grid (`accuracy.relative_error`, over components and μ)."""
+    from ..accuracy import relative_error
+
+    def change(total: dict, delta: dict) -> float:
+        dims = ("mechanism", "term", "component", "mu")
+        value = xr.DataArray(to_sigma(total), dims=dims)
+        return float(relative_error(value, xr.DataArray(np.abs(to_sigma(delta)), dims=dims),
+                                    ("component", "mu"), unit_factor).max())
+
+    return change
+
+
+def _k_sums(model, grid, func, refinement: Refinement, change, *, mu, temperature, **kwargs):
+    """The chunk sums of `func` over `grid` → (sums, the less accurate sums the error estimate compares
+    them with or None, the `refinement.RefinementResult` or None). Without refinement the second is
+    the coarse sub-grid's sum; with it, the sum before the last level (every velocity axis is then
+    needed: cells are judged along all of them)."""
+    if not refinement.levels:
+        return (*integrate(model, grid, func, subgrid=True, **kwargs), None)
+    kwargs["axes"] = None
+    flagged = FlaggedIntegrand(func, grid.basis, 1.0 / np.asarray(grid.shape, float), mu, temperature)
+    base, coarse = integrate(model, grid, flagged, subgrid=True, **kwargs)
+    refined = refine_sum(model, grid, func, base, mu=mu, temperature=temperature, levels=refinement.levels,
+                         tol=refinement.tol, change=change, **kwargs)
+    return refined.total, coarse if refined.previous is None else refined.previous, refined
+
+
 def _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention) -> xr.Dataset:
     """`sigma[mechanism, term, component, mu]` with its provenance and the meaning of the terms."""
     return make_result(
@@ -347,6 +377,8 @@ def expansion(
     symmetry=None,
     symmetry_tol: float | None = None,
     resolution: float | None = None,
+    refine: int = Refinement.levels,
+    refine_tol: float = Refinement.tol,
 ) -> xr.Dataset:
     """Γ-expansion coefficients of the second-order DC conductivity, per dissipation mechanism.
 
@@ -383,7 +415,15 @@ def expansion(
     Γ ≫ |Δ| limit of the exact NESS — instead of terms that grow as 1/Δ³
     (docs/near_degeneracy.md). `sigma_near_degenerate` (same dims as sigma) is what those pairs'
     ungrouped terms would add: large values mean the result depends on Γ/Δ beyond the series.
+    `refine`: up to this many levels of adaptive k-grid refinement (0: off) where a band crosses the
+    μ range faster than the grid resolves kT (`qgeom.refinement`); stops when a level changes no term
+    by more than `refine_tol` (relative, per term, over components and μ). attrs["refinement"] records
+    the levels, points and changes; `sigma_error` is then the last level's change.
     """
+    refinement = Refinement(refine, refine_tol)
+    if refinement.levels and not (isinstance(observable, str) and observable == "current"):
+        raise QgeomInputError("refine= is implemented for the current (observable='current'); use refine=0 "
+                              "and a finer grid for other observables.")
     if symmetry is not None and not (isinstance(observable, str) and observable == "current"):
         raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
     if not (isinstance(observable, str) and observable == "current"):
@@ -412,25 +452,37 @@ def expansion(
     axes, local = derivative_axes(component_indices(computed))
     func = _FermiSurfaceSums(local, mu_arr, kT, geometric_form, kinetic_form, group_tol=group_tol)
     error_tol = error_tolerance(error_tol)
-    raw, raw_coarse = integrate(model, plan.grid if plan else kgrid, func, order=order, degen_tol=degen_tol, axes=axes,
-                                blocks=sampling.blocks, subgrid=True, **execution.kwargs())
+    base_grid = plan.grid if plan else kgrid
+    to_sigma = lambda sums: scale * unit_factor * assemble(split_near(sums)[0], mechanisms, rta)  # noqa: E731
+    raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement, _relative_change(to_sigma, unit_factor),
+                                       mu=mu_arr, temperature=kT, order=order, degen_tol=degen_tol, axes=axes,
+                                       blocks=sampling.blocks, **execution.kwargs())
     raw, near = split_near(raw)
     sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
     near = scale * unit_factor * assemble(near, mechanisms, rta) if near else np.zeros_like(sigma)
-    coarse = None if raw_coarse is None else scale * unit_factor * assemble(split_near(raw_coarse)[0], mechanisms, rta)
+    coarse = None if raw_coarse is None else to_sigma(raw_coarse)
     forbidden = None
     if plan:
         sigma, forbidden = symmetrize_terms(plan, sigma, computed, comps, TERMS)
         near = symmetrize_terms(plan, near, computed, comps, TERMS)[0]
+        if coarse is not None:  # the result before the last refinement level, averaged alike
+            coarse = symmetrize_terms(plan, coarse, computed, comps, TERMS)[0]
     parameters = {
         "temperature": kT, "degen_tol": degen_tol, "resolution": group_tol, "rta_c1_c2": list(rta) if rta else None,
         "geometric_form": geometric_form, "kinetic_form": kinetic_form,
         "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
         "unit_factor": unit_factor,
         "orbital_blocks": block_provenance(model, blocks),
+        "refine": refinement.levels, "refine_tol": refinement.tol,
     }
     ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
     ds = attach_symmetry(ds, plan, forbidden)
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol)
+    if refined is not None:
+        attach_refinement(ds, refined, refinement, base_grid)
+        if refined.history:
+            return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
+                                method=f"change made by the last refinement level ({len(refined.history)}) "
+                                       "(qgeom.refinement)")
     return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"))
 
