@@ -51,7 +51,9 @@ from ._validation import QgeomInputError
 from .bands import Bands
 from .kspace import POINTWISE, KGrid, add_sums, chunk_bounds, integrate
 
-FLAGS = POINTWISE + "fermi_window"  # per k-point: 0 outside the window, 1 resolved, 2 unresolved (int8)
+# per k-point counts (added over orbital blocks, so > 0 means "some block"): bands in the Fermi window,
+# and those of them that the cell does not resolve
+WINDOW_KEY, UNRESOLVED_KEY = POINTWISE + "fermi_window", POINTWISE + "unresolved"
 RESOLVED = 0.5  # a band that changes by less than this many kT across a cell is resolved there
 WINDOW = 36.0  # kT beyond the μ range: f0^(p) ~ e^-36 = 2e-16 of its peak at the refined patch's border
 MAX_POINTS_FACTOR = 16  # a level never evaluates more than this many times the base grid's points
@@ -91,7 +93,7 @@ class CellGrid(KGrid):
 
 
 class FlaggedIntegrand:
-    """`func`'s chunk sums plus FLAGS: per k-point, whether its cell (reduced widths `widths`) is
+    """`func`'s chunk sums plus WINDOW_KEY and UNRESOLVED_KEY: per k-point, whether its cell (reduced widths `widths`) is
     in the Fermi window and resolved there (module docstring). Picklable when `func` is; needs Bands
     with all velocity axes."""
 
@@ -106,19 +108,29 @@ class FlaggedIntegrand:
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         out = dict(self.func(b, w))
-        out[FLAGS] = window_flags(b, self.basis, self.widths, self.mu_lo, self.mu_hi, self.kT)
+        out[WINDOW_KEY], out[UNRESOLVED_KEY] = window_flags(b, self.basis, self.widths, self.mu_lo, self.mu_hi, self.kT)
         return out
 
 
-def window_flags(b: Bands, basis: np.ndarray, widths: np.ndarray, mu_lo: float, mu_hi: float, kT: float) -> np.ndarray:
-    """[nk] int8 for the cells around b.k: 0 outside the Fermi window, 1 in it and resolved, 2 in it
-    with a band that changes by more than RESOLVED·kT across the cell."""
-    velocity = np.diagonal(b.v, axis1=-2, axis2=-1).real  # [nk, d (Cartesian), N]
-    slope = np.abs(np.einsum("ax,kxn->kan", basis, velocity))  # |∂ε_n/∂κ_a|
+def window_flags(b: Bands, basis: np.ndarray, widths: np.ndarray, mu_lo: float, mu_hi: float,
+                 kT: float) -> tuple[np.ndarray, np.ndarray]:
+    """For the cells around b.k ([nk] int32 each): the number of bands in the Fermi window, and of
+    those that change by more than RESOLVED·kT across the cell."""
+    # |∂ε_n/∂κ_a| gauge invariantly: the rms of the ∂_κa H block within n's degenerate subspace D
+    # (its eigenvalues are the slopes of the bands that leave the degeneracy), averaged over D
+    dH = np.einsum("ax,kxnm->kanm", basis, b.v)  # ∂H/∂κ_a = Σ_x b_ax ∂H/∂k_x
+    same = b.exact_same[:, None]
+    slope = np.sqrt(b.subspace_average(np.where(same, np.abs(dH) ** 2, 0.0).sum(-1)))  # [nk, d, N]
     spread = 0.5 * np.einsum("kan,a->kn", slope, widths)
     e = b.energies
     near = np.maximum(np.maximum(mu_lo - e, e - mu_hi), 0.0) < spread + WINDOW * kT
-    return (near.any(axis=1).astype(np.int8) + (near & (spread > RESOLVED * kT)).any(axis=1)).astype(np.int8)
+    return near.sum(axis=1, dtype=np.int32), (near & (spread > RESOLVED * kT)).sum(axis=1, dtype=np.int32)
+
+
+def check_grid(grid: KGrid) -> None:
+    """Refinement subdivides the cells of a uniform lattice grid; refuse others before any k-sum."""
+    if grid.kind != "uniform":
+        raise QgeomInputError("refine= needs a uniform lattice grid (continuum disk/box grids: use a finer grid).")
 
 
 def _subcell_offsets(widths: np.ndarray, split: np.ndarray) -> np.ndarray:
@@ -152,23 +164,22 @@ class RefinementResult:
 
 def refine(model, grid: KGrid, func, base: dict, *, mu, temperature: float, levels: int, tol: float,
            change: Callable[[dict, dict], float], checkpoint=None, **integrate_kwargs) -> RefinementResult:
-    """Refine the k-sum `base` of `func` (a dict ChunkSum over `grid` that holds FLAGS, from an
+    """Refine the k-sum `base` of `func` (a dict ChunkSum over `grid` with the window counts, from an
     integration with `FlaggedIntegrand`) by up to `levels` levels (module docstring). `change(total,
     delta)`: the relative change a level's `delta` makes to `total` (the caller's error measure).
     `integrate_kwargs`: forwarded to `kspace.integrate` (order, degen_tol, blocks, executors …);
     `checkpoint`: a directory, each level in its own sub-directory."""
-    if grid.kind != "uniform":
-        raise QgeomInputError("refine= needs a uniform lattice grid (continuum disk/box grids: use a finer grid).")
+    check_grid(grid)
     total = dict(base)
-    flags = total.pop(FLAGS)
+    window, unresolved = total.pop(WINDOW_KEY), total.pop(UNRESOLVED_KEY)
     widths = 1.0 / np.asarray(grid.shape, float)
     split = np.where(np.asarray(grid.shape) > 1, 2, 1)  # an axis of one point (a slab) is not split
     offsets = _subcell_offsets(widths, split)
     full = getattr(grid, "full_npoints", grid.npoints)
-    cells, weights = _flagged_cells(grid, flags > 0)
+    cells, weights = _flagged_cells(grid, window > 0)
     history, previous, converged, stopped = [], None, False, f"{levels} levels done"
     for level in range(1, levels + 1):
-        if not (flags == 2).any():
+        if not unresolved.any():
             converged, stopped = True, "every cell of the Fermi window resolves kT"
             break
         n_sub = len(cells) * len(offsets)
@@ -185,7 +196,7 @@ def refine(model, grid: KGrid, func, base: dict, *, mu, temperature: float, leve
         flagged = FlaggedIntegrand(func, grid.basis, widths, mu, temperature)
         where = None if checkpoint is None else Path(checkpoint) / f"refinement_level_{level}"
         delta = integrate(model, level_grid, flagged, checkpoint=where, **integrate_kwargs)
-        flags = delta.pop(FLAGS)[:n_sub]
+        window, unresolved = delta.pop(WINDOW_KEY)[:n_sub], delta.pop(UNRESOLVED_KEY)[:n_sub]
         previous, total = total, add_sums(total, delta)
         rel = float(change(total, delta))
         history.append({"level": level, "cells_refined": int(len(cells)), "points_evaluated": int(level_grid.npoints),
@@ -193,8 +204,7 @@ def refine(model, grid: KGrid, func, base: dict, *, mu, temperature: float, leve
         if rel <= tol:
             converged, stopped = True, f"level {level} changed the result by {rel:.2g} <= refine_tol"
             break
-        cells, weights = sub[flags > 0], sub_w[flags > 0]
-        flags = flags[flags > 0]
+        cells, weights = sub[window > 0], sub_w[window > 0]
     return RefinementResult(total, previous, history, converged, stopped)
 
 

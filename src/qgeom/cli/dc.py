@@ -9,7 +9,7 @@ import click
 import numpy as np
 from pydantic import Field, PositiveFloat, field_validator
 
-from ..options import DEFAULT_DEGEN_TOL, Sampling
+from ..options import DEFAULT_DEGEN_TOL, Refinement, Sampling
 from ..dc import expansion
 from ..dc.conventions import CONVENTIONS
 from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS
@@ -63,6 +63,11 @@ class DCConfig(Table):
                                               "Hermann-Mauguin symbol with primes for time reversal (e.g. m-3m1', "
                                               "m'm'm, -3m'): only the irreducible wedge of the grid is evaluated.")
     symmetry_tol: float | None = symmetry_tol_field()
+    refine: int = Field(Refinement.levels, ge=0, le=12,
+                        description="Levels of adaptive k-grid refinement of the Fermi window (0: off); "
+                                    "stops early when converged to refine_tol.")
+    refine_tol: PositiveFloat = Field(Refinement.tol, description="Refinement stops when a level changes no term "
+                                                                  "by more than this (relative).")
 
     @field_validator("mechanisms", mode="before")
     @classmethod
@@ -140,7 +145,7 @@ def command(out, figure, executor, **opts):
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
         kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
         blocks=conf.blocks, symmetry=None if conf.symmetry == "none" else conf.symmetry,
-        symmetry_tol=conf.symmetry_tol, **executor,
+        symmetry_tol=conf.symmetry_tol, refine=conf.refine, refine_tol=conf.refine_tol, **executor,
     )
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
     click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "
@@ -154,6 +159,10 @@ def command(out, figure, executor, **opts):
     warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution",
                          "would change", "The result depends on Gamma/splitting beyond the expansion; compare "
                          "with qgeom dc-exact")
+    if "refinement" in ds.attrs:
+        info = json.loads(ds.attrs["refinement"])
+        click.echo(f"\nrefinement: {info['levels_done']} level(s), {info['points_evaluated']} k-points evaluated "
+                   f"({info['base_points']} on the base grid); {info['stopped']}.")
     if "forbidden" in ds:
         group = json.loads(ds.attrs["symmetry"])
         click.echo(f"\nsymmetry {group['symmetry_group']}: {group['wedge_points']} of {group['full_grid_points']} "

@@ -1,0 +1,146 @@
+"""Adaptive k-grid refinement (`qgeom.refinement`, `dc.expansion(refine=...)`): the machinery is
+exact (a fully refined level is the doubled grid), refinement converges to the dense-grid answer
+with fewer points, composes with symmetry= and the executors, resumes from a checkpoint, and
+reports what it did."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+
+from qgeom import dc, refinement
+from qgeom._validation import QgeomInputError
+from qgeom.accuracy import AccuracyWarning
+from qgeom.models import pt_tilted_4band
+
+from qgeom.symmetry import from_symbol, restrict
+from tests.symmetry.models import symmetric_model
+
+KW = dict(components="xxx,xyy,yxx", mu=np.linspace(-1.5, 1.5, 5), temperature=0.02, progress=False, error_tol=1e9)
+
+
+def _relative(a, ref):
+    """max over terms of max |a − ref| / max |ref| (components, μ) — terms that are numerical zeros skipped."""
+    a, ref = a.sigma.values, ref.sigma.values
+    scale = np.abs(ref).max(axis=(2, 3))
+    live = scale > 1e-8 * scale.max()
+    return float((np.abs(a - ref).max(axis=(2, 3))[live] / scale[live]).max())
+
+
+def test_fully_refined_level_is_the_doubled_grid(monkeypatch):
+    monkeypatch.setattr(refinement, "WINDOW", 1e9)  # every cell in the window: level 1 = the 2n grid
+    monkeypatch.setattr(refinement, "RESOLVED", 0.0)
+    model = pt_tilted_4band()
+    doubled = dc.expansion(model, grid=40, **KW)
+    refined = dc.expansion(model, grid=20, refine=1, refine_tol=1e-14, **KW)
+    assert _relative(refined, doubled) < 1e-12
+    info = json.loads(refined.attrs["refinement"])
+    assert info["history"][0]["cells_refined"] == 400 and info["points_evaluated"] == 400 + 5 * 400
+
+
+def test_refinement_converges_to_the_dense_grid_with_fewer_points():
+    model = pt_tilted_4band()
+    dense = dc.expansion(model, grid=200, **KW)
+    plain = dc.expansion(model, grid=50, **KW)
+    refined = dc.expansion(model, grid=50, refine=3, refine_tol=1e-6, **KW)
+    assert _relative(plain, dense) > 1e-5  # the base grid alone is not converged …
+    assert _relative(refined, dense) < 1e-10  # … refined it is, to the dense grid's accuracy
+    info = json.loads(refined.attrs["refinement"])
+    assert info["converged"] and info["levels_done"] >= 1
+    assert info["points_evaluated"] < 100**2  # fewer than the plain grid of the same finest spacing
+    # the error estimate is the last level's change, and it bounds the true error
+    assert float(refined.sigma_error.max()) < 1e-6 * float(abs(refined.sigma).max())
+    assert "refinement" in json.loads(refined.attrs["error_estimate"])["sigma"]["method"]
+    params = json.loads(refined.attrs["parameters"])
+    assert params["refine"] == 3 and params["refine_tol"] == 1e-6
+
+
+def test_a_resolved_grid_is_left_alone():
+    model = pt_tilted_4band()
+    kw = {**KW, "temperature": 0.5}
+    plain = dc.expansion(model, grid=60, **kw)
+    refined = dc.expansion(model, grid=60, refine=2, **kw)
+    info = json.loads(refined.attrs["refinement"])
+    assert info["levels_done"] == 0 and info["converged"]
+    np.testing.assert_array_equal(refined.sigma.values, plain.sigma.values)
+
+
+def test_unconverged_refinement_warns_and_says_so():
+    model = pt_tilted_4band()
+    with pytest.warns(AccuracyWarning, match="refinement stopped before converging"):
+        ds = dc.expansion(model, grid=12, refine=1, refine_tol=1e-12, **KW)
+    info = json.loads(ds.attrs["refinement"])
+    assert not info["converged"] and info["levels_done"] == 1
+
+
+def _cubic():
+    return symmetric_model(restrict(from_symbol("m'-3'"), 3), np.eye(3))
+
+
+CUBIC_KW = dict(components="xyz,xxx,yzz", mu=[-0.4, 0.5], temperature=0.1, progress=False, error_tol=1e9,
+                geometric_form="metric_by_parts", kinetic_form="velocity_cubed", refine=1, refine_tol=1e-12)
+
+
+def test_refinement_with_symmetry_equals_the_full_grid():
+    model = _cubic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AccuracyWarning)
+        full = dc.expansion(model, grid=6, **CUBIC_KW)
+        sym = dc.expansion(model, grid=6, symmetry="m'-3'", **CUBIC_KW)
+    assert json.loads(full.attrs["refinement"])["levels_done"] == 1
+    a, b = full.sigma.values, sym.sigma.values
+    scale = np.maximum(np.abs(a).max(axis=(0, 2, 3), keepdims=True), 1e-2 * np.abs(a).max())
+    assert np.abs(a).max() > 1e-3 and np.all(np.abs(a - b) <= 1e-10 * scale)
+
+
+def test_refinement_process_pool_and_checkpoint_equal_serial(tmp_path):
+    model = _cubic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AccuracyWarning)
+        serial = dc.expansion(model, grid=6, symmetry="m'-3'", **CUBIC_KW)
+        pooled = dc.expansion(model, grid=6, symmetry="m'-3'", workers=2, chunk_size=7, **CUBIC_KW)
+        first = dc.expansion(model, grid=6, symmetry="m'-3'", checkpoint=tmp_path, **CUBIC_KW)
+        again = dc.expansion(model, grid=6, symmetry="m'-3'", checkpoint=tmp_path, **CUBIC_KW)
+    scale = np.abs(serial.sigma.values).max()
+    assert np.abs(pooled.sigma.values - serial.sigma.values).max() <= 1e-12 * scale
+    np.testing.assert_array_equal(first.sigma.values, again.sigma.values)
+    assert any((tmp_path / "refinement_level_1").iterdir())
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(refine=-1), "refine must be an integer"),
+    (dict(refine=True), "refine must be an integer"),
+    (dict(refine=1.5), "refine must be an integer"),
+    (dict(refine=1, refine_tol=0.0), "refine_tol"),
+    (dict(refine=1, observable="identity"), "refine= is implemented for the current"),
+])
+def test_bad_refinement_input(bad, match):
+    with pytest.raises(QgeomInputError, match=match):
+        dc.expansion(pt_tilted_4band(), grid=8, **{**KW, **bad})
+
+
+def test_continuum_grids_are_refused():
+    from qgeom.models import mnbi2te4_bilayer
+
+    with pytest.raises(QgeomInputError, match="uniform lattice grid"):
+        dc.expansion(mnbi2te4_bilayer(), grid=(8, 8), components="xxx", mu=[0.01], temperature=0.01, progress=False,
+                     refine=1, error_tol=1e9)
+
+
+def test_cli_refine(tmp_path):
+    from click.testing import CliRunner
+
+    from qgeom.cli import main
+
+    out = tmp_path / "dc.nc"
+    res = CliRunner().invoke(main, ["dc", "--model", "pt_tilted_4band", "--grid", "30", "--temperature", "0.02",
+                                    "--mu=-1.5,1.5", "--components", "xyy", "--refine", "2", "--refine-tol", "1e-4",
+                                    "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "refinement: " in res.output
+    import xarray as xr
+
+    with xr.open_dataset(out) as ds:
+        info = json.loads(ds.attrs["refinement"])
+    assert info["levels_requested"] == 2 and info["points_evaluated"] > 900
