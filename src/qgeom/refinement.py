@@ -15,9 +15,10 @@ checkpoints, near-degenerate grouping, orbital blocks unchanged). Weights of the
 through — an irreducible wedge's orbit sizes included, so refinement composes with `symmetry=`
 (a refined cell of a wedge point stands for its images; the group average restores the rest).
 
-**Which cells** (physics, not the integrand's size). In the cell of k, band n changes by
-s_n = ½ Σ_a |∂ε_n/∂κ_a| δ_a (κ reduced coordinates, δ_a the cell's reduced width; ∂ε/∂κ_a = v·b_a
-with b_a the reciprocal vectors). A cell is in the *Fermi window* when some band comes within
+**Which cells** (physics, not the integrand's size). In the cell of k, band n changes by up to
+s_n = Σ_a (½ |∂ε_n/∂κ_a| δ_a + ⅛ |∂²ε_n/∂κ_a²| δ_a²) (κ reduced coordinates, δ_a the cell's
+reduced width, ∂ε/∂κ_a = v·b_a with b_a the reciprocal vectors; the curvature term keeps a band
+extremum, where the slope vanishes, from being missed). A cell is in the *Fermi window* when some band comes within
 s_n + WINDOW · kT of the μ range (beyond that every f0^(p) is below e^−WINDOW of its peak), and
 *unresolved* when such a band also has s_n > RESOLVED · kT. While any window cell is unresolved,
 the whole window is subdivided — not only the unresolved cells. The uniform grid sum of a smooth
@@ -34,7 +35,8 @@ with 7180 points evaluated (the plain 100² grid: 10⁴ points, 6e-15).
 the error estimate compares the grid with its sub-grid (`accuracy.relative_error`: max over
 components and μ, relative to the term's largest |value|); refinement stops when the change is below
 `tol` (converged), when no cell is unresolved, after `levels` levels, or when the next level would
-exceed MAX_POINTS_FACTOR times the base grid's points. `history` records every level.
+refine more than MAX_CELLS cells (memory: the cells of a level are held, their sub-cells generated per
+chunk). `history` records every level.
 """
 
 from __future__ import annotations
@@ -51,26 +53,31 @@ from ._validation import QgeomInputError
 from .bands import Bands
 from .kspace import POINTWISE, KGrid, add_sums, chunk_bounds, integrate
 
-# per k-point counts (added over orbital blocks, so > 0 means "some block"): bands in the Fermi window,
-# and those of them that the cell does not resolve
+# per k-point flags (OR-ed over orbital blocks): a band in the Fermi window; one that the cell does not resolve
 WINDOW_KEY, UNRESOLVED_KEY = POINTWISE + "fermi_window", POINTWISE + "unresolved"
 RESOLVED = 0.5  # a band that changes by less than this many kT across a cell is resolved there
 WINDOW = 36.0  # kT beyond the μ range: f0^(p) ~ e^-36 = 2e-16 of its peak at the refined patch's border
-MAX_POINTS_FACTOR = 16  # a level never evaluates more than this many times the base grid's points
+MAX_CELLS = 2**26  # cells of one level (their centres: 32 bytes each, the flags of their sub-cells 2 bytes)
 
 
 @dataclass(frozen=True)
 class CellGrid(KGrid):
-    """Explicit k-points in reduced coordinates with their weights: one refinement level's sub-cell
-    centres (weight w/m^d) followed by the cell centres they replace (weight −w)."""
+    """One refinement level as a k-point list: the m^d sub-cell centres of every cell (weight w/m^d;
+    cell-major, generated per chunk, so memory holds only the cells) followed by the cell centres
+    they replace (weight −w). Reduced coordinates."""
 
-    reduced: np.ndarray = field(default=None, repr=False)
-    weights: np.ndarray = field(default=None, repr=False)
+    centres: np.ndarray = field(default=None, repr=False)  # [nc, d]
+    cell_weights: np.ndarray = field(default=None, repr=False)  # [nc]
+    offsets: np.ndarray = field(default=None, repr=False)  # [m^d, d]
     level: int = 0
 
     @property
+    def nsubcells(self) -> int:
+        return len(self.centres) * len(self.offsets)
+
+    @property
     def npoints(self) -> int:
-        return len(self.reduced)
+        return self.nsubcells + len(self.centres)
 
     @property
     def strides(self) -> tuple[int, ...]:
@@ -80,22 +87,35 @@ class CellGrid(KGrid):
     def nsub(self) -> int:
         return self.npoints
 
+    def reduced(self, index: np.ndarray) -> np.ndarray:
+        """Reduced coordinates of sub-cell centres `index` (< nsubcells)."""
+        cell, j = np.divmod(index, len(self.offsets))
+        return self.centres[cell] + self.offsets[j]
+
     def points(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        return self.reduced[start:stop] @ self.basis, self.weights[start:stop]
+        index = np.arange(start, stop)
+        sub = index < self.nsubcells
+        red = np.empty((len(index), self.centres.shape[1]))
+        w = np.empty(len(index))
+        red[sub] = self.reduced(index[sub])
+        w[sub] = self.cell_weights[index[sub] // len(self.offsets)] / len(self.offsets)
+        centre = index[~sub] - self.nsubcells
+        red[~sub], w[~sub] = self.centres[centre], -self.cell_weights[centre]
+        return red @ self.basis, w
 
     def describe(self) -> dict[str, Any]:
         from .checkpoint import digest
 
         out = super().describe()
-        out.update(refinement_level=self.level, points=digest([self.reduced, self.weights]),
+        out.update(refinement_level=self.level, points=digest([self.centres, self.cell_weights, self.offsets]),
                    error_subgrid_strides=None)
         return out
 
 
 class FlaggedIntegrand:
-    """`func`'s chunk sums plus WINDOW_KEY and UNRESOLVED_KEY: per k-point, whether its cell (reduced widths `widths`) is
-    in the Fermi window and resolved there (module docstring). Picklable when `func` is; needs Bands
-    with all velocity axes."""
+    """`func`'s chunk sums plus WINDOW_KEY and UNRESOLVED_KEY: per k-point, whether its cell
+    (reduced widths `widths`) is in the Fermi window and resolved there (module docstring).
+    Picklable when `func` is; needs Bands with all velocity axes."""
 
     def __init__(self, func, basis: np.ndarray, widths: np.ndarray, mu: np.ndarray, temperature: float):
         self.func, self.basis, self.widths = func, np.asarray(basis, float), np.asarray(widths, float)
@@ -114,17 +134,28 @@ class FlaggedIntegrand:
 
 def window_flags(b: Bands, basis: np.ndarray, widths: np.ndarray, mu_lo: float, mu_hi: float,
                  kT: float) -> tuple[np.ndarray, np.ndarray]:
-    """For the cells around b.k ([nk] int32 each): the number of bands in the Fermi window, and of
-    those that change by more than RESOLVED·kT across the cell."""
+    """For the cells around b.k ([nk] bool each): a band is in the Fermi window; such a band
+    changes by more than RESOLVED·kT across the cell."""
     # |∂ε_n/∂κ_a| gauge invariantly: the rms of the ∂_κa H block within n's degenerate subspace D
     # (its eigenvalues are the slopes of the bands that leave the degeneracy), averaged over D
     dH = np.einsum("ax,kxnm->kanm", basis, b.v)  # ∂H/∂κ_a = Σ_x b_ax ∂H/∂k_x
+    moduli = np.abs(dH) ** 2
     same = b.exact_same[:, None]
-    slope = np.sqrt(b.subspace_average(np.where(same, np.abs(dH) ** 2, 0.0).sum(-1)))  # [nk, d, N]
-    spread = 0.5 * np.einsum("kan,a->kn", slope, widths)
+    slope = np.sqrt(b.subspace_average(np.where(same, moduli, 0.0).sum(-1)))  # [nk, d, N]
+    # the curvature bound |∂²ε_n/∂κ_a²| ≤ |<n|∂²_κa H|n>| + 2 Σ_m |<n|∂_κa H|m>|² / |ε_n − ε_m|: a
+    # band at an extremum (slope 0) still moves by ε''δ²/8 across the cell
+    d2H = np.einsum("ax,ay,kxynn->kan", basis, basis, b.w).real if b.w is not None else 0.0
+    curvature = b.subspace_average(np.abs(d2H) + 2 * (moduli * np.abs(b.inv_de)[:, None]).sum(-1))
+    spread = np.einsum("kan,a->kn", 0.5 * slope, widths) + np.einsum("kan,a->kn", curvature / 8, widths**2)
     e = b.energies
     near = np.maximum(np.maximum(mu_lo - e, e - mu_hi), 0.0) < spread + WINDOW * kT
-    return near.sum(axis=1, dtype=np.int32), (near & (spread > RESOLVED * kT)).sum(axis=1, dtype=np.int32)
+    return near.any(axis=1), (near & (spread > RESOLVED * kT)).any(axis=1)
+
+
+def cell_widths(grid: KGrid) -> np.ndarray:
+    """Reduced widths of the grid's cells; 0 along an axis of one point (a slab: summed, never split)."""
+    shape = np.asarray(grid.shape, float)
+    return np.where(shape > 1, 1.0 / shape, 0.0)
 
 
 def check_grid(grid: KGrid) -> None:
@@ -172,31 +203,26 @@ def refine(model, grid: KGrid, func, base: dict, *, mu, temperature: float, leve
     check_grid(grid)
     total = dict(base)
     window, unresolved = total.pop(WINDOW_KEY), total.pop(UNRESOLVED_KEY)
-    widths = 1.0 / np.asarray(grid.shape, float)
+    widths = cell_widths(grid)
     split = np.where(np.asarray(grid.shape) > 1, 2, 1)  # an axis of one point (a slab) is not split
     offsets = _subcell_offsets(widths, split)
-    full = getattr(grid, "full_npoints", grid.npoints)
-    cells, weights = _flagged_cells(grid, window > 0)
+    cells, weights = _flagged_cells(grid, window)
     history, previous, converged, stopped = [], None, False, f"{levels} levels done"
     for level in range(1, levels + 1):
         if not unresolved.any():
             converged, stopped = True, "every cell of the Fermi window resolves kT"
             break
-        n_sub = len(cells) * len(offsets)
-        if n_sub + len(cells) > MAX_POINTS_FACTOR * full:
-            stopped = f"level {level} would evaluate {n_sub} points (> {MAX_POINTS_FACTOR} × the base grid)"
+        if len(cells) > MAX_CELLS:
+            stopped = f"level {level} would refine {len(cells)} cells (> {MAX_CELLS}): use a coarser base grid"
             break
-        sub = (cells[:, None, :] + offsets[None]).reshape(-1, cells.shape[1])
-        sub_w = np.repeat(weights / len(offsets), len(offsets))
         level_grid = CellGrid("uniform", grid.shape, grid.basis, grid.cell_volume, offset=grid.offset,
-                              reduced=np.concatenate([sub, cells]), weights=np.concatenate([sub_w, -weights]),
-                              level=level)
-        offsets = offsets / split
+                              centres=cells, cell_weights=weights, offsets=offsets, level=level)
         widths = widths / split
         flagged = FlaggedIntegrand(func, grid.basis, widths, mu, temperature)
         where = None if checkpoint is None else Path(checkpoint) / f"refinement_level_{level}"
         delta = integrate(model, level_grid, flagged, checkpoint=where, **integrate_kwargs)
-        window, unresolved = delta.pop(WINDOW_KEY)[:n_sub], delta.pop(UNRESOLVED_KEY)[:n_sub]
+        n = level_grid.nsubcells
+        window, unresolved = delta.pop(WINDOW_KEY)[:n], delta.pop(UNRESOLVED_KEY)[:n]
         previous, total = total, add_sums(total, delta)
         rel = float(change(total, delta))
         history.append({"level": level, "cells_refined": int(len(cells)), "points_evaluated": int(level_grid.npoints),
@@ -204,7 +230,9 @@ def refine(model, grid: KGrid, func, base: dict, *, mu, temperature: float, leve
         if rel <= tol:
             converged, stopped = True, f"level {level} changed the result by {rel:.2g} <= refine_tol"
             break
-        cells, weights = sub[window > 0], sub_w[window > 0]
+        inside = np.flatnonzero(window)
+        cells, weights = level_grid.reduced(inside), weights[inside // len(offsets)] / len(offsets)
+        offsets = offsets / split
     return RefinementResult(total, previous, history, converged, stopped)
 
 
