@@ -1,6 +1,7 @@
 """Near-degenerate pairs: grouped below the response's resolution (bands.resolved_tol), with the
 diagnostic `sigma_near_degenerate`; GaAs Wannier model (examples/GaAs) symmetry zeros at defaults."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,9 @@ from qgeom.models.wannier90 import OrbitalPositionModel, from_wannier90
 
 GAAS = Path(__file__).resolve().parents[1] / "examples" / "GaAs"
 TERMS = ["drude", "bcd", "geometric", "kinetic"]
-KW = dict(components=["xyz", "xxx", "zxy"], mu=[7.6, 8.2], temperature=0.025, progress=False)
+# symmetry=None: these tests measure the model's own values (the default zeroes what the group it
+# keeps forbids: test_gaas_defaults_zero_the_time_reversal_odd_terms)
+KW = dict(components=["xyz", "xxx", "zxy"], mu=[7.6, 8.2], temperature=0.025, progress=False, symmetry=None)
 
 
 def _zeeman(model, field: float):
@@ -126,6 +129,24 @@ def test_gaas_time_reversal_restored_zeros_small_grid():
     broken = _term_max(dc.expansion(_zeeman(m, 0.05), grid=6, **KW))
     restored = _term_max(dc.expansion(restore_time_reversal(m), grid=6, **KW)) / broken
     assert restored[T_ODD].max() < 1e-10, restored
+
+
+def test_gaas_defaults_zero_the_time_reversal_odd_terms():
+    """At default settings (symmetry="neumann") the raw GaAs model keeps time reversal to the accuracy
+    of a Wannierization: every T-odd term is exactly 0 and flagged; the BCD (T-even) is the model's."""
+    from qgeom.symmetry import SymmetryWarning
+
+    m = from_wannier90(GAAS)
+    kw = {**KW, "symmetry": "neumann"}
+    with pytest.warns(SymmetryWarning, match="set to 0"):
+        ds = dc.expansion(m, grid=6, **kw)
+    odd = ["drude", "geometric", "kinetic", "intrinsic"]
+    assert np.all(ds.sigma.sel(term=odd).values == 0.0) and ds.forbidden.sel(term=odd).values.all()
+    raw = dc.expansion(m, grid=6, **KW)
+    np.testing.assert_array_equal(ds.sigma.sel(term="bcd").values, raw.sigma.sel(term="bcd").values)
+    assert np.abs(raw.sigma.sel(term=odd).values).max() > 0
+    info = json.loads(ds.attrs["symmetry"])
+    assert info["symmetry_operations"] == ["1", "1'"] and info["wedge_points"] is None
 
 
 @pytest.mark.slow

@@ -27,12 +27,17 @@ def test_mirror_forbidden_component_is_a_numerical_zero():
 
 
 def test_dc_table_labels_numerical_zeros(tmp_path):
-    res = CliRunner().invoke(main, ["dc", "--model", "pt_tilted_4band", "--components", "xyy,yxx", "--mu=-4,-3.6",
-                                    "--temperature", "0.05", "--grid", "40", "--mechanisms", "fermionic_bath",
-                                    "--out", str(tmp_path / "d.nc")])
+    args = ["dc", "--model", "pt_tilted_4band", "--components", "xyy,yxx", "--mu=-4,-3.6", "--temperature", "0.05",
+            "--grid", "40", "--mechanisms", "fermionic_bath", "--out", str(tmp_path / "d.nc")]
+    res = CliRunner().invoke(main, args + ["--symmetry", "none"])  # the model's own sums: rounding noise
     assert res.exit_code == 0, res.output
     rows = res.output.split("component yxx:")[1].strip().split("\n\n")[0].splitlines()[2:]
     assert len(rows) == 2
     for row in rows:  # mu, then every term: no noise digits
         assert set(row.split()[1:]) <= {"~0", "0"}, row
     assert "numerical zero" in res.output
+    # by default the model's mirror (and PT) forbid σ_yxx outright: Neumann zeros, labelled so
+    res = CliRunner().invoke(main, args + ["--overwrite"])
+    assert res.exit_code == 0, res.output
+    rows = res.output.split("component yxx:")[1].strip().split("\n\n")[0].splitlines()[2:]
+    assert all(set(row.split()[1:]) == {"forbidden"} for row in rows), rows

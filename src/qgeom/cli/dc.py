@@ -59,9 +59,11 @@ class DCConfig(Table):
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H (exact and faster); "
                                            "--no-blocks forces the dense path.")
-    symmetry: str = Field("none", description="Magnetic point group: none (full grid), auto (detect), or a "
-                                              "Hermann-Mauguin symbol with primes for time reversal (e.g. m-3m1', "
-                                              "m'm'm, -3m'): only the irreducible wedge of the grid is evaluated.")
+    symmetry: str = Field("neumann", description="neumann: zero the components forbidden by the group the model "
+                                                 "keeps to Wannier accuracy (full grid); none: the model's raw sums; "
+                                                 "auto (detect the exact group), or a Hermann-Mauguin symbol with "
+                                                 "primes for time reversal (e.g. m-3m1', m'm'm, -3m'): only the "
+                                                 "irreducible wedge of the grid is evaluated.")
     symmetry_tol: float | None = symmetry_tol_field()
     refine: int = Field(Refinement.levels, ge=0, le=12,
                         description="Levels of adaptive k-grid refinement of the Fermi window (0: off); "
@@ -165,8 +167,11 @@ def command(out, figure, executor, **opts):
                    f"({info['base_points']} on the base grid); {info['stopped']}.")
     if "forbidden" in ds:
         group = json.loads(ds.attrs["symmetry"])
-        click.echo(f"\nsymmetry {group['symmetry_group']}: {group['wedge_points']} of {group['full_grid_points']} "
-                   "k-points evaluated (irreducible wedge); forbidden: zero by Neumann's principle.")
+        where = "full grid, the model's own values elsewhere (--symmetry none: no zeros)" \
+            if group["wedge_points"] is None else \
+            f"{group['wedge_points']} of {group['full_grid_points']} k-points evaluated (irreducible wedge)"
+        click.echo(f"\nsymmetry {group['symmetry_group']} ({group['symmetry_source']}): {where}; "
+                   "forbidden: zero by Neumann's principle.")
     path = save(ds, out_path)
     fig = plot_expansion(ds, fig_path)
     click.echo(f"\nwrote {path} and {fig}")
@@ -174,7 +179,7 @@ def command(out, figure, executor, **opts):
 
 def _observable(model, conf, mu, out_path, executor) -> None:
     """`--observable`: the Γ⁻² and Γ⁻¹ coefficients of an observable's response (fermionic bath)."""
-    if conf.symmetry != "none":
+    if conf.symmetry not in ("none", "neumann"):
         raise click.UsageError("--symmetry is implemented for the current; drop it with --observable.")
     if conf.mechanisms not in (None, ["fermionic_bath"]) or conf.rta is not None:
         raise click.UsageError("--observable: the closed forms are derived for the fermionic bath only; drop "

@@ -46,9 +46,10 @@ class DCExactConfig(Table):
         "seed", description="seed: Eqs. B-5, B-6 as printed; physical: sigma/2.")
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H, or force the dense path.")
-    symmetry: str = Field("none", description="Magnetic point group for the Gamma scan (current only): none, auto or a "
-                                              "Hermann-Mauguin symbol; at finite Gamma only its operations without "
-                                              "time reversal are used. Not applied to --omega.")
+    symmetry: str = Field("neumann", description="Magnetic point group for the Gamma scan (current only): neumann "
+                                                 "(zero what the group the model keeps to Wannier accuracy forbids), "
+                                                 "none, auto or a Hermann-Mauguin symbol; at finite Gamma only its "
+                                                 "operations without time reversal are used. Not applied to --omega.")
     symmetry_tol: float | None = symmetry_tol_field()
 
 
@@ -75,7 +76,7 @@ def command(out, figure, executor, **opts):
     freq_path = check_output(out_path.with_name(out_path.stem + "_frequency.nc"), option="--out (frequency file)") \
         if conf.omega is not None else None
     check_distinct({"--out": out_path, "--figure": fig_path, "frequency file": freq_path})
-    if conf.symmetry != "none" and not current:
+    if conf.symmetry not in ("none", "neumann") and not current:
         raise click.UsageError("--symmetry is implemented for the current; drop it with --observable.")
     components = conf.components or (["xyy"] if current else ["xx", "yy", "xy"])
     symmetry = dict(symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol)

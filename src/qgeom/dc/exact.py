@@ -44,7 +44,7 @@ from ..results import make_result
 from ..units import second_order_conductivity_scale
 from . import psi_tables as PT
 from .components import component_indices, parse_components
-from ..symmetry import resolve as resolve_symmetry
+from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry
 from .conventions import check_convention, convention_scale, sigma_definition
 from .observable_terms import (block_observables, dc_observable, field_indices, observable_attrs,
@@ -316,7 +316,7 @@ def exact(
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
     observable="current",
-    symmetry=None,
+    symmetry=NEUMANN,
     symmetry_tol: float | None = None,
 ) -> xr.Dataset:
     """Exact DC second-order conductivity σ_abc(Γ, μ) of the fermionic-bath NESS (seed Eqs. B-5, B-6).
@@ -335,14 +335,15 @@ def exact(
     (`layer_polarization`, `spin_z`, `current_x`), a Hermitian matrix or a `qgeom.observables.Observable`
     (e.g. `spin_current`) — whose response Tr[O ρ⁽²⁾] (+ velocity-gauge terms of a k-dependent O) is
     returned as `sigma[gamma, component, mu]` with field labels "bc" (e.g. "xy", or "all"), in model units.
-    `symmetry`: as in `expansion` (None, "auto", a symbol or operations; the current only). At finite Γ
+    `symmetry`: as in `expansion` (default "neumann"; None, "auto", a symbol or operations; the current only). At finite Γ
     the response mixes T-even and T-odd orders, so only the operations without time reversal are
     used, for the wedge and the symmetrization; `forbidden[component]` marks Neumann zeros.
     `symmetry_tol`: as in `expansion` (impose a group the model breaks by at most this much).
     """
     obs = dc_observable(model, observable)
-    if symmetry is not None and obs is not None:
+    if symmetry is not None and not (isinstance(symmetry, str) and symmetry == NEUMANN) and obs is not None:
         raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
+    symmetry = None if obs is not None else symmetry  # the default Neumann zeros: the current's law only
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention, obs)
     error_tol = error_tolerance(error_tol)
     rho = positive_scalar(radius, "radius")
@@ -363,7 +364,8 @@ def exact(
     sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
     forbidden = None
     if plan:  # [gamma, computed, mu] -> [gamma, comps, mu], group-averaged (unitary: parity +1)
-        (sigma, forbidden), (c0, _), (c1, _) = (plan.symmetrize(x, computed, comps, 1, axis=1) for x in (sigma, c0, c1))
+        (sigma, forbidden), (c0, _), (c1, _) = (plan.symmetrize(x, computed, comps, 1, axis=1, label=name)
+                                                for x, name in ((sigma, "sigma"), (c0, None), (c1, None)))
     ds = _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention, obs)
     ds = attach_symmetry(ds, plan, forbidden, dims=("component",))
     if coarse is not None:

@@ -26,7 +26,7 @@ from ..accuracy import attach_error, error_tolerance
 from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
 from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check_grid, refine as refine_sum
 from ..results import make_result
-from ..symmetry import resolve as resolve_symmetry
+from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
 from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
 from ..units import second_order_conductivity_scale
@@ -375,7 +375,7 @@ def expansion(
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
     observable="current",
-    symmetry=None,
+    symmetry=NEUMANN,
     symmetry_tol: float | None = None,
     resolution: float | None = None,
     refine: int = Refinement.levels,
@@ -401,10 +401,14 @@ def expansion(
     `observable`: "current" (this function's σ_abc) or any other observable (a model operator name, a
     Hermitian matrix, current_x|y|z, an Observable): its Γ⁻² and Γ⁻¹ coefficients, fermionic bath only,
     field labels "bc" (`qgeom.dc.observable_expansion`; Γ⁰ not derived: use the exact Γ-scan).
-    `symmetry`: None (full grid, the default), "auto" (detect the magnetic point group), a
-    Hermann–Mauguin symbol (primes for time reversal) or a list of Cartesian operations: only the
-    irreducible wedge of the grid is evaluated and each term is symmetrized by its time-reversal
-    parity (`qgeom.symmetry`); `forbidden[term, component]` marks Neumann zeros.
+    `symmetry`: "neumann" (the default: the full grid; the components forbidden by the group the
+    model keeps to a Wannierization's accuracy — a crystal's group, not a perturbation's — are set
+    to 0 and marked in `forbidden`, with a SymmetryWarning when they were not already rounding
+    noise), None (the model's full-grid sums, nothing zeroed), "auto" (detect the exact magnetic
+    point group), a Hermann–Mauguin symbol (primes for time reversal) or a list of Cartesian
+    operations: for the last three only the irreducible wedge of the grid is evaluated and each term
+    is symmetrized by its time-reversal parity (`qgeom.symmetry`); `forbidden[term, component]`
+    marks Neumann zeros.
     `symmetry_tol`: the relative breaking of the given group the model may have (None: exact
     symmetries only, 1e-9). A Wannier model of a real crystal breaks its group slightly (or, for a
     poor Wannierization, a lot): a larger value imposes the crystal's group — the result is that of
@@ -425,7 +429,8 @@ def expansion(
     if refinement.levels and not (isinstance(observable, str) and observable == "current"):
         raise QgeomInputError("refine= is implemented for the current (observable='current'); use refine=0 "
                               "and a finer grid for other observables.")
-    if symmetry is not None and not (isinstance(observable, str) and observable == "current"):
+    current = isinstance(observable, str) and observable == "current"
+    if symmetry is not None and not (isinstance(symmetry, str) and symmetry == NEUMANN) and not current:
         raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
     if not (isinstance(observable, str) and observable == "current"):
         from .observable_expansion import observable_expansion
@@ -464,7 +469,7 @@ def expansion(
     coarse = None if raw_coarse is None else to_sigma(raw_coarse)
     forbidden = None
     if plan:
-        sigma, forbidden = symmetrize_terms(plan, sigma, computed, comps, TERMS)
+        sigma, forbidden = symmetrize_terms(plan, sigma, computed, comps, TERMS, record=True)
         near = symmetrize_terms(plan, near, computed, comps, TERMS)[0]
         if coarse is not None:  # the result before the last refinement level, averaged alike
             coarse = symmetrize_terms(plan, coarse, computed, comps, TERMS)[0]

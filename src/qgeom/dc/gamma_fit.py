@@ -20,6 +20,7 @@ from .._validation import QgeomInputError
 from ..plots import save_figure
 from ..results import encode_attr, metadata
 from ..options import Sampling, checked_keywords
+from ..symmetry import NEUMANN
 from .exact import DEFAULT_NODES, DEFAULT_RADIUS, exact
 
 COEFFICIENTS = ("A", "B", "C")
@@ -121,7 +122,7 @@ def gamma_scan(
     blocks: bool = Sampling.blocks,
     error_tol: float | None = None,
     observable="current",
-    symmetry=None,
+    symmetry=NEUMANN,
     symmetry_tol: float | None = None,
 ) -> xr.Dataset:
     """Exact σ(Γ) over `gammas` (choose Γ ≪ kT, e.g. 0.05–0.4 kT; ≥ 7 values, 6 give a fit without uncertainty), its fit A/Γ² + B/Γ + C + …

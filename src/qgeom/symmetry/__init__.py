@@ -6,19 +6,21 @@ irreducible wedge of the k-grid with weights, and tensor symmetrization with Neu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import warnings
 
 import numpy as np
 
 from .._validation import QgeomInputError
-from .detect import SymmetryWarning, check, detect, symmetry_tolerance
+from .detect import SymmetryWarning, check, detect, detect_at_model_accuracy, symmetry_tolerance
 from .group import Operation, from_matrices, from_symbol, restrict, unitary
 from .tensors import needed, symmetrize
-from .wedge import WedgeGrid, irreducible_wedge
+from ..kspace import KGrid
+from .wedge import WedgeGrid, irreducible_wedge  # noqa: F401  (WedgeGrid re-exported)
 
-__all__ = ["Operation", "SymmetryPlan", "SymmetryWarning", "resolve", "from_symbol", "detect"]
+__all__ = ["NEUMANN", "Operation", "SymmetryPlan", "SymmetryWarning", "resolve", "from_symbol", "detect"]
 
 
 def point_group_name(ops: list[Operation]) -> str:
@@ -36,20 +38,46 @@ def point_group_name(ops: list[Operation]) -> str:
     return f"{base} ({len(ops)} operations, {nprimed} with time reversal)"
 
 
+NEUMANN = "neumann"  # the default symmetry= of the DC responses (module `resolve`)
+
+
 @dataclass(frozen=True)
 class SymmetryPlan:
     ops: tuple[Operation, ...]
-    grid: WedgeGrid
+    grid: KGrid  # the irreducible wedge (a WedgeGrid), or the full grid when zeros_only
     source: str
-    breaking: tuple[tuple[str, float], ...] = ()  # imposed operations the model breaks, with the breaking
+    breaking: tuple[tuple[str, Any], ...] = ()  # imposed operations the model breaks, with the breaking
+    zeros_only: bool = False  # Neumann zeros on the full-grid result, no wedge and no average
+    group: str = ""
+    zeroed: list = field(default_factory=list, compare=False)  # (term, largest zeroed |value|, largest kept |value|)
 
     def needed(self, comps: list[str], parities=(1, -1)) -> list[str]:
+        if self.zeros_only:
+            return list(comps)
         return needed(list(self.ops), self.grid.dim, comps, parities)
 
-    def symmetrize(self, values, computed, comps, parity: int, axis: int):
-        return symmetrize(values, computed, comps, list(self.ops), self.grid.dim, parity, axis)
+    def symmetrize(self, values, computed, comps, parity: int, axis: int, label: str | None = None):
+        """Group average (or, zeros_only, the Neumann zeros) of `values`; `label`: record the
+        largest zeroed value under this name (the result itself, not its error or diagnostics)."""
+        out, forbidden = symmetrize(values, computed, comps, list(self.ops), self.grid.dim, parity, axis,
+                                    average=not self.zeros_only)
+        if self.zeros_only and forbidden.any() and label is not None:
+            moved = np.abs(np.moveaxis(values, axis, -1))
+            kept = float(moved[..., ~forbidden].max()) if (~forbidden).any() else 0.0
+            self.zeroed.append((label, float(moved[..., forbidden].max()), kept))
+        return out, forbidden
 
     def describe(self) -> dict:
+        if self.zeros_only:
+            return {"symmetry_source": self.source, "symmetry_group": self.group,
+                    "symmetry_operations": [g.label() for g in self.ops], "wedge_points": None,
+                    "full_grid_points": int(self.grid.npoints),
+                    "symmetry_breaking_measured": {k: v for k, v in self.breaking},
+                    "breaking_quantities": ["energies", "velocities", "berry_curvature", "quantum_metric"],
+                    "zeroed_largest": {name: zeroed for name, zeroed, _ in self.zeroed},
+                    "meaning": "components the group forbids are set to 0 (Neumann's principle); the group is "
+                               "what the model keeps to the accuracy of a Wannierization (qgeom.symmetry.detect."
+                               "MODEL_ACCURACY); every other value is the model's own full-grid sum"}
         return {"symmetry_source": self.source, "symmetry_group": self.grid.group,
                 "symmetry_operations": [g.label() for g in self.ops],
                 "wedge_points": int(self.grid.npoints), "full_grid_points": int(self.grid.full_npoints),
@@ -57,17 +85,27 @@ class SymmetryPlan:
 
 
 def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None, keep=None) -> SymmetryPlan | None:
-    """The plan for `symmetry` (None, "auto", a Hermann–Mauguin symbol, or a list of operations:
+    """The plan for `symmetry` (None, "neumann", "auto", a Hermann–Mauguin symbol, or a list of operations:
     3×3 Cartesian matrices or (matrix, time_reversal) pairs). Given groups are checked on the
     model to `tol` (`symmetry_tol`: None = exact symmetries only; a larger relative value imposes
     a group the model breaks that much — Wannier models of real crystals — and records the
     breaking); "auto" accepts the lattice operations the model keeps to `tol`.
     `time_reversal=False`: keep only the unitary operations (responses that are not eigen-tensors
     of time reversal, e.g. at finite Γ). `keep`: a predicate selecting a subgroup (e.g. the
-    stabilizer of a response's fixed index), applied before the wedge is built."""
+    stabilizer of a response's fixed index), applied before the wedge is built.
+
+    "neumann" (the DC default): the group the model keeps to the accuracy of a Wannierization
+    (`detect.detect_at_model_accuracy`) — the crystal's symmetry, not a perturbation's — applied
+    as Neumann zeros only: the full grid is summed as without symmetry, and the components the
+    group forbids are set to 0. An exactly symmetric model changes by rounding only (its forbidden
+    components are ~1e-16 noise); a Wannier model loses the artefacts of its small symmetry
+    breaking in the forbidden components and nothing else. None when nothing but the identity
+    is found, or for continuum models."""
     tol = symmetry_tolerance(tol)
     if symmetry is None:
         return None
+    if isinstance(symmetry, str) and symmetry == NEUMANN:
+        return _neumann_plan(model, kgrid, time_reversal, keep)
     if not model.is_periodic:
         raise QgeomInputError("symmetry= needs a lattice model (continuum k·p models: symmetry=None).")
     if isinstance(symmetry, str) and symmetry == "auto":
@@ -87,3 +125,18 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None, kee
         ops = [g for g in ops if keep(g)]
     name = point_group_name(ops)
     return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()))
+
+
+def _neumann_plan(model, kgrid, time_reversal: bool, keep) -> SymmetryPlan | None:
+    if not model.is_periodic or kgrid.kind != "uniform":
+        return None
+    ops, breaking = detect_at_model_accuracy(model)
+    if not time_reversal:
+        ops = unitary(ops)
+    if keep is not None:
+        ops = [g for g in ops if keep(g)]
+    if len(ops) == 1:
+        return None
+    return SymmetryPlan(tuple(ops), kgrid, "neumann (default): detected at the model's accuracy",
+                        tuple((k, v) for k, v in breaking.items() if any(g.label() == k for g in ops)),
+                        zeros_only=True, group=point_group_name(ops))

@@ -10,19 +10,27 @@ invariant under a primed operation up to (−1)^(n+1)): Drude (Γ⁻²) T-odd, B
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import xarray as xr
 
+from ..results import metadata
+from .detect import SymmetryWarning
+
+ZEROED_NOTICE = 1e-6  # zeroed values above this fraction of the largest |value|: say so (SymmetryWarning)
 DC_TERM_PARITY = {"drude": -1, "bcd": 1, "geometric": -1, "kinetic": -1, "intrinsic": -1}
 
 
-def symmetrize_terms(plan, sigma: np.ndarray, computed: list[str], comps: list[str], terms) -> tuple[np.ndarray, np.ndarray]:
-    """sigma[mechanism, term, computed, μ] → (sigma[mechanism, term, comps, μ], forbidden[term, comps])."""
+def symmetrize_terms(plan, sigma: np.ndarray, computed: list[str], comps: list[str], terms,
+                     record: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """sigma[mechanism, term, computed, μ] → (sigma[mechanism, term, comps, μ], forbidden[term, comps]).
+    `record`: this is the result (not its error or a diagnostic): zeroed values are reported."""
     out = np.empty(sigma.shape[:2] + (len(comps),) + sigma.shape[3:], sigma.dtype)
     forbidden = np.zeros((len(terms), len(comps)), bool)
     for t, name in enumerate(terms):
-        out[:, t], forbidden[t] = plan.symmetrize(sigma[:, t], computed, comps, DC_TERM_PARITY[name], axis=1)
+        out[:, t], forbidden[t] = plan.symmetrize(sigma[:, t], computed, comps, DC_TERM_PARITY[name], axis=1,
+                                                  label=name if record else None)
     return out, forbidden
 
 
@@ -33,5 +41,35 @@ def attach_symmetry(ds: xr.Dataset, plan, forbidden: np.ndarray | None, dims=("t
         return ds
     ds["forbidden"] = (tuple(dims), forbidden)
     ds["forbidden"].attrs["long_name"] = "component forbidden by the magnetic point group (Neumann's principle)"
-    ds.attrs["symmetry"] = json.dumps(plan.describe())
+    info = plan.describe()
+    ds.attrs["symmetry"] = json.dumps(info)
+    if plan.zeros_only:
+        _notice_zeroed(plan, info, float(metadata(ds).get("parameters", {}).get("unit_factor", 1.0) or 1.0))
     return ds
+
+
+def _notice_zeroed(plan, info: dict, unit_factor: float) -> None:
+    """SymmetryWarning when the default Neumann zeros removed more than rounding noise: a zeroed
+    value above ZEROED_NOTICE of the term's largest kept value (or, with none kept, above the
+    numerical-zero floor ABS_ZERO in model units)."""
+    from ..accuracy import ABS_ZERO
+
+    notable = [(name, zeroed, kept) for name, zeroed, kept in plan.zeroed
+               if zeroed > (ZEROED_NOTICE * kept if kept > 0 else ABS_ZERO * abs(unit_factor))]
+    if not notable:
+        return
+    name, zeroed, kept = max(notable, key=lambda z: z[1] / z[2] if z[2] > 0 else np.inf)
+    size = f"{zeroed / kept:.2g} of its largest allowed value" if kept > 0 else f"{zeroed:.2g} (no allowed component)"
+    warnings.warn(
+        f"symmetry: the model keeps the group {plan.group} to the accuracy of a Wannierization (largest breaking "
+        f"{_worst_breaking(info)}); the components it forbids are set to 0. In the model they were up to {size} "
+        f"({name}): artefacts of its symmetry breaking. symmetry=None keeps the model's own values.",
+        SymmetryWarning, stacklevel=4)
+
+
+def _worst_breaking(info: dict) -> str:
+    measured = info["symmetry_breaking_measured"]
+    if not measured:
+        return "none beyond 1e-9"
+    op, errs = max(measured.items(), key=lambda kv: max(kv[1]))
+    return f"{op}: " + ", ".join(f"{q} {e:.1g}" for q, e in zip(("E", "v", "Omega", "g"), errs))

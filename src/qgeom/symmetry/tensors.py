@@ -56,13 +56,14 @@ def needed(ops: list[Operation], dim: int, comps: list[str], parities) -> list[s
 
 
 def symmetrize(values: np.ndarray, computed: list[str], comps: list[str], ops: list[Operation], dim: int,
-               parity: int, axis: int) -> tuple[np.ndarray, np.ndarray]:
+               parity: int, axis: int, average: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """The group average of `values` (components `computed` along `axis`) for the components
-    `comps`, and which of them the group forbids (bool per comp)."""
+    `comps`, and which of them the group forbids (bool per comp). `average=False`: the values of
+    `comps` themselves (`computed` must hold them), with only the forbidden ones set to 0."""
     P = projector(ops, dim, len(comps[0]), parity)
     cols = [flat_index(c, dim) for c in computed]
     rows = [flat_index(c, dim) for c in comps]
-    sub = P[np.ix_(rows, cols)]
+    sub = P[np.ix_(rows, cols)] if average else (np.array(rows)[:, None] == np.array(cols)[None, :]).astype(float)
     moved = np.moveaxis(values, axis, -1)
     out = moved @ sub.T.astype(values.dtype)
     forbidden = ~np.any(P[rows] != 0.0, axis=1)
