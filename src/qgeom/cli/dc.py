@@ -155,7 +155,10 @@ def command(out, figure, executor, **opts):
     for comp in ds.component.values:
         click.echo(f"\ncomponent {comp}:")
         click.echo(comparison_table(ds, str(comp)))
-    note = zero_note(ds, numerical_zeros(ds))
+    zeros = numerical_zeros(ds)
+    if "forbidden" in ds:  # Neumann zeros are labelled "forbidden", not "~0"
+        zeros = zeros & ~ds["forbidden"]
+    note = zero_note(ds, zeros)
     if note:
         click.echo(f"\n{note}")
     warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution",
