@@ -39,6 +39,8 @@ def zero_note(ds: xr.Dataset, mask: xr.DataArray, variable: str = "sigma") -> st
     if not bool(mask.any()):
         return None
     largest = float(np.abs(ds[variable].where(mask)).max())
+    if largest == 0.0:  # exact zeros only (a term a mechanism does not have): "0" says it all
+        return None
     return (f"~0: numerical zero (|sigma| <= {REL_ZERO:g} x the largest |sigma| of that term in this run, or "
             f"<= {ABS_ZERO:g} in model units); largest such |sigma| = {largest:.1e}; exact values are in the file.")
 
