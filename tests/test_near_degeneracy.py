@@ -133,7 +133,8 @@ def test_gaas_time_reversal_restored_zeros_small_grid():
 
 def test_gaas_defaults_zero_the_time_reversal_odd_terms():
     """At default settings (symmetry="neumann") the raw GaAs model keeps time reversal to the accuracy
-    of a Wannierization: every T-odd term is exactly 0 and flagged; the BCD (T-even) is the model's."""
+    of a Wannierization (with the mirrors of mm2): every T-odd term is exactly 0 and flagged; the BCD
+    (T-even) is the model's where mm2 allows it."""
     from qgeom.symmetry import SymmetryWarning
 
     m = from_wannier90(GAAS)
@@ -143,10 +144,11 @@ def test_gaas_defaults_zero_the_time_reversal_odd_terms():
     odd = ["drude", "geometric", "kinetic", "intrinsic"]
     assert np.all(ds.sigma.sel(term=odd).values == 0.0) and ds.forbidden.sel(term=odd).values.all()
     raw = dc.expansion(m, grid=6, **KW)
-    np.testing.assert_array_equal(ds.sigma.sel(term="bcd").values, raw.sigma.sel(term="bcd").values)
+    allowed = ~ds.forbidden.sel(term="bcd").values  # the BCD: the model's own where the kept group allows it
+    np.testing.assert_array_equal(ds.sigma.sel(term="bcd").values[:, allowed], raw.sigma.sel(term="bcd").values[:, allowed])
     assert np.abs(raw.sigma.sel(term=odd).values).max() > 0
     info = json.loads(ds.attrs["symmetry"])
-    assert info["symmetry_operations"] == ["1", "1'"] and info["wedge_points"] is None
+    assert "1'" in info["symmetry_operations"] and info["wedge_points"] is None
 
 
 @pytest.mark.slow

@@ -145,17 +145,26 @@ def lattice_operations(model) -> list[Operation]:
 
 def detect_at_model_accuracy(model) -> tuple[list[Operation], dict[str, list[float]]]:
     """The operations a Wannier model keeps to the accuracy of a Wannierization (MODEL_ACCURACY,
-    per quantity, at random k of two seeds) — the crystal's, not a perturbation's — closed into a
-    group; when the passing operations do not close (an operation broken beyond the accuracy is a
-    product of passing ones), only time reversal is kept if it passes. Returns the group and the
-    measured breaking of each of its operations beyond DETECT_TOL (E, v, Ω, g)."""
+    per quantity, at random k of two seeds) — the crystal's, not a perturbation's: the group grown
+    from the best-kept operations, each added only when the group it generates still passes (the
+    passing operations need not close; time reversal is tried first). Returns the group and the measured breaking of each of its
+    operations beyond DETECT_TOL (E, v, Ω, g)."""
     candidates = [op for R in lattice_operations(model) for op in (Operation(R.R, False), Operation(R.R, True))]
     errors = np.max([_all_mismatches(model, candidates, _random_k(model, 6, seed)) for seed in (7, 29)], axis=0)
     measured = {op.key(): (op, err) for op, err in zip(candidates, errors)}
     passing = {key: op for key, (op, err) in measured.items() if np.all(err <= MODEL_ACCURACY)}
-    group = closure(list(passing.values()))
-    if any(g.key() not in passing for g in group):
-        group = closure([op for op in passing.values() if op.time_reversal and np.allclose(op.R, np.eye(3))])
+    # the passing operations need not close (a product of two may be broken beyond the accuracy):
+    # grow a group — time reversal first (a non-magnetic crystal's most robust symmetry), then the
+    # best-kept operations — adding one only if the group it generates still passes
+    def order(g: Operation) -> tuple:
+        pure_t = g.time_reversal and np.allclose(g.R, np.eye(3))
+        return (not pure_t, float(np.max(measured[g.key()][1] / MODEL_ACCURACY)))
+
+    group = closure([])
+    for op in sorted(passing.values(), key=order):
+        larger = closure(group + [op])
+        if all(g.key() in passing for g in larger):
+            group = larger
     breaking = {g.label(): [float(x) for x in measured[g.key()][1]] for g in group
                 if g.key() in measured and np.max(measured[g.key()][1]) > DETECT_TOL}
     return group, breaking
