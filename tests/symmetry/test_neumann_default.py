@@ -57,3 +57,22 @@ def test_continuum_models_and_other_observables_take_no_default_symmetry():
         obs = dc.expansion(model, observable="layer_polarization", components="xy", mu=[0.01], temperature=0.01,
                            grid=(8, 8), progress=False)
     assert ds.attrs["symmetry"].startswith("none") and "forbidden" not in ds and "forbidden" not in obs
+
+
+def test_optical_default_zeroes_the_forbidden_field_components_only():
+    from qgeom.kspace import make_grid
+    from qgeom.optical import response
+    from qgeom.optical.terms import PUBLIC_KINDS
+
+    model = symmetric_model(restrict(from_symbol("-43m"), 3), np.eye(3))
+    kw = dict(kinds=list(PUBLIC_KINDS), omega=[0.4, 1.1], mu=0.2, temperature=0.1, tau=5.0, broadening=0.2,
+              progress=False, error_tol=1e9, grid=make_grid(model, 6))
+    default = response(model, "current_z", **kw)
+    raw = response(model, "current_z", symmetry=None, **kw)
+    wedge = response(model, "current_z", symmetry="-43m", **kw)
+    forbidden = default.forbidden.values
+    np.testing.assert_array_equal(forbidden, wedge.forbidden.values)
+    assert forbidden.any() and not forbidden.all()
+    a, b = default.chi.values, raw.chi.values  # [kind, alpha, beta, omega]
+    assert np.all(a[:, forbidden] == 0) and np.abs(b[:, forbidden]).max() <= 1e-10 * np.abs(b).max()
+    np.testing.assert_array_equal(a[:, ~forbidden], b[:, ~forbidden])

@@ -50,9 +50,11 @@ class OpticalConfig(Table):
                           "with the model's num_valence_bands.", json_schema_extra={"default_text": "none"})
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     component: str = Field("xy", description="αβ shown in the table and figure.")
-    symmetry: str = Field("none", description="Point group (current observables): none, auto or a Hermann-Mauguin "
-                                              "symbol; its operations without time reversal that keep the current "
-                                              "direction give the irreducible wedge and the average of chi.")
+    symmetry: str = Field("neumann", description="Point group (current observables): neumann (zero the components "
+                                                 "forbidden by the group the model keeps to Wannier accuracy; full "
+                                                 "grid), none, auto or a Hermann-Mauguin symbol; its operations "
+                                                 "without time reversal that keep the current direction give the "
+                                                 "irreducible wedge and the average of chi.")
     symmetry_tol: float | None = symmetry_tol_field()
     principal_part: bool | None = Field(
         None, description="Keep the non-resonant principal value P(1/x) of shift_like. Default: not for the current "

@@ -18,7 +18,7 @@ from ..models.base import Model
 from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
-from ..symmetry import resolve as resolve_symmetry
+from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry
 from . import kernels, spectral
 from . import symmetry as _optsym
@@ -86,7 +86,7 @@ def response(
     checkpoint=None,
     error_tol: float | None = None,
     resolution: float | None = None,
-    symmetry=None,
+    symmetry=NEUMANN,
     symmetry_tol: float | None = None,
 ):
     """Second-order rectified response χ^{αβ}(ω) of `observable` (seed [K]), symmetrized (S10).
@@ -126,7 +126,9 @@ def response(
     transitions within unresolved pairs are treated (docs/near_degeneracy.md).
     `symmetry`, `symmetry_tol`: as in `qgeom.dc.expansion`, for current observables: the unitary
     operations that map the current direction onto itself give the irreducible wedge and the group
-    average of χ^{αβ} (`optical/symmetry.py`); `forbidden[alpha, beta]` marks Neumann zeros.
+    average of χ^{αβ} (`optical/symmetry.py`); `forbidden[alpha, beta]` marks Neumann zeros. The
+    default "neumann" keeps the full grid and sets to 0 only the field components those operations
+    of the group the model keeps to a Wannierization's accuracy forbid (other observables: none).
 
     Returns an xarray Dataset with complex `chi` over (kind, alpha, beta, omega); δ⟨O⟩ =
     2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
@@ -143,6 +145,8 @@ def response(
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     kgrid, degen_tol = sampling.kgrid(model), sampling.degen_tol
     plan = None
+    if isinstance(symmetry, str) and symmetry == NEUMANN and obs.source != "current":
+        symmetry = None  # the default Neumann zeros need the response's transformation law: the current's only
     if symmetry is not None:
         direction = _optsym.check_observable(obs)
         plan = resolve_symmetry(model, symmetry, kgrid, time_reversal=False, tol=symmetry_tol,
@@ -156,8 +160,8 @@ def response(
     elapsed = time.perf_counter() - t0
     forbidden = None
     if plan:
-        chi, forbidden = _optsym.symmetrize_chi(chi, plan.ops, direction, model.dim)
-        near = _optsym.symmetrize_chi(near, plan.ops, direction, model.dim)[0]
+        chi, forbidden = _optsym.apply_plan(plan, chi, direction, model.dim, label="chi")
+        near = _optsym.apply_plan(plan, near, direction, model.dim)[0]
     factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
     chi, near = (np.moveaxis(x, 1, 3) * factor for x in (chi, near))  # [kind, α, β, ω]
     params = {

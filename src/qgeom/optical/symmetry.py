@@ -39,6 +39,20 @@ def symmetrize_chi(chi: np.ndarray, ops, direction: int, dim: int) -> tuple[np.n
     return out, forbidden
 
 
+def apply_plan(plan, chi: np.ndarray, direction: int, dim: int, label: str | None = None):
+    """`symmetrize_chi` for a wedge plan; for the default Neumann plan (`plan.zeros_only`) the
+    full-grid chi itself with only the forbidden field components set to 0 (recorded under `label`)."""
+    averaged, forbidden = symmetrize_chi(chi, plan.ops, direction, dim)
+    if not plan.zeros_only:
+        return averaged, forbidden
+    out = chi.copy()
+    out[..., forbidden] = 0.0
+    if label is not None and forbidden.any():
+        kept = float(np.abs(chi[..., ~forbidden]).max()) if (~forbidden).any() else 0.0
+        plan.zeroed.append((label, float(np.abs(chi[..., forbidden]).max()), kept))
+    return out, forbidden
+
+
 def check_observable(obs) -> int:
     """The current direction of `obs`; other observables are refused (their transformation law is
     not known to qgeom yet)."""
