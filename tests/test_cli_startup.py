@@ -45,3 +45,16 @@ def test_help_lists_every_command_with_its_own_docstring():
 def test_unknown_command_is_reported():
     res = CliRunner().invoke(main, ["dcc"])
     assert res.exit_code == 2 and "No such command 'dcc'" in res.output
+
+
+@pytest.mark.parametrize("module", ["qgeom", "qgeom.cli.dc", "qgeom.models", "qgeom.dc"])
+def test_sympy_only_for_kp_models(module):
+    """SymPy (0.3 s of import, ~0.8 s of `qgeom dc --help`) is loaded by the k·p models only."""
+    code = f"import sys, {module}; print('sympy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": SRC},
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False", out
+    code = "import sys; from qgeom.models import KPModel; print('sympy' in sys.modules, KPModel.__name__)"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": SRC},
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "True KPModel", out

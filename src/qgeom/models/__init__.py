@@ -1,7 +1,10 @@
-"""Models: tight-binding, k·p, and the named library models."""
+"""Models: tight-binding, k·p, and the named library models.
+
+`KPModel` and `parse_expression` (k·p, built on SymPy) are imported on first use: SymPy costs
+0.3 s, more than the rest of qgeom's import, and tight-binding and Wannier work never needs it.
+"""
 
 from .base import Model
-from .kp import KPModel, parse_expression
 from .library import (
     MODELS,
     asymmetric_chain,
@@ -26,3 +29,12 @@ __all__ += [
     "OrbitalPositionModel", "from_pythtb", "from_tbmodels", "from_wannier90", "read_hr", "read_tb", "read_win",
     "to_wannier90_hr", "with_convention",
 ]
+
+
+def __getattr__(name: str):
+    if name in ("KPModel", "parse_expression", "kp"):
+        import importlib
+
+        kp = importlib.import_module(f"{__name__}.kp")  # (`from . import kp` would re-enter this hook)
+        return kp if name == "kp" else getattr(kp, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,13 +7,16 @@ constant a = 1 for lattice models; k in Å⁻¹ for the continuum MnBi2Te4 model
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .._validation import QgeomInputError
 from .base import Model
-from .kp import KPModel
 from .tight_binding import TightBindingModel
+
+if TYPE_CHECKING:
+    from .kp import KPModel
 
 s0 = np.eye(2, dtype=complex)
 sx = np.array([[0, 1], [1, 0]], complex)
@@ -148,6 +151,8 @@ def mnbi2te4_bilayer(*, neel: int = +1, **overrides: float) -> KPModel:
         "layer_polarization": np.diag([1.0] * 4 + [-1.0] * 4),
         "spin_z": 0.5 * np.diag([1.0, -1.0, 1.0, -1.0] * 2),
     }
+    from .kp import KPModel  # SymPy on first use only (models/__init__)
+
     model = KPModel(
         rows, dim=2, parameters=p, name="mnbi2te4_bilayer", operators=ops,
         energy_unit="eV", length_unit="Å", k_cutoff=MNBI2TE4_DEFAULT_CUTOFF,
