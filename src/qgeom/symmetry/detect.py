@@ -74,6 +74,16 @@ def _all_mismatches(model, ops: list[Operation], k: np.ndarray) -> list[np.ndarr
     return [mismatches(model, op, k, base, [x[i * n:(i + 1) * n] for x in images]) for i, op in enumerate(ops)]
 
 
+def _energy_mismatches(model, ops: list[Operation], k: np.ndarray) -> np.ndarray:
+    """The energy part of `mismatches` for every operation (eigenvalues only: a cheap first screen)."""
+    base = np.linalg.eigvalsh(model.hamiltonian(k))
+    images = np.linalg.eigvalsh(model.hamiltonian(np.concatenate([image(op, k, model.dim) for op in ops])))
+    floor = 1e-3 * max(float(np.ptp(base)), 1e-300)
+    got = images.reshape(len(ops), *base.shape)
+    scale = np.maximum(np.abs(got).max(axis=(1, 2)), np.abs(base).max()) + floor
+    return np.abs(got - base).max(axis=(1, 2)) / scale
+
+
 def _random_k(model, n: int = 6, seed: int = 7) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return rng.random((n, model.dim)) @ model.reciprocal_lattice
@@ -150,8 +160,14 @@ def detect_at_model_accuracy(model) -> tuple[list[Operation], dict[str, list[flo
     passing operations need not close; time reversal is tried first). Returns the group and the measured breaking of each of its
     operations beyond DETECT_TOL (E, v, Ω, g)."""
     candidates = [op for R in lattice_operations(model) for op in (Operation(R.R, False), Operation(R.R, True))]
-    errors = np.max([_all_mismatches(model, candidates, _random_k(model, 6, seed)) for seed in (7, 29)], axis=0)
-    measured = {op.key(): (op, err) for op, err in zip(candidates, errors)}
+    ks = [_random_k(model, 6, seed) for seed in (7, 29)]
+    # energies first (eigenvalues only): a random Wannier model fails every operation there
+    energy = np.max([_energy_mismatches(model, candidates, k) for k in ks], axis=0)
+    measured = {op.key(): (op, np.array([e, np.inf, np.inf, np.inf])) for op, e in zip(candidates, energy)}
+    screened = [op for op, e in zip(candidates, energy) if e <= MODEL_ACCURACY[0]]
+    if screened:
+        errors = np.max([_all_mismatches(model, screened, k) for k in ks], axis=0)
+        measured.update({op.key(): (op, err) for op, err in zip(screened, errors)})
     passing = {key: op for key, (op, err) in measured.items() if np.all(err <= MODEL_ACCURACY)}
     # the passing operations need not close (a product of two may be broken beyond the accuracy):
     # grow a group — time reversal first (a non-magnetic crystal's most robust symmetry), then the
