@@ -26,6 +26,11 @@ Error of a run: per term, max over μ of |value − reference| / max over μ of 
   (`adpt_num_iter`), the error checked after every refinement iteration. Each WB variant stops at the
   target or after --wb-budget CPU seconds.
 
+Findings (docs/performance.md, "Time to a converged answer"): WB needs a 10 µeV Fermi-level step for
+a 1e-3 Drude (its T = 0 staircase error does not average out over k-points); with refinement it keeps
+every K-point's Fermi-level-resolved result (27 MB each), hence `dump_results=True`; and its result
+symmetrized with {E, M_x·T} has the Drude off by ~100 % (the BCD is fine).
+
 Before timing, the conventions are checked on a small grid: qgeom = an independent numpy sum over
 states (exact f′), and WB = the same per-state numpy values put through WB's Fermi-level grid and
 smoother (so any qgeom–WB difference is WB's Fermi-level discretization, not a convention).
@@ -274,7 +279,10 @@ def wb_refined(system, nkdiv, nkfft, *, symmetry: bool, iterations: int, de: flo
             c0[0] = time.process_time()
             wberri.run(system, grid=grid, calculators=calcs, parallel=False, use_irred_kpt=symmetry,
                        symmetrize=symmetry, adpt_num_iter=iterations, print_progress_step_time=1e9,
-                       data_k_class=Counting, file_Klist_path=os.path.join(wd, "_tmp_wb"))
+                       data_k_class=Counting, file_Klist_path=os.path.join(wd, "_tmp_wb"),
+                       # refinement keeps every K-point's Fermi-level-resolved result (27 MB each at a 10 µeV
+                       # step): in memory that exhausted 23 GB; WB's own option keeps them on disk instead
+                       dump_results=iterations > 0)
     except _Stop:
         pass
     finally:
