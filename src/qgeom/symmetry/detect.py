@@ -21,9 +21,10 @@ from .group import Operation, closure, restrict
 
 DETECT_TOL = 1e-9  # relative to the largest value of each quantity
 # What a Wannier model of a crystal keeps of the crystal's symmetry, relative (energies, velocities,
-# Berry curvature, quantum metric): the shipped GaAs keeps time reversal to 6.6e-6, 3.8e-4, 3e-2,
-# 5e-2; a physical 0.1 meV exchange field on it breaks the curvature by 0.66 and 1 meV by 0.96, so
-# the curvature and metric bounds separate a Wannierization's noise from a real perturbation.
+# Berry curvature, quantum metric): the shipped GaAs keeps time reversal to 6.6e-6, 5.2e-4, 0.11,
+# 0.05 (two sets of random k); a physical 0.1 meV exchange field on it breaks the curvature by 0.66
+# and 1 meV by 0.96, so the curvature and metric bounds separate a Wannierization's noise from a
+# real perturbation.
 MODEL_ACCURACY = np.array([1e-4, 3e-3, 0.2, 0.2])
 
 
@@ -157,8 +158,8 @@ def detect_at_model_accuracy(model) -> tuple[list[Operation], dict[str, list[flo
     """The operations a Wannier model keeps to the accuracy of a Wannierization (MODEL_ACCURACY,
     per quantity, at random k of two seeds) — the crystal's, not a perturbation's: the group grown
     from the best-kept operations, each added only when the group it generates still passes (the
-    passing operations need not close; time reversal is tried first). Returns the group and the measured breaking of each of its
-    operations beyond DETECT_TOL (E, v, Ω, g)."""
+    passing operations need not close; time reversal is tried first). Returns the group and the
+    measured breaking of each of its operations beyond DETECT_TOL (E, v, Ω, g)."""
     candidates = [op for R in lattice_operations(model) for op in (Operation(R.R, False), Operation(R.R, True))]
     ks = [_random_k(model, 6, seed) for seed in (7, 29)]
     # energies first (eigenvalues only): a random Wannier model fails every operation there
