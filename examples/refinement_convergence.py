@@ -4,7 +4,7 @@ Model: `pt_tilted_4band` at a low temperature (kT = 0.005, the Fermi-surface int
 sharp), μ-scan of 3 values in [2, 2.4] (near the bottom of the upper bands; the gap is ±1.67),
 components xxx, xyy, yxx, all terms. Reference: 200² refined by 5 levels (the resolution of a
 6400² grid); the plain 1600² grid is printed against it. For each plain grid n² and for refined
-runs from several base grids (`refine=1…4`), the error is the largest over terms of
+runs from several base grids (`refine=1…5`), the error is the largest over terms of
 max |σ − σ_ref| / max |σ_ref| (components, μ).
 
     python examples/refinement_convergence.py      # ~1 min on 2 cores
