@@ -138,6 +138,20 @@ class KGrid:
         }
 
 
+@dataclass(frozen=True)
+class PointListGrid(KGrid):
+    """Base of explicit k-point lists (an irreducible wedge, a refinement level): every point is
+    listed, so there is no coarse sub-grid (strides 1; the error estimate comes from elsewhere)."""
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return (1,) * len(self.shape)
+
+    @property
+    def nsub(self) -> int:
+        return self.npoints
+
+
 def make_grid(
     model: Model, grid, *, kind: str | None = None, cutoff: float | None = None, offset: str = "mp"
 ) -> KGrid:

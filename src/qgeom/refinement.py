@@ -51,7 +51,7 @@ import numpy as np
 
 from ._validation import QgeomInputError
 from .bands import Bands
-from .kspace import POINTWISE, KGrid, add_sums, chunk_bounds, integrate
+from .kspace import POINTWISE, KGrid, PointListGrid, add_sums, chunk_bounds, integrate
 
 # per k-point flags (OR-ed over orbital blocks): a band in the Fermi window; one that the cell does not resolve
 WINDOW_KEY, UNRESOLVED_KEY = POINTWISE + "fermi_window", POINTWISE + "unresolved"
@@ -61,7 +61,7 @@ MAX_CELLS = 2**26  # cells of one level (their centres: 32 bytes each, the flags
 
 
 @dataclass(frozen=True)
-class CellGrid(KGrid):
+class CellGrid(PointListGrid):
     """One refinement level as a k-point list: the m^d sub-cell centres of every cell (weight w/m^d;
     cell-major, generated per chunk, so memory holds only the cells) followed by the cell centres
     they replace (weight −w). Reduced coordinates."""
@@ -78,14 +78,6 @@ class CellGrid(KGrid):
     @property
     def npoints(self) -> int:
         return self.nsubcells + len(self.centres)
-
-    @property
-    def strides(self) -> tuple[int, ...]:
-        return (1,) * len(self.shape)
-
-    @property
-    def nsub(self) -> int:
-        return self.npoints
 
     def reduced(self, index: np.ndarray) -> np.ndarray:
         """Reduced coordinates of sub-cell centres `index` (< nsubcells)."""
@@ -199,8 +191,8 @@ def refine(model, grid: KGrid, func, base: dict, *, mu, temperature: float, leve
     integration with `FlaggedIntegrand`) by up to `levels` levels (module docstring). `change(total,
     delta)`: the relative change a level's `delta` makes to `total` (the caller's error measure).
     `integrate_kwargs`: forwarded to `kspace.integrate` (order, degen_tol, blocks, executors …);
-    `checkpoint`: a directory, each level in its own sub-directory."""
-    check_grid(grid)
+    `checkpoint`: a directory, each level in its own sub-directory. `grid` must pass `check_grid`
+    (checked by the caller before the base k-sum)."""
     total = dict(base)
     window, unresolved = total.pop(WINDOW_KEY), total.pop(UNRESOLVED_KEY)
     widths = cell_widths(grid)

@@ -426,13 +426,13 @@ def expansion(
     the levels, points and changes; `sigma_error` is then the last level's change.
     """
     refinement = Refinement(refine, refine_tol)
-    if refinement.levels and not (isinstance(observable, str) and observable == "current"):
+    current = isinstance(observable, str) and observable == "current"
+    if refinement.levels and not current:
         raise QgeomInputError("refine= is implemented for the current (observable='current'); use refine=0 "
                               "and a finer grid for other observables.")
-    current = isinstance(observable, str) and observable == "current"
     if symmetry is not None and not (isinstance(symmetry, str) and symmetry == NEUMANN) and not current:
         raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
-    if not (isinstance(observable, str) and observable == "current"):
+    if not current:
         from .observable_expansion import observable_expansion
 
         if (rta, geometric_form, kinetic_form) != (None, "metric_dipole", "third_derivative"):

@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 
 from .._validation import QgeomInputError
-from ..kspace import KGrid
+from ..kspace import KGrid, PointListGrid
 from .group import Operation
 
 
 @dataclass(frozen=True)
-class WedgeGrid(KGrid):
+class WedgeGrid(PointListGrid):
     """The irreducible points (`flat`: C-order indices into the full grid of `shape`) and their
     orbit sizes (`multiplicity`); no coarse sub-grid (strides 1)."""
 
@@ -35,14 +35,6 @@ class WedgeGrid(KGrid):
     @property
     def full_npoints(self) -> int:
         return int(np.prod(self.shape))
-
-    @property
-    def strides(self) -> tuple[int, ...]:
-        return (1,) * len(self.shape)
-
-    @property
-    def nsub(self) -> int:
-        return self.npoints
 
     def points(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         idx = np.stack(np.unravel_index(self.flat[start:stop], self.shape), axis=1)
