@@ -117,3 +117,25 @@ def test_dc_default_mu_meets_the_bands(tmp_path):
     np.testing.assert_allclose(ds.mu.values, mu, rtol=1e-12)
     drude = ds.sigma.sel(mechanism="fermionic_bath", term="drude", component="xxx").values
     assert np.abs(drude).max() > 1e-2
+
+
+def test_model_table_restores_and_symmetrizes_a_wannier90_model(tmp_path):
+    """[model] restore_time_reversal / symmetrize (and their flags) build the T_d-symmetric GaAs: every DC term
+    is then a Neumann zero at default settings; the removed breaking travels with the result; library models
+    refuse the options."""
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[model]\nwannier90 = "{GAAS.as_posix()}"\nrestore_time_reversal = true\nsymmetrize = "-43m"\n')
+    out = tmp_path / "gaas.nc"
+    res = run("dc", "--config", str(cfg), "--components", "xyz,zxy", "--mu", "7.6,8.2", "--temperature", "0.025",
+              "--grid", "4", "--out", str(out))
+    assert res.exit_code == 0, res.output
+    ds = load(out)
+    assert ds.forbidden.values.all() and np.all(ds.sigma.values == 0)
+    params = metadata(ds, "model")["parameters"]
+    assert params["point_group_symmetrized"]["representation"] == "fitted"
+    assert params["time_reversal_restored"]["spinor_ordering"] == "fitted"
+    res = run("geometry", "--wannier90", str(GAAS), "--symmetrize-model", "-43m", "--grid", "3", "--out",
+              str(tmp_path / "g.nc"))
+    assert res.exit_code == 0, res.output
+    res = run("geometry", "--model", "qi_wu_zhang", "--restore-time-reversal")
+    assert res.exit_code == 2 and "Wannier90 models" in res.output

@@ -33,6 +33,9 @@ def model_parameters(name: str) -> dict[str, Any]:
     return {p.name: p.default for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
+WANNIER90_ONLY = ("convention", "position_operator", "restore_time_reversal", "symmetrize")
+
+
 class ModelTable(Table):
     """[model]: a library model with parameters, or a Wannier90 model."""
 
@@ -47,6 +50,14 @@ class ModelTable(Table):
     position_operator: Literal["centres", "full"] = Field(
         "centres", description="Position operator of a Wannier90 model: the centres (tight binding) or the "
                                "full r_ij(R) of _tb.dat (experimental; current observables).")
+    restore_time_reversal: bool = Field(
+        False, description="Restore the time reversal of a non-magnetic spinor Wannier90 model in real space "
+                           "(qgeom.models.symmetrize.restore_time_reversal; the removed breaking is recorded).")
+    symmetrize: str | None = Field(
+        None, description="Average a Wannier90 model over this point group in real space (Hermann-Mauguin "
+                          "symbol of the unitary operations, e.g. -43m), D(g) fitted to the hoppings "
+                          "(symmetrize_point_group(representation='fitted')); the removed breaking is recorded.",
+        json_schema_extra={"default_text": "none (the model as read)"})
 
     @field_validator("name")
     @classmethod
@@ -66,7 +77,7 @@ class ModelTable(Table):
             if unknown:
                 raise ValueError(f"model {self.name!r} has no parameter(s) {', '.join(unknown)}; "
                                  f"allowed: {', '.join(f'{k} (default {v})' for k, v in allowed.items())}")
-            extra = [k for k in ("convention", "position_operator") if k in self.model_fields_set]
+            extra = [k for k in WANNIER90_ONLY if k in self.model_fields_set]
             if extra:
                 raise ValueError(f"{', '.join(extra)} apply to Wannier90 models (--wannier90 PATH) only")
         elif self.parameters:
@@ -74,18 +85,27 @@ class ModelTable(Table):
         return self
 
     def build(self) -> Model:
-        if self.wannier90 is not None:
-            from ..models.wannier90 import from_wannier90
+        if self.wannier90 is None:
+            return _library()[self.name](**self.parameters)
+        from ..models import symmetrize
+        from ..models.wannier90 import from_wannier90
 
-            return from_wannier90(self.wannier90, convention=self.convention, position_operator=self.position_operator)
-        return _library()[self.name](**self.parameters)
+        model = from_wannier90(self.wannier90, convention=self.convention, position_operator=self.position_operator)
+        if self.restore_time_reversal:
+            model = symmetrize.restore_time_reversal(model)
+        if self.symmetrize is not None:
+            model = symmetrize.symmetrize_point_group(model, self.symmetrize, representation="fitted")
+        return model
 
 
 def model_options(f=None, *, convention_aliases: tuple[str, ...] = ()):
-    """--config, --model, --param, --wannier90, --bloch-convention, --position-operator; the command
+    """--config, --model, --param, --wannier90, --bloch-convention, --position-operator,
+    --restore-time-reversal, --symmetrize-model; the command
     receives them as keywords and passes its keyword dict to `load`."""
 
     def decorate(f):
+        f = flag(ModelTable, "symmetrize", "--symmetrize-model", metavar="GROUP", dest="symmetrize_model")(f)
+        f = flag(ModelTable, "restore_time_reversal")(f)
         f = flag(ModelTable, "position_operator")(f)
         f = flag(ModelTable, "convention", "--bloch-convention", *convention_aliases, dest="bloch_convention")(f)
         f = flag(ModelTable, "wannier90", type=click.Path(exists=True), metavar="PATH",
@@ -142,13 +162,13 @@ def load(opts: dict[str, Any], schema=None, table: str | None = None) -> Setup:
     data = dict(config.get("model", {}))
     name, w90, params = opts.pop("name", None), opts.pop("wannier90", None), opts.pop("param", ())
     if name is not None:
-        data = {**{k: v for k, v in data.items() if k not in ("wannier90", "convention", "position_operator")},
-                "name": name}
+        data = {**{k: v for k, v in data.items() if k not in ("wannier90", *WANNIER90_ONLY)}, "name": name}
     if w90 is not None:
         data = {k: v for k, v in data.items() if k not in ("name", "parameters")} | {"wannier90": w90}
     if params:
         data["parameters"] = {**data.get("parameters", {}), **parse_param(params)}
-    for key, flag_name in (("convention", "bloch_convention"), ("position_operator", "position_operator")):
+    for key, flag_name in (("convention", "bloch_convention"), ("position_operator", "position_operator"),
+                           ("restore_time_reversal", "restore_time_reversal"), ("symmetrize", "symmetrize_model")):
         value = opts.pop(flag_name, None)
         if value is not None:
             data[key] = value

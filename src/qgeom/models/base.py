@@ -104,7 +104,8 @@ class Model(ABC):
         }
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items())
+        # records such as a symmetrization report stay in .parameters (and the result files), not the one-liner
+        params = ", ".join(f"{k}={{...}}" if isinstance(v, dict) else f"{k}={v!r}" for k, v in self.parameters.items())
         return f"<{type(self).__name__} {self.name}({params}) dim={self.dim} nbands={self.nbands}>"
 
 

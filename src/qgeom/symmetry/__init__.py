@@ -56,11 +56,13 @@ class SymmetryPlan:
             return list(comps)
         return needed(list(self.ops), self.grid.dim, comps, parities)
 
-    def symmetrize(self, values, computed, comps, parity: int, axis: int, label: str | None = None):
+    def symmetrize(self, values, computed, comps, parity: int, axis: int, label: str | None = None,
+                   form: str | None = None):
         """Group average (or, zeros_only, the Neumann zeros) of `values`; `label`: record the
-        largest zeroed value under this name (the result itself, not its error or diagnostics)."""
+        largest zeroed value under this name (the result itself, not its error or diagnostics);
+        `form`: the term's tensor structure (`tensors.structure`), which can forbid more components."""
         out, forbidden = symmetrize(values, computed, comps, list(self.ops), self.grid.dim, parity, axis,
-                                    average=not self.zeros_only)
+                                    average=not self.zeros_only, form=form)
         if self.zeros_only and forbidden.any() and label is not None:
             moved = np.abs(np.moveaxis(values, axis, -1))
             kept = float(moved[..., ~forbidden].max()) if (~forbidden).any() else 0.0

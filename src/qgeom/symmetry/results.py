@@ -20,6 +20,9 @@ from .detect import SymmetryWarning
 
 ZEROED_NOTICE = 1e-6  # zeroed values above this fraction of the largest |value|: say so (SymmetryWarning)
 DC_TERM_PARITY = {"drude": -1, "bcd": 1, "geometric": -1, "kinetic": -1, "intrinsic": -1}
+# the terms whose form forbids more than the group does for a general rank-3 tensor (tensors.structure):
+# BCD from v_c Ω_ab (antisymmetric in ab), Drude = Σ f ∂a∂b∂c ε (fully symmetric after integration by parts)
+DC_TERM_FORM = {"drude": "symmetric", "bcd": "curvature_dipole"}
 
 
 def symmetrize_terms(plan, sigma: np.ndarray, computed: list[str], comps: list[str], terms,
@@ -30,7 +33,7 @@ def symmetrize_terms(plan, sigma: np.ndarray, computed: list[str], comps: list[s
     forbidden = np.zeros((len(terms), len(comps)), bool)
     for t, name in enumerate(terms):
         out[:, t], forbidden[t] = plan.symmetrize(sigma[:, t], computed, comps, DC_TERM_PARITY[name], axis=1,
-                                                  label=name if record else None)
+                                                  label=name if record else None, form=DC_TERM_FORM.get(name))
     return out, forbidden
 
 
