@@ -89,3 +89,31 @@ def test_from_model_bad_inputs():
         Bands.from_model(m, np.zeros((3, 3)))
     with pytest.raises(QgeomInputError, match="NaN"):
         Bands.from_model(m, np.array([[0.0, np.nan]]))
+
+
+def test_exact_degeneracies_get_a_canonical_gauge():
+    """T_d-symmetric GaAs on Λ (k ∥ [111]): pairs degenerate to rounding. Whatever unitary mixes each
+    pair on input, canonical_gauge returns the same states (up to a phase each), so per-band
+    quantities such as ∂³ε_n no longer depend on the eigensolver; split pairs are left alone."""
+    from pathlib import Path
+
+    from qgeom.bands import canonical_gauge, derivative_block, eigh
+    from qgeom.models.symmetrize import symmetrize_point_group
+    from qgeom.models.wannier90 import from_wannier90
+
+    gaas = from_wannier90(Path(__file__).resolve().parents[1] / "examples" / "GaAs")
+    td = symmetrize_point_group(gaas, "-43m", representation="fitted")
+    k = np.array([[1 / 16, 1 / 16, 1 / 16], [0.1, 0.23, 0.37]]) @ td.reciprocal_lattice
+    block = derivative_block(td, k, 1, None)
+    e, V = eigh(block[:, :, 0])
+    pairs = [n for n in range(15) if e[0, n + 1] - e[0, n] < 1e-10]
+    assert len(pairs) >= 4 and all(e[1, n + 1] - e[1, n] > 1e-4 for n in range(15))
+    mixed = V.copy()
+    rng = np.random.default_rng(2)
+    for n in pairs:
+        U = np.linalg.qr(rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2)))[0]
+        mixed[0][:, n : n + 2] = V[0][:, n : n + 2] @ U
+    a, b = canonical_gauge(e, V, block[:, :, 1:4]), canonical_gauge(e, mixed, block[:, :, 1:4])
+    overlap = np.abs(np.einsum("kin,kim->knm", a.conj(), b))
+    np.testing.assert_allclose(overlap, np.broadcast_to(np.eye(16), overlap.shape), atol=1e-8)
+    np.testing.assert_array_equal(a[1], V[1])  # a k-point without exact degeneracy: untouched

@@ -10,6 +10,16 @@ its resolution scale (`resolved_tol`). Such pairs are grouped into one subspace 
 summed with the same U(N)-covariant subspace formulas as exact degeneracies: the Γ ≫ |Δ| limit of
 the pair, the limit the exact NESS reaches (a pair closer than Γ is one broadened level). The
 part of a result that this regrouping changes is reported by each response as a diagnostic.
+
+Exact degeneracies (symmetry-forced, e.g. along Γ–X in zincblende) leave the eigenvectors free up to
+a unitary within the subspace, and per-band quantities built from products of diagonal matrix
+elements (∂³ε_n, ∂_a g_n) depend on that choice: a random eigensolver gauge breaks the k ↔ −k
+cancellation of T-odd sums and every other symmetry zero on the grid points that lie on the
+degeneracy lines. `canonical_gauge` fixes it: within each exactly degenerate subspace (split by
+less than rounding, GAUGE_TOL; pairs split by more keep their eigenstates) the states
+diagonalize P (c·∂H) P for one fixed generic direction c, the limit of the nondegenerate states
+approached along c (degenerate perturbation theory), so the choice is covariant under time
+reversal and under any gauge transformation of the input.
 """
 
 from __future__ import annotations
@@ -24,6 +34,43 @@ from ._validation import QgeomInputError, k_points
 from .models.base import Model
 from .models.fourier import block_combos
 from .options import DEFAULT_DEGEN_TOL  # noqa: F401  (defined once in options.py)
+
+
+# generic (no lattice symmetry keeps it, so P (c·∂H) P splits what symmetry alone keeps degenerate)
+GAUGE_DIRECTION = np.array([1.0, 2**-0.5, 3**-0.5])
+# splittings below this fraction of the chunk's energy scale leave the eigensolver's states arbitrary
+# (rounding mixes them): only those subspaces get the canonical gauge. Split pairs keep their own
+# eigenstates whatever degen_tol groups (results do not move with degen_tol, docs/near_degeneracy.md).
+GAUGE_TOL = 1e-10
+
+
+def canonical_gauge(energies: np.ndarray, vectors: np.ndarray, velocity: np.ndarray) -> np.ndarray:
+    """`vectors` [nk, N, N] with each exactly degenerate subspace (splittings < GAUGE_TOL of the energy
+    scale, chained) rotated onto the eigenvectors of P (c·∂H) P; `velocity` [nk, N, d, N]: ∂_a H in the
+    orbital basis (the block's first-order columns). Only k-points with such a subspace are touched; one
+    batched GEMM there, then one small eigensystem per subspace size."""
+    nk, N = energies.shape
+    start = np.ones((nk, N + 1), bool)
+    start[:, 1:N] = np.diff(energies, axis=1) > GAUGE_TOL * max(1.0, float(np.abs(energies).max(initial=0.0)))
+    ks, ns = np.nonzero(start[:, :N])
+    following = np.where(start, np.arange(N + 1), N)
+    nxt = np.minimum.accumulate(following[:, ::-1], axis=1)[:, ::-1]  # [k, n]: first start at or after n
+    size = nxt[ks, ns + 1] - ns
+    if not (size > 1).any():
+        return vectors
+    vectors = vectors.copy()
+    touched = np.unique(ks[size > 1])
+    c = GAUGE_DIRECTION[: velocity.shape[2]]
+    GV = (velocity[touched].swapaxes(2, 3) @ c) @ vectors[touched]  # (c·∂H) V: [nt, N, N]
+    row = np.full(nk, -1)
+    row[touched] = np.arange(len(touched))
+    for s in np.unique(size[size > 1]):  # a handful of sizes: 2 (Kramers, Δ5 …), 4 (Γ8) …
+        k, cols = ks[size == s], ns[size == s][:, None] + np.arange(s)
+        sub = vectors[k[:, None], :, cols]  # [m, s, N]: the subspace's states as rows
+        X = sub.conj() @ GV[row[k][:, None], :, cols].swapaxes(1, 2)  # [m, s, s] = V_S† (c·∂H) V_S
+        _, u = eigh(X)  # closed form for the pairs
+        vectors[k[:, None], :, cols] = u.swapaxes(1, 2) @ sub  # rows: (V_S u)ᵀ
+    return vectors
 
 
 def resolved_tol(degen_tol: float, resolution: float | None) -> float:
@@ -236,6 +283,8 @@ class Bands:
         axes = None if axes is None or tuple(axes) == tuple(range(model.dim)) else tuple(sorted(axes))
         block = derivative_block(model, k, order, axes)
         energies, vecs = eigh(block[:, :, 0])
+        nd = model.dim if axes is None else len(axes)
+        vecs = canonical_gauge(energies, vecs, block[:, :, 1 : 1 + nd])
         b = cls(np.asarray(k, float).reshape(len(energies), -1), energies, vecs, None, None, None, degen_tol=float(degen_tol))
         b._block, b._order, b._axes = block, order, axes
         del b.v, b.w, b.u  # rotated on first access through __getattr__
