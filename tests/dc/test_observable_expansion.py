@@ -70,7 +70,9 @@ def test_layer_polarization_is_gamma_m1_only_and_current_has_no_gamma_m1(mbt):
     assert abs(B) > 1e-4
     assert abs(fit[0, 0]) < 1e-4 * abs(B) * GAMMAS_MBT[0] and abs(fit[0, 2]) < 0.05 * abs(B) / GAMMAS_MBT[-1]
     assert abs(e[0, 0]) < 1e-12 * abs(B) and e[0, 1] == pytest.approx(B, rel=1e-5)
-    assert np.abs(ex[:, 1]).max() < 1e-8 * np.abs(ex[:, 0]).max()  # xx vanishes
+    # xx vanishes to the exact NESS's rounding at Γ = kT/200 (1e-7, as below): within the PT doublets the
+    # result moves by ~1e-8 relative with the choice of states (LAPACK's, canonical or random: 0.3–1.3e-8)
+    assert np.abs(ex[:, 1]).max() < 1e-7 * np.abs(ex[:, 0]).max()
     ex, fit, e = mbt[1, "current"]
     for i in range(2):
         A = fit[i, 0]
