@@ -9,7 +9,9 @@ Material: monolayer 1T′-MoS₂ (examples/MoS2-1Tp, 48 Wannier functions, d = 2
 restored, in a 0.1 V/Å displacement field (breaks inversion: BCD) and a J = 50 meV out-of-plane
 exchange field (breaks time reversal: nonlinear Drude). kT = 25 meV, 12 values of μ in the valence
 bands (mid-gap − 0.400 … − 0.125 eV, step 25 meV). Quantities: the BCD coefficient σ⁽⁻¹⁾_yxx and the
-Drude coefficient σ⁽⁻²⁾_xxx (non-zero by the magnetic mirror M_x·T of the structure; docs/mos2_field.md).
+Drude coefficient σ⁽⁻²⁾_xxx. The Wannier model keeps no point operation but the identity (qgeom's
+detection; the 1T′ mirror is broken by 2e-3 in the energies and 0.1 in the velocities at random k), so
+neither code may use symmetry here: imposing M_x·T moves the Drude by ~20 % in both (docs/performance.md).
 Error of a run: per term, max over μ of |value − reference| / max over μ of |reference|; a run
 "meets" the target when both terms are ≤ the tolerance (1e-3).
 
@@ -21,15 +23,13 @@ Error of a run: per term, max over μ of |value − reference| / max over μ of 
 - WannierBerri 26.10 (same hoppings, convention II: Wannier centres as `shifts_left_red`): Fermi-surface
   calculators `BerryDipole_FermiSurf` + `NLDrude_FermiSurf` (T = 0 on a Fermi-level grid of step
   --wb-de, then Fermi–Dirac smoothing at the μ points, WB's `FermiDiracSmoother` formula evaluated on
-  those rows only, outside the timer). Variants: (a) plain uniform grid; (b) with symmetry (the magnetic
-  group {E, M_x·T}: `System.set_pointgroup`, irreducible K-points) AND adaptive refinement
-  (`adpt_num_iter`), the error checked after every refinement iteration. Each WB variant stops at the
-  target or after --wb-budget CPU seconds.
+  those rows only, outside the timer). Variants: (a) plain uniform grid; (b) adaptive refinement
+  (`adpt_num_iter`), the error checked after every refinement iteration (no symmetry: the model has
+  none). Each WB variant stops at the target or after --wb-budget CPU seconds.
 
 Findings (docs/performance.md, "Time to a converged answer"): WB needs a 10 µeV Fermi-level step for
 a 1e-3 Drude (its T = 0 staircase error does not average out over k-points); with refinement it keeps
-every K-point's Fermi-level-resolved result (27 MB each), hence `dump_results=True`; and its result
-symmetrized with {E, M_x·T} has the Drude off by ~100 % (the BCD is fine).
+every K-point's Fermi-level-resolved result (27 MB each), hence `dump_results=True`.
 
 Before timing, the conventions are checked on a small grid: qgeom = an independent numpy sum over
 states (exact f′), and WB = the same per-state numpy values put through WB's Fermi-level grid and
@@ -168,7 +168,7 @@ def reference(model, grids, log=print) -> dict:
 
 
 # ------------------------------------------------------------------------------------- WannierBerri
-def wb_system(model, symmetry: bool):
+def wb_system(model):
     from wannierberri.fourier.rvectors import Rvectors
     from wannierberri.system import System_R
 
@@ -192,10 +192,6 @@ def wb_system(model, symmetry: bool):
             ham[system.rvec.iR(r)] += t
         system.set_R_mat("Ham", ham)
         system.do_at_end_of_init()
-        if symmetry:
-            from wannierberri.symmetry import point_symmetry as ps
-
-            system.set_pointgroup([ps.Mx * ps.TimeReversal])  # the magnetic mirror of 1T′ in a field + J_z
     return system
 
 
@@ -234,7 +230,7 @@ class _Stop(Exception):
     pass
 
 
-def wb_refined(system, nkdiv, nkfft, *, symmetry: bool, iterations: int, de: float, reference_values: dict | None,
+def wb_refined(system, nkdiv, nkfft, *, iterations: int, de: float, reference_values: dict | None,
                tol: float, budget: float, tetra: bool = False) -> list:
     """One wannierberri.run with adaptive refinement; a record after every iteration (CPU time since the
     start of the run, k-points evaluated so far, values); stops at tol or when the budget is spent."""
@@ -264,7 +260,7 @@ def wb_refined(system, nkdiv, nkfft, *, symmetry: bool, iterations: int, de: flo
     def hook(self, prefix, suffix, i_iter):
         cpu = time.process_time() - c0[0]
         vals = wb_to_qgeom(np.asarray(self.results["BCD"].data), np.asarray(self.results["Drude"].data), ef, idx)
-        rec = dict(label=f"WB {'sym+' if symmetry else ''}NKdiv {nkdiv} iter {i_iter}", cpu=cpu, nk=count[0],
+        rec = dict(label=f"WB NKdiv {nkdiv} iter {i_iter}", cpu=cpu, nk=count[0],
                    values=vals, iteration=i_iter)
         if reference_values is not None:
             rec["errors"] = relative_errors(vals, reference_values)
@@ -272,13 +268,13 @@ def wb_refined(system, nkdiv, nkfft, *, symmetry: bool, iterations: int, de: flo
         if reference_values is not None and (max(rec["errors"].values()) <= tol or cpu > budget):
             raise _Stop
 
-    grid = wberri.Grid(system, NKdiv=list(nkdiv) + [1], NKFFT=list(nkfft) + [1], use_symmetry=symmetry)
+    grid = wberri.Grid(system, NKdiv=list(nkdiv) + [1], NKFFT=list(nkfft) + [1])
     ResultDict.savedata = hook
     try:
         with tempfile.TemporaryDirectory() as wd, contextlib.chdir(wd), contextlib.redirect_stdout(io.StringIO()):
             c0[0] = time.process_time()
-            wberri.run(system, grid=grid, calculators=calcs, parallel=False, use_irred_kpt=symmetry,
-                       symmetrize=symmetry, adpt_num_iter=iterations, print_progress_step_time=1e9,
+            wberri.run(system, grid=grid, calculators=calcs, parallel=False, use_irred_kpt=False,
+                       symmetrize=False, adpt_num_iter=iterations, print_progress_step_time=1e9,
                        data_k_class=Counting, file_Klist_path=os.path.join(wd, "_tmp_wb"),
                        # refinement keeps every K-point's Fermi-level-resolved result (27 MB each at a 10 µeV
                        # step): in memory that exhausted 23 GB; WB's own option keeps them on disk instead
@@ -331,8 +327,8 @@ def per_state_check(model, n: int, de: float) -> dict:
 def convention_check(model, n: int, de: float, log=print) -> dict:
     q = qgeom_run(model, n)
     ps = per_state_check(model, n, de)
-    system = wb_system(model, symmetry=False)
-    wb = wb_refined(system, (n // 12, n // 12), (12, 12), symmetry=False, iterations=0, de=de,
+    system = wb_system(model)
+    wb = wb_refined(system, (n // 12, n // 12), (12, 12), iterations=0, de=de,
                     reference_values=None, tol=0.0, budget=1e9)[-1]["values"]
     out = {}
     for t in TERMS:
@@ -419,8 +415,8 @@ def main(argv=None) -> int:
         budget = 20.0 if args.quick else args.wb_budget
         de = 1e-3 if args.quick else args.wb_de
         nkfft = (9, 5)  # WB's minimal FFT box for these hoppings (R = −4…4 × −2…2)
-        system = wb_system(model, symmetry=False)
-        cal = wb_refined(system, (2, 2), nkfft, symmetry=False, iterations=0, de=de, reference_values=None, tol=tol,
+        system = wb_system(model)
+        cal = wb_refined(system, (2, 2), nkfft, iterations=0, de=de, reference_values=None, tol=tol,
                          budget=1e9)[-1]
         per_k = cal["cpu"] / cal["nk"]
         print(f"  WannierBerri (Fermi-level step {de} eV): {1e3 * per_k:.1f} ms CPU per k-point (calibration run, "
@@ -432,33 +428,32 @@ def main(argv=None) -> int:
             return note
 
         print("  WannierBerri, uniform grid, no symmetry, no refinement:")
-        plain = ladder(lambda d: wb_refined(system, (d, d), nkfft, symmetry=False, iterations=0, de=de,
+        plain = ladder(lambda d: wb_refined(system, (d, d), nkfft, iterations=0, de=de,
                                             reference_values=None, tol=tol, budget=1e9)[-1],
                        [m_q, m_q + 2, m_q + 4], refv, tol, budget, nk_of=lambda d: d * d * nkfft[0] * nkfft[1],
                        per_k=per_k, on_skip=skip("WB uniform"))
         report["wb_plain"] = plain
         wb_rows.append(("WB uniform", first_converged(plain, tol), plain))
-        print("  WannierBerri, symmetry {E, Mx·T} + adaptive refinement:")
-        system = wb_system(model, symmetry=True)
-        sym_runs, spent = [], 0.0
+        print("  WannierBerri, adaptive refinement (no symmetry: the model keeps none):")
+        ref_runs, spent = [], 0.0
         for d in ([2] if args.quick else [max(m_q - 6, 4), max(m_q - 2, 4)]):
-            nk0 = d * d * nkfft[0] * nkfft[1] * 0.55  # the irreducible half (+ the mirror line)
+            nk0 = d * d * nkfft[0] * nkfft[1]
             if spent + per_k * nk0 > budget:
-                skip("WB symmetry + refinement")(f"NKdiv {d}", nk0, per_k * nk0)
+                skip("WB refinement")(f"NKdiv {d}", nk0, per_k * nk0)
                 print(f"    (NKdiv {d}: predicted {per_k * nk0:.0f} s for its base grid alone: over the budget)")
                 break
-            recs = wb_refined(system, (d, d), nkfft, symmetry=True, iterations=5 if args.quick else 40, de=de,
+            recs = wb_refined(system, (d, d), nkfft, iterations=5 if args.quick else 40, de=de,
                               reference_values=refv, tol=tol, budget=budget - spent)
             for r in recs:
                 print(f"    {r['label']:>34}: {r['nk']:>8} k-points  {r['cpu']:8.1f} s CPU  errors "
                       + "  ".join(f"{t} {e:.1e}" for t, e in r["errors"].items()))
-            sym_runs += recs
+            ref_runs += recs
             spent += recs[-1]["cpu"] if recs else 0.0
             if first_converged(recs, tol) or spent > budget:
                 break
-        report["wb_sym_refine"] = sym_runs
-        wb_rows.append(("WB symmetry + refinement", first_converged(sym_runs, tol), sym_runs))
-        for name, runs in (("WB uniform", plain), ("WB symmetry + refinement", sym_runs)):
+        report["wb_refine"] = ref_runs
+        wb_rows.append(("WB refinement", first_converged(ref_runs, tol), ref_runs))
+        for name, runs in (("WB uniform", plain), ("WB refinement", ref_runs)):
             if runs and not first_converged(runs, tol):
                 best = min(runs, key=lambda r: max(r["errors"].values()))
                 print(f"  {name}: target not reached within the budget; best error {max(best['errors'].values()):.1e} "

@@ -313,11 +313,11 @@ def _relative_change(to_sigma, unit_factor: float):
     return change
 
 
-def _k_sums(model, grid, func, refinement: Refinement, change, *, mu, temperature, **kwargs):
+def _k_sums(model, grid, func, refinement: Refinement, change, *, mu, temperature, operations=None, **kwargs):
     """The chunk sums of `func` over `grid` → (sums, the less accurate sums the error estimate compares
     them with or None, the `refinement.RefinementResult` or None). Without refinement the second is
     the coarse sub-grid's sum; with it, the sum before the last level (every velocity axis is then
-    needed: cells are judged along all of them)."""
+    needed: cells are judged along all of them). `operations`: the group of a symmetry wedge `grid`."""
     if not refinement.levels:
         return (*integrate(model, grid, func, subgrid=True, **kwargs), None)
     check_grid(grid)
@@ -325,7 +325,7 @@ def _k_sums(model, grid, func, refinement: Refinement, change, *, mu, temperatur
     flagged = FlaggedIntegrand(func, grid.basis, cell_widths(grid), mu, temperature)
     base, coarse = integrate(model, grid, flagged, subgrid=True, **kwargs)
     refined = refine_sum(model, grid, func, base, mu=mu, temperature=temperature, levels=refinement.levels,
-                         tol=refinement.tol, change=change, **kwargs)
+                         tol=refinement.tol, change=change, operations=operations, **kwargs)
     return refined.total, coarse if refined.previous is None else refined.previous, refined
 
 
@@ -461,7 +461,8 @@ def expansion(
     base_grid = plan.grid if plan else kgrid
     to_sigma = lambda sums: scale * unit_factor * assemble(split_near(sums)[0], mechanisms, rta)  # noqa: E731
     raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement, _relative_change(to_sigma, unit_factor),
-                                       mu=mu_arr, temperature=kT, order=order, degen_tol=degen_tol, axes=axes,
+                                       mu=mu_arr, temperature=kT, order=order,
+                                       operations=plan.ops if plan and not plan.zeros_only else None, degen_tol=degen_tol, axes=axes,
                                        blocks=sampling.blocks, **execution.kwargs())
     raw, near = split_near(raw)
     sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
