@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from qgeom import dc
 from qgeom.models import from_wannier90, mnbi2te4_bilayer
@@ -76,3 +77,27 @@ def test_optical_default_zeroes_the_forbidden_field_components_only():
     a, b = default.chi.values, raw.chi.values  # [kind, alpha, beta, omega]
     assert np.all(a[:, forbidden] == 0) and np.abs(b[:, forbidden]).max() <= 1e-10 * np.abs(b).max()
     np.testing.assert_array_equal(a[:, ~forbidden], b[:, ~forbidden])
+
+
+def test_components_allowed_only_by_the_wannier_models_breaking_are_named():
+    """The raw GaAs keeps only mm2 × {1, T} of its crystal's −43m × {1, T} (GaAs.win atoms): the BCD it
+    still has (xyz, zxy) is the model's C3 breaking — flagged in `model_breaking_only` and on the terminal,
+    values untouched. The T_d-symmetrized model, a perturbed one (on-site term) and a magnet get no notice."""
+    from qgeom.models.symmetrize import restore_time_reversal, symmetrize_point_group
+    from qgeom.symmetry import SymmetryWarning
+
+    gaas = from_wannier90(GAAS)
+    kw = dict(components=["xyz", "xxx", "zxy"], mu=[7.6, 8.2], temperature=0.025, grid=6, progress=False)
+    with pytest.warns(SymmetryWarning, match=r"crystal's point group from GaAs.win is -43m.*bcd\[xyz, zxy\]"):
+        ds = dc.expansion(gaas, **kw)
+    flagged = ds.model_breaking_only.sel(term="bcd").values
+    assert flagged.tolist() == [True, False, True] and ds.model_breaking_only.sum() == 2
+    raw = dc.expansion(gaas, symmetry=None, **kw).sigma.sel(term="bcd", component="xyz").values
+    np.testing.assert_array_equal(ds.sigma.sel(term="bcd", component="xyz").values, raw)
+    assert json.loads(ds.attrs["symmetry"])["allowed_only_by_model_breaking"] == {"bcd": ["xyz", "zxy"]}
+    td = symmetrize_point_group(restore_time_reversal(gaas), "-43m", representation="fitted")
+    exchange = with_exchange_field(gaas, 1e-3, spinor_ordering="interleaved")
+    assert "crystal_structure" in td.parameters and "crystal_structure" not in exchange.parameters
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SymmetryWarning)
+        assert "model_breaking_only" not in dc.expansion(td, **kw)

@@ -344,6 +344,27 @@ def companion_centres(seed: Path, num_wann: int, hr_name: str | None = None) -> 
     return None
 
 
+def crystal_structure(atoms, lattice, source: str) -> dict | None:
+    """The crystal as read (for the crystal-group notice, `symmetry.detect.crystal_group`): lattice
+    rows and atoms (symbol, Cartesian Å), JSON-ready; None without atoms or lattice."""
+    if not atoms or lattice is None:
+        return None
+    return {"from": source, "lattice": np.asarray(lattice, float).tolist(),
+            "atoms": [[str(sym), *np.asarray(pos, float).tolist()] for sym, pos in atoms]}
+
+
+def companion_structure(seed: Path, hr_name: str | None = None) -> dict | None:
+    """`crystal_structure` from a WannierTools `wt.in`, else a `POSCAR`, beside SEED_hr.dat."""
+    wt = _wt_in_beside(seed, hr_name)
+    if wt is not None and wt.atoms:
+        return crystal_structure(wt.atoms, wt.lattice, "wt.in")
+    poscar = seed.parent / "POSCAR"
+    if poscar.is_file():
+        pos = read_poscar(poscar)
+        return crystal_structure(pos.atoms, pos.lattice, "POSCAR")
+    return None
+
+
 def companion_parameters(seed: Path, hr_name: str | None = None) -> dict:
     """Metadata a WannierTools `wt.in` adds: fermi_energy (E_FERMI) and spinor_ordering ('block' for
     SOC = 1: all spin-up orbitals first)."""
@@ -360,5 +381,6 @@ def companion_parameters(seed: Path, hr_name: str | None = None) -> dict:
 
 __all__ = [
     "PoscarFile", "WannierToolsInput", "WoutFile", "companion_centres", "companion_lattice", "companion_parameters",
+    "companion_structure", "crystal_structure",
     "read_poscar", "read_wout", "read_wt_in",
 ]

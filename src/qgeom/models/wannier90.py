@@ -36,7 +36,8 @@ import numpy as np
 from .._validation import QgeomInputError, as_finite_array
 from .base import Model
 from .fourier import FourierSeries
-from .structure_files import companion_centres, companion_lattice, companion_parameters
+from .structure_files import (companion_centres, companion_lattice, companion_parameters, companion_structure,
+                              crystal_structure)
 from .tight_binding import TightBindingModel, tensors_from_block
 from .two_dimensional import as_two_dimensional, vacuum_axis
 from .wannier90_files import (  # re-exported: the file readers are part of this module's API
@@ -396,6 +397,10 @@ def from_wannier90(
     if tau_source and conv == "II":
         params["positions_from"] = tau_source
     params.update(_win_parameters(win_data))
+    structure = (crystal_structure(win_data.atoms, lat, win_data.path.name) if win_data is not None and win_data.atoms
+                 else companion_structure(seed, data.path.name))
+    if structure is not None:  # the crystal's point group: a notice when the model breaks it (symmetry.detect)
+        params["crystal_structure"] = structure
     if position_operator == "full":
         params["position_operator"] = "full"
     base = TightBindingModel(R, t, lattice=lat, name=name or seed.name, parameters=params,

@@ -14,8 +14,8 @@ import warnings
 import numpy as np
 
 from .._validation import QgeomInputError
-from .detect import SymmetryWarning, check, detect, detect_at_model_accuracy, symmetry_tolerance
-from .group import Operation, from_matrices, from_symbol, restrict, unitary
+from .detect import SymmetryWarning, check, crystal_group, detect, detect_at_model_accuracy, symmetry_tolerance
+from .group import Operation, closure, from_matrices, from_symbol, restrict, unitary
 from .tensors import needed, symmetrize
 from ..kspace import KGrid
 from .wedge import WedgeGrid, irreducible_wedge  # noqa: F401  (WedgeGrid re-exported)
@@ -50,6 +50,11 @@ class SymmetryPlan:
     zeros_only: bool = False  # Neumann zeros on the full-grid result, no wedge and no average
     group: str = ""
     zeroed: list = field(default_factory=list, compare=False)  # (term, largest zeroed |value|, largest kept |value|)
+    crystal: tuple[Operation, ...] = ()  # the crystal's group (its files' atoms, with T) when larger than `ops`
+    crystal_name: str = ""
+    crystal_from: str = ""
+    # term -> (components, allowed only because the model breaks the crystal's group, largest such |value|, kept)
+    model_breaking: dict = field(default_factory=dict, compare=False)
 
     def needed(self, comps: list[str], parities=(1, -1)) -> list[str]:
         if self.zeros_only:
@@ -63,10 +68,16 @@ class SymmetryPlan:
         `form`: the term's tensor structure (`tensors.structure`), which can forbid more components."""
         out, forbidden = symmetrize(values, computed, comps, list(self.ops), self.grid.dim, parity, axis,
                                     average=not self.zeros_only, form=form)
+        moved = np.abs(np.moveaxis(values, axis, -1))
         if self.zeros_only and forbidden.any() and label is not None:
-            moved = np.abs(np.moveaxis(values, axis, -1))
             kept = float(moved[..., ~forbidden].max()) if (~forbidden).any() else 0.0
             self.zeroed.append((label, float(moved[..., forbidden].max()), kept))
+        if self.zeros_only and self.crystal and label is not None:
+            weak = symmetrize(values, computed, comps, list(self.crystal), self.grid.dim, parity, axis,
+                              average=False, form=form)[1] & ~forbidden
+            if weak.any():
+                kept = float(moved[..., ~forbidden].max())
+                self.model_breaking[label] = (list(comps), weak, float(moved[..., weak].max()), kept)
         return out, forbidden
 
     def describe(self) -> dict:
@@ -77,6 +88,9 @@ class SymmetryPlan:
                     "symmetry_breaking_measured": {k: v for k, v in self.breaking},
                     "breaking_quantities": ["energies", "velocities", "berry_curvature", "quantum_metric"],
                     "zeroed_largest": {name: zeroed for name, zeroed, _ in self.zeroed},
+                    "crystal_group": self.crystal_name or None, "crystal_structure_from": self.crystal_from or None,
+                    "allowed_only_by_model_breaking": {
+                        name: [c for c, w in zip(comps, weak) if w] for name, (comps, weak, _, _) in self.model_breaking.items()},
                     "meaning": "components the group forbids are set to 0 (Neumann's principle); the group is "
                                "what the model keeps to the accuracy of a Wannierization (qgeom.symmetry.detect."
                                "MODEL_ACCURACY); every other value is the model's own full-grid sum"}
@@ -133,12 +147,28 @@ def _neumann_plan(model, kgrid, time_reversal: bool, keep) -> SymmetryPlan | Non
     if not model.is_periodic or kgrid.kind != "uniform":
         return None
     ops, breaking = detect_at_model_accuracy(model)
-    if not time_reversal:
-        ops = unitary(ops)
-    if keep is not None:
-        ops = [g for g in ops if keep(g)]
+    crystal = _crystal_expected(model, ops)
+
+    def kept(group):
+        group = group if time_reversal else unitary(group)
+        return [g for g in group if keep(g)] if keep is not None else group
+
+    ops, crystal = kept(ops), kept(crystal)
     if len(ops) == 1:
         return None
+    larger = len(crystal) > len(ops) and {g.key() for g in ops} <= {g.key() for g in crystal}
     return SymmetryPlan(tuple(ops), kgrid, "neumann (default): detected at the model's accuracy",
                         tuple((k, v) for k, v in breaking.items() if any(g.label() == k for g in ops)),
-                        zeros_only=True, group=point_group_name(ops))
+                        zeros_only=True, group=point_group_name(ops),
+                        crystal=tuple(crystal) if larger else (),
+                        crystal_name=point_group_name(crystal) if larger else "",
+                        crystal_from=model.parameters.get("crystal_structure", {}).get("from", "") if larger else "")
+
+
+def _crystal_expected(model, ops: list[Operation]) -> list[Operation]:
+    """The crystal's group × {1, T} when the model is non-magnetic (keeps time reversal) and its files
+    give the atoms; [] otherwise (a magnet's order may break any operation of the structure)."""
+    if not any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in ops):
+        return []
+    structural = crystal_group(model)
+    return closure(structural + [Operation(np.eye(3), True)]) if structural else []

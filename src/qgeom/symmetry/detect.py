@@ -154,6 +154,28 @@ def lattice_operations(model) -> list[Operation]:
     return restrict(ops, d)
 
 
+def crystal_group(model) -> list[Operation] | None:
+    """The point group of the crystal the model was read for (`parameters["crystal_structure"]`: atoms of
+    the .win, wt.in or POSCAR), as unitary Cartesian operations (spglib, 1e-3 Å); None when unknown or
+    for 2D models (their frame is not the file's)."""
+    import spglib
+
+    cs = model.parameters.get("crystal_structure")
+    if not cs or model.dim != 3:
+        return None
+    A = np.asarray(cs["lattice"], float)
+    symbols = [a[0] for a in cs["atoms"]]
+    frac = np.array([a[1:] for a in cs["atoms"]], float) @ np.linalg.inv(A)
+    numbers = [sorted(set(symbols)).index(x) for x in symbols]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sym = spglib.get_symmetry((A, frac, numbers), symprec=1e-3)
+    if sym is None:
+        return None
+    Ainv = np.linalg.inv(A)
+    return closure([Operation(A.T @ W @ Ainv.T) for W in np.unique(sym["rotations"], axis=0)])
+
+
 def detect_at_model_accuracy(model) -> tuple[list[Operation], dict[str, list[float]]]:
     """The operations a Wannier model keeps to the accuracy of a Wannierization (MODEL_ACCURACY,
     per quantity, at random k of two seeds) — the crystal's, not a perturbation's: the group grown

@@ -48,7 +48,42 @@ def attach_symmetry(ds: xr.Dataset, plan, forbidden: np.ndarray | None, dims=("t
     ds.attrs["symmetry"] = json.dumps(info)
     if plan.zeros_only:
         _notice_zeroed(plan, info, float(metadata(ds).get("parameters", {}).get("unit_factor", 1.0) or 1.0))
+    if plan.model_breaking:
+        _mark_model_breaking(ds, plan, dims)
     return ds
+
+
+def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
+    """`model_breaking_only[dims]`: components the crystal's group (from the model's files) forbids but
+    the group the model keeps allows — their values are the Wannier model's symmetry breaking — and a
+    SymmetryWarning naming them when they are more than ZEROED_NOTICE of their term's largest value."""
+    records = plan.model_breaking
+    names = list(ds[dims[0]].values) if len(dims) == 2 else [next(iter(records))]
+    comps = list(ds[dims[-1]].values)
+    mask = np.zeros((len(names), len(comps)), bool)
+    for i, name in enumerate(names):
+        if name in records:
+            rc, weak, _, _ = records[name]
+            mask[i] = [c in {x for x, w in zip(rc, weak) if w} for c in comps]
+    ds["model_breaking_only"] = (tuple(dims), mask if len(dims) == 2 else mask[0])
+    ds["model_breaking_only"].attrs["long_name"] = (
+        "component the crystal's point group (atoms of the model's files, with time reversal) forbids, allowed "
+        "here only because the Wannier model breaks that group beyond a Wannierization's accuracy")
+    notable = {n: r for n, r in records.items() if r[2] > ZEROED_NOTICE * max(r[3], 0.0) and r[2] > 0}
+    if not notable:
+        return
+    name, (rc, weak, largest, kept) = max(notable.items(), key=lambda kv: kv[1][2] / kv[1][3] if kv[1][3] else np.inf)
+    listed = ", ".join(c for c, w in zip(rc, weak) if w)
+    share = "the term's largest value" if largest >= 0.99 * kept else f"{largest / kept:.2g} of the term's largest value"
+    unitary_name = plan.crystal_name.split(" (")[0]
+    warnings.warn(
+        f"symmetry: the crystal's point group from {plan.crystal_from} is {plan.crystal_name}, but the Wannier model "
+        f"keeps only {plan.group} to a Wannierization's accuracy: {name}[{listed}] (up to {largest:.2g}, {share}) "
+        "is allowed only by the model's own symmetry breaking "
+        "(`model_breaking_only` in the result). For the crystal's zeros, symmetrize the model in real space "
+        f"(qgeom.models.symmetrize.symmetrize_point_group(model, '{unitary_name}', representation='fitted'); "
+        f"CLI --symmetrize-model={unitary_name}) or impose the group with symmetry= and symmetry_tol=.",
+        SymmetryWarning, stacklevel=4)
 
 
 def _notice_zeroed(plan, info: dict, unit_factor: float) -> None:
