@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 
 from .._validation import QgeomInputError
-from .detect import SymmetryWarning, check, crystal_group, detect, detect_at_model_accuracy, symmetry_tolerance
+from .detect import (SymmetryWarning, check, crystal_group, detect, detect_at_model_accuracy,
+                     inversion_keeps_every_site, symmetry_tolerance)
 from .group import Operation, closure, from_matrices, from_symbol, restrict, unitary
 from .tensors import needed, symmetrize
 from ..kspace import KGrid
@@ -154,9 +155,9 @@ def _neumann_plan(model, kgrid, time_reversal: bool, keep) -> SymmetryPlan | Non
         return [g for g in group if keep(g)] if keep is not None else group
 
     ops, crystal = kept(ops), kept(crystal)
-    if len(ops) == 1:
-        return None
     larger = len(crystal) > len(ops) and {g.key() for g in ops} <= {g.key() for g in crystal}
+    if len(ops) == 1 and not larger:
+        return None
     return SymmetryPlan(tuple(ops), kgrid, "neumann (default): detected at the model's accuracy",
                         tuple((k, v) for k, v in breaking.items() if any(g.label() == k for g in ops)),
                         zeros_only=True, group=point_group_name(ops),
@@ -166,9 +167,10 @@ def _neumann_plan(model, kgrid, time_reversal: bool, keep) -> SymmetryPlan | Non
 
 
 def _crystal_expected(model, ops: list[Operation]) -> list[Operation]:
-    """The crystal's group × {1, T} when the model is non-magnetic (keeps time reversal) and its files
-    give the atoms; [] otherwise (a magnet's order may break any operation of the structure)."""
-    if not any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in ops):
-        return []
-    structural = crystal_group(model)
-    return closure(structural + [Operation(np.eye(3), True)]) if structural else []
+    """What the crystal of the model's files (their atoms) must keep: its point group × {1, T} when the
+    model is non-magnetic (keeps time reversal); for a magnet only inversion, and only when it maps every
+    atom onto itself (a magnetic order may break any other operation); [] when the files give no atoms."""
+    if any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in ops):
+        structural = crystal_group(model)
+        return closure(structural + [Operation(np.eye(3), True)]) if structural else []
+    return closure([Operation(-np.eye(3))]) if inversion_keeps_every_site(model) else []

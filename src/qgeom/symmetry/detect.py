@@ -176,6 +176,30 @@ def crystal_group(model) -> list[Operation] | None:
     return closure([Operation(A.T @ W @ Ainv.T) for W in np.unique(sym["rotations"], axis=0)])
 
 
+def inversion_keeps_every_site(model) -> bool:
+    """Whether −r (about some inversion centre of the structure) maps every atom of the model's files
+    onto itself modulo the lattice: then any magnetic order of that cell keeps inversion (moments are
+    axial vectors), so a magnet's model must keep it too (bcc Fe)."""
+    import spglib
+
+    cs = model.parameters.get("crystal_structure")
+    if not cs or model.dim != 3:
+        return False
+    A = np.asarray(cs["lattice"], float)
+    symbols = [a[0] for a in cs["atoms"]]
+    frac = np.array([a[1:] for a in cs["atoms"]], float) @ np.linalg.inv(A)
+    numbers = [sorted(set(symbols)).index(x) for x in symbols]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sym = spglib.get_symmetry((A, frac, numbers), symprec=1e-3)
+    for W, t in zip(sym["rotations"] if sym else [], sym["translations"] if sym else []):
+        if np.array_equal(W, -np.eye(3, dtype=int)):
+            d = (frac @ W.T + t) - frac  # each atom's image minus itself
+            if np.abs(d - np.round(d)).max() < 1e-3:
+                return True
+    return False
+
+
 def detect_at_model_accuracy(model) -> tuple[list[Operation], dict[str, list[float]]]:
     """The operations a Wannier model keeps to the accuracy of a Wannierization (MODEL_ACCURACY,
     per quantity, at random k of two seeds) — the crystal's, not a perturbation's: the group grown

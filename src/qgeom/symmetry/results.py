@@ -76,8 +76,12 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
     listed = ", ".join(c for c, w in zip(rc, weak) if w)
     share = "the term's largest value" if largest >= 0.99 * kept else f"{largest / kept:.2g} of the term's largest value"
     unitary_name = plan.crystal_name.split(" (")[0]
+    magnet = not any(g.time_reversal for g in plan.crystal)
+    what = (f"the structure in {plan.crystal_from} has inversion mapping every atom onto itself, which any magnetic "
+            "order of that cell keeps" if magnet else
+            f"the crystal's point group from {plan.crystal_from} is {plan.crystal_name}")
     warnings.warn(
-        f"symmetry: the crystal's point group from {plan.crystal_from} is {plan.crystal_name}, but the Wannier model "
+        f"symmetry: {what}, but the Wannier model "
         f"keeps only {plan.group} to a Wannierization's accuracy: {name}[{listed}] (up to {largest:.2g}, {share}) "
         "is allowed only by the model's own symmetry breaking "
         "(`model_breaking_only` in the result). For the crystal's zeros, symmetrize the model in real space "
