@@ -81,8 +81,9 @@ def test_optical_default_zeroes_the_forbidden_field_components_only():
 
 def test_components_allowed_only_by_the_wannier_models_breaking_are_named():
     """The raw GaAs keeps only mm2 × {1, T} of its crystal's −43m × {1, T} (GaAs.win atoms): the BCD it
-    still has (xyz, zxy) is the model's C3 breaking — flagged in `model_breaking_only` and on the terminal,
-    values untouched. The T_d-symmetrized model, a perturbed one (on-site term) and a magnet get no notice."""
+    still has (xyz, zxy) is the model's C3 breaking — set to 0, flagged in `model_breaking_only` and on the
+    terminal (symmetry=None keeps it). The T_d-symmetrized model and a perturbed one (on-site term) get no
+    notice."""
     from qgeom.models.symmetrize import restore_time_reversal, symmetrize_point_group
     from qgeom.symmetry import SymmetryWarning
 
@@ -93,7 +94,7 @@ def test_components_allowed_only_by_the_wannier_models_breaking_are_named():
     flagged = ds.model_breaking_only.sel(term="bcd").values
     assert flagged.tolist() == [True, False, True] and ds.model_breaking_only.sum() == 2
     raw = dc.expansion(gaas, symmetry=None, **kw).sigma.sel(term="bcd", component="xyz").values
-    np.testing.assert_array_equal(ds.sigma.sel(term="bcd", component="xyz").values, raw)
+    assert np.abs(raw).max() > 0 and np.all(ds.sigma.sel(term="bcd").values == 0)
     assert json.loads(ds.attrs["symmetry"])["allowed_only_by_model_breaking"] == {"bcd": ["xyz", "zxy"]}
     td = symmetrize_point_group(restore_time_reversal(gaas), "-43m", representation="fitted")
     exchange = with_exchange_field(gaas, 1e-3, spinor_ordering="interleaved")
@@ -105,7 +106,8 @@ def test_components_allowed_only_by_the_wannier_models_breaking_are_named():
 
 def test_a_magnet_is_held_to_the_inversion_its_structure_keeps():
     """bcc Fe (wt.in: one atom, an inversion centre): any magnetic order keeps inversion, which forbids every
-    second-order DC term; the Wannier model breaks it by ~30 meV, so its values are flagged, not zeroed."""
+    second-order DC term; the Wannier model breaks it by ~30 meV: at default settings every term is 0 and
+    flagged as the model's breaking (symmetry=None keeps the model's values)."""
     from qgeom.symmetry import SymmetryWarning
 
     fe = from_wannier90(GAAS.parent / "Fe")
@@ -113,5 +115,6 @@ def test_a_magnet_is_held_to_the_inversion_its_structure_keeps():
               progress=False)
     with pytest.warns(SymmetryWarning, match=r"inversion mapping every atom onto itself.*drude\[xyz, xxx\]"):
         ds = dc.expansion(fe, **kw)
-    assert ds.model_breaking_only.sel(term="drude").values.all()
-    assert np.abs(ds.sigma.sel(term="drude").values).max() > 0  # the model's own values, untouched
+    assert ds.model_breaking_only.sel(term="drude").values.all() and ds.forbidden.values.all()
+    assert np.all(ds.sigma.values == 0)
+    assert np.abs(dc.expansion(fe, symmetry=None, **kw).sigma.values).max() > 0

@@ -70,15 +70,19 @@ class SymmetryPlan:
         out, forbidden = symmetrize(values, computed, comps, list(self.ops), self.grid.dim, parity, axis,
                                     average=not self.zeros_only, form=form)
         moved = np.abs(np.moveaxis(values, axis, -1))
-        if self.zeros_only and forbidden.any() and label is not None:
-            kept = float(moved[..., ~forbidden].max()) if (~forbidden).any() else 0.0
-            self.zeroed.append((label, float(moved[..., forbidden].max()), kept))
-        if self.zeros_only and self.crystal and label is not None:
+        if self.zeros_only and self.crystal:
+            # forbidden by the crystal of the model's files, allowed only through the model's own breaking
             weak = symmetrize(values, computed, comps, list(self.crystal), self.grid.dim, parity, axis,
                               average=False, form=form)[1] & ~forbidden
             if weak.any():
-                kept = float(moved[..., ~forbidden].max())
-                self.model_breaking[label] = (list(comps), weak, float(moved[..., weak].max()), kept)
+                if label is not None:
+                    kept = float(moved[..., ~forbidden].max())
+                    self.model_breaking[label] = (list(comps), weak, float(moved[..., weak].max()), kept)
+                np.moveaxis(out, axis, -1)[..., weak] = 0.0
+                forbidden = forbidden | weak
+        if self.zeros_only and forbidden.any() and label is not None:
+            kept = float(moved[..., ~forbidden].max()) if (~forbidden).any() else 0.0
+            self.zeroed.append((label, float(moved[..., forbidden].max()), kept))
         return out, forbidden
 
     def describe(self) -> dict:
@@ -94,7 +98,9 @@ class SymmetryPlan:
                         name: [c for c, w in zip(comps, weak) if w] for name, (comps, weak, _, _) in self.model_breaking.items()},
                     "meaning": "components the group forbids are set to 0 (Neumann's principle); the group is "
                                "what the model keeps to the accuracy of a Wannierization (qgeom.symmetry.detect."
-                               "MODEL_ACCURACY); every other value is the model's own full-grid sum"}
+                               "MODEL_ACCURACY), and, when the model's files give the atoms, the crystal's own "
+                               "group (crystal_group; the components only it forbids are listed under "
+                               "allowed_only_by_model_breaking); every other value is the model's own full-grid sum"}
         return {"symmetry_source": self.source, "symmetry_group": self.grid.group,
                 "symmetry_operations": [g.label() for g in self.ops],
                 "wedge_points": int(self.grid.npoints), "full_grid_points": int(self.grid.full_npoints),

@@ -55,8 +55,9 @@ def attach_symmetry(ds: xr.Dataset, plan, forbidden: np.ndarray | None, dims=("t
 
 def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
     """`model_breaking_only[dims]`: components the crystal's group (from the model's files) forbids but
-    the group the model keeps allows — their values are the Wannier model's symmetry breaking — and a
-    SymmetryWarning naming them when they are more than ZEROED_NOTICE of their term's largest value."""
+    the group the model keeps allows — the model had them only through its own symmetry breaking; they
+    are set to 0 like every forbidden one — and a SymmetryWarning naming them when they were more than
+    ZEROED_NOTICE of their term's largest value."""
     records = plan.model_breaking
     names = list(ds[dims[0]].values) if len(dims) == 2 else [next(iter(records))]
     comps = list(ds[dims[-1]].values)
@@ -67,8 +68,9 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
             mask[i] = [c in {x for x, w in zip(rc, weak) if w} for c in comps]
     ds["model_breaking_only"] = (tuple(dims), mask if len(dims) == 2 else mask[0])
     ds["model_breaking_only"].attrs["long_name"] = (
-        "component the crystal's point group (atoms of the model's files, with time reversal) forbids, allowed "
-        "here only because the Wannier model breaks that group beyond a Wannierization's accuracy")
+        "component the crystal's point group (atoms of the model's files) forbids but the Wannier model, which "
+        "breaks that group beyond a Wannierization's accuracy, allowed: set to 0 (symmetry=None keeps the "
+        "model's own value)")
     notable = {n: r for n, r in records.items() if r[2] > ZEROED_NOTICE * max(r[3], 0.0) and r[2] > 0}
     if not notable:
         return
@@ -83,10 +85,10 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
     warnings.warn(
         f"symmetry: {what}, but the Wannier model "
         f"keeps only {plan.group} to a Wannierization's accuracy: {name}[{listed}] (up to {largest:.2g}, {share}) "
-        "is allowed only by the model's own symmetry breaking "
-        "(`model_breaking_only` in the result). For the crystal's zeros, symmetrize the model in real space "
-        f"(qgeom.models.symmetrize.symmetrize_point_group(model, '{unitary_name}', representation='fitted'); "
-        f"CLI --symmetrize-model={unitary_name}) or impose the group with symmetry= and symmetry_tol=.",
+        "came only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
+        "symmetry=None keeps the model's values). To remove the breaking from the model itself: "
+        f"qgeom.models.symmetrize.symmetrize_point_group(model, '{unitary_name}', representation='fitted') "
+        f"(CLI --symmetrize-model={unitary_name}).",
         SymmetryWarning, stacklevel=4)
 
 
