@@ -462,7 +462,8 @@ def expansion(
     to_sigma = lambda sums: scale * unit_factor * assemble(split_near(sums)[0], mechanisms, rta)  # noqa: E731
     raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement, _relative_change(to_sigma, unit_factor),
                                        mu=mu_arr, temperature=kT, order=order,
-                                       operations=plan.ops if plan and not plan.zeros_only else None, degen_tol=degen_tol, axes=axes,
+                                       operations=plan.ops if plan and not plan.zeros_only else None,
+                                       degen_tol=degen_tol, axes=axes,
                                        blocks=sampling.blocks, **execution.kwargs())
     raw, near = split_near(raw)
     sigma = scale * unit_factor * assemble(raw, mechanisms, rta)

@@ -94,8 +94,8 @@ class SymmetryPlan:
                     "breaking_quantities": ["energies", "velocities", "berry_curvature", "quantum_metric"],
                     "zeroed_largest": {name: zeroed for name, zeroed, _ in self.zeroed},
                     "crystal_group": self.crystal_name or None, "crystal_structure_from": self.crystal_from or None,
-                    "allowed_only_by_model_breaking": {
-                        name: [c for c, w in zip(comps, weak) if w] for name, (comps, weak, _, _) in self.model_breaking.items()},
+                    "allowed_only_by_model_breaking": {name: [c for c, w in zip(comps, weak) if w]
+                                                       for name, (comps, weak, _, _) in self.model_breaking.items()},
                     "meaning": "components the group forbids are set to 0 (Neumann's principle); the group is "
                                "what the model keeps to the accuracy of a Wannierization (qgeom.symmetry.detect."
                                "MODEL_ACCURACY), and, when the model's files give the atoms, the crystal's own "
@@ -122,8 +122,11 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None, kee
     as Neumann zeros only: the full grid is summed as without symmetry, and the components the
     group forbids are set to 0. An exactly symmetric model changes by rounding only (its forbidden
     components are ~1e-16 noise); a Wannier model loses the artefacts of its small symmetry
-    breaking in the forbidden components and nothing else. None when nothing but the identity
-    is found, or for continuum models."""
+    breaking in the forbidden components and nothing else. When the model's files give the atoms
+    (`parameters["crystal_structure"]`), the crystal's group is applied too: × {1, T} for a model
+    that keeps time reversal, only an inversion that fixes every atom for a magnet (the components
+    only it forbids are recorded as the model's own breaking). None when nothing but the identity
+    is found or expected, or for continuum models."""
     tol = symmetry_tolerance(tol)
     if symmetry is None:
         return None

@@ -76,7 +76,8 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
         return
     name, (rc, weak, largest, kept) = max(notable.items(), key=lambda kv: kv[1][2] / kv[1][3] if kv[1][3] else np.inf)
     listed = ", ".join(c for c, w in zip(rc, weak) if w)
-    share = "the term's largest value" if largest >= 0.99 * kept else f"{largest / kept:.2g} of the term's largest value"
+    share = ("the term's largest value" if largest >= 0.99 * kept
+             else f"{largest / kept:.2g} of the term's largest value")
     unitary_name = plan.crystal_name.split(" (")[0]
     magnet = not any(g.time_reversal for g in plan.crystal)
     what = (f"the structure in {plan.crystal_from} has inversion mapping every atom onto itself, which any magnetic "
