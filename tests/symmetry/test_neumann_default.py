@@ -118,3 +118,23 @@ def test_a_magnet_is_held_to_the_inversion_its_structure_keeps():
     assert ds.model_breaking_only.sel(term="drude").values.all() and ds.forbidden.values.all()
     assert np.all(ds.sigma.values == 0)
     assert np.abs(dc.expansion(fe, symmetry=None, **kw).sigma.values).max() > 0
+
+
+def test_a_monolayer_gets_its_crystal_group_in_its_own_frame():
+    """1T′-MoS₂ (2D; atoms of wannier90.win rotated into the layer's frame): with time reversal restored
+    and no field, the crystal's inversion zeroes the BCD the model has from its own inversion breaking; a
+    displacement field (an on-site term) removes the crystal record, and its BCD is the model's."""
+    from qgeom.models.symmetrize import restore_time_reversal
+    from qgeom.models.two_dimensional import with_displacement_field
+    from qgeom.symmetry import SymmetryWarning
+
+    mos2 = restore_time_reversal(from_wannier90(GAAS.parent / "MoS2-1Tp"))
+    kw = dict(components=["yxx"], mu=[-3.786], temperature=0.025, grid=12, progress=False)
+    with pytest.warns(SymmetryWarning, match="wannier90.win"):
+        zero_field = dc.expansion(mos2, **kw)
+    assert zero_field.model_breaking_only.sel(term="bcd").values.all()
+    assert np.all(zero_field.sigma.values == 0)
+    assert np.abs(dc.expansion(mos2, symmetry=None, **kw).sigma.sel(term="bcd").values).max() > 0
+    assert "crystal_structure" in with_displacement_field(mos2, 0.0).parameters
+    field = dc.expansion(with_displacement_field(mos2, 0.1), **kw)
+    assert "model_breaking_only" not in field and np.abs(field.sigma.sel(term="bcd").values).max() > 0

@@ -33,8 +33,8 @@ def add_onsite(model: Model, matrix: np.ndarray, parameters: dict) -> Model:
         raise QgeomInputError("the model has no R = 0 block to put the on-site term in.")
     t = base.t.copy()
     t[r0[0]] += matrix
-    # a perturbed model is no longer the crystal of its files: no crystal-group notice (symmetry.detect)
-    kept = {k: v for k, v in base.parameters.items() if k != "crystal_structure"}
+    # a perturbed model is no longer the crystal of its files: no crystal-group zeros (symmetry.detect)
+    kept = {k: v for k, v in base.parameters.items() if k != "crystal_structure" or not np.any(matrix)}
     shifted = TightBindingModel(base.R, t, lattice=base.lattice, name=base.name,
                                 parameters={**kept, **parameters}, operators=base.operators,
                                 energy_unit=base.energy_unit, length_unit=base.length_unit)

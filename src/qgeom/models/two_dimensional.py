@@ -69,6 +69,11 @@ def as_two_dimensional(model: Model) -> Model:
     positions = getattr(model, "positions", None)
     if positions is not None:
         params["orbital_heights"] = (positions @ n).tolist()
+    if "crystal_structure" in params:  # into the plane's frame (e1, e2, n): its point group acts on this model
+        cs = params["crystal_structure"]
+        to_frame = np.vstack([frame, n]).T  # Cartesian row r -> (r·e1, r·e2, r·n)
+        params["crystal_structure"] = {**cs, "lattice": (np.asarray(cs["lattice"]) @ to_frame).tolist(),
+                                       "atoms": [[a[0], *(np.asarray(a[1:]) @ to_frame).tolist()] for a in cs["atoms"]]}
     flat = TightBindingModel(
         base.R[:, keep], base.t, lattice=base.lattice[keep] @ frame.T, name=base.name, parameters=params,
         operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit,

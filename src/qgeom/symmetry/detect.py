@@ -156,12 +156,12 @@ def lattice_operations(model) -> list[Operation]:
 
 def crystal_group(model) -> list[Operation] | None:
     """The point group of the crystal the model was read for (`parameters["crystal_structure"]`: atoms of
-    the .win, wt.in or POSCAR), as unitary Cartesian operations (spglib, 1e-3 Å); None when unknown or
-    for 2D models (their frame is not the file's)."""
+    the .win, wt.in or POSCAR, in the model's frame), as unitary Cartesian operations (spglib, 1e-3 Å);
+    for a 2D model those that keep its plane. None when unknown."""
     import spglib
 
     cs = model.parameters.get("crystal_structure")
-    if not cs or model.dim != 3:
+    if not cs:
         return None
     A = np.asarray(cs["lattice"], float)
     symbols = [a[0] for a in cs["atoms"]]
@@ -173,7 +173,8 @@ def crystal_group(model) -> list[Operation] | None:
     if sym is None:
         return None
     Ainv = np.linalg.inv(A)
-    return closure([Operation(A.T @ W @ Ainv.T) for W in np.unique(sym["rotations"], axis=0)])
+    ops = closure([Operation(A.T @ W @ Ainv.T) for W in np.unique(sym["rotations"], axis=0)])
+    return restrict(ops, model.dim) if model.dim < 3 else ops
 
 
 def inversion_keeps_every_site(model) -> bool:
@@ -183,7 +184,7 @@ def inversion_keeps_every_site(model) -> bool:
     import spglib
 
     cs = model.parameters.get("crystal_structure")
-    if not cs or model.dim != 3:
+    if not cs:
         return False
     A = np.asarray(cs["lattice"], float)
     symbols = [a[0] for a in cs["atoms"]]
