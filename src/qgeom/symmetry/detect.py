@@ -154,10 +154,10 @@ def lattice_operations(model) -> list[Operation]:
     return restrict(ops, d)
 
 
-def crystal_group(model) -> list[Operation] | None:
-    """The point group of the crystal the model was read for (`parameters["crystal_structure"]`: atoms of
-    the .win, wt.in or POSCAR, in the model's frame), as unitary Cartesian operations (spglib, 1e-3 Å);
-    for a 2D model those that keep its plane. None when unknown."""
+def _structure_symmetry(model):
+    """(lattice rows, fractional atom positions, spglib's symmetry operations) of the crystal the model was
+    read for (`parameters["crystal_structure"]`: atoms of the .win, wt.in or POSCAR, in the model's
+    frame; spglib at 1e-3 Å), or None when the files gave no atoms."""
     import spglib
 
     cs = model.parameters.get("crystal_structure")
@@ -170,8 +170,16 @@ def crystal_group(model) -> list[Operation] | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         sym = spglib.get_symmetry((A, frac, numbers), symprec=1e-3)
-    if sym is None:
+    return None if sym is None else (A, frac, sym)
+
+
+def crystal_group(model) -> list[Operation] | None:
+    """The crystal's point group (`_structure_symmetry`) as unitary Cartesian operations; for a 2D model
+    those that keep its plane. None when unknown."""
+    found = _structure_symmetry(model)
+    if found is None:
         return None
+    A, _, sym = found
     Ainv = np.linalg.inv(A)
     ops = closure([Operation(A.T @ W @ Ainv.T) for W in np.unique(sym["rotations"], axis=0)])
     return restrict(ops, model.dim) if model.dim < 3 else ops
@@ -181,19 +189,11 @@ def inversion_keeps_every_site(model) -> bool:
     """Whether −r (about some inversion centre of the structure) maps every atom of the model's files
     onto itself modulo the lattice: then any magnetic order of that cell keeps inversion (moments are
     axial vectors), so a magnet's model must keep it too (bcc Fe)."""
-    import spglib
-
-    cs = model.parameters.get("crystal_structure")
-    if not cs:
+    found = _structure_symmetry(model)
+    if found is None:
         return False
-    A = np.asarray(cs["lattice"], float)
-    symbols = [a[0] for a in cs["atoms"]]
-    frac = np.array([a[1:] for a in cs["atoms"]], float) @ np.linalg.inv(A)
-    numbers = [sorted(set(symbols)).index(x) for x in symbols]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        sym = spglib.get_symmetry((A, frac, numbers), symprec=1e-3)
-    for W, t in zip(sym["rotations"] if sym else [], sym["translations"] if sym else []):
+    _, frac, sym = found
+    for W, t in zip(sym["rotations"], sym["translations"]):
         if np.array_equal(W, -np.eye(3, dtype=int)):
             d = (frac @ W.T + t) - frac  # each atom's image minus itself
             if np.abs(d - np.round(d)).max() < 1e-3:
