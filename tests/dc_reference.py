@@ -42,5 +42,5 @@ def raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -
 
 def fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
     """`expansion._integrands` laid out as `raw_integrands`: X[k, component, n] (views)."""
-    res, band_major = E._integrands(b, comps, geometric_form=geometric_form, kinetic_form=kinetic_form)
+    res, band_major, _ = E._integrands(b, comps, geometric_form=geometric_form, kinetic_form=kinetic_form)
     return {name: (x.transpose(2, 0, 1) if band_major else x.swapaxes(0, 1), p) for name, (x, p) in res.items()}

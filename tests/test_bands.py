@@ -117,3 +117,31 @@ def test_exact_degeneracies_get_a_canonical_gauge():
     overlap = np.abs(np.einsum("kin,kim->knm", a.conj(), b))
     np.testing.assert_allclose(overlap, np.broadcast_to(np.eye(16), overlap.shape), atol=1e-8)
     np.testing.assert_array_equal(a[1], V[1])  # a k-point without exact degeneracy: untouched
+
+
+def test_window_elements_are_the_full_rotations_rows():
+    """`window_elements` (v of every state, second-order rows and third-order diagonals of a band
+    window) equals the corresponding parts of `derivative_rows`, on a window that cuts through the
+    spectrum; `bands_within` keeps whole subspaces."""
+    from pathlib import Path
+
+    from qgeom.bands import symmetric_combos
+    from qgeom.models.wannier90 import from_wannier90
+
+    gaas = from_wannier90(Path(__file__).resolve().parents[1] / "examples" / "GaAs")
+    k = np.random.default_rng(4).uniform(-0.5, 0.5, (40, 3)) @ gaas.reciprocal_lattice
+    k[0] = 0.0  # Γ: Kramers pairs and the fourfold Γ8 top of the valence band
+    b = Bands.from_model(gaas, k, order=3)
+    window = b.bands_within(7.0, 9.0)
+    assert 0 < window.start and window.stop < b.nbands
+    assert not (b.labels[:, window.start] == b.labels[:, window.start - 1]).any()
+    assert not (b.labels[:, window.stop] == b.labels[:, window.stop - 1]).any()
+    v, second, third = b.window_elements(window)
+    full = Bands.from_model(gaas, k, order=3).derivative_rows()
+    d, n2 = 3, len(symmetric_combos(3, 2))
+    np.testing.assert_allclose(v, full[:, :, :d], atol=1e-12)
+    np.testing.assert_allclose(second, full[:, window, d : d + n2], atol=1e-12)
+    np.testing.assert_allclose(third, np.diagonal(full[:, window, d + n2 :, window], axis1=1, axis2=3).real, atol=1e-11)
+    narrower = slice(window.start + 2, window.stop)  # served from the cached wider window
+    np.testing.assert_array_equal(b.window_elements(narrower)[1], second[:, 2:])
+    assert b.bands_within(100.0, 101.0) == slice(0, 0)

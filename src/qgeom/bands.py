@@ -221,12 +221,13 @@ class Bands:
             return self
         out = Bands(self.k, self.energies, self.vectors, None, None, None, degen_tol=float(tol))
         mine = self.__dict__
-        # average over a grouped pair only where the two states couple (any ∂H matrix element):
-        # bands of exactly decoupled orbital blocks stay separate, as in the block-split sum
-        rows = np.abs(self.derivative_rows()).max(axis=2)  # [nk, n, p]
+        # average over a grouped pair only where the two states couple (a velocity matrix element):
+        # bands of exactly decoupled orbital blocks stay separate, as in the block-split sum (every ∂H
+        # vanishes between them; the first order is what every response computes anyway)
+        rows = np.abs(self.first_order_rows()).max(axis=2)  # [nk, n, p]
         coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
         out.__dict__["_exact_same"] = self.exact_same | (out.same & coupled)
-        for name in ("_block", "_order", "_axes", "_rotated"):
+        for name in ("_block", "_order", "_axes", "_rotated", "_first_rows", "_window_elements"):
             if name in mine:
                 out.__dict__[name] = mine[name]
         for name in ("v", "w", "u"):
@@ -250,6 +251,11 @@ class Bands:
         for name in ("_order", "_axes"):
             if name in mine:
                 out.__dict__[name] = mine[name]
+        if "_first_rows" in mine:
+            out.__dict__["_first_rows"] = mine["_first_rows"][index]
+        if "_window_elements" in mine:
+            out.__dict__["_window_elements"] = {
+                key: tuple(None if x is None else x[index] for x in value) for key, value in mine["_window_elements"].items()}
         for name in ("v", "w", "u"):
             value = mine.get(name)
             if value is not None:
@@ -322,6 +328,68 @@ class Bands:
             self._rotated = rows
         return rows
 
+    def first_order_rows(self) -> np.ndarray:
+        """<n|∂_a H|p> as rows [nk, N(n), d, N(p)] (cached): the first columns of `derivative_rows`,
+        rotated alone when the rest is not needed."""
+        rows = self.__dict__.get("_first_rows")
+        if rows is None:
+            if "_rotated" in self.__dict__ or "_block" not in self.__dict__:
+                rows = self.derivative_rows()[:, :, : self.nderiv]
+            else:
+                rows = _rotate_block(self.__dict__["_block"][:, :, 1 : 1 + self.nderiv], self.vectors)
+            self._first_rows = rows
+        return rows
+
+    def bands_within(self, emin: float, emax: float) -> slice:
+        """The band indices [lo, hi) of every state with emin < ε < emax at some k-point of the chunk,
+        widened to whole subspaces (`labels`: a subspace's per-band average needs all its states);
+        slice(0, 0) when there is none."""
+        inside = np.flatnonzero(((self.energies > emin) & (self.energies < emax)).any(axis=0))
+        if len(inside) == 0:
+            return slice(0, 0)
+        lo, hi = int(inside[0]), int(inside[-1]) + 1
+        joined = (self.labels[:, 1:] == self.labels[:, :-1]).any(axis=0)  # [N − 1]: n + 1 shares n's subspace somewhere
+        while lo > 0 and joined[lo - 1]:
+            lo -= 1
+        while hi < self.nbands and joined[hi - 1]:
+            hi += 1
+        return slice(lo, hi)
+
+    def window_elements(self, bands: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The eigenbasis matrix elements that Fermi-surface sums over the bands `bands` use (cached):
+        v [nk, N(n), d, N(p)] = <n|∂_a H|p> for every n (the covariant derivatives of v sum over every
+        intermediate state); <n|∂^c H|p> for the second-order combos c and n in `bands` only,
+        [nk, nw, ncombo2, N]; Re <n|∂^c H|n> for the third-order combos, [nk, ncombo3, nw] (None below
+        order 3). From the derivative block: two GEMMs per first-order column, nw/N of that per
+        second-order column and about half of it per third-order column (a diagonal only) — what the
+        full rotation `derivative_rows` costs for every column."""
+        cache = self.__dict__.setdefault("_window_elements", {})
+        key = (bands.start, bands.stop)
+        for (lo, hi), (v, second, third) in cache.items():  # a wider window computed before (e.g. its parent chunk's)
+            if lo <= key[0] and key[1] <= hi:
+                sel = slice(key[0] - lo, key[1] - lo)
+                return v, second[:, sel], None if third is None else third[..., sel]
+        d, N, nk = self.nderiv, self.nbands, self.nk
+        order = self.__dict__.get("_order")
+        self.require(2)
+        if order is None or "_rotated" in self.__dict__:  # built from given v, w, u, or already rotated
+            rows = self.derivative_rows()
+            n2 = len(symmetric_combos(d, 2))
+            third = rows[:, bands, d + n2 :, bands]
+            cache[key] = (rows[:, :, :d], rows[:, bands, d : d + n2],
+                          np.diagonal(third, axis1=1, axis2=3).real if third.shape[2] else None)
+            return cache[key]
+        n2, n3 = len(symmetric_combos(d, 2)), len(symmetric_combos(d, 3)) if order >= 3 else 0
+        block, V = self.__dict__["_block"], self.vectors
+        VW = V[:, :, bands]
+        nw = VW.shape[2]
+        v = self.first_order_rows()
+        left = (VW.conj().swapaxes(1, 2) @ block[:, :, 1 + d :].reshape(nk, N, -1)).reshape(nk, nw, n2 + n3, N)
+        second = _cmatmul(np.ascontiguousarray(left[:, :, :n2]).reshape(nk, nw * n2, N), V).reshape(nk, nw, n2, N)
+        third = np.einsum("kncj,kjn->kcn", left[:, :, n2:], VW).real if n3 else None
+        cache[key] = (v, second, third)
+        return cache[key]
+
     def diagonal(self, order: int) -> np.ndarray:
         """Re <n|∂^order H|n> as distinct index combos [nk, ncombo, N] (see `symmetric_combos`),
         without expanding the full symmetric tensor."""
@@ -389,19 +457,21 @@ class Bands:
         out[degenerate] = (xd @ weights).reshape(x[degenerate].shape)
         return out
 
-    def subspace_average_band_major(self, x: np.ndarray) -> np.ndarray:
+    def subspace_average_band_major(self, x: np.ndarray, bands: slice = slice(None)) -> np.ndarray:
         """`subspace_average` for band-major arrays [..., N, nk] (k axis last): Σ_m W_nm x_m with
         W_nm = [m ∈ D(n)]/|D(n)| (the identity at non-degenerate k-points), one pass over every k
-        at once. Returns `x` itself when no state of the chunk is degenerate."""
+        at once; `bands`: x holds only these bands (whole subspaces, `bands_within`). Returns `x`
+        itself when no state of the chunk is degenerate."""
         degenerate = self._cache.get("_degenerate_k")
         if degenerate is None:
             degenerate = self._cache["_degenerate_k"] = np.flatnonzero(self.exact_same.sum(-1).max(-1) > 1)
         if len(degenerate) == 0:
             return x
-        weights = self._cache.get("_avg_weights_band_major")
+        key = ("_avg_weights_band_major", bands.start, bands.stop)
+        weights = self._cache.get(key)
         if weights is None:
-            same = np.ascontiguousarray(self.exact_same.transpose(1, 2, 0))  # [n, m, k]
-            weights = self._cache["_avg_weights_band_major"] = same / same.sum(axis=1, keepdims=True)
+            same = np.ascontiguousarray(self.exact_same[:, bands, bands].transpose(1, 2, 0))  # [n, m, k]
+            weights = self._cache[key] = same / same.sum(axis=1, keepdims=True)
         return np.einsum("...mk,nmk->...nk", x, weights)
 
     def cached(self, key: str, compute):

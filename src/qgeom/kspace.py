@@ -34,7 +34,7 @@ from scipy.special import roots_legendre
 from ._validation import QgeomInputError, positive_scalar
 from .bands import DEFAULT_DEGEN_TOL, Bands
 from .models.base import Model
-from .occupation import fermi_derivative_any_order
+from .occupation import FERMI_WINDOW, fermi_derivative_any_order
 from .options import Execution
 from .progress import ChunkProgress
 
@@ -472,7 +472,7 @@ class BinnedMuSweep:
     (weight < e^−window) are dropped."""
 
     def __init__(self, mu: np.ndarray, temperature: float, *, spacing: float = 0.2, taylor: int = 10,
-                 window: float = 40.0):
+                 window: float = FERMI_WINDOW):
         self.mu = np.asarray(mu, float)
         self.kT = float(temperature)
         self.h = spacing * self.kT
@@ -488,7 +488,7 @@ class BinnedMuSweep:
 
     @classmethod
     def kernel_bytes(cls, mu, temperature: float, *, spacing: float = 0.2, taylor: int = 10,
-                     window: float = 40.0) -> int:
+                     window: float = FERMI_WINDOW) -> int:
         """Memory of one occupation order's kernel, for choosing between binned and direct sums."""
         mu = np.asarray(mu, float)
         return 8 * cls._bins(mu, float(temperature), spacing, window) * (taylor + 1) * len(mu)

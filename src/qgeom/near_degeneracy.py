@@ -33,7 +33,8 @@ def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndar
     broadening): between `tol` and max(tol, scale) (pairs the result keeps apart although they are below
     that scale). No `near:` keys when the window is empty; zeros for a chunk without such pairs (one
     evaluation). The two differ only at the k-points with a pair in the window: the difference is
-    evaluated there only (`Bands.subset`), unless that is every k-point of the chunk."""
+    evaluated there only (`Bands.subset`), unless that is more than half of the chunk (then the other
+    grouping of the whole chunk is cheaper)."""
     lo, hi = (b.degen_tol, tol) if scale is None else (tol, max(tol, scale))
     fine = b.regrouped(max(lo, b.degen_tol))
     if hi <= lo:
@@ -44,7 +45,7 @@ def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndar
     if len(changed) == 0:  # no pair in the window: nothing to group
         kept.update({NEAR + name: np.zeros_like(x) for name, x in list(kept.items())})
         return kept
-    if len(changed) < b.nk:
+    if 2 * len(changed) <= b.nk:  # the difference on those k-points only (two evaluations of a subset)
         sub = fine.subset(changed)
         ungrouped, grouped = sums(sub, w[changed]), sums(sub.regrouped(hi), w[changed])
     else:

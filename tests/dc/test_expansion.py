@@ -259,3 +259,38 @@ def test_in_plane_components_of_a_3d_model_differentiate_only_in_plane():
     for var in ("sigma", "sigma_near_degenerate"):
         ref = full[var].sel(component=["xyy", "yxx"]).values
         np.testing.assert_allclose(inplane[var].values, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
+
+
+def test_bands_far_from_every_mu_are_skipped_without_changing_the_result(monkeypatch):
+    """dc.expansion computes matrix elements only for the bands within FERMI_WINDOW·kT of some μ
+    (whole subspaces): on GaAs with μ in the conduction band at kT = 20 meV most bands are skipped,
+    and every term equals the all-bands evaluation to 1e-12."""
+    from pathlib import Path
+
+    import importlib
+
+    from qgeom.models.wannier90 import from_wannier90
+
+    E = importlib.import_module("qgeom.dc.expansion")  # the module (qgeom.dc re-exports the function as `expansion`)
+
+    gaas = from_wannier90(Path(__file__).resolve().parents[2] / "examples" / "GaAs")
+    kw = dict(components=["xyz", "xxy", "zzz"], mu=[8.6, 8.9], temperature=0.02, grid=(6, 6, 6),
+              mechanisms=["fermionic_bath", "constant_gamma"], progress=False, symmetry=None)
+    calls = []
+    original = E._general_per_band
+
+    def spy(b, *args):
+        calls.append((args[-1].stop - args[-1].start, b.nbands))
+        return original(b, *args)
+
+    monkeypatch.setattr(E, "_general_per_band", spy)
+    windowed = E.expansion(gaas, **kw)
+    assert max(n for n, _ in calls) < 16 // 2  # fewer than half the bands in every chunk
+    monkeypatch.setattr(E, "FERMI_WINDOW", 1e9)
+    full = E.expansion(gaas, **kw)
+    for term in full["term"].values:  # each term to its own scale (they span orders of magnitude)
+        ref = full["sigma"].sel(term=term).values
+        np.testing.assert_allclose(windowed["sigma"].sel(term=term).values, ref, rtol=0,
+                                   atol=1e-12 * np.abs(ref).max(), err_msg=str(term))
+    near = full["sigma_near_degenerate"].values
+    np.testing.assert_allclose(windowed["sigma_near_degenerate"].values, near, rtol=0, atol=1e-12 * np.abs(near).max())

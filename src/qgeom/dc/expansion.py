@@ -21,7 +21,7 @@ from ..bands import Bands, resolved_tol, symmetric_index
 from ..kspace import BinnedMuSweep, integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
-from ..occupation import weighted_fermi_derivatives
+from ..occupation import FERMI_WINDOW, weighted_fermi_derivatives
 from ..accuracy import attach_error, error_tolerance
 from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
 from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check_grid, refine as refine_sum
@@ -47,10 +47,12 @@ GEOMETRIC_FORMS = ("metric_dipole", "metric_by_parts")
 KINETIC_FORMS = ("third_derivative", "velocity_cubed")
 
 
-def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> tuple[dict, bool]:
+def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
+                bands: slice | None = None) -> tuple[dict, bool, slice]:
     """The per-band integrands (drude, bcd, G_ab_c, G_bc_a, metric dipole or metric·velocity, kin) with
     the order p of f0^(p) each multiplies, for the requested components only, as [comp, nk, N] arrays (two-band
-    closed form) or band-major [comp, N, nk] arrays (general path); second value: band-major.
+    closed form) or band-major [comp, n, nk] arrays for the bands n in `bands` (general path; whole
+    subspaces, `Bands.bands_within`; None: all); then band-major, and the bands the arrays hold.
 
     From the pair products P^{ab}_np = v^a_np v^b_pn, the covariant derivatives D_c v^a the terms
     use and Re<n|∂³H|n>: the formulas of `geometry` rearranged (reference: tests/dc_reference.py),
@@ -67,7 +69,10 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> t
     out = two_band.two_band_per_band(b, A, B, C, dipole, order3)
     band_major = out is None
     if band_major:
-        out = _general_per_band(b, A, B, C, pairs, pidx, dipole, order3)
+        bands = slice(0, b.nbands) if bands is None else bands
+        out = _general_per_band(b, A, B, C, pairs, pidx, dipole, order3, bands)
+    else:
+        bands = slice(0, 2)
     # per-band arrays are [X, nk, N] or [X, N, nk], contiguous per component
     vel, mass, G, curv = out["vel"], out["mass"], out["Gm"], out["curv"]
     va, vb, vc = vel[A], vel[B], vel[C]
@@ -90,7 +95,7 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> t
         res["kin"] = (2 * KINETIC_PREFACTOR * out["third"], 2)
     else:
         res["kin"] = (KINETIC_PREFACTOR * va * vb * vc, 4)
-    return res, band_major
+    return res, band_major, bands
 
 
 def _band_major(x: np.ndarray) -> np.ndarray:
@@ -111,21 +116,21 @@ def _planar(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(rows.transpose(0, 4, 1, 3, 2))
 
 
-def _velocity_products(rows: np.ndarray, f: np.ndarray, d: int) -> np.ndarray:
-    """L^{ca} = (v^c ∘ f) @ v^a for every (c, a), planar [c·d + a, 2, n, m, nk]: one matmul per k
-    on the eigenbasis rows [nk, n, combo, p] (v^c rows stacked on rows, v^a on columns)."""
-    nk, N = rows.shape[:2]
-    v = rows[:, :, :d]
-    L = (v * f[:, :, None, :]).reshape(nk, N * d, N) @ v.reshape(nk, N, d * N)
-    return _planar(L.reshape(nk, N, d * d, N).swapaxes(1, 2))
-
-
-def _covariant_derivative(w: np.ndarray, L: np.ndarray) -> np.ndarray:
-    """D_c v^a = w^{ca} + L^{ca} + L^{ca}† in planes [2, n, m, nk] from those of w^{ca} and L^{ca}."""
-    Dv = w + L
-    Dv[0] += L[0].swapaxes(0, 1)
-    Dv[1] -= L[1].swapaxes(0, 1)
-    return Dv
+def _velocity_products(v: np.ndarray, f: np.ndarray, d: int, bands: slice) -> np.ndarray:
+    """M^{ca} = L^{ca} + L^{ca}† with L^{ca} = (v^c ∘ f) @ v^a (so D_c v^a = w^{ca} + M^{ca}), rows n in
+    `bands`, planar [c·d + a, 2, n, p, nk], from the rows v [nk, n, a, p] of every state: the rows of
+    L and its columns n (for L†), or one full product when the window holds half the bands or more."""
+    nk, N = v.shape[:2]
+    nw = bands.stop - bands.start
+    vf = v * f[:, :, None, :]  # (v^c ∘ f)_nq as [nk, n, c, q]
+    if 2 * nw >= N:
+        L = (vf.reshape(nk, N * d, N) @ v.reshape(nk, N, d * N)).reshape(nk, N, d, d, N)  # [n, c, a, p]
+        M = L[:, bands] + L[..., bands].conj().transpose(0, 4, 2, 3, 1)
+    else:
+        rows = (vf[:, bands].reshape(nk, nw * d, N) @ v.reshape(nk, N, d * N)).reshape(nk, nw, d, d, N)
+        cols = (vf.reshape(nk, N * d, N) @ v[..., bands].reshape(nk, N, d * nw)).reshape(nk, N, d, d, nw)
+        M = rows + cols.conj().transpose(0, 4, 2, 3, 1)  # L^{ca}†_np = conj L^{ca}_pn
+    return _planar(M.reshape(nk, nw, d * d, N).swapaxes(1, 2))
 
 
 def _derivative_pairs(A, B, C, dipole: bool, order3: bool) -> list[tuple[int, int]]:
@@ -155,39 +160,43 @@ class _PairSums:
         return self.done[key]
 
 
-def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool) -> dict[str, np.ndarray]:
-    """Subspace-averaged per-band integrands, band-major [X, N, nk], for any N (sums over states).
+def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool,
+                      bands: slice) -> dict[str, np.ndarray]:
+    """Subspace-averaged per-band integrands, band-major [X, n, nk] for the bands n in `bands` (whole
+    subspaces), for any N (sums over every intermediate state p).
 
     Every sum over states is Σ_p g_np Re(x_np y_pn) for Hermitian x, y among v, w, D_c v^a and a
     weight g among f = 1/ε_np, f², f³, Δ f^k: one fused einsum pass each (`_PairSums`)."""
-    d, N = b.nderiv, b.nbands
-    rows = b.derivative_rows()  # [nk, n, combo, p]: v, w (pairs order), u
-    vw = _planar(rows[:, :, : d + len(pairs)].swapaxes(1, 2))
-    v, w = vw[:d], vw[d:]  # [a, 2, n, p, nk], [pair, 2, n, p, nk]
-    L = _velocity_products(rows, b.inv_de, d)
-    f = _band_major(b.inv_de)
+    d, nw = b.nderiv, bands.stop - bands.start
+    v_all, second, third = b.window_elements(bands)  # v of every state; w rows and Re u_nn of `bands`
+    v = _planar(v_all[:, bands].swapaxes(1, 2))  # [a, 2, n, p, nk]
+    w = _planar(second.swapaxes(1, 2))  # [pair, 2, n, p, nk]
+    M = _velocity_products(v_all, b.inv_de, d, bands)  # L + L†: [c·d + a, 2, n, p, nk]
+    f = _band_major(b.inv_de[:, bands])
     weights = {"f": f, "f2": f * f}
     weights["f3"] = weights["f2"] * f
-    diag = np.arange(N)
-    vel = v[:, 0, diag, diag]  # [a, n, nk]
+    diag = (np.arange(nw), bands.start + np.arange(nw))  # (n, p = n) within the window's rows
+    vel_all = _band_major(np.diagonal(v_all, axis1=1, axis2=3).real)  # [a, N, nk]
+    vel = vel_all[:, bands]
     mats = {("v", a): v[a] for a in range(d)}
     mats.update({("iv", a): np.stack([-v[a, 1], v[a, 0]]) for a in range(d - 1)})  # i·v^a: Im parts
     sums = _PairSums(mats, weights)
     pa, pb = np.array(pairs).T
     per_band = {
         "vel": vel,
-        "mass": w[:, 0, diag, diag] + 2.0 * L[pa * d + pb, 0][:, diag, diag],  # Re L^{ab}_nn = Σ_p Q^{ab} f
+        "mass": w[:, 0][:, diag[0], diag[1]] + M[pa * d + pb, 0][:, diag[0], diag[1]],  # M_nn = 2 Re L_nn
         # Ω_{ab} = −2 Σ_p f² Im(v^a_np v^b_pn) = 2 Σ_p f² Re(i v^a_np v^b_pn) (a ≤ b; 0 on the diagonal)
-        "curv": np.stack([2.0 * sums(("iv", a), ("v", c), "f2") if a < c else np.zeros((N, b.nk)) for a, c in pairs]),
+        "curv": np.stack([2.0 * sums(("iv", a), ("v", c), "f2") if a < c else np.zeros((nw, b.nk))
+                          for a, c in pairs]),
         "Gm": np.stack([sums(("v", a), ("v", c), "f3") for a, c in pairs]),
     }
     if dipole or order3:
         mats.update({("w", i): w[i] for i in range(len(pairs))})
         for c, a in _derivative_pairs(A, B, C, dipole, order3):
-            mats[("Dv", c, a)] = _covariant_derivative(w[pidx[c, a]], L[c * d + a])
+            mats[("Dv", c, a)] = w[pidx[c, a]] + M[c * d + a]  # D_c v^a
         for kind, power, used in (("f3Δ", "f3", A if dipole else ()), ("f2Δ", "f2", C if order3 else ())):
             for a in set(np.asarray(used).tolist()):
-                weights[(kind, a)] = (vel[a][:, None] - vel[a][None, :]) * weights[power]  # Δ^a_np f^k
+                weights[(kind, a)] = (vel[a][:, None] - vel_all[a][None, :]) * weights[power]  # Δ^a_np f^k
     comps = list(zip(A.tolist(), B.tolist(), C.tolist()))
     if dipole:
         # ∂_A g^{BC} = Σ_p f² Re(D_A v^B_np v^C_pn + D_A v^C_np v^B_pn) − 2 Q^{BC} Δ^A f³
@@ -196,7 +205,7 @@ def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool
             - 2.0 * sums(("v", bb), ("v", c), ("f3Δ", a)) for a, bb, c in comps])
     if order3:
         # ∂_A∂_B∂_C ε_n = Re u^{ABC}_nn + 2Σ_p f Re[v^C w^{AB} + D_C v^A v^B + D_C v^B v^A]_np,pn − 2Σ_p f² Δ^C Q^{AB}
-        u_diag = _band_major(b.diagonal(3))[symmetric_index(d, 3)[A, B, C]]
+        u_diag = _band_major(third)[symmetric_index(d, 3)[A, B, C]]
         per_band["third"] = u_diag + 2.0 * np.stack([
             sums(("w", pidx[a, bb]), ("v", c), "f") + sums(("Dv", c, a), ("v", bb), "f")
             + sums(("Dv", c, bb), ("v", a), "f") - sums(("v", a), ("v", bb), ("f2Δ", c)) for a, bb, c in comps])
@@ -204,7 +213,7 @@ def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool
         per_band["g"] = np.stack([sums(("v", a), ("v", c), "f2") for a, c in pairs])
     names = list(per_band)  # averaged over degenerate subspaces in one call for all
     sizes = [per_band[n].shape[0] for n in names]
-    avg = b.subspace_average_band_major(np.concatenate([per_band[n] for n in names]))
+    avg = b.subspace_average_band_major(np.concatenate([per_band[n] for n in names]), bands)
     return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
 
 
@@ -246,13 +255,17 @@ class _FermiSurfaceSums:
         return grouped_sums(self._sums, b, w, self.group_tol)
 
     def _sums(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
-        raw, band_major = _integrands(b, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form)
-        return self._contract(b, w, raw, band_major)
+        mu = np.asarray(self.mu, float)
+        reach = FERMI_WINDOW * self.temperature  # bands never this close to a μ carry nothing (< e^−40)
+        raw, band_major, bands = _integrands(b, self.comps, geometric_form=self.geometric_form,
+                                             kinetic_form=self.kinetic_form,
+                                             bands=b.bands_within(mu.min() - reach, mu.max() + reach))
+        return self._contract(b.energies[:, bands], w, raw, band_major)
 
-    def _contract(self, b: Bands, w: np.ndarray, raw: dict, band_major: bool) -> dict[str, np.ndarray]:
-        """Σ_k w Σ_n X f0^(p)(ε_n − μ) for every integrand (X, p) of `_integrands`."""
+    def _contract(self, energies: np.ndarray, w: np.ndarray, raw: dict, band_major: bool) -> dict[str, np.ndarray]:
+        """Σ_k w Σ_n X f0^(p)(ε_n − μ) for every integrand (X, p) of `_integrands` (energies [nk, n] of its bands)."""
         # the occupations in the order of the integrands' (k, n) columns
-        energies, weights = (b.energies.T, w) if band_major else (b.energies, w[:, None])
+        energies, weights = (energies.T, w) if band_major else (energies, w[:, None])
         mu = np.asarray(self.mu, float)
         orders = sorted({p for _, p in raw.values()})
         binned = self.mu_method == "binned" or (
