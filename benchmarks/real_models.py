@@ -3,6 +3,7 @@
     python benchmarks/real_models.py                     # every model below, ~5 min on one core
     python benchmarks/real_models.py --models gaas fe --no-peer --repeat 1
     python benchmarks/real_models.py --json real.json    # also write every figure as JSON
+    python benchmarks/real_models.py --temperature 0.01  # kT in eV (default 0.05)
 
 Models: GaAs (examples/GaAs, the default reader: convention II with MDRS replicas), bcc Fe
 (1367 R vectors; hoppings from examples/Fe, or benchmarks/data/Fe when the example is absent),
@@ -244,6 +245,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-peer", action="store_true", help="skip WannierBerri")
     ap.add_argument("--no-optical", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--temperature", type=float, default=TEMPERATURE,
+                    help=f"kT in eV (default {TEMPERATURE}); the band window of dc.expansion is 40 kT around the μ range")
     args = ap.parse_args(argv)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))
@@ -252,7 +255,7 @@ def main(argv=None) -> int:
         for name in args.models:
             grid, mu = MODELS[name]
             npz = None if args.no_peer else str(Path(tmp) / f"{name}.npz")
-            cfg = dict(model=name, grid=grid, mu=mu, components=COMPONENTS, temperature=TEMPERATURE,
+            cfg = dict(model=name, grid=grid, mu=mu, components=COMPONENTS, temperature=args.temperature,
                        repeat=args.repeat, optical=not args.no_optical, export=npz, here=str(HERE))
             t0 = time.perf_counter()
             r = _child(CASE, cfg, env, "BENCHJSON")
