@@ -138,3 +138,25 @@ def test_a_monolayer_gets_its_crystal_group_in_its_own_frame():
     assert "crystal_structure" in with_displacement_field(mos2, 0.0).parameters
     field = dc.expansion(with_displacement_field(mos2, 0.1), **kw)
     assert "model_breaking_only" not in field and np.abs(field.sigma.sel(term="bcd").values).max() > 0
+
+
+def test_optical_responses_get_the_crystals_zeros_too():
+    """The raw GaAs's current_x response keeps only χ^{x;yz} = χ^{x;zy} of −43m at default settings: the
+    xz, zx components it has through its own C3 breaking (the stabilizer of x in the group it keeps
+    allows them) are set to 0 and flagged; symmetry=None keeps them."""
+    from qgeom.optical import response
+    from qgeom.symmetry import SymmetryWarning
+
+    gaas = from_wannier90(GAAS)
+    kw = dict(omega=[1.5, 2.5], mu=7.94, temperature=0.025, tau=0.1, grid=4, progress=False, error_tol=1e9)
+    with pytest.warns(SymmetryWarning, match=r"crystal's point group from GaAs.win is -43m.*chi\[xz, zx\]"):
+        ds = response(gaas, "current_x", **kw)
+    allowed = np.zeros((3, 3), bool)
+    allowed[1, 2] = allowed[2, 1] = True
+    np.testing.assert_array_equal(ds.forbidden.values, ~allowed)
+    np.testing.assert_array_equal(ds.model_breaking_only.values, [[0, 0, 1], [0, 0, 0], [1, 0, 0]])
+    raw = response(gaas, "current_x", symmetry=None, **kw).chi.values  # [kind, alpha, beta, omega]
+    chi = ds.chi.values
+    assert np.all(chi[:, ~allowed] == 0) and np.abs(raw[:, 0, 2]).max() > 0.1 * np.abs(raw[:, 1, 2]).max()
+    np.testing.assert_array_equal(chi[:, allowed], raw[:, allowed])
+    assert json.loads(ds.attrs["symmetry"])["allowed_only_by_model_breaking"] == {"chi": ["xz", "zx"]}

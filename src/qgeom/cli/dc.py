@@ -60,7 +60,8 @@ class DCConfig(Table):
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H (exact and faster); "
                                            "--no-blocks forces the dense path.")
     symmetry: str = Field("neumann", description="neumann: zero the components forbidden by the group the model "
-                                                 "keeps to Wannier accuracy (full grid); none: the model's raw sums; "
+                                                 "keeps to Wannier accuracy and by the crystal's group from its files "
+                                                 "(full grid); none: the model's raw sums; "
                                                  "auto (detect the exact group), or a Hermann-Mauguin symbol with "
                                                  "primes for time reversal (e.g. m-3m1', m'm'm, -3m'): only the "
                                                  "irreducible wedge of the grid is evaluated.")

@@ -51,7 +51,8 @@ class OpticalConfig(Table):
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     component: str = Field("xy", description="αβ shown in the table and figure.")
     symmetry: str = Field("neumann", description="Point group (current observables): neumann (zero the components "
-                                                 "forbidden by the group the model keeps to Wannier accuracy; full "
+                                                 "forbidden by the group the model keeps to Wannier accuracy and "
+                                                 "by the crystal's group from its files; full "
                                                  "grid), none, auto or a Hermann-Mauguin symbol; its operations "
                                                  "without time reversal that keep the current direction give the "
                                                  "irreducible wedge and the average of chi.")

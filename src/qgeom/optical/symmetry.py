@@ -41,11 +41,23 @@ def symmetrize_chi(chi: np.ndarray, ops, direction: int, dim: int) -> tuple[np.n
 
 def apply_plan(plan, chi: np.ndarray, direction: int, dim: int, label: str | None = None):
     """`symmetrize_chi` for a wedge plan; for the default Neumann plan (`plan.zeros_only`) the
-    full-grid chi itself with only the forbidden field components set to 0 (recorded under `label`)."""
+    full-grid chi itself with only the forbidden field components set to 0 (recorded under `label`):
+    those the group the model keeps forbids, and those the crystal's group of its files forbids
+    (`plan.crystal`, its unitary operations that keep the current direction), recorded in
+    `plan.model_breaking` as for the DC terms."""
     averaged, forbidden = symmetrize_chi(chi, plan.ops, direction, dim)
     if not plan.zeros_only:
         return averaged, forbidden
     out = chi.copy()
+    if plan.crystal:
+        # forbidden by the crystal of the model's files, allowed only through the model's own breaking
+        weak = symmetrize_chi(chi, plan.crystal, direction, dim)[1] & ~forbidden
+        if weak.any():
+            if label is not None:
+                kept = float(np.abs(chi[..., ~(forbidden | weak)]).max()) if (~(forbidden | weak)).any() else 0.0
+                pairs = [a + b for a in "xyz"[:dim] for b in "xyz"[:dim]]
+                plan.model_breaking[label] = (pairs, weak.ravel(), float(np.abs(chi[..., weak]).max()), kept)
+            forbidden = forbidden | weak
     out[..., forbidden] = 0.0
     if label is not None and forbidden.any():
         kept = float(np.abs(chi[..., ~forbidden]).max()) if (~forbidden).any() else 0.0

@@ -54,6 +54,7 @@ class SymmetryPlan:
     crystal: tuple[Operation, ...] = ()  # the crystal's group (its files' atoms, with T) when larger than `ops`
     crystal_name: str = ""
     crystal_from: str = ""
+    crystal_magnet: bool = False  # the model breaks time reversal: only the inversion fixing every atom is expected
     # term -> (components, allowed only because the model breaks the crystal's group, largest such |value|, kept)
     model_breaking: dict = field(default_factory=dict, compare=False)
 
@@ -157,12 +158,14 @@ def _neumann_plan(model, kgrid, time_reversal: bool, keep) -> SymmetryPlan | Non
     if not model.is_periodic or kgrid.kind != "uniform":
         return None
     ops, breaking = detect_at_model_accuracy(model)
-    crystal = _crystal_expected(model, ops)
+    crystal, magnet = _crystal_expected(model, ops), not _keeps_time_reversal(ops)
 
     def kept(group):
         group = group if time_reversal else unitary(group)
         return [g for g in group if keep(g)] if keep is not None else group
 
+    # named whole (optics keeps only the operations that fix the current's direction, a subgroup)
+    crystal_name = point_group_name(crystal if time_reversal else unitary(crystal)) if crystal else ""
     ops, crystal = kept(ops), kept(crystal)
     larger = len(crystal) > len(ops) and {g.key() for g in ops} <= {g.key() for g in crystal}
     if len(ops) == 1 and not larger:
@@ -171,15 +174,20 @@ def _neumann_plan(model, kgrid, time_reversal: bool, keep) -> SymmetryPlan | Non
                         tuple((k, v) for k, v in breaking.items() if any(g.label() == k for g in ops)),
                         zeros_only=True, group=point_group_name(ops),
                         crystal=tuple(crystal) if larger else (),
-                        crystal_name=point_group_name(crystal) if larger else "",
-                        crystal_from=model.parameters.get("crystal_structure", {}).get("from", "") if larger else "")
+                        crystal_name=crystal_name if larger else "",
+                        crystal_from=model.parameters.get("crystal_structure", {}).get("from", "") if larger else "",
+                        crystal_magnet=magnet)
+
+
+def _keeps_time_reversal(ops: list[Operation]) -> bool:
+    return any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in ops)
 
 
 def _crystal_expected(model, ops: list[Operation]) -> list[Operation]:
     """What the crystal of the model's files (their atoms) must keep: its point group × {1, T} when the
     model is non-magnetic (keeps time reversal); for a magnet only inversion, and only when it maps every
     atom onto itself (a magnetic order may break any other operation); [] when the files give no atoms."""
-    if any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in ops):
+    if _keeps_time_reversal(ops):
         structural = crystal_group(model)
         return closure(structural + [Operation(np.eye(3), True)]) if structural else []
     return closure([Operation(-np.eye(3))]) if inversion_keeps_every_site(model) else []

@@ -59,14 +59,18 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
     are set to 0 like every forbidden one — and a SymmetryWarning naming them when they were more than
     ZEROED_NOTICE of their term's largest value."""
     records = plan.model_breaking
-    names = list(ds[dims[0]].values) if len(dims) == 2 else [next(iter(records))]
-    comps = list(ds[dims[-1]].values)
-    mask = np.zeros((len(names), len(comps)), bool)
-    for i, name in enumerate(names):
-        if name in records:
-            rc, weak, _, _ = records[name]
-            mask[i] = [c in {x for x, w in zip(rc, weak) if w} for c in comps]
-    ds["model_breaking_only"] = (tuple(dims), mask if len(dims) == 2 else mask[0])
+    if dims[0] == "term" or len(dims) == 1:  # a record per term (DC), or one for the component axis
+        names = list(ds[dims[0]].values) if len(dims) == 2 else [next(iter(records))]
+        comps = list(ds[dims[-1]].values)
+        mask = np.zeros((len(names), len(comps)), bool)
+        for i, name in enumerate(names):
+            if name in records:
+                rc, weak, _, _ = records[name]
+                mask[i] = [c in {x for x, w in zip(rc, weak) if w} for c in comps]
+        mask = mask if len(dims) == 2 else mask[0]
+    else:  # one record over every pair of the two axes (optics: the field indices α, β)
+        mask = np.asarray(next(iter(records.values()))[1]).reshape(ds.sizes[dims[0]], ds.sizes[dims[1]])
+    ds["model_breaking_only"] = (tuple(dims), mask)
     ds["model_breaking_only"].attrs["long_name"] = (
         "component the crystal's point group (atoms of the model's files) forbids but the Wannier model, which "
         "breaks that group beyond a Wannierization's accuracy, allowed: set to 0 (symmetry=None keeps the "
@@ -79,9 +83,8 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
     share = ("the term's largest value" if largest >= 0.99 * kept
              else f"{largest / kept:.2g} of the term's largest value")
     unitary_name = plan.crystal_name.split(" (")[0]
-    magnet = not any(g.time_reversal for g in plan.crystal)
     what = (f"the structure in {plan.crystal_from} has inversion mapping every atom onto itself, which any magnetic "
-            "order of that cell keeps" if magnet else
+            "order of that cell keeps" if plan.crystal_magnet else
             f"the crystal's point group from {plan.crystal_from} is {plan.crystal_name}")
     warnings.warn(
         f"symmetry: {what}, but the Wannier model "
