@@ -397,8 +397,17 @@ class Bands:
         d = self.nderiv
         if "_order" in self.__dict__:
             n1, n2 = d, len(symmetric_combos(d, 2))
-            start, stop = ((0, n1), (n1, n1 + n2), (n1 + n2, None))[order - 1]
-            return np.diagonal(self.derivative_rows()[:, :, start:stop], axis1=1, axis2=3).real
+            start, stop = ((0, n1), (n1, n1 + n2), (n1 + n2, n1 + n2 + len(symmetric_combos(d, 3))))[order - 1]
+            rows = self.__dict__.get("_rotated")
+            if rows is None and order == 1:
+                rows = self.__dict__.get("_first_rows")
+            if rows is not None:
+                return np.diagonal(rows[:, :, start:stop], axis1=1, axis2=3).real
+            # the diagonal alone: one GEMM per column, where the full rotation takes two for every column
+            block, V = self.__dict__["_block"], self.vectors
+            nk, N = self.nk, self.nbands
+            left = V.conj().swapaxes(1, 2) @ block[:, :, 1 + start : 1 + stop].reshape(nk, N, -1)
+            return np.einsum("kncj,kjn->kcn", left.reshape(nk, N, stop - start, N), V).real
         full = (self.v, self.w, self.u)[order - 1]
         combos = symmetric_combos(d, order)
         return np.stack([np.diagonal(full[(slice(None),) + c], axis1=-2, axis2=-1).real for c in combos], axis=1)
@@ -480,11 +489,16 @@ class Bands:
             self._cache[key] = compute(self)
         return self._cache[key]
 
-    def require(self, order: int) -> None:
+    @property
+    def max_order(self) -> int:
+        """The highest derivative order of H these bands carry (`from_model(order=)`, or the given v, w, u)."""
         have = self.__dict__.get("_order")
         if have is None:
             have = 3 if self.__dict__.get("u") is not None else 2 if self.__dict__.get("w") is not None else 1
-        if have < order:
+        return have
+
+    def require(self, order: int) -> None:
+        if self.max_order < order:
             raise QgeomInputError(
                 f"this quantity needs derivatives of H up to order {order}; build Bands with order={order}."
             )

@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import QgeomInputError
-from .bands import Bands
+from .bands import Bands, symmetric_index
 from .kspace import POINTWISE, KGrid, PointListGrid, add_sums, chunk_bounds, integrate
 
 # per k-point flags (OR-ed over orbital blocks): a band in the Fermi window; one that the cell does not resolve
@@ -139,13 +139,16 @@ def window_flags(b: Bands, basis: np.ndarray, widths: np.ndarray, mu_lo: float, 
     changes by more than RESOLVED·kT across the cell."""
     # |∂ε_n/∂κ_a| gauge invariantly: the rms of the ∂_κa H block within n's degenerate subspace D
     # (its eigenvalues are the slopes of the bands that leave the degeneracy), averaged over D
-    dH = np.einsum("ax,kxnm->kanm", basis, b.v)  # ∂H/∂κ_a = Σ_x b_ax ∂H/∂k_x
+    # (the velocity rows and the second-order diagonal only: no full rotation of the derivative block)
+    dH = np.einsum("ax,knxm->kanm", basis, b.first_order_rows())  # ∂H/∂κ_a = Σ_x b_ax ∂H/∂k_x
     moduli = np.abs(dH) ** 2
     same = b.exact_same[:, None]
     slope = np.sqrt(b.subspace_average(np.where(same, moduli, 0.0).sum(-1)))  # [nk, d, N]
     # the curvature bound |∂²ε_n/∂κ_a²| ≤ |<n|∂²_κa H|n>| + 2 Σ_m |<n|∂_κa H|m>|² / |ε_n − ε_m|: a
     # band at an extremum (slope 0) still moves by ε''δ²/8 across the cell
-    d2H = np.einsum("ax,ay,kxynn->kan", basis, basis, b.w).real if b.w is not None else 0.0
+    d = basis.shape[1]
+    d2H = (np.einsum("ax,ay,kxyn->kan", basis, basis, b.diagonal(2)[:, symmetric_index(d, 2)])
+           if b.max_order >= 2 else 0.0)
     curvature = b.subspace_average(np.abs(d2H) + 2 * (moduli * np.abs(b.inv_de)[:, None]).sum(-1))
     spread = np.einsum("kan,a->kn", 0.5 * slope, widths) + np.einsum("kan,a->kn", curvature / 8, widths**2)
     e = b.energies
