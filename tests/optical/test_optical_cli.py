@@ -81,3 +81,16 @@ def test_cli_principal_part_flag(tmp_path):
     assert [metadata(runs[n], "parameters")["principal_part"] for n in ("default", "on", "off")] == [True, True, False]
     assert np.array_equal(runs["default"].chi.values, runs["on"].chi.values)
     assert not np.allclose(runs["on"].chi.values, runs["off"].chi.values)
+
+
+def test_cli_optical_labels_the_crystals_zeros_forbidden(tmp_path):
+    """The raw GaAs's χ^{x;xz} is zero by the crystal's −43m (GaAs.win) at default settings: the table says
+    "forbidden" (not a number), and the footnote names the kept group and the crystal's group."""
+    gaas = Path(__file__).resolve().parents[2] / "examples" / "GaAs"
+    r = CliRunner().invoke(main, ["optical", "--wannier90", str(gaas), "--observable", "current_x", "--mu", "7.94",
+                                  "--tau", "0.1", "--grid", "3", "--omega", "1.5", "2.5", "2", "--component", "xz",
+                                  "--out", str(tmp_path / "g.nc")])
+    assert r.exit_code == 0, r.output
+    rows = [line for line in r.output.splitlines() if line.strip().startswith(("kramers_", "shift_like"))]
+    assert rows and all("forbidden" in line for line in rows[:6])
+    assert "the crystal's group -43m" in r.output and "GaAs.win" in r.output

@@ -58,3 +58,10 @@ def test_cli_current_prints_sigma(tmp_path):
                                   "--broadening", "0.2", "--grid", "16", "--out", str(tmp_path / "c.nc")])
     assert r.exit_code == 0, r.output
     assert "sigma^{abc} = 4 Re chi^{bc}[j_a]" in r.output and "sigma^xxx" in r.output
+
+
+def test_peak_rows_say_forbidden_for_neumann_zeros(kramers):
+    ds = kramers.copy()
+    ds["forbidden"] = (("alpha", "beta"), np.array([[False, True], [True, False]]))
+    assert all(r[2] == "forbidden" for r in peak_rows(ds, "x", "y"))
+    assert all(r[2] != "forbidden" for r in peak_rows(ds, "x", "x"))

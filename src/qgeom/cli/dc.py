@@ -174,7 +174,9 @@ def command(out, figure, executor, **opts):
         where = "full grid, the model's own values elsewhere (--symmetry none: no zeros)" \
             if group["wedge_points"] is None else \
             f"{group['wedge_points']} of {group['full_grid_points']} k-points evaluated (irreducible wedge)"
-        click.echo(f"\nsymmetry {group['symmetry_group']} ({group['symmetry_source']}): {where}; "
+        crystal = (f"; the crystal's group {group['crystal_group']} from {group['crystal_structure_from']} too"
+                   if group.get("crystal_group") else "")
+        click.echo(f"\nsymmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}: {where}; "
                    "forbidden: zero by Neumann's principle.")
     path = save(ds, out_path)
     fig = plot_expansion(ds, fig_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typing import Literal
 
 import click
@@ -133,6 +135,14 @@ def command(out, figure, executor, **opts):
     warn_near_degenerate(ds, "chi", ("alpha", "beta", "omega"), ("kind",), "the broadening", "carry",
                          "Transitions within unresolved pairs dominate; check with a smaller broadening "
                          "(or resolution= in qgeom.optical.response)")
+    if "forbidden" in ds:
+        group = json.loads(ds.attrs["symmetry"])
+        where = "full grid" if group["wedge_points"] is None else \
+            f"{group['wedge_points']} of {group['full_grid_points']} k-points evaluated (irreducible wedge)"
+        crystal = (f"; the crystal's group {group['crystal_group']} from {group['crystal_structure_from']} too"
+                   if group.get("crystal_group") else "")
+        click.echo(f"\nsymmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}: {where}; "
+                   "forbidden: zero by Neumann's principle (--symmetry none: the model's own values).")
     path = save(ds, out_path)
     click.echo(f"wrote {path}")
     fig = plot_parts(ds, fig_path, a, b)
