@@ -227,9 +227,12 @@ class Bands:
         rows = np.abs(self.first_order_rows()).max(axis=2)  # [nk, n, p]
         coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
         out.__dict__["_exact_same"] = self.exact_same | (out.same & coupled)
-        for name in ("_block", "_order", "_axes", "_rotated", "_first_rows", "_window_elements"):
+        for name in ("_block", "_order", "_axes"):
             if name in mine:
                 out.__dict__[name] = mine[name]
+        # the same eigensystem: rotations computed later by either copy serve both (the DC and optical
+        # near-degenerate diagnostics evaluate both groupings of one chunk)
+        out.__dict__["_eigenbasis_cache"] = self._eigenbasis
         for name in ("v", "w", "u"):
             if name in mine:
                 out.__dict__[name] = mine[name]
@@ -245,17 +248,15 @@ class Bands:
         mine = self.__dict__
         if "_exact_same" in mine:
             out.__dict__["_exact_same"] = mine["_exact_same"][index]
-        for name in ("_rotated",) if "_rotated" in mine else ("_block",):  # the block only if not yet rotated
-            if name in mine:
-                out.__dict__[name] = mine[name][index]
+        shared = self._eigenbasis
+        if "rotated" not in shared and "_block" in mine:  # the block only if not yet rotated
+            out.__dict__["_block"] = mine["_block"][index]
         for name in ("_order", "_axes"):
             if name in mine:
                 out.__dict__[name] = mine[name]
-        if "_first_rows" in mine:
-            out.__dict__["_first_rows"] = mine["_first_rows"][index]
-        if "_window_elements" in mine:
-            out.__dict__["_window_elements"] = {
-                key: tuple(None if x is None else x[index] for x in value) for key, value in mine["_window_elements"].items()}
+        out.__dict__["_eigenbasis_cache"] = {
+            key: ({w: tuple(None if x is None else x[index] for x in v) for w, v in value.items()}
+                  if key == "window" else value[index]) for key, value in shared.items()}
         for name in ("v", "w", "u"):
             value = mine.get(name)
             if value is not None:
@@ -316,7 +317,7 @@ class Bands:
         """<n|∂^c H|p> for every distinct derivative combo c of orders 1, 2, … (the columns of
         `derivative_block` after H), as rows [nk, N(n), ncombo, N(p)]: the layout the eigenbasis
         rotation produces, one matrix row per (k, n) (cached)."""
-        rows = self.__dict__.get("_rotated")
+        rows = self._eigenbasis.get("rotated")
         if rows is None:
             block = self.__dict__.get("_block")
             if block is not None:
@@ -325,19 +326,25 @@ class Bands:
                 tensors = [x for x in (self.v, self.w, self.u) if x is not None]
                 rows = np.stack([x[(slice(None),) + c] for o, x in enumerate(tensors, 1)
                                  for c in symmetric_combos(self.dim, o)], axis=2)
-            self._rotated = rows
+            self._eigenbasis["rotated"] = rows
         return rows
+
+    @property
+    def _eigenbasis(self) -> dict:
+        """The derivative block rotated into the eigenbasis, whole ("rotated") or in parts ("first",
+        "window"): shared by the regrouped copies of this chunk, sliced by `subset`."""
+        return self.__dict__.setdefault("_eigenbasis_cache", {})
 
     def first_order_rows(self) -> np.ndarray:
         """<n|∂_a H|p> as rows [nk, N(n), d, N(p)] (cached): the first columns of `derivative_rows`,
         rotated alone when the rest is not needed."""
-        rows = self.__dict__.get("_first_rows")
+        rows = self._eigenbasis.get("first")
         if rows is None:
-            if "_rotated" in self.__dict__ or "_block" not in self.__dict__:
+            if "rotated" in self._eigenbasis or "_block" not in self.__dict__:
                 rows = self.derivative_rows()[:, :, : self.nderiv]
             else:
                 rows = _rotate_block(self.__dict__["_block"][:, :, 1 : 1 + self.nderiv], self.vectors)
-            self._first_rows = rows
+            self._eigenbasis["first"] = rows
         return rows
 
     def bands_within(self, emin: float, emax: float) -> slice:
@@ -363,7 +370,7 @@ class Bands:
         order 3). From the derivative block: two GEMMs per first-order column, nw/N of that per
         second-order column and about half of it per third-order column (a diagonal only) — what the
         full rotation `derivative_rows` costs for every column."""
-        cache = self.__dict__.setdefault("_window_elements", {})
+        cache = self._eigenbasis.setdefault("window", {})
         key = (bands.start, bands.stop)
         for (lo, hi), (v, second, third) in cache.items():  # a wider window computed before (e.g. its parent chunk's)
             if lo <= key[0] and key[1] <= hi:
@@ -372,7 +379,7 @@ class Bands:
         d, N, nk = self.nderiv, self.nbands, self.nk
         order = self.__dict__.get("_order")
         self.require(2)
-        if order is None or "_rotated" in self.__dict__:  # built from given v, w, u, or already rotated
+        if order is None or "rotated" in self._eigenbasis:  # built from given v, w, u, or already rotated
             rows = self.derivative_rows()
             n2 = len(symmetric_combos(d, 2))
             third = rows[:, bands, d + n2 :, bands]
@@ -398,9 +405,9 @@ class Bands:
         if "_order" in self.__dict__:
             n1, n2 = d, len(symmetric_combos(d, 2))
             start, stop = ((0, n1), (n1, n1 + n2), (n1 + n2, n1 + n2 + len(symmetric_combos(d, 3))))[order - 1]
-            rows = self.__dict__.get("_rotated")
+            rows = self._eigenbasis.get("rotated")
             if rows is None and order == 1:
-                rows = self.__dict__.get("_first_rows")
+                rows = self._eigenbasis.get("first")
             if rows is not None:
                 return np.diagonal(rows[:, :, start:stop], axis1=1, axis2=3).real
             # the diagonal alone: one GEMM per column, where the full rotation takes two for every column
