@@ -319,8 +319,11 @@ class Bands:
         rotation produces, one matrix row per (k, n) (cached)."""
         rows = self._eigenbasis.get("rotated")
         if rows is None:
-            block = self.__dict__.get("_block")
-            if block is not None:
+            block, first, d = self.__dict__.get("_block"), self._eigenbasis.get("first"), self.nderiv
+            if block is not None and first is not None:  # the velocity rows are rotated already
+                rest = [_rotate_block(block[:, :, 1 + d :], self.vectors)] if block.shape[2] > 1 + d else []
+                rows = np.concatenate([first, *rest], axis=2)
+            elif block is not None:
                 rows = _rotate_block(block[:, :, 1:], self.vectors)
             else:  # Bands built from given v, w, u
                 tensors = [x for x in (self.v, self.w, self.u) if x is not None]
