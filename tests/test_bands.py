@@ -97,7 +97,8 @@ def test_exact_degeneracies_get_a_canonical_gauge():
     quantities such as ∂³ε_n no longer depend on the eigensolver; split pairs are left alone."""
     from pathlib import Path
 
-    from qgeom.bands import canonical_gauge, derivative_block, eigh
+    from qgeom.bands import derivative_block
+    from qgeom.eigensystem import canonical_gauge, eigh
     from qgeom.models.symmetrize import symmetrize_point_group
     from qgeom.models.wannier90 import from_wannier90
 

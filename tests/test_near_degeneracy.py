@@ -157,7 +157,7 @@ def test_gaas_symmetrized_to_td_gives_every_zero_at_default_settings():
     CLI's --restore-time-reversal --symmetrize-model=-43m does): at default settings every term is 0, ≤ 1e-6
     of the same term once a 50 meV Zeeman term breaks T (16³, two μ); without the default zeros the model's
     own terms are already ≤ 1e-12 of it (the zeros are the model's, not imposed). The Γ⁰ terms need the
-    canonical gauge of exact degeneracies (bands.canonical_gauge): with the eigensolver's gauge on the
+    canonical gauge of exact degeneracies (eigensystem.canonical_gauge): with the eigensolver's gauge on the
     Δ and Λ lines they were 4.7e-4 and 3.7e-4."""
     from qgeom.models.symmetrize import symmetrize_point_group
 
