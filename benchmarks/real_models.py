@@ -246,7 +246,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-optical", action="store_true")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--temperature", type=float, default=TEMPERATURE,
-                    help=f"kT in eV (default {TEMPERATURE}); the band window of dc.expansion is 40 kT around the μ range")
+                    help=f"kT in eV (default {TEMPERATURE}); dc.expansion's band window is 40 kT around the μ range")
     args = ap.parse_args(argv)
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
                PYTHONPATH=os.pathsep.join([str(REPO / "src"), os.environ.get("PYTHONPATH", "")]))

@@ -11,9 +11,9 @@ summed with the same U(N)-covariant subspace formulas as exact degeneracies: the
 the pair, the limit the exact NESS reaches (a pair closer than Γ is one broadened level). The
 part of a result that this regrouping changes is reported by each response as a diagnostic.
 
-Exactly degenerate subspaces get a canonical gauge (`qgeom.eigensystem.canonical_gauge`) right after the
-eigensolve (`qgeom.eigensystem.eigh`), so that per-band quantities built from diagonal matrix elements do not depend on the
-eigensolver's choice of states.
+Exactly degenerate subspaces get a canonical gauge (`qgeom.eigensystem.canonical_gauge`) right after
+the eigensolve (`qgeom.eigensystem.eigh`), so that per-band quantities built from diagonal matrix
+elements do not depend on the eigensolver's choice of states.
 """
 
 from __future__ import annotations
@@ -289,7 +289,8 @@ class Bands:
         if len(inside) == 0:
             return slice(0, 0)
         lo, hi = int(inside[0]), int(inside[-1]) + 1
-        joined = (self.labels[:, 1:] == self.labels[:, :-1]).any(axis=0)  # [N − 1]: n + 1 shares n's subspace somewhere
+        # [N − 1]: band n + 1 shares band n's subspace at some k-point
+        joined = (self.labels[:, 1:] == self.labels[:, :-1]).any(axis=0)
         while lo > 0 and joined[lo - 1]:
             lo -= 1
         while hi < self.nbands and joined[hi - 1]:

@@ -263,7 +263,8 @@ class _FermiSurfaceSums:
         return self._contract(b.energies[:, bands], w, raw, band_major)
 
     def _contract(self, energies: np.ndarray, w: np.ndarray, raw: dict, band_major: bool) -> dict[str, np.ndarray]:
-        """Σ_k w Σ_n X f0^(p)(ε_n − μ) for every integrand (X, p) of `_integrands` (energies [nk, n] of its bands)."""
+        """Σ_k w Σ_n X f0^(p)(ε_n − μ) for every integrand (X, p) of `_integrands` (`energies` [nk, n]: of
+        its bands)."""
         # the occupations in the order of the integrands' (k, n) columns
         energies, weights = (energies.T, w) if band_major else (energies, w[:, None])
         mu = np.asarray(self.mu, float)
