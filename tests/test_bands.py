@@ -147,6 +147,9 @@ def test_window_elements_are_the_full_rotations_rows():
     for order, (lo, hi) in ((1, (0, d)), (2, (d, d + n2)), (3, (d + n2, full.shape[2]))):
         np.testing.assert_allclose(fresh.diagonal(order), np.diagonal(full[:, :, lo:hi], axis1=1, axis2=3).real,
                                    atol=1e-11)
+    for c in range(3):  # a current's ∂_a v^c: d second-order columns rotated alone
+        np.testing.assert_allclose(fresh.second_derivative_along(c), Bands.from_model(gaas, k, order=3).w[:, :, c],
+                                   atol=1e-11)
     assert "rotated" not in fresh._eigenbasis
     narrower = slice(window.start + 2, window.stop)  # served from the cached wider window
     np.testing.assert_array_equal(b.window_elements(narrower)[1], second[:, 2:])

@@ -233,10 +233,12 @@ class Bands:
         if name in ("v", "w", "u") and "_order" in self.__dict__:
             d, order = self.nderiv, self.__dict__["_order"]
             n1, n2 = d, len(symmetric_combos(d, 2))
+            if name == "v":  # the velocity rows alone unless everything is rotated already
+                value = np.ascontiguousarray(self.first_order_rows().transpose(0, 2, 1, 3))
+                setattr(self, name, value)
+                return value
             rows = self.derivative_rows()
-            if name == "v":
-                value = np.ascontiguousarray(rows[:, :, :n1].transpose(0, 2, 1, 3))
-            elif name == "w":
+            if name == "w":
                 value = rows[:, :, n1 : n1 + n2].transpose(0, 2, 1, 3)[:, symmetric_index(d, 2)] if order >= 2 else None
             else:
                 value = rows[:, :, n1 + n2 :].transpose(0, 2, 1, 3)[:, symmetric_index(d, 3)] if order >= 3 else None
@@ -280,6 +282,24 @@ class Bands:
                 rows = _rotate_block(self.__dict__["_block"][:, :, 1 : 1 + self.nderiv], self.vectors)
             self._eigenbasis["first"] = rows
         return rows
+
+    def second_derivative_along(self, c: int) -> np.ndarray:
+        """<n|∂_a∂_c H|m> for every axis a, [nk, d, N, N] (`w[:, :, c]`), cached: rotated alone (d of the
+        second-order columns) unless the whole block is rotated already — a current's ∂_a v^c needs no
+        more."""
+        key = ("second_along", c)
+        out = self._eigenbasis.get(key)
+        if out is not None:
+            return out
+        self.require(2)
+        if "rotated" in self._eigenbasis or "_block" not in self.__dict__ or "w" in self.__dict__:
+            out = self.w[:, :, c]
+        else:
+            d, pos = self.nderiv, symmetric_index(self.nderiv, 2)
+            cols = [1 + d + int(pos[a, c]) for a in range(d)]
+            out = _rotate_block(self.__dict__["_block"][:, :, cols], self.vectors).transpose(0, 2, 1, 3)
+        self._eigenbasis[key] = out
+        return out
 
     def bands_within(self, emin: float, emax: float) -> slice:
         """The band indices [lo, hi) of every state with emin < ε < emax at some k-point of the chunk,

@@ -87,11 +87,9 @@ class Observable:
         if self.source == "matrix":
             return None
         if self.source == "current":
-            b.require(2)
-            return b.w[:, :, self.direction]
+            return b.second_derivative_along(self.direction)
         if self.source == "spin_current":
-            b.require(2)
-            return _anticommutator(self._dressing(b)[:, None], b.w[:, :, self.direction])
+            return _anticommutator(self._dressing(b)[:, None], b.second_derivative_along(self.direction))
         V = b.vectors[:, None]
         if self.derivative is not None:
             dop = np.asarray(self.derivative(b.k), complex)
