@@ -97,14 +97,24 @@ def _cmatmul(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return (x.view(float) @ expanded).view(complex)
 
 
-def _rotate_block(block: np.ndarray, vecs: np.ndarray) -> np.ndarray:
-    """<n|op_c|p> for every column of a block [nk, N, ncols, N], as rows [nk, N(n), ncols, N(p)].
+def _rotate_block(block: np.ndarray, vecs: np.ndarray, bands: slice = slice(None)) -> np.ndarray:
+    """<n|op_c|p> for every column of a block [nk, N, ncols, N], as rows [nk, n, ncols, N(p)] for the
+    bands n in `bands` (all by default).
 
-    Two batched matmuls for all operators together (V† · [op_1 … op_c], then the stacked rows · V)
+    Two batched matmuls for all operators together (V_n† · [op_1 … op_c], then the stacked rows · V)
     instead of two per operator: far fewer, larger BLAS calls."""
     nk, N, ncols, _ = block.shape
-    left = vecs.conj().swapaxes(-1, -2) @ block.reshape(nk, N, ncols * N)
-    return _cmatmul(left.reshape(nk, N * ncols, N), vecs).reshape(nk, N, ncols, N)
+    left = vecs[:, :, bands].conj().swapaxes(-1, -2) @ block.reshape(nk, N, ncols * N)
+    return _cmatmul(left.reshape(nk, -1, N), vecs).reshape(nk, -1, ncols, N)
+
+
+def _rotated_diagonal(block: np.ndarray, vecs: np.ndarray, bands: slice = slice(None)) -> np.ndarray:
+    """Re <n|op_c|n> for every column of a block [nk, N, ncols, N] and the bands n in `bands`, as
+    [nk, ncols, n]: one GEMM (V_n† · [op_1 … op_c]) and a diagonal, half of `_rotate_block`'s work."""
+    nk, N, ncols, _ = block.shape
+    V = vecs[:, :, bands]
+    left = (V.conj().swapaxes(-1, -2) @ block.reshape(nk, N, ncols * N)).reshape(nk, -1, ncols, N)
+    return np.einsum("kncj,kjn->kcn", left, V).real
 
 
 @dataclass
@@ -235,12 +245,11 @@ class Bands:
             n1, n2 = d, len(symmetric_combos(d, 2))
             if name == "v":  # the velocity rows alone unless everything is rotated already
                 value = np.ascontiguousarray(self.first_order_rows().transpose(0, 2, 1, 3))
-                setattr(self, name, value)
-                return value
-            rows = self.derivative_rows()
-            if name == "w":
+            elif name == "w":
+                rows = self.derivative_rows()
                 value = rows[:, :, n1 : n1 + n2].transpose(0, 2, 1, 3)[:, symmetric_index(d, 2)] if order >= 2 else None
             else:
+                rows = self.derivative_rows()
                 value = rows[:, :, n1 + n2 :].transpose(0, 2, 1, 3)[:, symmetric_index(d, 3)] if order >= 3 else None
             setattr(self, name, value)
             return value
@@ -331,8 +340,7 @@ class Bands:
             if lo <= key[0] and key[1] <= hi:
                 sel = slice(key[0] - lo, key[1] - lo)
                 return v, second[:, sel], None if third is None else third[..., sel]
-        d, N, nk = self.nderiv, self.nbands, self.nk
-        order = self.__dict__.get("_order")
+        d, order = self.nderiv, self.__dict__.get("_order")
         self.require(2)
         if order is None or "rotated" in self._eigenbasis:  # built from given v, w, u, or already rotated
             rows = self.derivative_rows()
@@ -341,15 +349,11 @@ class Bands:
             cache[key] = (rows[:, :, :d], rows[:, bands, d : d + n2],
                           np.diagonal(third, axis1=1, axis2=3).real if third.shape[2] else None)
             return cache[key]
-        n2, n3 = len(symmetric_combos(d, 2)), len(symmetric_combos(d, 3)) if order >= 3 else 0
+        n2 = len(symmetric_combos(d, 2))
         block, V = self.__dict__["_block"], self.vectors
-        VW = V[:, :, bands]
-        nw = VW.shape[2]
-        v = self.first_order_rows()
-        left = (VW.conj().swapaxes(1, 2) @ block[:, :, 1 + d :].reshape(nk, N, -1)).reshape(nk, nw, n2 + n3, N)
-        second = _cmatmul(np.ascontiguousarray(left[:, :, :n2]).reshape(nk, nw * n2, N), V).reshape(nk, nw, n2, N)
-        third = np.einsum("kncj,kjn->kcn", left[:, :, n2:], VW).real if n3 else None
-        cache[key] = (v, second, third)
+        second = _rotate_block(block[:, :, 1 + d : 1 + d + n2], V, bands)
+        third = _rotated_diagonal(block[:, :, 1 + d + n2 :], V, bands) if order >= 3 else None
+        cache[key] = (self.first_order_rows(), second, third)
         return cache[key]
 
     def diagonal(self, order: int) -> np.ndarray:
@@ -366,10 +370,7 @@ class Bands:
             if rows is not None:
                 return np.diagonal(rows[:, :, start:stop], axis1=1, axis2=3).real
             # the diagonal alone: one GEMM per column, where the full rotation takes two for every column
-            block, V = self.__dict__["_block"], self.vectors
-            nk, N = self.nk, self.nbands
-            left = V.conj().swapaxes(1, 2) @ block[:, :, 1 + start : 1 + stop].reshape(nk, N, -1)
-            return np.einsum("kncj,kjn->kcn", left.reshape(nk, N, stop - start, N), V).real
+            return _rotated_diagonal(self.__dict__["_block"][:, :, 1 + start : 1 + stop], self.vectors)
         full = (self.v, self.w, self.u)[order - 1]
         combos = symmetric_combos(d, order)
         return np.stack([np.diagonal(full[(slice(None),) + c], axis1=-2, axis2=-1).real for c in combos], axis=1)
