@@ -96,3 +96,40 @@ def test_expansion_of_an_observable_rejects_other_mechanisms_and_current_options
         expansion(m, observable=SZ, mechanisms=["constant_gamma"], **kw)
     with pytest.raises(QgeomInputError, match="Γ⁰"):
         expansion(m, observable=SZ, kinetic_form="velocity_cubed", **kw)
+
+
+@pytest.mark.parametrize("observable", ["matrix", "current_y"])
+def test_observable_bands_far_from_every_mu_are_skipped_without_changing_the_result(monkeypatch, observable):
+    """dc.expansion(observable=) forms the trace products only on the bands within FERMI_WINDOW·kT of
+    some μ (whole subspaces): on GaAs with μ in the conduction band most bands are skipped, and both
+    terms and the near-degenerate part equal the all-bands evaluation to 1e-12 — for a constant
+    matrix and for a k-dependent observable (∂O from the derivative block)."""
+    import importlib
+    from pathlib import Path
+
+    from qgeom.models.wannier90 import from_wannier90
+
+    E = importlib.import_module("qgeom.dc.observable_expansion")
+    gaas = from_wannier90(Path(__file__).resolve().parents[2] / "examples" / "GaAs")
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(16, 16)) + 1j * rng.normal(size=(16, 16))
+    O = X + X.conj().T if observable == "matrix" else observable
+    kw = dict(observable=O, components=["xy", "zz", "yx"], mu=[8.6, 8.9], temperature=0.02, grid=(5, 5, 5),
+              progress=False, symmetry=None)
+    widths = []
+    original = E.per_band_traces
+
+    def spy(b, obs, comps, bands):
+        widths.append(bands.stop - bands.start)
+        return original(b, obs, comps, bands)
+
+    monkeypatch.setattr(E, "per_band_traces", spy)
+    windowed = expansion(gaas, **kw)
+    assert 0 < max(widths) < 16 // 2  # fewer than half the bands in every chunk
+    monkeypatch.setattr(E, "FERMI_WINDOW", 1e9)
+    full = expansion(gaas, **kw)
+    for name in ("sigma", "sigma_near_degenerate"):
+        for term in full["term"].values:
+            ref = full[name].sel(term=term).values
+            np.testing.assert_allclose(windowed[name].sel(term=term).values, ref, rtol=0,
+                                       atol=1e-12 * np.abs(ref).max() + 1e-300, err_msg=f"{name} {term}")

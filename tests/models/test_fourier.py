@@ -94,6 +94,20 @@ def test_convention_II_with_mdrs_replicas_equals_direct_sum():
             assert np.abs(full[(slice(None),) + combo] - ref[:, :, col]).max() <= 1e-12 * np.abs(ref).max()
 
 
+def test_convention_II_with_all_centres_at_one_point_is_convention_I():
+    """One atom per cell (bcc Fe: every Wannier centre on it): e^{ik·(τ_j − τ_i)} = 1, so the series
+    skips the Leibniz terms and the phase, and the block is convention I's, equal to the direct sum."""
+    lat = LAT3 * 2.0
+    base = random_model(3, 3, 2, seed=7, lattice=lat)
+    tau = np.tile([0.3, -0.2, 0.7], (3, 1))
+    model = OrbitalPositionModel(base, tau)
+    assert model.fourier.delta is None
+    for k in grid_chunks(model, (5, 6, 4), "mp", [1, 30]):
+        ref = direct_block(base.R @ lat, base.t, k, 3, tau=tau)
+        assert np.abs(model._derivative_block(k, 3) - ref).max() <= 1e-12 * np.abs(ref).max()
+        assert np.array_equal(model._derivative_block(k, 3), base._derivative_block(k, 3))
+
+
 @pytest.mark.parametrize("axes", [(0,), (0, 2), (1, 2)])
 def test_block_along_some_axes_is_those_columns_of_the_full_block(axes):
     """Only the combos along `axes` (block_combos), convention II with replicas, grid chunks and

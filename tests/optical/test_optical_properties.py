@@ -129,3 +129,26 @@ def test_tau_scaling(mbt_bands, mbt):
     assert np.allclose(b["kramers_injection"], 2 * a["kramers_injection"], rtol=1e-12, atol=0)
     assert np.allclose(b["kramers_fermi_sea"], a["kramers_fermi_sea"], rtol=1e-12, atol=0)
     assert abs(tau_to_model(0.25) - 379.817) < 1e-3  # τ/ħ in eV⁻¹
+
+
+@pytest.mark.parametrize("N", [4, 12])
+def test_degenerate_block_commutator_equals_the_matrix_products(N):
+    """[O^D, X] from the band structure of O^D (subspaces are runs of adjacent bands: banded) equals
+    O^D X − X O^D by matmul, for subspaces of 1 to 3 states mixed over the k-points of a chunk, and
+    for a chunk without any degeneracy."""
+    from types import SimpleNamespace
+
+    from qgeom.optical.terms import Chunk
+
+    rng = np.random.default_rng(N)
+    nk, d = 7, 2
+    for sizes in ([1, 2, 3], [1]):
+        labels = np.array([np.repeat(np.arange(N), rng.choice(sizes, N))[:N] for _ in range(nk)])
+        labels[0] = np.arange(N)  # one k-point without a degenerate subspace
+        same = labels[:, :, None] == labels[:, None, :]
+        O = rng.normal(size=(nk, N, N)) + 1j * rng.normal(size=(nk, N, N))
+        O = O + O.conj().swapaxes(-1, -2)
+        X = rng.normal(size=(nk, d, N, N)) + 1j * rng.normal(size=(nk, d, N, N))
+        ch = SimpleNamespace(OD=O * same, b=SimpleNamespace(same=same, nbands=N))
+        ref = (O * same)[:, None] @ X - X @ (O * same)[:, None]
+        assert np.abs(Chunk._OD_commutator(ch, X) - ref).max() < 1e-12 * np.abs(ref).max()

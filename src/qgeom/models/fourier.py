@@ -79,8 +79,9 @@ class FourierSeries:
         self.shape = tuple(int(x) for x in self.n.max(axis=0) - self.lo + 1)
         self.use_box = int(np.prod(self.shape)) <= MAX_BOX_FILL * self.nR and self.dim > 1
         self.delta = None
-        if positions is not None:
-            tau = np.asarray(positions, float)
+        tau = None if positions is None else np.asarray(positions, float)
+        # all centres at one point (one atom per cell): H^II = H^I exactly, so convention I's cost
+        if tau is not None and np.ptp(tau, axis=0).any():
             self.delta = (tau[None, :, :] - tau[:, None, :]).transpose(2, 0, 1)  # [d, N, N]: τ_j − τ_i
             self.tau = tau
 

@@ -149,15 +149,33 @@ class Chunk:
         return self._cache[key]
 
     def _OD_commutator(self, X: np.ndarray) -> np.ndarray:
-        """[O^D, X] for X [nk, d, N, N]. At a k-point without a degenerate pair O^D is diagonal and the
-        commutator is O_nn X_nm − X_nm O_mm, elementwise (the same products as the two matmuls, without
-        their N³ work); the matmuls only at the k-points with a degenerate subspace."""
-        diag = np.diagonal(self.O, axis1=-2, axis2=-1)[:, None]  # [nk, 1, N]
+        """[O^D, X] for X [nk, d, N, N]. Degenerate subspaces are runs of adjacent bands (ascending
+        spectrum), so O^D is banded, O^D_{n,n+j} ≠ 0 only for |j| < s (s: the largest subspace, 2 for
+        Kramers pairs): (O^D X)_nm = Σ_j O^D_{n,n+j} X_{n+j,m}, (X O^D)_nm = Σ_j X_{n,m+j} O^D_{m+j,m},
+        elementwise instead of two N³ matmuls per k-point; the j ≠ 0 passes only at the k-points with
+        a degenerate subspace."""
+        OD, N = self.OD, self.b.nbands
+        sizes = self.b.same.sum(axis=2).max(axis=1)
+        s = int(sizes.max())
+        if 2 * s - 1 > N // 2:  # wide subspaces in a small basis: the matmuls are the cheaper form
+            OD = OD[:, None]
+            return OD @ X - X @ OD
+        diag = np.diagonal(OD, axis1=-2, axis2=-1)[:, None]  # [nk, 1, N]
         out = diag[..., :, None] * X - X * diag[..., None, :]
-        degenerate = np.flatnonzero(self.b.same.sum(axis=2).max(axis=1) > 1)
-        if len(degenerate):
-            OD, Xd = self.OD[degenerate][:, None], X[degenerate]
-            out[degenerate] = OD @ Xd - Xd @ OD
+        degenerate = np.flatnonzero(sizes > 1)
+        if len(degenerate) == 0:
+            return out
+        every = len(degenerate) == len(X)
+        ODd, Xd = (OD, X) if every else (OD[degenerate], X[degenerate])
+        part = out if every else out[degenerate]
+        for j in (*range(1 - s, 0), *range(1, s)):
+            lo, hi = max(0, -j), min(N, N - j)  # rows n with n + j in range
+            row = np.diagonal(ODd, offset=j, axis1=-2, axis2=-1)[:, None, :, None]  # O^D_{n,n+j} [k, 1, n, 1]
+            col = np.diagonal(ODd, offset=-j, axis1=-2, axis2=-1)[:, None, None, :]  # O^D_{m+j,m} [k, 1, 1, m]
+            part[:, :, lo:hi, :] += row * Xd[:, :, lo + j: hi + j, :]
+            part[:, :, :, lo:hi] -= Xd[:, :, :, lo + j: hi + j] * col
+        if not every:
+            out[degenerate] = part
         return out
 
     def K(self) -> np.ndarray:
