@@ -129,7 +129,7 @@ class FourierSeries:
                 for c2, coef in leibniz[c]:
                     col += np.multiply(coef, D[c2], out=tmp)
                 col *= phase
-            np.take(col, self._fill_index, axis=1, out=full)
+            np.take(col, self._fill_index, axis=1, out=full, mode="clip")  # valid indices: unbuffered
             full.view(float)[...] *= self._fill_sign
             out[:, :, c, :] = full.reshape(nk, N, N)
         return out
@@ -215,7 +215,7 @@ class FourierSeries:
                     for p in range(q):
                         ex = e + (p,)
                         col = cols_index[tuple(ex[axes.index(b)] for b in range(d))]
-                        np.take(R[:, p], rows, axis=0, out=out[col])
+                        np.take(R[:, p], rows, axis=0, out=out[col], mode="clip")
                     continue
                 R = R.reshape(P, len(vals), q, *rest)[sel_parent, sel_val]  # only the prefixes present
                 for p in range(q):
