@@ -29,7 +29,8 @@ def _relative(a, ref):
 
 
 def test_fully_refined_level_is_the_doubled_grid(monkeypatch):
-    monkeypatch.setattr(refinement, "WINDOW", 1e9)  # every cell in the window: level 1 = the 2n grid
+    monkeypatch.setattr(refinement, "WINDOW_MAX", 1e9)  # every cell in the window: level 1 = the 2n grid
+    monkeypatch.setattr(refinement, "BORDER_MARGIN", np.inf)
     monkeypatch.setattr(refinement, "RESOLVED", 0.0)
     model = pt_tilted_4band()
     doubled = dc.expansion(model, grid=40, **KW)
@@ -43,17 +44,33 @@ def test_refinement_converges_to_the_dense_grid_with_fewer_points():
     model = pt_tilted_4band()
     dense = dc.expansion(model, grid=200, **KW)
     plain = dc.expansion(model, grid=50, **KW)
-    refined = dc.expansion(model, grid=50, refine=3, refine_tol=1e-6, **KW)
+    refined = dc.expansion(model, grid=50, refine=3, refine_tol=1e-12, **KW)
     assert _relative(plain, dense) > 1e-5  # the base grid alone is not converged …
     assert _relative(refined, dense) < 1e-10  # … refined it is, to the dense grid's accuracy
     info = json.loads(refined.attrs["refinement"])
     assert info["converged"] and info["levels_done"] >= 1
     assert info["points_evaluated"] < 100**2  # fewer than the plain grid of the same finest spacing
+    assert info["fermi_window_kT"] == refinement.WINDOW_MAX  # the border term at rounding level
     # the error estimate is the last level's change, and it bounds the true error
     assert float(refined.sigma_error.max()) < 1e-6 * float(abs(refined.sigma).max())
     assert "refinement" in json.loads(refined.attrs["error_estimate"])["sigma"]["method"]
     params = json.loads(refined.attrs["parameters"])
-    assert params["refine"] == 3 and params["refine_tol"] == 1e-6
+    assert params["refine"] == 3 and params["refine_tol"] == 1e-12
+
+
+def test_the_refined_window_follows_refine_tol():
+    """A looser refine_tol refines a narrower Fermi window (W = ln(1e5/tol) kT): fewer points, and the
+    border term it leaves stays far below the tolerance (measured: 7e-6 at 1e-3, 2e-8 at 1e-6)."""
+    model = pt_tilted_4band()
+    dense = dc.expansion(model, grid=200, **KW)
+    points = []
+    for tol in (1e-3, 1e-6):
+        refined = dc.expansion(model, grid=50, refine=3, refine_tol=tol, **KW)
+        info = json.loads(refined.attrs["refinement"])
+        assert info["converged"] and info["fermi_window_kT"] == pytest.approx(np.log(1e5 / tol))
+        assert _relative(refined, dense) < tol / 10
+        points.append(info["points_evaluated"])
+    assert points[0] < 0.7 * points[1]
 
 
 def test_a_resolved_grid_is_left_alone():

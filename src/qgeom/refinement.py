@@ -25,17 +25,21 @@ refinement by 150 % on a GaAs-like fcc model.
 s_n = Σ_a (½ |∂ε_n/∂κ_a| δ_a + ⅛ |∂²ε_n/∂κ_a²| δ_a²) (κ reduced coordinates, δ_a the cell's
 reduced width, ∂ε/∂κ_a = v·b_a with b_a the reciprocal vectors; the curvature term keeps a band
 extremum, where the slope vanishes, from being missed). A cell is in the *Fermi window* when some band comes within
-s_n + WINDOW · kT of the μ range (beyond that every f0^(p) is below e^−WINDOW of its peak), and
+s_n + W · kT of the μ range (beyond that every f0^(p) is below e^−W of its peak), and
 *unresolved* when such a band also has s_n > RESOLVED · kT. While any window cell is unresolved,
 the whole window is subdivided — not only the unresolved cells. The uniform grid sum of a smooth
 periodic integrand is exponentially accurate because the cells' O(h²) midpoint errors cancel;
 over a refined patch they no longer do, and what is left is a border term ~ h² ∮ ∇F, i.e.
-e^−WINDOW (h|v|/kT)² relative. So the window is wide (WINDOW = 36: the border term is at rounding
-level). Measured on `pt_tilted_4band` (kT = 0.02, 7 μ in [−1.5, 1.5], error against 800²; the
-plain grid converges exponentially, 1.2e-4 at 50², 6e-15 at 100²): refining only the unresolved
-cells gave 5e-3 after 2 levels and stalled at 3e-3 (changes falling by 4 per level: the border
-term); the whole window with WINDOW = 12 kT: 5e-8 … 4e-4; with 24: 5e-8; with 36: 3e-13 from 50²
-with 7180 points evaluated (the plain 100² grid: 10⁴ points, 6e-15).
+e^−W (h|v|/kT)² relative: a bias that the level-by-level changes do not show, so W must put it
+well below the requested accuracy `tol`: W = ln(BORDER_MARGIN / tol) (≤ 1/100 of tol while the
+base cells hold h|v| ≤ 30 kT), at most WINDOW_MAX = 36 (rounding level) — 18.4 kT at tol = 1e-3,
+25.3 at 1e-6, 36 from 1e-11 on (`fermi_window`). Measured on `pt_tilted_4band` (kT = 0.02, 7 μ in
+[−1.5, 1.5], error against 800²; the plain grid converges exponentially, 1.2e-4 at 50², 6e-15 at
+100²): refining only the unresolved cells gave 5e-3 after 2 levels and stalled at 3e-3 (changes
+falling by 4 per level: the border term); the whole window with W = 12 kT: 5e-8 … 4e-4; with 24:
+5e-8; with 36: 3e-13 from 50² with 7180 points evaluated (the plain 100² grid: 10⁴ points, 6e-15).
+On a μ-scan of a 48-band material (1T′-MoS₂, tol 1e-3) the window is most of the zone: W = 18.4
+instead of 36 refines 25 % fewer points for the same result.
 
 **When to stop.** After each level the change it made is compared with the result, per term, as
 the error estimate compares the grid with its sub-grid (`accuracy.relative_error`: max over
@@ -62,7 +66,8 @@ from .kspace import POINTWISE, KGrid, PointListGrid, add_sums, chunk_bounds, int
 # per k-point flags (OR-ed over orbital blocks): a band in the Fermi window; one that the cell does not resolve
 WINDOW_KEY, UNRESOLVED_KEY = POINTWISE + "fermi_window", POINTWISE + "unresolved"
 RESOLVED = 0.5  # a band that changes by less than this many kT across a cell is resolved there
-WINDOW = 36.0  # kT beyond the μ range: f0^(p) ~ e^-36 = 2e-16 of its peak at the refined patch's border
+WINDOW_MAX = 36.0  # kT beyond the μ range: f0^(p) ~ e^-36 = 2e-16 of its peak at the refined patch's border
+BORDER_MARGIN = 1e5  # e^-W = tol / BORDER_MARGIN: the border term e^-W (h|v|/kT)² ≤ tol/100 for h|v| ≤ 30 kT
 MAX_CELLS = 2**26  # cells of one level (their centres: 32 bytes each, the flags of their sub-cells 2 bytes)
 
 
@@ -113,30 +118,39 @@ class CellGrid(PointListGrid):
         return out
 
 
+def fermi_window(tol: float) -> float:
+    """W (in kT beyond the μ range) of the refined window for the accuracy `tol` (module docstring)."""
+    return float(min(WINDOW_MAX, np.log(BORDER_MARGIN / tol)))
+
+
 class FlaggedIntegrand:
     """`func`'s chunk sums plus WINDOW_KEY and UNRESOLVED_KEY: per k-point, whether its cell
     (reduced widths `widths`) is in the Fermi window and resolved there (module docstring).
     Picklable when `func` is; needs Bands with all velocity axes."""
 
-    def __init__(self, func, basis: np.ndarray, widths: np.ndarray, mu: np.ndarray, temperature: float):
+    def __init__(self, func, basis: np.ndarray, widths: np.ndarray, mu: np.ndarray, temperature: float,
+                 window: float):
         self.func, self.basis, self.widths = func, np.asarray(basis, float), np.asarray(widths, float)
         self.mu_lo, self.mu_hi, self.kT = float(np.min(mu)), float(np.max(mu)), float(temperature)
+        self.window = float(window)  # W of `fermi_window`
 
     def fingerprint(self):
         from .checkpoint import integrand_fingerprint
 
-        return [integrand_fingerprint(self.func), self.widths, self.mu_lo, self.mu_hi, self.kT, RESOLVED, WINDOW]
+        return [integrand_fingerprint(self.func), self.widths, self.mu_lo, self.mu_hi, self.kT, RESOLVED, self.window]
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         out = dict(self.func(b, w))
-        out[WINDOW_KEY], out[UNRESOLVED_KEY] = window_flags(b, self.basis, self.widths, self.mu_lo, self.mu_hi, self.kT)
+        out[WINDOW_KEY], out[UNRESOLVED_KEY] = window_flags(b, self.basis, self.widths, self.mu_lo, self.mu_hi, self.kT,
+                                                            self.window)
         return out
 
 
 def window_flags(b: Bands, basis: np.ndarray, widths: np.ndarray, mu_lo: float, mu_hi: float,
-                 kT: float) -> tuple[np.ndarray, np.ndarray]:
-    """For the cells around b.k ([nk] bool each): a band is in the Fermi window; such a band
-    changes by more than RESOLVED·kT across the cell."""
+                 kT: float, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """For the cells around b.k ([nk] bool each): a band is in the Fermi window (within its change
+    across the cell + window·kT of the μ range); such a band changes by more than RESOLVED·kT across
+    the cell."""
     # |∂ε_n/∂κ_a| gauge invariantly: the rms of the ∂_κa H block within n's degenerate subspace D
     # (its eigenvalues are the slopes of the bands that leave the degeneracy), averaged over D
     # (the velocity rows and the second-order diagonal only: no full rotation of the derivative block)
@@ -152,7 +166,7 @@ def window_flags(b: Bands, basis: np.ndarray, widths: np.ndarray, mu_lo: float, 
     curvature = b.subspace_average(np.abs(d2H) + 2 * (moduli * np.abs(b.inv_de)[:, None]).sum(-1))
     spread = np.einsum("kan,a->kn", 0.5 * slope, widths) + np.einsum("kan,a->kn", curvature / 8, widths**2)
     e = b.energies
-    near = np.maximum(np.maximum(mu_lo - e, e - mu_hi), 0.0) < spread + WINDOW * kT
+    near = np.maximum(np.maximum(mu_lo - e, e - mu_hi), 0.0) < spread + window * kT
     return near.any(axis=1), (near & (spread > RESOLVED * kT)).any(axis=1)
 
 
@@ -241,7 +255,7 @@ def refine(model, grid: KGrid, func, base: dict, *, mu, temperature: float, leve
                               centres=cells, cell_weights=weights, offsets=offsets, offset_weights=offset_weights,
                               level=level)
         widths = widths / split
-        flagged = FlaggedIntegrand(func, grid.basis, widths, mu, temperature)
+        flagged = FlaggedIntegrand(func, grid.basis, widths, mu, temperature, fermi_window(tol))
         where = None if checkpoint is None else Path(checkpoint) / f"refinement_level_{level}"
         delta = integrate(model, level_grid, flagged, checkpoint=where, **integrate_kwargs)
         n = level_grid.nsubcells
@@ -273,7 +287,9 @@ def attach_refinement(ds, result: RefinementResult, options, grid: KGrid) -> Non
         "levels_requested": options.levels, "refine_tol": options.tol, "levels_done": len(result.history),
         "converged": result.converged, "stopped": result.stopped, "base_points": grid.npoints,
         "points_evaluated": evaluated, "history": result.history,
-        "criterion": f"while a band within {WINDOW:g} kT of the mu range changes by more than {RESOLVED:g} kT "
+        "fermi_window_kT": fermi_window(options.tol),
+        "criterion": f"while a band within {fermi_window(options.tol):.3g} kT of the mu range (ln(1e5/refine_tol), at "
+                     f"most {WINDOW_MAX:g}) changes by more than {RESOLVED:g} kT "
                      "across a cell, every cell of that Fermi window is split 2 per axis (qgeom.refinement)",
     })
     if not result.converged:

@@ -24,7 +24,8 @@ from ..models.blocks import block_provenance
 from ..occupation import FERMI_WINDOW, weighted_fermi_derivatives
 from ..accuracy import attach_error, error_tolerance
 from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
-from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check_grid, refine as refine_sum
+from ..refinement import (FlaggedIntegrand, attach_refinement, cell_widths, check_grid, fermi_window,
+                          refine as refine_sum)
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
@@ -336,7 +337,7 @@ def _k_sums(model, grid, func, refinement: Refinement, change, *, mu, temperatur
         return (*integrate(model, grid, func, subgrid=True, **kwargs), None)
     check_grid(grid)
     kwargs["axes"] = None
-    flagged = FlaggedIntegrand(func, grid.basis, cell_widths(grid), mu, temperature)
+    flagged = FlaggedIntegrand(func, grid.basis, cell_widths(grid), mu, temperature, fermi_window(refinement.tol))
     base, coarse = integrate(model, grid, flagged, subgrid=True, **kwargs)
     refined = refine_sum(model, grid, func, base, mu=mu, temperature=temperature, levels=refinement.levels,
                          tol=refinement.tol, change=change, operations=operations, **kwargs)
