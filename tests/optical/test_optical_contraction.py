@@ -11,8 +11,8 @@ from qgeom.bands import Bands
 from qgeom.optical import ALL_TERMS, chunk_response, kernels
 from qgeom.observables import resolve
 from qgeom.optical.scissors import Scissors
-from qgeom.optical.spectral import PAIR_CUT, TIGHT
-from qgeom.optical.terms import NUMERATOR_OF, Chunk, kernel_of, prefactor
+from qgeom.optical.spectral import TIGHT
+from qgeom.optical.terms import NUMERATOR_OF, PAIR_CUT, Chunk, kernel_of, prefactor
 
 
 def kernel(name, x, gamma, kind):
@@ -119,8 +119,8 @@ def test_gaussian_finite_part_far_from_resonance_matches_mpmath():
 
 
 def test_commutators_with_the_diagonal_observable_block_elementwise_where_nondegenerate():
-    """[O^D, A] and [v, O^D] are taken elementwise at k-points without a degenerate pair and by
-    matmuls at the others (GaAs: degenerate at Γ only): both equal the matmul definition."""
+    """[O^D, A] and [v, O^D] are taken elementwise at k-points without a degenerate pair and banded at
+    the others (GaAs: degenerate at Γ only): both equal the matmul definition."""
     from pathlib import Path
 
     from qgeom.models.wannier90 import from_wannier90
@@ -133,3 +133,27 @@ def test_commutators_with_the_diagonal_observable_block_elementwise_where_nondeg
     OD = ch.OD[:, None]
     for got, ref in ((ch.K(), OD @ ch.A - ch.A @ OD), (ch._vOD(), b.v @ OD - OD @ b.v)):
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("observable", ["current_x", "matrix"])
+def test_v_lam_on_the_transition_blocks_equals_the_full_commutator(observable):
+    """The numerators read v^{a;λ} only on the band blocks of the contributing transitions
+    (`Chunk.pair_bands`): there (both orientations) it equals the full [Õ, v^a] + ∂_a O; on GaAs with
+    μ at the conduction-band bottom and kT = 20 meV the blocks leave bands out."""
+    from pathlib import Path
+
+    from qgeom.models.wannier90 import from_wannier90
+
+    model = from_wannier90(Path(__file__).resolve().parents[2] / "examples" / "GaAs")
+    k = np.random.default_rng(1).uniform(-1, 1, size=(20, 3))
+    b = Bands.from_model(model, k, order=2)
+    X = np.random.default_rng(2).normal(size=(16, 16))
+    obs = resolve(model, "current_x" if observable == "current_x" else X + X.T)
+    ch = Chunk(b, obs, 8.0, 0.02)
+    lower, upper = ch.pair_bands()
+    assert (lower.stop - lower.start) * (upper.stop - upper.start) < 16 * 16 / 2
+    pairs = ch._v_lam_pairs()
+    full = Chunk(b, obs, 8.0, 0.02).v_lam()
+    kk, n, m = np.nonzero(ch.pair_mask())
+    for got, ref in ((pairs[kk, :, n, m], full[kk, :, n, m]), (pairs[kk, :, m, n], full[kk, :, m, n])):
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(full).max())

@@ -21,7 +21,6 @@ import numpy as np
 from . import kernels
 from .terms import Chunk
 
-PAIR_CUT = 1e-14  # |f_nm| at or below this: the transition is dropped
 TIGHT = 1e-8  # block spread / γ below which its transitions share one kernel (first order in δ)
 TABLE_SIZE = 51_200  # elements per kernel table [groups, nfreq] (400 kB: tables stay in cache for the GEMM)
 
@@ -43,8 +42,7 @@ class Transitions:
     def __init__(self, ch: Chunk, gamma: float, scissors=None):
         b = ch.b
         N = b.nbands
-        mask = (~b.same) & (np.abs(ch.fnm) > PAIR_CUT)
-        kk, nn, mm = np.nonzero(np.triu(mask, 1))
+        kk, nn, mm = np.nonzero(ch.pair_mask())
         L = b.block_first(TIGHT * gamma)  # degenerate subspaces are those of `bands`
         key = (kk * N + L[kk, nn]) * N + L[kk, mm]
         order = np.argsort(key, kind="stable")

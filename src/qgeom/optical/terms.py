@@ -35,6 +35,7 @@ from ..bands import Bands
 from ..geometry import berry_connection
 from ..occupation import fermi_dirac_kT
 
+PAIR_CUT = 1e-14  # |f_nm| at or below this: the transition is dropped
 
 
 @dataclass(frozen=True)
@@ -182,15 +183,49 @@ class Chunk:
         """K^a = [O^D, A^a], [nk, d, N, N]."""
         return self._cached("K", lambda: self._OD_commutator(self.A))
 
+    def pair_mask(self) -> np.ndarray:
+        """[nk, N, N] bool: the transitions n < m that contribute, m ∉ D(n) and |f_nm| > PAIR_CUT."""
+        return self._cached("pair_mask", lambda: np.triu((~self.b.same) & (np.abs(self.fnm) > PAIR_CUT), 1))
+
+    def pair_bands(self) -> tuple[slice, slice]:
+        """(lower, upper): the band ranges that hold the lower state n and the upper state m of every
+        contributing transition (`pair_mask`) of the chunk. With |f_nm| > PAIR_CUT the lower state
+        lies below μ + 32 kT and the upper above μ − 32 kT: far bands drop out of both."""
+        def compute():
+            mask = self.pair_mask()
+            lower, upper = np.flatnonzero(mask.any(axis=(0, 2))), np.flatnonzero(mask.any(axis=(0, 1)))
+            if len(lower) == 0:
+                return slice(0, 0), slice(0, 0)
+            return slice(lower[0], lower[-1] + 1), slice(upper[0], upper[-1] + 1)
+        return self._cached("pair_bands", compute)
+
+    def _v_lam_block(self, rows: slice, cols: slice) -> np.ndarray:
+        """v^{a;λ} on the band block [rows, cols], [nk, d, n, m]: (Õ v^a − v^a Õ)[rows, cols] + ∂_a O."""
+        Ot = self.O * self.F
+        v = self.b.v
+        out = Ot[:, None, rows] @ v[..., cols] - v[:, :, rows] @ Ot[:, None, :, cols]
+        dO = self.obs.deig(self.b)
+        return out if dO is None else out + dO[:, :, rows, cols]
+
     def v_lam(self) -> np.ndarray:
         """v^{a;λ} = [Õ, v^a] (+ ∂_a O: v̂^a of H + λÔ(k) depends on λ), Õ = O∘F, [nk, d, N, N]."""
+        return self._cached("v_lam", lambda: self._v_lam_block(slice(None), slice(None)))
+
+    def _v_lam_pairs(self) -> np.ndarray:
+        """v^{a;λ} where the transitions read it, [nk, d, N, N]: on the blocks [lower, upper] and (it is
+        Hermitian: Õ anti-Hermitian, v^a and ∂_a O Hermitian) [upper, lower] of `pair_bands`, zero
+        elsewhere — |lower|·|upper|/N² of the full commutator's products; the full one if computed."""
+        if "v_lam" in self._cache:
+            return self._cache["v_lam"]
+
         def compute():
-            Ot = (self.O * self.F)[:, None]
-            v = self.b.v
-            out = Ot @ v - v @ Ot
-            dO = self.obs.deig(self.b)
-            return out if dO is None else out + dO
-        return self._cached("v_lam", compute)
+            lower, upper = self.pair_bands()
+            block = self._v_lam_block(lower, upper)
+            out = np.zeros(self.b.v.shape, complex)
+            out[:, :, upper, lower] = block.conj().swapaxes(-1, -2)
+            out[:, :, lower, upper] = block
+            return out
+        return self._cached("v_lam_pairs", compute)
 
     def _vOD(self) -> np.ndarray:
         """[v^a, O^D], [nk, d, N, N]."""
@@ -229,7 +264,7 @@ class Chunk:
         """B^a at the transitions (flat indices `at` [P, d] into [nk, d, N, N] and `flat` [P] into
         [nk, N, N], see `numerator`), [P, d]: the products only where they are needed."""
         F = self.F.reshape(-1)[flat][:, None]
-        B = F * (self.v_lam().reshape(-1)[at] + F * self._vOD().reshape(-1)[at])
+        B = F * (self._v_lam_pairs().reshape(-1)[at] + F * self._vOD().reshape(-1)[at])
         return B if self.position is None else B + self._external().reshape(-1)[at]
 
     def numerator(self, name: str, pairs, scale: np.ndarray) -> np.ndarray:
@@ -305,5 +340,5 @@ def _geometric(ch: Chunk, t: Transition) -> np.ndarray:
     """f_nm G^{αβ}_nm, G = i(v^{α;λ}_nm A^β_mn − v^α_nm A^{β;λ}_mn), A^{β;λ} = −iB^β."""
     fi = 1j * t.f
     A_lam = -1j * ch._B_at(t.at_mn, t.flat_mn)  # A^{β;λ}_mn
-    return ((t.nm(ch.v_lam()) * fi)[:, :, None] * t.mn(ch.A)[:, None, :]
+    return ((t.nm(ch._v_lam_pairs()) * fi)[:, :, None] * t.mn(ch.A)[:, None, :]
             - (t.nm(ch.b.v) * fi)[:, :, None] * A_lam[:, None, :])
