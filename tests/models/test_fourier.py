@@ -52,7 +52,8 @@ def grid_chunks(model, shape, offset, sizes):
 @pytest.mark.parametrize("d, lat", [(3, LAT3), (2, LAT2)])
 def test_convention_I_grid_chunks_equal_direct_sum(d, lat, offset):
     model = random_model(d, 3, 3, seed=d, lattice=lat)
-    chunks = grid_chunks(model, (7,) * d if d == 3 else (9, 11), offset, [1, 5, 40, 200])
+    # 49: a whole plane of 7³ (rows in order: GEMMs straight into the block); 40: lines cut (gathered rows)
+    chunks = grid_chunks(model, (7,) * d if d == 3 else (9, 11), offset, [1, 5, 40, 49, 200])
     for k in chunks:
         ref = direct_block(model.R @ lat, model.t, k, 3)
         got = model._derivative_block(k, 3)

@@ -202,6 +202,8 @@ class FourierSeries:
             last = level == d - 1
             if last:
                 rows = pre * len(vals) + inv  # each k-point's row of the (prefix × value) product
+                # every (prefix, value) row once, in order (whole lines of a grid chunk): GEMMs into the output
+                in_order = np.array_equal(rows, np.arange((pre.max() + 1) * len(vals)))
             else:
                 _, first, new_pre = np.unique(pre * len(vals) + inv, return_index=True, return_inverse=True)
                 sel_parent, sel_val = pre[first], inv[first]
@@ -210,6 +212,12 @@ class FourierSeries:
                 q = order - sum(e) + 1
                 ph = np.stack([base * (1j * nvec) ** p for p in range(q)], axis=1)  # [V, q, m]
                 P, rest = S.shape[0], S.shape[2:]
+                if last and in_order:
+                    for p in range(q):
+                        ex = e + (p,)
+                        col = cols_index[tuple(ex[axes.index(b)] for b in range(d))]
+                        np.matmul(ph[:, p], S, out=out[col].reshape(P, len(vals), X))
+                    continue
                 R = (ph.reshape(-1, m) @ S.reshape(P, m, -1)).reshape(P * len(vals), q, *rest)
                 if last:  # one row per k-point, straight into its output column
                     for p in range(q):
