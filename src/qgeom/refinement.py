@@ -141,8 +141,8 @@ class FlaggedIntegrand:
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         out = dict(self.func(b, w))
-        out[WINDOW_KEY], out[UNRESOLVED_KEY] = window_flags(b, self.basis, self.widths, self.mu_lo, self.mu_hi, self.kT,
-                                                            self.window)
+        out[WINDOW_KEY], out[UNRESOLVED_KEY] = window_flags(b, self.basis, self.widths, self.mu_lo, self.mu_hi,
+                                                            self.kT, self.window)
         return out
 
 
