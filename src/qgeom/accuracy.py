@@ -108,8 +108,10 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
     shape = list(grid.shape)
     strides = list(grid.strides)
     if coarse is None:
-        _record(ds, name, {"method": "unavailable: no grid axis divisible by 2, 3, 5 or 7", "grid": shape,
-                           "tolerance": tol})
+        why = ("no grid axis divisible by 2, 3, 5 or 7" if np.prod(strides) == 1 else
+               "the symmetry group does not keep the coarse sub-grid of this Monkhorst-Pack grid (even counts): "
+               "use offset='gamma' or odd counts with symmetry=, or symmetry=None")
+        _record(ds, name, {"method": f"unavailable: {why}", "grid": shape, "tolerance": tol})
         return ds
     value = ds[name]
     err = np.abs(value.values - np.asarray(coarse))

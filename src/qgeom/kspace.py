@@ -85,6 +85,11 @@ class KGrid:
         """Points of the coarse sub-grid (flat indices [0, nsub)); npoints when there is none."""
         return self.npoints // int(np.prod(self.strides))
 
+    @property
+    def subgrid_scale(self) -> float:
+        """The sub-grid sum's factor that makes it a k-sum (its points stand for this many grid points)."""
+        return self.npoints / self.nsub
+
     def _indices(self, start: int, stop: int) -> tuple[np.ndarray, ...]:
         """Grid indices of flat points [start, stop) in the sub-grid-first order: flat = class ·
         nsub + j, index = stride · unravel(j, coarse shape) + unravel(class, strides)."""
@@ -421,7 +426,7 @@ def integrate(
                         pointwise.setdefault(key, []).append(part.pop(key))
                 total = add_sums(total, part)
                 if bounds[i][1] == kgrid.nsub:  # the sub-grid chunks come first: their sum, rescaled
-                    coarse = _scaled(total, kgrid.npoints / kgrid.nsub)
+                    coarse = _scaled(total, kgrid.subgrid_scale)
         finally:
             results.close()
             if store is not None:

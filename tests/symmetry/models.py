@@ -31,3 +31,18 @@ def symmetric_model(ops, lattice, *, reach: int = 1, seed: int = 0) -> TightBind
     keys = list(hop)
     t = np.array([0.5 * (hop[k] + hop[tuple(-x for x in k)].conj().T) for k in keys])  # Hermitian H(k)
     return TightBindingModel(np.array(keys), t, lattice=lattice, name="symmetric_sp")
+
+
+def assert_same_error_estimate(full, sym, name: str, scale: float) -> bool:
+    """The k-grid error estimate of a wedge run equals the full grid's (its coarse sub-grid's orbits are
+    listed first), or, when the group does not keep the coarse sub-grid (Monkhorst–Pack, even counts),
+    the wedge run says that it is unavailable and why. Returns whether it was compared."""
+    import json
+
+    method = json.loads(sym.attrs["error_estimate"])[name]["method"]
+    if f"{name}_error" not in sym:
+        assert method.startswith("unavailable") and ("Monkhorst" in method or f"{name}_error" not in full), method
+        return False
+    err_full, err_sym = (x[f"{name}_error"].values for x in (full, sym))
+    assert np.abs(err_full - err_sym).max() <= 1e-10 * scale
+    return True

@@ -8,7 +8,7 @@ import pytest
 from qgeom import dc
 from qgeom._validation import QgeomInputError
 
-from .models import HEXAGONAL
+from .models import HEXAGONAL, assert_same_error_estimate
 from .test_expansion_symmetry import _model
 
 KW = dict(components="xyz,xxx,yzz", mu=[0.3], temperature=0.4, gamma=[0.2, 0.5], progress=False, error_tol=1e9)
@@ -27,6 +27,9 @@ def test_exact_wedge_equals_full_grid(group, lattice, grid, offset):
     info = json.loads(sym.attrs["symmetry"])
     assert "0 with time reversal" in info["symmetry_group"]  # only the unitary operations are used
     assert info["wedge_points"] < info["full_grid_points"] / 2
+    # 6 Γ-centred: the wedge's coarse orbits give the full grid's estimate; 4 MP (stride 2): the 2-fold
+    # axes move the sub-grid, so the estimate is unavailable and the result says why
+    assert assert_same_error_estimate(full, sym, "sigma", scale) == (offset == "gamma")
 
 
 def test_exact_symmetry_refuses_other_observables():

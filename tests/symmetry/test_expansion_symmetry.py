@@ -17,7 +17,7 @@ from qgeom._validation import QgeomInputError
 from qgeom.symmetry import from_symbol, restrict
 from qgeom.symmetry.group import from_matrices
 
-from .models import HEXAGONAL, symmetric_model
+from .models import HEXAGONAL, assert_same_error_estimate, symmetric_model
 
 MIRROR_GREY = [(np.diag([-1.0, 1.0, 1.0]), False), (np.eye(3), True)]  # m_x × {1, T}
 CASES = [  # (group, lattice, grid, offset)
@@ -54,6 +54,9 @@ def test_wedge_equals_full_grid(group, lattice, grid, offset):
     assert sym.forbidden.values.any() and not sym.forbidden.values.all()
     info = json.loads(sym.attrs["symmetry"])
     assert info["wedge_points"] < info["full_grid_points"] / 2
+    # the error estimate from the wedge's own coarse orbits (m'-3' on 6 MP: strides 3; 12 Γ-centred: 2)
+    compared = assert_same_error_estimate(full, sym, "sigma", float(scale.min()))
+    assert compared == (grid != 5)
 
 
 @pytest.mark.parametrize("group, lattice, grid, offset", [("231'", np.eye(3), 6, "mp"), ("3m1'", HEXAGONAL, 12, "gamma")])

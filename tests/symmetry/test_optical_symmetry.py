@@ -13,7 +13,7 @@ from qgeom.optical import response
 from qgeom.optical.terms import PUBLIC_KINDS
 from qgeom.symmetry.group import from_matrices, from_symbol, restrict
 
-from .models import HEXAGONAL, symmetric_model
+from .models import HEXAGONAL, assert_same_error_estimate, symmetric_model
 
 MIRROR_GREY = [(np.diag([-1.0, 1.0, 1.0]), False), (np.eye(3), True)]
 CASES = [  # (group, lattice, grid, offset, current)
@@ -44,6 +44,7 @@ def test_wedge_equals_full_grid(group, lattice, grid, offset, current):
     assert float(abs(full.chi.where(sym.forbidden, 0)).max()) <= 1e-10 * scale  # Neumann zeros are zeros
     info = sym.attrs["symmetry"]
     assert '"wedge_points"' in info
+    assert assert_same_error_estimate(full, sym, "chi", scale)  # 6 MP: strides 3; 12 Γ-centred: 2
 
 
 def test_process_pool_identical_to_serial_with_symmetry():

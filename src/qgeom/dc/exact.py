@@ -355,7 +355,7 @@ def exact(
     plan = resolve_symmetry(model, symmetry, kgrid, time_reversal=False, tol=symmetry_tol)
     computed = plan.needed(comps, parities=(1,)) if plan else comps
     allc, idx, sw = _with_swapped(computed)
-    kgrid = plan.grid if plan else kgrid
+    full, kgrid = kgrid, plan.grid if plan else kgrid
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
@@ -372,7 +372,9 @@ def exact(
         with warnings.catch_warnings():  # the contour check already ran on the fine sums
             warnings.simplefilter("ignore", RuntimeWarning)
             coarse = _dc_coefficients(coarse, zs, idx, sw, convention_scale(convention) * factor)[0].real
-    return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"))
+        if plan:  # the coarse sub-grid's orbits of a wedge, averaged alike
+            coarse = plan.symmetrize(coarse, computed, comps, 1, axis=1)[0]
+    return attach_error(ds, "sigma", coarse, grid=full, tol=error_tol, over=("component", "mu"))
 
 
 PROCESSES = ("rectification", "second_harmonic")

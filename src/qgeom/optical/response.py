@@ -162,6 +162,8 @@ def response(
     if plan:
         chi, forbidden = _optsym.apply_plan(plan, chi, direction, model.dim, label="chi")
         near = _optsym.apply_plan(plan, near, direction, model.dim)[0]
+        if coarse is not None:  # the coarse sub-grid's orbits of a wedge, averaged alike
+            coarse = _optsym.apply_plan(plan, coarse, direction, model.dim)[0]
     factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
     chi, near = (np.moveaxis(x, 1, 3) * factor for x in (chi, near))  # [kind, α, β, ω]
     params = {

@@ -5,6 +5,14 @@ Monkhorst–Pack grid with even counts under a 3-fold axis, or unequal counts al
 axes — is refused with the fix). Each orbit is represented by its lowest flat index and weighted
 by its size, so Σ_wedge m_i F(k_i) followed by the group average of the tensor
 (`tensors.symmetrize`) equals Σ_grid F(k) exactly when the model has the symmetry.
+
+The k-grid error estimate (`qgeom.accuracy`) compares the grid with its coarse sub-grid (every
+s-th point along each axis, `KGrid.strides`). When the group maps that sub-grid onto itself — a
+Γ-centred grid, or a Monkhorst–Pack grid with odd strides; not a Monkhorst–Pack grid with even
+strides, whose sub-grid is shifted off the inversion centre — every orbit lies inside it or
+outside it, so the wedge lists the orbits of the sub-grid first (`nsub` points) and the same pass
+gives the coarse estimate: their sum, times the number of grid points per sub-grid point. Otherwise
+the wedge has no sub-grid and the result says that the estimate is unavailable.
 """
 
 from __future__ import annotations
@@ -22,15 +30,31 @@ from .group import Operation
 @dataclass(frozen=True)
 class WedgeGrid(PointListGrid):
     """The irreducible points (`flat`: C-order indices into the full grid of `shape`) and their
-    orbit sizes (`multiplicity`); no coarse sub-grid (strides 1)."""
+    orbit sizes (`multiplicity`); those of the full grid's coarse sub-grid first (`ncoarse` of them,
+    sub-grid `coarse_strides`) when the group keeps that sub-grid, else no sub-grid (strides 1)."""
 
     flat: np.ndarray = field(default=None, repr=False)
     multiplicity: np.ndarray = field(default=None, repr=False)
     group: str = ""
+    coarse_strides: tuple[int, ...] | None = None  # None: no coarse sub-grid
+    ncoarse: int = 0
 
     @property
     def npoints(self) -> int:
         return len(self.flat)
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        return self.coarse_strides or (1,) * len(self.shape)
+
+    @property
+    def nsub(self) -> int:
+        return self.ncoarse if self.coarse_strides else self.npoints
+
+    @property
+    def subgrid_scale(self) -> float:
+        """Full-grid points per coarse-sub-grid point: the orbit weights already count the full grid."""
+        return float(np.prod(self.strides))
 
     @property
     def full_npoints(self) -> int:
@@ -46,7 +70,7 @@ class WedgeGrid(PointListGrid):
         out = super().describe()
         out.update(npoints=self.npoints, full_npoints=self.full_npoints, irreducible_wedge=True,
                    wedge_fraction=self.npoints / self.full_npoints, symmetry_group=self.group,
-                   error_subgrid_strides=None)
+                   error_subgrid_strides=list(self.coarse_strides) if self.coarse_strides else None)
         return out
 
 
@@ -90,6 +114,30 @@ def irreducible_wedge(grid: KGrid, ops: list[Operation], group: str) -> WedgeGri
         target = np.ravel_multi_index(tuple(np.mod(rounded.astype(np.int64), shape).T), grid.shape)
         np.minimum(rep, target, out=rep)
     # the minimum over one application of each operation is the orbit minimum: ops form a group
-    reps, mult = np.unique(rep, return_counts=True)
+    reps, orbit, mult = np.unique(rep, return_inverse=True, return_counts=True)
+    strides, ncoarse = _coarse_first(grid, idx, orbit, len(reps))
+    order = np.argsort(~_on_coarse(idx[reps], grid) if strides else np.zeros(len(reps), bool), kind="stable")
     return WedgeGrid("uniform", grid.shape, grid.basis, grid.cell_volume, offset=grid.offset,
-                     flat=reps, multiplicity=mult.astype(float), group=group)
+                     flat=reps[order], multiplicity=mult[order].astype(float), group=group,
+                     coarse_strides=strides, ncoarse=ncoarse)
+
+
+def _on_coarse(idx: np.ndarray, grid: KGrid) -> np.ndarray:
+    """Whether the grid points idx [n, d] are on the coarse sub-grid of the error estimate (the first
+    class of `KGrid._indices`: index ≡ shift mod stride along every axis)."""
+    s = np.asarray(grid.strides)
+    shift = (s - 1) // 2 if grid._centred else np.zeros_like(s)
+    return ((idx % s) == shift).all(axis=1)
+
+
+def _coarse_first(grid: KGrid, idx: np.ndarray, orbit: np.ndarray, norbits: int) -> tuple[tuple[int, ...] | None, int]:
+    """(the grid's strides, the number of orbits on the coarse sub-grid) when every orbit lies
+    entirely on it or entirely off it (the group keeps the sub-grid), else (None, 0)."""
+    if grid.nsub == grid.npoints:  # no sub-grid to begin with
+        return None, 0
+    on = _on_coarse(idx, grid)
+    coarse_points = np.bincount(orbit, weights=on, minlength=norbits)
+    size = np.bincount(orbit, minlength=norbits)
+    if not np.all((coarse_points == 0) | (coarse_points == size)):
+        return None, 0
+    return tuple(int(s) for s in grid.strides), int(np.count_nonzero(coarse_points))
