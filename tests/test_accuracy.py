@@ -143,13 +143,22 @@ def test_geometry_and_optical_carry_estimates():
     assert float(geo.chern_number_error.max()) < 1e-4
     assert abs(abs(float(geo.chern_number[0])) - 1) < 1e-6
     from qgeom.optical import response
+    from qgeom.symmetry.group import from_matrices, restrict
+    from tests.symmetry.models import HEXAGONAL, symmetric_model
 
+    # a grey mirror: the shift current along x has allowed and forbidden field components
+    grey_mirror = [(np.diag([-1.0, 1.0, 1.0]), False), (np.eye(3), True)]
+    model = symmetric_model(restrict(from_matrices(grey_mirror), 2), HEXAGONAL)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AccuracyWarning)
-        opt = response(qi_wu_zhang(u=1.0), "current_x", kinds=["shift_like"], omega=[2.0, 3.0], grid=12,
-                       temperature=0.05, broadening=0.2)
+        opt = response(model, "current_x", kinds=["shift_like"], omega=[0.4, 1.1], grid=12, mu=0.2,
+                       temperature=0.1, broadening=0.2, progress=False)
     assert opt.chi_error.dims == opt.chi.dims and np.isrealobj(opt.chi_error.values)
-    assert float(opt.chi_error.max()) > 0
+    forbidden = opt.forbidden.values
+    assert forbidden.any() and not forbidden.all()
+    err = opt.chi_error.max(dim=("kind", "omega")).values
+    # the coarse sum gets the same Neumann zeros: a forbidden component (exactly 0) has no error
+    assert np.all(err[~forbidden] > 0) and np.all(err[forbidden] == 0)
 
 
 def test_a_result_that_is_rounding_noise_everywhere_does_not_warn():
