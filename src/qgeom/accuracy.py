@@ -110,7 +110,7 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
     if coarse is None:
         why = ("no grid axis divisible by 2, 3, 5 or 7" if np.prod(strides) == 1 else
                "the symmetry group does not keep the coarse sub-grid of this Monkhorst-Pack grid (even counts): "
-               "use offset='gamma' or odd counts with symmetry=, or symmetry=None")
+               "use offset='gamma' (--offset gamma) or odd counts with symmetry=, or symmetry=None")
         _record(ds, name, {"method": f"unavailable: {why}", "grid": shape, "tolerance": tol})
         return ds
     value = ds[name]

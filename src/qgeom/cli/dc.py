@@ -23,7 +23,7 @@ from .common import format_table, handle_errors, output_path, parse_values, warn
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import CommaList, Grid, Table, grid_arg, symmetry_tol_field, split_list, table_flags
+from .tables import CommaList, Grid, Offset, Table, grid_arg, offset_field, symmetry_tol_field, split_list, table_flags
 
 AUTO_MU_POINTS = 21
 
@@ -43,6 +43,7 @@ class DCConfig(Table):
                             f"= {AUTO_MU_POINTS} values across the model's bands (5% inside their extremes).")
     temperature: PositiveFloat = Field(0.05, description="kT in the model's energy unit.")
     grid: Grid = Field(Sampling.grid, description="k-points per direction (N, or N1,N2[,N3]).")
+    offset: Offset = offset_field()
     mechanisms: list[Literal[MECHANISMS]] | None = Field(  # type: ignore[valid-type]
         None, description="Dissipation mechanisms, a comma list from: "
                           + "; ".join(f"{n} ({m.help})" for n, m in MECHANISM_REGISTRY.items()) + ".",
@@ -145,6 +146,7 @@ def command(out, figure, executor, **opts):
         return _observable(model, conf, mu, out_path, executor)
     ds = expansion(
         model, components=conf.components or ["xyy"], mu=mu, temperature=conf.temperature, grid=grid_arg(conf.grid),
+        offset=conf.offset,
         mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
         kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
         blocks=conf.blocks, symmetry=None if conf.symmetry == "none" else conf.symmetry,
@@ -191,7 +193,7 @@ def _observable(model, conf, mu, out_path, executor) -> None:
         raise click.UsageError("--observable: the closed forms are derived for the fermionic bath only; drop "
                                "--mechanisms/--rta (other mechanisms and Gamma^0: qgeom dc-exact --observable).")
     ds = expansion(model, observable=conf.observable, components=conf.components or ["xx", "yy", "xy"], mu=mu,
-                   temperature=conf.temperature, grid=grid_arg(conf.grid), convention=conf.convention,
+                   temperature=conf.temperature, grid=grid_arg(conf.grid), offset=conf.offset, convention=conf.convention,
                    units=conf.units, degen_tol=conf.degen_tol, blocks=conf.blocks, **executor)
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
     click.echo(f"response of {conf.observable} in {ds.sigma.attrs['units']}, {conf.convention} convention "

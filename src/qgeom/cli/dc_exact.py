@@ -20,7 +20,7 @@ from .common import format_table, handle_errors, output_path, parse_values
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import CommaList, Grid, Table, grid_arg, symmetry_tol_field, table_flags
+from .tables import CommaList, Grid, Offset, Table, grid_arg, offset_field, symmetry_tol_field, table_flags
 
 
 class DCExactConfig(Table):
@@ -37,6 +37,7 @@ class DCExactConfig(Table):
     gamma: list[float] | str = Field("0.005,0.0075,0.01,0.015,0.02,0.03,0.04",
                                      description="Bath rates Γ (model energy unit): start:stop:num, a,b,c or a list.")
     grid: Grid = Field(100, description="k-points per direction (N, or N1,N2[,N3]).")
+    offset: Offset = offset_field()
     nodes: PositiveInt = Field(DEFAULT_NODES, description="Contour nodes for the DC limit.")
     omega: list[float] | str | None = Field(
         None, description="Also compute σ(ω,−ω) and σ(ω,ω) at these real frequencies (start:stop:num or a,b,c).")
@@ -81,8 +82,8 @@ def command(out, figure, executor, **opts):
     components = conf.components or (["xyy"] if current else ["xx", "yy", "xy"])
     symmetry = dict(symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol)
     kw = dict(components=components, mu=parse_values(conf.mu, "mu"), temperature=conf.temperature,
-              grid=grid_arg(conf.grid), nodes=conf.nodes, blocks=conf.blocks, degen_tol=conf.degen_tol,
-              observable=conf.observable)
+              grid=grid_arg(conf.grid), offset=conf.offset, nodes=conf.nodes, blocks=conf.blocks,
+              degen_tol=conf.degen_tol, observable=conf.observable)
     if conf.fit and conf.convention == "seed":
         ds = gamma_scan(model, gammas=gammas, **kw, **symmetry, **executor)
     else:

@@ -18,7 +18,7 @@ from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.terms import DEFAULT_KINDS, TERMS
 from .common import format_table, handle_errors, output_path, warn_near_degenerate
 from .model_loader import load, model_options
-from .tables import Grid, Table, grid_arg, table_flags, symmetry_tol_field
+from .tables import Grid, Offset, Table, grid_arg, offset_field, table_flags, symmetry_tol_field
 from .executor_options import executor_options
 from .safety_options import safety_options
 
@@ -44,6 +44,7 @@ class OpticalConfig(Table):
     broadening_kind: Literal["lorentzian", "gaussian"] = Field("lorentzian", description="Line shape of the broadening.")
     grid: Grid | None = Field(None, description="k-grid: N (lattice) or NR,NPHI (continuum disk).",
                               json_schema_extra={"default_text": "200 (lattice), 480,12 (continuum)"})
+    offset: Offset = offset_field()
     cutoff: PositiveFloat | None = Field(None, description="k cutoff of continuum models (1/length).",
                                          json_schema_extra={"default_text": "the model's k_cutoff"})
     scissors: str | float | None = Field(
@@ -113,7 +114,8 @@ def command(out, figure, executor, **opts):
     ds = response(
         model, conf.observable, kinds=conf.kinds, omega=np.linspace(w0, w1, nw), mu=conf.mu,
         temperature=conf.temperature, tau=conf.tau, broadening=conf.broadening, broadening_kind=conf.broadening_kind,
-        grid=None if conf.grid is None else grid_arg(conf.grid), cutoff=conf.cutoff, scissors=conf.scissors,
+        grid=None if conf.grid is None else grid_arg(conf.grid), offset=conf.offset, cutoff=conf.cutoff,
+        scissors=conf.scissors,
         degen_tol=conf.degen_tol, principal_part=conf.principal_part,
         symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol, **executor,
     )

@@ -28,6 +28,18 @@ class Table(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
 
 
+Offset = Literal["mp", "gamma"]
+
+
+def offset_field():
+    """The `offset` field of the tables whose command sums a uniform lattice grid."""
+    from ..options import Sampling
+
+    return Field(Sampling.offset, description=(
+        "Lattice k-grid: mp (Monkhorst-Pack) or gamma (Gamma-centred, the grids of Wannier90 and WannierBerri; "
+        "with --symmetry it keeps the coarse sub-grid of the error estimate for any count)."))
+
+
 def symmetry_tol_field():
     """The `symmetry_tol` field shared by the tables whose command takes `symmetry=`."""
     return Field(None, gt=0, lt=1, description=(

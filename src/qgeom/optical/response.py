@@ -75,6 +75,7 @@ def response(
     broadening_kind: str = "lorentzian",
     grid=None,
     cutoff: float | None = None,
+    offset: str = Sampling.offset,
     degen_tol: float = Sampling.degen_tol,
     chunk_size: int | None = None,
     progress: bool | None = None,
@@ -102,8 +103,9 @@ def response(
       tau        : relaxation time, required by the injection-type kinds.
       broadening : width γ of δ_γ and of the consistent P_γ, Pf_γ (`broadening_kind` "lorentzian"
                    or "gaussian"); default 2 meV for eV models.
-      grid       : lattice models: MP points per direction (default 200); continuum: (n_r, n_phi)
+      grid       : lattice models: points per direction (default 200); continuum: (n_r, n_phi)
                    on a disk of radius `cutoff` (default (480, 12), cutoff = model.k_cutoff).
+      offset     : lattice grids: "mp" (Monkhorst–Pack, default) or "gamma" (Γ-centred).
       scissors   : None (default) | "model" | "auto" | shift | (shift, n_valence): rigid shift of the
                    conduction bands (n ≥ n_valence) with the interband position r_nm unchanged
                    (postw90/WannierBerri, v_nm → v_nm ε'_nm/ε_nm); "model" reads `scissors_shift` and
@@ -141,7 +143,8 @@ def response(
     settings = _settings(model, kinds, mu=mu, temperature=temperature, tau=tau, broadening=broadening,
                          broadening_kind=broadening_kind)
     settings["principal_part"] = principal_part_default(obs) if principal_part is None else bool(principal_part)
-    sampling = Sampling(_default_grid(model, grid), cutoff=None if model.is_periodic else cutoff, degen_tol=degen_tol)
+    sampling = Sampling(_default_grid(model, grid), cutoff=None if model.is_periodic else cutoff, offset=offset,
+                        degen_tol=degen_tol)
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     kgrid, degen_tol = sampling.kgrid(model), sampling.degen_tol
     plan = None
