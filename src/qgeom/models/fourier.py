@@ -119,15 +119,14 @@ class FourierSeries:
         if self.delta is not None:
             ph = np.exp(1j * (k @ self.tau.T))
             phase = ph.conj()[:, self.iu] * ph[:, self.ju]  # e^{ik·(τ_j − τ_i)}
-            leibniz, tmp = self._leibniz(order, axes), np.empty_like(D[0])
+            tmp = np.empty_like(D[0])
+            for target, source, coef in self._leibniz(order, axes):  # in place, axis by axis
+                D[target] += np.multiply(coef, D[source], out=tmp)
         out = np.empty((nk, N, ncols, N), complex)
         full = np.empty((nk, N * N), complex)
-        for c in range(ncols):  # per column, cache-sized: convention II, the lower triangle, the block layout
+        for c in range(ncols):  # per column, cache-sized: the phase, the lower triangle, the block layout
             col = D[c]
             if self.delta is not None:
-                col = col.copy()
-                for c2, coef in leibniz[c]:
-                    col += np.multiply(coef, D[c2], out=tmp)
                 col *= phase
             np.take(col, self._fill_index, axis=1, out=full, mode="clip")  # valid indices: unbuffered
             full.view(float)[...] *= self._fill_sign
@@ -251,31 +250,32 @@ class FourierSeries:
         return out
 
     def _leibniz(self, order: int, axes: tuple[int, ...] | None = None):
-        """Per output column c: [(c' index, C(c, c')·(iΔ)^{c − c'} on i ≤ j)] for the sub-combos c' ⊊ c
-        (cached on the instance: a method-level cache would keep every series and its box alive)."""
+        """The in-place steps [(target column, source column, iΔ_a on i ≤ j)] that turn the columns
+        ∂^c H^I into Σ_{c' ⊆ c} C(c, c') (iΔ)^{c − c'} ∂^{c'} H^I (cached on the instance: a method-level
+        cache would keep every series and its box alive)."""
         cache = self.__dict__.setdefault("_leibniz_cache", {})
         if (order, axes) not in cache:
-            cache[order, axes] = self._leibniz_terms(order, axes)
+            cache[order, axes] = self._leibniz_steps(order, axes)
         return cache[order, axes]
 
-    def _leibniz_terms(self, order: int, axes: tuple[int, ...] | None):
+    def _leibniz_steps(self, order: int, axes: tuple[int, ...] | None):
+        """Leibniz's sum factorizes into one binomial transform per axis a, B_p = Σ_j C(p, j) x^{p−j} D_j
+        along the exponent p of a (x = iΔ_a, the other exponents fixed), done in place by repeated
+        synthetic division: for r = 1 … P, for p = P … r: D_p += x D_{p−1}. Order 3 along (x, y): 20
+        steps instead of the 25 terms of the direct sum; along x, y, z: 45 instead of 64."""
         d = self.dim
         cols = block_combos(d, order, axes)  # the sub-combos of a combo along `axes` are along them too
-        index = {c: i for i, c in enumerate(cols)}
-        out = []
-        for c in cols:
-            ex = _exponents(c, d)
-            terms = []
-            for sub in itertools.product(*(range(x + 1) for x in ex)):
-                if sub == ex:
-                    continue
-                coef = np.ones(len(self.iu), complex)
-                for a in range(d):
-                    coef = coef * comb(ex[a], sub[a]) * (1j * self.delta[a][self.iu, self.ju]) ** (ex[a] - sub[a])
-                c2 = tuple(a for a in range(d) for _ in range(sub[a]))
-                terms.append((index[c2], coef))
-            out.append(terms)
-        return out
+        index = {_exponents(c, d): i for i, c in enumerate(cols)}
+        steps = []
+        for a in range(d) if axes is None else axes:
+            coef = 1j * self.delta[a][self.iu, self.ju]
+            chains = {}  # the other exponents -> column of each exponent p of axis a
+            for ex, i in index.items():
+                chains.setdefault(ex[:a] + ex[a + 1:], {})[ex[a]] = i
+            for chain in chains.values():
+                top = max(chain)
+                steps += [(chain[p], chain[p - 1], coef) for r in range(1, top + 1) for p in range(top, r - 1, -1)]
+        return steps
 
 
 @functools.lru_cache(maxsize=32)
