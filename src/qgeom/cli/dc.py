@@ -193,8 +193,9 @@ def _observable(model, conf, mu, out_path, executor) -> None:
         raise click.UsageError("--observable: the closed forms are derived for the fermionic bath only; drop "
                                "--mechanisms/--rta (other mechanisms and Gamma^0: qgeom dc-exact --observable).")
     ds = expansion(model, observable=conf.observable, components=conf.components or ["xx", "yy", "xy"], mu=mu,
-                   temperature=conf.temperature, grid=grid_arg(conf.grid), offset=conf.offset, convention=conf.convention,
-                   units=conf.units, degen_tol=conf.degen_tol, blocks=conf.blocks, **executor)
+                   temperature=conf.temperature, grid=grid_arg(conf.grid), offset=conf.offset,
+                   convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol, blocks=conf.blocks,
+                   **executor)
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
     click.echo(f"response of {conf.observable} in {ds.sigma.attrs['units']}, {conf.convention} convention "
                "(drude: coefficient of 1/Gamma^2, interband: of 1/Gamma; Gamma^0 not derived)")
