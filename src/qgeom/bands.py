@@ -28,6 +28,7 @@ from ._validation import QgeomInputError, k_points
 from .models.base import Model
 from .models.fourier import block_combos
 from .eigensystem import canonical_gauge, eigh
+from .occupation import FERMI_WINDOW
 from .options import DEFAULT_DEGEN_TOL  # noqa: F401  (defined once in options.py)
 
 
@@ -340,6 +341,13 @@ class Bands:
         while hi < self.nbands and joined[hi - 1]:
             hi += 1
         return slice(lo, hi)
+
+    def fermi_surface_bands(self, mu, temperature: float) -> slice:
+        """`bands_within` the μ range widened by FERMI_WINDOW·kT: the bands that any Fermi-surface sum
+        (f0^(p), p ≥ 1) at these μ needs; every other band carries less than e^−40 of its peak."""
+        mu = np.asarray(mu, float)
+        reach = FERMI_WINDOW * temperature
+        return self.bands_within(mu.min() - reach, mu.max() + reach)
 
     def window_elements(self, bands: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The eigenbasis matrix elements that Fermi-surface sums over the bands `bands` use (cached):

@@ -71,3 +71,20 @@ def warn_near_degenerate(ds, var: str, over, per, scale_name: str, effect: str, 
         click.echo(f"warning: band pairs closer than {scale_name} {scale:g} {effect} these terms by more than "
                    f"{WARN_FRACTION:g} of their scale: {', '.join(big)}. {advice} (docs/near_degeneracy.md).",
                    err=True)
+
+
+def symmetry_footnote(ds) -> str | None:
+    """The line under a result table that names the symmetry applied (None without one): the group, the
+    crystal's group when it was applied too, full grid or wedge, and what "forbidden" means."""
+    import json
+
+    if "forbidden" not in ds:
+        return None
+    group = json.loads(ds.attrs["symmetry"])
+    where = "full grid" if group["wedge_points"] is None else \
+        f"{group['wedge_points']} of {group['full_grid_points']} k-points evaluated (irreducible wedge)"
+    crystal = (f"; the crystal's group {group['crystal_group']} from {group['crystal_structure_from']} too"
+               if group.get("crystal_group") else "")
+    return (f"symmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}: {where}; "
+            "forbidden: zero by Neumann's principle (--symmetry none: the model's own values).")
+

@@ -19,7 +19,8 @@ from ..outputs import check_distinct, check_output
 from ..dc.zeros import label, numerical_zeros, zero_note
 from ..results import metadata, save
 from ..units import UNIT_CHOICES
-from .common import format_table, handle_errors, output_path, parse_values, warn_near_degenerate
+from .common import (format_table, handle_errors, output_path, parse_values, symmetry_footnote,
+                     warn_near_degenerate)
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
@@ -171,15 +172,9 @@ def command(out, figure, executor, **opts):
         info = json.loads(ds.attrs["refinement"])
         click.echo(f"\nrefinement: {info['levels_done']} level(s), {info['points_evaluated']} k-points evaluated "
                    f"({info['base_points']} on the base grid); {info['stopped']}.")
-    if "forbidden" in ds:
-        group = json.loads(ds.attrs["symmetry"])
-        where = "full grid, the model's own values elsewhere (--symmetry none: no zeros)" \
-            if group["wedge_points"] is None else \
-            f"{group['wedge_points']} of {group['full_grid_points']} k-points evaluated (irreducible wedge)"
-        crystal = (f"; the crystal's group {group['crystal_group']} from {group['crystal_structure_from']} too"
-                   if group.get("crystal_group") else "")
-        click.echo(f"\nsymmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}: {where}; "
-                   "forbidden: zero by Neumann's principle.")
+    footnote = symmetry_footnote(ds)
+    if footnote:
+        click.echo(f"\n{footnote}")
     path = save(ds, out_path)
     fig = plot_expansion(ds, fig_path)
     click.echo(f"\nwrote {path} and {fig}")

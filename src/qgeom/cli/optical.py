@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from typing import Literal
 
 import click
@@ -16,7 +14,7 @@ from ..optical.report import SIGMA_CONVENTION, peak_rows, plot_parts, shift_sigm
 from ..results import metadata, save
 from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.terms import DEFAULT_KINDS, TERMS
-from .common import format_table, handle_errors, output_path, warn_near_degenerate
+from .common import format_table, handle_errors, output_path, symmetry_footnote, warn_near_degenerate
 from .model_loader import load, model_options
 from .tables import Grid, Offset, Table, grid_arg, offset_field, table_flags, symmetry_tol_field
 from .executor_options import executor_options
@@ -137,14 +135,9 @@ def command(out, figure, executor, **opts):
     warn_near_degenerate(ds, "chi", ("alpha", "beta", "omega"), ("kind",), "the broadening", "carry",
                          "Transitions within unresolved pairs dominate; check with a smaller broadening "
                          "(or resolution= in qgeom.optical.response)")
-    if "forbidden" in ds:
-        group = json.loads(ds.attrs["symmetry"])
-        where = "full grid" if group["wedge_points"] is None else \
-            f"{group['wedge_points']} of {group['full_grid_points']} k-points evaluated (irreducible wedge)"
-        crystal = (f"; the crystal's group {group['crystal_group']} from {group['crystal_structure_from']} too"
-                   if group.get("crystal_group") else "")
-        click.echo(f"\nsymmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}: {where}; "
-                   "forbidden: zero by Neumann's principle (--symmetry none: the model's own values).")
+    footnote = symmetry_footnote(ds)
+    if footnote:
+        click.echo(f"\n{footnote}")
     path = save(ds, out_path)
     click.echo(f"wrote {path}")
     fig = plot_parts(ds, fig_path, a, b)

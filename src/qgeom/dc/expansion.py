@@ -21,11 +21,10 @@ from ..bands import Bands, resolved_tol, symmetric_index
 from ..kspace import BinnedMuSweep, integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
-from ..occupation import FERMI_WINDOW, weighted_fermi_derivatives
+from ..occupation import weighted_fermi_derivatives
 from ..accuracy import attach_error, error_tolerance
 from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
-from ..refinement import (FlaggedIntegrand, attach_refinement, cell_widths, check_grid, fermi_window,
-                          refine as refine_sum)
+from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check_grid, refine as refine_sum
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
@@ -53,7 +52,7 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
     """The per-band integrands (drude, bcd, G_ab_c, G_bc_a, metric dipole or metric·velocity, kin) with
     the order p of f0^(p) each multiplies, for the requested components only, as [comp, nk, N] arrays (two-band
     closed form) or band-major [comp, n, nk] arrays for the bands n in `bands` (general path; whole
-    subspaces, `Bands.bands_within`; None: all); then band-major, and the bands the arrays hold.
+    subspaces, `Bands.fermi_surface_bands`; None: all); then band-major, and the bands the arrays hold.
 
     From the pair products P^{ab}_np = v^a_np v^b_pn, the covariant derivatives D_c v^a the terms
     use and Re<n|∂³H|n>: the formulas of `geometry` rearranged (reference: tests/dc_reference.py),
@@ -256,11 +255,9 @@ class _FermiSurfaceSums:
         return grouped_sums(self._sums, b, w, self.group_tol)
 
     def _sums(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
-        mu = np.asarray(self.mu, float)
-        reach = FERMI_WINDOW * self.temperature  # bands never this close to a μ carry nothing (< e^−40)
         raw, band_major, bands = _integrands(b, self.comps, geometric_form=self.geometric_form,
                                              kinetic_form=self.kinetic_form,
-                                             bands=b.bands_within(mu.min() - reach, mu.max() + reach))
+                                             bands=b.fermi_surface_bands(self.mu, self.temperature))
         return self._contract(b.energies[:, bands], w, raw, band_major)
 
     def _contract(self, energies: np.ndarray, w: np.ndarray, raw: dict, band_major: bool) -> dict[str, np.ndarray]:
@@ -337,7 +334,7 @@ def _k_sums(model, grid, func, refinement: Refinement, change, *, mu, temperatur
         return (*integrate(model, grid, func, subgrid=True, **kwargs), None)
     check_grid(grid)
     kwargs["axes"] = None
-    flagged = FlaggedIntegrand(func, grid.basis, cell_widths(grid), mu, temperature, fermi_window(refinement.tol))
+    flagged = FlaggedIntegrand(func, grid.basis, cell_widths(grid), mu, temperature, refinement.tol)
     base, coarse = integrate(model, grid, flagged, subgrid=True, **kwargs)
     refined = refine_sum(model, grid, func, base, mu=mu, temperature=temperature, levels=refinement.levels,
                          tol=refinement.tol, change=change, operations=operations, **kwargs)

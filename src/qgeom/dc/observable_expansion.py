@@ -39,7 +39,7 @@ from ..kspace import integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
 from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
-from ..occupation import FERMI_WINDOW, fermi_dirac
+from ..occupation import fermi_dirac
 from ..results import make_result
 from .conventions import check_convention, convention_scale, sigma_definition
 from ..observables import Observable
@@ -59,7 +59,7 @@ def _restricted(X: np.ndarray, same: np.ndarray) -> np.ndarray:
 def per_band_traces(b: Bands, obs: Observable, comps, bands: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
     """Diagonals [nk, comp, n] whose sums over a subspace D are Tr_D[(D_b O)_D v^c_D] and
     Tr_D[v^b_D Y^c_D + v^c_D Y^b_D] (both × f0'), for the field components (b, c), for the bands n
-    in `bands` (whole subspaces, `Bands.bands_within`; default all). Only the blocks [bands, bands]
+    in `bands` (whole subspaces, `Bands.fermi_surface_bands`; default all). Only the blocks [bands, bands]
     of the products are formed (Tr_D stays inside a subspace): n_w² N work per product instead of N³."""
     B, C = comps
     w = bands
@@ -102,11 +102,9 @@ class _ObservableSums:
         return grouped_sums(lambda bands, wk: {"sums": self._sums(bands, wk)}, b, w, self.group_tol)
 
     def _sums(self, b: Bands, w: np.ndarray) -> np.ndarray:
-        mu = np.asarray(self.mu, float)
-        reach = FERMI_WINDOW * self.temperature  # bands never this close to a μ carry nothing (f0' < e^−40)
-        bands = b.bands_within(mu.min() - reach, mu.max() + reach)
+        bands = b.fermi_surface_bands(self.mu, self.temperature)
         p1, q1 = per_band_traces(b, self.observable, self.comps, bands)
-        f1 = fermi_dirac(b.energies[:, bands, None], mu, self.temperature, 1) * w[:, None, None]
+        f1 = fermi_dirac(b.energies[:, bands, None], self.mu, self.temperature, 1) * w[:, None, None]
         return np.stack([np.einsum("kcn,knm->cm", p1, f1), np.einsum("kcn,knm->cm", q1, f1)])
 
 

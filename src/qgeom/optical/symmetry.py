@@ -48,21 +48,15 @@ def apply_plan(plan, chi: np.ndarray, direction: int, dim: int, label: str | Non
     averaged, forbidden = symmetrize_chi(chi, plan.ops, direction, dim)
     if not plan.zeros_only:
         return averaged, forbidden
+    # forbidden by the crystal of the model's files, allowed only through the model's own breaking
+    weak = (symmetrize_chi(chi, plan.crystal, direction, dim)[1] & ~forbidden if plan.crystal
+            else np.zeros_like(forbidden))
+    if label is not None:
+        pairs = [a + b for a in "xyz"[:dim] for b in "xyz"[:dim]]
+        plan.record_zeros(label, np.abs(chi).reshape(chi.shape[:-2] + (-1,)), pairs, forbidden.ravel(), weak.ravel())
     out = chi.copy()
-    if plan.crystal:
-        # forbidden by the crystal of the model's files, allowed only through the model's own breaking
-        weak = symmetrize_chi(chi, plan.crystal, direction, dim)[1] & ~forbidden
-        if weak.any():
-            if label is not None:
-                kept = float(np.abs(chi[..., ~(forbidden | weak)]).max()) if (~(forbidden | weak)).any() else 0.0
-                pairs = [a + b for a in "xyz"[:dim] for b in "xyz"[:dim]]
-                plan.model_breaking[label] = (pairs, weak.ravel(), float(np.abs(chi[..., weak]).max()), kept)
-            forbidden = forbidden | weak
-    out[..., forbidden] = 0.0
-    if label is not None and forbidden.any():
-        kept = float(np.abs(chi[..., ~forbidden]).max()) if (~forbidden).any() else 0.0
-        plan.zeroed.append((label, float(np.abs(chi[..., forbidden]).max()), kept))
-    return out, forbidden
+    out[..., forbidden | weak] = 0.0
+    return out, forbidden | weak
 
 
 def check_observable(obs) -> int:

@@ -70,21 +70,29 @@ class SymmetryPlan:
         `form`: the term's tensor structure (`tensors.structure`), which can forbid more components."""
         out, forbidden = symmetrize(values, computed, comps, list(self.ops), self.grid.dim, parity, axis,
                                     average=not self.zeros_only, form=form)
-        moved = np.abs(np.moveaxis(values, axis, -1))
         if self.zeros_only and self.crystal:
             # forbidden by the crystal of the model's files, allowed only through the model's own breaking
             weak = symmetrize(values, computed, comps, list(self.crystal), self.grid.dim, parity, axis,
                               average=False, form=form)[1] & ~forbidden
-            if weak.any():
-                if label is not None:
-                    kept = float(moved[..., ~forbidden].max())
-                    self.model_breaking[label] = (list(comps), weak, float(moved[..., weak].max()), kept)
-                np.moveaxis(out, axis, -1)[..., weak] = 0.0
-                forbidden = forbidden | weak
-        if self.zeros_only and forbidden.any() and label is not None:
-            kept = float(moved[..., ~forbidden].max()) if (~forbidden).any() else 0.0
-            self.zeroed.append((label, float(moved[..., forbidden].max()), kept))
-        return out, forbidden
+            np.moveaxis(out, axis, -1)[..., weak] = 0.0
+        else:
+            weak = np.zeros_like(forbidden)
+        if self.zeros_only and label is not None:
+            self.record_zeros(label, np.abs(np.moveaxis(values, axis, -1)), list(comps), forbidden, weak)
+        return out, forbidden | weak
+
+    def record_zeros(self, label: str, magnitudes: np.ndarray, comps: list[str], forbidden: np.ndarray,
+                     weak: np.ndarray) -> None:
+        """Record what the Neumann zeros of a result removed, under `label`: `magnitudes` |values| with
+        the components `comps` on the last axis; `forbidden` by the group the model keeps, `weak` only
+        by the crystal's group (allowed through the model's own breaking). Both records carry the
+        largest value that stays, to say how large the removed ones were."""
+        zero = forbidden | weak
+        kept = float(magnitudes[..., ~zero].max()) if (~zero).any() else 0.0
+        if weak.any():
+            self.model_breaking[label] = (comps, weak, float(magnitudes[..., weak].max()), kept)
+        if zero.any():
+            self.zeroed.append((label, float(magnitudes[..., zero].max()), kept))
 
     def describe(self) -> dict:
         if self.zeros_only:
