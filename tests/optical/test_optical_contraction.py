@@ -12,7 +12,7 @@ from qgeom.optical import ALL_TERMS, chunk_response, kernels
 from qgeom.observables import resolve
 from qgeom.optical.scissors import Scissors
 from qgeom.optical.spectral import TIGHT
-from qgeom.optical.terms import NUMERATOR_OF, PAIR_CUT, Chunk, kernel_of, prefactor
+from qgeom.optical.terms import NUMERATOR_OF, PAIR_CUT, Chunk, Transition, kernel_of, prefactor
 
 
 def kernel(name, x, gamma, kind):
@@ -119,8 +119,8 @@ def test_gaussian_finite_part_far_from_resonance_matches_mpmath():
 
 
 def test_commutators_with_the_diagonal_observable_block_elementwise_where_nondegenerate():
-    """[O^D, A] and [v, O^D] are taken elementwise at k-points without a degenerate pair and banded at
-    the others (GaAs: degenerate at Γ only): both equal the matmul definition."""
+    """[O^D, A] and [O^D, v] are taken elementwise at k-points without a degenerate pair and banded at
+    the others (GaAs: degenerate at Γ only): at every element both equal the matmul definition."""
     from pathlib import Path
 
     from qgeom.models.wannier90 import from_wannier90
@@ -131,8 +131,13 @@ def test_commutators_with_the_diagonal_observable_block_elementwise_where_nondeg
     assert b.same.sum(axis=2).max(axis=1).tolist()[0] > 1 and b.same.sum(axis=2).max() > 1
     ch = Chunk(b, resolve(model, "current_x"), 8.0, 0.01)
     OD = ch.OD[:, None]
-    for got, ref in ((ch.K(), OD @ ch.A - ch.A @ OD), (ch._vOD(), b.v @ OD - OD @ b.v)):
-        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+    k, r, c = (x.ravel() for x in np.indices(b.same.shape))
+    t = Transition(ch, (k, r, c), np.ones(b.nk))
+    for X in (ch.A, b.v):
+        ref = OD @ X - X @ OD
+        for got, want in ((ch._OD_commutator_at(X, t, "nm"), ref[k, :, r, c]),
+                          (ch._OD_commutator_at(X, t, "mn"), ref[k, :, c, r])):
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-13 * np.abs(ref).max())
 
 
 @pytest.mark.parametrize("observable", ["current_x", "matrix"])
@@ -153,7 +158,7 @@ def test_v_lam_on_the_transition_blocks_equals_the_full_commutator(observable):
     lower, upper = ch.pair_bands()
     assert (lower.stop - lower.start) * (upper.stop - upper.start) < 16 * 16 / 2
     pairs = ch._v_lam_pairs()
-    full = Chunk(b, obs, 8.0, 0.02).v_lam()
+    full = Chunk(b, obs, 8.0, 0.02)._v_lam_block(slice(None), slice(None))
     kk, n, m = np.nonzero(ch.pair_mask())
     for got, ref in ((pairs[kk, :, n, m], full[kk, :, n, m]), (pairs[kk, :, m, n], full[kk, :, m, n])):
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(full).max())

@@ -133,12 +133,12 @@ def test_tau_scaling(mbt_bands, mbt):
 
 @pytest.mark.parametrize("N", [4, 12])
 def test_degenerate_block_commutator_equals_the_matrix_products(N):
-    """[O^D, X] from the band structure of O^D (subspaces are runs of adjacent bands: banded) equals
-    O^D X − X O^D by matmul, for subspaces of 1 to 3 states mixed over the k-points of a chunk, and
+    """[O^D, X] at given elements from the band structure of O^D (subspaces are runs of adjacent bands:
+    banded) equals O^D X − X O^D by matmul, for subspaces of 1 to 3 states mixed over the k-points of a chunk, and
     for a chunk without any degeneracy."""
     from types import SimpleNamespace
 
-    from qgeom.optical.terms import Chunk
+    from qgeom.optical.terms import Chunk, Transition
 
     rng = np.random.default_rng(N)
     nk, d = 7, 2
@@ -149,6 +149,11 @@ def test_degenerate_block_commutator_equals_the_matrix_products(N):
         O = rng.normal(size=(nk, N, N)) + 1j * rng.normal(size=(nk, N, N))
         O = O + O.conj().swapaxes(-1, -2)
         X = rng.normal(size=(nk, d, N, N)) + 1j * rng.normal(size=(nk, d, N, N))
-        ch = SimpleNamespace(OD=O * same, b=SimpleNamespace(same=same, nbands=N))
+        ch = SimpleNamespace(OD=O * same, b=SimpleNamespace(same=same, labels=labels, nbands=N, dim=d),
+                             fnm=np.zeros((nk, N, N)), _cached=lambda key, f: f())
         ref = (O * same)[:, None] @ X - X @ (O * same)[:, None]
-        assert np.abs(Chunk._OD_commutator(ch, X) - ref).max() < 1e-12 * np.abs(ref).max()
+        k, r, c = (x.ravel() for x in np.indices((nk, N, N)))  # every element, inside subspaces too
+        t = Transition(ch, (k, r, c), np.ones(nk))
+        for got, want in ((Chunk._OD_commutator_at(ch, X, t, "nm"), ref[k, :, r, c]),
+                          (Chunk._OD_commutator_at(ch, X, t, "mn"), ref[k, :, c, r])):
+            assert np.abs(got - want).max() < 1e-12 * np.abs(ref).max()

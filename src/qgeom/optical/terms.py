@@ -149,39 +149,35 @@ class Chunk:
             self._cache[key] = compute()
         return self._cache[key]
 
-    def _OD_commutator(self, X: np.ndarray) -> np.ndarray:
-        """[O^D, X] for X [nk, d, N, N]. Degenerate subspaces are runs of adjacent bands (ascending
-        spectrum), so O^D is banded, O^D_{n,n+j} ≠ 0 only for |j| < s (s: the largest subspace, 2 for
-        Kramers pairs): (O^D X)_nm = Σ_j O^D_{n,n+j} X_{n+j,m}, (X O^D)_nm = Σ_j X_{n,m+j} O^D_{m+j,m},
-        elementwise instead of two N³ matmuls per k-point; the j ≠ 0 passes only at the k-points with
-        a degenerate subspace."""
-        OD, N = self.OD, self.b.nbands
-        sizes = self.b.same.sum(axis=2).max(axis=1)
-        s = int(sizes.max())
-        if 2 * s - 1 > N // 2:  # wide subspaces in a small basis: the matmuls are the cheaper form
-            OD = OD[:, None]
-            return OD @ X - X @ OD
-        diag = np.diagonal(OD, axis1=-2, axis2=-1)[:, None]  # [nk, 1, N]
-        out = diag[..., :, None] * X - X * diag[..., None, :]
-        degenerate = np.flatnonzero(sizes > 1)
-        if len(degenerate) == 0:
-            return out
-        every = len(degenerate) == len(X)
-        ODd, Xd = (OD, X) if every else (OD[degenerate], X[degenerate])
-        part = out if every else out[degenerate]
-        for j in (*range(1 - s, 0), *range(1, s)):
-            lo, hi = max(0, -j), min(N, N - j)  # rows n with n + j in range
-            row = np.diagonal(ODd, offset=j, axis1=-2, axis2=-1)[:, None, :, None]  # O^D_{n,n+j} [k, 1, n, 1]
-            col = np.diagonal(ODd, offset=-j, axis1=-2, axis2=-1)[:, None, None, :]  # O^D_{m+j,m} [k, 1, 1, m]
-            part[:, :, lo:hi, :] += row * Xd[:, :, lo + j: hi + j, :]
-            part[:, :, :, lo:hi] -= Xd[:, :, :, lo + j: hi + j] * col
-        if not every:
-            out[degenerate] = part
+    def _OD_commutator_at(self, X: np.ndarray, t: "Transition", orientation: str) -> np.ndarray:
+        """[O^D, X]_rc at the transitions, (r, c) = (n, m) or (m, n) by `orientation`, [P, d], for X
+        [nk, d, N, N]: the numerators read the commutator only there, so it is never formed whole.
+        Degenerate subspaces are runs of adjacent bands (ascending spectrum): O^D_{r,r+j} ≠ 0 only inside
+        r's run, so
+            [O^D, X]_rc = (O^D_rr − O^D_cc) X_rc + Σ_{j≠0} O^D_{r,r+j} X_{r+j,c} − Σ_{j≠0} X_{r,c+j} O^D_{c+j,c},
+        the sums only over the transitions whose r or c lies in a subspace of more than |j| states. Flat
+        gathers: X_{r+j,c} is j·N after X_rc, O^D_{r,r+j} j after O^D_rr."""
+        N = self.b.nbands
+        r, c, at = (t.n, t.m, t.at_nm) if orientation == "nm" else (t.m, t.n, t.at_mn)
+        Xf, ODf = X.reshape(-1), self.OD.reshape(-1)
+        kN = t.k * N
+        diag_r, diag_c = kN * N + r * (N + 1), kN * N + c * (N + 1)  # flat O^D_rr, O^D_cc
+        out = (ODf[diag_r] - ODf[diag_c])[:, None] * Xf[at]
+        size = self._cached("subspace_size", lambda: self.b.same.sum(axis=2).ravel())  # [nk·N]
+        labels = self.b.labels.ravel()
+        for end, sign in ((r, 1), (c, -1)):  # O^D X (rows r + j), X O^D (columns c + j)
+            wide = size[kN + end]
+            for lag in range(1, int(wide.max(initial=1))):
+                for j in (-lag, lag):
+                    i = np.flatnonzero(wide > lag)
+                    moved = end[i] + j
+                    i = i[(moved >= 0) & (moved < N)]
+                    i = i[labels[kN[i] + end[i] + j] == labels[kN[i] + end[i]]]  # r + j (c + j) in the same subspace
+                    if sign > 0:
+                        out[i] += ODf[diag_r[i] + j][:, None] * Xf[at[i] + j * N]
+                    else:
+                        out[i] -= Xf[at[i] + j] * ODf[diag_c[i] + j * N][:, None]
         return out
-
-    def K(self) -> np.ndarray:
-        """K^a = [O^D, A^a], [nk, d, N, N]."""
-        return self._cached("K", lambda: self._OD_commutator(self.A))
 
     def pair_mask(self) -> np.ndarray:
         """[nk, N, N] bool: the transitions n < m that contribute, m ∉ D(n) and |f_nm| > PAIR_CUT."""
@@ -207,17 +203,10 @@ class Chunk:
         dO = self.obs.deig(self.b)
         return out if dO is None else out + dO[:, :, rows, cols]
 
-    def v_lam(self) -> np.ndarray:
-        """v^{a;λ} = [Õ, v^a] (+ ∂_a O: v̂^a of H + λÔ(k) depends on λ), Õ = O∘F, [nk, d, N, N]."""
-        return self._cached("v_lam", lambda: self._v_lam_block(slice(None), slice(None)))
-
     def _v_lam_pairs(self) -> np.ndarray:
         """v^{a;λ} where the transitions read it, [nk, d, N, N]: on the blocks [lower, upper] and (it is
         Hermitian: Õ anti-Hermitian, v^a and ∂_a O Hermitian) [upper, lower] of `pair_bands`, zero
-        elsewhere — |lower|·|upper|/N² of the full commutator's products; the full one if computed."""
-        if "v_lam" in self._cache:
-            return self._cache["v_lam"]
-
+        elsewhere — |lower|·|upper|/N² of the full commutator's products."""
         def compute():
             lower, upper = self.pair_bands()
             block = self._v_lam_block(lower, upper)
@@ -226,10 +215,6 @@ class Chunk:
             out[:, :, lower, upper] = block
             return out
         return self._cached("v_lam_pairs", compute)
-
-    def _vOD(self) -> np.ndarray:
-        """[v^a, O^D], [nk, d, N, N]."""
-        return self._cached("vOD", lambda: -self._OD_commutator(self.b.v))
 
     def _external(self) -> np.ndarray:
         """i X^a: what the full position operator adds to the generalized derivative r^a_{;γ} of the
@@ -253,18 +238,13 @@ class Chunk:
             return 1j * X
         return self._cached("external", compute)
 
-    def B(self) -> np.ndarray:
-        """S16 bracket B^a_nm = <n|∂_a Õ_op|m> = F∘v^{a;λ} + F²∘[v^a, O^D], [nk, d, N, N]
-        (+ the full-position part `_external`)."""
-        F = self.F[:, None]
-        B = F * self.v_lam() + F * F * self._vOD()
-        return B if self.position is None else B + self._external()
-
-    def _B_at(self, at: np.ndarray, flat: np.ndarray) -> np.ndarray:
-        """B^a at the transitions (flat indices `at` [P, d] into [nk, d, N, N] and `flat` [P] into
-        [nk, N, N], see `numerator`), [P, d]: the products only where they are needed."""
+    def _B_at(self, t: "Transition", orientation: str) -> np.ndarray:
+        """The S16 bracket B^a_rc = <r|∂_a Õ_op|c> = F∘v^{a;λ} + F²∘[v^a, O^D] (+ the full-position part
+        `_external`) at the transitions, (r, c) = (n, m) or (m, n) by `orientation`, [P, d]: the products
+        only where they are needed."""
+        at, flat = (t.at_nm, t.flat_nm) if orientation == "nm" else (t.at_mn, t.flat_mn)
         F = self.F.reshape(-1)[flat][:, None]
-        B = F * (self._v_lam_pairs().reshape(-1)[at] + F * self._vOD().reshape(-1)[at])
+        B = F * (self._v_lam_pairs().reshape(-1)[at] - F * self._OD_commutator_at(self.b.v, t, orientation))
         return B if self.position is None else B + self._external().reshape(-1)[at]
 
     def numerator(self, name: str, pairs, scale: np.ndarray) -> np.ndarray:
@@ -313,7 +293,7 @@ def numerator(name: str):
 @numerator("AK")
 def _injection(ch: Chunk, t: Transition) -> np.ndarray:
     """A^α_nm K^β_mn f_nm."""
-    return (t.nm(ch.A) * t.f)[:, :, None] * t.mn(ch.K())[:, None, :]
+    return (t.nm(ch.A) * t.f)[:, :, None] * ch._OD_commutator_at(ch.A, t, "mn")[:, None, :]
 
 
 @numerator("AA")
@@ -326,19 +306,19 @@ def _textbook(ch: Chunk, t: Transition) -> np.ndarray:
 @numerator("KA")
 def _kramers(ch: Chunk, t: Transition) -> np.ndarray:
     """A^β_mn f_mn K^α_nm."""
-    return t.nm(ch.K())[:, :, None] * (t.mn(ch.A) * -t.f)[:, None, :]
+    return ch._OD_commutator_at(ch.A, t, "nm")[:, :, None] * (t.mn(ch.A) * -t.f)[:, None, :]
 
 
 @numerator("BA")
 def _shift(ch: Chunk, t: Transition) -> np.ndarray:
     """A^β_mn f_mn B^α_nm."""
-    return ch._B_at(t.at_nm, t.flat_nm)[:, :, None] * (t.mn(ch.A) * -t.f)[:, None, :]
+    return ch._B_at(t, "nm")[:, :, None] * (t.mn(ch.A) * -t.f)[:, None, :]
 
 
 @numerator("G")
 def _geometric(ch: Chunk, t: Transition) -> np.ndarray:
     """f_nm G^{αβ}_nm, G = i(v^{α;λ}_nm A^β_mn − v^α_nm A^{β;λ}_mn), A^{β;λ} = −iB^β."""
     fi = 1j * t.f
-    A_lam = -1j * ch._B_at(t.at_mn, t.flat_mn)  # A^{β;λ}_mn
+    A_lam = -1j * ch._B_at(t, "mn")  # A^{β;λ}_mn
     return ((t.nm(ch._v_lam_pairs()) * fi)[:, :, None] * t.mn(ch.A)[:, None, :]
             - (t.nm(ch.b.v) * fi)[:, :, None] * A_lam[:, None, :])
