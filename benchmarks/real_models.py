@@ -62,7 +62,7 @@ MODELS = {
 }
 WANNIER_LIKE = {"wannier16": (16, 2000), "wannier32": (32, 500), "wannier64": (64, 100)}
 USER_GRID = {3: (100, 100, 100), 2: (300, 300)}  # grid sizes of production runs (10⁶ k-points in 3D)
-SAMPLE_CHUNKS = 16  # chunks of the user-size grid that are timed, evenly spaced over it
+SAMPLE_RUNS = (4, 4)  # the user-size grid is timed on 4 runs of 4 consecutive chunks, evenly spaced over it
 
 
 def user_grid(dim: int) -> tuple[int, ...]:
@@ -81,9 +81,11 @@ class ChunkSample(PointListGrid):
     starts: tuple[int, ...] = ()
 
     @classmethod
-    def of(cls, parent: KGrid, size: int, count: int) -> "ChunkSample":
+    def of(cls, parent: KGrid, size: int, runs: int, per_run: int) -> "ChunkSample":
+        """`runs` runs of `per_run` consecutive chunks, the runs evenly spaced over the grid (a run keeps the
+        chunk-to-chunk reuse of a whole-grid run: `models.fourier` keeps partial sums for the next chunk)."""
         nchunks = parent.npoints // size
-        starts = tuple(size * (i * nchunks // count) for i in range(count))
+        starts = tuple(size * (i * (nchunks - per_run) // runs + j) for i in range(runs) for j in range(per_run))
         return cls("uniform", (len(starts) * size,), parent.basis, parent.cell_volume, offset=parent.offset,
                    parent=parent, size=int(size), starts=starts)
 
@@ -194,9 +196,9 @@ def floor(g=kgrid):
     return t
 
 # the same per-k costs on a user-size grid (100³, 300² in 2D): its first summation levels amortize over
-# longer grid lines than on the small grid above; timed on SAMPLE_CHUNKS of its chunks, evenly spaced
+# longer grid lines than on the small grid above; timed on SAMPLE_RUNS of its chunks
 big = real_models.ChunkSample.of(make_grid(model, real_models.user_grid(model.dim), offset="gamma"), chunk,
-                                 real_models.SAMPLE_CHUNKS)
+                                 *real_models.SAMPLE_RUNS)
 
 def dc_big():
     expansion(model, components=comps, mu=mu, temperature=kT, grid=big,
