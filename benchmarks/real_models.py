@@ -1,6 +1,6 @@
 """qgeom on real Wannier models against the eigensolve floor and WannierBerri, side by side.
 
-    python benchmarks/real_models.py                     # every model below, ~5 min on one core
+    python benchmarks/real_models.py                     # every model below, ~7 min on one core
     python benchmarks/real_models.py --models gaas fe --no-peer --repeat 1
     python benchmarks/real_models.py --json real.json    # also write every figure as JSON
     python benchmarks/real_models.py --temperature 0.01  # kT in eV (default 0.05)
@@ -19,6 +19,10 @@ BLAS, timing alternately in the same process and keeping the best of `--repeat`:
 - dc.expansion: all terms, components xyy yxx xxx yyy, 20 μ, mechanisms fermionic_bath and
   constant_gamma;
 - optical.response: observable current_x, 3 kinds, 50 ω;
+- the same dc.expansion and optical.response per k-point on a user-size grid (100³; 300² for the 2D
+  model), timed on 4 runs of 4 consecutive chunks spread over it against the floor on the same
+  k-points (`--no-user-grid` skips it): on a production grid the first Fourier summation levels
+  amortize over longer grid lines than on the small grids above;
 - WannierBerri 26.10 (serial, no symmetry, no refinement; its FFT grid = the same Γ-centred grid,
   the same hoppings in convention I, eigenvalues checked against qgeom's): BerryDipole_FermiSea +
   NLDrude_FermiSea in one run on the same 20 Fermi levels (its minimum work for BCD + Drude).
