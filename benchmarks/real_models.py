@@ -1,6 +1,6 @@
 """qgeom on real Wannier models against the eigensolve floor and WannierBerri, side by side.
 
-    python benchmarks/real_models.py                     # every model below, ~7 min on one core
+    python benchmarks/real_models.py                     # every model below, ~4 min on one core
     python benchmarks/real_models.py --models gaas fe --no-peer --repeat 1
     python benchmarks/real_models.py --json real.json    # also write every figure as JSON
     python benchmarks/real_models.py --temperature 0.01  # kT in eV (default 0.05)
