@@ -70,3 +70,22 @@ def test_dc_command_blocks_flag(tmp_path):
     assert metadata(runs["--no-blocks"], "parameters")["orbital_blocks"] == "not split"
     dense = runs["--no-blocks"].sigma.values
     assert np.abs(runs["--blocks"].sigma.values - dense).max() < 1e-10 * np.abs(dense).max()
+
+
+def test_components_all_on_the_command_line_and_in_lists(tmp_path):
+    """--components all (the CLI hands ["all"] on) gives every component, as components="all" does; an
+    'all' entry of a list expands in place; the observable's field labels alike."""
+    from qgeom.dc.components import parse_components
+    from qgeom.dc.observable_terms import parse_field_components
+
+    every = parse_components("all", 2)
+    assert len(every) == 8 and parse_components(["all"], 2) == every
+    assert parse_components(["yyy", "ALL"], 2) == ["yyy"] + [c for c in every if c != "yyy"]
+    assert parse_field_components(["all"], 3) == parse_field_components("all", 3) and len(parse_field_components("all", 3)) == 9
+    out = tmp_path / "all.nc"
+    res = CliRunner().invoke(main, ["dc", "--model", "tilted_dirac_2band", "--components", "all", "--mu=-1:1:3",
+                                    "--temperature", "0.1", "--grid", "20", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert list(load(out).component.values) == every
+    res = CliRunner().invoke(main, ["dc", "--model", "tilted_dirac_2band", "--components", "xyz", "--grid", "10"])
+    assert res.exit_code != 0 and "'xyz' is not valid for a 2D model" in res.output

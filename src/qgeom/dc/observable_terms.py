@@ -16,8 +16,6 @@ labels "bc" and the tensors below.
 
 from __future__ import annotations
 
-from itertools import product
-
 import numpy as np
 
 from .._validation import QgeomInputError
@@ -25,8 +23,8 @@ from ..bands import Bands
 from ..models.base import Model
 from ..models.blocks import orbital_blocks
 from ..observables import Observable, resolve
+from .components import AXES, parse_labels
 
-AXES = "xyz"
 CURRENT = "current"
 
 
@@ -47,20 +45,10 @@ def dc_observable(model: Model, observable) -> Observable | None:
 
 def parse_field_components(components, dim: int) -> list[str]:
     """Field-direction labels "bc" (e.g. "xy"; a comma list, a sequence, or "all") of an observable's response."""
-    if isinstance(components, str):
-        components = ["".join(c) for c in product(AXES[:dim], repeat=2)] if components == "all" else components.split(",")
-    labels = [c.strip().lower() for c in components]
     allowed = AXES[:dim]
-    for c in labels:
-        if len(c) != 2 or any(ch not in allowed for ch in c):
-            raise QgeomInputError(
-                f"component {c!r} is not valid for an observable's response in a {dim}D model: use two field "
-                f"directions from {allowed!r} (e.g. {allowed[0] * 2!r}), or 'all' (three letters 'abc' are for "
-                "observable='current')."
-            )
-    if not labels:
-        raise QgeomInputError("no field components requested.")
-    return list(dict.fromkeys(labels))
+    return parse_labels(components, dim, 2, f"an observable's response in a {dim}D model: use two field "
+                                            f"directions from {allowed!r} (e.g. {allowed[0] * 2!r}), or 'all' "
+                                            "(three letters 'abc' are for observable='current').")
 
 
 def field_indices(labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
