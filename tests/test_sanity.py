@@ -87,6 +87,10 @@ def test_estimate_scales_and_is_a_small_dataclass():
     wide = resources.estimate(nbands=2000, dim=3, npoints=4, nR=1367)
     assert wide.bytes > 10 * 2**30  # the 2000-orbital model: 13.3 GB for 4 k-points
     assert "GiB" in wide.describe()
+    # on a grid the Fourier sums cost the R box's extent per k-point, not #R: bcc Fe (N = 16, 1367 R
+    # vectors) on 100³ runs ~3 min on one core, and a 25-R model of the same size is not much cheaper
+    fe, few = (resources.estimate(nbands=16, dim=3, npoints=100**3, nR=n, n_mu=20) for n in (1367, 25))
+    assert 30 < fe.seconds < 600 and fe.seconds < 2 * few.seconds
 
 
 def test_guard_refuses_with_the_numbers_and_force_overrides(monkeypatch):
