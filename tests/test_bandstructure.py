@@ -38,3 +38,32 @@ def test_unknown_label_hint_matches_the_dimension(model, coords, kind):
     with pytest.raises(QgeomInputError) as err:
         band_structure(model, "G-Q", npoints=11)
     assert coords in str(err.value) and kind in str(err.value) and "k3" not in str(err.value)
+
+
+def test_default_paths_follow_the_lattice(tmp_path):
+    """`qgeom bands` without --path on bcc Fe (whose points are G, H, N, P: the old fixed default L-G-X
+    failed there), fcc GaAs and a triclinic model: the lattice's usual path, or Γ and the zone-face
+    centres ½b_i."""
+    from pathlib import Path
+
+    from qgeom.bandstructure import default_path
+    from qgeom.models.tight_binding import TightBindingModel
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    for name, want in (("Fe", "G-H-N-G-P-H"), ("GaAs", "G-X-W-K-G-L-U-W-L-K")):
+        out = tmp_path / f"{name}.nc"
+        res = CliRunner().invoke(main, ["bands", "--wannier90", str(examples / name), "--npoints", "40",
+                                        "--out", str(out)])
+        assert res.exit_code == 0, res.output
+        from qgeom.results import load
+        assert "".join(load(out).attrs["path_labels"]).replace("Γ", "G") == want.replace("-", "")
+    lattice = np.array([[1.0, 0.0, 0.0], [0.3, 1.1, 0.0], [0.2, 0.1, 0.9]])
+    tri = TightBindingModel.from_hoppings({(1, 0, 0): np.eye(1), (0, 1, 0): np.eye(1), (0, 0, 1): np.eye(1)},
+                                          add_conjugates=True, lattice=lattice)
+    assert default_path(tri) == "X-G-Y-G-Z"
+    pts = special_points(tri)
+    np.testing.assert_allclose(pts["Z"], 0.5 * tri.reciprocal_lattice[2])
+    ds = band_structure(tri, default_path(tri), npoints=9)
+    k = ds["kvec"].values  # ε = 2 Σ_i cos k·a_i (t = 1 to ±a_i); at X = ½b1 the first cos is −1
+    np.testing.assert_allclose(ds["energy"].values[0], [2 * (np.cos(k[0] @ lattice.T)).sum()], atol=1e-12)
+    assert default_path(qi_wu_zhang(u=1.0)) == "G-X-M-G-Y" and default_path(mnbi2te4_bilayer()) == "G-X"

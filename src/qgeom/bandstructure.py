@@ -17,6 +17,9 @@ _FCC = {"G": (0, 0, 0), "X": (0, 1, 0), "L": (0.5, 0.5, 0.5), "W": (0.5, 1, 0), 
 _BCC = {"G": (0, 0, 0), "H": (0, 0, 1), "N": (0, 0.5, 0.5), "P": (0.5, 0.5, 0.5)}
 _SC = {"G": (0, 0, 0), "X": (0, 0.5, 0), "M": (0.5, 0.5, 0), "R": (0.5, 0.5, 0.5)}
 ALIASES = {"GAMMA": "G", "Γ": "G", "\\GAMMA": "G"}
+# the usual paths through them (Setyawan–Curtarolo), and for other lattices through the zone-face
+# centres ½b_i
+DEFAULT_PATHS = {"fcc": "G-X-W-K-G-L-U-W-L-K", "bcc": "G-H-N-G-P-H", "sc": "G-X-M-G-R-X", None: "X-G-Y-G-Z"}
 
 
 def lattice_kind(lattice: np.ndarray) -> tuple[str | None, float]:
@@ -54,11 +57,19 @@ def special_points(model: Model) -> dict[str, np.ndarray]:
             pts.update({k: 2 * np.pi / a * np.array(v, float) for k, v in table.items()})
             return pts
     B = model.reciprocal_lattice
-    if d == 1:
-        pts["X"] = 0.5 * B[0]
-    elif d == 2:
-        pts.update({"X": 0.5 * B[0], "Y": 0.5 * B[1], "M": 0.5 * (B[0] + B[1])})
+    pts.update({name: 0.5 * B[i] for i, name in enumerate("XYZ"[:d])})  # zone-face centres ½b_i
+    if d == 2:
+        pts["M"] = 0.5 * (B[0] + B[1])
     return pts
+
+
+def default_path(model: Model) -> str:
+    """The k-path `qgeom bands` takes without --path: the usual one of a cubic lattice (fcc, bcc, sc with
+    the cubic axes along x, y, z), else Γ and the zone-face centres ½b_i (X, Y, Z; M = ½(b1 + b2) in 2D);
+    continuum models: Γ to the cutoff along x."""
+    if model.lattice is not None and model.dim == 3:
+        return DEFAULT_PATHS[lattice_kind(model.lattice)[0]]
+    return "G-X-M-G-Y" if model.lattice is not None and model.dim == 2 else "G-X"
 
 
 def parse_path(spec: str | Sequence[str]) -> list[str]:

@@ -6,7 +6,7 @@ import click
 from pydantic import Field, PositiveInt
 
 from .._validation import QgeomInputError
-from ..bandstructure import band_structure
+from ..bandstructure import band_structure, default_path
 from ..outputs import check_distinct, check_output
 from ..results import save
 from .common import format_table, handle_errors, output_path
@@ -33,7 +33,8 @@ class BandsConfig(Table):
     """[bands]: band energies along a high-symmetry path (`qgeom.bandstructure.band_structure`)."""
 
     path: str | None = Field(None, description="High-symmetry path, e.g. L-G-X (G = Γ).",
-                             json_schema_extra={"default_text": "L-G-X (3D), G-X (2D)"})
+                             json_schema_extra={"default_text": "by lattice: fcc G-X-W-K-G-L-U-W-L-K, bcc G-H-N-G-P-H, "
+                                                                "sc G-X-M-G-R-X, other X-G-Y-G-Z; 2D G-X-M-G-Y"})
     points: dict[str, list[float]] = Field(
         default_factory=dict, description="Extra k-point labels in reduced coordinates, NAME = [k1, k2, k3].",
         json_schema_extra={"default_text": "(none)"})
@@ -56,7 +57,7 @@ def command(out, plot, text, **opts):
     points = _parse_points(opts.pop("points"))
     setup = load(opts, BandsConfig, "bands")
     model, conf = setup.model, setup.conf
-    path = conf.path or ("L-G-X" if model.dim == 3 else "G-X")
+    path = conf.path or default_path(model)
     out_path = check_output(output_path(out, f"results/bands_{model.name}.nc"), option="--out")
     plot_path = check_output(plot, option="--plot", figure=True) if plot else None
     text_path = check_output(text, option="--text") if text else None
