@@ -76,3 +76,28 @@ def test_enabled_flag(quiet):
     with reporting(quiet=quiet):
         assert progress.progress_enabled(None) is (not quiet)
         assert progress.progress_enabled(True) is (not quiet)
+
+
+def test_headers_name_a_wedge_and_a_refinement_level(tmp_path):
+    """A refinement level or an irreducible wedge is not the grid: its header says what it is (a level
+    once read "grid 24×24 = 2880 k-points")."""
+    res = CliRunner().invoke(main, ["dc", "--model", "qi_wu_zhang", "--param", "u=1", "--mu=0.8", "--grid", "12",
+                                    "--refine", "1", "--symmetry", "auto", "--out", str(tmp_path / "r.nc")])
+    assert res.exit_code == 0, res.output
+    assert re.search(r"k-sum: qi_wu_zhang \(2 bands\), irreducible wedge \(group \S+\) of the grid 12×12 = \d+ k-points",
+                     res.stderr), res.stderr
+    level = re.search(r"refinement level 1 of the grid 12×12 \((\d+) cells\) = (\d+) k-points", res.stderr)
+    assert level and int(level.group(2)) == 5 * int(level.group(1)), res.stderr  # 4 sub-cells + the centre
+
+
+def test_model_repr_summarizes_long_parameters():
+    """The one-line model description (every CLI result's first line) names a per-orbital list by its
+    length instead of printing it (48 orbital heights of 1T′-MoS₂)."""
+    from pathlib import Path
+
+    from qgeom.models import from_wannier90
+
+    mos2 = from_wannier90(Path(__file__).resolve().parents[1] / "examples" / "MoS2-1Tp")
+    text = repr(mos2)
+    assert "orbital_heights=[48 values]" in text and len(text) < 400
+    assert len(mos2.parameters["orbital_heights"]) == 48  # the values stay in the parameters

@@ -131,6 +131,10 @@ class KGrid:
         w = r[ir] * wr[ir] * (2 * np.pi / nphi) / (2 * np.pi) ** 2
         return k, w
 
+    def header(self) -> str:
+        """What the run header calls this point set ("grid 24×24"; a wedge or a refinement level says so)."""
+        return "grid " + "×".join(str(n) for n in self.shape)
+
     def describe(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -234,12 +238,11 @@ def run_header(model: Model, kgrid: KGrid, nchunks: int, size: int, parts: list,
                estimate=None) -> str:
     """One line with the size of a k-sum, printed before it starts (`progress.ChunkProgress`), with
     the memory and time `estimate` of `resources` (the size guard's numbers)."""
-    shape = "×".join(str(n) for n in getattr(kgrid, "shape", ())) or "?"
     blocks = f", {len(parts)} orbital blocks" if len(parts) > 1 else ""
     pool = isinstance(workers, (int, np.integer)) and workers > 0  # (bad values are refused by the executor)
     where = f"{workers} worker processes" if pool else (f"Dask {scheduler}" if scheduler else "in-process")
     cost = f"; estimated {estimate.describe()}" if estimate is not None else ""
-    return (f"k-sum: {model.name} ({model.nbands} bands{blocks}), grid {shape} = {kgrid.npoints} k-points in "
+    return (f"k-sum: {model.name} ({model.nbands} bands{blocks}), {kgrid.header()} = {kgrid.npoints} k-points in "
             f"{nchunks} chunks of <= {size}, {where}{cost}")
 
 

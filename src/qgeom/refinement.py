@@ -108,6 +108,9 @@ class CellGrid(PointListGrid):
         red[~sub], w[~sub] = self.centres[centre], -self.cell_weights[centre]
         return red @ self.basis, w
 
+    def header(self) -> str:
+        return f"refinement level {self.level} of the {super().header()} ({len(self.centres)} cells)"
+
     def describe(self) -> dict[str, Any]:
         from .checkpoint import digest
 

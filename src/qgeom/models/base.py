@@ -104,9 +104,18 @@ class Model(ABC):
         }
 
     def __repr__(self) -> str:
-        # records such as a symmetrization report stay in .parameters (and the result files), not the one-liner
-        params = ", ".join(f"{k}={{...}}" if isinstance(v, dict) else f"{k}={v!r}" for k, v in self.parameters.items())
+        params = ", ".join(f"{k}={_brief(v)}" for k, v in self.parameters.items())
         return f"<{type(self).__name__} {self.name}({params}) dim={self.dim} nbands={self.nbands}>"
+
+
+def _brief(v) -> str:
+    """A parameter in the one-line repr: records (a symmetrization report) and per-orbital lists stay in
+    .parameters and the result files, the one-liner says what they are."""
+    if isinstance(v, dict):
+        return "{...}"
+    if isinstance(v, (list, tuple, np.ndarray)) and np.size(v) > 6:
+        return f"[{np.size(v)} values]"
+    return repr(v)
 
 
 def _jsonable(v):

@@ -60,6 +60,9 @@ class WedgeGrid(PointListGrid):
     def full_npoints(self) -> int:
         return int(np.prod(self.shape))
 
+    def header(self) -> str:
+        return f"irreducible wedge (group {self.group.split(' (')[0]}) of the {super().header()}"
+
     def points(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         idx = np.stack(np.unravel_index(self.flat[start:stop], self.shape), axis=1)
         k = _reduced(idx, self.shape, self.offset) @ self.basis
