@@ -246,3 +246,14 @@ def test_gaas_berry_curvature_dipole_vanishes_by_td(gaas):
         out[label] = {key: np.abs(v).max() for key, v in r.items()}
     assert out["GaAs"]["sea"] < 0.3 * out["C3v"]["sea"], out
     assert out["GaAs"]["surface"] < 0.15 * out["C3v"]["surface"], out
+
+
+def test_default_seedname_takes_the_folder_name():
+    """Files with Wannier90's default seedname `wannier90` name the model after their folder (result files
+    results/dc_Fe.nc, results/dc_MoS2-1Tp.nc instead of two results/dc_wannier90.nc); another seedname and
+    an explicit name= are kept."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    assert from_wannier90(examples / "Fe").name == "Fe"
+    assert from_wannier90(examples / "MoS2-1Tp" / "wannier90_hr.dat.xz").name == "MoS2-1Tp"
+    assert from_wannier90(examples / "GaAs").name == "GaAs"
+    assert from_wannier90(examples / "Fe", name="iron").name == "iron"

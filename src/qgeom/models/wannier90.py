@@ -209,6 +209,14 @@ def _plain_name(name: str) -> str:
     return name
 
 
+def _model_name(seed: Path) -> str:
+    """The seedname, or for Wannier90's default seedname "wannier90" the folder that holds the files
+    (examples/Fe/wannier90_hr.dat → "Fe"): result files are named after the model (results/dc_Fe.nc), and
+    every material run with the default seedname would otherwise be "wannier90"."""
+    folder = seed.resolve().parent.name
+    return folder if seed.name == "wannier90" and folder else seed.name
+
+
 def _resolve(path: str | Path) -> tuple[str, Path | None, Path | None, Path]:
     """(kind 'tb'|'hr', tb path, hr path, seed prefix path) from a file or a seedname; `_tb.dat`/`_hr.dat`
     may be compressed (`.gz`, `.xz`, `.bz2`)."""
@@ -354,6 +362,9 @@ def from_wannier90(
         so responses are per area and the vacuum thickness does not enter; 3 keeps the 3D model
         (responses per cell volume, vacuum included); 2 insists on the reduction.
 
+    name : the model's name, which result files are named after (default: the seedname; for Wannier90's
+        default seedname "wannier90", the folder that holds the files, e.g. "Fe").
+
     Without a `.win`, the lattice comes from `SEED.wout`, a WannierTools `wt.in` or a `POSCAR` beside the
     `_hr.dat`, and the centres (convention II) from `SEED.wout` ("Final State") or the wt.in projector
     sites (`structure_files`); `model.parameters` records where they came from. The `.win` keywords
@@ -403,7 +414,7 @@ def from_wannier90(
         params["crystal_structure"] = structure
     if position_operator == "full":
         params["position_operator"] = "full"
-    base = TightBindingModel(R, t, lattice=lat, name=name or seed.name, parameters=params,
+    base = TightBindingModel(R, t, lattice=lat, name=name or _model_name(seed), parameters=params,
                              energy_unit="eV", length_unit="Å")
     if position_operator == "full":
         wp = _wannier_positions(data, tau, conv, lat, mp_grid if mdrs else None, float(ws_distance_tol))
