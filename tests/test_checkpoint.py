@@ -250,3 +250,16 @@ def test_concurrent_writers_of_different_runs_first_wins(tmp_path):
             winners = [v for v in pool.map(_open_store, [(d, v, barrier) for v in range(4)]) if v is not None]
             assert len(winners) == 1, winners
             assert not list(Path(d).glob(".tmp*"))
+
+
+def test_a_resumed_run_says_how_many_chunks_it_loaded(tmp_path, capsys):
+    """The progress lines name the chunks taken from the checkpoint (the time estimate counts only the
+    others), with progress on; nothing of it when there is no checkpoint to resume."""
+    _run(tmp_path)
+    for name in sorted(_chunks(tmp_path))[:4]:
+        (tmp_path / name).unlink()
+    n_chunks = len(chunk_bounds(make_grid(tilted_dirac_2band(), GRID), CHUNK))
+    integrate(tilted_dirac_2band(), GRID, CountingSum(), chunk_size=CHUNK, progress=True, checkpoint=tmp_path)
+    assert f"resumed: {n_chunks - 4} of {n_chunks} chunks from the checkpoint" in capsys.readouterr().err
+    integrate(tilted_dirac_2band(), GRID, CountingSum(), chunk_size=CHUNK, progress=True)
+    assert "resumed" not in capsys.readouterr().err

@@ -64,6 +64,8 @@ class ChunkProgress:
             return
         if header:
             print(header, file=sys.stderr, flush=True)
+        if initial:  # a checkpoint's finished chunks: say so, or the time estimate looks off by them
+            self._line(f"resumed: {initial} of {total} chunks from the checkpoint")
         if _interactive():
             from tqdm.auto import tqdm
 
