@@ -3,6 +3,7 @@
     python benchmarks/time_to_accuracy.py                  # default run, ~10 min on one core
     python benchmarks/time_to_accuracy.py --quick          # smoke run (< 1 min, tolerance 5)
     python benchmarks/time_to_accuracy.py --json out.json  # also write every run as JSON
+    python benchmarks/time_to_accuracy.py --wb-budget 600 --no-wb-refinement   # WB's uniform grid run to the end
     python benchmarks/time_to_accuracy.py --reference 256 320   # recompute the cached reference
 
 Material: monolayer 1T′-MoS₂ (examples/MoS2-1Tp, 48 Wannier functions, d = 2), time reversal
@@ -370,6 +371,8 @@ def main(argv=None) -> int:
     ap.add_argument("--wb-de", type=float, default=1e-5, help="WB Fermi-level step (eV)")
     ap.add_argument("--wb-budget", type=float, default=240.0, help="CPU seconds per WB variant")
     ap.add_argument("--no-wb", action="store_true")
+    ap.add_argument("--no-wb-refinement", action="store_true",
+                    help="WannierBerri's uniform grid only (its refinement variant writes ~15 GB of per-K-point results)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     tol = args.tol if args.tol is not None else (5.0 if args.quick else 1e-3)
@@ -434,9 +437,10 @@ def main(argv=None) -> int:
                        per_k=per_k, on_skip=skip("WB uniform"))
         report["wb_plain"] = plain
         wb_rows.append(("WB uniform", first_converged(plain, tol), plain))
-        print("  WannierBerri, adaptive refinement (no symmetry: the model keeps none):")
         ref_runs, spent = [], 0.0
-        for d in ([2] if args.quick else [max(m_q - 6, 4), max(m_q - 2, 4)]):
+        if not args.no_wb_refinement:
+            print("  WannierBerri, adaptive refinement (no symmetry: the model keeps none):")
+        for d in [] if args.no_wb_refinement else ([2] if args.quick else [max(m_q - 6, 4), max(m_q - 2, 4)]):
             nk0 = d * d * nkfft[0] * nkfft[1]
             if spent + per_k * nk0 > budget:
                 skip("WB refinement")(f"NKdiv {d}", nk0, per_k * nk0)
@@ -452,7 +456,8 @@ def main(argv=None) -> int:
             if first_converged(recs, tol) or spent > budget:
                 break
         report["wb_refine"] = ref_runs
-        wb_rows.append(("WB refinement", first_converged(ref_runs, tol), ref_runs))
+        if not args.no_wb_refinement:
+            wb_rows.append(("WB refinement", first_converged(ref_runs, tol), ref_runs))
         for name, runs in (("WB uniform", plain), ("WB refinement", ref_runs)):
             if runs and not first_converged(runs, tol):
                 best = min(runs, key=lambda r: max(r["errors"].values()))
