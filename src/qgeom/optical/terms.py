@@ -168,8 +168,9 @@ class Chunk:
         for end, sign in ((r, 1), (c, -1)):  # O^D X (rows r + j), X O^D (columns c + j)
             wide = size[kN + end]
             for lag in range(1, int(wide.max(initial=1))):
+                inside = np.flatnonzero(wide > lag)
                 for j in (-lag, lag):
-                    i = np.flatnonzero(wide > lag)
+                    i = inside
                     moved = end[i] + j
                     i = i[(moved >= 0) & (moved < N)]
                     i = i[labels[kN[i] + end[i] + j] == labels[kN[i] + end[i]]]  # r + j (c + j) in the same subspace
@@ -292,7 +293,7 @@ def numerator(name: str):
 
 @numerator("AK")
 def _injection(ch: Chunk, t: Transition) -> np.ndarray:
-    """A^α_nm K^β_mn f_nm."""
+    """A^α_nm K^β_mn f_nm, K^a = [O^D, A^a] (`Chunk._OD_commutator_at`)."""
     return (t.nm(ch.A) * t.f)[:, :, None] * ch._OD_commutator_at(ch.A, t, "mn")[:, None, :]
 
 
