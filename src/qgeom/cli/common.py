@@ -85,6 +85,8 @@ def symmetry_footnote(ds) -> str | None:
         f"{group['wedge_points']} of {group['full_grid_points']} k-points evaluated (irreducible wedge)"
     crystal = (f"; the crystal's group {group['crystal_group']} from {group['crystal_structure_from']} too"
                if group.get("crystal_group") else "")
-    return (f"symmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}: {where}; "
+    by_t = ("; time reversal (kept by the model) forbids each kind's Re (injection, Kramers) or Im (shift) part"
+            if "forbidden_by_time_reversal" in ds else "")
+    return (f"symmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}{by_t}: {where}; "
             "forbidden: zero by Neumann's principle (--symmetry none: the model's own values).")
 

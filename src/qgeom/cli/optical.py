@@ -53,7 +53,8 @@ class OpticalConfig(Table):
     component: str = Field("xy", description="αβ shown in the table and figure.")
     symmetry: str = Field("neumann", description="Point group (current observables): neumann (zero the components "
                                                  "forbidden by the group the model keeps to Wannier accuracy and "
-                                                 "by the crystal's group from its files; full "
+                                                 "by the crystal's group from its files, and the part of each kind "
+                                                 "that time reversal forbids when the model keeps it; full "
                                                  "grid), none, auto or a Hermann-Mauguin symbol; its operations "
                                                  "without time reversal that keep the current direction give the "
                                                  "irreducible wedge and the average of chi.")

@@ -152,7 +152,7 @@ def response(
         symmetry = None  # the default Neumann zeros need the response's transformation law: the current's only
     if symmetry is not None:
         direction = _optsym.check_observable(obs)
-        plan = resolve_symmetry(model, symmetry, kgrid, time_reversal=False, tol=symmetry_tol,
+        plan = resolve_symmetry(model, symmetry, kgrid, time_reversal="per kind", tol=symmetry_tol,
                                 keep=_optsym.stabilizes(direction))
     settings["group_tol"] = resolved_tol(degen_tol, 0.0 if resolution is None else resolution)
     order = obs.bands_order(max(TERMS[k].derivative_order for k in kinds) > 1)
@@ -161,12 +161,16 @@ def response(
                                  chunk_size=chunk_size, progress=progress, subgrid=True,
                                  executor={"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint})
     elapsed = time.perf_counter() - t0
-    forbidden = None
+    forbidden, t_parts, t_record = None, None, {}
     if plan:
         chi, forbidden = _optsym.apply_plan(plan, chi, direction, model.dim, label="chi")
         near = _optsym.apply_plan(plan, near, direction, model.dim)[0]
         if coarse is not None:  # the coarse sub-grid's orbits of a wedge, averaged alike
             coarse = _optsym.apply_plan(plan, coarse, direction, model.dim)[0]
+        chi, t_parts, t_record = _optsym.time_reversal_zeros(plan, chi, kinds)
+        near = _optsym.time_reversal_zeros(plan, near, kinds)[0]
+        if coarse is not None:
+            coarse = _optsym.time_reversal_zeros(plan, coarse, kinds)[0]
     factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
     chi, near = (np.moveaxis(x, 1, 3) * factor for x in (chi, near))  # [kind, α, β, ω]
     params = {
@@ -179,6 +183,8 @@ def response(
     }
     ds = _dataset(model, obs, kinds, omega, plan.grid if plan else kgrid, chi, unit, params)
     ds = attach_symmetry(ds, plan, forbidden, dims=("alpha", "beta"))
+    if t_parts is not None:
+        _optsym.attach_time_reversal(ds, t_parts, t_record)
     ds["chi_near_degenerate"] = near_degenerate_variable(ds["chi"], near, max(settings["group_tol"], settings["broadening"]))
     coarse = None if coarse is None else np.moveaxis(coarse, 1, 3) * factor
     return attach_error(ds, "chi", coarse, grid=kgrid, tol=error_tol, over=("alpha", "beta", "omega"))

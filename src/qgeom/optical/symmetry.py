@@ -4,10 +4,11 @@
 the crystal relates χ^{a;βγ} to the other current components unless it maps e_a onto ±e_a, so
 only the stabilizer H_a = {R : R e_a = s e_a} of the current direction is used: the irreducible
 wedge of H_a and the average χ^{a;βγ} → (1/|H_a|) Σ_h s_h R_ββ' R_γγ' χ^{a;β'γ'} (a polar
-rank-3 tensor with its first index fixed). Antiunitary operations are not used: they relate
-χ(ω) to the complex conjugate response with the kinds' own time-reversal parities (injection
-and shift differ), which is not needed for the wedge. The result equals the full-grid one when
-the model has the symmetry.
+rank-3 tensor with its first index fixed). Antiunitary operations are not used for the wedge and
+the average: they relate χ(ω) to the complex conjugate response with the kinds' own time-reversal
+parities (injection and shift differ). The result equals the full-grid one when the model has the
+symmetry. Time reversal itself gives the default's zeros per kind (`time_reversal_zeros`): T maps
+χ of the current onto ±χ*, so one part of each kind vanishes (`terms.Term.time_reversal_forbids`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from .._validation import QgeomInputError
 
-__all__ = ["stabilizes", "symmetrize_chi"]
+__all__ = ["stabilizes", "symmetrize_chi", "time_reversal_zeros"]
 
 
 def stabilizes(direction: int):
@@ -66,3 +67,51 @@ def check_observable(obs) -> int:
         raise QgeomInputError(f"symmetry= in optical.response is implemented for the current (current_x|y|z); "
                               f"{obs.name!r} is not one: use symmetry=None.")
     return int(obs.direction)
+
+
+def time_reversal_zeros(plan, chi: np.ndarray, kinds) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """For the default Neumann plan of a model that keeps time reversal (to a Wannierization's accuracy,
+    `plan.crystal_magnet` False): chi[kind, ...] with each kind's T-forbidden part (Re or Im) set to 0,
+    the mask [kind, part ("real", "imag")] of those parts, and per kind (part, largest zeroed |value|,
+    largest kept |value|). Unchanged, None and {} otherwise."""
+    from .terms import TERMS
+
+    if plan is None or not plan.zeros_only or plan.crystal_magnet:
+        return chi, None, {}
+    out, mask, record = chi.copy(), np.zeros((len(kinds), 2), bool), {}
+    for i, kind in enumerate(kinds):
+        part = TERMS[kind].time_reversal_forbids
+        zeroed, kept = (chi[i].real, chi[i].imag) if part == "real" else (chi[i].imag, chi[i].real)
+        record[kind] = (part, float(np.abs(zeroed).max(initial=0.0)), float(np.abs(kept).max(initial=0.0)))
+        out[i] = 1j * chi[i].imag if part == "real" else chi[i].real
+        mask[i, ("real", "imag").index(part)] = True  # the order of report.PARTS
+    return out, mask, record
+
+
+def attach_time_reversal(ds, parts: np.ndarray, record: dict) -> None:
+    """`forbidden_by_time_reversal[kind, part]` and the attribute `time_reversal_zeros` (per kind: the part set
+    to 0, the largest zeroed and kept |χ| in model units), and a SymmetryWarning when a zeroed part was more
+    than ZEROED_NOTICE of its kind's kept part (the model breaks T beyond rounding: those values were its
+    artefacts)."""
+    import json
+    import warnings
+
+    from ..symmetry.detect import SymmetryWarning
+    from ..symmetry.results import ZEROED_NOTICE
+    from .report import PARTS
+
+    ds["forbidden_by_time_reversal"] = (("kind", "part"), parts)
+    ds.coords["part"] = list(PARTS)
+    ds["forbidden_by_time_reversal"].attrs["long_name"] = (
+        "part of chi forbidden by time reversal, which the model keeps (to a Wannierization's accuracy): set to 0 "
+        "(symmetry=None keeps the model's values)")
+    ds.attrs["time_reversal_zeros"] = json.dumps({k: {"part": p, "largest_zeroed": z, "largest_kept": m}
+                                                  for k, (p, z, m) in record.items()})
+    notable = {k: (p, z, m) for k, (p, z, m) in record.items() if z > ZEROED_NOTICE * m and z > 0}
+    if notable:
+        listed = ", ".join(f"{PARTS[p][0]} chi of {k} ({PARTS[p][1]}, up to {z / m:.2g} of the kept part)"
+                           if m > 0 else f"{PARTS[p][0]} chi of {k}" for k, (p, z, m) in notable.items())
+        warnings.warn(f"symmetry: the model keeps time reversal to a Wannierization's accuracy, which forbids {listed}: "
+                      "they came from the model's own breaking and are set to 0 (`forbidden_by_time_reversal`; "
+                      "symmetry=None keeps the model's values; qgeom.models.symmetrize.restore_time_reversal removes "
+                      "the breaking from the model).", SymmetryWarning, stacklevel=4)

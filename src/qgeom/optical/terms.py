@@ -58,6 +58,10 @@ class Term:
     default: bool = False
     public: bool = False
     full_position: bool = True  # implemented with the full Wannier position operator (not the v^{α;λ} forms)
+    # the part of a current's χ that time reversal forbids ("real": linear light, "imag": circular): with
+    # χ = coefficient × (sums that T makes imaginary) it is the part along the coefficient itself
+    # (tests/optical/test_time_reversal_parts.py checks every kind on a T-symmetric Wannier model)
+    time_reversal_forbids: str = "real"
 
     @property
     def unit(self) -> str:
@@ -79,7 +83,7 @@ TERMS: dict[str, Term] = {
     "kramers_fermi_sea": Term("KA", "pf2", 1, 8, "S14", "Kramers Fermi-sea term", default=True, public=True),
     "kramers_unsplit": Term("KA", "adiabatic", 1, 8, "S11", "Kramers term at eta = broadening, unsplit"),
     "shift_like": Term("BA", "resolvent", 1j, 4, "S15 + S16", "shift-like term", derivative_order=2,
-                       default=True, public=True),
+                       default=True, public=True, time_reversal_forbids="imag"),
     "kramers_injection_geometric": Term("G", "delta", np.pi, 4, "Eq. 6", "Kramers injection, geometric form",
                                         needs_tau=True, derivative_order=2, full_position=False),
     "kramers_fermi_sea_geometric": Term("G", "pf2", 1, 8, "Eq. 8", "Kramers Fermi sea, geometric form",

@@ -116,14 +116,16 @@ class SymmetryPlan:
                 "symmetry_imposed_breaking": dict(self.breaking)}
 
 
-def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None, keep=None) -> SymmetryPlan | None:
+def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=None, keep=None) -> SymmetryPlan | None:
     """The plan for `symmetry` (None, "neumann", "auto", a Hermann–Mauguin symbol, or a list of operations:
     3×3 Cartesian matrices or (matrix, time_reversal) pairs). Given groups are checked on the
     model to `tol` (`symmetry_tol`: None = exact symmetries only; a larger relative value imposes
     a group the model breaks that much — Wannier models of real crystals — and records the
     breaking); "auto" accepts the lattice operations the model keeps to `tol`.
     `time_reversal=False`: keep only the unitary operations (responses that are not eigen-tensors
-    of time reversal, e.g. at finite Γ). `keep`: a predicate selecting a subgroup (e.g. the
+    of time reversal, e.g. at finite Γ); "per kind" (optics): the same, but the Neumann plan of a model
+    that keeps time reversal is kept even when no other operation is (its `crystal_magnet` False: the
+    optical kinds apply T themselves, `optical.symmetry.time_reversal_zeros`). `keep`: a predicate selecting a subgroup (e.g. the
     stabilizer of a response's fixed index), applied before the wedge is built.
 
     "neumann" (the DC default): the group the model keeps to the accuracy of a Wannierization
@@ -154,7 +156,7 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None, kee
             raise QgeomInputError("symmetry must be None, 'auto', a point-group symbol or a list of operations.") from None
         source = "operations"
     breaking = check(model, ops, tol)
-    if not time_reversal:
+    if time_reversal is not True:
         ops = unitary(ops)
     if keep is not None:
         ops = [g for g in ops if keep(g)]
@@ -162,21 +164,21 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool = True, tol=None, kee
     return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()))
 
 
-def _neumann_plan(model, kgrid, time_reversal: bool, keep) -> SymmetryPlan | None:
+def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan | None:
     if not model.is_periodic or kgrid.kind != "uniform":
         return None
     ops, breaking = detect_at_model_accuracy(model)
     crystal, magnet = _crystal_expected(model, ops), not _keeps_time_reversal(ops)
 
     def kept(group):
-        group = group if time_reversal else unitary(group)
+        group = group if time_reversal is True else unitary(group)
         return [g for g in group if keep(g)] if keep is not None else group
 
     # named whole (optics keeps only the operations that fix the current's direction, a subgroup)
-    crystal_name = point_group_name(crystal if time_reversal else unitary(crystal)) if crystal else ""
+    crystal_name = point_group_name(crystal if time_reversal is True else unitary(crystal)) if crystal else ""
     ops, crystal = kept(ops), kept(crystal)
     larger = len(crystal) > len(ops) and {g.key() for g in ops} <= {g.key() for g in crystal}
-    if len(ops) == 1 and not larger:
+    if len(ops) == 1 and not larger and not (time_reversal == "per kind" and not magnet):
         return None
     return SymmetryPlan(tuple(ops), kgrid, "neumann (default): detected at the model's accuracy",
                         tuple((k, v) for k, v in breaking.items() if any(g.label() == k for g in ops)),

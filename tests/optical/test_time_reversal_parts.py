@@ -1,0 +1,63 @@
+"""Time reversal and the optical kinds of the current: T maps χ onto ±χ*, so one part of every kind
+vanishes in a T-symmetric crystal (`terms.Term.time_reversal_forbids`), and the default Neumann plan
+sets that part to 0 when the model keeps T to a Wannierization's accuracy (`time_reversal_zeros`)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qgeom.models import from_wannier90
+from qgeom.models.onsite import with_exchange_field
+from qgeom.models.symmetrize import restore_time_reversal
+from qgeom.models.two_dimensional import with_displacement_field
+from qgeom.optical import ALL_TERMS, response
+from qgeom.optical.terms import TERMS
+from qgeom.symmetry import SymmetryWarning
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+GAAS = dict(omega=np.linspace(1.0, 3.0, 6), mu=7.9366, temperature=0.01, tau=0.1, broadening=0.05, grid=8,
+            scissors="model", progress=False)
+
+
+def test_every_kind_loses_its_registered_part_on_a_time_reversal_symmetric_model():
+    """1T′-MoS₂ with time reversal restored (exact T) in a displacement field (no inversion): the
+    registered part of every kind is rounding (< 1e-9 of the other), the other is not, for every αβ."""
+    model = with_displacement_field(restore_time_reversal(from_wannier90(EXAMPLES / "MoS2-1Tp")), 0.1)
+    ds = response(model, "current_x", kinds=list(ALL_TERMS), omega=np.linspace(0.1, 1.0, 4), mu=-3.586,
+                  temperature=0.01, tau=0.1, broadening=0.02, grid=12, progress=False, symmetry=None)
+    for kind in ALL_TERMS:
+        chi = ds.chi.sel(kind=kind).values
+        gone, kept = (chi.real, chi.imag) if TERMS[kind].time_reversal_forbids == "real" else (chi.imag, chi.real)
+        assert np.abs(kept).max() > 0, kind
+        assert np.abs(gone).max() < 1e-9 * np.abs(kept).max(), kind
+
+
+def test_default_zeros_the_parts_time_reversal_forbids_on_gaas():
+    """GaAs as read keeps T only to a Wannierization's accuracy: by default the circular part of the shift
+    current (5× its linear part in the model, at these settings) and the linear Kramers parts are 0, said in
+    a SymmetryWarning and in `forbidden_by_time_reversal`; the allowed parts are the model's own values."""
+    model = from_wannier90(EXAMPLES / "GaAs")
+    kinds = ["kramers_injection", "kramers_fermi_sea", "shift_like"]
+    with pytest.warns(SymmetryWarning, match=r"time reversal.*Im chi of shift_like"):
+        ds = response(model, "current_x", kinds=kinds, **GAAS)
+    raw = response(model, "current_x", kinds=kinds, symmetry=None, **GAAS)
+    for kind in kinds:
+        chi, ref = ds.chi.sel(kind=kind).values, raw.chi.sel(kind=kind).values
+        zero = TERMS[kind].time_reversal_forbids
+        gone, kept = (chi.real, chi.imag) if zero == "real" else (chi.imag, chi.real)
+        ref_gone = ref.real if zero == "real" else ref.imag
+        ref_kept = ref.imag if zero == "real" else ref.real
+        assert np.all(gone == 0) and np.abs(ref_gone).max() > 1e-3 * np.abs(ref_kept).max(), kind
+        allowed = ~ds.forbidden.values  # components the unitary group leaves
+        np.testing.assert_array_equal(kept[allowed], ref_kept[allowed])
+        assert bool(ds.forbidden_by_time_reversal.sel(kind=kind, part=zero))
+    assert not bool(ds.forbidden_by_time_reversal.sel(kind="shift_like", part="real"))
+
+
+def test_a_magnet_keeps_both_parts():
+    """An exchange field breaks time reversal: no part is forbidden by it."""
+    model = with_exchange_field(from_wannier90(EXAMPLES / "GaAs"), 0.05, spinor_ordering="interleaved")
+    ds = response(model, "current_x", kinds=["shift_like"], **GAAS)
+    assert "forbidden_by_time_reversal" not in ds
+    assert np.abs(ds.chi.sel(kind="shift_like").values.imag).max() > 0
