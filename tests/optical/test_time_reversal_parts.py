@@ -61,3 +61,17 @@ def test_a_magnet_keeps_both_parts():
     ds = response(model, "current_x", kinds=["shift_like"], **GAAS)
     assert "forbidden_by_time_reversal" not in ds
     assert np.abs(ds.chi.sel(kind="shift_like").values.imag).max() > 0
+
+
+def test_the_principal_part_of_the_shift_current_keeps_both_parts():
+    """shift_like with its non-resonant P(1/x) kept (principal_part=True): P(1/x) enters Im χ, and time
+    reversal allows it there (T-restored MoS₂ in a field), so the default zeros no part of that kind."""
+    model = with_displacement_field(restore_time_reversal(from_wannier90(EXAMPLES / "MoS2-1Tp")), 0.1)
+    kw = dict(kinds=["shift_like"], omega=np.linspace(0.1, 1.0, 4), mu=-3.586, temperature=0.01, tau=0.1,
+              broadening=0.02, grid=12, progress=False, principal_part=True)
+    raw = response(model, "current_x", symmetry=None, **kw).chi.sel(kind="shift_like").values
+    assert np.abs(raw.imag).max() > 0.1 * np.abs(raw.real).max()
+    ds = response(model, "current_x", **kw)
+    np.testing.assert_array_equal(ds.chi.sel(kind="shift_like").values, raw)
+    if "forbidden_by_time_reversal" in ds:
+        assert not ds.forbidden_by_time_reversal.values.any()

@@ -69,17 +69,21 @@ def check_observable(obs) -> int:
     return int(obs.direction)
 
 
-def time_reversal_zeros(plan, chi: np.ndarray, kinds) -> tuple[np.ndarray, np.ndarray | None, dict]:
+def time_reversal_zeros(plan, chi: np.ndarray, kinds, kernels: dict) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """For the default Neumann plan of a model that keeps time reversal (to a Wannierization's accuracy,
     `plan.crystal_magnet` False): chi[kind, ...] with each kind's T-forbidden part (Re or Im) set to 0,
     the mask [kind, part ("real", "imag")] of those parts, and per kind (part, largest zeroed |value|,
-    largest kept |value|). Unchanged, None and {} otherwise."""
+    largest kept |value|). Unchanged, None and {} otherwise. `kernels`: each kind's kernel
+    (`terms.kernel_of`): with the full resolvent (shift_like with principal_part=True) no part is
+    forbidden — its P(1/x) part has the other time-reversal parity than its δ part."""
     from .terms import TERMS
 
     if plan is None or not plan.zeros_only or plan.crystal_magnet:
         return chi, None, {}
     out, mask, record = chi.copy(), np.zeros((len(kinds), 2), bool), {}
     for i, kind in enumerate(kinds):
+        if kernels[kind] == "resolvent":
+            continue
         part = TERMS[kind].time_reversal_forbids
         zeroed, kept = (chi[i].real, chi[i].imag) if part == "real" else (chi[i].imag, chi[i].real)
         record[kind] = (part, float(np.abs(zeroed).max(initial=0.0)), float(np.abs(kept).max(initial=0.0)))

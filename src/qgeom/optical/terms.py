@@ -58,9 +58,10 @@ class Term:
     default: bool = False
     public: bool = False
     full_position: bool = True  # implemented with the full Wannier position operator (not the v^{α;λ} forms)
-    # the part of a current's χ that time reversal forbids ("real": linear light, "imag": circular): with
-    # χ = coefficient × (sums that T makes imaginary) it is the part along the coefficient itself
-    # (tests/optical/test_time_reversal_parts.py checks every kind on a T-symmetric Wannier model)
+    # the part of a current's χ that time reversal forbids with the kind's default kernel ("real": linear
+    # light, "imag": circular; none with the full resolvent of shift_like, principal_part=True, whose P(1/x)
+    # part has the other parity) — tests/optical/test_time_reversal_parts.py checks every kind on a
+    # T-symmetric Wannier model
     time_reversal_forbids: str = "real"
 
     @property
