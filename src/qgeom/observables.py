@@ -155,8 +155,8 @@ def operator(matrix_or_callable, *, name: str = "custom", parity: str | None = N
                       parity=parity, unit=unit)
 
 
-OPERATOR_UNITS = {"layer_polarization": "e", "spin_z": "hbar"}
-OPERATOR_PARITY = {"layer_polarization": "odd", "spin_z": "odd"}
+OPERATOR_UNITS = {"layer_polarization": "e", "spin_x": "hbar", "spin_y": "hbar", "spin_z": "hbar"}
+OPERATOR_PARITY = {"layer_polarization": "odd", "spin_x": "odd", "spin_y": "odd", "spin_z": "odd"}
 
 
 def from_model(model: Model, name: str) -> Observable:

@@ -55,10 +55,11 @@ def test_detection_of_scrambled_blocks_and_non_splitting_models():
     e_blocks = np.sort(np.concatenate([np.linalg.eigvalsh(p.hamiltonian(k)) for p in split_blocks(m)], axis=1))
     assert np.abs(e_blocks - np.linalg.eigvalsh(m.hamiltonian(k))).max() < 1e-12
     assert split_blocks(tilted_dirac_2band())[0] is not None and len(split_blocks(tilted_dirac_2band())) == 1
-    # an observable that couples the blocks keeps them together
+    # an observable that couples the blocks does not join them (its elements between blocks drop out:
+    # test_an_observable_coupling_the_blocks_responds_as_in_the_dense_path)
     coupling = np.zeros((5, 5))
     coupling[0, 1] = coupling[1, 0] = 1.0
-    assert len(orbital_blocks(_scrambled_two_block_model(operators={"hop": coupling}))) == 1
+    assert len(orbital_blocks(_scrambled_two_block_model(operators={"hop": coupling}))) == 2
     # k·p models have no hopping table: never split
     assert len(orbital_blocks(mnbi2te4_bilayer())) == 1
 
@@ -87,6 +88,22 @@ def test_expansion_blocks_in_convention_ii():
     kw = dict(components=COMPS, mu=[-0.5, 0.4], temperature=0.2, grid=40)
     split, dense = expansion(m, **kw).sigma, expansion(m, blocks=False, **kw).sigma
     assert float(np.abs(split - dense).max()) < 1e-10 * float(np.abs(dense).max())
+
+
+def test_an_observable_coupling_the_blocks_responds_as_in_the_dense_path():
+    """A named operator with random elements between the blocks (spin_x of a spinor model without
+    spin–orbit coupling is one): the density matrix of ⊕_B H_B is block diagonal, so those elements drop
+    out; the split sums equal the dense path's, Γ-expansion and exact NESS."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(5, 5)) + 1j * rng.normal(size=(5, 5))
+    m = _scrambled_two_block_model(operators={"hop": X + X.conj().T})
+    assert len(orbital_blocks(m)) == 2
+    kw = dict(observable="hop", components=["xx", "xy", "yy"], mu=[-0.3, 0.6], temperature=0.2, grid=16, progress=False)
+    split, dense = expansion(m, **kw).sigma.values, expansion(m, blocks=False, **kw).sigma.values
+    assert np.abs(split - dense).max() < 1e-12 * np.abs(dense).max()
+    kw = dict(kw, components=["xx", "xy"], gamma=[0.1, 0.3])
+    split, dense = exact(m, **kw).sigma.values, exact(m, blocks=False, **kw).sigma.values
+    assert np.abs(split - dense).max() < 1e-12 * np.abs(dense).max()
 
 
 def test_exact_blocks_equal_dense_path():

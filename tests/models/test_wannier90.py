@@ -257,3 +257,22 @@ def test_default_seedname_takes_the_folder_name():
     assert from_wannier90(examples / "MoS2-1Tp" / "wannier90_hr.dat.xz").name == "MoS2-1Tp"
     assert from_wannier90(examples / "GaAs").name == "GaAs"
     assert from_wannier90(examples / "Fe", name="iron").name == "iron"
+
+
+def test_spin_operators_of_a_spinor_model_with_known_spin_order():
+    """bcc Fe (WannierTools wt.in: spinors, all spin-up first) gets spin_x|y|z = ½σ ⊗ 1 in units of ħ:
+    Hermitian, [S_x, S_y] = i S_z, and Σ_occupied ⟨σ_z⟩ = the spin moment, 2.33 μB per atom on a 16³ grid
+    (bcc Fe: ~2.2 μB; the interleaved order would give −0.65). GaAs's sp3 spinor hybrids have no
+    orbital-independent σ: no spin operators."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    fe = from_wannier90(examples / "Fe")
+    Sx, Sy, Sz = (fe.operators[f"spin_{a}"] for a in "xyz")
+    np.testing.assert_allclose(Sx @ Sy - Sy @ Sx, 1j * Sz, atol=1e-15)
+    assert np.allclose(Sz, Sz.conj().T) and np.allclose(Sz @ Sz, 0.25 * np.eye(16))
+    n = 16
+    k = (np.stack(np.meshgrid(*[np.arange(n) / n] * 3, indexing="ij"), -1).reshape(-1, 3)) @ fe.reciprocal_lattice
+    e, V = np.linalg.eigh(fe.hamiltonian(k, 0))
+    sz = np.einsum("kin,ij,kjn->kn", V.conj(), 2 * Sz, V).real
+    moment = (sz * (e < fe.parameters["fermi_energy"])).sum() / len(k)
+    assert 2.2 < moment < 2.45, moment
+    assert not any(name.startswith("spin_") for name in from_wannier90(examples / "GaAs").operators)

@@ -1,10 +1,12 @@
 """Exact block structure of a Bloch Hamiltonian: orbitals that no hopping ever couples.
 
-If every t_R (and every named operator) is block diagonal in the same k-independent partition
-of the orbitals, H(k) = ⊕_B H_B(k) for all k: each block has its own eigensystem, the interband
-matrix elements between blocks vanish identically, and every response that is a trace over
-the states (a sum over bands of matrix elements and energies) is the sum of the blocks'
-responses. This is how PT-symmetric models (seed [D] Eq. 7: H = h ⊕ h*), spin-conserving models
+If every t_R is block diagonal in the same k-independent partition of the orbitals,
+H(k) = ⊕_B H_B(k) for all k: each block has its own eigensystem, the interband matrix elements
+between blocks vanish identically, and every response that is a trace over the states (a sum
+over bands of matrix elements and energies) is the sum of the blocks' responses. An observable's
+elements between blocks do not enter: the density matrix of ⊕_B H_B is block diagonal, so
+Tr[O ρ] = Σ_B Tr[O_BB ρ_BB] (`dc.observable_terms.restricted`); named operators (spin_x of a
+spinor model without spin–orbit coupling) therefore do not stop the split. This is how PT-symmetric models (seed [D] Eq. 7: H = h ⊕ h*), spin-conserving models
 without spin–orbit coupling and stacked decoupled layers split.
 
 Splitting is exact — no tolerance: only hoppings that are exactly zero separate blocks. It is
@@ -23,13 +25,11 @@ from .base import Model
 
 
 def coupling_pattern(model: Model) -> np.ndarray | None:
-    """[N, N] bool: orbitals i, j coupled by some hopping t_R (any R) or operator; None when the
-    model has no hopping table (e.g. k·p models: no split)."""
+    """[N, N] bool: orbitals i, j coupled by some hopping t_R (any R); None when the model has no
+    hopping table (e.g. k·p models: no split)."""
     if model.t is None:
         return None
     pattern = np.any(np.asarray(model.t) != 0, axis=0)
-    for op in model.operators.values():
-        pattern |= np.asarray(op) != 0
     return pattern | pattern.T
 
 

@@ -217,6 +217,18 @@ def _model_name(seed: Path) -> str:
     return folder if seed.name == "wannier90" and folder else seed.name
 
 
+def _spin_operators(nbands: int, ordering: str | None) -> dict[str, np.ndarray]:
+    """spin_x|y|z = ½σ ⊗ 1 (units of ħ) on spinor Wannier functions whose spin order the files give
+    (a WannierTools wt.in: all spin-up first): exact for Wannier functions that are spin eigenstates of
+    their projections, the usual approximation without a .spn file. None for other bases (spinor
+    hybrids such as GaAs's sp3 functions have no orbital-independent σ)."""
+    if ordering not in ("block", "interleaved"):
+        return {}
+    from .onsite import spin_matrix
+
+    return {f"spin_{a}": 0.5 * spin_matrix(nbands, a, ordering) for a in "xyz"}
+
+
 def _resolve(path: str | Path) -> tuple[str, Path | None, Path | None, Path]:
     """(kind 'tb'|'hr', tb path, hr path, seed prefix path) from a file or a seedname; `_tb.dat`/`_hr.dat`
     may be compressed (`.gz`, `.xz`, `.bz2`)."""
@@ -415,6 +427,7 @@ def from_wannier90(
     if position_operator == "full":
         params["position_operator"] = "full"
     base = TightBindingModel(R, t, lattice=lat, name=name or _model_name(seed), parameters=params,
+                             operators=_spin_operators(t.shape[1], params.get("spinor_ordering")),
                              energy_unit="eV", length_unit="Å")
     if position_operator == "full":
         wp = _wannier_positions(data, tau, conv, lat, mp_grid if mdrs else None, float(ws_distance_tol))
