@@ -6,8 +6,9 @@ between blocks vanish identically, and every response that is a trace over the s
 over bands of matrix elements and energies) is the sum of the blocks' responses. An observable's
 elements between blocks do not enter: the density matrix of ⊕_B H_B is block diagonal, so
 Tr[O ρ] = Σ_B Tr[O_BB ρ_BB] (`dc.observable_terms.restricted`); named operators (spin_x of a
-spinor model without spin–orbit coupling) therefore do not stop the split. This is how PT-symmetric models (seed [D] Eq. 7: H = h ⊕ h*), spin-conserving models
-without spin–orbit coupling and stacked decoupled layers split.
+spinor model without spin–orbit coupling) therefore do not stop the split. This is how
+PT-symmetric models (seed [D] Eq. 7: H = h ⊕ h*), spin-conserving models without spin–orbit
+coupling and stacked decoupled layers split.
 
 Splitting is exact — no tolerance: only hoppings that are exactly zero separate blocks. It is
 also *more* exact than the dense path where bands of different blocks cross: the dense path has
