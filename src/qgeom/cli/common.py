@@ -89,4 +89,3 @@ def symmetry_footnote(ds) -> str | None:
             if "forbidden_by_time_reversal" in ds else "")
     return (f"symmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}{by_t}: {where}; "
             "forbidden: zero by Neumann's principle (--symmetry none: the model's own values).")
-

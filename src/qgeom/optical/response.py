@@ -163,15 +163,12 @@ def response(
     elapsed = time.perf_counter() - t0
     forbidden, t_parts, t_record = None, None, {}
     if plan:
-        chi, forbidden = _optsym.apply_plan(plan, chi, direction, model.dim, label="chi")
-        near = _optsym.apply_plan(plan, near, direction, model.dim)[0]
+        zeros = dict(direction=direction, dim=model.dim, kinds=kinds,
+                     kernels={k: kernel_of(k, obs, settings["principal_part"]) for k in kinds})
+        chi, forbidden, t_parts, t_record = _optsym.neumann_zeros(plan, chi, label="chi", **zeros)
+        near = _optsym.neumann_zeros(plan, near, **zeros)[0]
         if coarse is not None:  # the coarse sub-grid's orbits of a wedge, averaged alike
-            coarse = _optsym.apply_plan(plan, coarse, direction, model.dim)[0]
-        kernels = {k: kernel_of(k, obs, settings["principal_part"]) for k in kinds}
-        chi, t_parts, t_record = _optsym.time_reversal_zeros(plan, chi, kinds, kernels)
-        near = _optsym.time_reversal_zeros(plan, near, kinds, kernels)[0]
-        if coarse is not None:
-            coarse = _optsym.time_reversal_zeros(plan, coarse, kinds, kernels)[0]
+            coarse = _optsym.neumann_zeros(plan, coarse, **zeros)[0]
     factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
     chi, near = (np.moveaxis(x, 1, 3) * factor for x in (chi, near))  # [kind, α, β, ω]
     params = {

@@ -13,11 +13,15 @@ symmetry. Time reversal itself gives the default's zeros per kind (`time_reversa
 
 from __future__ import annotations
 
+import json
+import warnings
+
 import numpy as np
 
 from .._validation import QgeomInputError
+from .report import PARTS
 
-__all__ = ["stabilizes", "symmetrize_chi", "time_reversal_zeros"]
+__all__ = ["neumann_zeros", "stabilizes", "symmetrize_chi", "time_reversal_zeros"]
 
 
 def stabilizes(direction: int):
@@ -69,6 +73,15 @@ def check_observable(obs) -> int:
     return int(obs.direction)
 
 
+def neumann_zeros(plan, chi: np.ndarray, direction: int, dim: int, kinds, kernels: dict, label: str | None = None):
+    """The plan applied to chi[kind, ..., α, β]: `apply_plan` (the field components), then
+    `time_reversal_zeros` (a part of each kind). Returns (chi, forbidden[α, β], the part mask [kind, part]
+    or None, its record)."""
+    chi, forbidden = apply_plan(plan, chi, direction, dim, label)
+    chi, parts, record = time_reversal_zeros(plan, chi, kinds, kernels)
+    return chi, forbidden, parts, record
+
+
 def time_reversal_zeros(plan, chi: np.ndarray, kinds, kernels: dict) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """For the default Neumann plan of a model that keeps time reversal (to a Wannierization's accuracy,
     `plan.crystal_magnet` False): chi[kind, ...] with each kind's T-forbidden part (Re or Im) set to 0,
@@ -88,7 +101,7 @@ def time_reversal_zeros(plan, chi: np.ndarray, kinds, kernels: dict) -> tuple[np
         zeroed, kept = (chi[i].real, chi[i].imag) if part == "real" else (chi[i].imag, chi[i].real)
         record[kind] = (part, float(np.abs(zeroed).max(initial=0.0)), float(np.abs(kept).max(initial=0.0)))
         out[i] = 1j * chi[i].imag if part == "real" else chi[i].real
-        mask[i, ("real", "imag").index(part)] = True  # the order of report.PARTS
+        mask[i, list(PARTS).index(part)] = True
     return out, mask, record
 
 
@@ -97,12 +110,8 @@ def attach_time_reversal(ds, parts: np.ndarray, record: dict) -> None:
     to 0, the largest zeroed and kept |χ| in model units), and a SymmetryWarning when a zeroed part was more
     than ZEROED_NOTICE of its kind's kept part (the model breaks T beyond rounding: those values were its
     artefacts)."""
-    import json
-    import warnings
-
     from ..symmetry.detect import SymmetryWarning
     from ..symmetry.results import ZEROED_NOTICE
-    from .report import PARTS
 
     ds["forbidden_by_time_reversal"] = (("kind", "part"), parts)
     ds.coords["part"] = list(PARTS)

@@ -125,8 +125,9 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
     `time_reversal=False`: keep only the unitary operations (responses that are not eigen-tensors
     of time reversal, e.g. at finite Γ); "per kind" (optics): the same, but the Neumann plan of a model
     that keeps time reversal is kept even when no other operation is (its `crystal_magnet` False: the
-    optical kinds apply T themselves, `optical.symmetry.time_reversal_zeros`). `keep`: a predicate selecting a subgroup (e.g. the
-    stabilizer of a response's fixed index), applied before the wedge is built.
+    optical kinds apply T themselves, `optical.symmetry.time_reversal_zeros`). `keep`: a predicate
+    selecting a subgroup (e.g. the stabilizer of a response's fixed index), applied before the wedge
+    is built.
 
     "neumann" (the DC default): the group the model keeps to the accuracy of a Wannierization
     (`detect.detect_at_model_accuracy`) — the crystal's symmetry, not a perturbation's — applied
