@@ -14,21 +14,25 @@ from qgeom.dc.expansion import KINETIC_PREFACTOR
 E = importlib.import_module("qgeom.dc.expansion")  # the module (qgeom.dc.expansion is also the function)
 
 
-def raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
+def raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
+                   drude_form: str = "velocity_derivative") -> dict[str, tuple[np.ndarray, int]]:
     """Per-band integrands X[k, component, n] and the order p of f0^(p) each multiplies: the formulas
     of `qgeom.geometry` term by term, the reference of `expansion._integrands`."""
     A, B, C = comps
     vel = geometry.band_velocity(b)
-    mass = geometry.inverse_mass(b)
     Omega = geometry.berry_curvature(b)
     Gm = geometry.energy_normalized_metric(b)
     va, vb, vc = vel[:, A], vel[:, B], vel[:, C]
     out = {
-        "drude": (-0.25 * (mass[:, A, B] * vc + vb * mass[:, A, C]), 1),
         "bcd": (0.5 * (vc * Omega[:, A, B] + vb * Omega[:, A, C]), 1),
         "G_ab_c": (Gm[:, A, B] * vc + Gm[:, A, C] * vb, 1),
         "G_bc_a": (Gm[:, B, C] * va, 1),
     }
+    if drude_form == "velocity_derivative":  # −¼ ∂_a(v^b v^c) f0′
+        mass = geometry.inverse_mass(b)
+        out["drude"] = (-0.25 * (mass[:, A, B] * vc + vb * mass[:, A, C]), 1)
+    else:  # +¼ v^a v^b v^c f0″ after integration by parts
+        out["drude"] = (0.25 * va * vb * vc, 2)
     if geometric_form == "metric_dipole":
         out["metric_dipole"] = (geometry.quantum_metric_dipole(b)[:, A, B, C], 1)
     else:  # −½∂_a g^{bc}·2f0' = +g^{bc} v^a f0'' after integration by parts
@@ -40,7 +44,9 @@ def raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -
     return out
 
 
-def fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str) -> dict[str, tuple[np.ndarray, int]]:
+def fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
+                        drude_form: str = "velocity_derivative") -> dict[str, tuple[np.ndarray, int]]:
     """`expansion._integrands` laid out as `raw_integrands`: X[k, component, n] (views)."""
-    res, band_major, _ = E._integrands(b, comps, geometric_form=geometric_form, kinetic_form=kinetic_form)
+    res, band_major, _ = E._integrands(b, comps, geometric_form=geometric_form, kinetic_form=kinetic_form,
+                                       drude_form=drude_form)
     return {name: (x.transpose(2, 0, 1) if band_major else x.swapaxes(0, 1), p) for name, (x, p) in res.items()}

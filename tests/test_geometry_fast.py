@@ -177,15 +177,19 @@ def test_lazy_rotation_and_diagonals(case):
     assert Bands.from_model(model, k, order=2).u is None
 
 
+@pytest.mark.parametrize("df", E.DRUDE_FORMS)
 @pytest.mark.parametrize("gf", E.GEOMETRIC_FORMS)
 @pytest.mark.parametrize("kf", E.KINETIC_FORMS)
-def test_fast_integrands_match_reference(case, gf, kf):
-    """`fast_raw_integrands` (closed form for two bands, general otherwise) against `raw_integrands`."""
+def test_fast_integrands_match_reference(case, df, gf, kf):
+    """`fast_raw_integrands` (closed form for two bands, general otherwise) against `raw_integrands`, on
+    Bands of the order the forms need (1 for the integrated-by-parts forms: no ∂²H at all)."""
     name, model, k = case
     comps = component_indices(parse_components("all", model.dim))
-    order = 3 if kf == "third_derivative" else 2
-    ref = raw_integrands(Bands.from_model(model, k, order=order), comps, geometric_form=gf, kinetic_form=kf)
-    fast = fast_raw_integrands(Bands.from_model(model, k, order=order), comps, geometric_form=gf, kinetic_form=kf)
+    order = E.derivative_order(df, gf, kf)
+    assert order == (3 if kf == "third_derivative" else 1 if (df, gf) == ("velocity_cubed", "metric_by_parts") else 2)
+    forms = dict(geometric_form=gf, kinetic_form=kf, drude_form=df)
+    ref = raw_integrands(Bands.from_model(model, k, order=3), comps, **forms)
+    fast = fast_raw_integrands(Bands.from_model(model, k, order=order), comps, **forms)
     assert ref.keys() == fast.keys()
     scale = max(np.abs(x).max() for x, _ in ref.values())
     for key in ref:
@@ -221,3 +225,28 @@ def test_expansion_both_paths_agree_on_two_band_grid():
     finally:
         two_band.two_band_per_band = original
     np.testing.assert_allclose(fast, general, rtol=0, atol=1e-12 * np.abs(general).max())
+
+
+def test_velocity_cubed_is_a_subspace_trace_at_a_crossing(rng, rotate):
+    """At an exact crossing v^a v^b v^c is Re Tr_D[v^a v^b v^c]/|D| (the eigenvalues of P v P: the bands
+    the crossing continues into), invariant under rotations within D — not the cube of the averaged
+    velocity. Tilted Dirac cone at k = 0: v^x = t + σx, so along x the bands leave with t ± 1."""
+    t = 0.4
+    model = library.tilted_dirac_2band(m=0.0, tilt=t)
+    comps = component_indices(parse_components(["xxx", "xyy", "yxy"], 2))
+    forms = dict(drude_form="velocity_cubed", geometric_form="metric_by_parts", kinetic_form="velocity_cubed")
+    b = Bands.from_model(model, np.array([[0.0, 0.0], [0.3, -0.2]]), order=1)
+    assert b.labels[0, 1] == 0 and b.labels[1, 1] == 1  # degenerate at k = 0 only
+    out = fast_raw_integrands(b, comps, **forms)
+    expected = {"xxx": ((t + 1) ** 3 + (t - 1) ** 3) / 2, "xyy": t, "yxy": t}  # per band at k = 0
+    for i, label in enumerate(expected):
+        np.testing.assert_allclose(out["drude"][0][0, i], 0.25 * expected[label], rtol=1e-12, err_msg=label)
+        np.testing.assert_allclose(out["kin"][0][0, i], E.KINETIC_PREFACTOR * expected[label], rtol=1e-12)
+    # the limit along x: Σ_n v_n³ of the two bands just off the crossing
+    near = Bands.from_model(model, np.array([[1e-7, 0.0]]), order=1)
+    vx = np.diagonal(near.v[0, 0]).real
+    np.testing.assert_allclose(np.sum(vx ** 3) / 2, expected["xxx"], rtol=1e-6)
+    for _ in range(3):  # any basis of the degenerate pair
+        rb, _ = rotate(b, rng)
+        again = fast_raw_integrands(rb, comps, **forms)
+        np.testing.assert_allclose(again["drude"][0], out["drude"][0], rtol=0, atol=1e-13)

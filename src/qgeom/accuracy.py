@@ -100,11 +100,12 @@ def _record(ds: xr.Dataset, name: str, info: dict) -> None:
 
 
 def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, tol: float,
-                 over: Sequence[str] = (), method: str | None = None) -> xr.Dataset:
+                 over: Sequence[str] = (), method: str | None = None, advice: str = "") -> xr.Dataset:
     """Add `<name>_error` (same dims and units as `name`) and the `error_estimate` attribute;
     warn (AccuracyWarning) when the relative error exceeds `tol`. `coarse`: the variable
     evaluated from the coarse sub-grid sum (None when the grid has no sub-grid), or — with
-    `method` saying so — from another less accurate sum (the result before the last refinement level)."""
+    `method` saying so — from another less accurate sum (the result before the last refinement level).
+    `advice`: a response's own remedy, added to the warning's."""
     shape = list(grid.shape)
     strides = list(grid.strides)
     if coarse is None:
@@ -139,5 +140,5 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
             f"{name}: estimated k-grid discretization error {worst:.2g} (relative{label}) exceeds "
             f"error_tol={tol:g}: " + (f"the {shape} grid and its {coarse_shape} sub-grid disagree" if method is None
                                         else f"estimated by the {method}") + ". Refine the grid "
-            f"(or raise kT/broadening); see {name}_error.", AccuracyWarning, stacklevel=3)
+            f"(or raise kT/broadening{advice}); see {name}_error.", AccuracyWarning, stacklevel=3)
     return ds

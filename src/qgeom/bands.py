@@ -104,15 +104,17 @@ def _cmatmul(x: np.ndarray, right: np.ndarray) -> np.ndarray:
     return (x.view(float) @ right).view(complex)
 
 
-def _rotate_block(block: np.ndarray, vecs: np.ndarray, right: np.ndarray, bands: slice = slice(None)) -> np.ndarray:
+def _rotate_block(block: np.ndarray, vecs: np.ndarray, right: np.ndarray | None, bands: slice = slice(None)) -> np.ndarray:
     """<n|op_c|p> for every column of a block [nk, N, ncols, N], as rows [nk, n, ncols, N(p)] for the
-    bands n in `bands` (all by default); `right`: the vectors' `_real_right_factor`.
+    bands n in `bands` (all by default); `right`: the vectors' `_real_right_factor`, or None for a
+    complex GEMM (cheaper than building that factor for a few rows).
 
     Two batched matmuls for all operators together (V_n† · [op_1 … op_c], then the stacked rows · V)
     instead of two per operator: far fewer, larger BLAS calls."""
     nk, N, ncols, _ = block.shape
     left = vecs[:, :, bands].conj().swapaxes(-1, -2) @ block.reshape(nk, N, ncols * N)
-    return _cmatmul(left.reshape(nk, -1, N), right).reshape(nk, -1, ncols, N)
+    rows = left.reshape(nk, -1, N) @ vecs if right is None else _cmatmul(left.reshape(nk, -1, N), right)
+    return rows.reshape(nk, -1, ncols, N)
 
 
 def _rotated_diagonal(block: np.ndarray, vecs: np.ndarray, bands: slice = slice(None)) -> np.ndarray:
@@ -204,7 +206,7 @@ class Bands:
                 out.__dict__[name] = mine[name]
         out.__dict__["_eigenbasis_cache"] = {
             key: ({w: tuple(None if x is None else x[index] for x in v) for w, v in value.items()}
-                  if key == "window" else value[index]) for key, value in shared.items()}
+                  if key in ("window", "first_window") else value[index]) for key, value in shared.items()}
         for name in ("v", "w", "u"):
             value = mine.get(name)
             if value is not None:
@@ -307,6 +309,20 @@ class Bands:
                 rows = _rotate_block(self.__dict__["_block"][:, :, 1 : 1 + self.nderiv], self.vectors, self._right)
             self._eigenbasis["first"] = rows
         return rows
+
+    def first_order_window(self, bands: slice) -> np.ndarray:
+        """<n|∂_a H|p> for the bands n in `bands` only, rows [nk, n, d, N(p)] (cached): the window's rows
+        of `first_order_rows`, rotated alone (nw/N of the work) when those are not computed."""
+        rows = self._eigenbasis.get("first")
+        if rows is not None or "rotated" in self._eigenbasis or "_block" not in self.__dict__:
+            return self.first_order_rows()[:, bands]
+        cache = self._eigenbasis.setdefault("first_window", {})
+        key = (bands.start, bands.stop)
+        if key not in cache:
+            block = self.__dict__["_block"]
+            right = self._eigenbasis.get("right")  # built only if another rotation needed it already
+            cache[key] = (_rotate_block(block[:, :, 1 : 1 + self.nderiv], self.vectors, right, bands),)
+        return cache[key][0]
 
     def second_derivative_along(self, c: int) -> np.ndarray:
         """<n|∂_a∂_c H|m> for every axis a, [nk, d, N, N] (`w[:, :, c]`), cached: rotated alone (d of the

@@ -20,19 +20,22 @@ def _rel(a, b):
 
 
 @pytest.mark.parametrize("model", [tilted_dirac_2band(), pt_tilted_4band(m=-3.0, t=0.5)], ids=lambda m: m.name)
-def test_two_forms_of_gamma0_terms_agree(model):
-    """Kinetic: 2C ∂³ε f0'' vs C v³ f0''''; geometric: ∂_a g f0' vs g v f0'' (integration by parts)."""
+def test_two_forms_of_each_term_agree(model):
+    """Drude: −¼∂_a(v^b v^c) f0' vs ¼ v^a v^b v^c f0''; kinetic: 2C ∂³ε f0'' vs C v³ f0''''; geometric:
+    ∂_a g f0' vs g v f0'' (integration by parts)."""
     mu = np.linspace(-1.5, 1.5, 7) if model.name == "tilted_dirac_2band" else np.linspace(-3.2, -1.5, 7)
     kw = dict(components=COMPS_2D, mu=mu, temperature=0.15, grid=160)
     a = expansion(model, **kw)
-    b = expansion(model, geometric_form="metric_by_parts", kinetic_form="velocity_cubed", **kw)
-    for term in ("geometric", "kinetic"):
+    b = expansion(model, drude_form="velocity_cubed", geometric_form="metric_by_parts", kinetic_form="velocity_cubed",
+                  **kw)
+    for term in ("drude", "geometric", "kinetic"):
         x = a.sigma.sel(mechanism="fermionic_bath", term=term).values
         y = b.sigma.sel(mechanism="fermionic_bath", term=term).values
         assert np.abs(x).max() > 1e-4
         assert _rel(x, y) < 1e-6, term
     assert metadata(a, "parameters")["kinetic_form"] == "third_derivative"
     assert metadata(b, "parameters")["geometric_form"] == "metric_by_parts"
+    assert metadata(b, "parameters")["drude_form"] == "velocity_cubed"
 
 
 def test_pt_model_has_no_bcd_and_equals_its_blocks():
@@ -225,7 +228,8 @@ def test_three_dimensional_model_all_27_components():
     model = TightBindingModel.from_hoppings(hop, add_conjugates=True, lattice=[[1, 0, 0], [0.2, 1.1, 0], [0, 0.3, 0.9]])
     kw = dict(components="all", mu=[-3.2, 0.1, 2.9], temperature=0.3, grid=32)
     a = expansion(model, **kw)
-    b = expansion(model, geometric_form="metric_by_parts", kinetic_form="velocity_cubed", **kw)
+    b = expansion(model, drude_form="velocity_cubed", geometric_form="metric_by_parts", kinetic_form="velocity_cubed",
+                  **kw)
     assert a.sigma.sizes["component"] == 27
     for term in ("drude", "bcd", "geometric", "kinetic"):
         x = a.sigma.sel(mechanism="fermionic_bath", term=term).values
@@ -294,3 +298,15 @@ def test_bands_far_from_every_mu_are_skipped_without_changing_the_result(monkeyp
                                    atol=1e-12 * np.abs(ref).max(), err_msg=str(term))
     near = full["sigma_near_degenerate"].values
     np.testing.assert_allclose(windowed["sigma_near_degenerate"].values, near, rtol=0, atol=1e-12 * np.abs(near).max())
+
+
+def test_an_unconverged_grid_suggests_the_by_parts_forms_unless_they_are_used():
+    from qgeom.accuracy import AccuracyWarning
+    from qgeom.dc.expansion import BY_PARTS
+
+    kw = dict(mu=[0.1], temperature=0.05, grid=12, progress=False)
+    with pytest.warns(AccuracyWarning, match="integrated-by-parts forms at resolution=0"):
+        expansion(tilted_dirac_2band(), **kw)
+    with pytest.warns(AccuracyWarning) as record:
+        expansion(tilted_dirac_2band(), **dict(zip(("drude_form", "geometric_form", "kinetic_form"), BY_PARTS)), **kw)
+    assert not any("integrated-by-parts" in str(w.message) for w in record)

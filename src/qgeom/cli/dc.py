@@ -12,7 +12,7 @@ from pydantic import Field, PositiveFloat, field_validator
 from ..options import DEFAULT_DEGEN_TOL, Refinement, Sampling
 from ..dc import expansion
 from ..dc.conventions import CONVENTIONS
-from ..dc.expansion import GEOMETRIC_FORMS, KINETIC_FORMS
+from ..dc.expansion import DRUDE_FORMS, GEOMETRIC_FORMS, KINETIC_FORMS
 from ..dc.mechanisms import MECHANISM_REGISTRY, MECHANISMS
 from ..dc.figures import plot_expansion
 from ..outputs import check_distinct, check_output
@@ -50,10 +50,12 @@ class DCConfig(Table):
                           + "; ".join(f"{n} ({m.help})" for n, m in MECHANISM_REGISTRY.items()) + ".",
         json_schema_extra={"default_text": "fermionic_bath,constant_gamma (+ rta when rta is given)"})
     rta: tuple[float, float] | None = Field(None, description="Table I coefficients C1,C2 of the rta mechanism.")
+    drude_form: Literal[DRUDE_FORMS] = Field(  # type: ignore[valid-type]
+        DRUDE_FORMS[0], description="Form of the Drude Γ⁻² term (equal in the continuum limit).")
     geometric_form: Literal[GEOMETRIC_FORMS] = Field(  # type: ignore[valid-type]
-        "metric_dipole", description="Form of the geometric Γ⁰ term (equal in the continuum limit).")
+        GEOMETRIC_FORMS[0], description="Form of the geometric Γ⁰ term (equal in the continuum limit).")
     kinetic_form: Literal[KINETIC_FORMS] = Field(  # type: ignore[valid-type]
-        "third_derivative", description="Form of the kinetic Γ⁰ term (equal in the continuum limit).")
+        KINETIC_FORMS[0], description="Form of the kinetic Γ⁰ term (equal in the continuum limit).")
     convention: Literal[CONVENTIONS] = Field(  # type: ignore[valid-type]
         "seed", description="seed: Eqs. 2-6 as printed (j = sigma E E / 2 for a static field); physical: sigma/2.")
     units: Literal[UNIT_CHOICES] = Field(  # type: ignore[valid-type]
@@ -148,7 +150,7 @@ def command(out, figure, executor, **opts):
     ds = expansion(
         model, components=conf.components or ["xyy"], mu=mu, temperature=conf.temperature, grid=grid_arg(conf.grid),
         offset=conf.offset,
-        mechanisms=conf.mechanisms, rta=conf.rta, geometric_form=conf.geometric_form,
+        mechanisms=conf.mechanisms, rta=conf.rta, drude_form=conf.drude_form, geometric_form=conf.geometric_form,
         kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
         blocks=conf.blocks, symmetry=None if conf.symmetry == "none" else conf.symmetry,
         symmetry_tol=conf.symmetry_tol, refine=conf.refine, refine_tol=conf.refine_tol, **executor,

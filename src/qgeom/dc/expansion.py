@@ -43,11 +43,19 @@ from . import two_band
 KINETIC_PREFACTOR = 1.0 / 24.0
 
 TERMS = ("drude", "bcd", "geometric", "kinetic", "intrinsic")
+# the forms of each term (equal in the continuum limit; the first is the default): the defaults carry
+# the lowest occupation derivative and need the fewest k-points on smooth bands (the seed models: 10⁻⁹
+# against 10⁻⁷–10⁻⁴ on 200²); the integrated-by-parts forms have no interband denominators in the
+# Drude and kinetic terms (one fewer in the geometric) and need only ∂H (`derivative_order`): on a
+# real material with avoided crossings near μ they converge on fewer k-points at ~half the cost per
+# k-point (docs/dc_expansion.md, "Two forms of each term")
+DRUDE_FORMS = ("velocity_derivative", "velocity_cubed")
 GEOMETRIC_FORMS = ("metric_dipole", "metric_by_parts")
 KINETIC_FORMS = ("third_derivative", "velocity_cubed")
+BY_PARTS = (DRUDE_FORMS[1], GEOMETRIC_FORMS[1], KINETIC_FORMS[1])  # drude, geometric, kinetic
 
 
-def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
+def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str, drude_form: str = DRUDE_FORMS[0],
                 bands: slice | None = None) -> tuple[dict, bool, slice]:
     """The per-band integrands (drude, bcd, G_ab_c, G_bc_a, metric dipole or metric·velocity, kin) with
     the order p of f0^(p) each multiplies, for the requested components only, as [comp, nk, N] arrays (two-band
@@ -66,27 +74,34 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
         pidx[a, c] = pidx[c, a] = i
     order3 = kinetic_form == "third_derivative"
     dipole = geometric_form == "metric_dipole"
-    out = two_band.two_band_per_band(b, A, B, C, dipole, order3)
+    mass = drude_form == "velocity_derivative"
+    out = two_band.two_band_per_band(b, A, B, C, dipole, order3, mass)
     band_major = out is None
     if band_major:
         bands = slice(0, b.nbands) if bands is None else bands
-        out = _general_per_band(b, A, B, C, pairs, pidx, dipole, order3, bands)
+        out = _general_per_band(b, A, B, C, pairs, pidx, dipole, order3, mass, bands)
     else:
         bands = slice(0, 2)
     # per-band arrays are [X, nk, N] or [X, N, nk], contiguous per component
-    vel, mass, G, curv = out["vel"], out["mass"], out["Gm"], out["curv"]
+    vel, G, curv = out["vel"], out["Gm"], out["curv"]
     va, vb, vc = vel[A], vel[B], vel[C]
+    # v^a v^b v^c per band: a subspace's Re Tr_D[v^a v^b v^c] (general path), else the product
+    vcube = out["vcube"] if "vcube" in out else va * vb * vc
     sAB = np.where(A <= B, 1.0, -1.0)[:, None, None]
     sAC = np.where(A <= C, 1.0, -1.0)[:, None, None]
-    drude = mass[pidx[A, B]] * vc
-    drude += vb * mass[pidx[A, C]]
-    drude *= -0.25
+    if mass:  # −¼ ∂_a(v^b v^c) f0′ (seed [D] Eq. 2 as printed)
+        x = out["mass"][pidx[A, B]] * vc
+        x += vb * out["mass"][pidx[A, C]]
+        x *= -0.25
+        drude = (x, 1)
+    else:  # by parts: +¼ v^a v^b v^c f0″ (no interband terms, see DRUDE_FORMS)
+        drude = (0.25 * vcube, 2)
     bcd = (vc * sAB) * curv[pidx[A, B]]
     bcd += (vb * sAC) * curv[pidx[A, C]]
     bcd *= 0.5
     g_ab_c = G[pidx[A, B]] * vc
     g_ab_c += G[pidx[A, C]] * vb
-    res = {"drude": (drude, 1), "bcd": (bcd, 1), "G_ab_c": (g_ab_c, 1), "G_bc_a": (G[pidx[B, C]] * va, 1)}
+    res = {"drude": drude, "bcd": (bcd, 1), "G_ab_c": (g_ab_c, 1), "G_bc_a": (G[pidx[B, C]] * va, 1)}
     if dipole:
         res["metric_dipole"] = (out["dg"], 1)
     else:
@@ -94,7 +109,7 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
     if order3:
         res["kin"] = (2 * KINETIC_PREFACTOR * out["third"], 2)
     else:
-        res["kin"] = (KINETIC_PREFACTOR * va * vb * vc, 4)
+        res["kin"] = (KINETIC_PREFACTOR * vcube, 4)
     return res, band_major, bands
 
 
@@ -160,36 +175,46 @@ class _PairSums:
         return self.done[key]
 
 
-def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool,
+def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool, mass: bool,
                       bands: slice) -> dict[str, np.ndarray]:
     """Subspace-averaged per-band integrands, band-major [X, n, nk] for the bands n in `bands` (whole
-    subspaces), for any N (sums over every intermediate state p).
+    subspaces), for any N (sums over every intermediate state p). `mass`, `dipole`, `order3`: the
+    inverse mass ∂_a v^b, ∂_A g^{BC} and ∂³ε are needed — without any of them only ∂H is (`Bands` of
+    order 1: no second derivatives, no velocity products M).
 
     Every sum over states is Σ_p g_np Re(x_np y_pn) for Hermitian x, y among v, w, D_c v^a and a
     weight g among f = 1/ε_np, f², f³, Δ f^k: one fused einsum pass each (`_PairSums`)."""
     d, nw = b.nderiv, bands.stop - bands.start
-    v_all, second, third = b.window_elements(bands)  # v of every state; w rows and Re u_nn of `bands`
-    v = _planar(v_all[:, bands].swapaxes(1, 2))  # [a, 2, n, p, nk]
-    w = _planar(second.swapaxes(1, 2))  # [pair, 2, n, p, nk]
-    M = _velocity_products(v_all, b.inv_de, d, bands)  # L + L†: [c·d + a, 2, n, p, nk]
+    second_order = mass or dipole or order3
+    if second_order:
+        v_all, second, third = b.window_elements(bands)  # v of every state; w rows and Re u_nn of `bands`
+        w = _planar(second.swapaxes(1, 2))  # [pair, 2, n, p, nk]
+        M = _velocity_products(v_all, b.inv_de, d, bands)  # L + L†: [c·d + a, 2, n, p, nk]
+        vel_all = _band_major(np.diagonal(v_all, axis1=1, axis2=3).real)  # [a, N, nk]
+        rows = v_all[:, bands]
+    else:  # every sum is over pairs (n in `bands`, any p): the window's rows alone
+        rows = b.first_order_window(bands)
+    v = _planar(rows.swapaxes(1, 2))  # [a, 2, n, p, nk]
     f = _band_major(b.inv_de[:, bands])
     weights = {"f": f, "f2": f * f}
     weights["f3"] = weights["f2"] * f
     diag = (np.arange(nw), bands.start + np.arange(nw))  # (n, p = n) within the window's rows
-    vel_all = _band_major(np.diagonal(v_all, axis1=1, axis2=3).real)  # [a, N, nk]
-    vel = vel_all[:, bands]
+    vel = v[:, 0, diag[0], diag[1]]  # [a, n, nk]
     mats = {("v", a): v[a] for a in range(d)}
     mats.update({("iv", a): np.stack([-v[a, 1], v[a, 0]]) for a in range(d - 1)})  # i·v^a: Im parts
     sums = _PairSums(mats, weights)
     pa, pb = np.array(pairs).T
     per_band = {
         "vel": vel,
-        "mass": w[:, 0][:, diag[0], diag[1]] + M[pa * d + pb, 0][:, diag[0], diag[1]],  # M_nn = 2 Re L_nn
         # Ω_{ab} = −2 Σ_p f² Im(v^a_np v^b_pn) = 2 Σ_p f² Re(i v^a_np v^b_pn) (a ≤ b; 0 on the diagonal)
         "curv": np.stack([2.0 * sums(("iv", a), ("v", c), "f2") if a < c else np.zeros((nw, b.nk))
                           for a, c in pairs]),
         "Gm": np.stack([sums(("v", a), ("v", c), "f3") for a, c in pairs]),
     }
+    if not (mass and order3):  # the by-parts Drude or kinetic term
+        per_band["vcube"] = _subspace_velocity_products(v, b, bands, A, B, C)
+    if mass:
+        per_band["mass"] = w[:, 0][:, diag[0], diag[1]] + M[pa * d + pb, 0][:, diag[0], diag[1]]  # M_nn = 2 Re L_nn
     if dipole or order3:
         mats.update({("w", i): w[i] for i in range(len(pairs))})
         for c, a in _derivative_pairs(A, B, C, dipole, order3):
@@ -217,6 +242,38 @@ def _general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool
     return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
 
 
+def _subspace_velocity_products(v: np.ndarray, b: Bands, bands: slice, A, B, C) -> np.ndarray:
+    """Re (v^A_D v^B_D v^C_D)_nn per band n of `bands` and component, [comp, n, nk], with v_D the velocity
+    matrices (planar [a, 2, n, p, nk]) restricted to the subspace D(n) (`Bands.exact_same`). Averaged
+    over D it is Re Tr_D[v^A v^B v^C]/|D|: invariant under rotations within D, and at a crossing or a
+    grouped near-degenerate pair the sum of v³ over the states the subspace continues into (the
+    eigenvalues of P v P) — where the product of the subspace-averaged velocities would cube an
+    average. Non-degenerate bands: (v^A v^B v^C)_nn. Subspaces lie within runs of the ascending
+    spectrum (`Bands.same`), so only band lags below the longest run enter."""
+    nw, nk = v.shape[2], v.shape[-1]
+    n, p0 = np.arange(nw), bands.start
+    inner = b.exact_same[:, bands, bands]
+    lags = int(b.same[:, bands, bands].sum(axis=2).max()) if nk else 1
+    out = np.zeros((len(A), nw, nk))
+    for s in range(1 - lags, lags):
+        for t in range(1 - lags, lags):
+            m = n[(n + s >= 0) & (n + s < nw) & (n + t >= 0) & (n + t < nw)]
+            mask = None
+            if (s, t) != (0, 0):
+                mask = (inner[:, m, m + s] & inner[:, m + s, m + t] & inner[:, m, m + t]).T  # [m, nk]
+                if not mask.any():
+                    continue
+            # the lagged elements of every axis first ([d, 2, m, nk], small), then the components
+            x = v[:, :, m, p0 + m + s][A]  # v^A_{n, n+s}
+            y = v[:, :, m + s, p0 + m + t][B]  # v^B_{n+s, n+t}
+            z = v[:, :, m, p0 + m + t][C]  # conj of v^C_{n+t, n}
+            xy_re = x[:, 0] * y[:, 0] - x[:, 1] * y[:, 1]
+            xy_im = x[:, 0] * y[:, 1] + x[:, 1] * y[:, 0]
+            term = xy_re * z[:, 0] + xy_im * z[:, 1]  # Re(x y conj z)
+            out[:, m] += term if mask is None else np.where(mask, term, 0.0)
+    return out
+
+
 # above this many μ values the μ sweep goes through the Taylor-moment energy histogram
 # (kspace.BinnedMuSweep: same sums to ~1e-15 relative, cost independent of nk × nμ)
 BINNED_MU_THRESHOLD = 32
@@ -232,10 +289,10 @@ class _FermiSurfaceSums:
     with Taylor moments, then one GEMM per order), or "auto" (binned above BINNED_MU_THRESHOLD μ)."""
 
     def __init__(self, comps, mu, temperature, geometric_form, kinetic_form, mu_method: str = "auto",
-                 group_tol: float | None = None):
+                 group_tol: float | None = None, drude_form: str = DRUDE_FORMS[0]):
         self.comps, self.mu, self.temperature = comps, mu, temperature
         self.group_tol = group_tol  # pairs closer than this: one subspace (bands.resolved_tol)
-        self.geometric_form, self.kinetic_form = geometric_form, kinetic_form
+        self.geometric_form, self.kinetic_form, self.drude_form = geometric_form, kinetic_form, drude_form
         if mu_method not in ("auto", "direct", "binned"):
             raise QgeomInputError(f"mu_method must be 'auto', 'direct' or 'binned', got {mu_method!r}.")
         self.mu_method = mu_method
@@ -244,7 +301,7 @@ class _FermiSurfaceSums:
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests); excludes caches."""
         return ["_FermiSurfaceSums", *(np.asarray(c) for c in self.comps), np.asarray(self.mu, float),
-                float(self.temperature), self.geometric_form, self.kinetic_form, self.group_tol]
+                float(self.temperature), self.geometric_form, self.kinetic_form, self.group_tol, self.drude_form]
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         """The sums with near-degenerate pairs grouped, plus `near:NAME` = ungrouped − grouped
@@ -256,7 +313,7 @@ class _FermiSurfaceSums:
 
     def _sums(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         raw, band_major, bands = _integrands(b, self.comps, geometric_form=self.geometric_form,
-                                             kinetic_form=self.kinetic_form,
+                                             kinetic_form=self.kinetic_form, drude_form=self.drude_form,
                                              bands=b.fermi_surface_bands(self.mu, self.temperature))
         return self._contract(b.energies[:, bands], w, raw, band_major)
 
@@ -297,7 +354,14 @@ def derivative_axes(comps) -> tuple[tuple[int, ...], tuple[np.ndarray, ...]]:
     return axes, tuple(np.searchsorted(axes, np.asarray(c)) for c in comps)
 
 
-def _validated(model, components, mechanisms, rta, geometric_form, kinetic_form, convention, units):
+def derivative_order(drude_form: str, geometric_form: str, kinetic_form: str) -> int:
+    """The highest derivative of H the forms need: ∂³H for ∂³ε, ∂²H for the inverse mass and ∂g, else ∂H."""
+    if kinetic_form == "third_derivative":
+        return 3
+    return 2 if drude_form == "velocity_derivative" or geometric_form == "metric_dipole" else 1
+
+
+def _validated(model, components, mechanisms, rta, drude_form, geometric_form, kinetic_form, convention, units):
     """The checked inputs of `expansion` (in the order they are checked, so the first bad one is
     reported): components, mechanisms, rta, convention scale, unit factor and label."""
     comps = parse_components(components, model.dim)
@@ -306,6 +370,8 @@ def _validated(model, components, mechanisms, rta, geometric_form, kinetic_form,
     unit_factor, unit = second_order_conductivity_scale(model, units)
     if geometric_form not in GEOMETRIC_FORMS:
         raise QgeomInputError(f"geometric_form must be one of {GEOMETRIC_FORMS}, got {geometric_form!r}.")
+    if drude_form not in DRUDE_FORMS:
+        raise QgeomInputError(f"drude_form must be one of {DRUDE_FORMS}, got {drude_form!r}.")
     if kinetic_form not in KINETIC_FORMS:
         raise QgeomInputError(f"kinetic_form must be one of {KINETIC_FORMS}, got {kinetic_form!r}.")
     return comps, mechanisms, rta, scale, unit_factor, unit
@@ -374,8 +440,9 @@ def expansion(
     offset: str = Sampling.offset,
     mechanisms: Sequence[str] | None = None,
     rta: tuple[float, float] | None = None,
-    geometric_form: str = "metric_dipole",
-    kinetic_form: str = "third_derivative",
+    drude_form: str = DRUDE_FORMS[0],
+    geometric_form: str = GEOMETRIC_FORMS[0],
+    kinetic_form: str = KINETIC_FORMS[0],
     convention: str = "seed",
     units: str = "auto",
     degen_tol: float = Sampling.degen_tol,
@@ -447,8 +514,8 @@ def expansion(
     if not current:
         from .observable_expansion import observable_expansion
 
-        if (rta, geometric_form, kinetic_form) != (None, "metric_dipole", "third_derivative"):
-            raise QgeomInputError("rta, geometric_form and kinetic_form belong to the current's Γ⁰ terms; the "
+        if (rta, drude_form, geometric_form, kinetic_form) != (None, DRUDE_FORMS[0], GEOMETRIC_FORMS[0], KINETIC_FORMS[0]):
+            raise QgeomInputError("rta, drude_form, geometric_form and kinetic_form belong to the current's Γ⁰ terms; the "
                                   "expansion of another observable has no such options (Γ⁰: use qgeom.dc.exact).")
         return observable_expansion(
             model, observable=observable, components=components, mu=mu, temperature=temperature, grid=grid,
@@ -459,16 +526,17 @@ def expansion(
     sampling = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks)
     execution = Execution(chunk_size, progress, workers, scheduler, checkpoint)
     comps, mechanisms, rta, scale, unit_factor, unit = _validated(
-        model, components, mechanisms, rta, geometric_form, kinetic_form, convention, units,
+        model, components, mechanisms, rta, drude_form, geometric_form, kinetic_form, convention, units,
     )
     mu_arr, kT, degen_tol = thermal.mu, thermal.temperature, sampling.degen_tol
     kgrid = sampling.kgrid(model)
-    order = 3 if kinetic_form == "third_derivative" else 2
+    order = derivative_order(drude_form, geometric_form, kinetic_form)
     plan = resolve_symmetry(model, symmetry, kgrid, tol=symmetry_tol)
     computed = plan.needed(comps) if plan else comps
     group_tol = resolved_tol(degen_tol, kT if resolution is None else resolution)
     axes, local = derivative_axes(component_indices(computed))
-    func = _FermiSurfaceSums(local, mu_arr, kT, geometric_form, kinetic_form, group_tol=group_tol)
+    func = _FermiSurfaceSums(local, mu_arr, kT, geometric_form, kinetic_form, group_tol=group_tol,
+                             drude_form=drude_form)
     error_tol = error_tolerance(error_tol)
     base_grid = plan.grid if plan else kgrid
     to_sigma = lambda sums: scale * unit_factor * assemble(split_near(sums)[0], mechanisms, rta)  # noqa: E731
@@ -489,7 +557,7 @@ def expansion(
             coarse = symmetrize_terms(plan, coarse, computed, comps, TERMS)[0]
     parameters = {
         "temperature": kT, "degen_tol": degen_tol, "resolution": group_tol, "rta_c1_c2": list(rta) if rta else None,
-        "geometric_form": geometric_form, "kinetic_form": kinetic_form,
+        "drude_form": drude_form, "geometric_form": geometric_form, "kinetic_form": kinetic_form,
         "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
         "unit_factor": unit_factor,
         "orbital_blocks": block_provenance(model, blocks),
@@ -498,11 +566,16 @@ def expansion(
     ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
     ds = attach_symmetry(ds, plan, forbidden)
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol)
+    # the seed forms' sharp interband terms are what a many-band material's grid has to resolve
+    advice = "" if (drude_form, geometric_form, kinetic_form) == BY_PARTS else (
+        ", or use the integrated-by-parts forms at resolution=0: drude_form, geometric_form, kinetic_form = "
+        f"{', '.join(map(repr, BY_PARTS))} (fewer k-points where bands have avoided crossings near mu; "
+        "docs/dc_expansion.md)")
     if refined is not None:
         attach_refinement(ds, refined, refinement, base_grid)
         if refined.history:
             return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
                                 method=f"change made by the last refinement level ({len(refined.history)}) "
-                                       "(qgeom.refinement)")
-    return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"))
+                                       "(qgeom.refinement)", advice=advice)
+    return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"), advice=advice)
 

@@ -102,9 +102,10 @@ def _radius_third_derivative(A, B, C, e, q, N2, M12, ir, nh, d3) -> np.ndarray:
     return t
 
 
-def two_band_per_band(b: Bands, A, B, C, dipole: bool, order3: bool) -> dict[str, np.ndarray] | None:
-    """The per-band integrands of the expansion (vel, mass, curv, Gm for the pairs a ≤ b; dg or g;
-    third when `order3`) in closed form. None when the chunk is not two-band or has a degenerate
+def two_band_per_band(b: Bands, A, B, C, dipole: bool, order3: bool,
+                      mass: bool = True) -> dict[str, np.ndarray] | None:
+    """The per-band integrands of the expansion (vel, curv, Gm for the pairs a ≤ b; mass when `mass`;
+    dg or g; third when `order3`) in closed form. None when the chunk is not two-band or has a degenerate
     k-point (the general path then averages over the subspace)."""
     block = b.__dict__.get("_block")
     if block is None or b.nbands != 2 or not np.all(b.labels[:, -1] == 1):
@@ -122,14 +123,16 @@ def two_band_per_band(b: Bands, A, B, C, dipole: bool, order3: bool) -> dict[str
     q -= e[:, None] * e[None]  # [d, d, nk]
     pa, pb = np.array(symmetric_combos(d, 2)).T
     qp = q[pa, pb]
-    d2c = vec[:, 1 + n1 : 1 + n1 + n2]  # [3, n2, nk]; n2 > 0: the expansion always has order ≥ 2
-    ncomb = _dot3(nh[:, None], d2c)  # n̂·∂_ab d, [n2, nk]
     per_band = {
         "vel": _even_minus_plus_odd(d0[1 : 1 + n1], e),
-        "mass": _even_minus_plus_odd(d0[1 + n1 : 1 + n1 + n2], ncomb + qp * ir),
         "curv": _odd(_berry_numerator(nh, d1, pa, pb) * (-0.5 * ir2)),
         "Gm": _odd(qp * (0.125 * ir2 * ir)),
     }
+    if mass or dipole or order3:  # the block then holds the second-order columns
+        d2c = vec[:, 1 + n1 : 1 + n1 + n2]  # [3, n2, nk]
+        ncomb = _dot3(nh[:, None], d2c)  # n̂·∂_ab d, [n2, nk]
+    if mass:
+        per_band["mass"] = _even_minus_plus_odd(d0[1 + n1 : 1 + n1 + n2], ncomb + qp * ir)
     if dipole or order3:
         i2 = symmetric_index(d, 2)
         N2 = ncomb[i2]  # [d, d, nk]
