@@ -166,9 +166,12 @@ def cpu(fn):
     return time.process_time() - c0
 
 # cost per k-point: symmetry=None (the default "neumann" adds a one-off detection, timed apart)
-def dc():
+def dc(**forms):
     expansion(model, components=comps, mu=mu, temperature=kT, grid=kgrid,
-              mechanisms=["fermionic_bath", "constant_gamma"], progress=False, symmetry=None)
+              mechanisms=["fermionic_bath", "constant_gamma"], progress=False, symmetry=None, **forms)
+
+# the integrated-by-parts form of every term: the same converged σ from ∂H alone (docs/dc_expansion.md)
+BY_PARTS = dict(drude_form="velocity_cubed", geometric_form="metric_by_parts", kinetic_form="velocity_cubed")
 
 omega = np.linspace(0.2, 3.0, 50)
 def optical():
@@ -204,9 +207,9 @@ def floor(g=kgrid):
 big = real_models.ChunkSample.of(make_grid(model, real_models.user_grid(model.dim), offset="gamma"), chunk,
                                  *real_models.SAMPLE_RUNS)
 
-def dc_big():
+def dc_big(**forms):
     expansion(model, components=comps, mu=mu, temperature=kT, grid=big,
-              mechanisms=["fermionic_bath", "constant_gamma"], progress=False, symmetry=None)
+              mechanisms=["fermionic_bath", "constant_gamma"], progress=False, symmetry=None, **forms)
 
 def optical_big():
     response(model, "current_x", omega=omega, mu=float(mu[10]), temperature=kT, tau=0.1, grid=big,
@@ -215,11 +218,12 @@ def optical_big():
 expansion(model, components=comps, mu=mu[:2], temperature=kT, grid=2, progress=False)  # warm-up
 response(model, "current_x", omega=omega[:2], mu=float(mu[10]), temperature=kT, tau=0.1, grid=2, progress=False)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-best = dict(floor=1e99, block=1e99, block_all=1e99, dc=1e99, optical=1e99, detection=1e99,
-            floor_big=1e99, dc_big=1e99, optical_big=1e99)
+best = dict(floor=1e99, block=1e99, block_all=1e99, dc=1e99, dc_parts=1e99, optical=1e99, detection=1e99,
+            floor_big=1e99, dc_big=1e99, dc_parts_big=1e99, optical_big=1e99)
 rss = None
 for _ in range(cfg["repeat"]):
     best["dc"] = min(best["dc"], cpu(dc))
+    best["dc_parts"] = min(best["dc_parts"], cpu(lambda: dc(**BY_PARTS)))
     best["detection"] = min(best["detection"], cpu(detection))
     best["floor"] = min(best["floor"], floor())
     best["block"] = min(best["block"], cpu(block))
@@ -229,6 +233,7 @@ for _ in range(cfg["repeat"]):
     best["floor"] = min(best["floor"], floor())
     if cfg["big"]:
         best["dc_big"] = min(best["dc_big"], cpu(dc_big))
+        best["dc_parts_big"] = min(best["dc_parts_big"], cpu(lambda: dc_big(**BY_PARTS)))
         best["floor_big"] = min(best["floor_big"], floor(big))
         if cfg["optical"]:
             best["optical_big"] = min(best["optical_big"], cpu(optical_big))
@@ -341,12 +346,13 @@ def main(argv=None) -> int:
     report["loadavg_after"] = os.getloadavg()
     print("\nqgeom on real Wannier models (CPU-time ratios to the eigh floor of the same [nk, N, N]; one BLAS thread)")
     print(_table(["model", "N", "R vectors", "conv", "grid", "chunk", "floor µs/k", "H+∂ used / floor",
-                  "H+∂ all / floor", "dc.expansion / floor", "optical / floor", "user grid", "dc / floor there",
-                  "optical / floor there", "WB µs/k", "WB / dc.expansion",
+                  "H+∂ all / floor", "dc.expansion / floor", "dc by parts / floor", "optical / floor", "user grid",
+                  "dc / floor there", "dc by parts there", "optical / floor there", "WB µs/k", "WB / dc.expansion",
                   "WB max|ΔE| eV", "peak RSS MiB (import)", "default symmetry detection s"], rows))
     dc_ok = [r["model"] for r in report["cases"] if r["dc"] <= 3 * r["floor"]]
+    parts_ok = [r["model"] for r in report["cases"] if r["dc_parts"] <= 3 * r["floor"]]
     opt_ok = [r["model"] for r in report["cases"] if r["optical"] <= 6 * r["floor"]]
-    print(f"targets: dc.expansion <= 3x the floor met by {dc_ok or 'none'}; "
+    print(f"targets: dc.expansion <= 3x the floor met by {dc_ok or 'none'} (by-parts forms: {parts_ok or 'none'}); "
           f"optical.response <= 6x met by {opt_ok or 'none'}")
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
@@ -358,6 +364,7 @@ def _row(r: dict) -> list:
     peer = r.get("peer")
     return [r["model"], r["N"], r["nR"], r["convention"], "×".join(map(str, r["grid"])), r["chunk"],
             f"{1e6 * fl / nk:.1f}", f"{r['block'] / fl:.2f}", f"{r['block_all'] / fl:.2f}", f"{r['dc'] / fl:.2f}",
+            f"{r['dc_parts'] / fl:.2f}",
             f"{r['optical'] / fl:.2f}" if r["optical"] < 1e98 else "—",
             *_user_grid_cells(r),
             f"{1e6 * peer['cpu'] / nk:.0f}" if peer else "—", f"{peer['cpu'] / r['dc']:.1f}×" if peer else "—",
@@ -369,9 +376,10 @@ def _user_grid_cells(r: dict) -> list:
     """The user-size grid's columns: its shape (and how many of its k-points were timed), dc and optical
     per k over the floor on the same k-points."""
     if r.get("dc_big", 1e99) >= 1e98:
-        return ["—", "—", "—"]
+        return ["—", "—", "—", "—"]
     fl = r["floor_big"]
     return [f"{'×'.join(map(str, r['big_grid']))} ({r['big_nk']})", f"{r['dc_big'] / fl:.2f}",
+            f"{r['dc_parts_big'] / fl:.2f}",
             f"{r['optical_big'] / fl:.2f}" if r["optical_big"] < 1e98 else "—"]
 
 
