@@ -253,7 +253,7 @@ def _subspace_velocity_products(v: np.ndarray, b: Bands, bands: slice, A, B, C) 
     nw, nk = v.shape[2], v.shape[-1]
     n, p0 = np.arange(nw), bands.start
     inner = b.exact_same[:, bands, bands]
-    lags = int(b.same[:, bands, bands].sum(axis=2).max()) if nk else 1
+    lags = int(b.same[:, bands, bands].sum(axis=2).max(initial=1))  # 1 for an empty window or chunk
     out = np.zeros((len(A), nw, nk))
     for s in range(1 - lags, lags):
         for t in range(1 - lags, lags):
