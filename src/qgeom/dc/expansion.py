@@ -470,6 +470,10 @@ def expansion(
     `convention`: "seed" (Eqs. 2–6 as printed; a static field gives j_a = ½ Σ σ_abc E_b E_c) or
     "physical" (σ/2, j_a = Σ σ_abc E_b E_c); see `qgeom.dc.conventions`. `units`: "auto" (SI when
     the model's units are physical, e.g. eV/Å Wannier models; otherwise model units), "si", "model".
+    `drude_form`, `geometric_form`, `kinetic_form`: the form of each term (`DRUDE_FORMS`, ...; the
+    same k-integral, docs/dc_expansion.md): the defaults converge first on smooth bands; the
+    integrated-by-parts forms (`BY_PARTS`), best with `resolution=0`, on many-band materials with
+    avoided crossings near μ, at about half the cost per k-point (they need only ∂H).
     `workers`, `scheduler`, `checkpoint`: executor and resumable run, see `kspace.integrate`.
     `blocks`: split H(k) into its exactly decoupled orbital blocks (`qgeom.models.blocks`; e.g. the
     h ⊕ h* of a PT-symmetric model) and sum their responses — exact, and cheaper; False forces
@@ -515,7 +519,7 @@ def expansion(
         from .observable_expansion import observable_expansion
 
         if (rta, drude_form, geometric_form, kinetic_form) != (None, DRUDE_FORMS[0], GEOMETRIC_FORMS[0], KINETIC_FORMS[0]):
-            raise QgeomInputError("rta, drude_form, geometric_form and kinetic_form belong to the current's Γ⁰ terms; the "
+            raise QgeomInputError("rta, drude_form, geometric_form and kinetic_form belong to the current's terms; the "
                                   "expansion of another observable has no such options (Γ⁰: use qgeom.dc.exact).")
         return observable_expansion(
             model, observable=observable, components=components, mu=mu, temperature=temperature, grid=grid,
