@@ -12,8 +12,9 @@ from pydantic import Field, PositiveFloat, field_validator
 from ..options import DEFAULT_DEGEN_TOL, Refinement, Sampling
 from ..dc import expansion
 from ..dc.conventions import CONVENTIONS
-from ..dc.expansion import DRUDE_FORMS, GEOMETRIC_FORMS, KINETIC_FORMS
+from ..dc.expansion import BY_PARTS, DRUDE_FORMS, GEOMETRIC_FORMS, KINETIC_FORMS
 from ..dc.mechanisms import MECHANISM_REGISTRY, MECHANISMS
+from ..near_degeneracy import large_fractions
 from ..dc.figures import plot_expansion
 from ..outputs import check_distinct, check_output
 from ..dc.zeros import label, numerical_zeros, zero_note
@@ -167,9 +168,12 @@ def command(out, figure, executor, **opts):
     note = zero_note(ds, zeros)
     if note:
         click.echo(f"\n{note}")
+    drude_near = any("/drude:" in x for x in large_fractions(ds, "sigma", ("component", "mu"), ("mechanism", "term")))
+    by_parts = "" if conf.drude_form == BY_PARTS[0] or not drude_near else (
+        f"; the Drude's grouped pairs follow the exact NESS with --drude-form {BY_PARTS[0]}")
     warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution",
                          "would change", "The result depends on Gamma/splitting beyond the expansion; compare "
-                         "with qgeom dc-exact")
+                         f"with qgeom dc-exact{by_parts}")
     if "refinement" in ds.attrs:
         info = json.loads(ds.attrs["refinement"])
         click.echo(f"\nrefinement: {info['levels_done']} level(s), {info['points_evaluated']} k-points evaluated "
