@@ -26,8 +26,10 @@ CASES = [  # (group, lattice, grid, offset)
     ("3m'", HEXAGONAL, 12, "gamma"),        # hexagonal 2D, magnetic
     (MIRROR_GREY, HEXAGONAL, 12, "gamma"),  # hexagonal lattice, non-magnetic (BCD allowed)
 ]
+# the integrated-by-parts forms: gauge invariant where the group forces a degeneracy onto the grid
+# (docs/symmetry.md); the Drude's (Re Tr_D[v³]) on the ∂H-only path, wedge and full grid alike
 KW = dict(components="all", mu=[-0.4, 0.5], temperature=0.4, progress=False, error_tol=1e9,
-          geometric_form="metric_by_parts", kinetic_form="velocity_cubed")
+          drude_form="velocity_cubed", geometric_form="metric_by_parts", kinetic_form="velocity_cubed")
 
 
 def _ops(group, dim):
