@@ -281,13 +281,14 @@ def test_bands_far_from_every_mu_are_skipped_without_changing_the_result(monkeyp
     kw = dict(components=["xyz", "xxy", "zzz"], mu=[8.6, 8.9], temperature=0.02, grid=(6, 6, 6),
               mechanisms=["fermionic_bath", "constant_gamma"], progress=False, symmetry=None)
     calls = []
-    original = E._general_per_band
+    S = importlib.import_module("qgeom.dc.sums_over_states")
+    original = S.general_per_band
 
     def spy(b, *args):
         calls.append((args[-1].stop - args[-1].start, b.nbands))
         return original(b, *args)
 
-    monkeypatch.setattr(E, "_general_per_band", spy)
+    monkeypatch.setattr(S, "general_per_band", spy)
     windowed = E.expansion(gaas, **kw)
     assert max(n for n, _ in calls) < 16 // 2  # fewer than half the bands in every chunk
     monkeypatch.setattr(importlib.import_module("qgeom.bands"), "FERMI_WINDOW", 1e9)  # the window rule's one place

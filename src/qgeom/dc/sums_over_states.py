@@ -1,0 +1,175 @@
+"""Per-band integrands of the Γ expansion by sums over intermediate states (any number of bands).
+
+The general path of `qgeom.dc.expansion._integrands` (the closed form for two bands is `two_band`):
+from the eigenbasis matrix elements of ∂H (and ∂²H, Re ∂³H_nn where the forms need them) of the
+bands in the Fermi window, every subspace-averaged per-band quantity the terms use — band velocity,
+inverse mass, Berry curvature, the energy-normalized metric, the metric and its dipole, ∂³ε, and the
+subspace trace Re Tr_D[v^a v^b v^c] of the integrated-by-parts forms — as band-major [X, n, nk] arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..bands import Bands, symmetric_index
+
+
+def _band_major(x: np.ndarray) -> np.ndarray:
+    """x [nk, ...] as a contiguous [..., nk]. With k last, every elementwise step of the sums over
+    states is one long loop over the chunk, broadcasting over the small band and component axes
+    for free; with k first it is a loop of N² elements per k-point, several times slower."""
+    return np.ascontiguousarray(np.moveaxis(x, 0, -1))
+
+
+def _planar(x: np.ndarray) -> np.ndarray:
+    """Complex matrices x [nk, q, n, p] as real band-major planes [q, 2 (re, im), n, p, nk]."""
+    planes = x.view(float).reshape(x.shape + (2,))  # [nk, q, n, p, re/im]
+    if x.strides[0] % 4096:
+        return np.ascontiguousarray(planes.transpose(1, 4, 2, 3, 0))
+    # k-points a multiple of 4 KiB apart (e.g. N = 8, 16): a transposing copy reads addresses that
+    # all fall in the same cache sets (~3 ns a number); move whole matrix rows first
+    rows = np.ascontiguousarray(planes.transpose(1, 2, 0, 3, 4))  # [q, n, nk, p, re/im]
+    return np.ascontiguousarray(rows.transpose(0, 4, 1, 3, 2))
+
+
+def _velocity_products(v: np.ndarray, f: np.ndarray, d: int, bands: slice) -> np.ndarray:
+    """M^{ca} = L^{ca} + L^{ca}† with L^{ca} = (v^c ∘ f) @ v^a (so D_c v^a = w^{ca} + M^{ca}), rows n in
+    `bands`, planar [c·d + a, 2, n, p, nk], from the rows v [nk, n, a, p] of every state: the rows of
+    L and its columns n (for L†), or one full product when the window holds half the bands or more."""
+    nk, N = v.shape[:2]
+    nw = bands.stop - bands.start
+    vf = v * f[:, :, None, :]  # (v^c ∘ f)_nq as [nk, n, c, q]
+    if 2 * nw >= N:
+        L = (vf.reshape(nk, N * d, N) @ v.reshape(nk, N, d * N)).reshape(nk, N, d, d, N)  # [n, c, a, p]
+        M = L[:, bands] + L[..., bands].conj().transpose(0, 4, 2, 3, 1)
+    else:
+        rows = (vf[:, bands].reshape(nk, nw * d, N) @ v.reshape(nk, N, d * N)).reshape(nk, nw, d, d, N)
+        cols = (vf.reshape(nk, N * d, N) @ v[..., bands].reshape(nk, N, d * nw)).reshape(nk, N, d, d, nw)
+        M = rows + cols.conj().transpose(0, 4, 2, 3, 1)  # L^{ca}†_np = conj L^{ca}_pn
+    return _planar(M.reshape(nk, nw, d * d, N).swapaxes(1, 2))
+
+
+def _derivative_pairs(A, B, C, dipole: bool, order3: bool) -> list[tuple[int, int]]:
+    """The distinct (c, a) of the D_c v^a that ∂_A g^{BC} (`dipole`) and ∂_A∂_B∂_C ε (`order3`) use."""
+    A, B, C = A.tolist(), B.tolist(), C.tolist()
+    ca = set()
+    if dipole:
+        ca |= set(zip(A, B)) | set(zip(A, C))
+    if order3:
+        ca |= set(zip(C, A)) | set(zip(C, B))
+    return sorted(ca)
+
+
+class _PairSums:
+    """Σ_p g_np Re(x_np conj y_np) = Σ_p g_np Re(x_np y_pn) (y Hermitian) for named planar
+    matrices x, y [2, n, p, nk] and named weights g [n, p, nk], as [n, nk]: one fused einsum pass
+    each (no temporaries), computed once per distinct (x, y, g)."""
+
+    def __init__(self, matrices: dict, weights: dict):
+        self.matrices, self.weights, self.done = matrices, weights, {}
+
+    def __call__(self, x, y, g) -> np.ndarray:
+        key = (min(x, y), max(x, y), g)  # Re(x conj y) = Re(y conj x)
+        if key not in self.done:
+            m = self.matrices
+            self.done[key] = np.einsum("rnpk,rnpk,npk->nk", m[x], m[y], self.weights[g])
+        return self.done[key]
+
+
+def general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool, mass: bool,
+                      bands: slice) -> dict[str, np.ndarray]:
+    """Subspace-averaged per-band integrands, band-major [X, n, nk] for the bands n in `bands` (whole
+    subspaces), for any N (sums over every intermediate state p). `mass`, `dipole`, `order3`: the
+    inverse mass ∂_a v^b, ∂_A g^{BC} and ∂³ε are needed — without any of them only ∂H is (`Bands` of
+    order 1: no second derivatives, no velocity products M).
+
+    Every sum over states is Σ_p g_np Re(x_np y_pn) for Hermitian x, y among v, w, D_c v^a and a
+    weight g among f = 1/ε_np, f², f³, Δ f^k: one fused einsum pass each (`_PairSums`)."""
+    d, nw = b.nderiv, bands.stop - bands.start
+    second_order = mass or dipole or order3
+    if second_order:
+        v_all, second, third = b.window_elements(bands)  # v of every state; w rows and Re u_nn of `bands`
+        w = _planar(second.swapaxes(1, 2))  # [pair, 2, n, p, nk]
+        M = _velocity_products(v_all, b.inv_de, d, bands)  # L + L†: [c·d + a, 2, n, p, nk]
+        vel_all = _band_major(np.diagonal(v_all, axis1=1, axis2=3).real)  # [a, N, nk]
+        rows = v_all[:, bands]
+    else:  # every sum is over pairs (n in `bands`, any p): the window's rows alone
+        rows = b.first_order_window(bands)
+    v = _planar(rows.swapaxes(1, 2))  # [a, 2, n, p, nk]
+    f = _band_major(b.inv_de[:, bands])
+    weights = {"f": f, "f2": f * f}
+    weights["f3"] = weights["f2"] * f
+    diag = (np.arange(nw), bands.start + np.arange(nw))  # (n, p = n) within the window's rows
+    vel = v[:, 0, diag[0], diag[1]]  # [a, n, nk]
+    mats = {("v", a): v[a] for a in range(d)}
+    mats.update({("iv", a): np.stack([-v[a, 1], v[a, 0]]) for a in range(d - 1)})  # i·v^a: Im parts
+    sums = _PairSums(mats, weights)
+    pa, pb = np.array(pairs).T
+    per_band = {
+        "vel": vel,
+        # Ω_{ab} = −2 Σ_p f² Im(v^a_np v^b_pn) = 2 Σ_p f² Re(i v^a_np v^b_pn) (a ≤ b; 0 on the diagonal)
+        "curv": np.stack([2.0 * sums(("iv", a), ("v", c), "f2") if a < c else np.zeros((nw, b.nk))
+                          for a, c in pairs]),
+        "Gm": np.stack([sums(("v", a), ("v", c), "f3") for a, c in pairs]),
+    }
+    if not (mass and order3):  # the by-parts Drude or kinetic term
+        per_band["vcube"] = subspace_velocity_products(v, b, bands, A, B, C)
+    if mass:
+        per_band["mass"] = w[:, 0][:, diag[0], diag[1]] + M[pa * d + pb, 0][:, diag[0], diag[1]]  # M_nn = 2 Re L_nn
+    if dipole or order3:
+        mats.update({("w", i): w[i] for i in range(len(pairs))})
+        for c, a in _derivative_pairs(A, B, C, dipole, order3):
+            mats[("Dv", c, a)] = w[pidx[c, a]] + M[c * d + a]  # D_c v^a
+        for kind, power, used in (("f3Δ", "f3", A if dipole else ()), ("f2Δ", "f2", C if order3 else ())):
+            for a in set(np.asarray(used).tolist()):
+                weights[(kind, a)] = (vel[a][:, None] - vel_all[a][None, :]) * weights[power]  # Δ^a_np f^k
+    comps = list(zip(A.tolist(), B.tolist(), C.tolist()))
+    if dipole:
+        # ∂_A g^{BC} = Σ_p f² Re(D_A v^B_np v^C_pn + D_A v^C_np v^B_pn) − 2 Q^{BC} Δ^A f³
+        per_band["dg"] = np.stack([
+            sums(("Dv", a, bb), ("v", c), "f2") + sums(("Dv", a, c), ("v", bb), "f2")
+            - 2.0 * sums(("v", bb), ("v", c), ("f3Δ", a)) for a, bb, c in comps])
+    if order3:
+        # ∂_A∂_B∂_C ε_n = Re u^{ABC}_nn + 2Σ_p f Re[v^C w^{AB} + D_C v^A v^B + D_C v^B v^A]_np,pn − 2Σ_p f² Δ^C Q^{AB}
+        u_diag = _band_major(third)[symmetric_index(d, 3)[A, B, C]]
+        per_band["third"] = u_diag + 2.0 * np.stack([
+            sums(("w", pidx[a, bb]), ("v", c), "f") + sums(("Dv", c, a), ("v", bb), "f")
+            + sums(("Dv", c, bb), ("v", a), "f") - sums(("v", a), ("v", bb), ("f2Δ", c)) for a, bb, c in comps])
+    if not dipole:
+        per_band["g"] = np.stack([sums(("v", a), ("v", c), "f2") for a, c in pairs])
+    names = list(per_band)  # averaged over degenerate subspaces in one call for all
+    sizes = [per_band[n].shape[0] for n in names]
+    avg = b.subspace_average_band_major(np.concatenate([per_band[n] for n in names]), bands)
+    return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
+
+
+def subspace_velocity_products(v: np.ndarray, b: Bands, bands: slice, A, B, C) -> np.ndarray:
+    """Re (v^A_D v^B_D v^C_D)_nn per band n of `bands` and component, [comp, n, nk], with v_D the velocity
+    matrices (planar [a, 2, n, p, nk]) restricted to the subspace D(n) (`Bands.exact_same`). Averaged
+    over D it is Re Tr_D[v^A v^B v^C]/|D|: invariant under rotations within D, and at a crossing or a
+    grouped near-degenerate pair the sum of v³ over the states the subspace continues into (the
+    eigenvalues of P v P) — where the product of the subspace-averaged velocities would cube an
+    average. Non-degenerate bands: (v^A v^B v^C)_nn. Subspaces lie within runs of the ascending
+    spectrum (`Bands.same`), so only band lags below the longest run enter."""
+    nw, nk = v.shape[2], v.shape[-1]
+    n, p0 = np.arange(nw), bands.start
+    inner = b.exact_same[:, bands, bands]
+    lags = int(b.same[:, bands, bands].sum(axis=2).max(initial=1))  # 1 for an empty window or chunk
+    out = np.zeros((len(A), nw, nk))
+    for s in range(1 - lags, lags):
+        for t in range(1 - lags, lags):
+            m = n[(n + s >= 0) & (n + s < nw) & (n + t >= 0) & (n + t < nw)]
+            mask = None
+            if (s, t) != (0, 0):
+                mask = (inner[:, m, m + s] & inner[:, m + s, m + t] & inner[:, m, m + t]).T  # [m, nk]
+                if not mask.any():
+                    continue
+            # the lagged elements of every axis first ([d, 2, m, nk], small), then the components
+            x = v[:, :, m, p0 + m + s][A]  # v^A_{n, n+s}
+            y = v[:, :, m + s, p0 + m + t][B]  # v^B_{n+s, n+t}
+            z = v[:, :, m, p0 + m + t][C]  # conj of v^C_{n+t, n}
+            xy_re = x[:, 0] * y[:, 0] - x[:, 1] * y[:, 1]
+            xy_im = x[:, 0] * y[:, 1] + x[:, 1] * y[:, 0]
+            term = xy_re * z[:, 0] + xy_im * z[:, 1]  # Re(x y conj z)
+            out[:, m] += term if mask is None else np.where(mask, term, 0.0)
+    return out
