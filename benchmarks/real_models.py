@@ -146,6 +146,7 @@ import real_models
 from qgeom.bands import derivative_block
 import importlib
 from qgeom.dc import expansion
+from qgeom.dc.expansion import BY_PARTS  # every term by parts: the same σ from ∂H alone
 from qgeom.dc.components import component_indices
 from qgeom.kspace import auto_chunk_size, chunk_bounds, make_grid
 from qgeom.optical import response
@@ -169,9 +170,6 @@ def cpu(fn):
 def dc(**forms):
     expansion(model, components=comps, mu=mu, temperature=kT, grid=kgrid,
               mechanisms=["fermionic_bath", "constant_gamma"], progress=False, symmetry=None, **forms)
-
-# the integrated-by-parts form of every term: the same converged σ from ∂H alone (docs/dc_expansion.md)
-BY_PARTS = dict(drude_form="velocity_cubed", geometric_form="metric_by_parts", kinetic_form="velocity_cubed")
 
 omega = np.linspace(0.2, 3.0, 50)
 def optical():

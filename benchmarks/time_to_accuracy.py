@@ -77,8 +77,8 @@ FIELD, EXCHANGE = 0.1, 0.05  # V/Å, eV
 TERMS = {"bcd": "yxx", "drude": "xxx"}  # term -> component
 C_EMBED = 20.0  # Å: the 2D model is embedded in 3D for WB; WB's per-volume numbers × c = qgeom's per-area
 MAXDE = 12  # half-width of the Fermi–Dirac smoothing kernel in kT (tail e^-12 ≈ 6e-6)
-# the integrated-by-parts form of every term (qgeom.dc.expansion's DRUDE_FORMS, ...; the defaults are the seed's)
-IBP_FORMS = dict(drude_form="velocity_cubed", geometric_form="metric_by_parts", kinetic_form="velocity_cubed")
+# the integrated-by-parts form of every term (the defaults are the seed's)
+IBP_FORMS = dict(__import__("qgeom.dc.expansion", fromlist=["BY_PARTS"]).BY_PARTS)
 
 
 # ---------------------------------------------------------------------------------------------- model

@@ -34,7 +34,7 @@ from qgeom.models.two_dimensional import with_displacement_field
 from qgeom.plots import figure_style, save_figure
 
 ROOT = Path(__file__).resolve().parents[1]
-FORMS = {"seed": {}, "by parts": dict(zip(("drude_form", "geometric_form", "kinetic_form"), BY_PARTS))}
+FORMS = {"seed": {}, "by parts": dict(BY_PARTS)}
 TERMS = ("drude", "kinetic")
 
 

@@ -309,7 +309,7 @@ def test_an_unconverged_grid_suggests_the_by_parts_forms_unless_they_are_used():
     with pytest.warns(AccuracyWarning, match="integrated-by-parts forms at resolution=0"):
         expansion(tilted_dirac_2band(), **kw)
     with pytest.warns(AccuracyWarning) as record:
-        expansion(tilted_dirac_2band(), **dict(zip(("drude_form", "geometric_form", "kinetic_form"), BY_PARTS)), **kw)
+        expansion(tilted_dirac_2band(), **BY_PARTS, **kw)
     assert not any("integrated-by-parts" in str(w.message) for w in record)
 
 
@@ -318,7 +318,7 @@ def test_by_parts_forms_with_no_band_in_the_fermi_window(model):
     """μ far from every band: an empty band window on every chunk (dense path), zero and no error."""
     from qgeom.dc.expansion import BY_PARTS
 
-    forms = dict(zip(("drude_form", "geometric_form", "kinetic_form"), BY_PARTS))
+    forms = dict(BY_PARTS)
     for kw in ({}, forms, dict(kinetic_form="velocity_cubed")):
         ds = expansion(model, mu=[50.0], temperature=0.01, grid=8, progress=False, blocks=False, **kw)
         assert float(abs(ds.sigma).max()) == 0.0

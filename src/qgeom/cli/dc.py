@@ -169,8 +169,8 @@ def command(out, figure, executor, **opts):
     if note:
         click.echo(f"\n{note}")
     drude_near = any("/drude:" in x for x in large_fractions(ds, "sigma", ("component", "mu"), ("mechanism", "term")))
-    by_parts = "" if conf.drude_form == BY_PARTS[0] or not drude_near else (
-        f"; the Drude's grouped pairs follow the exact NESS with --drude-form {BY_PARTS[0]}")
+    by_parts = "" if conf.drude_form == BY_PARTS["drude_form"] or not drude_near else (
+        f"; the Drude's grouped pairs follow the exact NESS with --drude-form {BY_PARTS['drude_form']}")
     warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution",
                          "would change", "The result depends on Gamma/splitting beyond the expansion; compare "
                          f"with qgeom dc-exact{by_parts}")

@@ -11,6 +11,7 @@ model's units are physical (`units="auto"`, via `qgeom.units`).
 from __future__ import annotations
 
 import itertools
+from types import MappingProxyType
 from collections.abc import Sequence
 
 import numpy as np
@@ -52,7 +53,9 @@ TERMS = ("drude", "bcd", "geometric", "kinetic", "intrinsic")
 DRUDE_FORMS = ("velocity_derivative", "velocity_cubed")
 GEOMETRIC_FORMS = ("metric_dipole", "metric_by_parts")
 KINETIC_FORMS = ("third_derivative", "velocity_cubed")
-BY_PARTS = (DRUDE_FORMS[1], GEOMETRIC_FORMS[1], KINETIC_FORMS[1])  # drude, geometric, kinetic
+# the integrated-by-parts form of every term, as the keywords of `expansion` (the one place)
+BY_PARTS = MappingProxyType(dict(drude_form=DRUDE_FORMS[1], geometric_form=GEOMETRIC_FORMS[1],
+                                 kinetic_form=KINETIC_FORMS[1]))
 
 
 def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str, drude_form: str = DRUDE_FORMS[0],
@@ -412,9 +415,10 @@ def expansion(
     ds = attach_symmetry(ds, plan, forbidden)
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol)
     # the seed forms' sharp interband terms are what a many-band material's grid has to resolve
-    advice = "" if (drude_form, geometric_form, kinetic_form) == BY_PARTS else (
-        ", or use the integrated-by-parts forms at resolution=0: drude_form, geometric_form, kinetic_form = "
-        f"{', '.join(map(repr, BY_PARTS))} (fewer k-points where bands have avoided crossings near mu; "
+    forms = dict(drude_form=drude_form, geometric_form=geometric_form, kinetic_form=kinetic_form)
+    advice = "" if forms == dict(BY_PARTS) else (
+        ", or use the integrated-by-parts forms at resolution=0: "
+        f"{', '.join(f'{k}={v!r}' for k, v in BY_PARTS.items())} (fewer k-points where bands have avoided crossings near mu; "
         "docs/dc_expansion.md)")
     if refined is not None:
         attach_refinement(ds, refined, refinement, base_grid)
