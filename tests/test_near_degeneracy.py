@@ -314,3 +314,79 @@ def test_gaas_optics_degen_tol_below_the_resolution_changes_nothing():
     plain = [response(m, current("x"), degen_tol=tol, **kw) for tol in (1e-8, 1e-4)]
     assert float(abs(plain[1].chi - plain[0].chi).max()) > 1e-3 * float(abs(plain[0].chi).max())
     assert float(abs(plain[0].chi_near_degenerate).max()) > 0.1 * float(abs(plain[0].chi).max())
+
+
+def test_the_api_warns_and_records_where_grouped_pairs_dominate():
+    """The Python API says what the command line says: a pair closer than the resolution that carries a
+    term gives a NearDegeneracyWarning naming the term, and `sigma_near_degenerate_fraction[mechanism, term]`
+    records max |near| / max |σ|. split_pair_2band at Δ = 1e-4 ≪ kT: its Γ⁰ terms are all the pair's
+    (grouped 0, resolved −0.0106); at Δ = 0.5 > kT nothing is grouped: no warning, fractions 0."""
+    from qgeom.models.library import split_pair_2band
+    from qgeom.near_degeneracy import WARN_FRACTION, NearDegeneracyWarning
+
+    kw = dict(components=["xxx", "yxx"], mu=-1.0, temperature=0.25, grid=24, progress=False,
+              mechanisms=["fermionic_bath"])
+    with pytest.warns(NearDegeneracyWarning, match=r"fermionic_bath/geometric: .*resolution=Gamma") as record:
+        ds = dc.expansion(split_pair_2band(delta=1e-4), **kw)
+    assert "fermionic_bath/drude" not in str(record[0].message)  # the pair's bands have equal velocities
+    frac = ds.sigma_near_degenerate_fraction
+    assert frac.dims == ("mechanism", "term") and frac.attrs["warn_above"] == WARN_FRACTION
+    frac = frac.sel(mechanism="fermionic_bath")
+    assert float(frac.sel(term="geometric")) > 1e3 and float(frac.sel(term="drude")) < 1e-6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NearDegeneracyWarning)
+        far = dc.expansion(split_pair_2band(delta=0.5), **kw)
+    assert float(far.sigma_near_degenerate_fraction.max()) == 0
+
+
+def test_a_numerical_zero_is_no_near_degenerate_fraction():
+    """A term that is a symmetry zero (rounding noise in σ and in its near part) is measured against
+    ZERO_FRACTION of the variable's largest |σ|: its noise is no fraction, while a term that the pairs
+    carry entirely (σ = 0 exactly, near ≠ 0) is a huge one — infinite when σ is 0 throughout."""
+    import xarray as xr
+
+    from qgeom.near_degeneracy import near_degenerate_fraction
+
+    sigma = xr.DataArray([[1.0, 1e-17, 0.0], [0.5, -2e-17, 0.0]], dims=("mu", "term"))
+    near = xr.DataArray([[0.01, 3e-17, 0.2], [0.0, 1e-17, 0.0]], dims=("mu", "term"))
+    frac = near_degenerate_fraction(xr.Dataset({"sigma": sigma, "sigma_near_degenerate": near}), over=("mu",))
+    np.testing.assert_allclose(frac.values, [0.01, 3e-7, 2e9])
+    only_near = xr.Dataset({"sigma": 0 * sigma, "sigma_near_degenerate": near})
+    assert np.isinf(near_degenerate_fraction(only_near, over=("mu",)).values[[0, 2]]).all()
+
+
+def test_optical_results_record_the_near_degenerate_fraction_and_warn():
+    from qgeom.models.library import split_pair_2band
+    from qgeom.near_degeneracy import NearDegeneracyWarning
+    from qgeom.optical import current, response
+
+    kw = dict(kinds=["shift_like"], omega=[0.02, 0.05], mu=-1.0, temperature=0.05, broadening=0.05, grid=16,
+              progress=False)
+    with pytest.warns(NearDegeneracyWarning, match="closer than the broadening 0.05 carry these terms"):
+        below = response(split_pair_2band(delta=0.02), current("x"), **kw)
+    assert below.chi_near_degenerate_fraction.dims == ("kind",)
+    np.testing.assert_allclose(below.chi_near_degenerate_fraction.values, 1.0, rtol=1e-12)
+
+
+def test_cli_dc_resolution_is_the_api_resolution(tmp_path):
+    """--resolution reaches dc.expansion (0: the plain sum over states, no diagnostic window), and the
+    command prints its own warning line, not the API's Python warning."""
+    import xarray as xr
+    from click.testing import CliRunner
+
+    from qgeom.cli import main
+    from qgeom.models.library import split_pair_2band
+
+    base = ["dc", "--model", "split_pair_2band", "--param", "delta=1e-4", "--components", "yxx", "--mu=-1",
+            "--temperature", "0.25", "--grid", "16", "--mechanisms", "fermionic_bath"]
+    res = CliRunner().invoke(main, base + ["--out", str(tmp_path / "a.nc")])
+    assert res.exit_code == 0, res.output
+    assert "warning: band pairs closer than the resolution 0.25" in res.output and "--resolution GAMMA" in res.output
+    assert "NearDegeneracyWarning" not in res.output
+    res0 = CliRunner().invoke(main, base + ["--resolution", "0", "--out", str(tmp_path / "b.nc")])
+    assert res0.exit_code == 0 and "warning: band pairs" not in res0.output, res0.output
+    api = dc.expansion(split_pair_2band(delta=1e-4), components="yxx", mu=-1.0, temperature=0.25, grid=16,
+                       mechanisms=["fermionic_bath"], resolution=0, progress=False)
+    with xr.open_dataset(tmp_path / "b.nc") as ds:
+        np.testing.assert_allclose(ds.sigma.values, api.sigma.values, rtol=1e-12, atol=0)
+        assert ds.attrs["parameters"] and float(abs(api.sigma.sel(term="geometric")).max()) > 0

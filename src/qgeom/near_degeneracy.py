@@ -3,22 +3,30 @@
 Responses group pairs closer than their resolution scale into one subspace (`bands.regrouped`):
 `grouped_sums` evaluates a chunk's sums grouped and keeps what the ungrouped pairs would have added
 (`near:` keys, separated again by `split_near`); `near_degenerate_variable` stores it in the result,
-`near_degenerate_fraction` reduces it to max |near| / max |σ| per term and `large_fractions`
-lists the terms above WARN_FRACTION for the command line's warnings. One implementation for the
+`near_degenerate_fraction` reduces it to max |near| / max |σ| per term, `flag_near_degenerate` stores
+that fraction in the result and issues a `NearDegeneracyWarning` for the terms above WARN_FRACTION
+(`large_fractions`: the same list for the command line's own warning line). One implementation for the
 DC expansion (the current and other observables) and the optical responses.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 import xarray as xr
 
+from .accuracy import ZERO_FRACTION
 from .bands import Bands
 
-# above this fraction of a term's scale the CLI warns that the result depends on unresolved pairs
+# above this fraction of a term's scale the result warns that it depends on unresolved pairs
 WARN_FRACTION = 0.1
+
+
+class NearDegeneracyWarning(UserWarning):
+    """Band pairs closer than a result's resolution scale change one of its terms by more than
+    WARN_FRACTION of the term's scale: the result depends on how those pairs are treated."""
 
 
 NEAR = "near:"
@@ -74,17 +82,48 @@ def near_degenerate_variable(sigma: xr.DataArray, near: np.ndarray, tol: float) 
 
 
 def near_degenerate_fraction(ds: xr.Dataset, var: str = "sigma", over=("component", "mu")) -> xr.DataArray:
-    """max |near| / max |σ| over `over` (per remaining dims, e.g. mechanism × term); inf where σ = 0."""
+    """max |near| / max |σ| over `over` (per remaining dims, e.g. mechanism × term). A term that is a
+    numerical zero (below accuracy.ZERO_FRACTION of the variable's largest |σ|, e.g. a symmetry zero)
+    is measured against that floor, so its rounding noise is no fraction; inf where σ is 0 throughout
+    and its near-degenerate part is not."""
     near = ds[f"{var}_near_degenerate"]
     dims = [d for d in over if d in near.dims]
-    scale = abs(ds[var]).max(dims)
-    return abs(near).max(dims) / scale.where(scale > 0)
+    size = abs(ds[var])
+    scale = np.maximum(size.max(dims), ZERO_FRACTION * float(size.max()))
+    worst = abs(near).max(dims)
+    return xr.where(scale > 0, worst / scale.where(scale > 0), xr.where(worst > 0, np.inf, 0.0))
+
+
+def flag_near_degenerate(ds: xr.Dataset, var: str, over, per, *, scale_name: str, effect: str,
+                         advice: str | Callable[[list[str]], str]) -> xr.Dataset:
+    """Store `{var}_near_degenerate_fraction` (dims `per`: max |near| / max |σ| over `over`) and warn
+    (NearDegeneracyWarning) naming the terms above WARN_FRACTION, with `advice` (or `advice(flagged)`,
+    the list of `large_fractions`): a result whose
+    validity depends on pairs closer than its resolution says so in the Dataset and on the terminal."""
+    frac = near_degenerate_fraction(ds, var, over)
+    ds[f"{var}_near_degenerate_fraction"] = frac.assign_attrs(
+        long_name=f"max |{var}_near_degenerate| / max |{var}| over {', '.join(d for d in over if d in ds[var].dims)}",
+        units="1", warn_above=WARN_FRACTION,
+        meaning=f"above {WARN_FRACTION:g} the term depends on band pairs closer than "
+                f"{scale_name} ({var}_near_degenerate; docs/near_degeneracy.md)")
+    big = large_fractions(ds, var, over, per)
+    if big:
+        resolution = ds[f"{var}_near_degenerate"].attrs["resolution"]
+        warnings.warn(f"band pairs closer than {scale_name} {resolution:g} {effect} these terms by more than "
+                      f"{WARN_FRACTION:g} of their scale: {', '.join(big)}. {advice_text(advice, big)} (see {var}_near_degenerate, "
+                      "docs/near_degeneracy.md).", NearDegeneracyWarning, stacklevel=3)
+    return ds
+
+
+def advice_text(advice: str | Callable[[list[str]], str], flagged: list[str]) -> str:
+    """The advice of a near-degeneracy warning: a text, or a function of the flagged terms."""
+    return advice(flagged) if callable(advice) else advice
 
 
 def large_fractions(ds: xr.Dataset, var: str, over, per) -> list[str]:
     """'label: fraction' for each combination of the `per` dims whose near-degenerate fraction
-    (over `over`) exceeds WARN_FRACTION: the command line's warning list."""
-    frac = near_degenerate_fraction(ds, var, over).fillna(0.0)
+    (over `over`) exceeds WARN_FRACTION: the warning's list."""
+    frac = near_degenerate_fraction(ds, var, over)
     flat = frac.stack(_all=list(per)) if per else frac.expand_dims(_all=[""])
     return [f"{'/'.join(str(x) for x in np.atleast_1d(key))}: {float(v):.2g}"
             for key, v in zip(flat["_all"].values, flat.values) if float(v) > WARN_FRACTION]

@@ -58,10 +58,12 @@ def output_path(path: str | None, default: str) -> Path:
     return Path(path or default)
 
 
-def warn_near_degenerate(ds, var: str, over, per, scale_name: str, effect: str, advice: str) -> None:
+def warn_near_degenerate(ds, var: str, over, per, scale_name: str, effect: str, advice) -> None:
     """Warn (stderr) where band pairs below the result's resolution scale change a term by more than
-    near_degeneracy.WARN_FRACTION of its scale (docs/near_degeneracy.md)."""
-    from ..near_degeneracy import WARN_FRACTION, large_fractions
+    near_degeneracy.WARN_FRACTION of its scale (docs/near_degeneracy.md): the API's NearDegeneracyWarning
+    (ignored by the commands, `safety_options`) with the command line's advice (a text or a function of
+    the flagged terms)."""
+    from ..near_degeneracy import WARN_FRACTION, advice_text, large_fractions
 
     if f"{var}_near_degenerate" not in ds:
         return
@@ -69,7 +71,8 @@ def warn_near_degenerate(ds, var: str, over, per, scale_name: str, effect: str, 
     if big:
         scale = ds[f"{var}_near_degenerate"].attrs["resolution"]
         click.echo(f"warning: band pairs closer than {scale_name} {scale:g} {effect} these terms by more than "
-                   f"{WARN_FRACTION:g} of their scale: {', '.join(big)}. {advice} (docs/near_degeneracy.md).",
+                   f"{WARN_FRACTION:g} of their scale: {', '.join(big)}. {advice_text(advice, big)} "
+                   "(docs/near_degeneracy.md).",
                    err=True)
 
 

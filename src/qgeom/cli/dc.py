@@ -7,14 +7,13 @@ from typing import Literal
 
 import click
 import numpy as np
-from pydantic import Field, PositiveFloat, field_validator
+from pydantic import Field, NonNegativeFloat, PositiveFloat, field_validator
 
 from ..options import DEFAULT_DEGEN_TOL, Refinement, Sampling
 from ..dc import expansion
 from ..dc.conventions import CONVENTIONS
-from ..dc.expansion import BY_PARTS, DRUDE_FORMS, GEOMETRIC_FORMS, KINETIC_FORMS
+from ..dc.expansion import BY_PARTS, DRUDE_FORMS, GEOMETRIC_FORMS, KINETIC_FORMS, near_degenerate_advice
 from ..dc.mechanisms import MECHANISM_REGISTRY, MECHANISMS
-from ..near_degeneracy import large_fractions
 from ..dc.figures import plot_expansion
 from ..outputs import check_distinct, check_output
 from ..dc.zeros import label, numerical_zeros, zero_note
@@ -62,6 +61,11 @@ class DCConfig(Table):
     units: Literal[UNIT_CHOICES] = Field(  # type: ignore[valid-type]
         "auto", description="auto: SI for eV/Å models, model units otherwise; si; model.")
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
+    resolution: NonNegativeFloat | None = Field(
+        None, description="Smallest band splitting the expansion resolves (model energy unit): closer pairs are one "
+                          "subspace, the Gamma >> splitting limit. Set it to the Gamma you evaluate the series at "
+                          "(with drude_form velocity_cubed), or 0 for the plain sum over states.",
+        json_schema_extra={"default_text": "kT"})
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H (exact and faster); "
                                            "--no-blocks forces the dense path.")
     symmetry: str = Field("neumann", description="neumann: zero the components forbidden by the group the model "
@@ -153,7 +157,7 @@ def command(out, figure, executor, **opts):
         offset=conf.offset,
         mechanisms=conf.mechanisms, rta=conf.rta, drude_form=conf.drude_form, geometric_form=conf.geometric_form,
         kinetic_form=conf.kinetic_form, convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol,
-        blocks=conf.blocks, symmetry=None if conf.symmetry == "none" else conf.symmetry,
+        resolution=conf.resolution, blocks=conf.blocks, symmetry=None if conf.symmetry == "none" else conf.symmetry,
         symmetry_tol=conf.symmetry_tol, refine=conf.refine, refine_tol=conf.refine_tol, **executor,
     )
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
@@ -168,12 +172,10 @@ def command(out, figure, executor, **opts):
     note = zero_note(ds, zeros)
     if note:
         click.echo(f"\n{note}")
-    drude_near = any("/drude:" in x for x in large_fractions(ds, "sigma", ("component", "mu"), ("mechanism", "term")))
-    by_parts = "" if conf.drude_form == BY_PARTS["drude_form"] or not drude_near else (
-        f"; the Drude's grouped pairs follow the exact NESS with --drude-form {BY_PARTS['drude_form']}")
-    warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution",
-                         "would change", "The result depends on Gamma/splitting beyond the expansion; compare "
-                         f"with qgeom dc-exact{by_parts}")
+    warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution", "would change",
+                         lambda big: near_degenerate_advice(big, conf.drude_form, exact="qgeom dc-exact",
+                                                            resolution="--resolution GAMMA",
+                                                            drude=f"--drude-form {BY_PARTS['drude_form']}"))
     if "refinement" in ds.attrs:
         info = json.loads(ds.attrs["refinement"])
         click.echo(f"\nrefinement: {info['levels_done']} level(s), {info['points_evaluated']} k-points evaluated "
@@ -196,7 +198,7 @@ def _observable(model, conf, mu, out_path, executor) -> None:
     ds = expansion(model, observable=conf.observable, components=conf.components or ["xx", "yy", "xy"], mu=mu,
                    temperature=conf.temperature, grid=grid_arg(conf.grid), offset=conf.offset,
                    convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol, blocks=conf.blocks,
-                   **executor)
+                   resolution=conf.resolution, **executor)
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
     click.echo(f"response of {conf.observable} in {ds.sigma.attrs['units']}, {conf.convention} convention "
                "(drude: coefficient of 1/Gamma^2, interband: of 1/Gamma; Gamma^0 not derived)")
@@ -206,6 +208,9 @@ def _observable(model, conf, mu, out_path, executor) -> None:
                 for i, m in enumerate(ds.mu.values)]
         click.echo(f"\ncomponent {comp}:")
         click.echo(format_table(["mu", "drude(G^-2)", "interband(G^-1)"], rows, floatfmt="{: .4e}"))
+    warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution", "would change",
+                         "The series holds for these terms only where Gamma << those splittings: compare with "
+                         "qgeom dc-exact --observable, or evaluate at --resolution GAMMA")
     click.echo(f"\nwrote {save(ds, out_path)}")
 
 

@@ -31,10 +31,13 @@ def _tolerance(ctx, param, value):
 @contextlib.contextmanager
 def _warnings_as_lines():
     from ..checkpoint import CheckpointWarning
+    from ..near_degeneracy import NearDegeneracyWarning
 
     with warnings.catch_warnings():  # restores the filters and showwarning on exit
         warnings.simplefilter("always", AccuracyWarning)
         warnings.simplefilter("always", CheckpointWarning)
+        # the commands print their own line, with the command line's options (common.warn_near_degenerate)
+        warnings.simplefilter("ignore", NearDegeneracyWarning)
         previous = warnings.showwarning
 
         def show(message, category, filename, lineno, file=None, line=None):

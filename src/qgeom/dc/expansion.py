@@ -29,7 +29,7 @@ from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
-from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
@@ -196,6 +196,18 @@ def derivative_axes(comps) -> tuple[tuple[int, ...], tuple[np.ndarray, ...]]:
     return axes, tuple(np.searchsorted(axes, np.asarray(c)) for c in comps)
 
 
+def near_degenerate_advice(flagged: Sequence[str], drude_form: str, *, exact: str = "qgeom.dc.exact",
+                           resolution: str = "resolution=Gamma",
+                           drude: str = f"drude_form={BY_PARTS['drude_form']!r}") -> str:
+    """The advice of the near-degeneracy warning for the terms `flagged` ("mechanism/term: fraction"),
+    in the API's spelling or, with the other keywords, the command line's."""
+    hint = ""
+    if drude_form != BY_PARTS["drude_form"] and any("/drude:" in x for x in flagged):
+        hint = f" (the Drude with {drude}: its grouped pairs follow the exact NESS)"
+    return (f"The series holds for these terms only where Gamma << those splittings: compare with {exact}, "
+            f"or evaluate at {resolution}{hint}")
+
+
 def derivative_order(drude_form: str, geometric_form: str, kinetic_form: str) -> int:
     """The highest derivative of H the forms need: ∂³H for ∂³ε, ∂²H for the inverse mass and ∂g, else ∂H."""
     if kinetic_form == "third_derivative":
@@ -346,7 +358,9 @@ def expansion(
     at, or 0 for none). Pairs closer than max(degen_tol, resolution) are one subspace — the
     Γ ≫ |Δ| limit of the exact NESS — instead of terms that grow as 1/Δ³
     (docs/near_degeneracy.md). `sigma_near_degenerate` (same dims as sigma) is what those pairs'
-    ungrouped terms would add: large values mean the result depends on Γ/Δ beyond the series.
+    ungrouped terms would add: large values mean the result depends on Γ/Δ beyond the series;
+    `sigma_near_degenerate_fraction[mechanism, term]` is its max over components and μ relative to the
+    term's, and a NearDegeneracyWarning names the terms where it exceeds 0.1.
     `refine`: up to this many levels of adaptive k-grid refinement (0: off) where a band crosses the
     μ range faster than the grid resolves kT (`qgeom.refinement`); stops when a level changes no term
     by more than `refine_tol` (relative, per term, over components and μ). attrs["refinement"] records
@@ -414,6 +428,8 @@ def expansion(
     ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
     ds = attach_symmetry(ds, plan, forbidden)
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol)
+    ds = flag_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), scale_name="the resolution",
+                              effect="would change", advice=lambda big: near_degenerate_advice(big, drude_form))
     # the seed forms' sharp interband terms are what a many-band material's grid has to resolve
     forms = dict(drude_form=drude_form, geometric_form=geometric_form, kinetic_form=kinetic_form)
     advice = "" if forms == dict(BY_PARTS) else (

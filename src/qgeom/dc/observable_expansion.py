@@ -38,7 +38,7 @@ from ..bands import Bands, resolved_tol
 from ..kspace import integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
-from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
 from ..occupation import fermi_dirac
 from ..results import make_result
 from .conventions import check_convention, convention_scale, sigma_definition
@@ -208,5 +208,8 @@ def observable_expansion(
     near = np.zeros_like(sigma) if np.isscalar(near) else assemble(near)
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], np.repeat(near[None], len(mechs), axis=0),
                                                            group_tol)
+    ds = flag_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), scale_name="the resolution",
+                              effect="would change", advice="The series holds for these terms only where Gamma << "
+                              "those splittings: compare with qgeom.dc.exact(observable=...), or evaluate at resolution=Gamma")
     rough = None if coarse is None else np.repeat(assemble(coarse)[None], len(mechs), axis=0)
     return attach_error(ds, "sigma", rough, grid=kgrid, tol=error_tol, over=("component", "mu"))

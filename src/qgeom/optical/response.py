@@ -15,7 +15,7 @@ from ..accuracy import attach_error, error_tolerance
 from ..bands import Bands, resolved_tol
 from ..kspace import chunk_size_for, integrate
 from ..models.base import Model
-from ..near_degeneracy import grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
@@ -125,7 +125,8 @@ def response(
     0: the pairs are kept apart, as in the sum-over-states formulas of WannierBerri and postw90).
     `chi_near_degenerate` (same dims as chi): the part of chi that pairs kept apart although closer than
     the broadening carry (χ minus χ with them grouped); large values: the result depends on how
-    transitions within unresolved pairs are treated (docs/near_degeneracy.md).
+    transitions within unresolved pairs are treated (docs/near_degeneracy.md); `chi_near_degenerate_fraction[kind]`
+    is its max relative to the kind's, and a NearDegeneracyWarning names the kinds where it exceeds 0.1.
     `symmetry`, `symmetry_tol`: as in `qgeom.dc.expansion`, for current observables: the unitary
     operations that map the current direction onto itself give the irreducible wedge and the group
     average of χ^{αβ} (`optical/symmetry.py`); `forbidden[alpha, beta]` marks Neumann zeros. The
@@ -184,6 +185,9 @@ def response(
     if t_parts is not None:
         _optsym.attach_time_reversal(ds, t_parts, t_record)
     ds["chi_near_degenerate"] = near_degenerate_variable(ds["chi"], near, max(settings["group_tol"], settings["broadening"]))
+    ds = flag_near_degenerate(ds, "chi", ("alpha", "beta", "omega"), ("kind",), scale_name="the broadening",
+                              effect="carry", advice="Transitions within unresolved pairs dominate: check with a "
+                              "smaller broadening, or group them with resolution=broadening")
     coarse = None if coarse is None else np.moveaxis(coarse, 1, 3) * factor
     return attach_error(ds, "chi", coarse, grid=kgrid, tol=error_tol, over=("alpha", "beta", "omega"))
 
