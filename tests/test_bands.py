@@ -154,3 +154,27 @@ def test_window_elements_are_the_full_rotations_rows():
     narrower = slice(window.start + 2, window.stop)  # served from the cached wider window
     np.testing.assert_array_equal(b.window_elements(narrower)[1], second[:, 2:])
     assert b.bands_within(100.0, 101.0) == slice(0, 0)
+
+
+def test_regrouping_tests_coupling_only_where_the_grouping_changes():
+    """`regrouped(tol)` averages a merged pair only where the two states couple; it rotates ∂H for that
+    test only at the k-points where a pair is merged, so a chunk without one keeps its rows unrotated (a
+    Fermi-window response then rotates only the window's rows), and the result equals the test on every
+    k-point: a GaAs chunk with Kramers pairs split by less than the tolerance at some k-points."""
+    from pathlib import Path
+
+    from qgeom.models.wannier90 import from_wannier90
+
+    gaas = from_wannier90(Path(__file__).resolve().parents[1] / "examples" / "GaAs")
+    k = np.random.default_rng(5).uniform(-0.5, 0.5, (60, 3)) @ gaas.reciprocal_lattice
+    k[:3] *= 1e-3  # near Γ: the Kramers pairs are split by ≪ 0.01
+    b = Bands.from_model(gaas, k, order=1)
+    changed = b.regrouping_changes(0.01)
+    assert 0 < changed.sum() < len(k)
+    grouped = b.regrouped(0.01)
+    rows = np.abs(Bands.from_model(gaas, k, order=1).first_order_rows()).max(axis=2)
+    coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
+    np.testing.assert_array_equal(grouped.exact_same, b.exact_same | (grouped.same & coupled))
+    assert "first" not in b._eigenbasis and "rotated" not in b._eigenbasis
+    quiet = Bands.from_model(gaas, k[~changed], order=1)
+    assert quiet.regrouped(0.01).exact_same is quiet.exact_same and "first" not in quiet._eigenbasis

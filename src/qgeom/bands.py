@@ -173,10 +173,17 @@ class Bands:
         mine = self.__dict__
         # average over a grouped pair only where the two states couple (a velocity matrix element):
         # bands of exactly decoupled orbital blocks stay separate, as in the block-split sum (every ∂H
-        # vanishes between them; the first order is what every response computes anyway)
-        rows = np.abs(self.first_order_rows()).max(axis=2)  # [nk, n, p]
-        coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
-        out.__dict__["_exact_same"] = self.exact_same | (out.same & coupled)
+        # vanishes between them). Tested only at the k-points where the grouping changes: elsewhere the
+        # subspaces are this chunk's, and the rows of the other k-points stay unrotated (a response that
+        # needs only the Fermi window's rows rotates only those)
+        exact = self.exact_same
+        changed = np.flatnonzero(self.regrouping_changes(tol))
+        if len(changed):
+            rows = np.abs(self._first_order_rows_at(changed)).max(axis=2)  # [k, n, p]
+            coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
+            exact = exact.copy()
+            exact[changed] |= out.same[changed] & coupled
+        out.__dict__["_exact_same"] = exact
         for name in ("_block", "_order", "_axes"):
             if name in mine:
                 out.__dict__[name] = mine[name]
@@ -309,6 +316,15 @@ class Bands:
                 rows = _rotate_block(self.__dict__["_block"][:, :, 1 : 1 + self.nderiv], self.vectors, self._right)
             self._eigenbasis["first"] = rows
         return rows
+
+    def _first_order_rows_at(self, index: np.ndarray) -> np.ndarray:
+        """`first_order_rows` at the k-points `index` only: sliced from a rotation already done, else
+        rotated there alone (nothing cached)."""
+        if "first" in self._eigenbasis or "rotated" in self._eigenbasis or "_block" not in self.__dict__:
+            return self.first_order_rows()[index]
+        right = self._eigenbasis.get("right")
+        return _rotate_block(self.__dict__["_block"][index][:, :, 1 : 1 + self.nderiv], self.vectors[index],
+                             None if right is None else right[index])
 
     def first_order_window(self, bands: slice) -> np.ndarray:
         """<n|∂_a H|p> for the bands n in `bands` only, rows [nk, n, d, N(p)] (cached): the window's rows
