@@ -7,7 +7,7 @@ copies of ε(k), whose σ_yxx vanishes (ε is even in ky); for Δ ≫ Γ the exp
 kT = 0.25, μ = −1, 64² grid, fermionic bath.
 
 (a) Table: exact σ(Γ) over Γ = 0.02–0.16 kT fitted as A/Γ² + B/Γ + C, against the expansion with
-    the pair resolved (resolution=0) and grouped (the default resolution kT), for Δ ≪ Γ and Δ ≫ Γ.
+    the pair resolved (resolution=0) and grouped (resolution = kT), for Δ ≪ Γ and Δ ≫ Γ.
 (b) Figure: exact σ_yxx(Γ) / σ⁽⁰⁾_yxx(ungrouped) and σ_xyy(Γ)·Γ / σ⁽⁻¹⁾_xyy(ungrouped) against Δ/Γ
     for three Γ: one curve per term, crossing over from the grouped (0) to the resolved value (1);
     half-way at Δ ≈ Γ (Γ⁻¹ term) and Δ ≈ 4 Γ (Γ⁰ term).
@@ -51,7 +51,7 @@ def fit_table() -> list[list]:
     for delta in (1e-4, 0.5):
         sigma = exact(split_pair_2band(delta=delta), components=["xxx", "xyy", "yxx"], gamma=GAMMAS, **KW).sigma
         fit = fit_gamma_series(GAMMAS, sigma.sel(mu=MU).transpose("component", "gamma").values)
-        resolved, grouped = coefficients(delta, 0), coefficients(delta, None)
+        resolved, grouped = coefficients(delta, 0), coefficients(delta, KT)
         for comp, coef, term in ROWS:
             i, j = ["xxx", "xyy", "yxx"].index(comp), "ABC".index(coef)
             rows.append([delta, comp, coef, fit["value"][i, j], fit["uncertainty"][i, j],
@@ -97,7 +97,7 @@ def figure(deltas, data, path):
         ax.set_xlabel(r"pair splitting $\Delta/\Gamma$")
         ax.set_title(label, fontsize=9)
     axes[0].set_ylabel("exact / resolved expansion")
-    fig.suptitle(f"split_pair_2band, kT = {KT:g}, mu = {MU:g}, {GRID}x{GRID} grid (default resolution kT = "
+    fig.suptitle(f"split_pair_2band, kT = {KT:g}, mu = {MU:g}, {GRID}x{GRID} grid (grouped below kT = "
                  f"{KT / SWEEP_GAMMAS[0]:g}-{KT / SWEEP_GAMMAS[-1]:g} Gamma)", fontsize=9)
     return save_figure(fig, path)
 

@@ -104,12 +104,25 @@ def test_grouped_sums_difference_from_the_changed_k_points_only(scale):
 
 
 def test_gaas_results_do_not_move_with_degen_tol():
+    """The raw GaAs model (time reversal broken by ~1e-4 eV of Wannierization noise, its own sums): the
+    default results (Drude and BCD plain sums over states, Γ⁰ terms grouped below kT) stay put over four
+    decades of degen_tol below that noise, and the Γ⁰ terms up to 1e-2 eV; once degen_tol reaches the
+    noise it merges the split Kramers pairs, which carry the (T-odd, Td-forbidden) Drude and BCD of the raw
+    model. With resolution = kT every term stays put from 1e-8 to 1e-2 eV."""
     m = from_wannier90(GAAS)
-    runs = [dc.expansion(m, grid=6, degen_tol=tol, **KW) for tol in (1e-8, 1e-5, 1e-2)]
+    tols = (1e-9, 1e-7, 1e-5, 1e-4, 1e-2)
+    runs = [dc.expansion(m, grid=6, degen_tol=tol, **KW) for tol in tols]
     scale = np.abs(runs[0].sigma).max(("component", "mu"))
-    for ds in runs[1:]:
-        assert float((np.abs(ds.sigma - runs[0].sigma).max(("component", "mu")) / scale).max()) < 1e-6
+    moved = [(np.abs(ds.sigma - runs[0].sigma).max(("component", "mu")) / scale).max("mechanism") for ds in runs[1:]]
+    assert all(float(x.max()) < 1e-6 for x in moved[:2])  # 1e-9 … 1e-5
+    assert all(float(x.sel(term=["geometric", "kinetic", "intrinsic"]).max()) < 1e-6 for x in moved)
+    assert float(moved[-1].sel(term="bcd")) > 0.5  # 1e-2 groups the noise-split pairs: the BCD was theirs
     assert runs[0].sigma_near_degenerate.attrs["resolution"] == pytest.approx(0.025)
+    assert runs[0].attrs["parameters"] and runs[0].sigma_near_degenerate.attrs["resolved_terms"] == "drude,bcd"
+    grouped = [dc.expansion(m, grid=6, degen_tol=tol, resolution=0.025, **KW) for tol in (1e-8, 1e-5, 1e-2)]
+    scale = np.abs(grouped[0].sigma).max(("component", "mu"))
+    for ds in grouped[1:]:
+        assert float((np.abs(ds.sigma - grouped[0].sigma).max(("component", "mu")) / scale).max()) < 1e-6
 
 
 T_ODD = [0, 2, 3]  # drude, geometric, kinetic: zero by time reversal alone; the BCD is zero by Td
@@ -235,10 +248,12 @@ def test_split_pair_expansion_against_the_exact_ness():
         s = dc.exact(m, gamma=gammas, **kw).sigma.isel(mu=0)
         fit = fit_gamma_series(gammas, s.transpose("component", "gamma").values)["value"]
         exact = np.array([fit[0, 1], fit[1, 2]])
-        resolved, grouped = terms(m, 0), terms(m, None)
+        resolved, grouped, default = terms(m, 0), terms(m, 0.25), terms(m, None)
+        # the default: the BCD (Γ⁻¹) resolved, the Γ⁰ terms grouped below kT
+        np.testing.assert_allclose(default, [resolved[0], grouped[1]], rtol=1e-12, atol=1e-15)
         if delta < 0.25:  # grouped right; the resolved Γ⁰ term is 100% off: C_yxx = −0.0106 instead of 0
             assert np.abs(exact - grouped).max() < 1e-7 and resolved[1] == pytest.approx(-0.0106, rel=0.01)
-        else:  # Δ = 0.5 > kT: the default keeps the pair resolved, and it is right
+        else:  # Δ = 0.5 > kT: nothing to group, and the resolved terms are right
             np.testing.assert_array_equal(grouped, resolved)
             np.testing.assert_allclose(exact, resolved, rtol=2e-3)
     # at fixed Γ the exact Γ⁰ term rises from the grouped (0) to the resolved value, half-way near Δ = 4 Γ
@@ -256,7 +271,10 @@ def test_observable_expansion_honours_the_resolution():
 
     m = split_pair_2band(delta=0.01)
     kw = dict(observable="current_x", components=["yy"], mu=-1.0, temperature=0.25, grid=24, progress=False)
-    grouped, resolved = dc.expansion(m, **kw), dc.expansion(m, resolution=0, **kw)
+    grouped, resolved = dc.expansion(m, resolution=0.25, **kw), dc.expansion(m, resolution=0, **kw)
+    default = dc.expansion(m, **kw)  # both coefficients resolved, the diagnostic below kT
+    np.testing.assert_allclose(default.sigma.values, resolved.sigma.values, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(default.sigma_near_degenerate.values, grouped.sigma_near_degenerate.values, rtol=1e-12)
     cur = dc.expansion(m, components=["xyy"], mu=-1.0, temperature=0.25, grid=24, progress=False, resolution=0,
                        mechanisms=["fermionic_bath"]).sigma.sel(term="bcd").squeeze()
     assert grouped.sigma_near_degenerate.attrs["resolution"] == 0.25 and resolved.attrs["parameters"]

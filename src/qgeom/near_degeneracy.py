@@ -30,6 +30,8 @@ class NearDegeneracyWarning(UserWarning):
 
 
 NEAR = "near:"
+# what the pairs closer than a DC expansion's resolution do to a term, grouped or reported ungrouped
+NEAR_EFFECT = "change (ungrouped - grouped)"
 
 
 def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndarray, tol: float, *,
@@ -63,21 +65,29 @@ def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndar
     return kept
 
 
-def split_near(raw: dict) -> tuple[dict, dict]:
-    """Summed chunk results → (the grouped sums, their `near:` parts under the same names; {} if none)."""
+def split_near(raw: dict, resolved=()) -> tuple[dict, dict]:
+    """Summed chunk results → (the sums reported, their `near:` parts under the same names; {} if none).
+    The sums reported are the grouped ones, except those named in `resolved`: grouped + near, i.e. the
+    ungrouped sums (a response that resolves some of its terms down to degen_tol and groups the others)."""
     near = {k[len(NEAR):]: v for k, v in raw.items() if k.startswith(NEAR)}
-    return {k: v for k, v in raw.items() if not k.startswith(NEAR)}, near
+    return {k: v + near[k] if k in resolved and k in near else v
+            for k, v in raw.items() if not k.startswith(NEAR)}, near
 
 
-def near_degenerate_variable(sigma: xr.DataArray, near: np.ndarray, tol: float) -> xr.DataArray:
-    """DataArray like `sigma` with the part that pairs closer than `tol` carry when not grouped."""
+def near_degenerate_variable(sigma: xr.DataArray, near: np.ndarray, tol: float,
+                             resolved_terms=()) -> xr.DataArray:
+    """DataArray like `sigma` with the part that pairs closer than `tol` carry when not grouped
+    (`resolved_terms`: the terms the result reports ungrouped, whose value includes that part)."""
+    resolved = (f" The terms {', '.join(resolved_terms)} are reported ungrouped (this part included); the "
+                "others grouped." if resolved_terms else "")
     return xr.DataArray(np.asarray(near), dims=sigma.dims, coords=sigma.coords, attrs={
         "units": sigma.attrs.get("units", ""),
         "long_name": "ungrouped minus grouped contribution of band pairs closer than the resolution",
         "resolution": float(tol),
-        "meaning": "pairs with |e_n - e_m| < resolution are summed as one subspace (the Gamma >> splitting "
-                   "limit); this is what their 1/splitting^k interband terms would add instead. Large "
-                   "values: the result depends on Gamma/splitting beyond the expansion.",
+        "resolved_terms": ",".join(resolved_terms),
+        "meaning": "grouped: pairs with |e_n - e_m| < resolution summed as one subspace (the Gamma >> splitting "
+                   "limit); this is what their 1/splitting^k interband terms add instead. Large values: the "
+                   "result depends on Gamma/splitting beyond the expansion." + resolved,
     })
 
 

@@ -19,6 +19,7 @@ from ..outputs import check_distinct, check_output
 from ..dc.zeros import label, numerical_zeros, zero_note
 from ..results import metadata, save
 from ..units import UNIT_CHOICES
+from ..near_degeneracy import NEAR_EFFECT
 from .common import (format_table, handle_errors, output_path, parse_values, symmetry_footnote,
                      warn_near_degenerate)
 from .executor_options import executor_options
@@ -64,8 +65,8 @@ class DCConfig(Table):
     resolution: NonNegativeFloat | None = Field(
         None, description="Smallest band splitting the expansion resolves (model energy unit): closer pairs are one "
                           "subspace, the Gamma >> splitting limit. Set it to the Gamma you evaluate the series at "
-                          "(with drude_form velocity_cubed), or 0 for the plain sum over states.",
-        json_schema_extra={"default_text": "kT"})
+                          "(with drude_form velocity_cubed), or 0 for the plain sums over states.",
+        json_schema_extra={"default_text": "Drude and BCD: the plain sums; Gamma^0 terms: kT"})
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H (exact and faster); "
                                            "--no-blocks forces the dense path.")
     symmetry: str = Field("neumann", description="neumann: zero the components forbidden by the group the model "
@@ -172,7 +173,7 @@ def command(out, figure, executor, **opts):
     note = zero_note(ds, zeros)
     if note:
         click.echo(f"\n{note}")
-    warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution", "would change",
+    warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution", NEAR_EFFECT,
                          lambda big: near_degenerate_advice(big, conf.drude_form, exact="qgeom dc-exact",
                                                             resolution="--resolution GAMMA",
                                                             drude=f"--drude-form {BY_PARTS['drude_form']}"))
@@ -208,7 +209,7 @@ def _observable(model, conf, mu, out_path, executor) -> None:
                 for i, m in enumerate(ds.mu.values)]
         click.echo(f"\ncomponent {comp}:")
         click.echo(format_table(["mu", "drude(G^-2)", "interband(G^-1)"], rows, floatfmt="{: .4e}"))
-    warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution", "would change",
+    warn_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), "the resolution", NEAR_EFFECT,
                          "The series holds for these terms only where Gamma << those splittings: compare with "
                          "qgeom dc-exact --observable, or evaluate at --resolution GAMMA")
     click.echo(f"\nwrote {save(ds, out_path)}")

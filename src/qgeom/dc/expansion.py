@@ -29,7 +29,7 @@ from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
-from ..near_degeneracy import flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import NEAR_EFFECT, flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
@@ -44,6 +44,13 @@ from . import sums_over_states, two_band
 KINETIC_PREFACTOR = 1.0 / 24.0
 
 TERMS = ("drude", "bcd", "geometric", "kinetic", "intrinsic")
+# At the default resolution (None) the Γ⁻² and Γ⁻¹ coefficients are the plain sums over states — every pair
+# resolved down to degen_tol: the coefficients of the Γ → 0 expansion (any splitting is ≫ Γ in that limit),
+# as seed Eqs. 2–3 and WannierBerri evaluate them — and the Γ⁰ terms group pairs closer than kT (their
+# 1/Δ³ interband terms diverge where a Wannier model splits a degeneracy by ~1e-4 eV of noise). The
+# diagnostic sigma_near_degenerate (ungrouped − grouped below kT) is kept for every term; grouping the
+# Drude is not a physical limit in its seed form either (docs/near_degeneracy.md).
+RESOLVED_BY_DEFAULT = ("drude", "bcd")
 # the forms of each term (equal in the continuum limit; the first is the default): the defaults carry
 # the lowest occupation derivative and need the fewest k-points on smooth bands (the seed models: 10⁻⁹
 # against 10⁻⁷–10⁻⁴ on 200²); the integrated-by-parts forms have no interband denominators in the
@@ -353,11 +360,12 @@ def expansion(
     poor Wannierization, a lot): a larger value imposes the crystal's group — the result is that of
     the ideal crystal, Neumann zeros exact — with a SymmetryWarning and the measured breaking in
     attrs["symmetry"] (docs/symmetry.md).
-    `resolution`: the smallest band splitting the expansion resolves (energy; default: the
-    temperature kT, since the series needs Γ ≪ kT anyway; set it to the Γ you evaluate the series
-    at, or 0 for none). Pairs closer than max(degen_tol, resolution) are one subspace — the
-    Γ ≫ |Δ| limit of the exact NESS — instead of terms that grow as 1/Δ³
-    (docs/near_degeneracy.md). `sigma_near_degenerate` (same dims as sigma) is what those pairs'
+    `resolution`: the smallest band splitting the expansion resolves (energy): pairs closer than
+    max(degen_tol, resolution) are one subspace — the Γ ≫ |Δ| limit of the exact NESS — instead of terms
+    that grow as 1/Δ³ (docs/near_degeneracy.md). Set it to the Γ you evaluate the series at (with the
+    by-parts Drude), or 0 for the plain sums over states. Default (None): the Drude and BCD are the plain
+    sums (the Γ → 0 coefficients, as seed Eqs. 2–3 and WannierBerri define them), the Γ⁰ terms group
+    pairs closer than kT (`RESOLVED_BY_DEFAULT`; parameters["resolved_terms"]). `sigma_near_degenerate` (same dims as sigma) is what those pairs'
     ungrouped terms would add: large values mean the result depends on Γ/Δ beyond the series;
     `sigma_near_degenerate_fraction[mechanism, term]` is its max over components and μ relative to the
     term's, and a NearDegeneracyWarning names the terms where it exceeds 0.1.
@@ -396,18 +404,19 @@ def expansion(
     plan = resolve_symmetry(model, symmetry, kgrid, tol=symmetry_tol)
     computed = plan.needed(comps) if plan else comps
     group_tol = resolved_tol(degen_tol, kT if resolution is None else resolution)
+    resolved = RESOLVED_BY_DEFAULT if resolution is None else ()
     axes, local = derivative_axes(component_indices(computed))
     func = _FermiSurfaceSums(local, mu_arr, kT, geometric_form, kinetic_form, group_tol=group_tol,
                              drude_form=drude_form)
     error_tol = error_tolerance(error_tol)
     base_grid = plan.grid if plan else kgrid
-    to_sigma = lambda sums: scale * unit_factor * assemble(split_near(sums)[0], mechanisms, rta)  # noqa: E731
+    to_sigma = lambda sums: scale * unit_factor * assemble(split_near(sums, resolved)[0], mechanisms, rta)  # noqa: E731
     raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement, _relative_change(to_sigma, unit_factor),
                                        mu=mu_arr, temperature=kT, order=order,
                                        operations=plan.ops if plan and not plan.zeros_only else None,
                                        degen_tol=degen_tol, axes=axes,
                                        blocks=sampling.blocks, **execution.kwargs())
-    raw, near = split_near(raw)
+    raw, near = split_near(raw, resolved)
     sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
     near = scale * unit_factor * assemble(near, mechanisms, rta) if near else np.zeros_like(sigma)
     coarse = None if raw_coarse is None else to_sigma(raw_coarse)
@@ -418,7 +427,8 @@ def expansion(
         if coarse is not None:  # the result before the last refinement level, averaged alike
             coarse = symmetrize_terms(plan, coarse, computed, comps, TERMS)[0]
     parameters = {
-        "temperature": kT, "degen_tol": degen_tol, "resolution": group_tol, "rta_c1_c2": list(rta) if rta else None,
+        "temperature": kT, "degen_tol": degen_tol, "resolution": group_tol, "resolved_terms": list(resolved),
+        "rta_c1_c2": list(rta) if rta else None,
         "drude_form": drude_form, "geometric_form": geometric_form, "kinetic_form": kinetic_form,
         "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
         "unit_factor": unit_factor,
@@ -427,9 +437,9 @@ def expansion(
     }
     ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
     ds = attach_symmetry(ds, plan, forbidden)
-    ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol)
+    ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol, resolved)
     ds = flag_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), scale_name="the resolution",
-                              effect="would change", advice=lambda big: near_degenerate_advice(big, drude_form))
+                              effect=NEAR_EFFECT, advice=lambda big: near_degenerate_advice(big, drude_form))
     # the seed forms' sharp interband terms are what a many-band material's grid has to resolve
     forms = dict(drude_form=drude_form, geometric_form=geometric_form, kinetic_form=kinetic_form)
     advice = "" if forms == dict(BY_PARTS) else (

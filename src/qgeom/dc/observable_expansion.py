@@ -38,7 +38,7 @@ from ..bands import Bands, resolved_tol
 from ..kspace import integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
-from ..near_degeneracy import flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import NEAR_EFFECT, flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
 from ..occupation import fermi_dirac
 from ..results import make_result
 from .conventions import check_convention, convention_scale, sigma_definition
@@ -149,8 +149,9 @@ def observable_expansion(
     operator name, a Hermitian matrix, current_x|y|z or an Observable), fermionic bath, field labels
     "bc". Returns `sigma[mechanism, term, component, mu]` in the units of `exact(..., observable=)`.
     The Γ⁰ coefficient is not derived: take it from the exact Γ-scan (`gamma_scan(..., observable=)`).
-    `sigma_error`, `error_tol`: the k-grid error estimate; `resolution` (default kT) and
-    `sigma_near_degenerate`: pairs below it grouped, and what they would add — as in `expansion`."""
+    `sigma_error`, `error_tol`: the k-grid error estimate; `resolution` and `sigma_near_degenerate`: pairs
+    below it grouped, and what they would add — as in `expansion`; by default (None) both coefficients are
+    the plain sums over states, with the diagnostic of the pairs closer than kT."""
     obs = dc_observable(model, observable)
     if obs is None:
         raise QgeomInputError("observable='current' is qgeom.dc.expansion's own path (labels 'abc'); "
@@ -161,6 +162,8 @@ def observable_expansion(
     execution = Execution(chunk_size, progress, workers, scheduler, checkpoint)
     mu_arr, kT, degen_tol = thermal.mu, thermal.temperature, sampling.degen_tol
     group_tol = resolved_tol(degen_tol, kT if resolution is None else resolution)
+    # both coefficients (Γ⁻², Γ⁻¹) are the plain sums over states by default, as the current's (expansion.py)
+    resolved = ("sums",) if resolution is None else ()
     mechs = _check_mechanisms(mechanisms)
     check_convention(convention)
     factor, unit = observable_unit(model, obs, units)
@@ -178,9 +181,9 @@ def observable_expansion(
             ex["checkpoint"] = Path(checkpoint) / f"block_{i}"
         fine, rough = integrate(part, kgrid, func, order=func.observable.bands_order(True), degen_tol=degen_tol,
                                 subgrid=True, **ex)
-        fine, fine_near = split_near(fine)
+        fine, fine_near = split_near(fine, resolved)
         total, near = total + fine["sums"], near + fine_near.get("sums", 0.0)
-        coarse = None if rough is None or coarse is None else coarse + split_near(rough)[0]["sums"]
+        coarse = None if rough is None or coarse is None else coarse + split_near(rough, resolved)[0]["sums"]
 
     def assemble(sums):  # [2, allc, μ] → [term, comp, μ]
         sums = np.asarray(sums)
@@ -189,7 +192,8 @@ def observable_expansion(
         return -0.5 * convention_scale(convention) * factor * sym
 
     sigma = assemble(total)
-    params = {"temperature": kT, "degen_tol": degen_tol, "resolution": group_tol, "convention": convention, "units": units,
+    params = {"temperature": kT, "degen_tol": degen_tol, "resolution": group_tol,
+              "resolved_terms": list(OBSERVABLE_TERMS) if resolved else [], "convention": convention, "units": units,
               "unit_factor": factor, "observable": obs.name, "orbital_blocks": block_provenance(model, blocks)}
     ds = make_result(
         {"sigma": (("mechanism", "term", "component", "mu"), np.repeat(sigma[None], len(mechs), axis=0))},
@@ -207,9 +211,9 @@ def observable_expansion(
     )
     near = np.zeros_like(sigma) if np.isscalar(near) else assemble(near)
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], np.repeat(near[None], len(mechs), axis=0),
-                                                           group_tol)
+                                                           group_tol, OBSERVABLE_TERMS if resolved else ())
     ds = flag_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), scale_name="the resolution",
-                              effect="would change", advice="The series holds for these terms only where Gamma << "
+                              effect=NEAR_EFFECT, advice="The series holds for these terms only where Gamma << "
                               "those splittings: compare with qgeom.dc.exact(observable=...), or evaluate at resolution=Gamma")
     rough = None if coarse is None else np.repeat(assemble(coarse)[None], len(mechs), axis=0)
     return attach_error(ds, "sigma", rough, grid=kgrid, tol=error_tol, over=("component", "mu"))
