@@ -18,7 +18,8 @@ import numpy as np
 import xarray as xr
 
 from .accuracy import ZERO_FRACTION
-from .bands import Bands
+from .bands import Bands, resolved_tol
+from .units import energy_unit_ev
 
 # above this fraction of a term's scale the result warns that it depends on unresolved pairs
 WARN_FRACTION = 0.1
@@ -35,17 +36,18 @@ NEAR_EFFECT = "change (ungrouped - grouped)"
 
 
 def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndarray, tol: float, *,
-                 scale: float | None = None) -> dict:
+                 scale: float | None = None, fine: float | None = None) -> dict:
     """sums(b, w) (a chunk's weighted sums over its k-points, weights w) with pairs closer than `tol`
     grouped, plus `near:NAME` for every NAME: ungrouped − grouped over the pairs whose splitting lies
     between two tolerances — what they carry through their interband terms. `scale` None (DC): between
-    b's own degeneracy tolerance and `tol` (the pairs the result groups); `scale` given (optics: the
+    b's own degeneracy tolerance (or `fine`, if larger: the ungrouped side is then grouped below it) and
+    `tol` (the pairs the result groups); `scale` given (optics: the
     broadening): between `tol` and max(tol, scale) (pairs the result keeps apart although they are below
     that scale). No `near:` keys when the window is empty; zeros for a chunk without such pairs (one
     evaluation). The two differ only at the k-points with a pair in the window: the difference is
     evaluated there only (`Bands.subset`), unless that is more than half of the chunk (then the other
     grouping of the whole chunk is cheaper)."""
-    lo, hi = (b.degen_tol, tol) if scale is None else (tol, max(tol, scale))
+    lo, hi = (max(b.degen_tol, fine or 0.0), tol) if scale is None else (tol, max(tol, scale))
     fine = b.regrouped(max(lo, b.degen_tol))
     if hi <= lo:
         return sums(fine, w)
@@ -65,6 +67,27 @@ def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndar
     return kept
 
 
+# The band splitting (eV) below which the DC expansion's Γ⁻² and Γ⁻¹ coefficients group a pair by default
+# in a model with physical energy units (a Wannier model): the accuracy of Wannier-interpolated bands, below
+# which a splitting is not the material's — a Wannierization splits Kramers and PT pairs by ~1e-4 eV, and
+# those pairs would otherwise carry T-odd residuals larger than a 50 meV Zeeman term's response (GaAs,
+# docs/near_degeneracy.md) — and below any realistic Γ (1 meV: τ = 0.66 ps)
+BAND_ACCURACY_EV = 1e-3
+
+
+def dc_tolerances(model, degen_tol: float, temperature: float, resolution: float | None) -> tuple[float, float, bool]:
+    """(fine, coarse, split) grouping tolerances of the DC expansion: `resolution` None (the default) groups
+    the Γ⁻² and Γ⁻¹ terms below fine = min(kT, BAND_ACCURACY_EV) (models in eV, meV; degen_tol for models in
+    their own units, whose splittings are exact) and the Γ⁰ terms below coarse = kT (split: the first are
+    reported ungrouped between the two, `split_near(resolved=)`); an explicit resolution groups every term
+    below it (fine = degen_tol: the diagnostic window starts there)."""
+    if resolution is not None:
+        return float(degen_tol), resolved_tol(degen_tol, resolution), False
+    unit = energy_unit_ev(model)
+    accuracy = 0.0 if unit is None else BAND_ACCURACY_EV / unit
+    return resolved_tol(degen_tol, min(temperature, accuracy)), resolved_tol(degen_tol, temperature), True
+
+
 def split_near(raw: dict, resolved=()) -> tuple[dict, dict]:
     """Summed chunk results → (the sums reported, their `near:` parts under the same names; {} if none).
     The sums reported are the grouped ones, except those named in `resolved`: grouped + near, i.e. the
@@ -75,15 +98,17 @@ def split_near(raw: dict, resolved=()) -> tuple[dict, dict]:
 
 
 def near_degenerate_variable(sigma: xr.DataArray, near: np.ndarray, tol: float,
-                             resolved_terms=()) -> xr.DataArray:
-    """DataArray like `sigma` with the part that pairs closer than `tol` carry when not grouped
-    (`resolved_terms`: the terms the result reports ungrouped, whose value includes that part)."""
-    resolved = (f" The terms {', '.join(resolved_terms)} are reported ungrouped (this part included); the "
-                "others grouped." if resolved_terms else "")
+                             resolved_terms=(), lower: float = 0.0) -> xr.DataArray:
+    """DataArray like `sigma` with the part that pairs closer than `tol` (and not closer than `lower`)
+    carry when not grouped (`resolved_terms`: the terms the result reports ungrouped down to `lower`,
+    whose value includes that part)."""
+    resolved = (f" The terms {', '.join(resolved_terms)} are reported grouped only below lower_resolution "
+                "(this part included); the others grouped below resolution." if resolved_terms else "")
     return xr.DataArray(np.asarray(near), dims=sigma.dims, coords=sigma.coords, attrs={
         "units": sigma.attrs.get("units", ""),
         "long_name": "ungrouped minus grouped contribution of band pairs closer than the resolution",
         "resolution": float(tol),
+        "lower_resolution": float(lower),
         "resolved_terms": ",".join(resolved_terms),
         "meaning": "grouped: pairs with |e_n - e_m| < resolution summed as one subspace (the Gamma >> splitting "
                    "limit); this is what their 1/splitting^k interband terms add instead. Large values: the "

@@ -50,9 +50,9 @@ def test_bcd_and_drude_of_a_48_band_wannier_model_match_wannierberri():
     """A real material at default settings: 1T′-MoS₂ (48 Wannier functions, convention II) in a displacement
     and an exchange field, 72×40 Γ-centred grid, 12 μ, kT = 25 meV, against WannierBerri's
     BerryDipole_FermiSurf and NLDrude_FermiSurf on the same hoppings and grid (reference_mos2_field.json,
-    made by tests/data/wannierberri/mos2_field.py). qgeom's defaults report the Drude and BCD as the plain
-    sums over states that WB (and seed Eqs. 2–3) evaluate: equal to WB's 10 µeV Fermi-level staircase
-    (6e-4, 3e-5). Grouping the pairs closer than kT (resolution = kT) would move the Drude by ~17 %: that is
+    made by tests/data/wannierberri/mos2_field.py). qgeom's defaults report the Drude and BCD as the sums
+    over states that WB (and seed Eqs. 2–3) evaluate, every splitting above the bands' 1 meV accuracy
+    resolved: equal to WB's 10 µeV Fermi-level staircase (6e-4, 3e-5). Grouping the pairs closer than kT (resolution = kT) would move the Drude by ~17 %: that is
     what sigma_near_degenerate reports, and the NearDegeneracyWarning names it."""
     import importlib.util
 

@@ -66,7 +66,7 @@ class DCConfig(Table):
         None, description="Smallest band splitting the expansion resolves (model energy unit): closer pairs are one "
                           "subspace, the Gamma >> splitting limit. Set it to the Gamma you evaluate the series at "
                           "(with drude_form velocity_cubed), or 0 for the plain sums over states.",
-        json_schema_extra={"default_text": "Drude and BCD: the plain sums; Gamma^0 terms: kT"})
+        json_schema_extra={"default_text": "Drude and BCD: min(kT, 1 meV) for eV models, else none; Gamma^0 terms: kT"})
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H (exact and faster); "
                                            "--no-blocks forces the dense path.")
     symmetry: str = Field("neumann", description="neumann: zero the components forbidden by the group the model "

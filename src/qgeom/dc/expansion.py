@@ -18,7 +18,7 @@ import numpy as np
 import xarray as xr
 
 from .._validation import QgeomInputError
-from ..bands import Bands, resolved_tol
+from ..bands import Bands
 from ..kspace import BinnedMuSweep, integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
@@ -29,7 +29,7 @@ from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
-from ..near_degeneracy import NEAR_EFFECT, flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import NEAR_EFFECT, dc_tolerances, flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
@@ -44,12 +44,14 @@ from . import sums_over_states, two_band
 KINETIC_PREFACTOR = 1.0 / 24.0
 
 TERMS = ("drude", "bcd", "geometric", "kinetic", "intrinsic")
-# At the default resolution (None) the Γ⁻² and Γ⁻¹ coefficients are the plain sums over states — every pair
-# resolved down to degen_tol: the coefficients of the Γ → 0 expansion (any splitting is ≫ Γ in that limit),
-# as seed Eqs. 2–3 and WannierBerri evaluate them — and the Γ⁰ terms group pairs closer than kT (their
-# 1/Δ³ interband terms diverge where a Wannier model splits a degeneracy by ~1e-4 eV of noise). The
-# diagnostic sigma_near_degenerate (ungrouped − grouped below kT) is kept for every term; grouping the
-# Drude is not a physical limit in its seed form either (docs/near_degeneracy.md).
+# At the default resolution (None) the Γ⁻² and Γ⁻¹ coefficients are the sums over states with every pair
+# resolved down to the accuracy of the bands (near_degeneracy.BAND_ACCURACY_EV, 1 meV for a model in eV; kT
+# if lower; none for a model in its own units): the
+# coefficients of the Γ → 0 expansion (any splitting is ≫ Γ in that limit), as seed Eqs. 2–3 and
+# WannierBerri evaluate them, without the noise-split pairs of a Wannier model — and the Γ⁰ terms group
+# pairs closer than kT (their 1/Δ³ interband terms). The diagnostic sigma_near_degenerate (the pairs
+# between the two scales: ungrouped − grouped) is kept for every term; grouping the Drude below kT is not
+# a physical limit in its seed form either (docs/near_degeneracy.md).
 RESOLVED_BY_DEFAULT = ("drude", "bcd")
 # the forms of each term (equal in the continuum limit; the first is the default): the defaults carry
 # the lowest occupation derivative and need the fewest k-points on smooth bands (the seed models: 10⁻⁹
@@ -138,9 +140,10 @@ class _FermiSurfaceSums:
     with Taylor moments, then one GEMM per order), or "auto" (binned above BINNED_MU_THRESHOLD μ)."""
 
     def __init__(self, comps, mu, temperature, geometric_form, kinetic_form, mu_method: str = "auto",
-                 group_tol: float | None = None, drude_form: str = DRUDE_FORMS[0]):
+                 group_tol: float | None = None, drude_form: str = DRUDE_FORMS[0], fine_tol: float | None = None):
         self.comps, self.mu, self.temperature = comps, mu, temperature
         self.group_tol = group_tol  # pairs closer than this: one subspace (bands.resolved_tol)
+        self.fine_tol = fine_tol  # ... and on the ungrouped side of the diagnostic (near_degeneracy.dc_tolerances)
         self.geometric_form, self.kinetic_form, self.drude_form = geometric_form, kinetic_form, drude_form
         if mu_method not in ("auto", "direct", "binned"):
             raise QgeomInputError(f"mu_method must be 'auto', 'direct' or 'binned', got {mu_method!r}.")
@@ -150,7 +153,8 @@ class _FermiSurfaceSums:
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests); excludes caches."""
         return ["_FermiSurfaceSums", *(np.asarray(c) for c in self.comps), np.asarray(self.mu, float),
-                float(self.temperature), self.geometric_form, self.kinetic_form, self.group_tol, self.drude_form]
+                float(self.temperature), self.geometric_form, self.kinetic_form, self.group_tol, self.drude_form,
+                self.fine_tol]
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         """The sums with near-degenerate pairs grouped, plus `near:NAME` = ungrouped − grouped
@@ -158,7 +162,7 @@ class _FermiSurfaceSums:
         `near_degeneracy.grouped_sums` (the second evaluation only at the k-points it changes)."""
         if self.group_tol is None:
             return self._sums(b, w)
-        return grouped_sums(self._sums, b, w, self.group_tol)
+        return grouped_sums(self._sums, b, w, self.group_tol, fine=self.fine_tol)
 
     def _sums(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         raw, band_major, bands = _integrands(b, self.comps, geometric_form=self.geometric_form,
@@ -363,9 +367,11 @@ def expansion(
     `resolution`: the smallest band splitting the expansion resolves (energy): pairs closer than
     max(degen_tol, resolution) are one subspace — the Γ ≫ |Δ| limit of the exact NESS — instead of terms
     that grow as 1/Δ³ (docs/near_degeneracy.md). Set it to the Γ you evaluate the series at (with the
-    by-parts Drude), or 0 for the plain sums over states. Default (None): the Drude and BCD are the plain
-    sums (the Γ → 0 coefficients, as seed Eqs. 2–3 and WannierBerri define them), the Γ⁰ terms group
-    pairs closer than kT (`RESOLVED_BY_DEFAULT`; parameters["resolved_terms"]). `sigma_near_degenerate` (same dims as sigma) is what those pairs'
+    by-parts Drude), or 0 for the plain sums over states. Default (None): the Drude and BCD resolve every
+    splitting above the accuracy of the bands (min(kT, 1 meV) for a model in eV, every one for a model in its
+    own units; the Γ → 0 coefficients, as seed Eqs. 2–3
+    and WannierBerri define them, without a Wannier model's noise-split pairs), the Γ⁰ terms group pairs
+    closer than kT (`RESOLVED_BY_DEFAULT`; parameters["resolved_terms"], ["resolution_of_resolved_terms"]). `sigma_near_degenerate` (same dims as sigma) is what those pairs'
     ungrouped terms would add: large values mean the result depends on Γ/Δ beyond the series;
     `sigma_near_degenerate_fraction[mechanism, term]` is its max over components and μ relative to the
     term's, and a NearDegeneracyWarning names the terms where it exceeds 0.1.
@@ -403,11 +409,11 @@ def expansion(
     order = derivative_order(drude_form, geometric_form, kinetic_form)
     plan = resolve_symmetry(model, symmetry, kgrid, tol=symmetry_tol)
     computed = plan.needed(comps) if plan else comps
-    group_tol = resolved_tol(degen_tol, kT if resolution is None else resolution)
-    resolved = RESOLVED_BY_DEFAULT if resolution is None else ()
+    fine_tol, group_tol, split = dc_tolerances(model, degen_tol, kT, resolution)
+    resolved = RESOLVED_BY_DEFAULT if split else ()
     axes, local = derivative_axes(component_indices(computed))
     func = _FermiSurfaceSums(local, mu_arr, kT, geometric_form, kinetic_form, group_tol=group_tol,
-                             drude_form=drude_form)
+                             drude_form=drude_form, fine_tol=fine_tol)
     error_tol = error_tolerance(error_tol)
     base_grid = plan.grid if plan else kgrid
     to_sigma = lambda sums: scale * unit_factor * assemble(split_near(sums, resolved)[0], mechanisms, rta)  # noqa: E731
@@ -428,6 +434,7 @@ def expansion(
             coarse = symmetrize_terms(plan, coarse, computed, comps, TERMS)[0]
     parameters = {
         "temperature": kT, "degen_tol": degen_tol, "resolution": group_tol, "resolved_terms": list(resolved),
+        "resolution_of_resolved_terms": fine_tol,
         "rta_c1_c2": list(rta) if rta else None,
         "drude_form": drude_form, "geometric_form": geometric_form, "kinetic_form": kinetic_form,
         "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
@@ -437,7 +444,7 @@ def expansion(
     }
     ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
     ds = attach_symmetry(ds, plan, forbidden)
-    ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol, resolved)
+    ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol, resolved, fine_tol)
     ds = flag_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), scale_name="the resolution",
                               effect=NEAR_EFFECT, advice=lambda big: near_degenerate_advice(big, drude_form))
     # the seed forms' sharp interband terms are what a many-band material's grid has to resolve

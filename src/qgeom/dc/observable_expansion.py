@@ -34,11 +34,11 @@ import xarray as xr
 
 from ..accuracy import attach_error, error_tolerance
 from .._validation import QgeomInputError
-from ..bands import Bands, resolved_tol
+from ..bands import Bands
 from ..kspace import integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
-from ..near_degeneracy import NEAR_EFFECT, flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import NEAR_EFFECT, dc_tolerances, flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
 from ..occupation import fermi_dirac
 from ..results import make_result
 from .conventions import check_convention, convention_scale, sigma_definition
@@ -88,18 +88,20 @@ def per_band_traces(b: Bands, obs: Observable, comps, bands: slice = slice(None)
 class _ObservableSums:
     """Chunk integrand: Σ_k w Σ_n f0'(ε_n) (p1, q1) [2, comp, μ]; picklable."""
 
-    def __init__(self, comps, mu, temperature, observable, group_tol: float = 0.0):
+    def __init__(self, comps, mu, temperature, observable, group_tol: float = 0.0, fine_tol: float | None = None):
         self.comps, self.mu, self.temperature, self.observable = comps, mu, temperature, observable
         self.group_tol = group_tol  # pairs closer than this: one subspace (bands.resolved_tol)
+        self.fine_tol = fine_tol  # ... and on the ungrouped side of the diagnostic (near_degeneracy.dc_tolerances)
 
     def fingerprint(self):
         o = self.observable
         return ["_ObservableSums", *(np.asarray(c) for c in self.comps), np.asarray(self.mu, float),
-                float(self.temperature), o.name, o.source, o.matrix, o.direction, self.group_tol]
+                float(self.temperature), o.name, o.source, o.matrix, o.direction, self.group_tol, self.fine_tol]
 
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         """{"sums": [2, comp, μ]} with pairs below the resolution grouped, and their `near:` part."""
-        return grouped_sums(lambda bands, wk: {"sums": self._sums(bands, wk)}, b, w, self.group_tol)
+        return grouped_sums(lambda bands, wk: {"sums": self._sums(bands, wk)}, b, w, self.group_tol,
+                            fine=self.fine_tol)
 
     def _sums(self, b: Bands, w: np.ndarray) -> np.ndarray:
         bands = b.fermi_surface_bands(self.mu, self.temperature)
@@ -161,9 +163,9 @@ def observable_expansion(
     sampling = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks)
     execution = Execution(chunk_size, progress, workers, scheduler, checkpoint)
     mu_arr, kT, degen_tol = thermal.mu, thermal.temperature, sampling.degen_tol
-    group_tol = resolved_tol(degen_tol, kT if resolution is None else resolution)
-    # both coefficients (Γ⁻², Γ⁻¹) are the plain sums over states by default, as the current's (expansion.py)
-    resolved = ("sums",) if resolution is None else ()
+    # both coefficients (Γ⁻², Γ⁻¹) resolved above the bands' accuracy by default, as the current's (expansion.py)
+    fine_tol, group_tol, split = dc_tolerances(model, degen_tol, kT, resolution)
+    resolved = ("sums",) if split else ()
     mechs = _check_mechanisms(mechanisms)
     check_convention(convention)
     factor, unit = observable_unit(model, obs, units)
@@ -175,7 +177,8 @@ def observable_expansion(
     total, coarse, near = 0.0, 0.0, 0.0
     for i, (idx, part_obs) in enumerate(parts):
         part = model if len(parts) == 1 else model.restricted(idx, name=f"{model.name}[block {i}]")
-        func = _ObservableSums(field_indices(allc), mu_arr, kT, part_obs.validate_for(part), group_tol)
+        func = _ObservableSums(field_indices(allc), mu_arr, kT, part_obs.validate_for(part), group_tol,
+                              fine_tol)
         ex = execution.kwargs()
         if checkpoint is not None and len(parts) > 1:
             ex["checkpoint"] = Path(checkpoint) / f"block_{i}"
@@ -193,7 +196,7 @@ def observable_expansion(
 
     sigma = assemble(total)
     params = {"temperature": kT, "degen_tol": degen_tol, "resolution": group_tol,
-              "resolved_terms": list(OBSERVABLE_TERMS) if resolved else [], "convention": convention, "units": units,
+              "resolved_terms": list(OBSERVABLE_TERMS) if resolved else [], "resolution_of_resolved_terms": fine_tol, "convention": convention, "units": units,
               "unit_factor": factor, "observable": obs.name, "orbital_blocks": block_provenance(model, blocks)}
     ds = make_result(
         {"sigma": (("mechanism", "term", "component", "mu"), np.repeat(sigma[None], len(mechs), axis=0))},
@@ -211,7 +214,7 @@ def observable_expansion(
     )
     near = np.zeros_like(sigma) if np.isscalar(near) else assemble(near)
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], np.repeat(near[None], len(mechs), axis=0),
-                                                           group_tol, OBSERVABLE_TERMS if resolved else ())
+                                                           group_tol, OBSERVABLE_TERMS if resolved else (), fine_tol)
     ds = flag_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), scale_name="the resolution",
                               effect=NEAR_EFFECT, advice="The series holds for these terms only where Gamma << "
                               "those splittings: compare with qgeom.dc.exact(observable=...), or evaluate at resolution=Gamma")
