@@ -158,23 +158,28 @@ def test_window_elements_are_the_full_rotations_rows():
 
 def test_regrouping_tests_coupling_only_where_the_grouping_changes():
     """`regrouped(tol)` averages a merged pair only where the two states couple; it rotates ∂H for that
-    test only at the k-points where a pair is merged, so a chunk without one keeps its rows unrotated (a
-    Fermi-window response then rotates only the window's rows), and the result equals the test on every
-    k-point: a GaAs chunk with Kramers pairs split by less than the tolerance at some k-points."""
+    test only at the k-points where a pair is merged (more than half of the chunk: all of it, cached), so a
+    chunk with few such k-points keeps its rows unrotated (a Fermi-window response then rotates only the
+    window's rows), and the result equals the test on every k-point: GaAs k-points where the Kramers pairs
+    are split by less than the tolerance and where they are not."""
     from pathlib import Path
 
     from qgeom.models.wannier90 import from_wannier90
 
     gaas = from_wannier90(Path(__file__).resolve().parents[1] / "examples" / "GaAs")
     k = np.random.default_rng(5).uniform(-0.5, 0.5, (60, 3)) @ gaas.reciprocal_lattice
-    k[:3] *= 1e-3  # near Γ: the Kramers pairs are split by ≪ 0.01
-    b = Bands.from_model(gaas, k, order=1)
-    changed = b.regrouping_changes(0.01)
-    assert 0 < changed.sum() < len(k)
-    grouped = b.regrouped(0.01)
-    rows = np.abs(Bands.from_model(gaas, k, order=1).first_order_rows()).max(axis=2)
+    k[:3] *= 1e-3  # near Γ: the Kramers pairs are split by ≪ 1e-3
+    changed = Bands.from_model(gaas, k, order=1).regrouping_changes(1e-3)
+    few = np.r_[k[changed][:3], k[~changed]]
+    b = Bands.from_model(gaas, few, order=1)
+    assert 0 < 2 * b.regrouping_changes(1e-3).sum() < len(few)
+    grouped = b.regrouped(1e-3)
+    rows = np.abs(Bands.from_model(gaas, few, order=1).first_order_rows()).max(axis=2)
     coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
     np.testing.assert_array_equal(grouped.exact_same, b.exact_same | (grouped.same & coupled))
     assert "first" not in b._eigenbasis and "rotated" not in b._eigenbasis
+    busy = Bands.from_model(gaas, k[changed], order=1)  # every k-point changes: rotated once, and cached
+    busy.regrouped(1e-3)
+    assert "first" in busy._eigenbasis
     quiet = Bands.from_model(gaas, k[~changed], order=1)
-    assert quiet.regrouped(0.01).exact_same is quiet.exact_same and "first" not in quiet._eigenbasis
+    assert quiet.regrouped(1e-3).exact_same is quiet.exact_same and "first" not in quiet._eigenbasis

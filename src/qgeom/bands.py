@@ -319,8 +319,11 @@ class Bands:
 
     def _first_order_rows_at(self, index: np.ndarray) -> np.ndarray:
         """`first_order_rows` at the k-points `index` only: sliced from a rotation already done, else
-        rotated there alone (nothing cached)."""
-        if "first" in self._eigenbasis or "rotated" in self._eigenbasis or "_block" not in self.__dict__:
+        rotated there alone (nothing cached) — or, for more than half of the chunk, rotated and cached for
+        all of it (a Kramers-split Wannier model: the regroupings of nearly every chunk need them, and a
+        response that needs every row, or the Fermi window's, then takes them from the cache)."""
+        if ("first" in self._eigenbasis or "rotated" in self._eigenbasis or "_block" not in self.__dict__
+                or 2 * len(index) > self.nk):
             return self.first_order_rows()[index]
         right = self._eigenbasis.get("right")
         return _rotate_block(self.__dict__["_block"][index][:, :, 1 : 1 + self.nderiv], self.vectors[index],
