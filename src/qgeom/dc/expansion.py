@@ -29,7 +29,8 @@ from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import attach_symmetry, symmetrize_terms
-from ..near_degeneracy import NEAR_EFFECT, dc_tolerances, flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import (NEAR_EFFECT, dc_tolerances, flag_near_degenerate, grouped_sums,
+                               near_degenerate_variable, split_near)
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
 from .conventions import convention_scale, sigma_definition
@@ -45,13 +46,12 @@ KINETIC_PREFACTOR = 1.0 / 24.0
 
 TERMS = ("drude", "bcd", "geometric", "kinetic", "intrinsic")
 # At the default resolution (None) the Γ⁻² and Γ⁻¹ coefficients are the sums over states with every pair
-# resolved down to the accuracy of the bands (near_degeneracy.BAND_ACCURACY_EV, 1 meV for a model in eV; kT
-# if lower; none for a model in its own units): the
-# coefficients of the Γ → 0 expansion (any splitting is ≫ Γ in that limit), as seed Eqs. 2–3 and
-# WannierBerri evaluate them, without the noise-split pairs of a Wannier model — and the Γ⁰ terms group
-# pairs closer than kT (their 1/Δ³ interband terms). The diagnostic sigma_near_degenerate (the pairs
-# between the two scales: ungrouped − grouped) is kept for every term; grouping the Drude below kT is not
-# a physical limit in its seed form either (docs/near_degeneracy.md).
+# resolved down to the accuracy of the bands (near_degeneracy.BAND_ACCURACY_EV: 1 meV for a model in eV, kT
+# if lower; every pair for a model in its own units): the coefficients of the Γ → 0 expansion (any
+# splitting is ≫ Γ in that limit), as seed Eqs. 2–3 and WannierBerri evaluate them, without the noise-split
+# pairs of a Wannier model — and the Γ⁰ terms group pairs closer than kT (their 1/Δ³ interband terms). The
+# diagnostic sigma_near_degenerate (the pairs between the two scales: ungrouped − grouped) is kept for every
+# term; grouping the Drude below kT is no physical limit in its seed form either (docs/near_degeneracy.md).
 RESOLVED_BY_DEFAULT = ("drude", "bcd")
 # the forms of each term (equal in the continuum limit; the first is the default): the defaults carry
 # the lowest occupation derivative and need the fewest k-points on smooth bands (the seed models: 10⁻⁹
@@ -368,11 +368,13 @@ def expansion(
     max(degen_tol, resolution) are one subspace — the Γ ≫ |Δ| limit of the exact NESS — instead of terms
     that grow as 1/Δ³ (docs/near_degeneracy.md). Set it to the Γ you evaluate the series at (with the
     by-parts Drude), or 0 for the plain sums over states. Default (None): the Drude and BCD resolve every
-    splitting above the accuracy of the bands (min(kT, 1 meV) for a model in eV, every one for a model in its
-    own units; the Γ → 0 coefficients, as seed Eqs. 2–3
-    and WannierBerri define them, without a Wannier model's noise-split pairs), the Γ⁰ terms group pairs
-    closer than kT (`RESOLVED_BY_DEFAULT`; parameters["resolved_terms"], ["resolution_of_resolved_terms"]). `sigma_near_degenerate` (same dims as sigma) is what those pairs'
-    ungrouped terms would add: large values mean the result depends on Γ/Δ beyond the series;
+    splitting above the accuracy of the bands (min(kT, 1 meV) for a model in eV, every one for a model in
+    its own units: the Γ → 0 coefficients, as seed Eqs. 2–3 and WannierBerri define them, without a Wannier
+    model's noise-split pairs), the Γ⁰ terms group pairs closer than kT (`RESOLVED_BY_DEFAULT`;
+    parameters["resolved_terms"], ["resolution_of_resolved_terms"]). `sigma_near_degenerate` (same dims as
+    sigma) is the ungrouped minus the grouped value of the pairs between the lower scale and the resolution
+    (what they carry in the resolved terms, would add to the grouped ones): large values mean the result
+    depends on Γ/Δ beyond the series;
     `sigma_near_degenerate_fraction[mechanism, term]` is its max over components and μ relative to the
     term's, and a NearDegeneracyWarning names the terms where it exceeds 0.1.
     `refine`: up to this many levels of adaptive k-grid refinement (0: off) where a band crosses the

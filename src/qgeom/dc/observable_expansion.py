@@ -38,7 +38,8 @@ from ..bands import Bands
 from ..kspace import integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
-from ..near_degeneracy import NEAR_EFFECT, dc_tolerances, flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import (NEAR_EFFECT, dc_tolerances, flag_near_degenerate, grouped_sums,
+                               near_degenerate_variable, split_near)
 from ..occupation import fermi_dirac
 from ..results import make_result
 from .conventions import check_convention, convention_scale, sigma_definition
@@ -152,8 +153,9 @@ def observable_expansion(
     "bc". Returns `sigma[mechanism, term, component, mu]` in the units of `exact(..., observable=)`.
     The Γ⁰ coefficient is not derived: take it from the exact Γ-scan (`gamma_scan(..., observable=)`).
     `sigma_error`, `error_tol`: the k-grid error estimate; `resolution` and `sigma_near_degenerate`: pairs
-    below it grouped, and what they would add — as in `expansion`; by default (None) both coefficients are
-    the plain sums over states, with the diagnostic of the pairs closer than kT."""
+    below it grouped, and what they would add — as in `expansion`; by default (None) both coefficients
+    resolve every splitting above the bands' accuracy (`near_degeneracy.dc_tolerances`), with the diagnostic
+    of the pairs between it and kT."""
     obs = dc_observable(model, observable)
     if obs is None:
         raise QgeomInputError("observable='current' is qgeom.dc.expansion's own path (labels 'abc'); "
