@@ -36,18 +36,17 @@ NEAR_EFFECT = "change (ungrouped - grouped)"
 
 
 def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndarray, tol: float, *,
-                 scale: float | None = None, fine: float | None = None) -> dict:
+                 scale: float | None = None, lower: float | None = None) -> dict:
     """sums(b, w) (a chunk's weighted sums over its k-points, weights w) with pairs closer than `tol`
     grouped, plus `near:NAME` for every NAME: ungrouped − grouped over the pairs whose splitting lies
     between two tolerances — what they carry through their interband terms. `scale` None (DC): between
-    b's own degeneracy tolerance (or `fine`, if larger: the ungrouped side is then grouped below it) and
-    `tol` (the pairs the result groups); `scale` given (optics: the
-    broadening): between `tol` and max(tol, scale) (pairs the result keeps apart although they are below
+    b's own degeneracy tolerance (or `lower`, if larger: the ungrouped side is then grouped below it) and
+    `tol` (the pairs the result groups); `scale` given (optics: the broadening): between `tol` and max(tol, scale) (pairs the result keeps apart although they are below
     that scale). No `near:` keys when the window is empty; zeros for a chunk without such pairs (one
     evaluation). The two differ only at the k-points with a pair in the window: the difference is
     evaluated there only (`Bands.subset`), unless that is more than half of the chunk (then the other
     grouping of the whole chunk is cheaper)."""
-    lo, hi = (max(b.degen_tol, fine or 0.0), tol) if scale is None else (tol, max(tol, scale))
+    lo, hi = (max(b.degen_tol, lower or 0.0), tol) if scale is None else (tol, max(tol, scale))
     fine = b.regrouped(max(lo, b.degen_tol))
     if hi <= lo:
         return sums(fine, w)
@@ -132,33 +131,41 @@ def near_degenerate_fraction(ds: xr.Dataset, var: str = "sigma", over=("componen
 def flag_near_degenerate(ds: xr.Dataset, var: str, over, per, *, scale_name: str, effect: str,
                          advice: str | Callable[[list[str]], str]) -> xr.Dataset:
     """Store `{var}_near_degenerate_fraction` (dims `per`: max |near| / max |σ| over `over`) and warn
-    (NearDegeneracyWarning) naming the terms above WARN_FRACTION, with `advice` (or `advice(flagged)`,
-    the list of `large_fractions`): a result whose
-    validity depends on pairs closer than its resolution says so in the Dataset and on the terminal."""
+    (NearDegeneracyWarning, `warning_text`) naming the terms above WARN_FRACTION: a result whose validity
+    depends on pairs closer than its resolution says so in the Dataset and on the terminal."""
     frac = near_degenerate_fraction(ds, var, over)
     ds[f"{var}_near_degenerate_fraction"] = frac.assign_attrs(
-        long_name=f"max |{var}_near_degenerate| / max |{var}| over {', '.join(d for d in over if d in ds[var].dims)}",
+        long_name=f"max |{var}_near_degenerate| / max |{var}| over "
+                  f"{', '.join(d for d in over if d in ds[var].dims)}",
         units="1", warn_above=WARN_FRACTION,
         meaning=f"above {WARN_FRACTION:g} the term depends on band pairs closer than "
                 f"{scale_name} ({var}_near_degenerate; docs/near_degeneracy.md)")
-    big = large_fractions(ds, var, over, per)
-    if big:
-        resolution = ds[f"{var}_near_degenerate"].attrs["resolution"]
-        warnings.warn(f"band pairs closer than {scale_name} {resolution:g} {effect} these terms by more than "
-                      f"{WARN_FRACTION:g} of their scale: {', '.join(big)}. {advice_text(advice, big)} (see {var}_near_degenerate, "
-                      "docs/near_degeneracy.md).", NearDegeneracyWarning, stacklevel=3)
+    text = warning_text(ds, var, over, per, scale_name=scale_name, effect=effect, advice=advice)
+    if text:
+        warnings.warn(text, NearDegeneracyWarning, stacklevel=3)
     return ds
 
 
-def advice_text(advice: str | Callable[[list[str]], str], flagged: list[str]) -> str:
-    """The advice of a near-degeneracy warning: a text, or a function of the flagged terms."""
-    return advice(flagged) if callable(advice) else advice
+def warning_text(ds: xr.Dataset, var: str, over, per, *, scale_name: str, effect: str,
+                 advice: str | Callable[[list[str]], str]) -> str | None:
+    """The near-degeneracy warning of a result (None when no term exceeds WARN_FRACTION): the flagged
+    terms and `advice` (a text, or a function of the flagged list) — the API's NearDegeneracyWarning and,
+    with the command line's advice, its warning line."""
+    big = large_fractions(ds, var, over, per)
+    if not big:
+        return None
+    resolution = ds[f"{var}_near_degenerate"].attrs["resolution"]
+    return (f"band pairs closer than {scale_name} {resolution:g} {effect} these terms by more than "
+            f"{WARN_FRACTION:g} of their scale: {', '.join(big)}. "
+            f"{advice(big) if callable(advice) else advice} (see {var}_near_degenerate, docs/near_degeneracy.md).")
 
 
 def large_fractions(ds: xr.Dataset, var: str, over, per) -> list[str]:
     """'label: fraction' for each combination of the `per` dims whose near-degenerate fraction
-    (over `over`) exceeds WARN_FRACTION: the warning's list."""
-    frac = near_degenerate_fraction(ds, var, over)
+    (over `over`; the stored `{var}_near_degenerate_fraction` when the result has it) exceeds
+    WARN_FRACTION: the warning's list."""
+    stored = ds.get(f"{var}_near_degenerate_fraction")
+    frac = stored if stored is not None else near_degenerate_fraction(ds, var, over)
     flat = frac.stack(_all=list(per)) if per else frac.expand_dims(_all=[""])
     return [f"{'/'.join(str(x) for x in np.atleast_1d(key))}: {float(v):.2g}"
             for key, v in zip(flat["_all"].values, flat.values) if float(v) > WARN_FRACTION]

@@ -63,17 +63,13 @@ def warn_near_degenerate(ds, var: str, over, per, scale_name: str, effect: str, 
     near_degeneracy.WARN_FRACTION of its scale (docs/near_degeneracy.md): the API's NearDegeneracyWarning
     (ignored by the commands, `safety_options`) with the command line's advice (a text or a function of
     the flagged terms)."""
-    from ..near_degeneracy import WARN_FRACTION, advice_text, large_fractions
+    from ..near_degeneracy import warning_text
 
     if f"{var}_near_degenerate" not in ds:
         return
-    big = large_fractions(ds, var, over, per)
-    if big:
-        scale = ds[f"{var}_near_degenerate"].attrs["resolution"]
-        click.echo(f"warning: band pairs closer than {scale_name} {scale:g} {effect} these terms by more than "
-                   f"{WARN_FRACTION:g} of their scale: {', '.join(big)}. {advice_text(advice, big)} "
-                   "(docs/near_degeneracy.md).",
-                   err=True)
+    text = warning_text(ds, var, over, per, scale_name=scale_name, effect=effect, advice=advice)
+    if text:
+        click.echo(f"warning: {text}", err=True)
 
 
 def symmetry_footnote(ds) -> str | None:

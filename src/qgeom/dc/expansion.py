@@ -162,7 +162,7 @@ class _FermiSurfaceSums:
         `near_degeneracy.grouped_sums` (the second evaluation only at the k-points it changes)."""
         if self.group_tol is None:
             return self._sums(b, w)
-        return grouped_sums(self._sums, b, w, self.group_tol, fine=self.fine_tol)
+        return grouped_sums(self._sums, b, w, self.group_tol, lower=self.fine_tol)
 
     def _sums(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         raw, band_major, bands = _integrands(b, self.comps, geometric_form=self.geometric_form,

@@ -102,7 +102,7 @@ class _ObservableSums:
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         """{"sums": [2, comp, μ]} with pairs below the resolution grouped, and their `near:` part."""
         return grouped_sums(lambda bands, wk: {"sums": self._sums(bands, wk)}, b, w, self.group_tol,
-                            fine=self.fine_tol)
+                            lower=self.fine_tol)
 
     def _sums(self, b: Bands, w: np.ndarray) -> np.ndarray:
         bands = b.fermi_surface_bands(self.mu, self.temperature)
