@@ -6,7 +6,8 @@ The command body sees no new argument: the flags set `outputs.overwrite_policy`,
 every result judges its error estimate against --error-tol, and the size guard refuses
 computations beyond the machine unless --force. SIGTERM/SIGHUP become exceptions so that temporary files and
 worker pools are cleaned up when a run is killed; accuracy and checkpoint warnings are printed
-as one `warning:` line each on stderr.
+as one `warning:` line each on stderr — as is every other warning qgeom issues (symmetry, model files):
+a user of the command line reads the message, not the Python source line that raised it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import warnings
+from pathlib import Path
 
 import click
 
@@ -41,13 +43,21 @@ def _warnings_as_lines():
         previous = warnings.showwarning
 
         def show(message, category, filename, lineno, file=None, line=None):
-            if issubclass(category, (AccuracyWarning, CheckpointWarning)):
+            if issubclass(category, UserWarning) and _from_qgeom(category, filename):
                 click.echo(f"warning: {message}", err=True)
             else:
                 previous(message, category, filename, lineno, file, line)
 
         warnings.showwarning = show
         yield
+
+
+def _from_qgeom(category, filename: str) -> bool:
+    """Whether a warning is qgeom's own: its category is defined in qgeom, or it was raised from qgeom's code."""
+    return category.__module__.split(".")[0] == "qgeom" or str(filename).startswith(_PACKAGE_DIR)
+
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
 def safety_options(f=None, *, accuracy: bool = True):
