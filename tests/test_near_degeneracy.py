@@ -296,7 +296,8 @@ def test_observable_expansion_honours_the_resolution():
 def test_optical_results_carry_the_near_degenerate_part():
     """The only transitions of split_pair_2band are within its pair: with Δ below the broadening all of χ
     is carried by a pair closer than the broadening (chi_near_degenerate = chi), above it none; grouping
-    it (resolution ≥ Δ) removes it. The default (resolution 0) leaves χ as the sum-over-states gives it."""
+    it (resolution ≥ Δ) removes it. The default (a model in its own units: degen_tol) leaves χ as the
+    sum-over-states gives it."""
     from qgeom.models.library import split_pair_2band
     from qgeom.optical import current, response
 
@@ -326,17 +327,39 @@ def test_cli_optical_warns_when_unresolved_pairs_dominate(tmp_path):
     assert quiet.exit_code == 0 and "warning: band pairs" not in quiet.output, quiet.output
 
 
-def test_gaas_optics_degen_tol_below_the_resolution_changes_nothing():
-    """With resolution = the broadening the optical result does not depend on degen_tol below it; at the
-    default resolution 0 the grouping tolerance is degen_tol itself (docs/near_degeneracy.md)."""
+def test_cli_optical_resolution_groups_the_unresolved_pair(tmp_path):
+    """--resolution reaches optical.response: split_pair_2band's only transitions are within its pair (Δ =
+    0.02 < broadening 0.05), so grouping it there leaves χ = 0 and no warning line."""
+    import xarray as xr
+    from click.testing import CliRunner
+
+    from qgeom.cli import main
+
+    base = ["optical", "--model", "split_pair_2band", "--param", "delta=0.02", "--observable", "current_x",
+            "--kind", "shift_like", "--omega", "0.02", "0.1", "3", "--mu=-1", "--temperature", "0.05",
+            "--broadening", "0.05", "--grid", "16"]
+    res = CliRunner().invoke(main, base + ["--resolution", "0.05", "--out", str(tmp_path / "a.nc")])
+    assert res.exit_code == 0 and "warning: band pairs" not in res.output, res.output
+    with xr.open_dataset(tmp_path / "a.nc") as ds:
+        assert ds.chi.size and float(abs(ds.chi).max()) == 0
+
+
+def test_gaas_optics_default_groups_below_the_band_accuracy():
+    """The default resolution of the optics of an eV model is min(broadening, 1 meV): the result does not
+    depend on degen_tol below it and equals resolution=1e-3 exactly. Kept apart (resolution=0, the grouping
+    tolerance is degen_tol itself) the Wannierization's ~1e-4 eV splittings of GaAs's pairs carry the shift
+    current — it changes with degen_tol and its near-degenerate part exceeds 10 % (docs/near_degeneracy.md)."""
     from qgeom.optical import current, response
 
     m = from_wannier90(GAAS)
     kw = dict(kinds=["shift_like"], omega=[1.5, 2.5], mu=7.9366, grid=4, progress=False)
-    runs = [response(m, current("x"), degen_tol=tol, resolution=0.002, **kw).chi for tol in (1e-8, 1e-4)]
-    scale = float(abs(runs[0]).max())
-    assert scale > 0 and float(abs(runs[1] - runs[0]).max()) <= 1e-6 * scale
-    plain = [response(m, current("x"), degen_tol=tol, **kw) for tol in (1e-8, 1e-4)]
+    runs = [response(m, current("x"), degen_tol=tol, **kw) for tol in (1e-8, 1e-4)]
+    scale = float(abs(runs[0].chi).max())
+    assert scale > 0 and float(abs(runs[1].chi - runs[0].chi).max()) <= 1e-6 * scale
+    assert runs[0].attrs["parameters"] and runs[0].chi_near_degenerate.attrs["resolution"] == 0.002
+    explicit = response(m, current("x"), resolution=1e-3, **kw).chi
+    assert float(abs(explicit - runs[0].chi).max()) == 0
+    plain = [response(m, current("x"), degen_tol=tol, resolution=0, **kw) for tol in (1e-8, 1e-4)]
     assert float(abs(plain[1].chi - plain[0].chi).max()) > 1e-3 * float(abs(plain[0].chi).max())
     assert float(abs(plain[0].chi_near_degenerate).max()) > 0.1 * float(abs(plain[0].chi).max())
 

@@ -82,9 +82,25 @@ def dc_tolerances(model, degen_tol: float, temperature: float, resolution: float
     below it (fine = degen_tol: the diagnostic window starts there)."""
     if resolution is not None:
         return float(degen_tol), resolved_tol(degen_tol, resolution), False
+    return resolved_tol(degen_tol, min(temperature, band_accuracy(model))), resolved_tol(degen_tol, temperature), True
+
+
+def band_accuracy(model) -> float:
+    """BAND_ACCURACY_EV in the model's energy unit; 0 for a model in its own units, whose splittings are exact."""
     unit = energy_unit_ev(model)
-    accuracy = 0.0 if unit is None else BAND_ACCURACY_EV / unit
-    return resolved_tol(degen_tol, min(temperature, accuracy)), resolved_tol(degen_tol, temperature), True
+    return 0.0 if unit is None else BAND_ACCURACY_EV / unit
+
+
+def optical_tolerance(model, degen_tol: float, broadening: float, resolution: float | None) -> float:
+    """Grouping tolerance of the optical responses: `resolution` None (the default) groups the pairs closer
+    than min(broadening, BAND_ACCURACY_EV) (models in eV, meV; degen_tol for models in their own units), as
+    the DC expansion's Γ⁻² and Γ⁻¹ terms: the sum-over-states numerators carry 1/Δ and 1/Δ² of every pair,
+    so a Wannierization's ~1e-4 eV splittings of Kramers pairs would dominate the spectrum (GaAs shift
+    current on 20³: ~1000 µA/V² at 3.5 eV kept apart, 30 µA/V² grouped below 1 meV; docs/near_degeneracy.md).
+    An explicit resolution groups below it."""
+    if resolution is not None:
+        return resolved_tol(degen_tol, resolution)
+    return resolved_tol(degen_tol, min(broadening, band_accuracy(model)))
 
 
 def split_near(raw: dict, resolved=()) -> tuple[dict, dict]:

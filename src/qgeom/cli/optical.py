@@ -6,7 +6,7 @@ from typing import Literal
 
 import click
 import numpy as np
-from pydantic import Field, PositiveFloat, PositiveInt, field_validator
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator
 
 from .._validation import QgeomInputError
 from ..outputs import check_distinct, check_output
@@ -50,6 +50,10 @@ class OpticalConfig(Table):
                           "scissors_shift/num_valence_bands (Wannier90 .win) if present, none, or a shift (eV) "
                           "with the model's num_valence_bands.", json_schema_extra={"default_text": "none"})
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
+    resolution: NonNegativeFloat | None = Field(
+        None, description="Smallest band splitting the sums over states resolve (model energy unit): closer pairs "
+                          "are one subspace; 0 keeps every pair apart (WannierBerri's sums with its thresholds at 0).",
+        json_schema_extra={"default_text": "min(broadening, 1 meV) for eV models, else none"})
     component: str = Field("xy", description="αβ shown in the table and figure.")
     symmetry: str = Field("neumann", description="Point group (current observables): neumann (zero the components "
                                                  "forbidden by the group the model keeps to Wannier accuracy and "
@@ -115,7 +119,7 @@ def command(out, figure, executor, **opts):
         temperature=conf.temperature, tau=conf.tau, broadening=conf.broadening, broadening_kind=conf.broadening_kind,
         grid=None if conf.grid is None else grid_arg(conf.grid), offset=conf.offset, cutoff=conf.cutoff,
         scissors=conf.scissors,
-        degen_tol=conf.degen_tol, principal_part=conf.principal_part,
+        degen_tol=conf.degen_tol, resolution=conf.resolution, principal_part=conf.principal_part,
         symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol, **executor,
     )
     a, b = comp
@@ -135,7 +139,7 @@ def command(out, figure, executor, **opts):
         click.echo(format_table(["kind", "sigma peak", f"at hbar*w ({model.energy_unit})"], rows))
     warn_near_degenerate(ds, "chi", ("alpha", "beta", "omega"), ("kind",), "the broadening", "carry",
                          "Transitions within unresolved pairs dominate; check with a smaller broadening "
-                         "(or resolution= in qgeom.optical.response)")
+                         "(or group them with --resolution BROADENING)")
     footnote = symmetry_footnote(ds)
     if footnote:
         click.echo(f"\n{footnote}")

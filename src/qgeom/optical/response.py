@@ -12,10 +12,11 @@ import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array, positive_scalar
 from ..accuracy import attach_error, error_tolerance
-from ..bands import Bands, resolved_tol
+from ..bands import Bands
 from ..kspace import chunk_size_for, integrate
 from ..models.base import Model
-from ..near_degeneracy import flag_near_degenerate, grouped_sums, near_degenerate_variable, split_near
+from ..near_degeneracy import (flag_near_degenerate, grouped_sums, near_degenerate_variable, optical_tolerance,
+                               split_near)
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
@@ -121,8 +122,11 @@ def response(
 
     `chi_error` (same dims, real) is the estimated k-grid discretization error (`qgeom.accuracy`); an
     AccuracyWarning is issued when it exceeds `error_tol` relative to max |χ| of a kind.
-    `resolution`: pairs with |ε_n − ε_m| < max(degen_tol, resolution) are one subspace (energy; default
-    0: the pairs are kept apart, as in the sum-over-states formulas of WannierBerri and postw90).
+    `resolution`: pairs with |ε_n − ε_m| < max(degen_tol, resolution) are one subspace (energy). Default
+    (None): min(broadening, 1 meV) for models in eV — a splitting below the accuracy of Wannier-interpolated
+    bands is not the material's, and the numerators' 1/Δ, 1/Δ² would let it dominate — and degen_tol for
+    models in their own units (`near_degeneracy.optical_tolerance`); 0 keeps every pair apart, as the
+    sum-over-states formulas of WannierBerri and postw90 with their degeneracy thresholds at zero.
     `chi_near_degenerate` (same dims as chi): the part of chi that pairs kept apart although closer than
     the broadening carry (χ minus χ with them grouped); large values: the result depends on how
     transitions within unresolved pairs are treated (docs/near_degeneracy.md); `chi_near_degenerate_fraction[kind]`
@@ -155,7 +159,7 @@ def response(
         direction = _optsym.check_observable(obs)
         plan = resolve_symmetry(model, symmetry, kgrid, time_reversal="per kind", tol=symmetry_tol,
                                 keep=_optsym.stabilizes(direction))
-    settings["group_tol"] = resolved_tol(degen_tol, 0.0 if resolution is None else resolution)
+    settings["group_tol"] = optical_tolerance(model, degen_tol, settings["broadening"], resolution)
     order = obs.bands_order(max(TERMS[k].derivative_order for k in kinds) > 1)
     t0 = time.perf_counter()
     chi, near, coarse = _integrate_chi(model, obs, kinds, omega, plan.grid if plan else kgrid, settings, sc, order=order, degen_tol=degen_tol,
