@@ -158,8 +158,15 @@ class Bands:
     @property
     def exact_same(self) -> np.ndarray:
         """[nk, N, N]: the pairs whose per-band quantities are averaged together (gauge
-        covariance): `same`, except that `regrouped` keeps apart grouped states that do not couple."""
-        return self.__dict__.get("_exact_same", self.same)
+        covariance): `same`, except that `regrouped` keeps apart grouped states that do not couple
+        (computed on first use: responses that average no per-band quantity never need it)."""
+        mine = self.__dict__
+        if "_exact_same" not in mine:
+            lazy = mine.pop("_exact_same_from", None)
+            if lazy is None:
+                return self.same
+            mine["_exact_same"] = lazy()
+        return mine["_exact_same"]
 
     def regrouped(self, tol: float) -> "Bands":
         """The same eigensystem with pairs |ε_n − ε_m| < tol grouped (`labels`, `same`): their
@@ -171,19 +178,8 @@ class Bands:
             return self
         out = Bands(self.k, self.energies, self.vectors, None, None, None, degen_tol=float(tol))
         mine = self.__dict__
-        # average over a grouped pair only where the two states couple (a velocity matrix element):
-        # bands of exactly decoupled orbital blocks stay separate, as in the block-split sum (every ∂H
-        # vanishes between them). Tested only at the k-points where the grouping changes: elsewhere the
-        # subspaces are this chunk's, and the rows of the other k-points stay unrotated (a response that
-        # needs only the Fermi window's rows rotates only those)
-        exact = self.exact_same
-        changed = np.flatnonzero(self.regrouping_changes(tol))
-        if len(changed):
-            rows = np.abs(self._first_order_rows_at(changed)).max(axis=2)  # [k, n, p]
-            coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
-            exact = exact.copy()
-            exact[changed] |= out.same[changed] & coupled
-        out.__dict__["_exact_same"] = exact
+        same = out.same  # (not `out` itself: no reference cycle)
+        out.__dict__["_exact_same_from"] = lambda: self._coupled_within(same, tol)
         for name in ("_block", "_order", "_axes"):
             if name in mine:
                 out.__dict__[name] = mine[name]
@@ -197,14 +193,29 @@ class Bands:
                 del out.__dict__[name]
         return out
 
+    def _coupled_within(self, same: np.ndarray, tol: float) -> np.ndarray:
+        """`exact_same` of `regrouped(tol)` (whose `same` is `same`): average over a grouped pair only where
+        the two states couple (a velocity matrix element): bands of exactly decoupled orbital blocks stay
+        separate, as in the block-split sum (every ∂H vanishes between them). Tested only at the k-points
+        where the grouping changes: elsewhere the subspaces are this chunk's, and the rows of the other
+        k-points stay unrotated (a response that needs only the Fermi window's rows rotates only those)."""
+        exact = self.exact_same
+        changed = np.flatnonzero(self.regrouping_changes(tol))
+        if len(changed):
+            rows = np.abs(self._first_order_rows_at(changed)).max(axis=2)  # [k, n, p]
+            coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
+            exact = exact.copy()
+            exact[changed] |= same[changed] & coupled
+        return exact
+
     def subset(self, index: np.ndarray) -> "Bands":
         """The same eigensystem at the k-points `index` of this chunk only (no new diagonalization:
         energies, vectors, the derivative block and its rotation are sliced)."""
         out = Bands(self.k[index], self.energies[index], self.vectors[index], None, None, None,
                     degen_tol=self.degen_tol)
         mine = self.__dict__
-        if "_exact_same" in mine:
-            out.__dict__["_exact_same"] = mine["_exact_same"][index]
+        if "_exact_same" in mine or "_exact_same_from" in mine:
+            out.__dict__["_exact_same_from"] = lambda: self.exact_same[index]
         shared = self._eigenbasis
         if "rotated" not in shared and "_block" in mine:  # the block only if not yet rotated
             out.__dict__["_block"] = mine["_block"][index]

@@ -35,8 +35,8 @@ NEAR = "near:"
 NEAR_EFFECT = "change (ungrouped - grouped)"
 
 
-def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndarray, tol: float, *,
-                 scale: float | None = None, lower: float | None = None) -> dict:
+def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float, *,
+                 scale: float | None = None, lower: float | None = None, touched: bool = False) -> dict:
     """sums(b, w) (a chunk's weighted sums over its k-points, weights w) with pairs closer than `tol`
     grouped, plus `near:NAME` for every NAME: ungrouped − grouped over the pairs whose splitting lies
     between two tolerances — what they carry through their interband terms. `scale` None (DC): between
@@ -45,7 +45,11 @@ def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndar
     that scale). No `near:` keys when the window is empty; zeros for a chunk without such pairs (one
     evaluation). The two differ only at the k-points with a pair in the window: the difference is
     evaluated there only (`Bands.subset`), unless that is more than half of the chunk (then the other
-    grouping of the whole chunk is cheaper)."""
+    grouping of the whole chunk is cheaper). `touched=True`: sums whose terms are sums over transitions
+    n → m in which grouping a pair changes only the transitions from or to its states (the optical
+    numerators: A, F, O^D and the brackets change only in the rows and columns of a regrouped pair) —
+    the difference is then evaluated at those k-points and over those transitions only, sums(b, w, only=
+    [nk, N] bool of the states whose subspace the grouping changes)."""
     lo, hi = (max(b.degen_tol, lower or 0.0), tol) if scale is None else (tol, max(tol, scale))
     fine = b.regrouped(max(lo, b.degen_tol))
     if hi <= lo:
@@ -56,9 +60,11 @@ def grouped_sums(sums: Callable[[Bands, np.ndarray], dict], b: Bands, w: np.ndar
     if len(changed) == 0:  # no pair in the window: nothing to group
         kept.update({NEAR + name: np.zeros_like(x) for name, x in list(kept.items())})
         return kept
-    if 2 * len(changed) <= b.nk:  # the difference on those k-points only (two evaluations of a subset)
+    if touched or 2 * len(changed) <= b.nk:  # the difference on those k-points only (two evaluations of a subset)
         sub = fine.subset(changed)
-        ungrouped, grouped = sums(sub, w[changed]), sums(sub.regrouped(hi), w[changed])
+        sub_coarse = sub.regrouped(hi)
+        extra = {"only": (sub_coarse.same != sub.same).any(axis=2)} if touched else {}
+        ungrouped, grouped = sums(sub, w[changed], **extra), sums(sub_coarse, w[changed], **extra)
     else:
         other = sums(coarse if scale is not None else fine, w)
         ungrouped, grouped = (kept, other) if scale is not None else (other, kept)

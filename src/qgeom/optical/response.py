@@ -38,13 +38,14 @@ DEFAULT_BROADENING = {"eV": 2e-3}  # Lorentzian half width; other units: 1e-2 mo
 
 def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_all: np.ndarray, *,
                    mu: float, temperature: float, tau: float | None, gamma: float, bkind: str,
-                   scissors=None, position=None, principal_part: bool | None = None) -> dict:
+                   scissors=None, position=None, principal_part: bool | None = None, only=None) -> dict:
     """Unsymmetrized Σ_k w_k Σ_nm W^{αβ}_nm g(ω + ε_nm) for every term: {term: [nω, d, d]}.
     With `scissors` (a `scissors.Scissors`) the weights stay those of the unscissored bands and ε_nm → ε'_nm
     (exact for the current observable, see scissors.py). The ω contraction is `spectral.contract`.
     `position`: the eigenbasis Wannier position matrix of a full-position model (see `Chunk`).
-    `principal_part`: keep the non-resonant P(1/x) of shift_like (None: `terms.principal_part_default`)."""
-    ch = Chunk(b, obs, mu, temperature, position)
+    `principal_part`: keep the non-resonant P(1/x) of shift_like (None: `terms.principal_part_default`).
+    `only`: None, or [nk, N] bool — the sums over the transitions from or to these states only (`Chunk`)."""
+    ch = Chunk(b, obs, mu, temperature, position, only)
     if scissors is not None:
         scissors.check_gap(b)
     tr = spectral.Transitions(ch, gamma, scissors)
@@ -218,9 +219,9 @@ class _ChunkResponse:
 
     def __call__(self, b: Bands, wk: np.ndarray) -> dict:
         """{kind: [nω, d, d]} with pairs below the resolution grouped, and their `near:` parts."""
-        return grouped_sums(self._sums, b, wk, self.group_tol, scale=self.gamma)
+        return grouped_sums(self._sums, b, wk, self.group_tol, scale=self.gamma, touched=True)
 
-    def _sums(self, b: Bands, wk: np.ndarray) -> dict:
+    def _sums(self, b: Bands, wk: np.ndarray, only=None) -> dict:
         position = None
         if self.position is not None:  # Ā = U†Ā^W U, ∂Ā = U†(∂Ā^W)U (Wang et al. 2006)
             Vd, V = b.vectors.conj().swapaxes(-1, -2), b.vectors
@@ -228,7 +229,7 @@ class _ChunkResponse:
             position = (Vd[:, None] @ Abar @ V[:, None], Vd[:, None, None] @ dAbar @ V[:, None, None])
         return chunk_response(b, wk, self.obs, self.kinds, self.omega_all, mu=self.mu, temperature=self.temperature,
                               tau=self.tau, gamma=self.gamma, bkind=self.bkind, scissors=self.scissors,
-                              position=position, principal_part=self.principal_part)
+                              position=position, principal_part=self.principal_part, only=only)
 
 
 def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *, order, degen_tol, chunk_size,

@@ -131,10 +131,12 @@ def kernel_of(term: str, obs, principal_part: bool | None = None) -> str:
 class Chunk:
     """Shared intermediate quantities of one Bands chunk for one observable."""
 
-    def __init__(self, b: Bands, obs, mu: float, temperature: float, position=None):
+    def __init__(self, b: Bands, obs, mu: float, temperature: float, position=None, only=None):
         """position: None (tight-binding position operator), or the eigenbasis Wannier position matrix
-        (Ā [nk, d(c), N, N], ∂_a Ā^c [nk, d(a), d(c), N, N]) of a full-position model, current observable only."""
+        (Ā [nk, d(c), N, N], ∂_a Ā^c [nk, d(a), d(c), N, N]) of a full-position model, current observable only.
+        only: None, or [nk, N] bool: only the transitions from or to these states contribute (`pair_mask`)."""
         self.b = b
+        self.only = only
         self.e = b.energies
         self.enm = self.e[:, :, None] - self.e[:, None, :]  # ε_nm at [n, m]
         f = fermi_dirac_kT(self.e, mu, temperature)  # kT validated once in response()
@@ -186,8 +188,14 @@ class Chunk:
         return out
 
     def pair_mask(self) -> np.ndarray:
-        """[nk, N, N] bool: the transitions n < m that contribute, m ∉ D(n) and |f_nm| > PAIR_CUT."""
-        return self._cached("pair_mask", lambda: np.triu((~self.b.same) & (np.abs(self.fnm) > PAIR_CUT), 1))
+        """[nk, N, N] bool: the transitions n < m that contribute, m ∉ D(n) and |f_nm| > PAIR_CUT (and n or m
+        in `only`, if given)."""
+        def compute():
+            mask = (~self.b.same) & (np.abs(self.fnm) > PAIR_CUT)
+            if self.only is not None:
+                mask &= self.only[:, :, None] | self.only[:, None, :]
+            return np.triu(mask, 1)
+        return self._cached("pair_mask", compute)
 
     def pair_bands(self) -> tuple[slice, slice]:
         """(lower, upper): the band ranges that hold the lower state n and the upper state m of every
