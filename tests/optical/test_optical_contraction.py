@@ -133,8 +133,10 @@ def test_commutators_with_the_diagonal_observable_block_elementwise_where_nondeg
     OD = ch.OD[:, None]
     k, r, c = (x.ravel() for x in np.indices(b.same.shape))
     t = Transition(ch, (k, r, c), np.ones(b.nk))
-    for X in (ch.A, b.v):
-        ref = OD @ X - X @ OD
+    from qgeom.geometry import berry_connection
+
+    for X, whole in ((ch.A, berry_connection(b)), (b.v, b.v)):  # ch.A: read at the transitions only
+        ref = OD @ whole - whole @ OD
         for got, want in ((ch._OD_commutator_at(X, t, "nm"), ref[k, :, r, c]),
                           (ch._OD_commutator_at(X, t, "mn"), ref[k, :, c, r])):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-13 * np.abs(ref).max())

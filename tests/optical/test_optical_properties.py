@@ -151,6 +151,7 @@ def test_degenerate_block_commutator_equals_the_matrix_products(N):
         X = rng.normal(size=(nk, d, N, N)) + 1j * rng.normal(size=(nk, d, N, N))
         ch = SimpleNamespace(OD=O * same, b=SimpleNamespace(same=same, labels=labels, nbands=N, dim=d),
                              fnm=np.zeros((nk, N, N)), _cached=lambda key, f: f())
+        ch._commutator_plan = lambda t, orientation: Chunk._commutator_plan(ch, t, orientation)
         ref = (O * same)[:, None] @ X - X @ (O * same)[:, None]
         k, r, c = (x.ravel() for x in np.indices((nk, N, N)))  # every element, inside subspaces too
         t = Transition(ch, (k, r, c), np.ones(nk))

@@ -58,11 +58,12 @@ class Transitions:
         self.spread = np.add.reduceat(np.abs(self.delta), self.starts) > 0
 
     def sums(self, w: np.ndarray):
-        """Per group ΣN and ΣδN of the pair numerators w [P, c] (w itself and zeros when every group is
-        one transition, e.g. a chunk without degenerate bands)."""
+        """Per group ΣN and ΣδN of the pair numerators w [P, c]: w itself when every group is one transition
+        (e.g. a chunk without degenerate bands), ΣδN None when no group is spread."""
         if len(self.starts) == len(w):
-            return w, np.zeros_like(w)
-        return np.add.reduceat(w, self.starts, axis=0), np.add.reduceat(self.delta[:, None] * w, self.starts, axis=0)
+            return w, None
+        S = np.add.reduceat(w, self.starts, axis=0)
+        return S, (np.add.reduceat(self.delta[:, None] * w, self.starts, axis=0) if self.spread.any() else None)
 
 
 def signed_frequencies(omega_all: np.ndarray):
@@ -91,19 +92,30 @@ def contract(tr: Transitions, omega_all: np.ndarray, numerators: dict, weights: 
 
 
 def _stack(tr: Transitions, numerators: dict, weights: dict):
-    """Group sums of the numerators stacked per real kernel: {kernel: (ΣN, ΣδN)}, each [G, ncol] complex,
-    and {term: [(kernel, first column, coefficient)]}."""
-    sums = {name: tr.sums(w) for name, w in numerators.items()}
-    cols, where = {}, {}
+    """Group sums of the numerators of all terms in one array, with the columns of each real kernel's numerators
+    side by side where the layout allows it (then a view, else a copy): {kernel: (ΣN, ΣδN or None)}, each
+    [G, ncol] complex, and {term: [(kernel, first column, coefficient)]}."""
+    users: dict = {}  # numerator name → the real kernels that read it, in first-use order
+    for name, _, kernel in weights.values():
+        for kern, _ in KERNEL_PARTS[kernel]:
+            users.setdefault(name, {}).setdefault(kern)
+    # names read by the same kernels next to each other: every kernel's columns contiguous in the usual sets
+    names = sorted(users, key=lambda n: sorted(users[n]))
+    width = {n: numerators[n].shape[1] for n in names}
+    first = dict(zip(names, np.cumsum([0] + [width[n] for n in names[:-1]])))
+    W, V = tr.sums(np.concatenate([numerators[n] for n in names], axis=1) if len(names) > 1
+                   else np.ascontiguousarray(numerators[names[0]]))
+    cols, where, offset = {}, {}, {}
+    for kern in dict.fromkeys(k for n in names for k in users[n]):
+        mine = [n for n in names if kern in users[n]]
+        idx = np.concatenate([np.arange(first[n], first[n] + width[n]) for n in mine])
+        pick = slice(idx[0], idx[-1] + 1) if np.all(np.diff(idx) == 1) else idx
+        cols[kern] = tuple(None if X is None else X[:, pick] if isinstance(pick, slice)
+                           else np.ascontiguousarray(X[:, pick]) for X in (W, V))
+        offset[kern] = {n: int(sum(width[x] for x in mine[: mine.index(n)])) for n in mine}
     for term, (name, pref, kernel) in weights.items():
-        where[term] = []
-        for kern, c in KERNEL_PARTS[kernel]:
-            used = cols.setdefault(kern, {})
-            if name not in used:
-                used[name] = sum(W.shape[1] for W, _ in (sums[u] for u in used))
-            where[term].append((kern, used[name], pref * c))
-    return {kern: tuple(np.concatenate(m, axis=1) for m in zip(*(sums[u] for u in used)))
-            for kern, used in cols.items()}, where
+        where[term] = [(kern, offset[kern][name], pref * c) for kern, c in KERNEL_PARTS[kernel]]
+    return cols, where
 
 
 def _accumulate(tr: Transitions, freq: np.ndarray, cols: dict, gamma: float, bkind: str) -> dict:
@@ -111,7 +123,7 @@ def _accumulate(tr: Transitions, freq: np.ndarray, cols: dict, gamma: float, bki
     batches of groups (TABLE_SIZE): one table and one real GEMM on (re, im) interleaved columns each."""
     # [column, freq]: columnsᵀ @ table is the faster GEMM layout (1.3–1.5× on these shapes)
     acc = {kern: np.zeros((2 * W.shape[1], len(freq))) for kern, (W, _) in cols.items()}
-    real = {kern: (W.view(float), V.view(float)) for kern, (W, V) in cols.items()}
+    real = {kern: (W.view(float), None if V is None else V.view(float)) for kern, (W, V) in cols.items()}
     batch = max(16, TABLE_SIZE // len(freq))
     tables = kernels.Tables(real, gamma, bkind, batch, freq)
     for s in range(0, len(tr.x), batch):

@@ -128,6 +128,25 @@ def kernel_of(term: str, obs, principal_part: bool | None = None) -> str:
     return "resonant" if kern == "resolvent" and not keep else kern
 
 
+class _Connection:
+    """The interband Berry connection A^a_nm = −i v^a_nm F_nm as read by the numerators: only at flat indices
+    of [nk, d, N, N] (`reshape(-1)[index]`, as for the arrays beside it), from v and F there, never formed
+    whole — the numerators read P·d of its nk·d·N² elements."""
+
+    def __init__(self, v: np.ndarray, F: np.ndarray):
+        d, N = v.shape[1], v.shape[-1]
+        self._v, self._F, self._block, self._N2 = v.reshape(-1), F.reshape(-1), d * N * N, N * N
+
+    def reshape(self, *shape) -> "_Connection":
+        if shape != (-1,):
+            raise TypeError(f"the connection is read flat only (reshape(-1)), not as {shape}")
+        return self
+
+    def __getitem__(self, index: np.ndarray) -> np.ndarray:
+        k, inner = np.divmod(index, self._block)
+        return -1j * self._v[index] * self._F[k * self._N2 + inner % self._N2]
+
+
 class Chunk:
     """Shared intermediate quantities of one Bands chunk for one observable."""
 
@@ -142,10 +161,11 @@ class Chunk:
         f = fermi_dirac_kT(self.e, mu, temperature)  # kT validated once in response()
         self.fnm = f[:, :, None] - f[:, None, :]  # f_nm
         self.F = b.inv_de  # 1/ε_nm, 0 inside D
-        self.A = berry_connection(b)  # A^a_nm = i v_nm/(ε_m − ε_n) = −i v_nm F_nm (shared, read-only)
         self.position = position
-        if position is not None:  # full connection A^H = Ā + iD (Wang et al. 2006, Eq. 25), off the blocks
-            self.A = self.A + position[0] * ~b.same[:, None]
+        if position is None:  # A^a_nm = i v_nm/(ε_m − ε_n) = −i v_nm F_nm, read at the transitions only
+            self.A = _Connection(b.v, self.F)
+        else:  # full connection A^H = Ā + iD (Wang et al. 2006, Eq. 25), off the blocks; whole (`_external`)
+            self.A = berry_connection(b) + position[0] * ~b.same[:, None]
         self.O = obs.eig(b)
         self.OD = self.O * b.same
         self.obs = obs
@@ -164,14 +184,27 @@ class Chunk:
             [O^D, X]_rc = (O^D_rr − O^D_cc) X_rc + Σ_{j≠0} O^D_{r,r+j} X_{r+j,c} − Σ_{j≠0} X_{r,c+j} O^D_{c+j,c},
         the sums only over the transitions whose r or c lies in a subspace of more than |j| states. Flat
         gathers: X_{r+j,c} is j·N after X_rc, O^D_{r,r+j} j after O^D_rr."""
+        at = t.at_nm if orientation == "nm" else t.at_mn
+        diagonal, inner = t.commutator_plan(self, orientation)
+        Xf = X.reshape(-1)
+        out = diagonal * Xf[at]
+        for i, gather, od in inner:
+            out[i] += od * Xf[gather]
+        return out
+
+    def _commutator_plan(self, t: "Transition", orientation: str):
+        """What `_OD_commutator_at` gathers for any X at the transitions `t`: the diagonal factor
+        O^D_rr − O^D_cc [P, 1] and, per band offset j, (transitions i, flat indices of X_{r+j,c} or X_{r,c+j}
+        [len(i), d], ±O^D_{r,r+j} or −O^D_{c+j,c} [len(i), 1]) — shared by the numerators of one chunk."""
         N = self.b.nbands
         r, c, at = (t.n, t.m, t.at_nm) if orientation == "nm" else (t.m, t.n, t.at_mn)
-        Xf, ODf = X.reshape(-1), self.OD.reshape(-1)
+        ODf = self.OD.reshape(-1)
         kN = t.k * N
         diag_r, diag_c = kN * N + r * (N + 1), kN * N + c * (N + 1)  # flat O^D_rr, O^D_cc
-        out = (ODf[diag_r] - ODf[diag_c])[:, None] * Xf[at]
+        diagonal = (ODf[diag_r] - ODf[diag_c])[:, None]
         size = self._cached("subspace_size", lambda: self.b.same.sum(axis=2).ravel())  # [nk·N]
         labels = self.b.labels.ravel()
+        inner = []
         for end, sign in ((r, 1), (c, -1)):  # O^D X (rows r + j), X O^D (columns c + j)
             wide = size[kN + end]
             for lag in range(1, int(wide.max(initial=1))):
@@ -182,10 +215,10 @@ class Chunk:
                     i = i[(moved >= 0) & (moved < N)]
                     i = i[labels[kN[i] + end[i] + j] == labels[kN[i] + end[i]]]  # r + j (c + j) in the same subspace
                     if sign > 0:
-                        out[i] += ODf[diag_r[i] + j][:, None] * Xf[at[i] + j * N]
+                        inner.append((i, at[i] + j * N, ODf[diag_r[i] + j][:, None]))
                     else:
-                        out[i] -= Xf[at[i] + j] * ODf[diag_c[i] + j * N][:, None]
-        return out
+                        inner.append((i, at[i] + j, -ODf[diag_c[i] + j * N][:, None]))
+        return diagonal, inner
 
     def pair_mask(self) -> np.ndarray:
         """[nk, N, N] bool: the transitions n < m that contribute, m ∉ D(n) and |f_nm| > PAIR_CUT (and n or m
@@ -263,8 +296,12 @@ class Chunk:
 
     def numerator(self, name: str, pairs, scale: np.ndarray) -> np.ndarray:
         """N^{αβ}_nm (the function registered under `name` in NUMERATORS; W = prefactor · N) times
-        scale[k] at the transitions pairs = (k, n, m): [P, α, β]."""
-        return NUMERATORS[name](self, Transition(self, pairs, scale))
+        scale[k] at the transitions pairs = (k, n, m): [P, α, β]. The numerators of one set of transitions
+        share its gathers (`Transition`)."""
+        last = self._cache.get("transition")
+        if last is None or last.pairs is not pairs or last.scale is not scale:
+            last = self._cache["transition"] = Transition(self, pairs, scale)
+        return NUMERATORS[name](self, last)
 
 
 class Transition:
@@ -273,6 +310,8 @@ class Transition:
     factor before the outer product."""
 
     def __init__(self, ch: Chunk, pairs, scale: np.ndarray):
+        self.pairs, self.scale = pairs, scale
+        self._plans = {}
         k, n, m = pairs
         d, N = ch.b.dim, ch.b.nbands
         inner_nm, inner_mn = n * N + m, m * N + n
@@ -281,6 +320,12 @@ class Transition:
         block = ((k * d)[:, None] + np.arange(d)) * (N * N)  # where matrix (k, a) of [nk, d, N, N] starts
         self.at_nm, self.at_mn = block + inner_nm[:, None], block + inner_mn[:, None]
         self.f = (ch.fnm.reshape(-1)[self.flat_nm] * scale[k])[:, None]
+
+    def commutator_plan(self, ch: Chunk, orientation: str):
+        """`Chunk._commutator_plan` of these transitions (cached: every numerator's [O^D, X] reads it)."""
+        if orientation not in self._plans:
+            self._plans[orientation] = ch._commutator_plan(self, orientation)
+        return self._plans[orientation]
 
     def nm(self, X: np.ndarray) -> np.ndarray:
         """X^a_nm at the transitions, [P, d]."""
