@@ -244,7 +244,7 @@ class Chunk:
 
     def _v_lam_block(self, rows: slice, cols: slice) -> np.ndarray:
         """v^{a;λ} on the band block [rows, cols], [nk, d, n, m]: (Õ v^a − v^a Õ)[rows, cols] + ∂_a O."""
-        Ot = self.O * self.F
+        Ot = self._cached("O_tilde", lambda: self.O * self.F)
         v = self.b.v
         out = Ot[:, None, rows] @ v[..., cols] - v[:, :, rows] @ Ot[:, None, :, cols]
         dO = self.obs.deig(self.b)
@@ -262,6 +262,22 @@ class Chunk:
             out[:, :, lower, upper] = block
             return out
         return self._cached("v_lam_pairs", compute)
+
+    def _v_lam_at(self, t: "Transition", orientation: str) -> np.ndarray:
+        """v^{a;λ}_rc at the transitions, (r, c) = (n, m) or (m, n), [P, d]: gathered from `_v_lam_pairs`, or,
+        for a chunk restricted to the transitions of a few states (`only`: the near-degenerate difference,
+        whose band blocks would span nearly every band), summed at each transition, Σ_l Õ_rl v_lc − v_rl Õ_lc
+        + ∂O_rc — P·d·N products instead of the blocks' nk·d·|lower|·|upper|·N."""
+        at = t.at_nm if orientation == "nm" else t.at_mn
+        if self.only is None:
+            return self._v_lam_pairs().reshape(-1)[at]
+        r, c = (t.n, t.m) if orientation == "nm" else (t.m, t.n)
+        Ot, v = self._cached("O_tilde", lambda: self.O * self.F), self.b.v
+        # columns as conjugated rows (contiguous gathers): v^a Hermitian, Õ anti-Hermitian
+        out = (np.einsum("pl,pal->pa", Ot[t.k, r], v[t.k, :, c].conj())
+               + np.einsum("pal,pl->pa", v[t.k, :, r], Ot[t.k, c].conj()))
+        dO = self.obs.deig(self.b)
+        return out if dO is None else out + dO.reshape(-1)[at]
 
     def _external(self) -> np.ndarray:
         """i X^a: what the full position operator adds to the generalized derivative r^a_{;γ} of the
@@ -291,7 +307,7 @@ class Chunk:
         only where they are needed."""
         at, flat = (t.at_nm, t.flat_nm) if orientation == "nm" else (t.at_mn, t.flat_mn)
         F = self.F.reshape(-1)[flat][:, None]
-        B = F * (self._v_lam_pairs().reshape(-1)[at] - F * self._OD_commutator_at(self.b.v, t, orientation))
+        B = F * (self._v_lam_at(t, orientation) - F * self._OD_commutator_at(self.b.v, t, orientation))
         return B if self.position is None else B + self._external().reshape(-1)[at]
 
     def numerator(self, name: str, pairs, scale: np.ndarray) -> np.ndarray:
@@ -379,5 +395,5 @@ def _geometric(ch: Chunk, t: Transition) -> np.ndarray:
     """f_nm G^{αβ}_nm, G = i(v^{α;λ}_nm A^β_mn − v^α_nm A^{β;λ}_mn), A^{β;λ} = −iB^β."""
     fi = 1j * t.f
     A_lam = -1j * ch._B_at(t, "mn")  # A^{β;λ}_mn
-    return ((t.nm(ch._v_lam_pairs()) * fi)[:, :, None] * t.mn(ch.A)[:, None, :]
+    return ((ch._v_lam_at(t, "nm") * fi)[:, :, None] * t.mn(ch.A)[:, None, :]
             - (t.nm(ch.b.v) * fi)[:, :, None] * A_lam[:, None, :])
