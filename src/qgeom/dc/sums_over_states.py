@@ -155,19 +155,32 @@ def subspace_velocity_products(v: np.ndarray, b: Bands, bands: slice, A, B, C) -
     n, p0 = np.arange(nw), bands.start
     inner = b.exact_same[:, bands, bands]
     lags = int(b.same[:, bands, bands].sum(axis=2).max(initial=1))  # 1 for an empty window or chunk
+    # the band-lagged diagonals X_j[n] = v_{n, n+j} of the window (zero where n + j leaves it), gathered once
+    # with their components: every factor below is a slice of them, (v^B)_{n+s, n+t} = X_{t−s}[n + s]
+    lagged = {}
+    for j in range(1 - lags, lags):
+        keep = n[(n + j >= 0) & (n + j < nw)]
+        X = np.zeros(v.shape[:2] + (nw, nk))
+        X[:, :, keep] = v[:, :, keep, p0 + keep + j]
+        lagged[j] = (X[A], X[B], X[C])
+    same = {j: np.diagonal(inner, j, axis1=1, axis2=2).T for j in range(1 - lags, lags)}  # [nw − |j|, nk]
     out = np.zeros((len(A), nw, nk))
     for s in range(1 - lags, lags):
         for t in range(1 - lags, lags):
-            m = n[(n + s >= 0) & (n + s < nw) & (n + t >= 0) & (n + t < nw)]
+            lo, hi = max(0, -s, -t), min(nw, nw - s, nw - t)  # n, n + s, n + t in the window
+            if hi <= lo or abs(t - s) >= lags:  # (n + s, n + t farther apart than any subspace spans)
+                continue
+            m = slice(lo, hi)
             mask = None
-            if (s, t) != (0, 0):
-                mask = (inner[:, m, m + s] & inner[:, m + s, m + t] & inner[:, m, m + t]).T  # [m, nk]
+            if (s, t) != (0, 0):  # n + s, n + t and n in one subspace
+                # same[j][n + min(0, j)] = inner[n, n + j] (np.diagonal's order for either sign of j)
+                ds, dt, du = min(0, s), min(0, t), s + min(0, t - s)
+                mask = same[s][lo + ds: hi + ds] & same[t - s][lo + du: hi + du] & same[t][lo + dt: hi + dt]
                 if not mask.any():
                     continue
-            # the lagged elements of every axis first ([d, 2, m, nk], small), then the components
-            x = v[:, :, m, p0 + m + s][A]  # v^A_{n, n+s}
-            y = v[:, :, m + s, p0 + m + t][B]  # v^B_{n+s, n+t}
-            z = v[:, :, m, p0 + m + t][C]  # conj of v^C_{n+t, n}
+            x = lagged[s][0][:, :, m]  # v^A_{n, n+s}
+            y = lagged[t - s][1][:, :, lo + s: hi + s]  # v^B_{n+s, n+t}
+            z = lagged[t][2][:, :, m]  # conj of v^C_{n+t, n}
             xy_re = x[:, 0] * y[:, 0] - x[:, 1] * y[:, 1]
             xy_im = x[:, 0] * y[:, 1] + x[:, 1] * y[:, 0]
             term = xy_re * z[:, 0] + xy_im * z[:, 1]  # Re(x y conj z)
