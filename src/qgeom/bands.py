@@ -202,11 +202,38 @@ class Bands:
         exact = self.exact_same
         changed = np.flatnonzero(self.regrouping_changes(tol))
         if len(changed):
-            rows = np.abs(self._first_order_rows_at(changed)).max(axis=2)  # [k, n, p]
-            coupled = rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True)
             exact = exact.copy()
-            exact[changed] |= same[changed] & coupled
+            exact[changed] |= same[changed] & self._couple_at(changed, same[changed] & ~exact[changed])
         return exact
+
+    def _couple_at(self, index: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+        """[k, N, N] bool at the k-points `index`: whether max_a |<n|∂_a H|m>| exceeds 1e-10 of the largest
+        ∂H element there, for the (n, m) of `pairs` [k, N, N] (elsewhere False). From the rotated rows when
+        they exist; else each pair's elements alone, v_nm = V_n† ∂H V_m (k·pairs·d·N² products instead of
+        rotating every row: a response that needs only the Fermi window's rows never rotates the others)."""
+        eig = self._eigenbasis
+        if "first" in eig or "rotated" in eig or "_block" not in self.__dict__:
+            rows = np.abs(self.first_order_rows()[index]).max(axis=2)  # [k, n, p]
+            return pairs & (rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True))
+        K, N, nd = len(index), self.nbands, self.nderiv
+        kk, nn, mm = np.nonzero(np.triu(pairs | pairs.swapaxes(1, 2), 1))
+        out = np.zeros(pairs.shape, bool)
+        if len(kk) == 0:
+            return out
+        # the pairs of each k-point side by side, padded to the busiest k-point's count
+        starts = np.searchsorted(kk, np.arange(K))
+        slot = np.arange(len(kk)) - starts[kk]
+        width = int(slot.max()) + 1
+        V = self.vectors[index]
+        Vn, Vm = (np.zeros((K, N, width), complex) for _ in range(2))
+        Vn[kk, :, slot], Vm[kk, :, slot] = V[kk, :, nn], V[kk, :, mm]
+        dH = self.__dict__["_block"][index, :, 1 : 1 + nd]  # [k, i, a, j]
+        left = (Vn.conj().swapaxes(1, 2) @ dH.reshape(K, N, nd * N)).reshape(K, width, nd, N)
+        v = np.abs(np.einsum("kpaj,kjp->kpa", left, Vm)).max(axis=2)  # [k, slot]
+        scale = np.abs(dH).max(axis=(1, 2, 3))
+        hit = v[kk, slot] > 1e-10 * scale[kk]
+        out[kk[hit], nn[hit], mm[hit]] = out[kk[hit], mm[hit], nn[hit]] = True
+        return out & pairs
 
     def subset(self, index: np.ndarray) -> "Bands":
         """The same eigensystem at the k-points `index` of this chunk only (no new diagonalization:
@@ -327,18 +354,6 @@ class Bands:
                 rows = _rotate_block(self.__dict__["_block"][:, :, 1 : 1 + self.nderiv], self.vectors, self._right)
             self._eigenbasis["first"] = rows
         return rows
-
-    def _first_order_rows_at(self, index: np.ndarray) -> np.ndarray:
-        """`first_order_rows` at the k-points `index` only: sliced from a rotation already done, else
-        rotated there alone (nothing cached) — or, for more than half of the chunk, rotated and cached for
-        all of it (a Kramers-split Wannier model: the regroupings of nearly every chunk need them, and a
-        response that needs every row, or the Fermi window's, then takes them from the cache)."""
-        if ("first" in self._eigenbasis or "rotated" in self._eigenbasis or "_block" not in self.__dict__
-                or 2 * len(index) > self.nk):
-            return self.first_order_rows()[index]
-        right = self._eigenbasis.get("right")
-        return _rotate_block(self.__dict__["_block"][index][:, :, 1 : 1 + self.nderiv], self.vectors[index],
-                             None if right is None else right[index])
 
     def first_order_window(self, bands: slice) -> np.ndarray:
         """<n|∂_a H|p> for the bands n in `bands` only, rows [nk, n, d, N(p)] (cached): the window's rows
