@@ -41,8 +41,8 @@ def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float,
     grouped, plus `near:NAME` for every NAME: ungrouped − grouped over the pairs whose splitting lies
     between two tolerances — what they carry through their interband terms. `scale` None (DC): between
     b's own degeneracy tolerance (or `lower`, if larger: the ungrouped side is then grouped below it) and
-    `tol` (the pairs the result groups); `scale` given (optics: the broadening): between `tol` and max(tol, scale) (pairs the result keeps apart although they are below
-    that scale). No `near:` keys when the window is empty; zeros for a chunk without such pairs (one
+    `tol` (the pairs the result groups); `scale` given (optics: the broadening): between `tol` and
+    max(tol, scale) (pairs the result keeps apart although they are below that scale). No `near:` keys when the window is empty; zeros for a chunk without such pairs (one
     evaluation). The two differ only at the k-points with a pair in the window: the difference is
     evaluated there only (`Bands.subset`), unless that is more than half of the chunk (then the other
     grouping of the whole chunk is cheaper). `touched=True`: sums whose terms are sums over transitions

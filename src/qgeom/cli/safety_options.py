@@ -30,6 +30,14 @@ def _tolerance(ctx, param, value):
     return value
 
 
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+
+
+def _from_qgeom(category, filename: str) -> bool:
+    """Whether a warning is qgeom's own: its category is defined in qgeom, or it was raised from qgeom's code."""
+    return category.__module__.split(".")[0] == "qgeom" or str(filename).startswith(_PACKAGE_DIR)
+
+
 @contextlib.contextmanager
 def _warnings_as_lines():
     from ..checkpoint import CheckpointWarning
@@ -50,14 +58,6 @@ def _warnings_as_lines():
 
         warnings.showwarning = show
         yield
-
-
-def _from_qgeom(category, filename: str) -> bool:
-    """Whether a warning is qgeom's own: its category is defined in qgeom, or it was raised from qgeom's code."""
-    return category.__module__.split(".")[0] == "qgeom" or str(filename).startswith(_PACKAGE_DIR)
-
-
-_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
 def safety_options(f=None, *, accuracy: bool = True):

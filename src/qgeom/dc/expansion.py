@@ -453,7 +453,8 @@ def expansion(
     forms = dict(drude_form=drude_form, geometric_form=geometric_form, kinetic_form=kinetic_form)
     advice = "" if forms == dict(BY_PARTS) else (
         ", or use the integrated-by-parts forms at resolution=0: "
-        f"{', '.join(f'{k}={v!r}' for k, v in BY_PARTS.items())} (fewer k-points where bands have avoided crossings near mu; "
+        f"{', '.join(f'{k}={v!r}' for k, v in BY_PARTS.items())} "
+        "(fewer k-points where bands have avoided crossings near mu; "
         "docs/dc_expansion.md)")
     if refined is not None:
         attach_refinement(ds, refined, refinement, base_grid)

@@ -165,7 +165,7 @@ def observable_expansion(
     sampling = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks)
     execution = Execution(chunk_size, progress, workers, scheduler, checkpoint)
     mu_arr, kT, degen_tol = thermal.mu, thermal.temperature, sampling.degen_tol
-    # both coefficients (Γ⁻², Γ⁻¹) resolved above the bands' accuracy by default, as the current's (expansion.py)
+    # both coefficients (Γ⁻², Γ⁻¹) resolved above the bands' accuracy by default, as the current's
     fine_tol, group_tol, split = dc_tolerances(model, degen_tol, kT, resolution)
     resolved = ("sums",) if split else ()
     mechs = _check_mechanisms(mechanisms)
@@ -198,7 +198,8 @@ def observable_expansion(
 
     sigma = assemble(total)
     params = {"temperature": kT, "degen_tol": degen_tol, "resolution": group_tol,
-              "resolved_terms": list(OBSERVABLE_TERMS) if resolved else [], "resolution_of_resolved_terms": fine_tol, "convention": convention, "units": units,
+              "resolved_terms": list(OBSERVABLE_TERMS) if resolved else [], "resolution_of_resolved_terms": fine_tol,
+              "convention": convention, "units": units,
               "unit_factor": factor, "observable": obs.name, "orbital_blocks": block_provenance(model, blocks)}
     ds = make_result(
         {"sigma": (("mechanism", "term", "component", "mu"), np.repeat(sigma[None], len(mechs), axis=0))},
@@ -219,6 +220,7 @@ def observable_expansion(
                                                            group_tol, OBSERVABLE_TERMS if resolved else (), fine_tol)
     ds = flag_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), scale_name="the resolution",
                               effect=NEAR_EFFECT, advice="The series holds for these terms only where Gamma << "
-                              "those splittings: compare with qgeom.dc.exact(observable=...), or evaluate at resolution=Gamma")
+                              "those splittings: compare with qgeom.dc.exact(observable=...), or evaluate at "
+                              "resolution=Gamma")
     rough = None if coarse is None else np.repeat(assemble(coarse)[None], len(mechs), axis=0)
     return attach_error(ds, "sigma", rough, grid=kgrid, tol=error_tol, over=("component", "mu"))
