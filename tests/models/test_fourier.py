@@ -138,12 +138,17 @@ def test_block_along_some_axes_is_those_columns_of_the_full_block(axes):
 
 
 @pytest.mark.parametrize("box_cache", [256 * 2**20, 0])
-def test_wide_hopping_sets_are_evaluated_in_slices(monkeypatch, box_cache):
+@pytest.mark.parametrize("centres", [False, True])
+def test_wide_hopping_sets_are_evaluated_in_slices(monkeypatch, box_cache, centres):
+    """Slices of the hopping columns, each with its own Leibniz coefficients (convention II)."""
     monkeypatch.setattr(fourier, "STAGE_BYTES", 4096)
     monkeypatch.setattr(fourier, "BOX_CACHE_BYTES", box_cache)
     model = random_model(3, 5, 3, seed=2, lattice=LAT3)
+    tau = np.random.default_rng(8).normal(size=(5, 3)) if centres else None
+    if centres:
+        model = OrbitalPositionModel(model, tau)
     k, _ = make_grid(model, 6).points(10, 90)
-    ref = direct_block(model.R @ LAT3, model.t, k, 3)
+    ref = direct_block(model.R @ LAT3, model.t, k, 3, tau=tau)
     assert np.abs(model._derivative_block(k, 3) - ref).max() <= 1e-12 * np.abs(ref).max()
 
 
