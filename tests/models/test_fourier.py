@@ -182,3 +182,44 @@ def test_executors_equal_serial_on_a_convention_II_wannier_model():
     for kw in ({"workers": 2}, {"scheduler": "local-threads", "workers": 2}):
         other = run(**kw)
         assert np.abs(other - serial).max() <= 1e-12 * np.abs(serial).max()
+
+
+@pytest.mark.parametrize("centres", [False, True])
+def test_first_level_sums_are_reused_by_the_next_chunks_of_a_plane(monkeypatch, centres):
+    """Consecutive chunks share κ_0 (a plane of the grid): the first-level sums of the last values are kept
+    and the box is not even needed; chunks straddling two planes, a cache too small for one value, and
+    hopping columns in slices give the direct sum too."""
+    model = random_model(3, 4, 3, seed=3, lattice=LAT3)
+    tau = np.random.default_rng(2).normal(size=(4, 3)) if centres else None
+    if centres:
+        model = OrbitalPositionModel(model, tau)
+    g = make_grid(model, (6, 5, 7), offset="gamma")
+    chunks = [g.points(s, s + 12)[0] for s in range(0, 120, 12)]
+    ref = [direct_block(model.R @ LAT3, model.t, k, 2, tau=tau) for k in chunks]
+    series = model.fourier
+    boxes = []
+    orig = series._box
+    monkeypatch.setattr(series, "_box", lambda cols: boxes.append(cols) or orig(cols))
+    for budget, step in ((fourier.FIRST_LEVEL_CACHE_BYTES, None), (16, None), (fourier.FIRST_LEVEL_CACHE_BYTES, 4096)):
+        monkeypatch.setattr(fourier, "FIRST_LEVEL_CACHE_BYTES", budget)
+        if step:
+            monkeypatch.setattr(fourier, "STAGE_BYTES", step)
+        series.__dict__.pop("_local", None)
+        boxes.clear()
+        for k, r in zip(chunks, ref):
+            assert np.abs(model._derivative_block(k, 2) - r).max() <= 1e-12 * np.abs(r).max()
+        slices = len({(c.start, c.stop) for c in boxes})
+        assert (len(boxes) < len(chunks) * slices) == (budget > 16)  # reused unless no value fits
+
+
+def test_first_level_sums_are_kept_per_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = random_model(3, 4, 3, seed=6, lattice=LAT3)
+    g = make_grid(model, 8)
+    chunks = [g.points(s, s + 16)[0] for s in range(0, 512, 16)]
+    serial = [model._derivative_block(k, 2) for k in chunks]
+    model.fourier.__dict__.pop("_local", None)
+    with ThreadPoolExecutor(4) as pool:
+        threaded = list(pool.map(lambda k: model._derivative_block(k, 2), chunks))
+    assert all(np.array_equal(a, b) for a, b in zip(serial, threaded))

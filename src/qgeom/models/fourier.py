@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import threading
 from math import comb
 
 import numpy as np
@@ -40,6 +41,9 @@ STAGE_BYTES = 64 * 2**20  # largest intermediate of the separable sums; wider ho
 SEPARABLE_ADVANTAGE = 1.5  # separable form taken when its flop count is this much below the direct one
 CHUNK_HINT = 256  # k-points per chunk that amortize the first summation levels (measured on bcc Fe)
 BOX_CACHE_BYTES = 256 * 2**20  # the zero-filled box of hoppings is kept only below this size
+# first-level sums kept for the next chunks (those of one plane of a grid share κ_0), per thread: a few MB each
+FIRST_LEVEL_CACHE_BYTES = 32 * 2**20
+FIRST_LEVEL_SLOTS = 4  # κ_0 values kept per set of hopping columns (a chunk holds one or two)
 
 
 @functools.lru_cache(maxsize=None)
@@ -88,6 +92,10 @@ class FourierSeries:
         if tau is not None and np.ptp(tau, axis=0).any():
             self.delta = (tau[None, :, :] - tau[:, None, :]).transpose(2, 0, 1)  # [d, N, N]: τ_j − τ_i
             self.tau = tau
+
+    def __getstate__(self):
+        # workers rebuild the caches (the box, the first-level sums) and their lock lazily
+        return {k: v for k, v in self.__dict__.items() if k not in ("_box_cache", "_local")}
 
     @property
     def chunk_hint(self) -> int | None:
@@ -197,11 +205,11 @@ class FourierSeries:
         (both are linear with coefficients independent of κ), so that per k-point only one phase sum per
         Cartesian column is left."""
         d = self.dim
-        box = self._box(cols).transpose(*order_axes, d)  # axes in summation order, columns last
-        X = box.shape[-1]
-        stage = {(): box[None]}  # exponent prefix -> [P (distinct κ prefixes), m_level…, X]
-        pre = np.zeros(len(keys[0][1]), np.int64)  # prefix index of each k-point
-        for level, a in enumerate(order_axes[:-1]):
+        first_level = self._first_level(keys[order_axes[0]][0], order_axes, order, cols)  # [V, q, m…, X]
+        X = first_level.shape[-1]
+        stage = {(p,): first_level[:, p] for p in range(order + 1)}  # exponent prefix -> [P, m_level…, X]
+        pre = keys[order_axes[0]][1]  # prefix index of each k-point
+        for a in order_axes[1:-1]:
             vals, inv = keys[a]
             m = self.shape[a]
             nvec = np.arange(m) + self.lo[a]
@@ -241,6 +249,41 @@ class FourierSeries:
                 np.matmul(base, Y[c], out=out[c].reshape(P, len(vals), X))
             else:
                 np.take((base @ Y[c]).reshape(P * len(vals), X), rows, axis=0, out=out[c], mode="clip")
+        return out
+
+    def _first_level(self, vals: np.ndarray, order_axes, order: int, cols: slice) -> np.ndarray:
+        """S_0[κ_a, p; m…, X] = Σ_{n_a} e^{2πi κ_a n_a} (i n_a)^p t[n_a, m…, X] on the box (its other axes in
+        `order_axes` order) for the values `vals` of the first summation axis a = order_axes[0]. The chunks of
+        one plane of a grid share κ_a: the last values' sums are kept (`_FirstLevelSlots`) for the next chunks,
+        which then need neither the box nor this level."""
+        if "_local" not in self.__dict__:
+            self._local = threading.local()  # per thread: a threaded executor's chunks never share slots
+        stores = self._local.__dict__.setdefault("first_level", {})
+        tag = (order_axes, order, cols.start, cols.stop)
+        if tag not in stores:
+            X = min(cols.stop, self.t.shape[1]) - cols.start
+            shape = (order + 1,) + tuple(self.shape[b] for b in order_axes[1:]) + (X,)
+            slices = -(-self.t.shape[1] // (cols.stop - cols.start))  # the column sets a block goes through
+            if sum(x.nbytes for x in stores.values()) > FIRST_LEVEL_CACHE_BYTES // 2:
+                stores.clear()  # another derivative order or summation order took over
+            stores[tag] = _FirstLevelSlots(shape, FIRST_LEVEL_CACHE_BYTES // slices)
+        store = stores[tag]
+        found = [store.get(v) for v in vals.tolist()]
+        missing = [i for i, x in enumerate(found) if x is None]
+        if missing:
+            box = self._box(cols).transpose(*order_axes, self.dim)  # axes in summation order, columns last
+            a, m = order_axes[0], box.shape[0]
+            nvec = np.arange(m) + self.lo[a]
+            base = np.exp(2j * np.pi * vals[missing][:, None] * nvec[None, :])  # [V, m]
+            ph = np.stack([base * (1j * nvec) ** p for p in range(order + 1)], axis=1)  # [V, q, m]
+            R = (ph.reshape(-1, m) @ box.reshape(m, -1)).reshape((len(missing), order + 1) + box.shape[1:])
+            if len(missing) == len(vals):
+                store.put(vals.tolist(), R)
+                return R
+            for i, x in zip(missing, R):
+                found[i] = x
+        out = found[0][None] if len(found) == 1 else np.stack(found)
+        store.put(vals.tolist(), out)
         return out
 
     # -- Cartesian transform and convention II ---------------------------------------------------
@@ -296,6 +339,34 @@ class FourierSeries:
                 top = max(chain)
                 steps += [(chain[p], chain[p - 1], coef) for r in range(1, top + 1) for p in range(top, r - 1, -1)]
         return steps
+
+
+class _FirstLevelSlots:
+    """The first-level sums of the last few κ_0 values (`FourierSeries._first_level`) in one buffer
+    allocated once: arrays kept alive from chunk to chunk would be fresh memory for every chunk (page
+    faults that cost more than the saved level). `get` returns a view, valid until the next `put`."""
+
+    def __init__(self, shape: tuple[int, ...], budget: int):
+        nbytes = 16 * int(np.prod(shape))
+        self.buffer = np.empty((max(0, min(FIRST_LEVEL_SLOTS, budget // nbytes)),) + shape, complex)
+        self.nbytes = self.buffer.nbytes
+        self.slot: dict[float, int] = {}  # κ value -> slot, least recently put first
+
+    def get(self, value: float) -> np.ndarray | None:
+        i = self.slot.get(value)
+        return None if i is None else self.buffer[i]
+
+    def put(self, values: list[float], sums: np.ndarray) -> None:
+        """Keep the sums [V, …] of `values` (those already kept are refreshed, not copied)."""
+        n = len(self.buffer)
+        for v, x in zip(values[-n:] if n else (), sums[-n:] if n else ()):
+            if v in self.slot:
+                self.slot[v] = self.slot.pop(v)
+                continue
+            free = set(range(n)) - set(self.slot.values())
+            i = free.pop() if free else self.slot.pop(next(iter(self.slot)))
+            self.buffer[i] = x
+            self.slot[v] = i
 
 
 @functools.lru_cache(maxsize=32)
