@@ -151,6 +151,15 @@ def test_window_elements_are_the_full_rotations_rows():
         np.testing.assert_allclose(fresh.second_derivative_along(c), Bands.from_model(gaas, k, order=3).w[:, :, c],
                                    atol=1e-11)
     assert "rotated" not in fresh._eigenbasis
+    w = Bands.from_model(gaas, k, order=2).w
+    blocks = Bands.from_model(gaas, k, order=2)
+    rows, cols = slice(2, 9), slice(5, 16)  # the band block of an optical chunk's transitions (lower, upper)
+    np.testing.assert_allclose(blocks.second_derivative_along(1, rows, cols), w[:, :, 1, rows, cols], atol=1e-11)
+    inner = blocks.second_derivative_along(1, slice(3, 6), slice(8, 12))  # a block inside it: a view of it
+    assert np.shares_memory(inner, blocks.second_derivative_along(1, rows, cols))
+    np.testing.assert_allclose(inner, w[:, :, 1, 3:6, 8:12], atol=1e-11)
+    np.testing.assert_allclose(blocks.subset(np.arange(5)).second_derivative_along(1, slice(4, 9), cols),
+                               w[:5, :, 1, 4:9, cols], atol=1e-11)  # a subset slices the rotated block
     narrower = slice(window.start + 2, window.stop)  # served from the cached wider window
     np.testing.assert_array_equal(b.window_elements(narrower)[1], second[:, 2:])
     assert b.bands_within(100.0, 101.0) == slice(0, 0)

@@ -104,17 +104,22 @@ def _cmatmul(x: np.ndarray, right: np.ndarray) -> np.ndarray:
     return (x.view(float) @ right).view(complex)
 
 
-def _rotate_block(block: np.ndarray, vecs: np.ndarray, right: np.ndarray | None, bands: slice = slice(None)) -> np.ndarray:
-    """<n|op_c|p> for every column of a block [nk, N, ncols, N], as rows [nk, n, ncols, N(p)] for the
-    bands n in `bands` (all by default); `right`: the vectors' `_real_right_factor`, or None for a
-    complex GEMM (cheaper than building that factor for a few rows).
+def _rotate_block(block: np.ndarray, vecs: np.ndarray, right: np.ndarray | None, bands: slice = slice(None),
+                  columns: slice = slice(None)) -> np.ndarray:
+    """<n|op_c|p> for every column of a block [nk, N, ncols, N], as rows [nk, n, ncols, p] for the
+    bands n in `bands` and p in `columns` (all by default); `right`: the vectors' `_real_right_factor`, or
+    None for a complex GEMM (cheaper than building that factor for a few rows).
 
-    Two batched matmuls for all operators together (V_n† · [op_1 … op_c], then the stacked rows · V)
+    Two batched matmuls for all operators together (V_n† · [op_1 … op_c], then the stacked rows · V_p)
     instead of two per operator: far fewer, larger BLAS calls."""
     nk, N, ncols, _ = block.shape
     left = vecs[:, :, bands].conj().swapaxes(-1, -2) @ block.reshape(nk, N, ncols * N)
-    rows = left.reshape(nk, -1, N) @ vecs if right is None else _cmatmul(left.reshape(nk, -1, N), right)
-    return rows.reshape(nk, -1, ncols, N)
+    lo, hi, _ = columns.indices(N)
+    if right is None:
+        rows = left.reshape(nk, -1, N) @ vecs[:, :, lo:hi]
+    else:  # the real factor's columns are (p, re/im) pairs: a slice of p is a slice of them
+        rows = _cmatmul(left.reshape(nk, -1, N), right if (lo, hi) == (0, N) else right[..., 2 * lo: 2 * hi])
+    return rows.reshape(nk, left.shape[1], ncols, max(hi - lo, 0))
 
 
 def _rotated_diagonal(block: np.ndarray, vecs: np.ndarray, bands: slice = slice(None)) -> np.ndarray:
@@ -369,21 +374,25 @@ class Bands:
             cache[key] = (_rotate_block(block[:, :, 1 : 1 + self.nderiv], self.vectors, right, bands),)
         return cache[key][0]
 
-    def second_derivative_along(self, c: int) -> np.ndarray:
-        """<n|∂_a∂_c H|m> for every axis a, [nk, d, N, N] (`w[:, :, c]`), cached: rotated alone (d of the
-        second-order columns) unless the whole block is rotated already — a current's ∂_a v^c needs no
-        more."""
-        key = ("second_along", c)
-        out = self._eigenbasis.get(key)
-        if out is not None:
-            return out
+    def second_derivative_along(self, c: int, rows: slice = slice(None), columns: slice = slice(None)) -> np.ndarray:
+        """<n|∂_a∂_c H|m> for every axis a, n in `rows` and m in `columns` (all by default), [nk, d, n, m]
+        (`w[:, :, c]`), cached: rotated alone (d of the second-order columns, and only the requested band
+        block) unless the whole block is rotated already — a current's ∂_a v^c needs no more."""
+        N = self.nbands
+        rows, columns = slice(*rows.indices(N)[:2]), slice(*columns.indices(N)[:2])
+        key = ("second_along", c, rows.start, rows.stop, columns.start, columns.stop)
+        for have, value in self._eigenbasis.items():  # this block, or one that holds it
+            if (isinstance(have, tuple) and have[:2] == key[:2] and have[2] <= rows.start and rows.stop <= have[3]
+                    and have[4] <= columns.start and columns.stop <= have[5]):
+                return value[:, :, rows.start - have[2]: rows.stop - have[2], columns.start - have[4]: columns.stop - have[4]]
         self.require(2)
         if "rotated" in self._eigenbasis or "_block" not in self.__dict__ or "w" in self.__dict__:
-            out = self.w[:, :, c]
+            out = self.w[:, :, c, rows, columns]
         else:
             d, pos = self.nderiv, symmetric_index(self.nderiv, 2)
             cols = [1 + d + int(pos[a, c]) for a in range(d)]
-            out = _rotate_block(self.__dict__["_block"][:, :, cols], self.vectors, self._right).transpose(0, 2, 1, 3)
+            out = _rotate_block(self.__dict__["_block"][:, :, cols], self.vectors, self._right, rows,
+                                columns).transpose(0, 2, 1, 3)
         self._eigenbasis[key] = out
         return out
 

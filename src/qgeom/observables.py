@@ -82,12 +82,17 @@ class Observable:
         op = self.matrix[None] if self.source == "matrix" else np.asarray(self.func(b.k), complex)
         return V.conj().swapaxes(-1, -2) @ op @ V
 
-    def deig(self, b: Bands) -> np.ndarray | None:
-        """<n|∂_a Ô(k)|m>, [nk, d, N, N]; None for a constant matrix (∂Ô = 0)."""
+    def deig(self, b: Bands, rows: slice = slice(None), columns: slice = slice(None)) -> np.ndarray | None:
+        """<n|∂_a Ô(k)|m> for n in `rows`, m in `columns` (all by default), [nk, d, n, m]; None for a constant
+        matrix (∂Ô = 0). The current rotates only that block of ∂_a∂_γ H into the eigenbasis."""
         if self.source == "matrix":
             return None
         if self.source == "current":
-            return b.second_derivative_along(self.direction)
+            return b.second_derivative_along(self.direction, rows, columns)
+        return self._deig(b)[:, :, rows, columns]
+
+    def _deig(self, b: Bands) -> np.ndarray:
+        """`deig` on every band pair, for the observables whose derivative is a product over all states."""
         if self.source == "spin_current":
             return _anticommutator(self._dressing(b)[:, None], b.second_derivative_along(self.direction))
         V = b.vectors[:, None]

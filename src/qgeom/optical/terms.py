@@ -247,8 +247,8 @@ class Chunk:
         Ot = self._cached("O_tilde", lambda: self.O * self.F)
         v = self.b.v
         out = Ot[:, None, rows] @ v[..., cols] - v[:, :, rows] @ Ot[:, None, :, cols]
-        dO = self.obs.deig(self.b)
-        return out if dO is None else out + dO[:, :, rows, cols]
+        dO = self.obs.deig(self.b, rows, cols)  # a current rotates only this block of ∂_a∂_γ H
+        return out if dO is None else out + dO
 
     def _v_lam_pairs(self) -> np.ndarray:
         """v^{a;λ} where the transitions read it, [nk, d, N, N]: on the blocks [lower, upper] and (it is
@@ -276,8 +276,12 @@ class Chunk:
         # columns as conjugated rows (contiguous gathers): v^a Hermitian, Õ anti-Hermitian
         out = (np.einsum("pl,pal->pa", Ot[t.k, r], v[t.k, :, c].conj())
                + np.einsum("pal,pl->pa", v[t.k, :, r], Ot[t.k, c].conj()))
-        dO = self.obs.deig(self.b)
-        return out if dO is None else out + dO.reshape(-1)[at]
+        lower, upper = self.pair_bands()  # within the whole chunk's: its rotated block serves (`Bands.subset`)
+        dO = self.obs.deig(self.b, lower, upper)
+        if dO is None:
+            return out
+        x = dO[t.k, :, t.n - lower.start, t.m - upper.start]  # ∂_a O_nm; ∂_a O_mn = its conjugate (Hermitian)
+        return out + (x if orientation == "nm" else x.conj())
 
     def _external(self) -> np.ndarray:
         """i X^a: what the full position operator adds to the generalized derivative r^a_{;γ} of the
