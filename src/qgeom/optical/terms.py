@@ -146,6 +146,11 @@ class _Connection:
         k, inner = np.divmod(index, self._block)
         return -1j * self._v[index] * self._F[k * self._N2 + inner % self._N2]
 
+    def at(self, index: np.ndarray, flat: np.ndarray) -> np.ndarray:
+        """`self[index]` for index [P, d] whose rows are the pairs at flat [P] of [nk, N, N] (a Transition's
+        at_nm and flat_nm): no index arithmetic."""
+        return -1j * self._v[index] * self._F[flat][:, None]
+
 
 class Chunk:
     """Shared intermediate quantities of one Bands chunk for one observable."""
@@ -184,10 +189,9 @@ class Chunk:
             [O^D, X]_rc = (O^D_rr − O^D_cc) X_rc + Σ_{j≠0} O^D_{r,r+j} X_{r+j,c} − Σ_{j≠0} X_{r,c+j} O^D_{c+j,c},
         the sums only over the transitions whose r or c lies in a subspace of more than |j| states. Flat
         gathers: X_{r+j,c} is j·N after X_rc, O^D_{r,r+j} j after O^D_rr."""
-        at = t.at_nm if orientation == "nm" else t.at_mn
         diagonal, inner = t.commutator_plan(self, orientation)
         Xf = X.reshape(-1)
-        out = diagonal * Xf[at]
+        out = diagonal * (t.nm(X) if orientation == "nm" else t.mn(X))
         for i, gather, od in inner:
             out[i] += od * Xf[gather]
         return out
@@ -331,7 +335,7 @@ class Transition:
 
     def __init__(self, ch: Chunk, pairs, scale: np.ndarray):
         self.pairs, self.scale = pairs, scale
-        self._plans = {}
+        self._plans, self._connection = {}, {}
         k, n, m = pairs
         d, N = ch.b.dim, ch.b.nbands
         inner_nm, inner_mn = n * N + m, m * N + n
@@ -348,12 +352,20 @@ class Transition:
         return self._plans[orientation]
 
     def nm(self, X: np.ndarray) -> np.ndarray:
-        """X^a_nm at the transitions, [P, d]."""
-        return X.reshape(-1)[self.at_nm]
+        """X^a_nm at the transitions, [P, d] (not to be modified in place: the connection's is shared)."""
+        return self._gather(X, self.at_nm, self.flat_nm, "nm")
 
     def mn(self, X: np.ndarray) -> np.ndarray:
-        """X^a_mn at the transitions, [P, d]."""
-        return X.reshape(-1)[self.at_mn]
+        """X^a_mn at the transitions, [P, d] (not to be modified in place: the connection's is shared)."""
+        return self._gather(X, self.at_mn, self.flat_mn, "mn")
+
+    def _gather(self, X, at: np.ndarray, flat: np.ndarray, orientation: str) -> np.ndarray:
+        if not isinstance(X, _Connection):
+            return X.reshape(-1)[at]
+        # the tight-binding connection, read by most numerators: once per orientation for all of them
+        if orientation not in self._connection:
+            self._connection[orientation] = X.at(at, flat)
+        return self._connection[orientation]
 
 
 NUMERATORS: dict[str, Callable[[Chunk, Transition], np.ndarray]] = {}
