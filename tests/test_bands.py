@@ -160,6 +160,16 @@ def test_window_elements_are_the_full_rotations_rows():
     np.testing.assert_allclose(inner, w[:, :, 1, 3:6, 8:12], atol=1e-11)
     np.testing.assert_allclose(blocks.subset(np.arange(5)).second_derivative_along(1, slice(4, 9), cols),
                                w[:5, :, 1, 4:9, cols], atol=1e-11)  # a subset slices the rotated block
+    along = Bands.from_model(gaas, k, order=2, along=1)  # a current along y: only ∂_a∂_y H
+    np.testing.assert_allclose(along.second_derivative_along(1), w[:, :, 1], atol=1e-11)
+    np.testing.assert_allclose(along.second_derivative_along(1, rows, cols), w[:, :, 1, rows, cols], atol=1e-11)
+    np.testing.assert_allclose(along.regrouped(0.01).subset(np.arange(4)).second_derivative_along(1), w[:4, :, 1],
+                               atol=1e-11)
+    for other in (lambda x: x.second_derivative_along(0), lambda x: x.w, lambda x: x.diagonal(2),
+                  lambda x: x.window_elements(window), lambda x: x.regrouped(0.01).derivative_rows()):
+        with pytest.raises(RuntimeError, match="along=1"):
+            other(Bands.from_model(gaas, k, order=2, along=1))
+    np.testing.assert_allclose(along.v, Bands.from_model(gaas, k, order=2).v, atol=1e-12)  # first order complete
     narrower = slice(window.start + 2, window.stop)  # served from the cached wider window
     np.testing.assert_array_equal(b.window_elements(narrower)[1], second[:, 2:])
     assert b.bands_within(100.0, 101.0) == slice(0, 0)

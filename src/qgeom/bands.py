@@ -60,13 +60,16 @@ def symmetric_index(d: int, order: int) -> np.ndarray:
     return out
 
 
-def derivative_block(model: Model, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
+def derivative_block(model: Model, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
+                     along: int | None = None) -> np.ndarray:
     """H and its distinct derivative combos up to `order` as one block [nk, N, ncols, N]
     (block[:, i, c, j] = (∂^combo_c H)_ij; col 0 is H, then the combos of `symmetric_combos` for
     orders 1, 2, …; with `axes` (sorted Cartesian axes) only the combos along them, in the same
     order, `fourier.block_combos`). Models may build it in one pass (`_derivative_block`, e.g. one
-    Fourier phase for every order); otherwise the full tensors are asked for and the combos kept."""
-    fused = model._derivative_block(k_points(k, model.dim), order, axes)
+    Fourier phase for every order); otherwise the full tensors are asked for and the combos kept.
+    `along`: a fused block may leave the combos of order ≥ 2 without that axis NaN (`Bands.from_model`)."""
+    kp = k_points(k, model.dim)
+    fused = model._derivative_block(kp, order, axes) if along is None else model._derivative_block(kp, order, axes, along)
     if fused is not None:
         return fused
     combos = block_combos(model.dim, order, axes)
@@ -185,7 +188,7 @@ class Bands:
         mine = self.__dict__
         same = out.same  # (not `out` itself: no reference cycle)
         out.__dict__["_exact_same_from"] = lambda: self._coupled_within(same, tol)
-        for name in ("_block", "_order", "_axes"):
+        for name in ("_block", "_order", "_axes", "_along"):
             if name in mine:
                 out.__dict__[name] = mine[name]
         # the same eigensystem: rotations computed later by either copy serve both (the DC and optical
@@ -251,7 +254,7 @@ class Bands:
         shared = self._eigenbasis
         if "rotated" not in shared and "_block" in mine:  # the block only if not yet rotated
             out.__dict__["_block"] = mine["_block"][index]
-        for name in ("_order", "_axes"):
+        for name in ("_order", "_axes", "_along"):
             if name in mine:
                 out.__dict__[name] = mine[name]
         out.__dict__["_eigenbasis_cache"] = {
@@ -274,7 +277,7 @@ class Bands:
     @classmethod
     def from_model(
         cls, model: Model, k, *, order: int = 1, degen_tol: float = DEFAULT_DEGEN_TOL,
-        axes: tuple[int, ...] | None = None,
+        axes: tuple[int, ...] | None = None, along: int | None = None,
     ) -> "Bands":
         """Diagonalize H(k) once and rotate ∂H, … up to `order` (1–3) into the eigenbasis.
 
@@ -282,18 +285,23 @@ class Bands:
         contraction on first access of `v`, `w`, `u`, `diagonal` or `derivative_rows` (closed-form
         two-band integrands never need them). `axes` (sorted Cartesian axes; None: all): only the
         derivatives along these are computed, and v, w, u, `diagonal` and `derivative_rows` are
-        indexed by position in `axes` (`nderiv` of them)."""
+        indexed by position in `axes` (`nderiv` of them). `along` (an axis of `axes`, order 2): only the
+        second derivatives ∂_a∂_along H are computed — what a current along that axis needs
+        (`second_derivative_along`); w, `derivative_rows` and the second-order window rows are then not
+        available."""
         if order not in (1, 2, 3):
             raise QgeomInputError(f"Bands order must be 1, 2 or 3, got {order!r}.")
         if not degen_tol > 0:
             raise QgeomInputError(f"degen_tol must be positive, got {degen_tol!r}.")
         axes = None if axes is None or tuple(axes) == tuple(range(model.dim)) else tuple(sorted(axes))
-        block = derivative_block(model, k, order, axes)
+        block = derivative_block(model, k, order, axes, along)
         energies, vecs = eigh(block[:, :, 0])
         nd = model.dim if axes is None else len(axes)
         vecs = canonical_gauge(energies, vecs, block[:, :, 1 : 1 + nd])
         b = cls(np.asarray(k, float).reshape(len(energies), -1), energies, vecs, None, None, None, degen_tol=float(degen_tol))
         b._block, b._order, b._axes = block, order, axes
+        if along is not None:
+            b._along = int(along)
         del b.v, b.w, b.u  # rotated on first access through __getattr__
         return b
 
@@ -320,6 +328,7 @@ class Bands:
         rotation produces, one matrix row per (k, n) (cached)."""
         rows = self._eigenbasis.get("rotated")
         if rows is None:
+            self._complete("derivative_rows")
             block, first, d = self.__dict__.get("_block"), self._eigenbasis.get("first"), self.nderiv
             if block is not None and first is not None:  # the velocity rows are rotated already
                 rest = ([_rotate_block(block[:, :, 1 + d :], self.vectors, self._right)]
@@ -386,6 +395,8 @@ class Bands:
                     and have[4] <= columns.start and columns.stop <= have[5]):
                 return value[:, :, rows.start - have[2]: rows.stop - have[2], columns.start - have[4]: columns.stop - have[4]]
         self.require(2)
+        if self.__dict__.get("_along", c) != c:
+            self._complete(f"second_derivative_along({c})")
         if "rotated" in self._eigenbasis or "_block" not in self.__dict__ or "w" in self.__dict__:
             out = self.w[:, :, c, rows, columns]
         else:
@@ -433,6 +444,7 @@ class Bands:
             if lo <= key[0] and key[1] <= hi:
                 sel = slice(key[0] - lo, key[1] - lo)
                 return v, second[:, sel], None if third is None else third[..., sel]
+        self._complete("window_elements")
         d, order = self.nderiv, self.__dict__.get("_order")
         self.require(2)
         if order is None or "rotated" in self._eigenbasis:  # built from given v, w, u, or already rotated
@@ -453,6 +465,8 @@ class Bands:
         """Re <n|∂^order H|n> as distinct index combos [nk, ncombo, N] (see `symmetric_combos`),
         without expanding the full symmetric tensor."""
         self.require(order)
+        if order > 1:
+            self._complete(f"diagonal({order})")
         d = self.nderiv
         if "_order" in self.__dict__:
             n1, n2 = d, len(symmetric_combos(d, 2))
@@ -552,6 +566,13 @@ class Bands:
         if have is None:
             have = 3 if self.__dict__.get("u") is not None else 2 if self.__dict__.get("w") is not None else 1
         return have
+
+    def _complete(self, what: str) -> None:
+        """Raise if these bands carry only the second derivatives along one axis (`from_model(along=)`)."""
+        along = self.__dict__.get("_along")
+        if along is not None:
+            raise RuntimeError(f"{what} needs every second derivative of H, but these Bands were built with "
+                               f"along={along} (only ∂_a∂_{along} H); build them without `along`.")
 
     def require(self, order: int) -> None:
         if self.max_order < order:

@@ -262,16 +262,19 @@ def chunk_sum(
     order: int,
     degen_tol: float,
     axes: tuple[int, ...] | None = None,
+    along: int | None = None,
 ) -> ChunkSum:
     """Diagonalize one chunk once and return func(bands, weights) — the chunk's weighted sum.
     A list of models (the independent blocks of one Hamiltonian, `models.blocks`) gives the sum
-    of func over the blocks' Bands. `axes`: the Cartesian axes differentiated (`Bands.from_model`)."""
+    of func over the blocks' Bands. `axes`: the Cartesian axes differentiated; `along`: only the second
+    derivatives along this axis (`Bands.from_model`)."""
     k, w = grid.points(*bounds)
     if isinstance(model, Model):
-        return func(Bands.from_model(model, k, order=order, degen_tol=degen_tol, axes=axes), w)
+        return func(Bands.from_model(model, k, order=order, degen_tol=degen_tol, axes=axes, along=along), w)
     total = None
     for block in model:
-        total = add_sums(total, func(Bands.from_model(block, k, order=order, degen_tol=degen_tol, axes=axes), w))
+        total = add_sums(total, func(Bands.from_model(block, k, order=order, degen_tol=degen_tol, axes=axes,
+                                                      along=along), w))
     return total
 
 
@@ -313,14 +316,14 @@ class ChunkTask:
     when the model and integrand are)."""
 
     def __init__(self, model: Model | list[Model], grid: KGrid, func, bounds: list[tuple[int, int]], order: int,
-                 degen_tol: float, axes: tuple[int, ...] | None = None):
+                 degen_tol: float, axes: tuple[int, ...] | None = None, along: int | None = None):
         self.model, self.grid, self.func, self.bounds = model, grid, func, bounds
-        self.order, self.degen_tol, self.axes = order, degen_tol, axes
+        self.order, self.degen_tol, self.axes, self.along = order, degen_tol, axes, along
 
     def __call__(self, index: int) -> ChunkSum:
         tune_allocator()
         return chunk_sum(self.model, self.grid, self.func, self.bounds[index], order=self.order,
-                         degen_tol=self.degen_tol, axes=self.axes)
+                         degen_tol=self.degen_tol, axes=self.axes, along=self.along)
 
 
 def _manifest(model: Model, grid: KGrid, func, chunk_size: int, order: int, degen_tol: float,
@@ -358,6 +361,7 @@ def integrate(
     order: int = 1,
     degen_tol: float = DEFAULT_DEGEN_TOL,
     axes: tuple[int, ...] | None = None,
+    along: int | None = None,
     chunk_size: int | None = None,
     progress: bool | None = None,
     workers: int | None = None,
@@ -383,7 +387,8 @@ def integrate(
     coarse sub-grid (module docstring), None when no axis can be subsampled — for the error
     estimate of `qgeom.accuracy`. `kind`, `cutoff`, `offset`: as in `make_grid` when `grid` is
     not a KGrid. `axes`: differentiate H only along these Cartesian axes (None: all), for
-    integrands that use no other (`Bands.from_model`). Keys of a dict ChunkSum that start with
+    integrands that use no other (`Bands.from_model`); `along`: of the second derivatives only ∂_a∂_along H
+    (a current's response, `Bands.from_model`). Keys of a dict ChunkSum that start with
     POINTWISE hold one value per k-point (e.g. `refinement` flags): they are concatenated in the
     grid's flat point order instead of summed (within a chunk, over blocks, they are added).
     """
@@ -400,7 +405,7 @@ def integrate(
     store = None if checkpoint is None else _chunk_store(checkpoint, model, parts, kgrid, func, size, order, degen_tol, axes)
     done = store.done() & set(range(len(bounds))) if store else set()
     todo = [i for i in range(len(bounds)) if i not in done]
-    task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol, axes)
+    task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol, axes, along)
 
     total, pending, coarse, pointwise = None, {}, None, {}
     header = run_header(model, kgrid, len(bounds), size, parts, workers, scheduler, estimate)

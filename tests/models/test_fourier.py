@@ -223,3 +223,28 @@ def test_first_level_sums_are_kept_per_thread():
     with ThreadPoolExecutor(4) as pool:
         threaded = list(pool.map(lambda k: model._derivative_block(k, 2), chunks))
     assert all(np.array_equal(a, b) for a, b in zip(serial, threaded))
+
+
+@pytest.mark.parametrize("axes", [None, (0, 2)])
+def test_block_along_one_axis_computes_only_the_second_derivatives_along_it(axes):
+    """`along`: the columns of order ≤ 1 and those of order 2 that contain the axis (what a current along it
+    differentiates) equal the full block's, the others are NaN; convention II with replicas, grid chunks
+    (separable sums) and scattered points (direct sums)."""
+    rng = np.random.default_rng(9)
+    lat = LAT3 * 2.0
+    base = random_model(3, 3, 2, seed=12, lattice=lat)
+    tau = rng.normal(size=(3, 3))
+    R, t = mdrs_hoppings(base.R, base.t, lat, tau, [3, 3, 3])
+    model = OrbitalPositionModel(TightBindingModel(R, t, lattice=lat), tau)
+    full_combos = fourier.block_combos(3, 2, axes)
+    for along in (0, 2):
+        wanted = fourier.computed_combos(3, 2, axes, along)
+        assert len(wanted) < len(full_combos) and all(len(c) < 2 or along in c for c in wanted)
+        for k in grid_chunks(model, (5, 6, 4), "gamma", [7, 60]) + [rng.normal(size=(9, 3))]:
+            full = model._derivative_block(k, 2, axes)
+            part = model._derivative_block(k, 2, axes, along)
+            for c, combo in enumerate(full_combos):
+                if combo in wanted:
+                    np.testing.assert_allclose(part[:, :, c], full[:, :, c], rtol=0, atol=1e-12 * np.abs(full).max())
+                else:
+                    assert np.isnan(part[:, :, c]).all()

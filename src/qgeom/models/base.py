@@ -59,9 +59,11 @@ class Model(ABC):
     @abstractmethod
     def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray: ...
 
-    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray | None:
+    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
+                          along: int | None = None) -> np.ndarray | None:
         """Optional fused H + derivative combos [nk, N, ncols, N] (only those along the Cartesian
-        `axes` when given, `fourier.block_combos`); None: not provided."""
+        `axes` when given, `fourier.block_combos`; with `along`, the higher-order combos without that
+        axis may be left NaN, `fourier.computed_combos`); None: not provided."""
         return None
 
     def restricted(self, orbitals, *, name: str | None = None) -> Model:

@@ -58,6 +58,16 @@ def all_combos(d: int, order: int) -> tuple[tuple[int, ...], ...]:
     return tuple(c for o in range(order + 1) for c in combos(d, o))
 
 
+def computed_combos(d: int, order: int, axes: tuple[int, ...] | None = None,
+                    along: int | None = None) -> tuple[tuple[int, ...], ...]:
+    """The columns of `block_combos(d, order, axes)` that the block computes: all of them, or with `along`
+    (an axis of `axes`) those of order ≤ 1 and those of higher order that contain it — what a current
+    along that axis differentiates (∂H and ∂_a∂_along H). Downward closed: every sub-combo of a column
+    is a column (the Leibniz terms of convention II need them)."""
+    full = block_combos(d, order, axes)
+    return full if along is None else tuple(c for c in full if len(c) < 2 or along in c)
+
+
 def block_combos(d: int, order: int, axes: tuple[int, ...] | None = None) -> tuple[tuple[int, ...], ...]:
     """The block's columns when only the Cartesian `axes` (sorted; None: all) are differentiated:
     H and the distinct combos over `axes` of orders 1 … order, in `all_combos` order."""
@@ -120,26 +130,33 @@ class FourierSeries:
 
     # -- public ------------------------------------------------------------------------------------
 
-    def block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
+    def block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
+              along: int | None = None) -> np.ndarray:
         """[nk, N, ncols, N]: block[:, i, c, j] = (∂^{combo c} H)_ij, columns `block_combos(d, order,
         axes)`: every derivative combo, or only those along the Cartesian `axes` (fewer columns to
-        transform, fill and rotate; the reduced-coordinate sums are the same)."""
+        transform, fill and rotate; the reduced-coordinate sums are the same). `along`: only the columns
+        of `computed_combos` are computed, the others are NaN (a current along that axis reads no more)."""
         k = np.asarray(k, float)
         kappa = k @ self.lattice.T / (2 * np.pi)
-        D = self._columns(kappa, order, axes)  # [ncols, nk, i ≤ j]: ∂^c of the phase-free sum, Leibniz included
-        N, nk, ncols = self.N, len(k), D.shape[0]
+        full = block_combos(self.dim, order, axes)
+        wanted = computed_combos(self.dim, order, axes, along)
+        D = self._columns(kappa, order, wanted)  # [ncols, nk, i ≤ j]: ∂^c of the phase-free sum, Leibniz included
+        N, nk = self.N, len(k)
         if self.delta is not None:
             ph = np.exp(1j * (k @ self.tau.T))
             phase = ph.conj()[:, self.iu] * ph[:, self.ju]  # e^{ik·(τ_j − τ_i)}
-        out = np.empty((nk, N, ncols, N), complex)
-        full = np.empty((nk, N * N), complex)
-        for c in range(ncols):  # per column, cache-sized: the phase, the lower triangle, the block layout
+        out = np.empty((nk, N, len(full), N), complex)
+        full_ij = np.empty((nk, N * N), complex)
+        position = {c: i for i, c in enumerate(full)}
+        for c, combo in enumerate(wanted):  # per column, cache-sized: the phase, the lower triangle, the block layout
             col = D[c]
             if self.delta is not None:
                 col *= phase
-            np.take(col, self._fill_index, axis=1, out=full, mode="clip")  # valid indices: unbuffered
-            full.view(float)[...] *= self._fill_sign
-            out[:, :, c, :] = full.reshape(nk, N, N)
+            np.take(col, self._fill_index, axis=1, out=full_ij, mode="clip")  # valid indices: unbuffered
+            full_ij.view(float)[...] *= self._fill_sign
+            out[:, :, position[combo], :] = full_ij.reshape(nk, N, N)
+        for combo in set(full) - set(wanted):
+            out[:, :, position[combo], :] = np.nan
         return out
 
     @functools.cached_property
@@ -158,20 +175,20 @@ class FourierSeries:
 
     # -- reduced-coordinate derivatives --------------------------------------------------------------
 
-    def _columns(self, kappa: np.ndarray, order: int, axes: tuple[int, ...] | None) -> np.ndarray:
-        """[ncols, nk, N²/2]: the Cartesian combos `block_combos(d, order, axes)` of Σ_R e^{2πi κ·n} t_R with
+    def _columns(self, kappa: np.ndarray, order: int, wanted: tuple[tuple[int, ...], ...]) -> np.ndarray:
+        """[ncols, nk, N²/2]: the Cartesian `wanted` (`computed_combos`) of Σ_R e^{2πi κ·n} t_R with
         the factors (i(R + Δ))^c, i.e. ∂^c H^II without the phase e^{ik·Δ} (convention I: ∂^c H)."""
         keys = [_distinct(kappa[:, a]) for a in range(self.dim)]
         order_axes = tuple(sorted(range(self.dim), key=lambda a: len(keys[a][0])))
         ncols = len(all_combos(self.dim, order))
-        if self.use_box and self._separable_flops(keys, order_axes, order, axes) * SEPARABLE_ADVANTAGE < len(kappa) * self.nR * ncols:
+        if self.use_box and self._separable_flops(keys, order_axes, order, len(wanted)) * SEPARABLE_ADVANTAGE < len(kappa) * self.nR * ncols:
             X = self.t.shape[1]
             per_col = 16 * (order + 1) * len(keys[order_axes[0]][0]) * int(np.prod(self.shape)) // self.shape[order_axes[0]]
             step = max(1, min(X, STAGE_BYTES // max(per_col, 1)))
-            parts = [self._separable(keys, order_axes, order, slice(s, s + step), axes) for s in range(0, X, step)]
+            parts = [self._separable(keys, order_axes, order, slice(s, s + step), wanted) for s in range(0, X, step)]
             return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
-        D = self._to_cartesian(self._direct(kappa, order), order, axes)
-        self._add_leibniz(D, order, axes, slice(None))
+        D = self._to_cartesian(self._direct(kappa, order), order, wanted)
+        self._add_leibniz(D, order, wanted, slice(None))
         return D
 
     def _direct(self, kappa: np.ndarray, order: int) -> np.ndarray:
@@ -185,7 +202,7 @@ class FourierSeries:
             np.matmul(p, self.t, out=out[c])
         return out
 
-    def _separable_flops(self, keys, order_axes, order, axes) -> float:
+    def _separable_flops(self, keys, order_axes, order, ncols: int) -> float:
         """Complex multiply-adds per hopping column of `_separable`: level l < d − 1 is a GEMM over box axis l
         for every (κ prefix × κ_l value) pair and every exponent combination p_0 + … + p_l ≤ order; the last
         level one per k-point and Cartesian column (the exponents are folded in per prefix)."""
@@ -196,12 +213,12 @@ class FourierSeries:
             flops += rows * outputs * int(np.prod([self.shape[b] for b in order_axes[level:]]))
         m = self.shape[order_axes[-1]]
         flops += rows * m * len(all_combos(self.dim, order))  # the folded summands, per prefix
-        return flops + len(keys[0][1]) * m * len(block_combos(self.dim, order, axes))
+        return flops + len(keys[0][1]) * m * ncols
 
-    def _separable(self, keys, order_axes, order, cols: slice, axes) -> np.ndarray:
+    def _separable(self, keys, order_axes, order, cols: slice, wanted) -> np.ndarray:
         """The level-by-level sums (module docstring) for the hopping columns `cols`: the levels before the
         last per distinct κ prefix; there the summands of the last level, Y_r[prefix, n] = S_e[prefix, n]
-        (i n)^p for every reduced combo r = (e, p), turn into the Cartesian combos and take the Leibniz terms
+        (i n)^p for every reduced combo r = (e, p), turn into the Cartesian columns `wanted` and take the Leibniz terms
         (both are linear with coefficients independent of κ), so that per k-point only one phase sum per
         Cartesian column is left."""
         d = self.dim
@@ -236,8 +253,8 @@ class FourierSeries:
         for r, combo in enumerate(all_combos(d, order)):
             ex = _exponents(combo, d)
             np.multiply(stage[tuple(ex[b] for b in order_axes[:-1])], ((1j * nvec) ** ex[last])[:, None], out=Y[r])
-        Y = self._to_cartesian(Y.reshape(len(Y), P * m, X), order, axes)
-        self._add_leibniz(Y, order, axes, cols)
+        Y = self._to_cartesian(Y.reshape(len(Y), P * m, X), order, wanted)
+        self._add_leibniz(Y, order, wanted, cols)
         Y = Y.reshape(len(Y), P, m, X)
         base = np.exp(2j * np.pi * vals[:, None] * nvec[None, :])  # [V, m]
         rows = pre * len(vals) + inv  # each k-point's row of the (prefix × value) product
@@ -288,49 +305,50 @@ class FourierSeries:
 
     # -- Cartesian transform and convention II ---------------------------------------------------
 
-    def _to_cartesian(self, D: np.ndarray, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
+    def _to_cartesian(self, D: np.ndarray, order: int, wanted: tuple[tuple[int, ...], ...]) -> np.ndarray:
         """∂_x1…∂_xo = Σ_a lattice[a1, x1]…lattice[ao, xo] ∂_(a1)…∂_(ao): one real GEMM per order on
-        D [ncols, nk, X] (combos leading, so that each is one long row); in place for all axes, else
-        into the fewer columns of the combos along `axes`."""
-        out = D if axes is None else np.empty((len(block_combos(self.dim, order, axes)),) + D.shape[1:], complex)
+        D [ncols, nk, X] (every reduced combo, combos leading, so that each is one long row) into the
+        Cartesian `wanted` (in place when they are all of them)."""
+        whole = wanted == all_combos(self.dim, order)
+        out = D if whole else np.empty((len(wanted),) + D.shape[1:], complex)
         out[0] = D[0]
         start, put = 1, 1
         for o in range(1, order + 1):
-            T = _cartesian_matrix(self.lattice.tobytes(), self.dim, o, axes)
+            T = _cartesian_matrix(self.lattice.tobytes(), self.dim, o, tuple(c for c in wanted if len(c) == o))
             n, m = T.shape
             blk = D[start : start + m].reshape(m, -1).view(float)
             out[put : put + n] = (T @ blk).view(complex).reshape((n,) + D.shape[1:])
             start, put = start + m, put + n
         return out
 
-    def _add_leibniz(self, D: np.ndarray, order: int, axes: tuple[int, ...] | None, cols: slice) -> None:
-        """Convention II, in place on the Cartesian columns D [ncols, …, X] of the hopping columns `cols`:
-        ∂^c H^I → Σ_{c' ⊆ c} C(c, c') (iΔ)^{c − c'} ∂^{c'} H^I (nothing for convention I)."""
+    def _add_leibniz(self, D: np.ndarray, order: int, wanted: tuple[tuple[int, ...], ...], cols: slice) -> None:
+        """Convention II, in place on the Cartesian columns D [ncols, …, X] (`wanted`) of the hopping columns
+        `cols`: ∂^c H^I → Σ_{c' ⊆ c} C(c, c') (iΔ)^{c − c'} ∂^{c'} H^I (nothing for convention I)."""
         if self.delta is None:
             return
         tmp = np.empty_like(D[0])
-        for target, source, coef in self._leibniz(order, axes):  # in place, axis by axis
+        for target, source, coef in self._leibniz(wanted):  # in place, axis by axis
             D[target] += np.multiply(coef[cols], D[source], out=tmp)
 
-    def _leibniz(self, order: int, axes: tuple[int, ...] | None = None):
+    def _leibniz(self, wanted: tuple[tuple[int, ...], ...]):
         """The in-place steps [(target column, source column, iΔ_a on i ≤ j)] that turn the columns
         ∂^c H^I into Σ_{c' ⊆ c} C(c, c') (iΔ)^{c − c'} ∂^{c'} H^I (cached on the instance: a method-level
         cache would keep every series and its box alive)."""
         cache = self.__dict__.setdefault("_leibniz_cache", {})
-        if (order, axes) not in cache:
-            cache[order, axes] = self._leibniz_steps(order, axes)
-        return cache[order, axes]
+        if wanted not in cache:
+            cache[wanted] = self._leibniz_steps(wanted)
+        return cache[wanted]
 
-    def _leibniz_steps(self, order: int, axes: tuple[int, ...] | None):
+    def _leibniz_steps(self, wanted: tuple[tuple[int, ...], ...]):
         """Leibniz's sum factorizes into one binomial transform per axis a, B_p = Σ_j C(p, j) x^{p−j} D_j
         along the exponent p of a (x = iΔ_a, the other exponents fixed), done in place by repeated
         synthetic division: for r = 1 … P, for p = P … r: D_p += x D_{p−1}. Order 3 along (x, y): 20
-        steps instead of the 25 terms of the direct sum; along x, y, z: 45 instead of 64."""
+        steps instead of the 25 terms of the direct sum; along x, y, z: 45 instead of 64. `wanted` is
+        downward closed (`computed_combos`): each chain of exponents runs from 0 to its top."""
         d = self.dim
-        cols = block_combos(d, order, axes)  # the sub-combos of a combo along `axes` are along them too
-        index = {_exponents(c, d): i for i, c in enumerate(cols)}
+        index = {_exponents(c, d): i for i, c in enumerate(wanted)}
         steps = []
-        for a in range(d) if axes is None else axes:
+        for a in sorted({a for c in wanted for a in c}):
             coef = 1j * self.delta[a][self.iu, self.ju]
             chains = {}  # the other exponents -> column of each exponent p of axis a
             for ex, i in index.items():
@@ -370,13 +388,12 @@ class _FirstLevelSlots:
 
 
 @functools.lru_cache(maxsize=32)
-def _cartesian_matrix(lattice_bytes: bytes, d: int, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
-    """T[c, r] with ∂^{Cartesian combo c} = Σ_r T[c, r] ∂^{reduced combo r} (c: the combos along
-    `axes`, all when None; r: every reduced combo)."""
+def _cartesian_matrix(lattice_bytes: bytes, d: int, order: int, rows: tuple[tuple[int, ...], ...]) -> np.ndarray:
+    """T[c, r] with ∂^{Cartesian combo c} = Σ_r T[c, r] ∂^{reduced combo r} (c: the combos `rows`, all of
+    this order; r: every reduced combo of this order)."""
     lat = np.frombuffer(lattice_bytes, float).reshape(d, d)
     cs = combos(d, order)
     index = {c: i for i, c in enumerate(cs)}
-    rows = cs if axes is None else [c for c in block_combos(d, order, axes) if len(c) == order]
     T = np.zeros((len(rows), len(cs)))
     for i, x in enumerate(rows):
         for a in itertools.product(range(d), repeat=order):

@@ -127,10 +127,12 @@ class TightBindingModel(Model):
         """k-points per chunk at which the Fourier sums are cheapest (`kspace.auto_chunk_size`)."""
         return self.fourier.chunk_hint
 
-    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
+    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
+                          along: int | None = None) -> np.ndarray:
         """H and its distinct derivative combos up to `order` (along `axes` only, when given) as
-        [nk, N, ncols, N] with block[:, i, c, j] = (∂^combo_c H)_ij (col 0: H; `fourier.block_combos`)."""
-        return self.fourier.block(k, order, axes)
+        [nk, N, ncols, N] with block[:, i, c, j] = (∂^combo_c H)_ij (col 0: H; `fourier.block_combos`;
+        `along`: `fourier.FourierSeries.block`)."""
+        return self.fourier.block(k, order, axes, along)
 
     def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
         return tensors_from_block(self._derivative_block(k, order), self.dim, order)

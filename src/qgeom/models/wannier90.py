@@ -153,8 +153,9 @@ class OrbitalPositionModel(Model):
         """k-points per chunk at which the Fourier sums are cheapest (`kspace.auto_chunk_size`)."""
         return self.fourier.chunk_hint
 
-    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None) -> np.ndarray:
-        return self.fourier.block(k, order, axes)
+    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
+                          along: int | None = None) -> np.ndarray:
+        return self.fourier.block(k, order, axes, along)
 
     def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
         return tensors_from_block(self._derivative_block(k, order), self.dim, order)

@@ -240,8 +240,10 @@ def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *
     func = _ChunkResponse(obs, kinds, np.concatenate([omega, -omega]), settings, sc, _position(model, obs, kinds))
     # working set in transition pairs: ~N²/4 per k-point, 40 000 pairs per chunk
     size = chunk_size or chunk_size_for(max(1, model.nbands**2 // 4), budget=40_000, lo=64, hi=4096)
+    # a current's (or spin current's) ∂_a O needs only ∂_a∂_γ H, γ its direction (Observable.deig)
+    along = obs.direction if order == 2 else None
     res, coarse = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress,
-                            subgrid=True, **(executor or {}))
+                            along=along, subgrid=True, **(executor or {}))
     res, near = split_near(res)
     chi = np.stack([symmetrize(res[k], len(omega)) for k in kinds])
     near = np.stack([symmetrize(near[k], len(omega)) for k in kinds]) if near else np.zeros_like(chi)
