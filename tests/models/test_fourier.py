@@ -109,18 +109,25 @@ def test_convention_II_with_all_centres_at_one_point_is_convention_I():
         assert np.array_equal(model._derivative_block(k, 3), base._derivative_block(k, 3))
 
 
+def mdrs_model(seed, rng_seed):
+    """A 3-orbital convention-II model with random centres and MDRS replicas, its convention-I base and the
+    random generator that drew the centres (for the test's k-points)."""
+    rng = np.random.default_rng(rng_seed)
+    lat = LAT3 * 2.0
+    base = random_model(3, 3, 2, seed=seed, lattice=lat)
+    tau = rng.normal(size=(3, 3))
+    R, t = mdrs_hoppings(base.R, base.t, lat, tau, [3, 3, 3])
+    return OrbitalPositionModel(TightBindingModel(R, t, lattice=lat), tau), base, rng
+
+
 @pytest.mark.parametrize("axes", [(0,), (0, 2), (1, 2)])
 def test_block_along_some_axes_is_those_columns_of_the_full_block(axes):
     """Only the combos along `axes` (block_combos), convention II with replicas, grid chunks and
     scattered points; and the generic fallback of bands.derivative_block (a k·p-like model) the same."""
     from qgeom.bands import derivative_block
 
-    rng = np.random.default_rng(5)
-    lat = LAT3 * 2.0
-    base = random_model(3, 3, 2, seed=4, lattice=lat)
-    tau = rng.normal(size=(3, 3))
-    R, t = mdrs_hoppings(base.R, base.t, lat, tau, [3, 3, 3])
-    model = OrbitalPositionModel(TightBindingModel(R, t, lattice=lat), tau)
+    model, base, rng = mdrs_model(seed=4, rng_seed=5)
+    lat = base.lattice
     cols = [fourier.all_combos(3, 3).index(c) for c in fourier.block_combos(3, 3, axes)]
     assert len(cols) == len(fourier.all_combos(len(axes), 3))
     for k in grid_chunks(model, (5, 6, 4), "gamma", [7, 60]) + [rng.normal(size=(9, 3))]:
@@ -230,12 +237,7 @@ def test_block_along_one_axis_computes_only_the_second_derivatives_along_it(axes
     """`along`: the columns of order ≤ 1 and those of order 2 that contain the axis (what a current along it
     differentiates) equal the full block's, the others are NaN; convention II with replicas, grid chunks
     (separable sums) and scattered points (direct sums)."""
-    rng = np.random.default_rng(9)
-    lat = LAT3 * 2.0
-    base = random_model(3, 3, 2, seed=12, lattice=lat)
-    tau = rng.normal(size=(3, 3))
-    R, t = mdrs_hoppings(base.R, base.t, lat, tau, [3, 3, 3])
-    model = OrbitalPositionModel(TightBindingModel(R, t, lattice=lat), tau)
+    model, _, rng = mdrs_model(seed=12, rng_seed=9)
     full_combos = fourier.block_combos(3, 2, axes)
     for along in (0, 2):
         wanted = fourier.computed_combos(3, 2, axes, along)
