@@ -69,7 +69,8 @@ def derivative_block(model: Model, k: np.ndarray, order: int, axes: tuple[int, .
     Fourier phase for every order); otherwise the full tensors are asked for and the combos kept.
     `along`: a fused block may leave the combos of order ≥ 2 without that axis NaN (`Bands.from_model`)."""
     kp = k_points(k, model.dim)
-    fused = model._derivative_block(kp, order, axes) if along is None else model._derivative_block(kp, order, axes, along)
+    fused = (model._derivative_block(kp, order, axes) if along is None
+             else model._derivative_block(kp, order, axes, along))
     if fused is not None:
         return fused
     combos = block_combos(model.dim, order, axes)
@@ -393,7 +394,8 @@ class Bands:
         for have, value in self._eigenbasis.items():  # this block, or one that holds it
             if (isinstance(have, tuple) and have[:2] == key[:2] and have[2] <= rows.start and rows.stop <= have[3]
                     and have[4] <= columns.start and columns.stop <= have[5]):
-                return value[:, :, rows.start - have[2]: rows.stop - have[2], columns.start - have[4]: columns.stop - have[4]]
+                r0, c0 = have[2], have[4]
+                return value[:, :, rows.start - r0: rows.stop - r0, columns.start - c0: columns.stop - c0]
         self.require(2)
         if self.__dict__.get("_along", c) != c:
             self._complete(f"second_derivative_along({c})")

@@ -176,14 +176,16 @@ class FourierSeries:
     # -- reduced-coordinate derivatives --------------------------------------------------------------
 
     def _columns(self, kappa: np.ndarray, order: int, wanted: tuple[tuple[int, ...], ...]) -> np.ndarray:
-        """[ncols, nk, N²/2]: the Cartesian `wanted` (`computed_combos`) of Σ_R e^{2πi κ·n} t_R with
+        """[ncols, nk, N²/2]: the Cartesian columns `wanted` (`computed_combos`) of Σ_R e^{2πi κ·n} t_R with
         the factors (i(R + Δ))^c, i.e. ∂^c H^II without the phase e^{ik·Δ} (convention I: ∂^c H)."""
         keys = [_distinct(kappa[:, a]) for a in range(self.dim)]
         order_axes = tuple(sorted(range(self.dim), key=lambda a: len(keys[a][0])))
         ncols = len(all_combos(self.dim, order))
-        if self.use_box and self._separable_flops(keys, order_axes, order, len(wanted)) * SEPARABLE_ADVANTAGE < len(kappa) * self.nR * ncols:
+        separable = self._separable_flops(keys, order_axes, order, len(wanted)) * SEPARABLE_ADVANTAGE
+        if self.use_box and separable < len(kappa) * self.nR * ncols:
             X = self.t.shape[1]
-            per_col = 16 * (order + 1) * len(keys[order_axes[0]][0]) * int(np.prod(self.shape)) // self.shape[order_axes[0]]
+            first = order_axes[0]
+            per_col = 16 * (order + 1) * len(keys[first][0]) * int(np.prod(self.shape)) // self.shape[first]
             step = max(1, min(X, STAGE_BYTES // max(per_col, 1)))
             parts = [self._separable(keys, order_axes, order, slice(s, s + step), wanted) for s in range(0, X, step)]
             return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
