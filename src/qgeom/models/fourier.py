@@ -104,7 +104,7 @@ class FourierSeries:
             self.tau = tau
 
     def __getstate__(self):
-        # workers rebuild the caches (the box, the first-level sums) and their lock lazily
+        # workers rebuild the caches (the box, the per-thread first-level sums) lazily
         return {k: v for k, v in self.__dict__.items() if k not in ("_box_cache", "_local")}
 
     @property
@@ -231,14 +231,12 @@ class FourierSeries:
         for a in order_axes[1:-1]:
             vals, inv = keys[a]
             m = self.shape[a]
-            nvec = np.arange(m) + self.lo[a]
-            base = np.exp(2j * np.pi * vals[:, None] * nvec[None, :])  # [V, m]
             _, first, new_pre = np.unique(pre * len(vals) + inv, return_index=True, return_inverse=True)
             sel_parent, sel_val = pre[first], inv[first]
             new_stage = {}
             for e, S in stage.items():
                 q = order - sum(e) + 1
-                ph = np.stack([base * (1j * nvec) ** p for p in range(q)], axis=1)  # [V, q, m]
+                ph = self._axis_phases(a, vals, q)  # [V, q, m]
                 P, rest = S.shape[0], S.shape[2:]
                 R = (ph.reshape(-1, m) @ S.reshape(P, m, -1)).reshape(P, len(vals), q, *rest)
                 R = R[sel_parent, sel_val]  # only the prefixes present
@@ -258,7 +256,7 @@ class FourierSeries:
         Y = self._to_cartesian(Y.reshape(len(Y), P * m, X), order, wanted)
         self._add_leibniz(Y, order, wanted, cols)
         Y = Y.reshape(len(Y), P, m, X)
-        base = np.exp(2j * np.pi * vals[:, None] * nvec[None, :])  # [V, m]
+        base = self._axis_phases(last, vals, 1)[:, 0]  # [V, m]
         rows = pre * len(vals) + inv  # each k-point's row of the (prefix × value) product
         # every (prefix, value) row once, in order (whole lines of a grid chunk): GEMMs into the output
         in_order = np.array_equal(rows, np.arange(P * len(vals)))
@@ -269,6 +267,12 @@ class FourierSeries:
             else:
                 np.take((base @ Y[c]).reshape(P * len(vals), X), rows, axis=0, out=out[c], mode="clip")
         return out
+
+    def _axis_phases(self, a: int, vals: np.ndarray, q: int) -> np.ndarray:
+        """e^{2πi κ n} (i n)^p for the values κ of reduced axis `a`, the box's n along it and p < q: [V, q, m]."""
+        nvec = np.arange(self.shape[a]) + self.lo[a]
+        base = np.exp(2j * np.pi * vals[:, None] * nvec[None, :])
+        return np.stack([base * (1j * nvec) ** p for p in range(q)], axis=1)
 
     def _first_level(self, vals: np.ndarray, order_axes, order: int, cols: slice) -> np.ndarray:
         """S_0[κ_a, p; m…, X] = Σ_{n_a} e^{2πi κ_a n_a} (i n_a)^p t[n_a, m…, X] on the box (its other axes in
@@ -283,7 +287,7 @@ class FourierSeries:
             X = min(cols.stop, self.t.shape[1]) - cols.start
             shape = (order + 1,) + tuple(self.shape[b] for b in order_axes[1:]) + (X,)
             slices = -(-self.t.shape[1] // (cols.stop - cols.start))  # the column sets a block goes through
-            if sum(x.nbytes for x in stores.values()) > FIRST_LEVEL_CACHE_BYTES // 2:
+            if sum(x.buffer.nbytes for x in stores.values()) > FIRST_LEVEL_CACHE_BYTES // 2:
                 stores.clear()  # another derivative order or summation order took over
             stores[tag] = _FirstLevelSlots(shape, FIRST_LEVEL_CACHE_BYTES // slices)
         store = stores[tag]
@@ -291,10 +295,8 @@ class FourierSeries:
         missing = [i for i, x in enumerate(found) if x is None]
         if missing:
             box = self._box(cols).transpose(*order_axes, self.dim)  # axes in summation order, columns last
-            a, m = order_axes[0], box.shape[0]
-            nvec = np.arange(m) + self.lo[a]
-            base = np.exp(2j * np.pi * vals[missing][:, None] * nvec[None, :])  # [V, m]
-            ph = np.stack([base * (1j * nvec) ** p for p in range(order + 1)], axis=1)  # [V, q, m]
+            m = box.shape[0]
+            ph = self._axis_phases(order_axes[0], vals[missing], order + 1)  # [V, q, m]
             R = (ph.reshape(-1, m) @ box.reshape(m, -1)).reshape((len(missing), order + 1) + box.shape[1:])
             if len(missing) == len(vals):
                 store.put(vals.tolist(), R)
@@ -369,7 +371,6 @@ class _FirstLevelSlots:
     def __init__(self, shape: tuple[int, ...], budget: int):
         nbytes = 16 * int(np.prod(shape))
         self.buffer = np.empty((max(0, min(FIRST_LEVEL_SLOTS, budget // nbytes)),) + shape, complex)
-        self.nbytes = self.buffer.nbytes
         self.slot: dict[float, int] = {}  # κ value -> slot, least recently put first
 
     def get(self, value: float) -> np.ndarray | None:

@@ -246,10 +246,13 @@ class Chunk:
             return slice(lower[0], lower[-1] + 1), slice(upper[0], upper[-1] + 1)
         return self._cached("pair_bands", compute)
 
+    def _o_tilde(self) -> np.ndarray:
+        """Õ = O ∘ F (anti-Hermitian), the factor of v^{a;λ} = [Õ, v^a] + ∂_a O (cached)."""
+        return self._cached("O_tilde", lambda: self.O * self.F)
+
     def _v_lam_block(self, rows: slice, cols: slice) -> np.ndarray:
         """v^{a;λ} on the band block [rows, cols], [nk, d, n, m]: (Õ v^a − v^a Õ)[rows, cols] + ∂_a O."""
-        Ot = self._cached("O_tilde", lambda: self.O * self.F)
-        v = self.b.v
+        Ot, v = self._o_tilde(), self.b.v
         out = Ot[:, None, rows] @ v[..., cols] - v[:, :, rows] @ Ot[:, None, :, cols]
         dO = self.obs.deig(self.b, rows, cols)  # a current rotates only this block of ∂_a∂_γ H
         return out if dO is None else out + dO
@@ -276,7 +279,7 @@ class Chunk:
         if self.only is None:
             return self._v_lam_pairs().reshape(-1)[at]
         r, c = (t.n, t.m) if orientation == "nm" else (t.m, t.n)
-        Ot, v = self._cached("O_tilde", lambda: self.O * self.F), self.b.v
+        Ot, v = self._o_tilde(), self.b.v
         # columns as conjugated rows (contiguous gathers): v^a Hermitian, Õ anti-Hermitian
         out = (np.einsum("pl,pal->pa", Ot[t.k, r], v[t.k, :, c].conj())
                + np.einsum("pal,pl->pa", v[t.k, :, r], Ot[t.k, c].conj()))
