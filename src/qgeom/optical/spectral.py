@@ -45,15 +45,20 @@ class Transitions:
     def __init__(self, ch: Chunk, gamma: float, scissors=None):
         b = ch.b
         N = b.nbands
-        kk, nn, mm = np.nonzero(ch.pair_mask())
+        kk, nn, mm = np.nonzero(ch.pair_mask())  # in (k, n, m) order
+        shift = np.zeros((N, N)) if scissors is None else scissors.transition_shift(N)
+        x = ch.enm[kk, nn, mm] + shift[nn, mm]
+        if (b.labels[:, -1] == N - 1).all():  # no degenerate subspace in the chunk: one transition per group
+            self.pairs, self.starts, self.x = (kk, nn, mm), np.arange(len(kk)), x
+            self.delta, self.spread = np.zeros(len(kk)), np.zeros(len(kk), bool)
+            return
         L = b.block_first(TIGHT * gamma)  # degenerate subspaces are those of `bands`
         key = (kk * N + L[kk, nn]) * N + L[kk, mm]
         order = np.argsort(key, kind="stable")
         self.pairs = kk, nn, mm = kk[order], nn[order], mm[order]
+        x = x[order]
         new = np.diff(key[order], prepend=-1) != 0
         self.starts = np.flatnonzero(new)
-        shift = np.zeros((N, N)) if scissors is None else scissors.transition_shift(N)
-        x = ch.enm[kk, nn, mm] + shift[nn, mm]
         k0 = kk[self.starts]
         n0, m0 = L[k0, nn[self.starts]], L[k0, mm[self.starts]]
         self.x = ch.enm[k0, n0, m0] + shift[n0, m0]
