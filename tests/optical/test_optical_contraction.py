@@ -85,7 +85,9 @@ def test_kernel_tables_and_slopes(kind):
     x = x0[:, None] + freq[None, :]
     ref = {"delta": kernels.delta(x, gamma, kind), "principal": kernels.principal(x, gamma, kind),
            "finite_part2": kernels.finite_part2(x, gamma, kind), "adiabatic": kernels.adiabatic(x, gamma)}
-    for names in itertools.chain.from_iterable(itertools.combinations(ref, r) for r in range(1, 5)):
+    if kind == "lorentzian":  # the building blocks r = 1/(x² + γ²) and r² (`kernels.real_parts`)
+        ref.update(r=1.0 / (x * x + gamma * gamma), r2=1.0 / (x * x + gamma * gamma) ** 2)
+    for names in itertools.chain.from_iterable(itertools.combinations(ref, r) for r in range(1, len(ref) + 1)):
         tables = kernels.Tables(names, gamma, kind, 64, freq)
         for s in range(0, len(x0), 64):  # two batches, the second one partial
             rows = slice(s, s + 64)
@@ -98,6 +100,26 @@ def test_kernel_tables_and_slopes(kind):
                 assert np.allclose(der[name], (plus[name] - minus[name]) / (2 * h), rtol=1e-6, atol=1e-6 * scale / gamma)
                 flipped = kernels.Tables([name], gamma, kind, 64, -freq)(-x0[rows])[0][name]
                 assert np.array_equal(flipped, kernels.PARITY[name] * val[name]), name
+
+
+@pytest.mark.parametrize("kind", ["lorentzian", "gaussian"])
+def test_kernels_as_sums_of_tables(kind):
+    """`kernels.real_parts`: every kernel equals Σ coefficient · table (the Lorentzian's δ and Pf from r and
+    r², each table of the kernel's parity), so the ω contraction may sum over tables instead of kernels."""
+    gamma = 3e-3
+    x = np.linspace(-0.05, 0.05, 401)
+    for name, scalar in (("delta", lambda: kernels.delta(x, gamma, kind)),
+                         ("principal", lambda: kernels.principal(x, gamma, kind)),
+                         ("finite_part2", lambda: kernels.finite_part2(x, gamma, kind)),
+                         ("adiabatic", lambda: kernels.adiabatic(x, gamma))):
+        parts = kernels.real_parts(name, kind, gamma)
+        if kind == "lorentzian" and name != "principal":
+            assert {table for table, _ in parts} <= {"r", "r2"}, name
+        tables = kernels.Tables({table for table, _ in parts}, gamma, kind, len(x), np.zeros(1))(x)[0]
+        got = sum(c * tables[table][:, 0] for table, c in parts)
+        ref = scalar()
+        assert np.abs(got - ref).max() < 1e-13 * np.abs(ref).max(), name
+        assert all(kernels.PARITY[table] == kernels.PARITY[name] for table, _ in parts), name
 
 
 def test_gaussian_finite_part_far_from_resonance_matches_mpmath():

@@ -9,15 +9,19 @@ work (kernel tables and GEMMs over [transitions, ω]) is as small as the exact f
    x = x̄ + δ with |δ| ≤ 2·TIGHT·γ (rounding splits them by ~1e-16):
        Σ N g(x̄ + δ) = g(x̄) ΣN + g'(x̄) ΣδN,
    the neglected ½δ²g'' being ~TIGHT² ≈ 1e-16 of g. Blocks spread wider than TIGHT·γ are split into bands.
-3. Real GEMMs. Every kernel is a sum of real kernels (`KERNEL_PARTS`): per real kernel one table
-   [batch, nfreq] per batch of groups and, per numerator that a term reads through it, one real GEMM
-   of its (re, im) columns with the table; the terms' prefactors and kernel coefficients are applied to
-   the [nfreq, d²] sums. One GEMM per numerator, not one with the columns of all numerators side by
-   side: no copy of them, and OpenBLAS runs the 2d² = 18 rows of a 3D numerator at ~1.4× the flop rate
-   of 36 or 54 (measured on this machine, single thread).
+3. Real GEMMs. Every kernel is a sum of real kernels (`KERNEL_PARTS`), and every real kernel a sum of
+   kernel tables (`kernels.real_parts`: for the Lorentzian δ and Pf from r = 1/(x² + γ²) and r², 5
+   elementwise passes per entry instead of 8): per table one [batch, nfreq] array per batch of groups
+   and, per numerator that a term contracts with it, one real GEMM of its (re, im) columns with the
+   table; the terms' prefactors and coefficients are applied to the [nfreq, d²] sums. One GEMM per
+   numerator, not one with the columns of all numerators side by side: no copy of them, and OpenBLAS
+   runs the 2d² = 18 rows of a 3D numerator at ~1.4× the flop rate of 36 or 54 (measured on this
+   machine, single thread).
 """
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
@@ -86,28 +90,31 @@ def contract(tr: Transitions, omega_all: np.ndarray, numerators: dict, weights: 
     (w_k N_nm at `tr.pairs`) and per term its numerator, prefactor and kernel (a key of KERNEL_PARTS),
     weights = {term: (name, prefactor, kernel)}."""
     freq, plus, minus = signed_frequencies(np.asarray(omega_all, float))
-    readers: dict = {}  # numerator name → the real kernels that read it
-    for name, _, kernel in weights.values():
-        for kern, _ in KERNEL_PARTS[kernel]:
-            readers.setdefault(name, {}).setdefault(kern)
+    # per term: (numerator, table, coefficient), the kernel as real kernels as kernel tables (`kernels.real_parts`)
+    parts = {term: [(name, table, pref * c * c2) for kern, c in KERNEL_PARTS[kernel]
+                    for table, c2 in kernels.real_parts(kern, bkind, gamma)]
+             for term, (name, pref, kernel) in weights.items()}
+    readers: dict = {}  # numerator name → the tables that it is contracted with
+    for name, table, _ in itertools.chain.from_iterable(parts.values()):
+        readers.setdefault(name, {}).setdefault(table)
     acc = _accumulate(tr, freq, {name: tr.sums(np.ascontiguousarray(numerators[name])) for name in readers},
                       readers, gamma, bkind)
     out = {}
-    for term, (name, pref, kernel) in weights.items():
+    for term, items in parts.items():
         total = 0
-        for kern, c in KERNEL_PARTS[kernel]:
-            S = acc[name, kern]
+        for name, table, c in items:
+            S = acc[name, table]
             # n → m at ω: g(ω + x); m → n at ω: g(ω − x) = ±g(−ω + x), with N_mn = N_nm*
-            total = total + (pref * c) * S[plus] + (kernels.PARITY[kern] * pref * c) * S[minus].conj()
+            total = total + c * S[plus] + (kernels.PARITY[table] * c) * S[minus].conj()
         out[term] = total
     return out
 
 
 def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, gamma: float, bkind: str) -> dict:
-    """{(numerator, kernel): [nfreq, ncol] complex} = Σ_groups g(freq + x̄) ΣN + g'(freq + x̄) ΣδN per numerator
-    (sums: {name: (ΣN, ΣδN or None)}, `Transitions.sums`) and real kernel that reads it (`readers`), in batches
-    of groups (TABLE_SIZE): per batch one table per real kernel and one real GEMM per (numerator, kernel) on
-    (re, im) interleaved columns."""
+    """{(numerator, table): [nfreq, ncol] complex} = Σ_groups g(freq + x̄) ΣN + g'(freq + x̄) ΣδN per numerator
+    (sums: {name: (ΣN, ΣδN or None)}, `Transitions.sums`) and kernel table g it is contracted with (`readers`), in
+    batches of groups (TABLE_SIZE): per batch one `kernels.Tables` entry per table and one real GEMM per
+    (numerator, table) on (re, im) interleaved columns."""
     # [column, freq]: columnsᵀ @ table is the faster GEMM layout (1.3–1.5× on these shapes)
     acc = {(name, kern): np.zeros((2 * sums[name][0].shape[1], len(freq))) for name in readers for kern in readers[name]}
     real = {name: (W.view(float), None if V is None else V.view(float)) for name, (W, V) in sums.items()}
