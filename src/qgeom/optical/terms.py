@@ -129,26 +129,15 @@ def kernel_of(term: str, obs, principal_part: bool | None = None) -> str:
 
 
 class _Connection:
-    """The interband Berry connection A^a_nm = −i v^a_nm F_nm as read by the numerators: only at flat indices
-    of [nk, d, N, N] (`reshape(-1)[index]`, as for the arrays beside it), from v and F there, never formed
-    whole — the numerators read P·d of its nk·d·N² elements."""
+    """The interband Berry connection A^a_nm = −i v^a_nm F_nm as read by the numerators: only at given elements
+    (`at`), from v and F there, never formed whole — the numerators read P·d of its nk·d·N² elements."""
 
     def __init__(self, v: np.ndarray, F: np.ndarray):
-        d, N = v.shape[1], v.shape[-1]
-        self._v, self._F, self._block, self._N2 = v.reshape(-1), F.reshape(-1), d * N * N, N * N
-
-    def reshape(self, *shape) -> "_Connection":
-        if shape != (-1,):
-            raise TypeError(f"the connection is read flat only (reshape(-1)), not as {shape}")
-        return self
-
-    def __getitem__(self, index: np.ndarray) -> np.ndarray:
-        k, inner = np.divmod(index, self._block)
-        return -1j * self._v[index] * self._F[k * self._N2 + inner % self._N2]
+        self._v, self._F = v.reshape(-1), F.reshape(-1)
 
     def at(self, index: np.ndarray, flat: np.ndarray) -> np.ndarray:
-        """`self[index]` for index [P, d] whose rows are the pairs at flat [P] of [nk, N, N] (a Transition's
-        at_nm and flat_nm): no index arithmetic."""
+        """A at the flat indices `index` [P, d] of [nk, d, N, N] whose rows are the (k, n, m) at the flat
+        indices `flat` [P] of [nk, N, N] (e.g. a Transition's at_nm and flat_nm)."""
         return -1j * self._v[index] * self._F[flat][:, None]
 
 
@@ -190,18 +179,18 @@ class Chunk:
         the sums only over the transitions whose r or c lies in a subspace of more than |j| states. Flat
         gathers: X_{r+j,c} is j·N after X_rc, O^D_{r,r+j} j after O^D_rr."""
         diagonal, inner = t.commutator_plan(self, orientation)
-        Xf = X.reshape(-1)
         out = diagonal * (t.nm(X) if orientation == "nm" else t.mn(X))
-        for i, gather, od in inner:
-            out[i] += od * Xf[gather]
+        for i, gather, flat, od in inner:
+            out[i] += od * (X.at(gather, flat) if isinstance(X, _Connection) else X.reshape(-1)[gather])
         return out
 
     def _commutator_plan(self, t: "Transition", orientation: str):
         """What `_OD_commutator_at` gathers for any X at the transitions `t`: the diagonal factor
         O^D_rr − O^D_cc [P, 1] and, per band offset j, (transitions i, flat indices of X_{r+j,c} or X_{r,c+j}
-        [len(i), d], ±O^D_{r,r+j} or −O^D_{c+j,c} [len(i), 1]) — shared by the numerators of one chunk."""
+        [len(i), d] and of their (k, r, c) in [nk, N, N] [len(i)], ±O^D_{r,r+j} or −O^D_{c+j,c} [len(i), 1]) —
+        shared by the numerators of one chunk."""
         N = self.b.nbands
-        r, c, at = (t.n, t.m, t.at_nm) if orientation == "nm" else (t.m, t.n, t.at_mn)
+        r, c, at, flat = (t.n, t.m, t.at_nm, t.flat_nm) if orientation == "nm" else (t.m, t.n, t.at_mn, t.flat_mn)
         ODf = self.OD.reshape(-1)
         kN = t.k * N
         diag_r, diag_c = kN * N + r * (N + 1), kN * N + c * (N + 1)  # flat O^D_rr, O^D_cc
@@ -219,9 +208,9 @@ class Chunk:
                     i = i[(moved >= 0) & (moved < N)]
                     i = i[labels[kN[i] + end[i] + j] == labels[kN[i] + end[i]]]  # r + j (c + j) in the same subspace
                     if sign > 0:
-                        inner.append((i, at[i] + j * N, ODf[diag_r[i] + j][:, None]))
+                        inner.append((i, at[i] + j * N, flat[i] + j * N, ODf[diag_r[i] + j][:, None]))
                     else:
-                        inner.append((i, at[i] + j, -ODf[diag_c[i] + j * N][:, None]))
+                        inner.append((i, at[i] + j, flat[i] + j, -ODf[diag_c[i] + j * N][:, None]))
         return diagonal, inner
 
     def pair_mask(self) -> np.ndarray:
