@@ -97,9 +97,10 @@ def real_parts(name: str, kind: str, gamma: float) -> tuple[tuple[str, float], .
 class Tables:
     """Kernel tables g(x0 + freq) and slopes g'(x0 + freq), [len(x0), nfreq], of the kernels `names`
     (keys of PARITY; "adiabatic" at η = γ; "r" and "r2" for the Lorentzian only): the values of `delta`,
-    `principal`, `finite_part2` and `adiabatic` up to rounding, computed together (they share r = 1/(x²+γ²), or Dawson's D(x/γ) for the
-    Gaussian) and in place, in buffers of `batch` rows kept between calls: a fresh MB-sized array per
-    operation costs page faults that outweigh its arithmetic several times."""
+    `principal`, `finite_part2` and `adiabatic` up to rounding, computed together (they share
+    r = 1/(x²+γ²), or Dawson's D(x/γ) for the Gaussian) and in place, in buffers of `batch` rows kept
+    between calls: a fresh MB-sized array per operation costs page faults that outweigh its arithmetic
+    several times."""
 
     def __init__(self, names, gamma: float, kind: str, batch: int, freq: np.ndarray):
         self.names, self.gamma, self.kind, self.freq = set(names), gamma, kind, freq
