@@ -181,8 +181,8 @@ def test_v_lam_on_the_transition_blocks_equals_the_full_commutator(observable):
     ch = Chunk(b, obs, 8.0, 0.02)
     lower, upper = ch.pair_bands()
     assert (lower.stop - lower.start) * (upper.stop - upper.start) < 16 * 16 / 2
-    pairs = ch._v_lam_pairs()
     full = Chunk(b, obs, 8.0, 0.02)._v_lam_block(slice(None), slice(None))
     kk, n, m = np.nonzero(ch.pair_mask())
-    for got, ref in ((pairs[kk, :, n, m], full[kk, :, n, m]), (pairs[kk, :, m, n], full[kk, :, m, n])):
+    t = Transition(ch, (kk, n, m), np.ones(b.nk))
+    for got, ref in ((ch._v_lam_at(t, "nm"), full[kk, :, n, m]), (ch._v_lam_at(t, "mn"), full[kk, :, m, n])):
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(full).max())

@@ -246,34 +246,32 @@ class Chunk:
         dO = self.obs.deig(self.b, rows, cols)  # a current rotates only this block of ∂_a∂_γ H
         return out if dO is None else out + dO
 
-    def _v_lam_pairs(self) -> np.ndarray:
-        """v^{a;λ} where the transitions read it, [nk, d, N, N]: on the blocks [lower, upper] and (it is
-        Hermitian: Õ anti-Hermitian, v^a and ∂_a O Hermitian) [upper, lower] of `pair_bands`, zero
-        elsewhere — |lower|·|upper|/N² of the full commutator's products."""
-        def compute():
-            lower, upper = self.pair_bands()
-            block = self._v_lam_block(lower, upper)
-            out = np.zeros(self.b.v.shape, complex)
-            out[:, :, upper, lower] = block.conj().swapaxes(-1, -2)
-            out[:, :, lower, upper] = block
-            return out
-        return self._cached("v_lam_pairs", compute)
-
     def _v_lam_at(self, t: "Transition", orientation: str) -> np.ndarray:
-        """v^{a;λ}_rc at the transitions, (r, c) = (n, m) or (m, n), [P, d]: gathered from `_v_lam_pairs`, or,
-        for a chunk restricted to the transitions of a few states (`only`: the near-degenerate difference,
-        whose band blocks would span nearly every band), summed at each transition, Σ_l Õ_rl v_lc − v_rl Õ_lc
-        + ∂O_rc — P·d·N products instead of the blocks' nk·d·|lower|·|upper|·N."""
-        at = t.at_nm if orientation == "nm" else t.at_mn
-        if self.only is None:
-            return self._v_lam_pairs().reshape(-1)[at]
+        """v^{a;λ}_rc at the transitions, (r, c) = (n, m) or (m, n), [P, d]: gathered from the block
+        [lower, upper] of `pair_bands` (`_v_lam_block`, cached: of a contributing pair the lower state is in
+        lower and the upper one in upper; v^{a;λ}_cr = conj v^{a;λ}_rc, Õ anti-Hermitian, v^a and ∂_a O
+        Hermitian), or, for a chunk restricted to the transitions of a few states (`only`: the near-degenerate
+        difference, whose band blocks would span nearly every band), summed at each transition,
+        Σ_l Õ_rl v_lc − v_rl Õ_lc + ∂O_rc — P·d·N products instead of the block's nk·d·|lower|·|upper|·N."""
+        lower, upper = self.pair_bands()
         r, c = (t.n, t.m) if orientation == "nm" else (t.m, t.n)
+        if self.only is None:
+            block = self._cached("v_lam_block", lambda: self._v_lam_block(lower, upper))  # [nk, d, nl, nu]
+            d, nl, nu = block.shape[1:]
+            flip = r > c  # read at (c, r) and conjugated
+            low, high = np.where(flip, c, r), np.where(flip, r, c)
+            at = (t.k * (d * nl * nu) + (low - lower.start) * nu + (high - upper.start))[:, None]
+            x = block.reshape(-1)[at + np.arange(d) * (nl * nu)]  # flat gathers (`Transition`)
+            if flip.all():
+                return x.conj()
+            if flip.any():
+                x[flip] = x[flip].conj()
+            return x
         Ot, v = self._o_tilde(), self.b.v
         # columns as conjugated rows (contiguous gathers): v^a Hermitian, Õ anti-Hermitian
         out = (np.einsum("pl,pal->pa", Ot[t.k, r], v[t.k, :, c].conj())
                + np.einsum("pal,pl->pa", v[t.k, :, r], Ot[t.k, c].conj()))
-        lower, upper = self.pair_bands()  # within the whole chunk's: its rotated block serves (`Bands.subset`)
-        dO = self.obs.deig(self.b, lower, upper)
+        dO = self.obs.deig(self.b, lower, upper)  # within the whole chunk's: its rotated block serves (`Bands.subset`)
         if dO is None:
             return out
         x = dO[t.k, :, t.n - lower.start, t.m - upper.start]  # ∂_a O_nm; ∂_a O_mn = its conjugate (Hermitian)
