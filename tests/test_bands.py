@@ -206,3 +206,41 @@ def test_regrouping_tests_coupling_only_where_the_grouping_changes():
     assert "first" not in busy._eigenbasis  # the merged pairs' elements alone, never the rows
     quiet = Bands.from_model(gaas, k[~changed], order=1)
     assert quiet.regrouped(1e-3).exact_same is quiet.exact_same and "first" not in quiet._eigenbasis
+
+
+@pytest.mark.parametrize("case", ["gaas", "two_blocks"])
+def test_exact_same_within_a_window_is_the_whole_ones_block(case):
+    """`exact_same_within(bands)` (the subspaces a Fermi-window sum averages over) tests the coupling of
+    merged pairs between those bands only — from the window's rotated rows when they exist, else from the
+    pairs' own elements — and equals `exact_same[:, bands, bands]` of the whole chunk, for regrouped bands
+    and their subsets: GaAs merged below 0.05 eV (spin-split pairs: coupled, averaged) and a model of two
+    decoupled orbital blocks merged below 1 (its merged pairs across the blocks kept apart)."""
+    from pathlib import Path
+
+    from qgeom.models.wannier90 import from_wannier90
+    from tests.models.test_blocks import _scrambled_two_block_model
+
+    if case == "gaas":
+        m, tol = from_wannier90(Path(__file__).resolve().parents[1] / "examples" / "GaAs"), 0.05
+        windows = (slice(2, 10), slice(6, 16), slice(0, 16))
+    else:
+        m, tol = _scrambled_two_block_model(), 1.0
+        windows = (slice(0, 3), slice(1, 5), slice(0, 5))
+    k = np.random.default_rng(7).uniform(-0.5, 0.5, (40, m.dim)) @ m.reciprocal_lattice
+    averaged = kept_apart = False
+    for window in windows:
+        whole = Bands.from_model(m, k, order=1).regrouped(tol)
+        ref = whole.exact_same[:, window, window]
+        merged = whole.same[:, window, window] & ~np.eye(window.stop - window.start, dtype=bool)
+        averaged |= bool((ref & merged).any())
+        kept_apart |= bool((merged & ~ref).any())
+        for rotated in (False, True):
+            b = Bands.from_model(m, k, order=1)
+            if rotated:
+                b.first_order_window(window)  # the rows a by-parts Fermi-window sum rotates
+            grouped = b.regrouped(tol)
+            np.testing.assert_array_equal(grouped.exact_same_within(window), ref)
+            assert "first" not in b._eigenbasis  # never the rows of every band
+            sub = np.arange(0, len(k), 3)
+            np.testing.assert_array_equal(grouped.subset(sub).exact_same_within(window), ref[sub])
+    assert averaged and kept_apart == (case == "two_blocks")

@@ -174,8 +174,24 @@ class Bands:
             lazy = mine.pop("_exact_same_from", None)
             if lazy is None:
                 return self.same
-            mine["_exact_same"] = lazy()
+            mine["_exact_same"] = lazy(slice(0, self.nbands))
         return mine["_exact_same"]
+
+    def exact_same_within(self, bands: slice) -> np.ndarray:
+        """`exact_same` between the bands `bands` only, [nk, n, n] (cached): where it is still to be computed,
+        the coupling of grouped pairs is tested between those bands alone, from the window's rotated rows
+        when a response has them (`first_order_window`) — a Fermi-surface sum over the window needs no
+        more, and never rotates or couples the bands outside it."""
+        bands = slice(*bands.indices(self.nbands)[:2])
+        if (bands.start, bands.stop) == (0, self.nbands):
+            return self.exact_same
+        lazy = self.__dict__.get("_exact_same_from")
+        if lazy is None:
+            return self.exact_same[:, bands, bands]
+        key = ("_exact_same_within", bands.start, bands.stop)
+        if key not in self._cache:
+            self._cache[key] = lazy(bands)
+        return self._cache[key]
 
     def regrouped(self, tol: float) -> "Bands":
         """The same eigensystem with pairs |ε_n − ε_m| < tol grouped (`labels`, `same`): their
@@ -188,7 +204,7 @@ class Bands:
         out = Bands(self.k, self.energies, self.vectors, None, None, None, degen_tol=float(tol))
         mine = self.__dict__
         same = out.same  # (not `out` itself: no reference cycle)
-        out.__dict__["_exact_same_from"] = lambda: self._coupled_within(same, tol)
+        out.__dict__["_exact_same_from"] = lambda bands: self._coupled_within(same[:, bands, bands], tol, bands)
         for name in ("_block", "_order", "_axes", "_along"):
             if name in mine:
                 out.__dict__[name] = mine[name]
@@ -202,30 +218,40 @@ class Bands:
                 del out.__dict__[name]
         return out
 
-    def _coupled_within(self, same: np.ndarray, tol: float) -> np.ndarray:
-        """`exact_same` of `regrouped(tol)` (whose `same` is `same`): average over a grouped pair only where
-        the two states couple (a velocity matrix element): bands of exactly decoupled orbital blocks stay
-        separate, as in the block-split sum (every ∂H vanishes between them). Tested only at the k-points
-        where the grouping changes: elsewhere the subspaces are this chunk's, and the rows of the other
-        k-points stay unrotated (a response that needs only the Fermi window's rows rotates only those)."""
-        exact = self.exact_same
-        changed = np.flatnonzero(self.regrouping_changes(tol))
+    def _coupled_within(self, same: np.ndarray, tol: float, bands: slice) -> np.ndarray:
+        """`exact_same_within(bands)` of `regrouped(tol)` (whose `same` between those bands is `same`): average
+        over a grouped pair only where the two states couple (a velocity matrix element): bands of exactly
+        decoupled orbital blocks stay separate, as in the block-split sum (every ∂H vanishes between them).
+        Tested only at the k-points where the grouping changes between those bands: elsewhere the subspaces
+        are this chunk's, and the rows of the other k-points stay unrotated (a response that needs only the
+        Fermi window's rows rotates only those)."""
+        exact = self.exact_same_within(bands)
+        changed = np.flatnonzero(self.regrouping_changes(tol, bands))
         if len(changed):
             exact = exact.copy()
-            exact[changed] |= same[changed] & self._couple_at(changed, same[changed] & ~exact[changed])
+            exact[changed] |= same[changed] & self._couple_at(changed, same[changed] & ~exact[changed], bands)
         return exact
 
-    def _couple_at(self, index: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-        """[k, N, N] bool at the k-points `index`: whether max_a |<n|∂_a H|m>| exceeds 1e-10 of the largest
-        ∂H element there, for the (n, m) of `pairs` [k, N, N] (elsewhere False). From the rotated rows when
-        they exist; else each pair's elements alone, v_nm = V_n† ∂H V_m (k·pairs·d·N² products instead of
+    def _couple_at(self, index: np.ndarray, pairs: np.ndarray, bands: slice) -> np.ndarray:
+        """[k, n, n] bool at the k-points `index`: whether max_a |<n|∂_a H|m>| exceeds 1e-10 of the largest
+        ∂H element there, for the (n, m) of `pairs` [k, n, n] between the bands `bands` (elsewhere False).
+        From rotated rows that hold these bands when they exist (the window's of `first_order_window`, or
+        all); else each pair's elements alone, v_nm = V_n† ∂H V_m (k·pairs·d·N² products instead of
         rotating every row: a response that needs only the Fermi window's rows never rotates the others)."""
         eig = self._eigenbasis
+        rows = None
         if "first" in eig or "rotated" in eig or "_block" not in self.__dict__:
-            rows = np.abs(self.first_order_rows()[index]).max(axis=2)  # [k, n, p]
-            return pairs & (rows > 1e-10 * rows.max(axis=(1, 2), keepdims=True))
+            rows = self.first_order_rows()[index, bands]
+        else:
+            for (lo, hi), (window,) in eig.get("first_window", {}).items():
+                if lo <= bands.start and bands.stop <= hi:
+                    rows = window[index, bands.start - lo: bands.stop - lo]
+                    break
+        if rows is not None:  # [k, n, a, p]: the largest element over the rows' every column sets the scale
+            size = np.abs(rows).max(axis=2)
+            return pairs & (size[..., bands] > 1e-10 * size.max(axis=(1, 2), keepdims=True))
         K, N, nd = len(index), self.nbands, self.nderiv
-        kk, nn, mm = np.nonzero(np.triu(pairs | pairs.swapaxes(1, 2), 1))
+        kk, nn, mm = np.nonzero(np.triu(pairs | pairs.swapaxes(1, 2), 1))  # n, m between `bands`
         out = np.zeros(pairs.shape, bool)
         if len(kk) == 0:
             return out
@@ -235,7 +261,7 @@ class Bands:
         width = int(slot.max()) + 1
         V = self.vectors[index]
         Vn, Vm = (np.zeros((K, N, width), complex) for _ in range(2))
-        Vn[kk, :, slot], Vm[kk, :, slot] = V[kk, :, nn], V[kk, :, mm]
+        Vn[kk, :, slot], Vm[kk, :, slot] = V[kk, :, bands.start + nn], V[kk, :, bands.start + mm]
         dH = self.__dict__["_block"][index, :, 1 : 1 + nd]  # [k, i, a, j]
         left = (Vn.conj().swapaxes(1, 2) @ dH.reshape(K, N, nd * N)).reshape(K, width, nd, N)
         v = np.abs(np.einsum("kpaj,kjp->kpa", left, Vm)).max(axis=2)  # [k, slot]
@@ -251,7 +277,7 @@ class Bands:
                     degen_tol=self.degen_tol)
         mine = self.__dict__
         if "_exact_same" in mine or "_exact_same_from" in mine:
-            out.__dict__["_exact_same_from"] = lambda: self.exact_same[index]
+            out.__dict__["_exact_same_from"] = lambda bands: self.exact_same_within(bands)[index]
         shared = self._eigenbasis
         if "rotated" not in shared and "_block" in mine:  # the block only if not yet rotated
             out.__dict__["_block"] = mine["_block"][index]
@@ -269,10 +295,11 @@ class Bands:
                 del out.__dict__[name]
         return out
 
-    def regrouping_changes(self, tol: float) -> np.ndarray:
+    def regrouping_changes(self, tol: float, bands: slice = slice(None)) -> np.ndarray:
         """[nk] bool: the k-points where `regrouped(tol)` differs from this chunk (an adjacent pair
-        split by more than degen_tol but less than tol); elsewhere its subspaces are the same."""
-        gaps = np.diff(self.energies, axis=1)
+        split by more than degen_tol but less than tol; between the bands `bands`, all by default);
+        elsewhere its subspaces are the same."""
+        gaps = np.diff(self.energies[:, bands], axis=1)
         return ((gaps > self.degen_tol) & ~(gaps > tol)).any(axis=1)
 
     @classmethod
@@ -542,18 +569,18 @@ class Bands:
         """`subspace_average` for band-major arrays [..., N, nk] (k axis last): Σ_m W_nm x_m with
         W_nm = [m ∈ D(n)]/|D(n)| (the identity at non-degenerate k-points), one pass over every k
         at once; `bands`: x holds only these bands (whole subspaces, `bands_within`). Returns `x`
-        itself when no state of the chunk is degenerate."""
-        degenerate = self._cache.get("_degenerate_k")
-        if degenerate is None:
-            degenerate = self._cache["_degenerate_k"] = np.flatnonzero(self.exact_same.sum(-1).max(-1) > 1)
-        if len(degenerate) == 0:
-            return x
+        itself when no two of these bands share a subspace."""
+        bands = slice(*bands.indices(self.nbands)[:2])
         key = ("_avg_weights_band_major", bands.start, bands.stop)
-        weights = self._cache.get(key)
-        if weights is None:
-            same = np.ascontiguousarray(self.exact_same[:, bands, bands].transpose(1, 2, 0))  # [n, m, k]
-            weights = self._cache[key] = same / same.sum(axis=1, keepdims=True)
-        return np.einsum("...mk,nmk->...nk", x, weights)
+        if key not in self._cache:
+            same = self.exact_same_within(bands)
+            if (same.sum(axis=2) <= 1).all():
+                self._cache[key] = None
+            else:
+                same = np.ascontiguousarray(same.transpose(1, 2, 0))  # [n, m, k]
+                self._cache[key] = same / same.sum(axis=1, keepdims=True)
+        weights = self._cache[key]
+        return x if weights is None else np.einsum("...mk,nmk->...nk", x, weights)
 
     def cached(self, key: str, compute):
         """Memoize a derived quantity on this chunk so that every response shares it."""

@@ -145,7 +145,7 @@ def general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool,
 
 def subspace_velocity_products(v: np.ndarray, b: Bands, bands: slice, A, B, C) -> np.ndarray:
     """Re (v^A_D v^B_D v^C_D)_nn per band n of `bands` and component, [comp, n, nk], with v_D the velocity
-    matrices (planar [a, 2, n, p, nk]) restricted to the subspace D(n) (`Bands.exact_same`). Averaged
+    matrices (planar [a, 2, n, p, nk]) restricted to the subspace D(n) (`Bands.exact_same_within`). Averaged
     over D it is Re Tr_D[v^A v^B v^C]/|D|: invariant under rotations within D, and at a crossing or a
     grouped near-degenerate pair the sum of v³ over the states the subspace continues into (the
     eigenvalues of P v P) — where the product of the subspace-averaged velocities would cube an
@@ -153,7 +153,7 @@ def subspace_velocity_products(v: np.ndarray, b: Bands, bands: slice, A, B, C) -
     spectrum (`Bands.same`), so only band lags below the longest run enter."""
     nw, nk = v.shape[2], v.shape[-1]
     n, p0 = np.arange(nw), bands.start
-    inner = b.exact_same[:, bands, bands]
+    inner = b.exact_same_within(bands)
     lags = int(b.same[:, bands, bands].sum(axis=2).max(initial=1))  # 1 for an empty window or chunk
     # the band-lagged diagonals X_j[n] = v_{n, n+j} of the window (zero where n + j leaves it), gathered once
     # with their components: every factor below is a slice of them, (v^B)_{n+s, n+t} = X_{t−s}[n + s]
