@@ -54,9 +54,9 @@ def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float,
     fine = b.regrouped(max(lo, b.degen_tol))
     if hi <= lo:
         return sums(fine, w)
-    coarse = fine.regrouped(hi)
-    kept = sums(fine if scale is not None else coarse, w)
     changed = np.flatnonzero(fine.regrouping_changes(hi))
+    coarse = fine.regrouped(hi) if len(changed) else fine  # no pair between lo and hi: the same subspaces
+    kept = sums(fine if scale is not None else coarse, w)
     if len(changed) == 0:  # no pair in the window: nothing to group
         kept.update({NEAR + name: np.zeros_like(x) for name, x in list(kept.items())})
         return kept
