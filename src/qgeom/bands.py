@@ -126,6 +126,15 @@ def _rotate_block(block: np.ndarray, vecs: np.ndarray, right: np.ndarray | None,
     return rows.reshape(nk, left.shape[1], ncols, max(hi - lo, 0))
 
 
+def _window_holding(cache: dict, bands: slice):
+    """(the position of `bands` in it, its value) for the first window (lo, hi) of a band-window cache that
+    holds the bands `bands`, else None."""
+    for (lo, hi), value in cache.items():
+        if lo <= bands.start and bands.stop <= hi:
+            return slice(bands.start - lo, bands.stop - lo), value
+    return None
+
+
 def _rotated_diagonal(block: np.ndarray, vecs: np.ndarray, bands: slice = slice(None)) -> np.ndarray:
     """Re <n|op_c|n> for every column of a block [nk, N, ncols, N] and the bands n in `bands`, as
     [nk, ncols, n]: one GEMM (V_n† · [op_1 … op_c]) and a diagonal, half of `_rotate_block`'s work."""
@@ -243,10 +252,10 @@ class Bands:
         if "first" in eig or "rotated" in eig or "_block" not in self.__dict__:
             rows = self.first_order_rows()[index, bands]
         else:
-            for (lo, hi), (window,) in eig.get("first_window", {}).items():
-                if lo <= bands.start and bands.stop <= hi:
-                    rows = window[index, bands.start - lo: bands.stop - lo]
-                    break
+            held = _window_holding(eig.get("first_window", {}), bands)
+            if held is not None:
+                sel, (window,) = held
+                rows = window[index, sel]
         if rows is not None:  # [k, n, a, p]: the largest element over the rows' every column sets the scale
             size = np.abs(rows).max(axis=2)
             return pairs & (size[..., bands] > 1e-10 * size.max(axis=(1, 2), keepdims=True))
@@ -469,10 +478,10 @@ class Bands:
         full rotation `derivative_rows` costs for every column."""
         cache = self._eigenbasis.setdefault("window", {})
         key = (bands.start, bands.stop)
-        for (lo, hi), (v, second, third) in cache.items():  # a wider window computed before (e.g. its parent chunk's)
-            if lo <= key[0] and key[1] <= hi:
-                sel = slice(key[0] - lo, key[1] - lo)
-                return v, second[:, sel], None if third is None else third[..., sel]
+        held = _window_holding(cache, bands)  # a wider window computed before (e.g. its parent chunk's)
+        if held is not None:
+            sel, (v, second, third) = held
+            return v, second[:, sel], None if third is None else third[..., sel]
         self._complete("window_elements")
         d, order = self.nderiv, self.__dict__.get("_order")
         self.require(2)

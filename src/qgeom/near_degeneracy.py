@@ -45,7 +45,8 @@ def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float,
     max(tol, scale) (pairs the result keeps apart although they are below that scale). No `near:` keys when
     the window is empty; zeros for a chunk without such pairs (one evaluation). The two differ only at the
     k-points with a pair in the window: the difference is evaluated there only (`Bands.subset`), unless
-    that is more than half of the chunk (then the other grouping of the whole chunk is cheaper). `touched=True`: sums whose terms are sums over transitions
+    that is more than half of the chunk (then the other grouping of the whole chunk is cheaper).
+    `touched=True`: sums whose terms are sums over transitions
     n → m in which grouping a pair changes only the transitions from or to its states (the optical
     numerators: A, F, O^D and the brackets change only in the rows and columns of a regrouped pair) —
     the difference is then evaluated at those k-points and over those transitions only, sums(b, w, only=
