@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from qgeom import QgeomInputError
 from qgeom.bands import Bands
@@ -244,3 +246,21 @@ def test_exact_same_within_a_window_is_the_whole_ones_block(case):
             sub = np.arange(0, len(k), 3)
             np.testing.assert_array_equal(grouped.subset(sub).exact_same_within(window), ref[sub])
     assert averaged and kept_apart == (case == "two_blocks")
+
+
+@given(st.lists(st.sampled_from([0.0, 1e-9, 3e-4, 8e-4, 2e-3, 0.1]), min_size=1, max_size=9),
+       st.sampled_from([1e-6, 5e-4]), st.sampled_from([1e-3, 2.5e-3]))
+@settings(max_examples=200, deadline=None)
+def test_regrouping_touches_the_rows_of_same_that_regrouping_changes(steps, fine, coarse):
+    """`Bands.regrouping_touches(tol)`: from the energies alone, the states whose row of `same` differs
+    between the chunk and `regrouped(tol)` — chains of small gaps, exact degeneracies, gaps on either
+    side of both tolerances; its rows with any state are `regrouping_changes`."""
+    e = np.cumsum([0.0] + steps)
+    e = np.stack([e, -e[::-1]])  # two k-points: the gaps in both orders
+    N = e.shape[1]
+    b = Bands(np.zeros((2, 1)), e, np.tile(np.eye(N, dtype=complex), (2, 1, 1)), np.zeros((2, 1, N, N), complex),
+              None, None, degen_tol=fine)
+    want = (b.regrouped(coarse).same != b.same).any(axis=2)
+    got = b.regrouping_touches(coarse)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got.any(axis=1), b.regrouping_changes(coarse))

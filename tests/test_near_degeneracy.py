@@ -469,9 +469,9 @@ def test_optical_difference_over_the_touched_transitions_is_the_whole_difference
     scissors = Scissors(0.5, 8) if observable.startswith("current") else None
     kinds = [t for t in ALL_TERMS if observable.startswith("current") or t != "kramers_injection_geometric"]
 
-    def sums(bands, w, only=None):
+    def sums(bands, w, only=None, first=None):
         return chunk_response(bands, w, obs, kinds, omega, mu=7.9366, temperature=0.02, tau=0.1, gamma=2e-3,
-                              bkind="lorentzian", scissors=scissors, only=only)
+                              bkind="lorentzian", scissors=scissors, only=only, first=first)
 
     fast = grouped_sums(sums, b, wk, 1e-3, scale=2e-3, touched=True)
     full = grouped_sums(sums, b, wk, 1e-3, scale=2e-3)
@@ -481,4 +481,5 @@ def test_optical_difference_over_the_touched_transitions_is_the_whole_difference
         scale = float(abs(full[name]).max())
         assert float(abs(ref).max()) > 1e-8 * scale, name  # the window carries something
         assert float(abs(near - ref).max()) <= 1e-10 * scale, name
-        assert np.array_equal(fast[name], full[name])
+        # the same sums, the touched transitions summed first: equal to rounding
+        assert float(abs(fast[name] - full[name]).max()) <= 1e-13 * scale, name

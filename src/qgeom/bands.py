@@ -311,6 +311,19 @@ class Bands:
         gaps = np.diff(self.energies[:, bands], axis=1)
         return ((gaps > self.degen_tol) & ~(gaps > tol)).any(axis=1)
 
+    def regrouping_touches(self, tol: float) -> np.ndarray:
+        """[nk, N] bool: the states whose subspace `regrouped(tol)` changes (their rows of `same` differ) —
+        those in a run of the coarser grouping that a pair split by more than degen_tol but less than tol
+        joins; from the energies alone (no regrouped copy)."""
+        gaps = np.diff(self.energies, axis=1)
+        nk, N = self.energies.shape
+        coarse = np.zeros((nk, N), int)  # labels of the coarser grouping
+        np.cumsum(gaps > tol, axis=1, out=coarse[:, 1:])
+        kk, jj = np.nonzero((gaps > self.degen_tol) & ~(gaps > tol))  # bands jj, jj + 1: one coarse run
+        joined = np.zeros((nk, N), bool)  # per coarse label
+        joined[kk, coarse[kk, jj]] = True
+        return np.take_along_axis(joined, coarse, axis=1)
+
     @classmethod
     def from_model(
         cls, model: Model, k, *, order: int = 1, degen_tol: float = DEFAULT_DEGEN_TOL,

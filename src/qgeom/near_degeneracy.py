@@ -49,23 +49,37 @@ def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float,
     `touched=True`: sums whose terms are sums over transitions
     n → m in which grouping a pair changes only the transitions from or to its states (the optical
     numerators: A, F, O^D and the brackets change only in the rows and columns of a regrouped pair) —
-    the difference is then evaluated at those k-points and over those transitions only, sums(b, w, only=
-    [nk, N] bool of the states whose subspace the grouping changes)."""
+    the difference is then evaluated at those k-points and over those transitions only: the side the result
+    keeps from its evaluation of the whole chunk, sums(b, w, first=[nk, N] bool of the states whose subspace
+    the grouping changes) → (sums, their part over the transitions from or to those states), the other side
+    as sums(b, w, only=the same states) at those k-points."""
     lo, hi = (max(b.degen_tol, lower or 0.0), tol) if scale is None else (tol, max(tol, scale))
     fine = b.regrouped(max(lo, b.degen_tol))
     if hi <= lo:
         return sums(fine, w)
+    if touched:
+        flags = fine.regrouping_touches(hi)
+        changed = np.flatnonzero(flags.any(axis=1))
+        if len(changed):
+            # the whole chunk with the grouping the result keeps, and its part over the touched transitions;
+            # then the other grouping over those transitions alone (a subset made after the whole chunk's
+            # evaluation slices its rotated matrix elements)
+            keep = fine if scale is not None else fine.regrouped(hi)
+            kept, part = sums(keep, w, first=flags)
+            sub = fine.subset(changed)
+            rest = sums(sub.regrouped(hi) if scale is not None else sub, w[changed], only=flags[changed])
+            ungrouped, grouped = (part, rest) if scale is not None else (rest, part)
+            kept.update({NEAR + name: ungrouped[name] - grouped[name] for name in list(grouped)})
+            return kept
     changed = np.flatnonzero(fine.regrouping_changes(hi))
     coarse = fine.regrouped(hi) if len(changed) else fine  # no pair between lo and hi: the same subspaces
     kept = sums(fine if scale is not None else coarse, w)
     if len(changed) == 0:  # no pair in the window: nothing to group
         kept.update({NEAR + name: np.zeros_like(x) for name, x in list(kept.items())})
         return kept
-    if touched or 2 * len(changed) <= b.nk:  # the difference on those k-points only (two evaluations of a subset)
+    if 2 * len(changed) <= b.nk:  # the difference on those k-points only (two evaluations of a subset)
         sub = fine.subset(changed)
-        sub_coarse = sub.regrouped(hi)
-        extra = {"only": (sub_coarse.same != sub.same).any(axis=2)} if touched else {}
-        ungrouped, grouped = sums(sub, w[changed], **extra), sums(sub_coarse, w[changed], **extra)
+        ungrouped, grouped = sums(sub, w[changed]), sums(sub.regrouped(hi), w[changed])
     else:
         other = sums(coarse if scale is not None else fine, w)
         ungrouped, grouped = (kept, other) if scale is not None else (other, kept)

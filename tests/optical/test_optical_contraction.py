@@ -186,3 +186,38 @@ def test_v_lam_on_the_transition_blocks_equals_the_full_commutator(observable):
     t = Transition(ch, (kk, n, m), np.ones(b.nk))
     for got, ref in ((ch._v_lam_at(t, "nm"), full[kk, :, n, m]), (ch._v_lam_at(t, "mn"), full[kk, :, m, n])):
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(full).max())
+
+
+@pytest.mark.parametrize("case", ["pz_degenerate", "current_scissors", "nondegenerate", "none_flagged"])
+def test_first_returns_the_part_over_the_flagged_states(case, mbt, mbt_kpoints):
+    """chunk_response(first=flags): the same sums as without, and beside them the part over the
+    transitions from or to the flagged states — what only=flags evaluates on its own (the optical
+    near-degenerate diagnostic reads it from the main evaluation). With degenerate groups (Kramers
+    pairs), with scissors, without any degenerate subspace (one transition per group), and nothing flagged."""
+    model, gamma = mbt[1], 4e-3
+    obs = resolve(model, "current_x" if case == "current_scissors" else "layer_polarization")
+    b = Bands.from_model(model, mbt_kpoints, order=2)
+    if case == "nondegenerate":  # Kramers pairs split far beyond the degeneracy tolerance
+        b = split_blocks(b, 1e-3)
+        assert np.all(b.labels[:, -1] == b.nbands - 1)
+    rng = np.random.default_rng(7)
+    flags = rng.random((b.nk, b.nbands)) < 0.3
+    flags |= flags[:, np.arange(b.nbands) ^ 1]  # whole Kramers pairs (a grouping changes whole subspaces)
+    if case == "none_flagged":
+        flags[:] = False
+    sc = Scissors(0.03, 4) if case == "current_scissors" else None
+    omega = np.array([-0.2, -0.05, 0.0, 0.066, 0.13, 0.3])
+    wk = np.linspace(0.5, 1.5, b.nk) / b.nk
+    kw = dict(mu=0.01, temperature=2e-3, tau=0.25, gamma=gamma, bkind="lorentzian", scissors=sc)
+    plain = chunk_response(b, wk, obs, ALL_TERMS, omega, **kw)
+    whole, part = chunk_response(b, wk, obs, ALL_TERMS, omega, first=flags, **kw)
+    only = chunk_response(b, wk, obs, ALL_TERMS, omega, only=flags, **kw)
+    for term in ALL_TERMS:
+        scale = np.abs(plain[term]).max()
+        assert scale > 0, term
+        assert np.abs(whole[term] - plain[term]).max() <= 1e-13 * scale, term
+        assert np.abs(part[term] - only[term]).max() <= 1e-13 * scale, term
+        if case == "none_flagged":
+            assert not part[term].any(), term
+        else:  # a genuine part: neither nothing nor everything
+            assert 1e-3 * scale < np.abs(part[term]).max() and np.abs(whole[term] - part[term]).max() > 1e-3 * scale, term

@@ -38,24 +38,28 @@ DEFAULT_BROADENING = {"eV": 2e-3}  # Lorentzian half width; other units: 1e-2 mo
 
 def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_all: np.ndarray, *,
                    mu: float, temperature: float, tau: float | None, gamma: float, bkind: str,
-                   scissors=None, position=None, principal_part: bool | None = None, only=None) -> dict:
+                   scissors=None, position=None, principal_part: bool | None = None, only=None, first=None):
     """Unsymmetrized Σ_k w_k Σ_nm W^{αβ}_nm g(ω + ε_nm) for every term: {term: [nω, d, d]}.
     With `scissors` (a `scissors.Scissors`) the weights stay those of the unscissored bands and ε_nm → ε'_nm
     (exact for the current observable, see scissors.py). The ω contraction is `spectral.contract`.
     `position`: the eigenbasis Wannier position matrix of a full-position model (see `Chunk`).
     `principal_part`: keep the non-resonant P(1/x) of shift_like (None: `terms.principal_part_default`).
-    `only`: None, or [nk, N] bool — the sums over the transitions from or to these states only (`Chunk`)."""
+    `only`: None, or [nk, N] bool — the sums over the transitions from or to these states only (`Chunk`).
+    `first`: None, or [nk, N] bool — returns (the sums, their part over the transitions from or to these
+    states): what `only=first` gives, from the same evaluation (`spectral.Transitions`)."""
     ch = Chunk(b, obs, mu, temperature, position, only)
     if scissors is not None:
         scissors.check_gap(b)
-    tr = spectral.Transitions(ch, gamma, scissors)
+    tr = spectral.Transitions(ch, gamma, scissors, first)
     kk = tr.pairs[0]
     numerators = {name: ch.numerator(name, tr.pairs, wk).reshape(len(kk), b.dim**2)
                   for name in dict.fromkeys(TERMS[term].numerator for term in terms)}
     weights = {term: (TERMS[term].numerator, TERMS[term].prefactor(tau), kernel_of(term, obs, principal_part))
                for term in terms}
-    sums = spectral.contract(tr, omega_all, numerators, weights, gamma, bkind)
-    return {term: s.reshape(len(omega_all), b.dim, b.dim) for term, s in sums.items()}
+    sums, part = spectral.contract(tr, omega_all, numerators, weights, gamma, bkind)
+    shape = (len(omega_all), b.dim, b.dim)
+    sums = {term: s.reshape(shape) for term, s in sums.items()}
+    return sums if part is None else (sums, {term: s.reshape(shape) for term, s in part.items()})
 
 
 def symmetrize(chi_pm: np.ndarray, n: int) -> np.ndarray:
@@ -221,7 +225,7 @@ class _ChunkResponse:
         """{kind: [nω, d, d]} with pairs below the resolution grouped, and their `near:` parts."""
         return grouped_sums(self._sums, b, wk, self.group_tol, scale=self.gamma, touched=True)
 
-    def _sums(self, b: Bands, wk: np.ndarray, only=None) -> dict:
+    def _sums(self, b: Bands, wk: np.ndarray, only=None, first=None):
         position = None
         if self.position is not None:  # Ā = U†Ā^W U, ∂Ā = U†(∂Ā^W)U (Wang et al. 2006)
             Vd, V = b.vectors.conj().swapaxes(-1, -2), b.vectors
@@ -229,7 +233,7 @@ class _ChunkResponse:
             position = (Vd[:, None] @ Abar @ V[:, None], Vd[:, None, None] @ dAbar @ V[:, None, None])
         return chunk_response(b, wk, self.obs, self.kinds, self.omega_all, mu=self.mu, temperature=self.temperature,
                               tau=self.tau, gamma=self.gamma, bkind=self.bkind, scissors=self.scissors,
-                              position=position, principal_part=self.principal_part, only=only)
+                              position=position, principal_part=self.principal_part, only=only, first=first)
 
 
 def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *, order, degen_tol, chunk_size,

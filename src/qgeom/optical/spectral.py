@@ -44,25 +44,36 @@ KERNEL_PARTS = {
 class Transitions:
     """The contributing transitions (k, n < m) of a chunk, `pairs`, sorted into degenerate groups (module
     doc, 1–2) that start at `starts`: per group its energy `x` (that of its first pair of bands) and whether
-    its transitions are spread (`spread`: the first-order term g'(x̄) ΣδN is needed)."""
+    its transitions are spread (`spread`: the first-order term g'(x̄) ΣδN is needed). `first`: None, or
+    [nk, N] bool — the groups of transitions from or to these states come first, `n_first` of them (else
+    `n_first` is None), so that the contraction also returns their part of the sums (`contract`)."""
 
-    def __init__(self, ch: Chunk, gamma: float, scissors=None):
+    def __init__(self, ch: Chunk, gamma: float, scissors=None, first=None):
         b = ch.b
         N = b.nbands
         kk, nn, mm = np.nonzero(ch.pair_mask())  # in (k, n, m) order
         shift = np.zeros((N, N)) if scissors is None else scissors.transition_shift(N)
         x = ch.enm[kk, nn, mm] + shift[nn, mm]
+        later = None if first is None else ~(first[kk, nn] | first[kk, mm])  # not from or to a `first` state
+        self.n_first = None if first is None else int(len(kk) - later.sum())
         if (b.labels[:, -1] == N - 1).all():  # no degenerate subspace in the chunk: one transition per group
+            if later is not None:
+                order = np.argsort(later, kind="stable")
+                kk, nn, mm, x = kk[order], nn[order], mm[order], x[order]
             self.pairs, self.starts, self.x = (kk, nn, mm), np.arange(len(kk)), x
             self.delta, self.spread = np.zeros(len(kk)), np.zeros(len(kk), bool)
             return
         L = b.block_first(TIGHT * gamma)  # degenerate subspaces are those of `bands`
         key = (kk * N + L[kk, nn]) * N + L[kk, mm]
+        if later is not None:  # a group never mixes the two kinds: the flag is part of its key
+            key += later * (b.nk * N * N)
         order = np.argsort(key, kind="stable")
         self.pairs = kk, nn, mm = kk[order], nn[order], mm[order]
         x = x[order]
         new = np.diff(key[order], prepend=-1) != 0
         self.starts = np.flatnonzero(new)
+        if later is not None:
+            self.n_first = int(np.searchsorted(self.starts, self.n_first))  # groups before the first later one
         k0 = kk[self.starts]
         n0, m0 = L[k0, nn[self.starts]], L[k0, mm[self.starts]]
         self.x = ch.enm[k0, n0, m0] + shift[n0, m0]
@@ -85,10 +96,10 @@ def signed_frequencies(omega_all: np.ndarray):
 
 
 def contract(tr: Transitions, omega_all: np.ndarray, numerators: dict, weights: dict, gamma: float,
-             bkind: str) -> dict:
-    """{term: [nω, d²]}: Σ_transitions W g(ω + x) on `omega_all`, from the pair numerators {name: [P, d²]}
-    (w_k N_nm at `tr.pairs`) and per term its numerator, prefactor and kernel (a key of KERNEL_PARTS),
-    weights = {term: (name, prefactor, kernel)}."""
+             bkind: str) -> tuple[dict, dict | None]:
+    """({term: [nω, d²]}, the same over the first `tr.n_first` groups or None): Σ_transitions W g(ω + x) on
+    `omega_all`, from the pair numerators {name: [P, d²]} (w_k N_nm at `tr.pairs`) and per term its
+    numerator, prefactor and kernel (a key of KERNEL_PARTS), weights = {term: (name, prefactor, kernel)}."""
     freq, plus, minus = signed_frequencies(np.asarray(omega_all, float))
     # per term: (numerator, table, coefficient), the kernel as real kernels as kernel tables (`kernels.real_parts`)
     parts = {term: [(name, table, pref * c * c2) for kern, c in KERNEL_PARTS[kernel]
@@ -97,37 +108,51 @@ def contract(tr: Transitions, omega_all: np.ndarray, numerators: dict, weights: 
     readers: dict = {}  # numerator name → the tables that it is contracted with
     for name, table, _ in itertools.chain.from_iterable(parts.values()):
         readers.setdefault(name, {}).setdefault(table)
-    acc = _accumulate(tr, freq, {name: tr.sums(np.ascontiguousarray(numerators[name])) for name in readers},
-                      readers, gamma, bkind)
-    out = {}
-    for term, items in parts.items():
-        total = 0
-        for name, table, c in items:
-            S = acc[name, table]
-            # n → m at ω: g(ω + x); m → n at ω: g(ω − x) = ±g(−ω + x), with N_mn = N_nm*
-            total = total + c * S[plus] + (kernels.PARITY[table] * c) * S[minus].conj()
-        out[term] = total
-    return out
+    acc, acc_first = _accumulate(tr, freq, {name: tr.sums(np.ascontiguousarray(numerators[name])) for name in readers},
+                                 readers, gamma, bkind)
+
+    def combine(acc):
+        out = {}
+        for term, items in parts.items():
+            total = 0
+            for name, table, c in items:
+                S = acc[name, table]
+                # n → m at ω: g(ω + x); m → n at ω: g(ω − x) = ±g(−ω + x), with N_mn = N_nm*
+                total = total + c * S[plus] + (kernels.PARITY[table] * c) * S[minus].conj()
+            out[term] = total
+        return out
+
+    return combine(acc), None if acc_first is None else combine(acc_first)
 
 
-def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, gamma: float, bkind: str) -> dict:
+def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, gamma: float, bkind: str):
     """{(numerator, table): [nfreq, ncol] complex} = Σ_groups g(freq + x̄) ΣN + g'(freq + x̄) ΣδN per numerator
     (sums: {name: (ΣN, ΣδN or None)}, `Transitions.sums`) and kernel table g it is contracted with (`readers`), in
     batches of groups (TABLE_SIZE): per batch one `kernels.Tables` entry per table and one real GEMM per
-    (numerator, table) on (re, im) interleaved columns."""
+    (numerator, table) on (re, im) interleaved columns. Returned with the same over the first `tr.n_first`
+    groups (None when that is None): the batches stop at that group, and the sums so far are kept."""
     # [column, freq]: columnsᵀ @ table is the faster GEMM layout (1.3–1.5× on these shapes)
     acc = {(name, table): np.zeros((2 * sums[name][0].shape[1], len(freq)))
            for name, tables in readers.items() for table in tables}
     real = {name: (W.view(float), None if V is None else V.view(float)) for name, (W, V) in sums.items()}
     batch = max(16, TABLE_SIZE // len(freq))
     evaluate = kernels.Tables({table for _, table in acc}, gamma, bkind, batch, freq)
-    for s in range(0, len(tr.x), batch):
-        sl = slice(s, s + batch)
-        spread = bool(tr.spread[sl].any())
-        val, der = evaluate(tr.x[sl], slopes=spread)
-        for (name, table), a in acc.items():
-            W, V = real[name]
-            a += W[sl].T @ val[table]
-            if spread:
-                a += V[sl].T @ der[table]
-    return {key: np.ascontiguousarray(a.T).view(complex) for key, a in acc.items()}
+    ngroups = len(tr.x)
+    first = None
+    for lo, hi in ((0, ngroups),) if tr.n_first is None else ((0, tr.n_first), (tr.n_first, ngroups)):
+        for s in range(lo, hi, batch):
+            sl = slice(s, min(s + batch, hi))
+            spread = bool(tr.spread[sl].any())
+            val, der = evaluate(tr.x[sl], slopes=spread)
+            for (name, table), a in acc.items():
+                W, V = real[name]
+                a += W[sl].T @ val[table]
+                if spread:
+                    a += V[sl].T @ der[table]
+        if tr.n_first is not None and first is None:
+            first = {key: a.copy() for key, a in acc.items()}
+
+    def complex_rows(acc):
+        return {key: np.ascontiguousarray(a.T).view(complex) for key, a in acc.items()}
+
+    return complex_rows(acc), None if first is None else complex_rows(first)
