@@ -257,15 +257,20 @@ class FourierSeries:
         self._add_leibniz(Y, order, wanted, cols)
         Y = Y.reshape(len(Y), P, m, X)
         base = self._axis_phases(last, vals, 1)[:, 0]  # [V, m]
-        rows = pre * len(vals) + inv  # each k-point's row of the (prefix × value) product
-        # every (prefix, value) row once, in order (whole lines of a grid chunk): GEMMs into the output
-        in_order = np.array_equal(rows, np.arange(P * len(vals)))
         out = np.empty((len(Y), len(pre), X), complex)
+        if (np.diff(pre) >= 0).all():
+            # k-points in grid order (a chunk of a grid): one run of k-points per prefix, the GEMM of each run
+            # with its own last-axis phases straight into the output — no (prefix × value) rows that no
+            # k-point asks for (a chunk that starts or ends inside a line of the grid), no gather
+            cuts = np.flatnonzero(np.diff(pre)) + 1
+            for s, e in zip([0, *cuts.tolist()], [*cuts.tolist(), len(pre)]):
+                phases = base[inv[s:e]]  # [n, m]
+                for c in range(len(Y)):
+                    np.matmul(phases, Y[c, pre[s]], out=out[c, s:e])
+            return out
+        rows = pre * len(vals) + inv  # each k-point's row of the (prefix × value) product
         for c in range(len(Y)):
-            if in_order:
-                np.matmul(base, Y[c], out=out[c].reshape(P, len(vals), X))
-            else:
-                np.take((base @ Y[c]).reshape(P * len(vals), X), rows, axis=0, out=out[c], mode="clip")
+            np.take((base @ Y[c]).reshape(P * len(vals), X), rows, axis=0, out=out[c], mode="clip")
         return out
 
     def _axis_phases(self, a: int, vals: np.ndarray, q: int) -> np.ndarray:
