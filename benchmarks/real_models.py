@@ -49,7 +49,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "src"))
+sys.path.insert(0, str(HERE))
 
+from bench_common import table  # noqa: E402
 from qgeom.kspace import KGrid, PointListGrid  # noqa: E402
 COMPONENTS = ["xyy", "yxx", "xxx", "yyy"]
 TEMPERATURE = 0.05  # eV
@@ -301,13 +303,6 @@ def _child(script: str, cfg: dict, env: dict, tag: str) -> dict:
     return json.loads(line[len(tag):])
 
 
-def _table(header, rows) -> str:
-    cells = [[str(c) for c in r] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(header)]
-    out = ["  ".join(h.rjust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
-    return "\n".join(out + ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells])
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
@@ -343,7 +338,7 @@ def main(argv=None) -> int:
             rows.append(_row(r))
     report["loadavg_after"] = os.getloadavg()
     print("\nqgeom on real Wannier models (CPU-time ratios to the eigh floor of the same [nk, N, N]; one BLAS thread)")
-    print(_table(["model", "N", "R vectors", "conv", "grid", "chunk", "floor µs/k", "H+∂ used / floor",
+    print(table(["model", "N", "R vectors", "conv", "grid", "chunk", "floor µs/k", "H+∂ used / floor",
                   "H+∂ all / floor", "dc.expansion / floor", "dc by parts / floor", "optical / floor", "user grid",
                   "dc / floor there", "dc by parts there", "optical / floor there", "WB µs/k", "WB / dc.expansion",
                   "WB max|ΔE| eV", "peak RSS MiB (import)", "default symmetry detection s"], rows))

@@ -35,9 +35,11 @@ from __future__ import annotations
 import os
 import sys
 
-if __name__ == "__main__" and os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # one BLAS thread, before numpy
-    os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    os.execv(sys.executable, [sys.executable] + sys.argv)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import one_blas_thread, table, wb_system  # noqa: E402
+
+if __name__ == "__main__":
+    one_blas_thread()  # before numpy
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
@@ -101,34 +103,13 @@ def qgeom_runs(model, n: int, ops) -> dict:
                 max_abs={str(t): float(abs(s.sel(term=t)).max()) for t in ("drude", "bcd", "geometric", "kinetic")})
 
 
-def wb_system(model):
-    """The same hoppings for WannierBerri, convention II (as benchmarks/time_to_accuracy.py, in 3D)."""
-    from wannierberri.fourier.rvectors import Rvectors
-    from wannierberri.system import System_R
-
-    base, nw = model.base, model.nbands
-    lat = np.asarray(model.lattice, float)
-    tau = np.asarray(model.positions, float)
-    with contextlib.redirect_stdout(io.StringIO()):
-        system = System_R(force_internal_terms_only=True, name="gaas_sym", silent=True)
-        system.num_wann, system.spinor, system.real_lattice = nw, False, lat
-        system.set_wannier_centers(wannier_centers_cart=tau)
-        system.rvec = Rvectors(lattice=lat, iRvec=np.asarray(base.R, int), shifts_left_red=tau @ np.linalg.inv(lat))
-        ham = np.zeros((system.rvec.nRvec, nw, nw), complex)
-        for r, t in zip(base.R, base.t):
-            ham[system.rvec.iR(r)] += t
-        system.set_R_mat("Ham", ham)
-        system.do_at_end_of_init()
-    return system
-
-
 def wb_runs(model, ops, nkdiv: int, nkfft: int) -> dict:
     import wannierberri as wberri
     from wannierberri.calculators import static as wb_static
     from wannierberri.symmetry.point_symmetry import PointSymmetry
 
     def run(symmetric: bool):
-        system = wb_system(model)
+        system = wb_system(model, "gaas_s4")
         if symmetric:
             system.set_pointgroup([PointSymmetry(op.R, op.time_reversal) for op in ops])
         grid = wberri.Grid(system, NKdiv=[nkdiv] * 3, NKFFT=[nkfft] * 3, use_symmetry=symmetric)
@@ -146,13 +127,6 @@ def wb_runs(model, ops, nkdiv: int, nkfft: int) -> dict:
     diff = {k: float(np.abs(full[k] - sym[k]).max() / max(np.abs(full[k]).max(), 1e-300)) for k in full}
     return dict(version=wberri.__version__, cpu_full=t_full, cpu_sym=t_sym, nk_full=int((nkdiv * nkfft) ** 3),
                 max_rel_diff=diff)
-
-
-def _table(header, rows) -> str:
-    cells = [[str(c) for c in r] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
-    out = ["  ".join(h.rjust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
-    return "\n".join(out + ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells])
 
 
 def main(argv=None) -> int:
@@ -191,7 +165,7 @@ def main(argv=None) -> int:
                      f"{w['cpu_sym'] / q['cpu_sym']:.1f}×"])
     report["loadavg_after"] = os.getloadavg()
     print(f"\nWith symmetry on both sides ({point_group_name(ops)}; {n}³ Γ-centred grid; CPU s, one thread)")
-    print(_table(["code", "full grid s", "with symmetry s", "gain from symmetry", "symmetrized vs full",
+    print(table(["code", "full grid s", "with symmetry s", "gain from symmetry", "symmetrized vs full",
                   "/ qgeom with symmetry"], rows))
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, default=float))

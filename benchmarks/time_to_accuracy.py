@@ -49,9 +49,11 @@ from __future__ import annotations
 import os
 import sys
 
-if __name__ == "__main__" and os.environ.get("OPENBLAS_NUM_THREADS") != "1":  # one BLAS thread, before numpy
-    os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    os.execv(sys.executable, [sys.executable] + sys.argv)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import one_blas_thread, table, wb_system  # noqa: E402
+
+if __name__ == "__main__":
+    one_blas_thread()  # before numpy
 
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
@@ -179,33 +181,6 @@ def reference(model, grids, log=print) -> dict:
 
 
 # ------------------------------------------------------------------------------------- WannierBerri
-def wb_system(model):
-    from wannierberri.fourier.rvectors import Rvectors
-    from wannierberri.system import System_R
-
-    base = model.base
-    d, nw = model.dim, model.nbands
-    R = np.zeros((len(base.R), 3), int)
-    R[:, :d] = base.R
-    lat = C_EMBED * np.eye(3)
-    lat[:d, :d] = np.asarray(model.lattice)
-    tau = np.zeros((nw, 3))
-    tau[:, :d] = model.positions
-    with contextlib.redirect_stdout(io.StringIO()):
-        system = System_R(force_internal_terms_only=True, name="mos2", silent=True, periodic=(True, True, False))
-        system.num_wann, system.spinor, system.real_lattice = nw, False, lat
-        system.set_wannier_centers(wannier_centers_cart=tau)
-        # convention II: WB's derivatives carry R + τ_j − τ_i through the left shifts (its Fourier phase
-        # omits the τ's, a diagonal gauge that leaves every band quantity unchanged)
-        system.rvec = Rvectors(lattice=lat, iRvec=R, shifts_left_red=tau @ np.linalg.inv(lat), dim=2)
-        ham = np.zeros((system.rvec.nRvec, nw, nw), complex)
-        for r, t in zip(R, base.t):
-            ham[system.rvec.iR(r)] += t
-        system.set_R_mat("Ham", ham)
-        system.do_at_end_of_init()
-    return system
-
-
 def fermi_levels(de: float):
     pad = (MAXDE + 1) * KT
     n0 = int(round(pad / de))
@@ -352,7 +327,7 @@ def per_state_check(model, n: int, de: float) -> dict:
 def convention_check(model, n: int, de: float, log=print) -> dict:
     q = qgeom_run(model, n)
     ps = per_state_check(model, n, de)
-    system = wb_system(model)
+    system = wb_system(model, "mos2", C_EMBED)
     wb = wb_refined(system, (n // 12, n // 12), (12, 12), iterations=0, de=de,
                     reference_values=None, tol=0.0, budget=1e9)[-1]["values"]
     out = {"wb_fermider2_error": ps["wb_fermider2_error"]}
@@ -380,13 +355,6 @@ def _row(name, rec, q_cpu, runs=()):
                 f"{max(best['errors'].values()):.1e}", f"> {spent / q_cpu:.1f}×" if q_cpu else "—"]
     return [name, rec["label"], rec["nk"], f"{rec['cpu']:.1f}", f"{max(rec['errors'].values()):.1e}",
             f"{rec['cpu'] / q_cpu:.1f}×" if q_cpu else "—"]
-
-
-def _table(header, rows) -> str:
-    cells = [[str(c) for c in r] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)), "  ".join("-" * w for w in widths)]
-    return "\n".join(lines + ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells])
 
 
 def main(argv=None) -> int:
@@ -454,7 +422,7 @@ def main(argv=None) -> int:
         budget = 20.0 if args.quick else args.wb_budget
         de = 1e-3 if args.quick else args.wb_de
         nkfft = (9, 5)  # WB's minimal FFT box for these hoppings (R = −4…4 × −2…2)
-        system = wb_system(model)
+        system = wb_system(model, "mos2", C_EMBED)
         cal = wb_refined(system, (2, 2), nkfft, iterations=0, de=de, reference_values=None, tol=tol,
                          budget=1e9)[-1]
         per_k = cal["cpu"] / cal["nk"]
@@ -508,7 +476,8 @@ def main(argv=None) -> int:
         if not any(n == name and r for n, r, _ in wb_rows):
             rows.append([f"{name} (predicted)", f"{p['step']}: not run", p["nk"], f"≈ {p['cpu']:.0f}", "—",
                          f"≈ {p['cpu'] / q_cpu:.1f}×" if q_cpu else "—"])
-    print(_table(["code", "first run meeting the target", "k-points", "CPU s", "error", "/ best qgeom"], rows))
+    print(table(["code", "first run meeting the target", "k-points", "CPU s", "error", "/ best qgeom"], rows,
+                align="left"))
     if q_best:
         print(f"qgeom's run also holds every other term of the expansion: {', '.join(q_best['terms'])} "
               "(max |Γ⁰| " + ", ".join(f"{t} {v:.2e}" for t, v in q_best["gamma0_max"].items()) + ", model units)")
