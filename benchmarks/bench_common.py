@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))  # the checkout's qgeom, installed or not
 
 
 def one_blas_thread() -> None:

@@ -32,29 +32,24 @@ script re-executes itself with OPENBLAS/OMP/MKL_NUM_THREADS=1); timings are proc
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
+import json
 import os
 import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import one_blas_thread, table, wb_system  # noqa: E402
+from bench_common import REPO, one_blas_thread, table, wb_system  # noqa: E402
 
 if __name__ == "__main__":
     one_blas_thread()  # before numpy
 
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from pathlib import Path  # noqa: E402
-
 import numpy as np  # noqa: E402
-
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-sys.path.insert(0, str(REPO / "src"))
 
 EXCHANGE = 0.05  # eV, J σ_z on every interleaved spinor pair
 MU = np.linspace(8.9, 9.9, 20)  # eV: the conduction band (E_F = 7.94 eV lies in the gap), as real_models.py
