@@ -3,7 +3,6 @@ response is not zero there, qgeom's wedge equals its full grid, and (where Wanni
 WannierBerri's symmetrized run equals its full-grid run with the same operations."""
 
 import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
