@@ -452,9 +452,12 @@ class Bands:
             out = self.w[:, :, c, rows, columns]
         else:
             d, pos = self.nderiv, symmetric_index(self.nderiv, 2)
-            cols = [1 + d + int(pos[a, c]) for a in range(d)]
-            out = _rotate_block(self.__dict__["_block"][:, :, cols], self.vectors, self._right, rows,
-                                columns).transpose(0, 2, 1, 3)
+            cols = np.array([1 + d + int(pos[a, c]) for a in range(d)])
+            # the block's columns lo … hi − 1 as a view (the d columns ∂_a∂_c H span at most d + 1 of them):
+            # rotating a column too many costs less than copying the d columns out of the block
+            lo, hi = cols.min(), cols.max() + 1
+            out = _rotate_block(self.__dict__["_block"][:, :, lo:hi], self.vectors, self._right, rows, columns)
+            out = (out if hi - lo == d else out[:, :, cols - lo]).transpose(0, 2, 1, 3)
         self._eigenbasis[key] = out
         return out
 
