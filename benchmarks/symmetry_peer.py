@@ -1,7 +1,8 @@
 """Symmetry on both sides: qgeom's irreducible wedge against WannierBerri's irreducible K-points, same model,
 same grid, same magnetic point group.
 
-    python benchmarks/symmetry_peer.py                 # ~1 min on one core
+    python benchmarks/symmetry_peer.py                 # ~2.5 min on one core (mostly WannierBerri)
+    python benchmarks/symmetry_peer.py --no-wb         # qgeom only, ~15 s
     python benchmarks/symmetry_peer.py --grid 8 6      # NKdiv × NKFFT = 48³ (default 4 × 8 = 32³)
     python benchmarks/symmetry_peer.py --json out.json
 
