@@ -308,18 +308,23 @@ class Bands:
         """[nk] bool: the k-points where `regrouped(tol)` differs from this chunk (an adjacent pair
         split by more than degen_tol but less than tol; between the bands `bands`, all by default);
         elsewhere its subspaces are the same."""
+        return self._joined_gaps(tol, bands)[1].any(axis=1)
+
+    def _joined_gaps(self, tol: float, bands: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """(the adjacent gaps between the bands `bands` [nk, n − 1], which of them `regrouped(tol)` closes:
+        split by more than degen_tol but less than tol)."""
         gaps = np.diff(self.energies[:, bands], axis=1)
-        return ((gaps > self.degen_tol) & ~(gaps > tol)).any(axis=1)
+        return gaps, (gaps > self.degen_tol) & ~(gaps > tol)
 
     def regrouping_touches(self, tol: float) -> np.ndarray:
         """[nk, N] bool: the states whose subspace `regrouped(tol)` changes (their rows of `same` differ) —
-        those in a run of the coarser grouping that a pair split by more than degen_tol but less than tol
-        joins; from the energies alone (no regrouped copy)."""
-        gaps = np.diff(self.energies, axis=1)
+        those in a run of the coarser grouping that a closed gap joins; from the energies alone (no
+        regrouped copy)."""
+        gaps, joins = self._joined_gaps(tol)
         nk, N = self.energies.shape
         coarse = np.zeros((nk, N), int)  # labels of the coarser grouping
         np.cumsum(gaps > tol, axis=1, out=coarse[:, 1:])
-        kk, jj = np.nonzero((gaps > self.degen_tol) & ~(gaps > tol))  # bands jj, jj + 1: one coarse run
+        kk, jj = np.nonzero(joins)  # bands jj, jj + 1: one coarse run
         joined = np.zeros((nk, N), bool)  # per coarse label
         joined[kk, coarse[kk, jj]] = True
         return np.take_along_axis(joined, coarse, axis=1)

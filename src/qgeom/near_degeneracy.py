@@ -46,29 +46,26 @@ def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float,
     the window is empty; zeros for a chunk without such pairs (one evaluation). The two differ only at the
     k-points with a pair in the window: the difference is evaluated there only (`Bands.subset`), unless
     that is more than half of the chunk (then the other grouping of the whole chunk is cheaper).
-    `touched=True`: sums whose terms are sums over transitions
-    n → m in which grouping a pair changes only the transitions from or to its states (the optical
-    numerators: A, F, O^D and the brackets change only in the rows and columns of a regrouped pair) —
-    the difference is then evaluated at those k-points and over those transitions only: the side the result
-    keeps from its evaluation of the whole chunk, sums(b, w, first=[nk, N] bool of the states whose subspace
-    the grouping changes) → (sums, their part over the transitions from or to those states), the other side
-    as sums(b, w, only=the same states) at those k-points."""
+    `touched=True` (with `scale`: the optics): sums whose terms are sums over transitions n → m in which
+    grouping a pair changes only the transitions from or to its states (the optical numerators: A, F, O^D and
+    the brackets change only in the rows and columns of a regrouped pair) — the difference is then evaluated
+    at those k-points and over those transitions only: the ungrouped side from the evaluation of the whole
+    chunk, sums(b, w, first=[nk, N] bool of the states whose subspace the grouping changes) → (sums, their
+    part over the transitions from or to those states), the grouped side as sums(b, w, only=the same states)
+    at those k-points."""
     lo, hi = (max(b.degen_tol, lower or 0.0), tol) if scale is None else (tol, max(tol, scale))
     fine = b.regrouped(max(lo, b.degen_tol))
     if hi <= lo:
         return sums(fine, w)
-    if touched:
+    if touched and scale is not None:
         flags = fine.regrouping_touches(hi)
         changed = np.flatnonzero(flags.any(axis=1))
         if len(changed):
-            # the whole chunk with the grouping the result keeps, and its part over the touched transitions;
-            # then the other grouping over those transitions alone (a subset made after the whole chunk's
-            # evaluation slices its rotated matrix elements)
-            keep = fine if scale is not None else fine.regrouped(hi)
-            kept, part = sums(keep, w, first=flags)
-            sub = fine.subset(changed)
-            rest = sums(sub.regrouped(hi) if scale is not None else sub, w[changed], only=flags[changed])
-            ungrouped, grouped = (part, rest) if scale is not None else (rest, part)
+            # the whole chunk ungrouped, and its part over the touched transitions; then the grouped side over
+            # those transitions alone (a subset made after the whole chunk's evaluation slices its rotated
+            # matrix elements)
+            kept, ungrouped = sums(fine, w, first=flags)
+            grouped = sums(fine.subset(changed).regrouped(hi), w[changed], only=flags[changed])
             kept.update({NEAR + name: ungrouped[name] - grouped[name] for name in list(grouped)})
             return kept
     changed = np.flatnonzero(fine.regrouping_changes(hi))

@@ -116,21 +116,16 @@ class Tables:
         """({name: g}, {name: g'} or None): views of the buffers, valid until the next call."""
         n = len(x0)
         if self.kind == "lorentzian" and not slopes and not self.names & {"principal", "finite_part2"}:
-            # only r = 1/(x² + γ²) and its multiples: x, x² and r in one buffer (the same arithmetic; the
-            # tables the GEMMs then read stay in cache)
+            # only r = 1/(x² + γ²) and its multiples, which read neither x nor x²: x, x² and r in one buffer
+            # (the same arithmetic; the tables the GEMMs then read stay in cache)
             r = np.add(x0[:, None], self.freq[None, :], out=self._out("r", n))
-            np.multiply(r, r, out=r)
-            r += self.gamma**2
-            np.divide(1.0, r, out=r)
-            val, _ = self._lorentzian(None, None, r, n, False)
-            if "adiabatic" in self.names:
-                val["adiabatic"] = r
-            return val, None
-        x = np.add(x0[:, None], self.freq[None, :], out=self._out("x", n))
-        x2 = np.multiply(x, x, out=self._out("x2", n))
-        r = None
-        if self.kind == "lorentzian" or "adiabatic" in self.names:
-            r = np.add(x2, self.gamma**2, out=self._out("r", n))
+            x, x2 = None, np.multiply(r, r, out=r)
+        else:
+            x = np.add(x0[:, None], self.freq[None, :], out=self._out("x", n))
+            x2 = np.multiply(x, x, out=self._out("x2", n))
+            r = self._out("r", n) if self.kind == "lorentzian" or "adiabatic" in self.names else None
+        if r is not None:
+            np.add(x2, self.gamma**2, out=r)
             np.divide(1.0, r, out=r)
         if self.kind == "lorentzian":
             val, der = self._lorentzian(x, x2, r, n, slopes)
