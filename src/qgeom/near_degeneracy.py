@@ -36,7 +36,8 @@ NEAR_EFFECT = "change (ungrouped - grouped)"
 
 
 def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float, *,
-                 scale: float | None = None, lower: float | None = None, touched: bool = False) -> dict:
+                 scale: float | None = None, lower: float | None = None, touched: bool = False,
+                 both: Callable[..., tuple[dict, dict] | None] | None = None) -> dict:
     """sums(b, w) (a chunk's weighted sums over its k-points, weights w) with pairs closer than `tol`
     grouped, plus `near:NAME` for every NAME: ungrouped − grouped over the pairs whose splitting lies
     between two tolerances — what they carry through their interband terms. `scale` None (DC): between
@@ -52,7 +53,8 @@ def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float,
     at those k-points and over those transitions only: the ungrouped side from the evaluation of the whole
     chunk, sums(b, w, first=[nk, N] bool of the states whose subspace the grouping changes) → (sums, their
     part over the transitions from or to those states), the grouped side as sums(b, w, only=the same states)
-    at those k-points."""
+    at those k-points. `both` (DC): both(fine, coarse, w, changed k-points) → (the coarse grouping's sums,
+    ungrouped − grouped), both from one evaluation of the chunk, or None where it cannot (then as above)."""
     lo, hi = (max(b.degen_tol, lower or 0.0), tol) if scale is None else (tol, max(tol, scale))
     fine = b.regrouped(max(lo, b.degen_tol))
     if hi <= lo:
@@ -70,6 +72,11 @@ def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float,
             return kept
     changed = np.flatnonzero(fine.regrouping_changes(hi))
     coarse = fine.regrouped(hi) if len(changed) else fine  # no pair between lo and hi: the same subspaces
+    got = both(fine, coarse, w, changed) if both is not None and scale is None and len(changed) else None
+    if got is not None:
+        kept, near = got
+        kept.update({NEAR + name: x for name, x in near.items()})
+        return kept
     kept = sums(fine if scale is not None else coarse, w)
     if len(changed) == 0:  # no pair in the window: nothing to group
         kept.update({NEAR + name: np.zeros_like(x) for name, x in list(kept.items())})

@@ -284,9 +284,9 @@ def test_bands_far_from_every_mu_are_skipped_without_changing_the_result(monkeyp
     S = importlib.import_module("qgeom.dc.sums_over_states")
     original = S.general_per_band
 
-    def spy(b, *args):
+    def spy(b, *args, **kw):
         calls.append((args[-1].stop - args[-1].start, b.nbands))
-        return original(b, *args)
+        return original(b, *args, **kw)
 
     monkeypatch.setattr(S, "general_per_band", spy)
     windowed = E.expansion(gaas, **kw)

@@ -68,11 +68,14 @@ BY_PARTS = MappingProxyType(dict(drude_form=DRUDE_FORMS[1], geometric_form=GEOME
 
 
 def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str, drude_form: str = DRUDE_FORMS[0],
-                bands: slice | None = None) -> tuple[dict, bool, slice]:
+                bands: slice | None = None, finer: Bands | None = None):
     """The per-band integrands (drude, bcd, G_ab_c, G_bc_a, metric dipole or metric·velocity, kin) with
     the order p of f0^(p) each multiplies, for the requested components only, as [comp, nk, N] arrays (two-band
     closed form) or band-major [comp, n, nk] arrays for the bands n in `bands` (general path; whole
     subspaces, `Bands.fermi_surface_bands`; None: all); then band-major, and the bands the arrays hold.
+    `finer` (the same eigensystem grouped more finely, b = finer.regrouped(tol)): the integrands of both
+    groupings from one evaluation, (b's, the finer one's) — None for two bands (the closed form of
+    `two_band` evaluates each grouping on its own).
 
     From the pair products P^{ab}_np = v^a_np v^b_pn, the covariant derivatives D_c v^a the terms
     use and Re<n|∂³H|n>: the formulas of `geometry` rearranged (reference: tests/dc_reference.py),
@@ -87,13 +90,21 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str, drud
     order3 = kinetic_form == "third_derivative"
     dipole = geometric_form == "metric_dipole"
     mass = drude_form == "velocity_derivative"
+    if finer is not None and b.nbands == 2:  # each grouping on its own (the closed form where it applies)
+        return None
     out = two_band.two_band_per_band(b, A, B, C, dipole, order3, mass)
-    band_major = out is None
-    if band_major:
-        bands = slice(0, b.nbands) if bands is None else bands
-        out = sums_over_states.general_per_band(b, A, B, C, pairs, pidx, dipole, order3, mass, bands)
-    else:
-        bands = slice(0, 2)
+    if out is not None:
+        return _terms(out, A, B, C, pidx, dipole, order3, mass), False, slice(0, 2)
+    bands = slice(0, b.nbands) if bands is None else bands
+    out = sums_over_states.general_per_band(b, A, B, C, pairs, pidx, dipole, order3, mass, bands,
+                                              finer=finer)
+    if finer is None:
+        return _terms(out, A, B, C, pidx, dipole, order3, mass), True, bands
+    return tuple(_terms(x, A, B, C, pidx, dipole, order3, mass) for x in out)
+
+
+def _terms(out: dict, A, B, C, pidx, dipole: bool, order3: bool, mass: bool) -> dict:
+    """The integrands of the terms (name → (X [comp, ...], order p of f0^(p))) from the per-band quantities."""
     # per-band arrays are [X, nk, N] or [X, N, nk], contiguous per component
     vel, G, curv = out["vel"], out["Gm"], out["curv"]
     va, vb, vc = vel[A], vel[B], vel[C]
@@ -122,7 +133,7 @@ def _integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str, drud
         res["kin"] = (2 * KINETIC_PREFACTOR * out["third"], 2)
     else:
         res["kin"] = (KINETIC_PREFACTOR * vcube, 4)
-    return res, band_major, bands
+    return res
 
 
 # above this many μ values the μ sweep goes through the Taylor-moment energy histogram
@@ -159,10 +170,26 @@ class _FermiSurfaceSums:
     def __call__(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         """The sums with near-degenerate pairs grouped, plus `near:NAME` = ungrouped − grouped
         (the part of each sum that pairs below the resolution would carry; the diagnostic), by
-        `near_degeneracy.grouped_sums` (the second evaluation only at the k-points it changes)."""
+        `near_degeneracy.grouped_sums` (both groupings from one evaluation, `_both`)."""
         if self.group_tol is None:
             return self._sums(b, w)
-        return grouped_sums(self._sums, b, w, self.group_tol, lower=self.fine_tol)
+        return grouped_sums(self._sums, b, w, self.group_tol, lower=self.fine_tol, both=self._both)
+
+    def _both(self, fine: Bands, coarse: Bands, w: np.ndarray, changed: np.ndarray):
+        """(the sums of the coarser grouping `coarse`, fine − coarse) from one evaluation of the chunk
+        (`sums_over_states.general_per_band`'s `finer`); the difference contracted on the k-points `changed`
+        (where the groupings differ) only. None for two bands or an empty window (then one evaluation per grouping)."""
+        bands = coarse.fermi_surface_bands(self.mu, self.temperature)  # whole subspaces of both groupings
+        if bands.stop == bands.start:
+            return None
+        got = _integrands(coarse, self.comps, geometric_form=self.geometric_form, kinetic_form=self.kinetic_form,
+                          drude_form=self.drude_form, bands=bands, finer=fine)
+        if got is None:
+            return None
+        raw_coarse, raw_fine = got
+        kept = self._contract(fine.energies[:, bands], w, raw_coarse, True)
+        diff = {name: (raw_fine[name][0][..., changed] - x[..., changed], p) for name, (x, p) in raw_coarse.items()}
+        return kept, self._contract(fine.energies[changed, bands], w[changed], diff, True)
 
     def _sums(self, b: Bands, w: np.ndarray) -> dict[str, np.ndarray]:
         raw, band_major, bands = _integrands(b, self.comps, geometric_form=self.geometric_form,

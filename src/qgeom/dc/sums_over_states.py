@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..bands import Bands, symmetric_index
+from .regrouping import PairSumChanges, pair_changes_cheaper
 
 
 def _band_major(x: np.ndarray) -> np.ndarray:
@@ -77,67 +78,135 @@ class _PairSums:
 
 
 def general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool, mass: bool,
-                      bands: slice) -> dict[str, np.ndarray]:
+                     bands: slice, *, finer: Bands | None = None):
     """Subspace-averaged per-band integrands, band-major [X, n, nk] for the bands n in `bands` (whole
     subspaces), for any N (sums over every intermediate state p). `mass`, `dipole`, `order3`: the
     inverse mass ∂_a v^b, ∂_A g^{BC} and ∂³ε are needed — without any of them only ∂H is (`Bands` of
-    order 1: no second derivatives, no velocity products M).
+    order 1: no second derivatives, no velocity products M). `finer`: the same eigensystem grouped more
+    finely (b = finer.regrouped(tol)): then (b's, the finer grouping's), from one rotation of the matrix
+    elements; the finer grouping's pair sums as b's plus the terms of the pairs b joins (`regrouping`:
+    their own and their three-band terms, computed directly, not as a difference of large sums) where that
+    is cheaper than evaluating them again.
 
     Every sum over states is Σ_p g_np Re(x_np y_pn) for Hermitian x, y among v, w, D_c v^a and a
     weight g among f = 1/ε_np, f², f³, Δ f^k: one fused einsum pass each (`_PairSums`)."""
-    d, nw = b.nderiv, bands.stop - bands.start
-    second_order = mass or dipole or order3
+    terms = (A, B, C, pairs, pidx, dipole, order3)
+    elements = _window_planes(b, bands, mass or dipole or order3, (A, B, C) if order3 else None)
+    weights = _grouping_weights(b, elements, bands, A, C, dipole, order3)
+    sums, per_band = _grouping_sums(b, elements, weights, bands, mass, *terms)
+    if finer is None:
+        return _averaged(b, per_band, bands)
+    fine_weights = _grouping_weights(finer, elements, bands, A, C, dipole, order3)
+    joined = b.same & ~finer.same  # the pairs b groups and the finer grouping keeps apart
+    if pair_changes_cheaper(joined, bands, b.nderiv, elements["v_all"] is not None):
+        changes = PairSumChanges(bands, sums.matrices, fine_weights, elements["v_all"], finer.inv_de, joined)
+        mass_change = 2.0 * np.stack([changes(("v", a), ("v", c), "f") for a, c in pairs]) if mass else None
+        fine_band = dict(per_band)
+        for name, x in _pair_sum_terms(changes, mass_change, 0.0 if order3 else None, *terms).items():
+            fine_band[name] = per_band[name] + x
+        if "vcube" in per_band:
+            fine_band["vcube"] = subspace_velocity_products(elements["v"], finer, bands, A, B, C)
+    else:
+        fine_band = _grouping_sums(finer, elements, fine_weights, bands, mass, *terms)[1]
+    return _averaged(b, per_band, bands), _averaged(finer, fine_band, bands)
+
+
+def _window_planes(b: Bands, bands: slice, second_order: bool, third: tuple | None) -> dict:
+    """The rotated matrix elements the pair sums of the window `bands` use, whatever the grouping: the
+    window's rows of v (planar [a, 2, n, p, nk]), the band velocities; with `second_order` also v of every
+    state (v_all [nk, N, a, N]), the window's rows of w (planar [pair, 2, n, p, nk]) and the diagonal
+    velocities of every state; Re u_nn of the combos `third` = (A, B, C) if given."""
+    d = b.nderiv
+    out = {"v_all": None}
     if second_order:
-        v_all, second, third = b.window_elements(bands)  # v of every state; w rows and Re u_nn of `bands`
-        w = _planar(second.swapaxes(1, 2))  # [pair, 2, n, p, nk]
-        M = _velocity_products(v_all, b.inv_de, d, bands)  # L + L†: [c·d + a, 2, n, p, nk]
-        vel_all = _band_major(np.diagonal(v_all, axis1=1, axis2=3).real)  # [a, N, nk]
+        v_all, second, u = b.window_elements(bands)  # v of every state; w rows and Re u_nn of `bands`
+        out.update(v_all=v_all, w=_planar(second.swapaxes(1, 2)),
+                   vel_all=_band_major(np.diagonal(v_all, axis1=1, axis2=3).real))  # [a, N, nk]
+        if third is not None:
+            out["u_diag"] = _band_major(u)[symmetric_index(d, 3)[third]]
         rows = v_all[:, bands]
     else:  # every sum is over pairs (n in `bands`, any p): the window's rows alone
         rows = b.first_order_window(bands)
     v = _planar(rows.swapaxes(1, 2))  # [a, 2, n, p, nk]
+    nw = bands.stop - bands.start
+    out.update(v=v, vel=v[:, 0, np.arange(nw), bands.start + np.arange(nw)])  # (n, p = n): [a, n, nk]
+    return out
+
+
+def _grouping_weights(b: Bands, el: dict, bands: slice, A, C, dipole: bool, order3: bool) -> dict:
+    """The weights [n, p, nk] of the pair sums at b's grouping: f = 1/ε_np (0 within b's subspaces), f², f³
+    and Δ^a_np f^k for the ∂_A g^{BC} (k = 3) and ∂³ε (k = 2) sums."""
     f = _band_major(b.inv_de[:, bands])
     weights = {"f": f, "f2": f * f}
     weights["f3"] = weights["f2"] * f
-    diag = (np.arange(nw), bands.start + np.arange(nw))  # (n, p = n) within the window's rows
-    vel = v[:, 0, diag[0], diag[1]]  # [a, n, nk]
-    mats = {("v", a): v[a] for a in range(d)}
-    mats.update({("iv", a): np.stack([-v[a, 1], v[a, 0]]) for a in range(d - 1)})  # i·v^a: Im parts
-    sums = _PairSums(mats, weights)
-    pa, pb = np.array(pairs).T
-    per_band = {
-        "vel": vel,
-        # Ω_{ab} = −2 Σ_p f² Im(v^a_np v^b_pn) = 2 Σ_p f² Re(i v^a_np v^b_pn) (a ≤ b; 0 on the diagonal)
-        "curv": np.stack([2.0 * sums(("iv", a), ("v", c), "f2") if a < c else np.zeros((nw, b.nk))
-                          for a, c in pairs]),
-        "Gm": np.stack([sums(("v", a), ("v", c), "f3") for a, c in pairs]),
-    }
-    if not (mass and order3):  # the by-parts Drude or kinetic term
-        per_band["vcube"] = subspace_velocity_products(v, b, bands, A, B, C)
-    if mass:
-        per_band["mass"] = w[:, 0][:, diag[0], diag[1]] + M[pa * d + pb, 0][:, diag[0], diag[1]]  # M_nn = 2 Re L_nn
-    if dipole or order3:
-        mats.update({("w", i): w[i] for i in range(len(pairs))})
-        for c, a in _derivative_pairs(A, B, C, dipole, order3):
-            mats[("Dv", c, a)] = w[pidx[c, a]] + M[c * d + a]  # D_c v^a
+    if el["v_all"] is not None:
+        vel, vel_all = el["vel"], el["vel_all"]
         for kind, power, used in (("f3Δ", "f3", A if dipole else ()), ("f2Δ", "f2", C if order3 else ())):
             for a in set(np.asarray(used).tolist()):
                 weights[(kind, a)] = (vel[a][:, None] - vel_all[a][None, :]) * weights[power]  # Δ^a_np f^k
+    return weights
+
+
+def _grouping_sums(b: Bands, el: dict, weights: dict, bands: slice, mass: bool, A, B, C, pairs, pidx,
+                   dipole: bool, order3: bool) -> tuple["_PairSums", dict]:
+    """The pair sums at b's grouping (`weights`, `_grouping_weights`) of the elements `el` (`_window_planes`)
+    and the per-band quantities before the subspace average."""
+    d, nw = b.nderiv, bands.stop - bands.start
+    v = el["v"]
+    mats = {("v", a): v[a] for a in range(d)}
+    mats.update({("iv", a): np.stack([-v[a, 1], v[a, 0]]) for a in range(d - 1)})  # i·v^a: Im parts
+    mass_diag = None
+    if el["v_all"] is not None:
+        w = el["w"]
+        M = _velocity_products(el["v_all"], b.inv_de, d, bands)  # L + L†: [c·d + a, 2, n, p, nk]
+        if mass:  # w_nn + M_nn, M_nn = 2 Re L_nn
+            pa, pb = np.array(pairs).T
+            diag = (np.arange(nw), bands.start + np.arange(nw))
+            mass_diag = w[:, 0][:, diag[0], diag[1]] + M[pa * d + pb, 0][:, diag[0], diag[1]]
+        mats.update({("w", i): w[i] for i in range(len(pairs))})
+        for c, a in _derivative_pairs(A, B, C, dipole, order3):
+            mats[("Dv", c, a)] = w[pidx[c, a]] + M[c * d + a]  # D_c v^a
+    sums = _PairSums(mats, weights)
+    per_band = {"vel": el["vel"], **_pair_sum_terms(sums, mass_diag, el.get("u_diag"), A, B, C, pairs, pidx,
+                                                     dipole, order3)}
+    if not (mass and order3):  # the by-parts Drude or kinetic term
+        per_band["vcube"] = subspace_velocity_products(v, b, bands, A, B, C)
+    return sums, per_band
+
+
+def _pair_sum_terms(sums, mass_diag, u_diag, A, B, C, pairs, pidx, dipole: bool, order3: bool) -> dict:
+    """The per-band quantities made of pair sums `sums(x, y, g)` (`_PairSums`, or their changes under a
+    finer grouping, `regrouping.PairSumChanges`, which are linear in them), before the subspace average:
+    Berry curvature, the energy-normalized metric, the inverse mass (w_nn + M_nn given as `mass_diag`; None: not
+    needed), ∂_A g^{BC} (`dipole`) or g^{BC}, ∂_A∂_B∂_C ε (`order3`; its Re u_nn part given as `u_diag`)."""
+    nw, nk = sums.weights["f"].shape[0], sums.weights["f"].shape[-1]
+    out = {
+        # Ω_{ab} = −2 Σ_p f² Im(v^a_np v^b_pn) = 2 Σ_p f² Re(i v^a_np v^b_pn) (a ≤ b; 0 on the diagonal)
+        "curv": np.stack([2.0 * sums(("iv", a), ("v", c), "f2") if a < c else np.zeros((nw, nk))
+                          for a, c in pairs]),
+        "Gm": np.stack([sums(("v", a), ("v", c), "f3") for a, c in pairs]),
+    }
+    if mass_diag is not None:
+        out["mass"] = mass_diag
     comps = list(zip(A.tolist(), B.tolist(), C.tolist()))
     if dipole:
         # ∂_A g^{BC} = Σ_p f² Re(D_A v^B_np v^C_pn + D_A v^C_np v^B_pn) − 2 Q^{BC} Δ^A f³
-        per_band["dg"] = np.stack([
+        out["dg"] = np.stack([
             sums(("Dv", a, bb), ("v", c), "f2") + sums(("Dv", a, c), ("v", bb), "f2")
             - 2.0 * sums(("v", bb), ("v", c), ("f3Δ", a)) for a, bb, c in comps])
+    else:
+        out["g"] = np.stack([sums(("v", a), ("v", c), "f2") for a, c in pairs])
     if order3:
         # ∂_A∂_B∂_C ε_n = Re u^{ABC}_nn + 2Σ_p f Re[v^C w^{AB} + D_C v^A v^B + D_C v^B v^A]_np,pn − 2Σ_p f² Δ^C Q^{AB}
-        u_diag = _band_major(third)[symmetric_index(d, 3)[A, B, C]]
-        per_band["third"] = u_diag + 2.0 * np.stack([
+        out["third"] = u_diag + 2.0 * np.stack([
             sums(("w", pidx[a, bb]), ("v", c), "f") + sums(("Dv", c, a), ("v", bb), "f")
             + sums(("Dv", c, bb), ("v", a), "f") - sums(("v", a), ("v", bb), ("f2Δ", c)) for a, bb, c in comps])
-    if not dipole:
-        per_band["g"] = np.stack([sums(("v", a), ("v", c), "f2") for a, c in pairs])
-    names = list(per_band)  # averaged over degenerate subspaces in one call for all
+    return out
+
+
+def _averaged(b: Bands, per_band: dict, bands: slice) -> dict:
+    """Every per-band quantity averaged over b's degenerate subspaces, in one call for all."""
+    names = list(per_band)
     sizes = [per_band[n].shape[0] for n in names]
     avg = b.subspace_average_band_major(np.concatenate([per_band[n] for n in names]), bands)
     return dict(zip(names, np.split(avg, np.cumsum(sizes)[:-1], axis=0)))
