@@ -78,3 +78,31 @@ def test_grouped_sums_equal_regrouping_the_whole_chunk(gaas_chunk):
         np.testing.assert_allclose(got[name], ref, rtol=0, atol=1e-12 * scale)
         near = raw[name] - ref
         np.testing.assert_allclose(got["near:" + name], near, rtol=0, atol=1e-10 * max(scale, np.abs(near).max()))
+
+
+@pytest.mark.parametrize("coupling", [0.0, 2e-3])
+@pytest.mark.parametrize("sparse", [True, False], ids=["changes", "evaluated"])
+def test_two_copies_of_gaas(monkeypatch, coupling, sparse):
+    """Two copies of GaAs (32 bands): uncoupled, every state exactly degenerate with its copy (grouped at
+    1e-6 but kept apart by `exact_same`: they do not couple); coupled by 2 meV, split pairs with 1/Δ³ ~ 1e8
+    eV⁻³ on the finer side. The finer grouping's integrands equal its own evaluation to 1e-12."""
+    from qgeom.models.tight_binding import TightBindingModel
+    from qgeom.models.wannier90 import OrbitalPositionModel
+
+    g = from_wannier90(GAAS)
+    base, N = g.base, g.nbands
+    t = np.zeros((len(base.R), 2 * N, 2 * N), complex)
+    t[:, :N, :N] = t[:, N:, N:] = base.t
+    X = np.random.default_rng(1).normal(size=(N, N, 2)) @ [1, 1j]
+    zero = np.flatnonzero((base.R == 0).all(axis=1))[0]
+    t[zero, :N, N:], t[zero, N:, :N] = coupling * X, coupling * X.conj().T
+    tb = TightBindingModel(base.R, t, lattice=base.lattice, energy_unit=base.energy_unit, length_unit=base.length_unit)
+    m = OrbitalPositionModel(tb, np.concatenate([g.positions, g.positions]))
+    monkeypatch.setattr(sums_over_states, "pair_changes_cheaper", lambda *args: sparse)
+    fine = Bands.from_model(m, make_grid(m, 4).points(0, 64)[0], order=3).regrouped(1e-6)
+    coarse = fine.regrouped(0.05)
+    bands = coarse.fermi_surface_bands([7.6, 8.4], 0.05)
+    got_coarse, got_fine = _integrands(coarse, COMPS, bands=bands, finer=fine, **DEFAULT)
+    for got, b in ((got_coarse, coarse), (got_fine, fine)):
+        for name, (x, p) in _integrands(b, COMPS, bands=bands, **DEFAULT)[0].items():
+            np.testing.assert_allclose(got[name][0], x, rtol=0, atol=1e-12 * np.abs(x).max(), err_msg=name)
