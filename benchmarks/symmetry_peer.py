@@ -5,6 +5,7 @@ same grid, same magnetic point group.
     python benchmarks/symmetry_peer.py --no-wb         # qgeom only, ~15 s
     python benchmarks/symmetry_peer.py --grid 8 6      # NKdiv × NKFFT = 48³ (default 4 × 8 = 32³)
     python benchmarks/symmetry_peer.py --json out.json
+    python benchmarks/symmetry_peer.py --values 0      # without the value comparison (~7 s of WannierBerri)
 
 Model: the shipped GaAs Wannier model (examples/GaAs, convention II) with time reversal restored, an
 on-site splitting J σ_z of 50 meV of its interleaved spinor pairs (breaks time reversal: a nonlinear Drude
@@ -27,15 +28,15 @@ hoppings in convention II (the Wannier centres as its left shifts) and the same 
   agreement is printed (WannierBerri's own symmetrization).
 
 Printed side by side: CPU seconds of each run, the k-points each code evaluated, each code's gain from
-its symmetry, and WannierBerri's time over qgeom's with symmetry on both sides.
+its symmetry, and WannierBerri's time over qgeom's with symmetry on both sides. One BLAS thread (the
+script re-executes itself with OPENBLAS/OMP/MKL_NUM_THREADS=1); timings are process CPU times.
 
 Values (`--values N`, default 16³; 0 skips): the same discrete sums in both codes — qgeom's default BCD and
 Drude (fermionic_bath, model units) against WannierBerri's Fermi-surface calculators (`BerryDipole_FermiSurf`,
 `NLDrude_FermiSurf` with constant_factor 1) at T = 0 on Fermi levels VALUE_STEP apart, convolved with −f0′ at
 the same kT, converted as in tests/dc/test_wannierberri.py (σ^(−1)_abc = −½(ε_abd D_cd + ε_acd D_bd),
 σ^(−2)_abc = ¼(I_abc + I_acb): qgeom's −¼(∂_a v^b v^c + v^b ∂_a v^c) f0′ is WB's M_ab v_c symmetrized in b, c).
-Their difference is WB's Fermi-level histogram (∝ the step: 2.7 % at 2 meV, 0.2 % at 0.25 meV on 32³). One BLAS thread (the
-script re-executes itself with OPENBLAS/OMP/MKL_NUM_THREADS=1); timings are process CPU times.
+Their difference is WB's Fermi-level histogram (∝ the step: 2.7 % at 2 meV, 0.2 % at 0.25 meV on 32³).
 """
 
 from __future__ import annotations

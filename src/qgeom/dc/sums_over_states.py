@@ -99,7 +99,8 @@ def general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool,
     fine_weights = _grouping_weights(finer, elements, bands, A, C, dipole, order3)
     joined = b.same & ~finer.same  # the pairs b groups and the finer grouping keeps apart
     if pair_changes_cheaper(joined, bands, b.nderiv, elements["v_all"] is not None):
-        changes = PairSumChanges(bands, sums.matrices, fine_weights, elements["v_all"], finer.inv_de, joined)
+        covariant = elements["v_all"] if dipole or order3 else None  # the sums with D_c v^a need every state's v
+        changes = PairSumChanges(bands, sums.matrices, fine_weights, covariant, finer.inv_de, joined)
         mass_change = 2.0 * np.stack([changes(("v", a), ("v", c), "f") for a, c in pairs]) if mass else None
         fine_band = dict(per_band)
         for name, x in _pair_sum_terms(changes, mass_change, 0.0 if order3 else None, *terms).items():
@@ -197,7 +198,8 @@ def _pair_sum_terms(sums, mass_diag, u_diag, A, B, C, pairs, pidx, dipole: bool,
     else:
         out["g"] = np.stack([sums(("v", a), ("v", c), "f2") for a, c in pairs])
     if order3:
-        # ∂_A∂_B∂_C ε_n = Re u^{ABC}_nn + 2Σ_p f Re[v^C w^{AB} + D_C v^A v^B + D_C v^B v^A]_np,pn − 2Σ_p f² Δ^C Q^{AB}
+        # ∂_A∂_B∂_C ε_n = Re u^{ABC}_nn + 2Σ_p f Re[v^C w^{AB} + D_C v^A v^B + D_C v^B v^A]_np,pn
+        #                − 2Σ_p f² Δ^C Q^{AB}
         out["third"] = u_diag + 2.0 * np.stack([
             sums(("w", pidx[a, bb]), ("v", c), "f") + sums(("Dv", c, a), ("v", bb), "f")
             + sums(("Dv", c, bb), ("v", a), "f") - sums(("v", a), ("v", bb), ("f2Δ", c)) for a, bb, c in comps])
