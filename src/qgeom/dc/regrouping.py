@@ -69,9 +69,17 @@ class PairSumChanges:
         if v_all is None or len(k) == 0:
             return
         # δL^{ca}_tp = Σ_{q joined to t} v^c_tq f_tq v^a_qp for every touched state t = (k, n): [T, c, a, p]
-        first = np.flatnonzero(np.r_[True, (k[1:] != k[:-1]) | (n[1:] != n[:-1])])
+        new = np.r_[True, (k[1:] != k[:-1]) | (n[1:] != n[:-1])]
+        first = np.flatnonzero(new)
+        touched = np.cumsum(new) - 1  # each joined pair's touched state
+        slot = np.arange(len(k)) - first[touched]  # its place among that state's joined pairs
         coef = v_all[k, n, :, q] * fine_inv_de[k, n, q][:, None]  # [E, c]
-        self.dL = np.add.reduceat(coef[:, :, None, None] * v_all[k, q][:, None], first, axis=0)
+        rows = v_all[k, q]  # [E, a, p]
+        # one pass per slot (most states are joined to one or two others), not a reduceat over every pair
+        self.dL = coef[first][:, :, None, None] * rows[first][:, None]
+        for j in range(1, int(slot.max()) + 1):
+            e = np.flatnonzero(slot == j)
+            self.dL[touched[e]] += coef[e][:, :, None, None] * rows[e][:, None]
         tk, tn = k[first], n[first]
         mine = (tn >= s) & (tn < bands.stop)  # touched rows in the window: their whole row of δL
         self.rows = (tn[mine] - s, tk[mine], np.flatnonzero(mine))
@@ -114,13 +122,22 @@ class PairSumChanges:
         out = np.zeros(nw * nk)
         out += np.bincount(self.pair_index, weights=own, minlength=nw * nk)
         if x[0] == "Dv" and self.dL is not None:  # 2. Σ_p g_fine Re(δM^{ca} conj y), δM = δL + δL†
-            dL = self.dL[:, x[1], x[2]]  # [T, N]
-            d = dL[self.rows[2]]  # the touched rows': Σ_p g_tp Re(δL_tp conj y_tp)
-            Y, G = self._gather("row", y), self._gather("row", g)
-            row = (G * (d.real * Y[0] + d.imag * Y[1])).sum(axis=1)
-            out += np.bincount(self.row_index, weights=row, minlength=nw * nk)
-            d = dL[:, self.window]  # every row n: g_nt Re(δL_tn y_nt) in the touched columns t
-            Y, G = self._gather("col", y), self._gather("col", g)
-            col = G * (d.real * Y[0] - d.imag * Y[1])
-            out += np.bincount(self.col_index, weights=col.ravel(), minlength=nw * nk)
+            row, col = self._products(x[1], x[2], y)
+            # the touched rows': Σ_p g_tp Re(δL_tp conj y_tp)
+            out += np.bincount(self.row_index, weights=np.einsum("tp,tp->t", self._gather("row", g), row),
+                               minlength=nw * nk)
+            # every row n: g_nt Re(δL_tn y_nt) in the touched columns t
+            out += np.bincount(self.col_index, weights=(self._gather("col", g) * col).ravel(), minlength=nw * nk)
         return out.reshape(nw, nk)
+
+    def _products(self, c: int, a: int, y) -> tuple[np.ndarray, np.ndarray]:
+        """Re(δL^{ca}_tp conj y_tp) in the touched rows [T_w, N] and Re(δL^{ca}_tn y_nt) in the touched columns
+        [T, n]: shared by the sums with this (D_c v^a, y) and any weight."""
+        key = ("products", c, a, y)
+        if key not in self.gathered:
+            dL = self.dL[:, c, a]  # [T, N]
+            d, Y = dL[self.rows[2]], self._gather("row", y)
+            row = d.real * Y[0] + d.imag * Y[1]
+            d, Y = dL[:, self.window], self._gather("col", y)
+            self.gathered[key] = (row, d.real * Y[0] - d.imag * Y[1])
+        return self.gathered[key]
