@@ -75,3 +75,17 @@ def test_the_principal_part_of_the_shift_current_keeps_both_parts():
     np.testing.assert_array_equal(ds.chi.sel(kind="shift_like").values, raw)
     if "forbidden_by_time_reversal" in ds:
         assert not ds.forbidden_by_time_reversal.values.any()
+
+
+def test_a_nonmagnetic_crystal_whose_wannier_model_breaks_time_reversal_loses_those_parts():
+    """The raw 1T′-MoS₂ model breaks T by its Wannierization's error (restoring it changes the hoppings by
+    0.014 eV, tests/symmetry/test_neumann_default.py): the crystal is non-magnetic, so the default zeroes the
+    T-forbidden part of each kind, and the warning says why."""
+    model = from_wannier90(EXAMPLES / "MoS2-1Tp")
+    kw = dict(kinds=["shift_like"], omega=np.linspace(0.1, 1.0, 4), mu=-3.586, temperature=0.01, tau=0.1,
+              broadening=0.02, grid=12, progress=False)
+    with pytest.warns(SymmetryWarning, match="non-magnetic"):
+        ds = response(model, "current_x", **kw)
+    assert bool(ds.forbidden_by_time_reversal.sel(kind="shift_like", part="imag"))
+    raw = response(model, "current_x", symmetry=None, **kw).chi.sel(kind="shift_like").values
+    assert np.abs(raw.imag).max() > 0 and np.all(ds.chi.sel(kind="shift_like").values.imag == 0)

@@ -192,7 +192,7 @@ def response(
     ds = _dataset(model, obs, kinds, omega, plan.grid if plan else kgrid, chi, unit, params)
     ds = attach_symmetry(ds, plan, forbidden, dims=("alpha", "beta"))
     if t_parts is not None:
-        _optsym.attach_time_reversal(ds, t_parts, t_record)
+        _optsym.attach_time_reversal(ds, t_parts, t_record, plan.time_reversal_note())
     ds["chi_near_degenerate"] = near_degenerate_variable(ds["chi"], near, max(settings["group_tol"], settings["broadening"]))
     ds = flag_near_degenerate(ds, "chi", ("alpha", "beta", "omega"), ("kind",), scale_name="the broadening",
                               effect="carry", advice="Transitions within unresolved pairs dominate: check with a "

@@ -105,11 +105,11 @@ def time_reversal_zeros(plan, chi: np.ndarray, kinds, kernels: dict) -> tuple[np
     return out, mask, record
 
 
-def attach_time_reversal(ds, parts: np.ndarray, record: dict) -> None:
+def attach_time_reversal(ds, parts: np.ndarray, record: dict, note: str = "") -> None:
     """`forbidden_by_time_reversal[kind, part]` and the attribute `time_reversal_zeros` (per kind: the part set
     to 0, the largest zeroed and kept |χ| in model units), and a SymmetryWarning when a zeroed part was more
     than ZEROED_NOTICE of its kind's kept part (the model breaks T beyond rounding: those values were its
-    artefacts)."""
+    artefacts). `note`: why a model whose bands break time reversal gets it (`SymmetryPlan.time_reversal_note`)."""
     from ..symmetry.detect import SymmetryWarning
     from ..symmetry.results import ZEROED_NOTICE
 
@@ -124,7 +124,9 @@ def attach_time_reversal(ds, parts: np.ndarray, record: dict) -> None:
     if notable:
         listed = ", ".join(f"{PARTS[p][0]} chi of {k} ({PARTS[p][1]}, up to {z / m:.2g} of the kept part)"
                            if m > 0 else f"{PARTS[p][0]} chi of {k}" for k, (p, z, m) in notable.items())
-        warnings.warn(f"symmetry: the model keeps time reversal to a Wannierization's accuracy, which forbids {listed}: "
+        kept = (f"the model's crystal is non-magnetic ({note}), and time reversal" if note
+                else "the model keeps time reversal to a Wannierization's accuracy, which")
+        warnings.warn(f"symmetry: {kept} forbids {listed}: "
                       "they came from the model's own breaking and are set to 0 (`forbidden_by_time_reversal`; "
                       "symmetry=None keeps the model's values; qgeom.models.symmetrize.restore_time_reversal removes "
                       "the breaking from the model).", SymmetryWarning, stacklevel=4)

@@ -14,8 +14,8 @@ import warnings
 import numpy as np
 
 from .._validation import QgeomInputError
-from .detect import (SymmetryWarning, check, crystal_group, detect, detect_at_model_accuracy,
-                     inversion_keeps_every_site, symmetry_tolerance)
+from .detect import (NONMAGNETIC_CHANGE_EV, SymmetryWarning, check, crystal_group, detect, detect_at_model_accuracy,
+                     inversion_keeps_every_site, symmetry_tolerance, time_reversal_restoring_change)
 from .group import Operation, closure, from_matrices, from_symbol, restrict, unitary
 from .tensors import needed, symmetrize
 from ..kspace import KGrid
@@ -55,6 +55,9 @@ class SymmetryPlan:
     crystal_name: str = ""
     crystal_from: str = ""
     crystal_magnet: bool = False  # the model breaks time reversal: only the inversion fixing every atom is expected
+    # time reversal broken by the model's bands but restorable by this max |ΔH(R)| (eV, ≤ NONMAGNETIC_CHANGE_EV):
+    # the crystal counts as non-magnetic (None: the model keeps T, or is a magnet)
+    time_reversal_change: float | None = None
     # term -> (components, allowed only because the model breaks the crystal's group, largest such |value|, kept)
     model_breaking: dict = field(default_factory=dict, compare=False)
 
@@ -94,6 +97,14 @@ class SymmetryPlan:
         if zero.any():
             self.zeroed.append((label, float(magnitudes[..., zero].max()), kept))
 
+    def time_reversal_note(self) -> str:
+        """Why time reversal is applied to a model whose bands break it (empty when it is not)."""
+        if self.time_reversal_change is None:
+            return ""
+        return (f"time reversal included: the model breaks it, but restoring it changes its hoppings by only "
+                f"{self.time_reversal_change:.2g} eV <= {NONMAGNETIC_CHANGE_EV:g} eV, a Wannierization's error, "
+                "so the crystal counts as non-magnetic (a magnet with an exchange field that weak: symmetry=None)")
+
     def describe(self) -> dict:
         if self.zeros_only:
             return {"symmetry_source": self.source, "symmetry_group": self.group,
@@ -105,6 +116,11 @@ class SymmetryPlan:
                     "crystal_group": self.crystal_name or None, "crystal_structure_from": self.crystal_from or None,
                     "allowed_only_by_model_breaking": {name: [c for c, w in zip(comps, weak) if w]
                                                        for name, (comps, weak, _, _) in self.model_breaking.items()},
+                    "time_reversal": ("kept by the model" if not self.crystal_magnet and self.time_reversal_change is None
+                                      else "broken by the model's exchange field (a magnet)" if self.crystal_magnet
+                                      else "broken by the model only at a Wannierization's accuracy: restoring it "
+                                           f"changes max |H(R)| by {self.time_reversal_change:.3g} eV <= "
+                                           f"{NONMAGNETIC_CHANGE_EV:g} eV (non-magnetic crystal)"),
                     "meaning": "components the group forbids are set to 0 (Neumann's principle); the group is "
                                "what the model keeps to the accuracy of a Wannierization (qgeom.symmetry.detect."
                                "MODEL_ACCURACY), and, when the model's files give the atoms, the crystal's own "
@@ -136,8 +152,9 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
     components are ~1e-16 noise); a Wannier model loses the artefacts of its small symmetry
     breaking in the forbidden components and nothing else. When the model's files give the atoms
     (`parameters["crystal_structure"]`), the crystal's group is applied too: × {1, T} for a model
-    that keeps time reversal, only an inversion that fixes every atom for a magnet (the components
-    only it forbids are recorded as the model's own breaking). None when nothing but the identity
+    that keeps time reversal — or breaks it by no more than a Wannierization does (restoring it changes
+    the hoppings by ≤ NONMAGNETIC_CHANGE_EV) —, only an inversion that fixes every atom for a magnet (the
+    components only it forbids are recorded as the model's own breaking). None when nothing but the identity
     is found or expected, or for continuum models."""
     tol = symmetry_tolerance(tol)
     if symmetry is None:
@@ -169,7 +186,9 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
     if not model.is_periodic or kgrid.kind != "uniform":
         return None
     ops, breaking = detect_at_model_accuracy(model)
-    crystal, magnet = _crystal_expected(model, ops), not _keeps_time_reversal(ops)
+    change = None if _keeps_time_reversal(ops) else time_reversal_restoring_change(model)
+    magnet = not _keeps_time_reversal(ops) and (change is None or change > NONMAGNETIC_CHANGE_EV)
+    crystal = _crystal_expected(model, magnet)
 
     def kept(group):
         group = group if time_reversal is True else unitary(group)
@@ -187,18 +206,18 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
                         crystal=tuple(crystal) if larger else (),
                         crystal_name=crystal_name if larger else "",
                         crystal_from=model.parameters.get("crystal_structure", {}).get("from", "") if larger else "",
-                        crystal_magnet=magnet)
+                        crystal_magnet=magnet, time_reversal_change=None if magnet else change)
 
 
 def _keeps_time_reversal(ops: list[Operation]) -> bool:
     return any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in ops)
 
 
-def _crystal_expected(model, ops: list[Operation]) -> list[Operation]:
+def _crystal_expected(model, magnet: bool) -> list[Operation]:
     """What the crystal of the model's files (their atoms) must keep: its point group × {1, T} when the
-    model is non-magnetic (keeps time reversal); for a magnet only inversion, and only when it maps every
-    atom onto itself (a magnetic order may break any other operation); [] when the files give no atoms."""
-    if _keeps_time_reversal(ops):
+    model is non-magnetic; for a magnet only inversion, and only when it maps every atom onto itself (a
+    magnetic order may break any other operation); [] when the files give no atoms."""
+    if not magnet:
         structural = crystal_group(model)
         return closure(structural + [Operation(np.eye(3), True)]) if structural else []
     return closure([Operation(-np.eye(3))]) if inversion_keeps_every_site(model) else []

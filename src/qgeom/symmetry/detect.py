@@ -26,6 +26,11 @@ DETECT_TOL = 1e-9  # relative to the largest value of each quantity
 # and 1 meV by 0.96, so the curvature and metric bounds separate a Wannierization's noise from a
 # real perturbation.
 MODEL_ACCURACY = np.array([1e-4, 3e-3, 0.2, 0.2])
+# Restoring time reversal in real space (models.symmetrize.restore_time_reversal) changes a non-magnetic
+# crystal's Wannier model by its Wannierization's error and a magnet's by its exchange field, max |ΔH(R)|:
+# the shipped 1T′-MoS₂ 0.014 eV (its bands break T by 2.3e-3 relative, beyond MODEL_ACCURACY), GaAs
+# 1.5e-4 eV, bcc Fe 1.36 eV. A model read from a crystal's files whose change stays below this is non-magnetic.
+NONMAGNETIC_CHANGE_EV = 0.1
 
 
 def _fingerprint(model, k: np.ndarray) -> list[np.ndarray]:
@@ -199,6 +204,22 @@ def inversion_keeps_every_site(model) -> bool:
             if np.abs(d - np.round(d)).max() < 1e-3:
                 return True
     return False
+
+
+def time_reversal_restoring_change(model) -> float | None:
+    """max |ΔH(R)| (eV) that restoring time reversal removes from a spinor Wannier model as read from a
+    crystal's files (`parameters["crystal_structure"]`, which any on-site perturbation drops: a field or an
+    exchange term added by the user is never measured here); None where that does not apply (no atoms
+    from the files, not a tight-binding model in eV, no spinor time reversal fits its hoppings)."""
+    from ..models.symmetrize import restore_time_reversal
+
+    if not model.parameters.get("crystal_structure") or model.energy_unit != "eV":
+        return None
+    try:
+        restored = restore_time_reversal(model)
+    except QgeomInputError:  # odd orbital count, no fitted operator, not a tight-binding model
+        return None
+    return float(restored.parameters["time_reversal_restored"]["max_abs_change_eV"])
 
 
 def detect_at_model_accuracy(model) -> tuple[list[Operation], dict[str, list[float]]]:

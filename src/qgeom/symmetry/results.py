@@ -85,7 +85,8 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
     unitary_name = plan.crystal_name.split(" (")[0]
     what = (f"the structure in {plan.crystal_from} has inversion mapping every atom onto itself, which any magnetic "
             "order of that cell keeps" if plan.crystal_magnet else
-            f"the crystal's point group from {plan.crystal_from} is {plan.crystal_name}")
+            f"the crystal's point group from {plan.crystal_from} is {plan.crystal_name}"
+            + (f" ({plan.time_reversal_note()})" if plan.time_reversal_note() else ""))
     warnings.warn(
         f"symmetry: {what}, but the Wannier model "
         f"keeps only {plan.group} to a Wannierization's accuracy: {name}[{listed}] (up to {largest:.2g}, {share}) "
