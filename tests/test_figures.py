@@ -78,3 +78,37 @@ def test_plot_expansion_draws_a_given_result(dc, tmp_path):
 
     assert write(dc, tmp_path / "d.png").stat().st_size > 10000
     assert len(plot_expansion(dc, terms=("intrinsic",)).axes[2].get_lines()) == 2  # intrinsic + zero line
+
+
+def test_many_components_draw_the_largest_rows_and_name_the_rest(tmp_path):
+    """A row per component is a page up to MAX_COMPONENT_ROWS: components zero in every term get no row,
+    the smaller ones beyond the cap are named in the title, `components=` (CLI --components) picks rows,
+    and a result that is zero everywhere draws one panel that says so."""
+    from click.testing import CliRunner
+
+    from qgeom.cli import main
+    from qgeom.plots import MAX_COMPONENT_ROWS
+    from qgeom.results import save
+
+    ds = expansion(pt_tilted_4band(), components="xyy", mu=np.linspace(-4.4, -3.6, 3), temperature=0.05, grid=16,
+                   progress=False, error_tol=1e9)
+    wide = ds.reindex(component=[f"c{i}" for i in range(9)] + ["zero"]).fillna(0.0)
+    wide["sigma"][:] = np.cos(wide.mu.values)[None, None, None, :] * np.arange(1, 11)[None, None, :, None]
+    wide["sigma"].loc[dict(component="zero")] = 0.0
+    fig = plot_expansion(wide)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    rows = [t.split(":")[0] for t in titles[::4]]
+    assert rows == [f"σ_c{i}" for i in range(9 - MAX_COMPONENT_ROWS, 9)]  # the largest, in the result's order
+    note = fig._suptitle.get_text()
+    assert "zero in every term (forbidden or numerical zero): zero" in note and "not drawn (smaller): c0, c1, c2" in note
+    assert [ax.get_title().split(":")[0] for ax in plot_expansion(wide, components=["c0"]).axes][0] == "σ_c0"
+    with pytest.raises(Exception, match="not in the result"):
+        plot_expansion(wide, components=["xyz"])
+    zero = wide.copy(deep=True)
+    zero["sigma"][:] = 0.0
+    fig = plot_expansion(zero)
+    assert len(fig.axes) == 1 and "every component is 0" in fig.axes[0].texts[0].get_text()
+    path = tmp_path / "wide.nc"
+    save(wide, path)
+    out = CliRunner().invoke(main, ["plot", str(path), "--out", str(tmp_path / "w.png"), "--components", "c1,c2"])
+    assert out.exit_code == 0 and (tmp_path / "w.png").stat().st_size > 10000

@@ -22,6 +22,9 @@ MAX_LINES = 24
 _X_PREFERENCE = ("mu", "omega", "gamma", "temperature", "t", "distance")
 _DISCRETE = ("band",)
 GAMMA_ORDER = {"drude": -2, "bcd": -1}  # DC expansion terms that are not Γ⁰ coefficients
+# rows of an expansion figure: a row per component is a readable page up to here (27 rows of a 3D
+# "all" took 20 s to draw); the others are named under the title, and every value is in the file
+MAX_COMPONENT_ROWS = 6
 
 
 # The one figure style of qgeom: readable at single-column width, units in every axis label,
@@ -181,26 +184,67 @@ def plot_bands(ds: xr.Dataset, ax=None, *, fermi_energy: float | None = None):
     return fig
 
 
-def plot_expansion(ds: xr.Dataset, var: str = "sigma", *, terms=None):
+def _component_rows(da: xr.DataArray, zero_mask: xr.DataArray, components=None) -> tuple[list, str]:
+    """The components an expansion figure draws, and a note naming the others: `components` as given, or
+    those with a value that is not zero (forbidden, exact or numerical zero) in some term — the
+    MAX_COMPONENT_ROWS largest relative to each term's largest value, in the result's order."""
+    comps = [str(c) for c in da["component"].values]
+    if components is not None:
+        unknown = [c for c in components if c not in comps]
+        if unknown:
+            from ._validation import QgeomInputError
+
+            raise QgeomInputError(f"components {unknown} are not in the result (it has {', '.join(comps)}).")
+        return list(components), ""
+    mag = np.abs(da.where(~zero_mask)).fillna(0.0)
+    mag = mag.max([d for d in mag.dims if d not in ("component", "mechanism", "term")])
+    scale = mag.max("component")  # each term's (and mechanism's) largest value
+    rel = (mag / scale.where(scale > 0)).fillna(0.0).max([d for d in mag.dims if d != "component"])
+    score = dict(zip(comps, rel.values.tolist()))
+    nonzero = [c for c in comps if score[c] > 0]
+    kept = set(sorted(nonzero, key=lambda c: -score[c])[:MAX_COMPONENT_ROWS])
+    zeros = [c for c in comps if score[c] == 0]
+    left = [c for c in nonzero if c not in kept]
+    notes = []
+    if zeros:
+        notes.append(f"zero in every term (forbidden or numerical zero): {', '.join(zeros)}")
+    if left:
+        notes.append(f"not drawn (smaller): {', '.join(left)} — qgeom plot RESULT --components {left[0]},...")
+    return [c for c in comps if c in kept], "; ".join(notes)
+
+
+def plot_expansion(ds: xr.Dataset, var: str = "sigma", *, terms=None, components=None):
     """A Γ-expansion result σ[mechanism, term, component, μ]: one row per component; a panel for
     the Γ⁻² (Drude) and one for the Γ⁻¹ (BCD) coefficient, which are the same for every mechanism,
     then one Γ⁰ panel per mechanism with its terms (`terms`: which, default all Γ⁰ terms). Each
-    panel has its own unit: σ⁽⁻ⁿ⁾ multiplies Γ⁻ⁿ."""
+    panel has its own unit: σ⁽⁻ⁿ⁾ multiplies Γ⁻ⁿ. `components`: the rows (default `_component_rows`:
+    the nonzero ones, at most MAX_COMPONENT_ROWS, the others named under the title)."""
+    import textwrap
+
+    from .dc.zeros import numerical_zeros
+
     plt = _mpl()
     da = ds[var]
-    comps, mechs = list(da["component"].values), list(da["mechanism"].values)
+    zero_mask = numerical_zeros(ds, var)
+    comps, note = _component_rows(da, zero_mask, components)
+    mechs = list(da["mechanism"].values)
     all_terms = [str(t) for t in da["term"].values]
     low = [t for t in all_terms if t in GAMMA_ORDER]
     zero = [t for t in all_terms if t not in GAMMA_ORDER and (terms is None or t in terms)]
     ncol = len(low) + len(mechs)
+    title = _title(ds, var) + ("\n" + "\n".join(textwrap.wrap(note, 40 * ncol)) if note else "")
+    if not comps:  # nothing but zeros: one panel that says so
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.text(0.5, 0.5, "every component is 0 in every term\n(forbidden by symmetry, or numerical zeros)",
+                transform=ax.transAxes, ha="center", va="center")
+        ax.set_axis_off()
+        fig.suptitle(_title(ds, var))
+        return fig
     fig, axes = plt.subplots(len(comps), ncol, figsize=(3.3 * ncol, 2.7 * len(comps) + 0.5), squeeze=False,
                              sharex=True)
     unit = pretty_unit(da.attrs.get("units", ""))
     energy = pretty_unit(ds["mu"].attrs.get("units", "")) if "mu" in ds else ""
     energy = energy.replace("units of ", "")
-    from .dc.zeros import numerical_zeros
-
-    zero_mask = numerical_zeros(ds, var)
     for i, comp in enumerate(comps):
         sub = da.sel(component=comp)
         for j, term in enumerate(low):
@@ -224,7 +268,7 @@ def plot_expansion(ds: xr.Dataset, var: str = "sigma", *, terms=None):
             ax.axhline(0, color="0.8", lw=0.5)
     for ax in axes[-1]:
         ax.set_xlabel(_label(ds, "mu"))
-    fig.suptitle(_title(ds, var))
+    fig.suptitle(title)
     return fig
 
 
@@ -235,13 +279,21 @@ def _title(ds: xr.Dataset, var: str) -> str:
     return f"{name}: {title}" if name else title
 
 
-def plot_sigma(ds: xr.Dataset, var: str = "sigma"):
+def plot_sigma(ds: xr.Dataset, var: str = "sigma", *, components=None):
+    """σ of a DC result: the expansion figure (`plot_expansion`), or σ against its first numeric dim with a
+    row per component (the same choice of rows) and a column per mechanism."""
     da = ds[var]
     if {"mechanism", "term", "component"} <= set(da.dims) and "mu" in ds.coords and any(
             str(t) in GAMMA_ORDER for t in da["term"].values):
-        return plot_expansion(ds, var)
+        return plot_expansion(ds, var, components=components)
     plt = _mpl()
     x = _x_dim(ds, da)
+    note = ""
+    if "component" in da.dims:
+        from .dc.zeros import numerical_zeros
+
+        chosen, note = _component_rows(da, numerical_zeros(ds, var), components)
+        da = da.sel(component=chosen or list(da["component"].values[:1]))
     rows = "component" if "component" in da.dims else None
     cols = "mechanism" if "mechanism" in da.dims else None
     nr = da.sizes[rows] if rows else 1
@@ -253,7 +305,7 @@ def plot_sigma(ds: xr.Dataset, var: str = "sigma"):
         title = []
         if rows:
             sub = sub.isel({rows: i})
-            title.append(f"σ_{_coord(ds, rows, i)}")
+            title.append(f"σ_{sub[rows].item()}")
         if cols:
             sub = sub.isel({cols: j})
             title.append(str(_coord(ds, cols, j)))
@@ -265,7 +317,7 @@ def plot_sigma(ds: xr.Dataset, var: str = "sigma"):
         if j == 0:
             ax.set_ylabel(_label(ds, var))
         _legend(ax, n)
-    fig.suptitle(_title(ds, var))
+    fig.suptitle(_title(ds, var) + (f"\n{note}" if note else ""))
     return fig
 
 
@@ -359,7 +411,7 @@ def figure_kind(ds: xr.Dataset) -> str:
 
 def plot_result(ds: xr.Dataset, path: str | Path | None = None, **kwargs):
     """Draw the standard figure for a result; save it to `path` (format from the suffix) if given.
-    Returns the matplotlib Figure."""
+    Returns the matplotlib Figure. Keywords: `dpi`, `fermi_energy` (bands), `components` (σ rows)."""
     kind = figure_kind(ds)
     if kind == "bands":
         ef = kwargs.get("fermi_energy")
@@ -367,7 +419,7 @@ def plot_result(ds: xr.Dataset, path: str | Path | None = None, **kwargs):
             ef = _model_info(ds).get("parameters", {}).get("fermi_energy")
         fig = plot_bands(ds, fermi_energy=ef)
     elif kind == "sigma":
-        fig = plot_sigma(ds)
+        fig = plot_sigma(ds, components=kwargs.get("components"))
     elif kind == "chi":
         fig = plot_chi(ds)
     elif kind == "map":

@@ -27,9 +27,12 @@ def _open(result: str):
 @click.option("--text", "text", type=click.Path(dir_okay=False), default=None,
               help="Also export the result as a plain-text table to this file.")
 @click.option("--dpi", type=int, default=150, show_default=True)
+@click.option("--components", default=None, metavar="C1,C2",
+              help="σ components to draw, one row each (default: the nonzero ones, at most "
+                   "plots.MAX_COMPONENT_ROWS, the largest first; the others are named in the title).")
 @safety_options(accuracy=False)
 @handle_errors
-def command(result, out, text, dpi):
+def command(result, out, text, dpi, components):
     """Draw the standard figure of a result file (σ vs μ, χ vs ω, maps, bands, or a generic plot)."""
     from ..plots import figure_kind, plot_result
 
@@ -37,7 +40,11 @@ def command(result, out, text, dpi):
     text = check_output(text, option="--text") if text else None
     check_distinct({"RESULT": Path(result), "--out": out, "--text": text})
     ds = _open(result)
-    plot_result(ds, out, dpi=dpi)
+    if components is not None and figure_kind(ds) != "sigma":
+        raise QgeomInputError(f"--components selects the rows of a σ figure; {result!r} holds a "
+                              f"{figure_kind(ds)} result: drop --components.")
+    chosen = None if components is None else [c.strip() for c in components.split(",") if c.strip()]
+    plot_result(ds, out, dpi=dpi, components=chosen)
     click.echo(f"wrote {out} ({figure_kind(ds)} figure)")
     if text:
         from ..export import to_text
