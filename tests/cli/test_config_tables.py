@@ -139,3 +139,24 @@ def test_model_table_restores_and_symmetrizes_a_wannier90_model(tmp_path):
     assert res.exit_code == 0, res.output
     res = run("geometry", "--model", "qi_wu_zhang", "--restore-time-reversal")
     assert res.exit_code == 2 and "Wannier90 models" in res.output
+
+
+def test_single_mu_commands_default_to_the_models_fermi_energy(tmp_path):
+    """optical and dc-exact take μ = the Fermi energy of the model's files (GaAs.win: 7.9366 eV) unless
+    given — 0 eV is deep in GaAs's valence bands; a missing --tau names the flag and the kinds without it."""
+    gaas = str(GAAS)
+    res = run("optical", "--wannier90", gaas, "--observable", "current_x", "--grid", "2")
+    assert res.exit_code != 0
+    assert "pass --tau (ps, e.g. --tau 0.1), or leave it out: --kind kramers_fermi_sea --kind shift_like" in res.output
+    res = run("optical", "--wannier90", gaas, "--observable", "current_x", "--grid", "2", "--tau", "0.1",
+              "--omega", "1", "2", "3", "--out", str(tmp_path / "o.nc"), "--quiet")
+    assert res.exit_code == 0, res.output
+    assert "mu = 7.9366 eV (the model's Fermi energy)" in res.output
+    assert metadata(load(tmp_path / "o.nc"), "parameters")["mu"] == pytest.approx(7.9366)
+    res = run("dc-exact", "--wannier90", gaas, "--grid", "2", "--gamma", "0.05", "--no-fit", "--symmetry", "none",
+              "--out", str(tmp_path / "e.nc"), "--quiet")
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(load(tmp_path / "e.nc").mu.values, [7.9366])
+    res = run("optical", "--model", "qi_wu_zhang", "--observable", "current_x", "--kind", "shift_like", "--grid", "4",
+              "--omega", "1", "2", "2", "--out", str(tmp_path / "q.nc"), "--quiet")
+    assert res.exit_code == 0 and "mu = 0 " in res.output and "gives no Fermi energy" in res.output

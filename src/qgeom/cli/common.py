@@ -32,6 +32,16 @@ def parse_values(spec, name: str = "mu") -> np.ndarray:
         ) from None
 
 
+def fermi_level(model) -> tuple[float, str]:
+    """The default chemical potential of the single-μ commands and where it comes from: the model's Fermi
+    energy when its files give one (`parameters["fermi_energy"]`: Wannier90 .win/.wout, WannierTools wt.in),
+    else 0 (the library models' own zero)."""
+    ef = model.parameters.get("fermi_energy")
+    if ef is None:
+        return 0.0, "0: the model gives no Fermi energy"
+    return float(ef), "the model's Fermi energy"
+
+
 def handle_errors(f):
     """Turn input errors into a clean one-line CLI error (exit code 2)."""
 

@@ -16,7 +16,7 @@ from ..dc.gamma_fit import comparison_rows, gamma_counts, gamma_scan, plot_gamma
 from ..dc.zeros import label, numerical_zeros, zero_note
 from ..outputs import check_distinct, check_output
 from ..results import metadata, save
-from .common import format_table, handle_errors, output_path, parse_values
+from .common import fermi_level, format_table, handle_errors, output_path, parse_values
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
@@ -32,7 +32,9 @@ class DCExactConfig(Table):
         None, description="Tensor components, e.g. xyy,yxx, or all; for an observable other than current the "
                           "field labels bc, e.g. xx,xy.",
         json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
-    mu: list[float] | str = Field("0", description="Chemical potentials: start:stop:num, a,b,c or a TOML list.")
+    mu: list[float] | str | None = Field(
+        None, description="Chemical potentials: start:stop:num, a,b,c or a TOML list.",
+        json_schema_extra={"default_text": "the model's Fermi energy when its files give one (Wannier90, wt.in), else 0"})
     temperature: PositiveFloat = Field(0.1, description="kT in the model's energy unit.")
     gamma: list[float] | str = Field("0.005,0.0075,0.01,0.015,0.02,0.03,0.04",
                                      description="Bath rates Γ (model energy unit): start:stop:num, a,b,c or a list.")
@@ -81,7 +83,8 @@ def command(out, figure, executor, **opts):
         raise click.UsageError("--symmetry is implemented for the current; drop it with --observable.")
     components = conf.components or (["xyy"] if current else ["xx", "yy", "xy"])
     symmetry = dict(symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol)
-    kw = dict(components=components, mu=parse_values(conf.mu, "mu"), temperature=conf.temperature,
+    mu = parse_values(conf.mu, "mu") if conf.mu is not None else np.array([fermi_level(model)[0]])
+    kw = dict(components=components, mu=mu, temperature=conf.temperature,
               grid=grid_arg(conf.grid), offset=conf.offset, nodes=conf.nodes, blocks=conf.blocks,
               degen_tol=conf.degen_tol, observable=conf.observable)
     if conf.fit and conf.convention == "seed":

@@ -12,9 +12,10 @@ from .._validation import QgeomInputError
 from ..outputs import check_distinct, check_output
 from ..optical.report import SIGMA_CONVENTION, peak_rows, plot_parts, shift_sigma
 from ..results import metadata, save
+from ..units import energy_unit_ev
 from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.terms import DEFAULT_KINDS, TERMS
-from .common import format_table, handle_errors, output_path, symmetry_footnote, warn_near_degenerate
+from .common import fermi_level, format_table, handle_errors, output_path, symmetry_footnote, warn_near_degenerate
 from .model_loader import load, model_options
 from .tables import Grid, Offset, Table, grid_arg, offset_field, table_flags, symmetry_tol_field
 from .executor_options import executor_options
@@ -31,7 +32,9 @@ class OpticalConfig(Table):
             f"{n} ({t.help}, {t.equation}{', needs tau' if t.needs_tau else ''})" for n, t in TERMS.items()) + ".")
     omega: tuple[float, float, PositiveInt] = Field(
         (0.01, 0.3, 59), description="ħω grid MIN MAX N (model energy unit, eV for eV models).")
-    mu: float = Field(0.0, description="Chemical potential (model energy unit).")
+    mu: float | None = Field(None, description="Chemical potential (model energy unit).",
+                             json_schema_extra={"default_text": "the model's Fermi energy when its files give one "
+                                                                "(Wannier90, wt.in), else 0"})
     temperature: PositiveFloat | None = Field(
         None, description="kT (model energy unit).",
         json_schema_extra={"default_text": "1e-3 eV for eV models, 1e-3 model units otherwise"})
@@ -113,9 +116,18 @@ def command(out, figure, executor, **opts):
         option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
     check_distinct({"--out": out_path, "--figure": fig_path})
+    needs_tau = [k for k in conf.kinds if TERMS[k].needs_tau]
+    if needs_tau and conf.tau is None:
+        rest = [k for k in conf.kinds if k not in needs_tau]
+        raise QgeomInputError(
+            f"--kind {', '.join(needs_tau)} scale{'s' if len(needs_tau) == 1 else ''} with the relaxation time: pass "
+            f"--tau ({'ps' if energy_unit_ev(model) is not None else 'hbar/' + model.energy_unit}, e.g. --tau 0.1)"
+            + (f", or leave {'it' if len(needs_tau) == 1 else 'them'} out: {' '.join('--kind ' + k for k in rest)}"
+               if rest else "") + ".")
+    mu, mu_source = (conf.mu, "given") if conf.mu is not None else fermi_level(model)
     w0, w1, nw = conf.omega
     ds = response(
-        model, conf.observable, kinds=conf.kinds, omega=np.linspace(w0, w1, nw), mu=conf.mu,
+        model, conf.observable, kinds=conf.kinds, omega=np.linspace(w0, w1, nw), mu=mu,
         temperature=conf.temperature, tau=conf.tau, broadening=conf.broadening, broadening_kind=conf.broadening_kind,
         grid=None if conf.grid is None else grid_arg(conf.grid), offset=conf.offset, cutoff=conf.cutoff,
         scissors=conf.scissors,
@@ -123,7 +135,8 @@ def command(out, figure, executor, **opts):
         symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol, **executor,
     )
     a, b = comp
-    click.echo(f"{model!r}, observable {metadata(ds, 'parameters')['observable']}, grid {metadata(ds, 'grid')['shape']}")
+    click.echo(f"{model!r}, observable {metadata(ds, 'parameters')['observable']}, grid {metadata(ds, 'grid')['shape']}, "
+               f"mu = {mu:g} {model.energy_unit} ({mu_source})")
     click.echo(f"chi^{a}{b} in {ds.chi.attrs['units']}; Re chi: response to linear polarization, "
                f"Im chi: to circular polarization (docs/optical.md)")
     click.echo(format_table(["kind", "part", "peak", f"at hbar*w ({model.energy_unit})", "max", "min"],
