@@ -177,6 +177,36 @@ def test_a_nonmagnetic_crystal_whose_wannier_model_breaks_time_reversal_gets_its
     assert np.abs(magnet.sel(term="drude").values).max() > 0.1 * np.abs(raw.sel(term="drude").values).max()
 
 
+def test_a_displacement_field_keeps_the_files_time_reversal_record_and_an_exchange_field_drops_it():
+    """The raw 1T′-MoS₂ in a displacement field (a T-even on-site term, no crystal group any more): its T
+    breaking is still the files' Wannierization error, so the default zeroes the T-odd terms (Drude, Γ⁰) and
+    keeps the BCD the field allows — the model's own sum, within 1e-2 of the T-restored model's; an exchange
+    field on top (T-odd) drops the record, and its T-odd terms stay."""
+    from qgeom.models.symmetrize import restore_time_reversal
+    from qgeom.models.two_dimensional import with_displacement_field
+    from qgeom.symmetry import SymmetryWarning
+    from qgeom.symmetry.detect import time_reversal_restoring_change
+
+    raw = from_wannier90(GAAS.parent / "MoS2-1Tp")
+    field = with_displacement_field(raw, 0.1)
+    assert "crystal_structure" not in field.parameters and field.parameters["time_reversal_reference"] == "wannier90.win"
+    assert time_reversal_restoring_change(field) == pytest.approx(time_reversal_restoring_change(raw), rel=0.2)
+    kw = dict(components=["yxx", "xxy", "yyy"], mu=[-3.786, -3.586], temperature=0.025, grid=12, progress=False,
+              error_tol=1e9)
+    with pytest.warns(SymmetryWarning, match="time reversal holds for the crystal of wannier90.win"):
+        ds = dc.expansion(field, **kw)
+    own = dc.expansion(field, symmetry=None, **kw).sigma
+    restored = dc.expansion(with_displacement_field(restore_time_reversal(raw), 0.1), **kw).sigma
+    for term in ("drude", "geometric", "kinetic", "intrinsic"):
+        assert np.all(ds.sigma.sel(term=term).values == 0) and np.abs(own.sel(term=term).values).max() > 0
+    bcd = ds.sigma.sel(term="bcd").values
+    np.testing.assert_array_equal(bcd, own.sel(term="bcd").values)
+    np.testing.assert_allclose(bcd, restored.sel(term="bcd").values, atol=1e-2 * np.abs(bcd).max())
+    magnet = with_exchange_field(field, 1e-3)
+    assert "time_reversal_reference" not in magnet.parameters and time_reversal_restoring_change(magnet) is None
+    assert np.abs(dc.expansion(magnet, **kw).sigma.sel(term="drude").values).max() > 0
+
+
 def test_optical_responses_get_the_crystals_zeros_too():
     """The raw GaAs's current_x response keeps only χ^{x;yz} = χ^{x;zy} of −43m at default settings: the
     xz, zx components it has through its own C3 breaking (the stabilizer of x in the group it keeps

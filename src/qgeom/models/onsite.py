@@ -20,9 +20,16 @@ PAULI = {"x": np.array([[0, 1], [1, 0]], complex), "y": np.array([[0, -1j], [1j,
          "z": np.array([[1, 0], [0, -1]], complex)}
 
 
-def add_onsite(model: Model, matrix: np.ndarray, parameters: dict) -> Model:
+# parameters key of a crystal's files' Wannier model changed only by time-reversal-even on-site terms (a
+# displacement field): its own T breaking is still the files' (symmetry.detect.time_reversal_restoring_change)
+TIME_REVERSAL_REFERENCE = "time_reversal_reference"
+
+
+def add_onsite(model: Model, matrix: np.ndarray, parameters: dict, *, time_reversal_even: bool = False) -> Model:
     """The model with H(R = 0) += matrix (Hermitian, N×N) and `parameters` merged into its own;
-    Wannier centres, position matrices and units kept."""
+    Wannier centres, position matrices and units kept. `time_reversal_even`: the term is even under time
+    reversal (a scalar potential), so a model read from a crystal's files keeps a record of them for telling
+    its Wannierization's T breaking from magnetism (TIME_REVERSAL_REFERENCE); any other term drops it."""
     from .wannier90 import OrbitalPositionModel
 
     base = getattr(model, "base", model)
@@ -34,7 +41,12 @@ def add_onsite(model: Model, matrix: np.ndarray, parameters: dict) -> Model:
     t = base.t.copy()
     t[r0[0]] += matrix
     # a perturbed model is no longer the crystal of its files: no crystal-group zeros (symmetry.detect)
-    kept = {k: v for k, v in base.parameters.items() if k != "crystal_structure" or not np.any(matrix)}
+    changed = bool(np.any(matrix))
+    kept = {k: v for k, v in base.parameters.items()
+            if k not in ("crystal_structure", TIME_REVERSAL_REFERENCE) or not changed}
+    source = base.parameters.get(TIME_REVERSAL_REFERENCE) or base.parameters.get("crystal_structure", {}).get("from")
+    if changed and time_reversal_even and source:
+        kept[TIME_REVERSAL_REFERENCE] = source
     shifted = TightBindingModel(base.R, t, lattice=base.lattice, name=base.name,
                                 parameters={**kept, **parameters}, operators=base.operators,
                                 energy_unit=base.energy_unit, length_unit=base.length_unit)

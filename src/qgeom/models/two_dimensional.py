@@ -100,7 +100,8 @@ def with_displacement_field(model: Model, field: float, *, heights=None) -> Mode
     if not isinstance(base, TightBindingModel):
         raise QgeomInputError(f"with_displacement_field needs a tight-binding model, got {type(model).__name__}.")
     h = _heights(model, heights)
-    return add_onsite(model, np.diag(field * (h - h.mean())), {"displacement_field_V_per_A": field})
+    return add_onsite(model, np.diag(field * (h - h.mean())), {"displacement_field_V_per_A": field},
+                      time_reversal_even=True)
 
 
 def _heights(model: Model, heights) -> np.ndarray:

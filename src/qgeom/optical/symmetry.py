@@ -124,7 +124,7 @@ def attach_time_reversal(ds, parts: np.ndarray, record: dict, note: str = "") ->
     if notable:
         listed = ", ".join(f"{PARTS[p][0]} chi of {k} ({PARTS[p][1]}, up to {z / m:.2g} of the kept part)"
                            if m > 0 else f"{PARTS[p][0]} chi of {k}" for k, (p, z, m) in notable.items())
-        kept = (f"the model's crystal is non-magnetic ({note}), and time reversal" if note
+        kept = (f"the crystal is non-magnetic ({note}), and time reversal" if note
                 else "the model keeps time reversal to a Wannierization's accuracy, which")
         warnings.warn(f"symmetry: {kept} forbids {listed}: "
                       "they came from the model's own breaking and are set to 0 (`forbidden_by_time_reversal`; "

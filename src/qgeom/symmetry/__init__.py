@@ -101,9 +101,9 @@ class SymmetryPlan:
         """Why time reversal is applied to a model whose bands break it (empty when it is not)."""
         if self.time_reversal_change is None:
             return ""
-        return (f"time reversal included: the model breaks it, but restoring it changes its hoppings by only "
-                f"{self.time_reversal_change:.2g} eV <= {NONMAGNETIC_CHANGE_EV:g} eV, a Wannierization's error, "
-                "so the crystal counts as non-magnetic (a magnet with an exchange field that weak: symmetry=None)")
+        return (f"the model breaks time reversal, but restoring it changes its hoppings by only "
+                f"{self.time_reversal_change:.2g} eV <= {NONMAGNETIC_CHANGE_EV:g} eV, a Wannierization's error: a "
+                "non-magnetic crystal (for a magnet with an exchange field that weak: symmetry=None)")
 
     def describe(self) -> dict:
         if self.zeros_only:
@@ -188,7 +188,7 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
     ops, breaking = detect_at_model_accuracy(model)
     change = None if _keeps_time_reversal(ops) else time_reversal_restoring_change(model)
     magnet = not _keeps_time_reversal(ops) and (change is None or change > NONMAGNETIC_CHANGE_EV)
-    crystal = _crystal_expected(model, magnet)
+    crystal = _crystal_expected(model, ops, magnet, inferred=change is not None and not magnet)
 
     def kept(group):
         group = group if time_reversal is True else unitary(group)
@@ -205,7 +205,7 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
                         zeros_only=True, group=point_group_name(ops),
                         crystal=tuple(crystal) if larger else (),
                         crystal_name=crystal_name if larger else "",
-                        crystal_from=model.parameters.get("crystal_structure", {}).get("from", "") if larger else "",
+                        crystal_from=_files(model) if larger else "",
                         crystal_magnet=magnet, time_reversal_change=None if magnet else change)
 
 
@@ -213,11 +213,22 @@ def _keeps_time_reversal(ops: list[Operation]) -> bool:
     return any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in ops)
 
 
-def _crystal_expected(model, magnet: bool) -> list[Operation]:
+def _crystal_expected(model, ops: list[Operation], magnet: bool, inferred: bool) -> list[Operation]:
     """What the crystal of the model's files (their atoms) must keep: its point group × {1, T} when the
     model is non-magnetic; for a magnet only inversion, and only when it maps every atom onto itself (a
-    magnetic order may break any other operation); [] when the files give no atoms."""
-    if not magnet:
-        structural = crystal_group(model)
-        return closure(structural + [Operation(np.eye(3), True)]) if structural else []
-    return closure([Operation(-np.eye(3))]) if inversion_keeps_every_site(model) else []
+    magnetic order may break any other operation); [] when the files give no atoms. A non-magnetic
+    crystal's model in a time-reversal-even field (no atoms' group any more; `inferred`: its T breaking is
+    the files') keeps the group it keeps, × {1, T}."""
+    if magnet:
+        return closure([Operation(-np.eye(3))]) if inversion_keeps_every_site(model) else []
+    structural = crystal_group(model)
+    if structural:
+        return closure(structural + [Operation(np.eye(3), True)])
+    return closure(list(ops) + [Operation(np.eye(3), True)]) if inferred else []
+
+
+def _files(model) -> str:
+    """The files the model's crystal record came from ('' when none)."""
+    from ..models.onsite import TIME_REVERSAL_REFERENCE
+
+    return model.parameters.get("crystal_structure", {}).get("from", "") or model.parameters.get(TIME_REVERSAL_REFERENCE, "")

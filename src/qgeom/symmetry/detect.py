@@ -208,12 +208,15 @@ def inversion_keeps_every_site(model) -> bool:
 
 def time_reversal_restoring_change(model) -> float | None:
     """max |ΔH(R)| (eV) that restoring time reversal removes from a spinor Wannier model as read from a
-    crystal's files (`parameters["crystal_structure"]`, which any on-site perturbation drops: a field or an
-    exchange term added by the user is never measured here); None where that does not apply (no atoms
-    from the files, not a tight-binding model in eV, no spinor time reversal fits its hoppings)."""
+    crystal's files (`parameters["crystal_structure"]`), or changed since only by time-reversal-even on-site
+    terms (a displacement field: `models.onsite.TIME_REVERSAL_REFERENCE`) — any other on-site term (an
+    exchange field) drops both records, so a user's magnet is never measured here; None where that does
+    not apply (no such record, not a tight-binding model in eV, no spinor time reversal fits its hoppings)."""
+    from ..models.onsite import TIME_REVERSAL_REFERENCE
     from ..models.symmetrize import restore_time_reversal
 
-    if not model.parameters.get("crystal_structure") or model.energy_unit != "eV":
+    files = model.parameters.get("crystal_structure") or model.parameters.get(TIME_REVERSAL_REFERENCE)
+    if not files or model.energy_unit != "eV":
         return None
     try:
         restored = restore_time_reversal(model)

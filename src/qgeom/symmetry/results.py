@@ -17,6 +17,7 @@ import xarray as xr
 
 from ..results import metadata
 from .detect import SymmetryWarning
+from .group import unitary
 
 ZEROED_NOTICE = 1e-6  # zeroed values above this fraction of the largest |value|: say so (SymmetryWarning)
 DC_TERM_PARITY = {"drude": -1, "bcd": 1, "geometric": -1, "kinetic": -1, "intrinsic": -1}
@@ -83,18 +84,27 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
     share = ("the term's largest value" if largest >= 0.99 * kept
              else f"{largest / kept:.2g} of the term's largest value")
     unitary_name = plan.crystal_name.split(" (")[0]
-    what = (f"the structure in {plan.crystal_from} has inversion mapping every atom onto itself, which any magnetic "
-            "order of that cell keeps" if plan.crystal_magnet else
-            f"the crystal's point group from {plan.crystal_from} is {plan.crystal_name}"
-            + (f" ({plan.time_reversal_note()})" if plan.time_reversal_note() else ""))
+    note = plan.time_reversal_note()
+    spatial = len(unitary(list(plan.crystal))) > len(unitary(list(plan.ops)))  # not only time reversal missing
+    if plan.crystal_magnet:
+        what = (f"the structure in {plan.crystal_from} has inversion mapping every atom onto itself, which any "
+                "magnetic order of that cell keeps")
+    elif spatial:
+        what = f"the crystal's point group from {plan.crystal_from} is {plan.crystal_name}" + (f"; {note}" if note else "")
+    else:
+        what = f"time reversal holds for the crystal of {plan.crystal_from}: {note}"
+    remedies = []
+    if note:
+        remedies.append("qgeom.models.symmetrize.restore_time_reversal(model) (CLI --restore-time-reversal)")
+    if spatial:
+        remedies.append(f"qgeom.models.symmetrize.symmetrize_point_group(model, '{unitary_name}', "
+                        f"representation='fitted') (CLI --symmetrize-model={unitary_name})")
     warnings.warn(
         f"symmetry: {what}, but the Wannier model "
         f"keeps only {plan.group} to a Wannierization's accuracy: {name}[{listed}] (up to {largest:.2g}, {share}) "
         "came only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
         "symmetry=None keeps the model's values). To remove the breaking from the model itself: "
-        f"qgeom.models.symmetrize.symmetrize_point_group(model, '{unitary_name}', representation='fitted') "
-        f"(CLI --symmetrize-model={unitary_name}).",
-        SymmetryWarning, stacklevel=4)
+        + "; ".join(remedies) + ".", SymmetryWarning, stacklevel=4)
 
 
 def _notice_zeroed(plan, info: dict, unit_factor: float) -> None:
