@@ -155,6 +155,17 @@ def test_restoring_time_reversal_separates_wannierization_error_from_a_magnet():
     assert time_reversal_restoring_change(with_exchange_field(mos2, 1e-3)) is None
 
 
+def test_no_costly_time_reversal_fit_in_a_default_run(monkeypatch):
+    """GaAs's spinor sp³ hybrids need U fitted to the hoppings; beyond FIT_BUDGET (a large hybrid basis) the
+    default makes no inference instead of spending minutes on the fit. Known spin orders need no fit."""
+    import importlib
+
+    detect = importlib.import_module("qgeom.symmetry.detect")  # the package re-exports a function of that name
+    monkeypatch.setattr(detect, "FIT_BUDGET", 1.0)
+    assert detect.time_reversal_restoring_change(from_wannier90(GAAS)) is None
+    assert detect.time_reversal_restoring_change(from_wannier90(GAAS.parent / "MoS2-1Tp")) == pytest.approx(0.0144, rel=0.05)
+
+
 def test_a_nonmagnetic_crystal_whose_wannier_model_breaks_time_reversal_gets_its_zeros():
     """The raw 1T′-MoS₂ model breaks time reversal (and inversion) by its Wannierization's error only: the
     crystal is non-magnetic and centrosymmetric, so every second-order DC term is 0 at default settings, named

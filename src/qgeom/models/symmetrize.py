@@ -99,20 +99,38 @@ def fitted_time_reversal(t: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray
     return U, ""
 
 
-def _ordering(model: Model, t: np.ndarray, ordering: str) -> str:
-    if ordering not in SPINOR_ORDERINGS:
-        raise QgeomInputError(f"spinor_ordering must be one of {SPINOR_ORDERINGS}, got {ordering!r}.")
-    if ordering != "auto":
-        return ordering
+def known_ordering(model: Model) -> str | None:
+    """The spin order the model states, or the one whose Kramers partners share their Wannier centres
+    (None when neither says: "auto" then fits U to the hoppings, `fitted_time_reversal`)."""
     if model.parameters.get("spinor_ordering") in ("block", "interleaved"):
         return model.parameters["spinor_ordering"]
     tau = getattr(model, "positions", None)
-    if tau is not None:
+    if tau is not None and len(tau) % 2 == 0:
         M = len(tau) // 2
         gaps = {"block": np.abs(tau[:M] - tau[M:]).max(), "interleaved": np.abs(tau[0::2] - tau[1::2]).max()}
         best = min(gaps, key=gaps.get)
         if gaps[best] < 0.1 < max(gaps.values()):
             return best
+    return None
+
+
+def fit_cost(t: np.ndarray, centres: np.ndarray) -> float:
+    """Complex multiply-adds of `fitted_time_reversal` (its normal matrix: per R, N² rows of n unknowns, n the
+    pairs of Wannier functions that share a centre)."""
+    n = int((np.linalg.norm(centres[:, None] - centres[None], axis=-1) < 1e-3).sum())
+    return float(len(t)) * t.shape[1] ** 2 * n * n
+
+
+def _ordering(model: Model, t: np.ndarray, ordering: str) -> str:
+    if ordering not in SPINOR_ORDERINGS:
+        raise QgeomInputError(f"spinor_ordering must be one of {SPINOR_ORDERINGS}, got {ordering!r}.")
+    if ordering != "auto":
+        return ordering
+    known = known_ordering(model)
+    if known is not None:
+        return known
+    tau = getattr(model, "positions", None)
+    if tau is not None:
         if fitted_time_reversal(t, np.asarray(tau))[0] is not None:
             return "fitted"
     return min(("block", "interleaved"), key=lambda o: _breaking(t, time_reversal_matrix(t.shape[1], o)))

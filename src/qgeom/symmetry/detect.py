@@ -31,6 +31,7 @@ MODEL_ACCURACY = np.array([1e-4, 3e-3, 0.2, 0.2])
 # the shipped 1T′-MoS₂ 0.014 eV (its bands break T by 2.3e-3 relative, beyond MODEL_ACCURACY), GaAs
 # 1.5e-4 eV, bcc Fe 1.36 eV. A model read from a crystal's files whose change stays below this is non-magnetic.
 NONMAGNETIC_CHANGE_EV = 0.1
+FIT_BUDGET = 1e10  # complex multiply-adds a default run may spend fitting a spinor-hybrid time reversal (~5 s)
 
 
 def _fingerprint(model, k: np.ndarray) -> list[np.ndarray]:
@@ -213,13 +214,19 @@ def time_reversal_restoring_change(model) -> float | None:
     exchange field) drops both records, so a user's magnet is never measured here; None where that does
     not apply (no such record, not a tight-binding model in eV, no spinor time reversal fits its hoppings)."""
     from ..models.onsite import TIME_REVERSAL_REFERENCE
-    from ..models.symmetrize import restore_time_reversal
+    from ..models.symmetrize import fit_cost, known_ordering, restore_time_reversal
 
     files = model.parameters.get("crystal_structure") or model.parameters.get(TIME_REVERSAL_REFERENCE)
     if not files or model.energy_unit != "eV":
         return None
+    order = known_ordering(model)
+    tau = getattr(model, "positions", None)
+    base = getattr(model, "base", model)
+    if order is None and tau is not None and getattr(base, "t", None) is not None \
+            and fit_cost(base.t, np.asarray(tau)) > FIT_BUDGET:
+        return None  # a basis of spinor hybrids too large to fit U to in a default run: no inference
     try:
-        restored = restore_time_reversal(model)
+        restored = restore_time_reversal(model, spinor_ordering=order or "auto")
     except QgeomInputError:  # odd orbital count, no fitted operator, not a tight-binding model
         return None
     return float(restored.parameters["time_reversal_restored"]["max_abs_change_eV"])
