@@ -160,3 +160,13 @@ def test_single_mu_commands_default_to_the_models_fermi_energy(tmp_path):
     res = run("optical", "--model", "qi_wu_zhang", "--observable", "current_x", "--kind", "shift_like", "--grid", "4",
               "--omega", "1", "2", "2", "--out", str(tmp_path / "q.nc"), "--quiet")
     assert res.exit_code == 0 and "mu = 0 " in res.output and "gives no Fermi energy" in res.output
+
+
+def test_dc_auto_mu_centres_on_the_fermi_energy_of_a_wannier_model(tmp_path):
+    """`--mu auto` on a model whose files give E_F (GaAs.win: 7.9366 eV): E_F ± 0.5 eV, said in the output;
+    the library models (no E_F) keep the range across their bands."""
+    out = tmp_path / "g.nc"
+    res = run("dc", "--wannier90", str(GAAS), "--grid", "2", "--out", str(out), "--quiet")
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(load(out).mu.values, np.linspace(7.4366, 8.4366, 21), rtol=1e-12)
+    assert "mu: auto, 21 values 7.4366 ... 8.4366 eV (the model's Fermi energy 7.9366 ± 0.5 eV)" in res.output

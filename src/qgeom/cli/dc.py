@@ -28,6 +28,7 @@ from .safety_options import safety_options
 from .tables import CommaList, Grid, Offset, Table, grid_arg, offset_field, symmetry_tol_field, split_list, table_flags
 
 AUTO_MU_POINTS = 21
+AUTO_MU_HALF_WIDTH_EV = 0.5  # a model with a Fermi energy: auto = E_F ± this (the physics of a material is near E_F)
 
 
 class DCConfig(Table):
@@ -42,7 +43,9 @@ class DCConfig(Table):
         json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
     mu: list[float] | str = Field(
         "auto", description="Chemical potentials (model energy unit): start:stop:num, a,b,c, a TOML list, or auto "
-                            f"= {AUTO_MU_POINTS} values across the model's bands (5% inside their extremes).")
+                            f"= {AUTO_MU_POINTS} values: E_F ± {AUTO_MU_HALF_WIDTH_EV:g} eV when the model's files "
+                            "give a Fermi energy (Wannier90, wt.in), else across the model's bands (5% inside their "
+                            "extremes).")
     temperature: PositiveFloat = Field(0.05, description="kT in the model's energy unit.")
     grid: Grid = Field(Sampling.grid, description="k-points per direction (N, or N1,N2[,N3]).")
     offset: Offset = offset_field()
@@ -99,10 +102,26 @@ class DCConfig(Table):
         return v
 
 
+def _fermi_range(model) -> tuple[float, float] | None:
+    """E_F ± AUTO_MU_HALF_WIDTH_EV in model units, or None (no Fermi energy, or no physical energy unit)."""
+    from ..units import energy_unit_ev
+
+    fermi, e0 = model.parameters.get("fermi_energy"), energy_unit_ev(model)
+    if fermi is None or e0 is None:
+        return None
+    half = AUTO_MU_HALF_WIDTH_EV / e0
+    return float(fermi) - half, float(fermi) + half
+
+
 def auto_mu(model, num: int = AUTO_MU_POINTS) -> np.ndarray:
-    """`num` chemical potentials across the model's bands: the band extremes sampled on a coarse
+    """`num` chemical potentials: E_F ± AUTO_MU_HALF_WIDTH_EV for a model whose files give its Fermi energy
+    (in a physical energy unit); else across the model's bands — the band extremes sampled on a coarse
     k-grid, 5% of the band width inside them (so the default range always meets the bands)."""
     from ..kspace import make_grid
+
+    around = _fermi_range(model)
+    if around is not None:
+        return np.linspace(*around, num)
 
     grid = make_grid(model, 12) if model.is_periodic else make_grid(model, 12, kind="box")
     k, _ = grid.points(0, grid.npoints)
@@ -162,6 +181,10 @@ def command(out, figure, executor, **opts):
         symmetry_tol=conf.symmetry_tol, refine=conf.refine, refine_tol=conf.refine_tol, **executor,
     )
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
+    if conf.mu == "auto":
+        where = (f"the model's Fermi energy {model.parameters['fermi_energy']:g} ± {AUTO_MU_HALF_WIDTH_EV:g} eV"
+                 if _fermi_range(model) is not None else "across the model's bands")
+        click.echo(f"mu: auto, {len(mu)} values {mu[0]:g} ... {mu[-1]:g} {model.energy_unit} ({where})")
     click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "
                "(Drude: coefficient of 1/Gamma^2, BCD: of 1/Gamma)")
     for comp in ds.component.values:
