@@ -152,6 +152,8 @@ def test_single_mu_commands_default_to_the_models_fermi_energy(tmp_path):
               "--omega", "1", "2", "3", "--out", str(tmp_path / "o.nc"), "--quiet")
     assert res.exit_code == 0, res.output
     assert "mu = 7.9366 eV (the model's Fermi energy)" in res.output
+    # GaAs (−43m) forbids chi^xy of the x current; the default shows the largest component, yz (σ^xyz)
+    assert "chi^yz (the largest component; --component for another)" in res.output
     assert metadata(load(tmp_path / "o.nc"), "parameters")["mu"] == pytest.approx(7.9366)
     res = run("dc-exact", "--wannier90", gaas, "--grid", "2", "--gamma", "0.05", "--no-fit", "--symmetry", "none",
               "--out", str(tmp_path / "e.nc"), "--quiet")

@@ -57,7 +57,8 @@ class OpticalConfig(Table):
         None, description="Smallest band splitting the sums over states resolve (model energy unit): closer pairs "
                           "are one subspace; 0 keeps every pair apart (WannierBerri's sums with its thresholds at 0).",
         json_schema_extra={"default_text": "min(broadening, 1 meV) for eV models, else none"})
-    component: str = Field("xy", description="αβ shown in the table and figure.")
+    component: str | None = Field(None, description="αβ shown in the table and figure.",
+                                  json_schema_extra={"default_text": "the largest |chi| (xy when all are 0)"})
     symmetry: str = Field("neumann", description="Point group (current observables): neumann (zero the components "
                                                  "forbidden by the group the model keeps to Wannier accuracy and "
                                                  "by the crystal's group from its files, and the part of each kind "
@@ -106,8 +107,8 @@ def command(out, figure, executor, **opts):
     model, conf = setup.model, setup.conf
     if not conf.observable:
         raise QgeomInputError("no observable given: pass --observable NAME (e.g. layer_polarization, current_x).")
-    comp = conf.component.strip().lower()
-    if len(comp) != 2 or any(c not in "xyz"[: model.dim] for c in comp):
+    comp = None if conf.component is None else conf.component.strip().lower()
+    if comp is not None and (len(comp) != 2 or any(c not in "xyz"[: model.dim] for c in comp)):
         raise QgeomInputError(f"--component must be two of {list('xyz'[: model.dim])}, e.g. xy; got {conf.component!r}.")
     from ..observables import resolve as resolve_observable
 
@@ -134,10 +135,11 @@ def command(out, figure, executor, **opts):
         degen_tol=conf.degen_tol, resolution=conf.resolution, principal_part=conf.principal_part,
         symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol, **executor,
     )
-    a, b = comp
+    a, b = comp or _largest_component(ds)
     click.echo(f"{model!r}, observable {metadata(ds, 'parameters')['observable']}, grid {metadata(ds, 'grid')['shape']}, "
                f"mu = {mu:g} {model.energy_unit} ({mu_source})")
-    click.echo(f"chi^{a}{b} in {ds.chi.attrs['units']}; Re chi: response to linear polarization, "
+    click.echo(f"chi^{a}{b}{'' if comp else ' (the largest component; --component for another)'} in "
+               f"{ds.chi.attrs['units']}; Re chi: response to linear polarization, "
                f"Im chi: to circular polarization (docs/optical.md)")
     click.echo(format_table(["kind", "part", "peak", f"at hbar*w ({model.energy_unit})", "max", "min"],
                             peak_rows(ds, a, b)))
@@ -160,3 +162,12 @@ def command(out, figure, executor, **opts):
     click.echo(f"wrote {path}")
     fig = plot_parts(ds, fig_path, a, b)
     click.echo(f"wrote {fig}")
+
+
+def _largest_component(ds) -> str:
+    """The αβ with the largest |χ| over kinds and ω ("xy", or the first pair, when every one is 0)."""
+    mag = np.abs(ds.chi).max(("kind", "omega"))
+    if not float(mag.max()) > 0:
+        return "xy" if "y" in ds.beta.values else str(ds.alpha.values[0]) * 2
+    best = mag.argmax(...)
+    return str(ds.alpha.values[int(best["alpha"])]) + str(ds.beta.values[int(best["beta"])])
