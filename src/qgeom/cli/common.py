@@ -32,14 +32,18 @@ def parse_values(spec, name: str = "mu") -> np.ndarray:
         ) from None
 
 
+def fermi_energy(model) -> float | None:
+    """The model's Fermi energy when its files give one (`parameters["fermi_energy"]`: Wannier90 .win/.wout,
+    WannierTools wt.in), else None: the one place the commands' μ defaults read it."""
+    ef = model.parameters.get("fermi_energy")
+    return None if ef is None else float(ef)
+
+
 def fermi_level(model) -> tuple[float, str]:
     """The default chemical potential of the single-μ commands and where it comes from: the model's Fermi
-    energy when its files give one (`parameters["fermi_energy"]`: Wannier90 .win/.wout, WannierTools wt.in),
-    else 0 (the library models' own zero)."""
-    ef = model.parameters.get("fermi_energy")
-    if ef is None:
-        return 0.0, "0: the model gives no Fermi energy"
-    return float(ef), "the model's Fermi energy"
+    energy (`fermi_energy`), else 0 (the library models' own zero)."""
+    ef = fermi_energy(model)
+    return (0.0, "0: the model gives no Fermi energy") if ef is None else (ef, "the model's Fermi energy")
 
 
 def handle_errors(f):

@@ -20,7 +20,7 @@ from ..dc.zeros import label, numerical_zeros, zero_note
 from ..results import metadata, save
 from ..units import UNIT_CHOICES
 from ..near_degeneracy import NEAR_EFFECT
-from .common import (format_table, handle_errors, output_path, parse_values, symmetry_footnote,
+from .common import (fermi_energy, format_table, handle_errors, output_path, parse_values, symmetry_footnote,
                      warn_near_degenerate)
 from .executor_options import executor_options
 from .model_loader import load, model_options
@@ -106,11 +106,11 @@ def _fermi_range(model) -> tuple[float, float] | None:
     """E_F ± AUTO_MU_HALF_WIDTH_EV in model units, or None (no Fermi energy, or no physical energy unit)."""
     from ..units import energy_unit_ev
 
-    fermi, e0 = model.parameters.get("fermi_energy"), energy_unit_ev(model)
+    fermi, e0 = fermi_energy(model), energy_unit_ev(model)
     if fermi is None or e0 is None:
         return None
     half = AUTO_MU_HALF_WIDTH_EV / e0
-    return float(fermi) - half, float(fermi) + half
+    return fermi - half, fermi + half
 
 
 def auto_mu(model, num: int = AUTO_MU_POINTS) -> np.ndarray:
@@ -182,7 +182,7 @@ def command(out, figure, executor, **opts):
     )
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
     if conf.mu == "auto":
-        where = (f"the model's Fermi energy {model.parameters['fermi_energy']:g} ± {AUTO_MU_HALF_WIDTH_EV:g} eV"
+        where = (f"the model's Fermi energy {fermi_energy(model):g} ± {AUTO_MU_HALF_WIDTH_EV:g} eV"
                  if _fermi_range(model) is not None else "across the model's bands")
         click.echo(f"mu: auto, {len(mu)} values {mu[0]:g} ... {mu[-1]:g} {model.energy_unit} ({where})")
     click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "
