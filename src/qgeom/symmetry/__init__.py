@@ -117,7 +117,8 @@ class SymmetryPlan:
                     "allowed_only_by_model_breaking": {name: [c for c, w in zip(comps, weak) if w]
                                                        for name, (comps, weak, _, _) in self.model_breaking.items()},
                     "time_reversal": ("kept by the model" if not self.crystal_magnet and self.time_reversal_change is None
-                                      else "broken by the model's exchange field (a magnet)" if self.crystal_magnet
+                                      else "broken by the model (a magnet, or a perturbation that breaks it)"
+                                      if self.crystal_magnet
                                       else "broken by the model only at a Wannierization's accuracy: restoring it "
                                            f"changes max |H(R)| by {self.time_reversal_change:.3g} eV <= "
                                            f"{NONMAGNETIC_CHANGE_EV:g} eV (non-magnetic crystal)"),
