@@ -100,13 +100,22 @@ def _record(ds: xr.Dataset, name: str, info: dict) -> None:
 
 
 def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, tol: float,
-                 over: Sequence[str] = (), method: str | None = None, advice: str = "") -> xr.Dataset:
+                 over: Sequence[str] = (), method: str | None = None, advice: str = "",
+                 exact: str | None = None) -> xr.Dataset:
     """Add `<name>_error` (same dims and units as `name`) and the `error_estimate` attribute;
     warn (AccuracyWarning) when the relative error exceeds `tol`. `coarse`: the variable
     evaluated from the coarse sub-grid sum (None when the grid has no sub-grid), or — with
     `method` saying so — from another less accurate sum (the result before the last refinement level).
-    `advice`: a response's own remedy, added to the warning's."""
+    `advice`: a response's own remedy, added to the warning's. `exact`: why the value has no grid error
+    (e.g. zeros by symmetry, no k-sum): the error is 0 and that reason is recorded."""
     shape = list(grid.shape)
+    if exact is not None:
+        ds[f"{name}_error"] = (ds[name].dims, np.zeros(ds[name].shape))
+        ds[f"{name}_error"].attrs.update({"units": ds[name].attrs.get("units", ""), "definition": exact,
+                                          "long_name": f"estimated k-grid discretization error of {name}"})
+        _record(ds, name, {"method": exact, "variable": f"{name}_error", "grid": shape, "tolerance": tol,
+                           "max_relative_error": 0.0})
+        return ds
     strides = list(grid.strides)
     if coarse is None:
         why = ("no grid axis divisible by 2, 3, 5 or 7" if np.prod(strides) == 1 else

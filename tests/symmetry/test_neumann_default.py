@@ -242,3 +242,51 @@ def test_optical_responses_get_the_crystals_zeros_too():
         part = "imag" if TERMS[str(kind)].time_reversal_forbids == "real" else "real"
         np.testing.assert_array_equal(getattr(chi[i][allowed], part), getattr(raw[i][allowed], part))
     assert json.loads(ds.attrs["symmetry"])["allowed_only_by_model_breaking"] == {"chi": ["xz", "zx"]}
+
+
+def test_a_result_the_group_forbids_entirely_needs_no_k_sum(monkeypatch):
+    """bcc Fe at default settings: the structure's inversion forbids every second-order DC term, so the result
+    is exact zeros without a k-sum (any grid: 200³ here), said in attrs (k_sum, error_estimate) and in the
+    model-breaking notice (components named, sizes not computed); symmetry=None still sums the model."""
+    import importlib
+
+    from qgeom.symmetry import SymmetryWarning
+
+    module = importlib.import_module("qgeom.dc.expansion")  # qgeom.dc re-exports the function of that name
+    fe = from_wannier90(GAAS.parent / "Fe")
+    kw = dict(components="all", mu=[9.1839], temperature=0.025, progress=False)
+
+    def no_k_sum(*args, **kwargs):
+        raise AssertionError("k-sum of a result the group forbids entirely")
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "_k_sums", no_k_sum)
+        with pytest.warns(SymmetryWarning, match=r"drude\[xxx, .*\] \(not computed\)"):
+            ds = dc.expansion(fe, grid=200, **kw)
+    assert ds.sigma.shape == (2, 5, 27, 1) and np.all(ds.sigma.values == 0) and ds.forbidden.values.all()
+    assert np.all(ds.sigma_error.values == 0) and np.all(ds.sigma_near_degenerate.values == 0)
+    assert json.loads(ds.attrs["symmetry"])["k_sum"].startswith("skipped")
+    assert json.loads(ds.attrs["error_estimate"])["sigma"]["method"].startswith("none: every value is zero")
+    assert np.abs(dc.expansion(fe, grid=4, symmetry=None, **kw).sigma.values).max() > 0
+
+
+def test_an_optical_response_the_group_forbids_entirely_needs_no_k_sum(monkeypatch):
+    """The x current of bcc Fe at default settings: inversion (wt.in) forbids every αβ, so χ is exact zeros
+    without a k-sum on the default grid; symmetry=None sums the model."""
+    import importlib
+
+    from qgeom.optical import response
+
+    module = importlib.import_module("qgeom.optical.response")
+    fe = from_wannier90(GAAS.parent / "Fe")
+    kw = dict(omega=[1.0, 2.0], mu=9.1839, temperature=0.025, tau=0.1, progress=False)
+
+    def no_k_sum(*args, **kwargs):
+        raise AssertionError("k-sum of a response the group forbids entirely")
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "_integrate_chi", no_k_sum)
+        ds = response(fe, "current_x", **kw)
+    assert np.all(ds.chi.values == 0) and ds.forbidden.values.all() and np.all(ds.chi_error.values == 0)
+    assert json.loads(ds.attrs["symmetry"])["k_sum"].startswith("skipped")
+    assert np.abs(response(fe, "current_x", grid=4, symmetry=None, **kw).chi.values).max() > 0

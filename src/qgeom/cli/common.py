@@ -96,6 +96,8 @@ def symmetry_footnote(ds) -> str | None:
     group = json.loads(ds.attrs["symmetry"])
     where = "full grid" if group["wedge_points"] is None else \
         f"{group['wedge_points']} of {group['full_grid_points']} k-points evaluated (irreducible wedge)"
+    if group.get("k_sum"):
+        where = "no k-sum: every requested component is forbidden, so the result is exact zeros"
     crystal = (f"; the crystal's group {group['crystal_group']} from {group['crystal_structure_from']} too"
                if group.get("crystal_group") else "")
     by_t = ("; time reversal (kept by the model) forbids each kind's Re (injection, Kramers) or Im (shift) part"

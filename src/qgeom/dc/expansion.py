@@ -10,6 +10,7 @@ model's units are physical (`units="auto"`, via `qgeom.units`).
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from types import MappingProxyType
 from collections.abc import Sequence
@@ -28,7 +29,7 @@ from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
 from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check_grid, refine as refine_sum
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
-from ..symmetry.results import attach_symmetry, symmetrize_terms
+from ..symmetry.results import SKIPPED_ERROR, attach_symmetry, forbids_everything, symmetrize_terms
 from ..near_degeneracy import (NEAR_EFFECT, dc_tolerances, flag_near_degenerate, grouped_sums,
                                near_degenerate_variable, split_near)
 from ..units import second_order_conductivity_scale
@@ -446,15 +447,20 @@ def expansion(
     error_tol = error_tolerance(error_tol)
     base_grid = plan.grid if plan else kgrid
     to_sigma = lambda sums: scale * unit_factor * assemble(split_near(sums, resolved)[0], mechanisms, rta)  # noqa: E731
-    raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement, _relative_change(to_sigma, unit_factor),
-                                       mu=mu_arr, temperature=kT, order=order,
-                                       operations=plan.ops if plan and not plan.zeros_only else None,
-                                       degen_tol=degen_tol, axes=axes,
-                                       blocks=sampling.blocks, **execution.kwargs())
-    raw, near = split_near(raw, resolved)
-    sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
-    near = scale * unit_factor * assemble(near, mechanisms, rta) if near else np.zeros_like(sigma)
-    coarse = None if raw_coarse is None else to_sigma(raw_coarse)
+    if forbids_everything(plan, computed, comps, TERMS):  # exact zeros: no k-sum can change them
+        plan = dataclasses.replace(plan, skipped=True)  # recorded in attrs["symmetry"]["k_sum"]
+        sigma = np.zeros((len(mechanisms), len(TERMS), len(computed), len(mu_arr)))
+        near, coarse, refined = np.zeros_like(sigma), None, None
+    else:
+        raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement, _relative_change(to_sigma, unit_factor),
+                                           mu=mu_arr, temperature=kT, order=order,
+                                           operations=plan.ops if plan and not plan.zeros_only else None,
+                                           degen_tol=degen_tol, axes=axes,
+                                           blocks=sampling.blocks, **execution.kwargs())
+        raw, near = split_near(raw, resolved)
+        sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
+        near = scale * unit_factor * assemble(near, mechanisms, rta) if near else np.zeros_like(sigma)
+        coarse = None if raw_coarse is None else to_sigma(raw_coarse)
     forbidden = None
     if plan:
         sigma, forbidden = symmetrize_terms(plan, sigma, computed, comps, TERMS, record=True)
@@ -483,6 +489,8 @@ def expansion(
         f"{', '.join(f'{k}={v!r}' for k, v in BY_PARTS.items())} "
         "(fewer k-points where bands have avoided crossings near mu; "
         "docs/dc_expansion.md)")
+    if plan is not None and plan.skipped:
+        return attach_error(ds, "sigma", None, grid=kgrid, tol=error_tol, exact=SKIPPED_ERROR)
     if refined is not None:
         attach_refinement(ds, refined, refinement, base_grid)
         if refined.history:

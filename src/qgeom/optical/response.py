@@ -5,6 +5,7 @@ See `terms.py` for the formulas and `units.py` for the field and unit convention
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
@@ -20,7 +21,7 @@ from ..near_degeneracy import (flag_near_degenerate, grouped_sums, near_degenera
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
-from ..symmetry.results import attach_symmetry
+from ..symmetry.results import SKIPPED_ERROR, attach_symmetry
 from . import kernels, spectral
 from . import symmetry as _optsym
 from . import scissors as _scissors
@@ -167,9 +168,15 @@ def response(
     settings["group_tol"] = optical_tolerance(model, degen_tol, settings["broadening"], resolution)
     order = obs.bands_order(max(TERMS[k].derivative_order for k in kinds) > 1)
     t0 = time.perf_counter()
-    chi, near, coarse = _integrate_chi(model, obs, kinds, omega, plan.grid if plan else kgrid, settings, sc, order=order, degen_tol=degen_tol,
-                                 chunk_size=chunk_size, progress=progress, subgrid=True,
-                                 executor={"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint})
+    if plan and _optsym.forbids_everything(plan, direction, model.dim):  # exact zeros: no k-sum can change them
+        plan = dataclasses.replace(plan, skipped=True)  # recorded in attrs["symmetry"]["k_sum"]
+        chi = np.zeros((len(kinds), len(omega), model.dim, model.dim), complex)
+        near, coarse = np.zeros_like(chi), None
+    else:
+        chi, near, coarse = _integrate_chi(model, obs, kinds, omega, plan.grid if plan else kgrid, settings, sc,
+                                           order=order, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress,
+                                           subgrid=True, executor={"workers": workers, "scheduler": scheduler,
+                                                                   "checkpoint": checkpoint})
     elapsed = time.perf_counter() - t0
     forbidden, t_parts, t_record = None, None, {}
     if plan:
@@ -198,6 +205,8 @@ def response(
                               effect="carry", advice="Transitions within unresolved pairs dominate: check with a "
                               "smaller broadening, or group them with resolution=broadening")
     coarse = None if coarse is None else np.moveaxis(coarse, 1, 3) * factor
+    if plan and plan.skipped:
+        return attach_error(ds, "chi", None, grid=kgrid, tol=error_tol, exact=SKIPPED_ERROR)
     return attach_error(ds, "chi", coarse, grid=kgrid, tol=error_tol, over=("alpha", "beta", "omega"))
 
 

@@ -64,6 +64,12 @@ def apply_plan(plan, chi: np.ndarray, direction: int, dim: int, label: str | Non
     return out, forbidden | weak
 
 
+def forbids_everything(plan, direction: int, dim: int) -> bool:
+    """Whether `plan` forbids every field component αβ of the current along `direction` (the model's group and
+    the crystal's): then χ is exact zeros whatever the k-sum gives, and none is needed."""
+    return bool(apply_plan(plan, np.zeros((1, dim, dim)), direction, dim)[1].all())
+
+
 def check_observable(obs) -> int:
     """The current direction of `obs`; other observables are refused (their transformation law is
     not known to qgeom yet)."""

@@ -58,6 +58,7 @@ class SymmetryPlan:
     # time reversal broken by the model's bands but restorable by this max |ΔH(R)| (eV, ≤ NONMAGNETIC_CHANGE_EV):
     # the crystal counts as non-magnetic (None: the model keeps T, or is a magnet)
     time_reversal_change: float | None = None
+    skipped: bool = False  # every requested component forbidden: exact zeros, no k-sum (`results.forbids_everything`)
     # term -> (components, allowed only because the model breaks the crystal's group, largest such |value|, kept)
     model_breaking: dict = field(default_factory=dict, compare=False)
 
@@ -106,6 +107,13 @@ class SymmetryPlan:
                 "non-magnetic crystal (for a magnet with an exchange field that weak: symmetry=None)")
 
     def describe(self) -> dict:
+        info = self._describe()
+        if self.skipped:
+            info["k_sum"] = ("skipped: the group forbids every requested component of every term, so the result is "
+                             "exact zeros (symmetry=None sums the model's own values)")
+        return info
+
+    def _describe(self) -> dict:
         if self.zeros_only:
             return {"symmetry_source": self.source, "symmetry_group": self.group,
                     "symmetry_operations": [g.label() for g in self.ops], "wedge_points": None,

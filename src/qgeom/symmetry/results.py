@@ -38,6 +38,18 @@ def symmetrize_terms(plan, sigma: np.ndarray, computed: list[str], comps: list[s
     return out, forbidden
 
 
+SKIPPED_ERROR = "none: every value is zero by symmetry (no k-sum)"
+
+
+def forbids_everything(plan, computed: list[str], comps: list[str], terms) -> bool:
+    """Whether `plan` forbids every component `comps` of every DC term (Neumann zeros and the crystal's, each
+    term's parity and form): then the result is exact zeros whatever the k-sum gives, and none is needed."""
+    if plan is None:
+        return False
+    probe = np.zeros((1, len(terms), len(computed), 1))
+    return bool(symmetrize_terms(plan, probe, computed, comps, terms)[1].all())
+
+
 def attach_symmetry(ds: xr.Dataset, plan, forbidden: np.ndarray | None, dims=("term", "component")) -> xr.Dataset:
     """`forbidden[dims]` (True: zero by Neumann's principle) and the group in attrs."""
     if plan is None:
@@ -76,13 +88,18 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
         "component the crystal's point group (atoms of the model's files) forbids but the Wannier model, which "
         "breaks that group beyond a Wannierization's accuracy, allowed: set to 0 (symmetry=None keeps the "
         "model's own value)")
-    notable = {n: r for n, r in records.items() if r[2] > ZEROED_NOTICE * max(r[3], 0.0) and r[2] > 0}
+    if plan.skipped:  # no k-sum: the components are named, their sizes unknown
+        notable = {n: r for n, r in records.items() if np.any(r[1])}
+    else:
+        notable = {n: r for n, r in records.items() if r[2] > ZEROED_NOTICE * max(r[3], 0.0) and r[2] > 0}
     if not notable:
         return
-    name, (rc, weak, largest, kept) = max(notable.items(), key=lambda kv: kv[1][2] / kv[1][3] if kv[1][3] else np.inf)
+    name, (rc, weak, largest, kept) = (next(iter(notable.items())) if plan.skipped else max(
+        notable.items(), key=lambda kv: kv[1][2] / kv[1][3] if kv[1][3] else np.inf))
     listed = ", ".join(c for c, w in zip(rc, weak) if w)
-    share = ("the term's largest value" if largest >= 0.99 * kept
-             else f"{largest / kept:.2g} of the term's largest value")
+    size = ("not computed" if plan.skipped else
+            f"up to {largest:.2g}, " + ("the term's largest value" if largest >= 0.99 * kept
+                                        else f"{largest / kept:.2g} of the term's largest value"))
     unitary_name = plan.crystal_name.split(" (")[0]
     note = plan.time_reversal_note()
     spatial = len(unitary(list(plan.crystal))) > len(unitary(list(plan.ops)))  # not only time reversal missing
@@ -101,8 +118,8 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
                         f"representation='fitted') (CLI --symmetrize-model={unitary_name})")
     warnings.warn(
         f"symmetry: {what}, but the Wannier model "
-        f"keeps only {plan.group} to a Wannierization's accuracy: {name}[{listed}] (up to {largest:.2g}, {share}) "
-        "came only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
+        f"keeps only {plan.group} to a Wannierization's accuracy: {name}[{listed}] ({size}) "
+        "can come only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
         "symmetry=None keeps the model's values). To remove the breaking from the model itself: "
         + "; ".join(remedies) + ".", SymmetryWarning, stacklevel=4)
 
