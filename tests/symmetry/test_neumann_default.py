@@ -290,3 +290,23 @@ def test_an_optical_response_the_group_forbids_entirely_needs_no_k_sum(monkeypat
     assert np.all(ds.chi.values == 0) and ds.forbidden.values.all() and np.all(ds.chi_error.values == 0)
     assert json.loads(ds.attrs["symmetry"])["k_sum"].startswith("skipped")
     assert np.abs(response(fe, "current_x", grid=4, symmetry=None, **kw).chi.values).max() > 0
+
+
+def test_an_exact_scan_the_group_forbids_entirely_needs_no_k_sum(monkeypatch):
+    """dc.exact on bcc Fe at default settings: inversion forbids every component at every Γ, so σ(Γ) is exact
+    zeros without the contour k-sums; symmetry=None sums the model."""
+    import importlib
+
+    module = importlib.import_module("qgeom.dc.exact")
+    fe = from_wannier90(GAAS.parent / "Fe")
+    kw = dict(components=["xyy", "xyz"], mu=[9.1839], temperature=0.05, gamma=[0.02, 0.04], progress=False)
+
+    def no_k_sum(*args, **kwargs):
+        raise AssertionError("k-sum of a result the group forbids entirely")
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "_family_sums", no_k_sum)
+        ds = dc.exact(fe, grid=100, **kw)
+    assert np.all(ds.sigma.values == 0) and ds.forbidden.values.all() and np.all(ds.sigma_error.values == 0)
+    assert json.loads(ds.attrs["symmetry"])["k_sum"].startswith("skipped")
+    assert np.abs(dc.exact(fe, grid=3, symmetry=None, **kw).sigma.values).max() > 0

@@ -27,6 +27,7 @@ Units: e = Ä§ = 1, model energy and length units; temperature = kT and gamma = Î
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -45,7 +46,7 @@ from ..units import second_order_conductivity_scale
 from . import psi_tables as PT
 from .components import component_indices, parse_components
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
-from ..symmetry.results import attach_symmetry
+from ..symmetry.results import SKIPPED_ERROR, attach_symmetry
 from .conventions import check_convention, convention_scale, sigma_definition
 from .observable_terms import (block_observables, dc_observable, field_indices, observable_attrs,
                                observable_tensors, observable_unit, parse_field_components)
@@ -359,9 +360,14 @@ def exact(
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
-    Ks, coarse = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
-                              executor, subgrid=True, obs=obs)
-    sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
+    if plan and plan.symmetrize(np.zeros((1, len(computed), 1)), computed, comps, 1, axis=1)[1].all():
+        plan = dataclasses.replace(plan, skipped=True)  # every component forbidden: exact zeros, no k-sum
+        sigma = c0 = c1 = np.zeros((len(g_arr), len(computed), len(mu_arr)), complex)
+        coarse = None
+    else:
+        Ks, coarse = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
+                                  executor, subgrid=True, obs=obs)
+        sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
     forbidden = None
     if plan:  # [gamma, computed, mu] -> [gamma, comps, mu], group-averaged (unitary: parity +1)
         (sigma, forbidden), (c0, _), (c1, _) = (plan.symmetrize(x, computed, comps, 1, axis=1, label=name)
@@ -374,6 +380,8 @@ def exact(
             coarse = _dc_coefficients(coarse, zs, idx, sw, convention_scale(convention) * factor)[0].real
         if plan:  # the coarse sub-grid's orbits of a wedge, averaged alike
             coarse = plan.symmetrize(coarse, computed, comps, 1, axis=1)[0]
+    if plan and plan.skipped:
+        return attach_error(ds, "sigma", None, grid=full, tol=error_tol, exact=SKIPPED_ERROR)
     return attach_error(ds, "sigma", coarse, grid=full, tol=error_tol, over=("component", "mu"))
 
 

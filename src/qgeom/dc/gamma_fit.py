@@ -173,7 +173,8 @@ def comparison_rows(scan: xr.Dataset) -> list[list]:
                 f = float(scan["fit"].sel(sel))
                 u = float(scan["fit_uncertainty"].sel(sel))
                 e = float(scan["expansion"].sel(sel))
-                rel = abs(f - e) / abs(e) if abs(e) > 1e-14 else float("nan")
+                # both exact zeros (a component the group forbids) agree; a zero expansion otherwise has no scale
+                rel = abs(f - e) / abs(e) if abs(e) > 1e-14 else (0.0 if f == e == 0 else float("nan"))
                 rows.append([str(c), float(mu), coef, f, u, e, rel])
     return rows
 
