@@ -172,3 +172,33 @@ def test_dc_auto_mu_centres_on_the_fermi_energy_of_a_wannier_model(tmp_path):
     assert res.exit_code == 0, res.output
     np.testing.assert_allclose(load(out).mu.values, np.linspace(7.4366, 8.4366, 21), rtol=1e-12)
     assert "mu: auto, 21 values 7.4366 ... 8.4366 eV (the model's Fermi energy 7.9366 ± 0.5 eV)" in res.output
+
+
+def test_field_flags_build_the_models_of_the_api(tmp_path):
+    """--restore-time-reversal --displacement-field F --exchange-field J (or the [model] keys) build
+    with_exchange_field(with_displacement_field(restore_time_reversal(model), F), J): the same σ as the API;
+    library models refuse them."""
+    from qgeom.models.onsite import with_exchange_field
+    from qgeom.models.symmetrize import restore_time_reversal
+    from qgeom.models.two_dimensional import with_displacement_field
+
+    mos2 = ROOT / "examples" / "MoS2-1Tp"
+    kw = ["--components", "yxx,xxx", "--mu", "-3.8,-3.6", "--temperature", "0.025", "--grid", "12,8"]
+    out = tmp_path / "f.nc"
+    res = run("dc", "--wannier90", str(mos2), "--restore-time-reversal", "--displacement-field", "0.1",
+              "--exchange-field", "0.05", *kw, "--out", str(out), "--quiet")
+    assert res.exit_code == 0, res.output
+    model = with_exchange_field(with_displacement_field(restore_time_reversal(from_wannier90(mos2)), 0.1), 0.05)
+    api = expansion(model, components="yxx,xxx", mu=[-3.8, -3.6], temperature=0.025, grid=(12, 8), progress=False)
+    ds = load(out)
+    assert metadata(ds, "model")["parameters"]["exchange_field"]["J"] == 0.05
+    assert np.abs(api.sigma.sel(term="drude").values).max() > 0
+    np.testing.assert_allclose(ds.sigma.values, api.sigma.values, rtol=1e-12, atol=0)
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'[model]\nwannier90 = "{mos2.as_posix()}"\nrestore_time_reversal = true\n'
+                   'displacement_field = 0.1\nexchange_field = 0.05\n')
+    res = run("dc", "--config", str(cfg), *kw, "--out", str(tmp_path / "c.nc"), "--quiet")
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(load(tmp_path / "c.nc").sigma.values, api.sigma.values, rtol=1e-12, atol=0)
+    res = run("dc", "--model", "qi_wu_zhang", "--exchange-field", "0.1", "--out", str(tmp_path / "q.nc"))
+    assert res.exit_code != 0 and "Wannier90 models" in res.output

@@ -33,7 +33,8 @@ def model_parameters(name: str) -> dict[str, Any]:
     return {p.name: p.default for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
-WANNIER90_ONLY = ("convention", "position_operator", "restore_time_reversal", "symmetrize")
+WANNIER90_ONLY = ("convention", "position_operator", "restore_time_reversal", "symmetrize", "displacement_field",
+                  "exchange_field", "exchange_axis")
 
 
 class ModelTable(Table):
@@ -58,6 +59,16 @@ class ModelTable(Table):
                           "symbol of the unitary operations, e.g. -43m), D(g) fitted to the hoppings "
                           "(symmetrize_point_group(representation='fitted')); the removed breaking is recorded.",
         json_schema_extra={"default_text": "none (the model as read)"})
+    displacement_field: float | None = Field(
+        None, description="Electric field along the layer normal (V/Å) of a Wannier90 model, a potential linear in "
+                          "the Wannier centres' heights (qgeom.models.two_dimensional.with_displacement_field), "
+                          "after the restoring and symmetrizing above.",
+        json_schema_extra={"default_text": "none"})
+    exchange_field: float | None = Field(
+        None, description="Uniform exchange field J (eV) of a spinor Wannier90 model, H(R=0) += J sigma_axis "
+                          "(qgeom.models.onsite.with_exchange_field), applied last.",
+        json_schema_extra={"default_text": "none"})
+    exchange_axis: Literal["x", "y", "z"] = Field("z", description="Spin axis of --exchange-field.")
 
     @field_validator("name")
     @classmethod
@@ -95,15 +106,26 @@ class ModelTable(Table):
             model = symmetrize.restore_time_reversal(model)
         if self.symmetrize is not None:
             model = symmetrize.symmetrize_point_group(model, self.symmetrize, representation="fitted")
+        if self.displacement_field is not None:
+            from ..models.two_dimensional import with_displacement_field
+
+            model = with_displacement_field(model, float(self.displacement_field))
+        if self.exchange_field is not None:
+            from ..models.onsite import with_exchange_field
+
+            model = with_exchange_field(model, float(self.exchange_field), axis=self.exchange_axis)
         return model
 
 
 def model_options(f=None, *, convention_aliases: tuple[str, ...] = ()):
     """--config, --model, --param, --wannier90, --bloch-convention, --position-operator,
-    --restore-time-reversal, --symmetrize-model; the command
+    --restore-time-reversal, --symmetrize-model, --displacement-field, --exchange-field, --exchange-axis; the command
     receives them as keywords and passes its keyword dict to `load`."""
 
     def decorate(f):
+        f = flag(ModelTable, "exchange_axis")(f)
+        f = flag(ModelTable, "exchange_field", metavar="J")(f)
+        f = flag(ModelTable, "displacement_field", metavar="V_PER_A")(f)
         f = flag(ModelTable, "symmetrize", "--symmetrize-model", metavar="GROUP", dest="symmetrize_model")(f)
         f = flag(ModelTable, "restore_time_reversal")(f)
         f = flag(ModelTable, "position_operator")(f)
@@ -168,7 +190,9 @@ def load(opts: dict[str, Any], schema=None, table: str | None = None) -> Setup:
     if params:
         data["parameters"] = {**data.get("parameters", {}), **parse_param(params)}
     for key, flag_name in (("convention", "bloch_convention"), ("position_operator", "position_operator"),
-                           ("restore_time_reversal", "restore_time_reversal"), ("symmetrize", "symmetrize_model")):
+                           ("restore_time_reversal", "restore_time_reversal"), ("symmetrize", "symmetrize_model"),
+                           ("displacement_field", "displacement_field"), ("exchange_field", "exchange_field"),
+                           ("exchange_axis", "exchange_axis")):
         value = opts.pop(flag_name, None)
         if value is not None:
             data[key] = value
