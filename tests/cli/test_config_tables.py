@@ -202,3 +202,5 @@ def test_field_flags_build_the_models_of_the_api(tmp_path):
     np.testing.assert_allclose(load(tmp_path / "c.nc").sigma.values, api.sigma.values, rtol=1e-12, atol=0)
     res = run("dc", "--model", "qi_wu_zhang", "--exchange-field", "0.1", "--out", str(tmp_path / "q.nc"))
     assert res.exit_code != 0 and "Wannier90 models" in res.output
+    res = run("dc", "--wannier90", str(mos2), "--exchange-axis", "x", "--out", str(tmp_path / "a.nc"))
+    assert res.exit_code != 0 and "give exchange_field (--exchange-field J) too" in res.output

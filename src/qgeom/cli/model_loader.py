@@ -93,6 +93,9 @@ class ModelTable(Table):
                 raise ValueError(f"{', '.join(extra)} apply to Wannier90 models (--wannier90 PATH) only")
         elif self.parameters:
             raise ValueError("parameters (--param) apply to library models only; a Wannier90 model is its files")
+        if "exchange_axis" in self.model_fields_set and self.exchange_field is None:
+            raise ValueError("exchange_axis (--exchange-axis) sets the spin axis of an exchange field: give "
+                             "exchange_field (--exchange-field J) too")
         return self
 
     def build(self) -> Model:
