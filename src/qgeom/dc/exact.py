@@ -360,7 +360,7 @@ def exact(
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
-    if plan and plan.symmetrize(np.zeros((1, len(computed), 1)), computed, comps, 1, axis=1)[1].all():
+    if plan and plan.forbids_all(computed, comps, 1):
         plan = dataclasses.replace(plan, skipped=True)  # every component forbidden: exact zeros, no k-sum
         sigma = c0 = c1 = np.zeros((len(g_arr), len(computed), len(mu_arr)), complex)
         coarse = None

@@ -85,6 +85,11 @@ class SymmetryPlan:
             self.record_zeros(label, np.abs(np.moveaxis(values, axis, -1)), list(comps), forbidden, weak)
         return out, forbidden | weak
 
+    def forbids_all(self, computed, comps, parity: int, form: str | None = None) -> bool:
+        """Whether this plan forbids every component `comps` of a tensor of time-reversal `parity` (and `form`):
+        then the result is exact zeros whatever a k-sum gives (`skipped`)."""
+        return bool(self.symmetrize(np.zeros((1, len(computed))), computed, comps, parity, axis=1, form=form)[1].all())
+
     def record_zeros(self, label: str, magnitudes: np.ndarray, comps: list[str], forbidden: np.ndarray,
                      weak: np.ndarray) -> None:
         """Record what the Neumann zeros of a result removed, under `label`: `magnitudes` |values| with
