@@ -160,8 +160,14 @@ def test_single_mu_commands_default_to_the_models_fermi_energy(tmp_path):
     assert res.exit_code == 0, res.output
     np.testing.assert_allclose(load(tmp_path / "e.nc").mu.values, [7.9366])
     res = run("optical", "--model", "qi_wu_zhang", "--observable", "current_x", "--kind", "shift_like", "--grid", "4",
-              "--omega", "1", "2", "2", "--out", str(tmp_path / "q.nc"), "--quiet")
+              "--out", str(tmp_path / "q.nc"), "--quiet")
     assert res.exit_code == 0 and "mu = 0 " in res.output and "gives no Fermi energy" in res.output
+    np.testing.assert_allclose(load(tmp_path / "q.nc").omega.values, np.linspace(0.01, 0.3, 59))  # model units
+    # a material's default ħω range covers its interband transitions: 0.1-4 eV
+    res = run("optical", "--wannier90", gaas, "--observable", "current_x", "--kind", "shift_like", "--grid", "2",
+              "--out", str(tmp_path / "w.nc"), "--quiet")
+    assert res.exit_code == 0, res.output
+    np.testing.assert_allclose(load(tmp_path / "w.nc").omega.values, np.linspace(0.1, 4.0, 79))
 
 
 def test_dc_auto_mu_centres_on_the_fermi_energy_of_a_wannier_model(tmp_path):

@@ -15,11 +15,15 @@ from ..results import metadata, save
 from ..units import energy_unit_ev
 from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.terms import DEFAULT_KINDS, TERMS
-from .common import fermi_level, format_table, handle_errors, output_path, symmetry_footnote, warn_near_degenerate
+from .common import fermi_energy, fermi_level, format_table, handle_errors, output_path, symmetry_footnote, warn_near_degenerate
 from .model_loader import load, model_options
 from .tables import Grid, Offset, Table, grid_arg, offset_field, table_flags, symmetry_tol_field
 from .executor_options import executor_options
 from .safety_options import safety_options
+
+
+DEFAULT_OMEGA = (0.01, 0.3, 59)  # ħω MIN MAX N in model units: the seed models' transitions
+MATERIAL_OMEGA_EV = (0.1, 4.0, 79)  # ... and in eV for a Wannier model of a material (its files give E_F)
 
 
 class OpticalConfig(Table):
@@ -30,8 +34,11 @@ class OpticalConfig(Table):
     kinds: list[Literal[tuple(TERMS)]] = Field(  # type: ignore[valid-type]
         list(DEFAULT_KINDS), description="Response kinds (--kind repeatable): " + "; ".join(
             f"{n} ({t.help}, {t.equation}{', needs tau' if t.needs_tau else ''})" for n, t in TERMS.items()) + ".")
-    omega: tuple[float, float, PositiveInt] = Field(
-        (0.01, 0.3, 59), description="ħω grid MIN MAX N (model energy unit, eV for eV models).")
+    omega: tuple[float, float, PositiveInt] | None = Field(
+        None, description="ħω grid MIN MAX N (model energy unit, eV for eV models).",
+        json_schema_extra={"default_text": f"{' '.join(map(str, MATERIAL_OMEGA_EV))} (eV) for a model whose files "
+                                           f"give a Fermi energy (interband transitions of a material), else "
+                                           f"{' '.join(map(str, DEFAULT_OMEGA))}"})
     mu: float | None = Field(None, description="Chemical potential (model energy unit).",
                              json_schema_extra={"default_text": "the model's Fermi energy when its files give one "
                                                                 "(Wannier90, wt.in), else 0"})
@@ -126,7 +133,7 @@ def command(out, figure, executor, **opts):
             + (f", or leave {'it' if len(needs_tau) == 1 else 'them'} out: {' '.join('--kind ' + k for k in rest)}"
                if rest else "") + ".")
     mu, mu_source = (conf.mu, "given") if conf.mu is not None else fermi_level(model)
-    w0, w1, nw = conf.omega
+    w0, w1, nw = conf.omega or default_omega(model)
     ds = response(
         model, conf.observable, kinds=conf.kinds, omega=np.linspace(w0, w1, nw), mu=mu,
         temperature=conf.temperature, tau=conf.tau, broadening=conf.broadening, broadening_kind=conf.broadening_kind,
@@ -162,6 +169,16 @@ def command(out, figure, executor, **opts):
     click.echo(f"wrote {path}")
     fig = plot_parts(ds, fig_path, a, b)
     click.echo(f"wrote {fig}")
+
+
+def default_omega(model) -> tuple[float, float, int]:
+    """ħω MIN MAX N without --omega: MATERIAL_OMEGA_EV (in model units) for a model whose files give a Fermi energy
+    in a physical energy unit, else DEFAULT_OMEGA."""
+    e0 = energy_unit_ev(model)
+    if fermi_energy(model) is None or e0 is None:
+        return DEFAULT_OMEGA
+    w0, w1, n = MATERIAL_OMEGA_EV
+    return w0 / e0, w1 / e0, n
 
 
 def _largest_component(ds) -> str:
