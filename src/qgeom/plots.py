@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
+from ._validation import QgeomInputError
 from .results import decode_attr
 
 MAX_LINES = 24
@@ -192,8 +193,6 @@ def _component_rows(da: xr.DataArray, zero_mask: xr.DataArray, components=None) 
     if components is not None:
         unknown = [c for c in components if c not in comps]
         if unknown:
-            from ._validation import QgeomInputError
-
             raise QgeomInputError(f"components {unknown} are not in the result (it has {', '.join(comps)}).")
         return list(components), ""
     mag = np.abs(da.where(~zero_mask)).fillna(0.0)

@@ -25,6 +25,12 @@ PAULI = {"x": np.array([[0, 1], [1, 0]], complex), "y": np.array([[0, -1j], [1j,
 TIME_REVERSAL_REFERENCE = "time_reversal_reference"
 
 
+def files_record(parameters: dict) -> str:
+    """The crystal's files a model's time-reversal record comes from: its crystal structure's source (a model as
+    read), else TIME_REVERSAL_REFERENCE (changed since by T-even on-site terms only); '' when it has neither."""
+    return (parameters.get("crystal_structure") or {}).get("from") or parameters.get(TIME_REVERSAL_REFERENCE) or ""
+
+
 def add_onsite(model: Model, matrix: np.ndarray, parameters: dict, *, time_reversal_even: bool = False) -> Model:
     """The model with H(R = 0) += matrix (Hermitian, N×N) and `parameters` merged into its own;
     Wannier centres, position matrices and units kept. `time_reversal_even`: the term is even under time
@@ -44,7 +50,7 @@ def add_onsite(model: Model, matrix: np.ndarray, parameters: dict, *, time_rever
     changed = bool(np.any(matrix))
     kept = {k: v for k, v in base.parameters.items()
             if k not in ("crystal_structure", TIME_REVERSAL_REFERENCE) or not changed}
-    source = base.parameters.get(TIME_REVERSAL_REFERENCE) or base.parameters.get("crystal_structure", {}).get("from")
+    source = files_record(base.parameters)
     if changed and time_reversal_even and source:
         kept[TIME_REVERSAL_REFERENCE] = source
     shifted = TightBindingModel(base.R, t, lattice=base.lattice, name=base.name,

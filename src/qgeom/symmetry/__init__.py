@@ -197,6 +197,8 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
 
 
 def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan | None:
+    from ..models.onsite import files_record
+
     if not model.is_periodic or kgrid.kind != "uniform":
         return None
     ops, breaking = detect_at_model_accuracy(model)
@@ -219,7 +221,7 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
                         zeros_only=True, group=point_group_name(ops),
                         crystal=tuple(crystal) if larger else (),
                         crystal_name=crystal_name if larger else "",
-                        crystal_from=_files(model) if larger else "",
+                        crystal_from=files_record(model.parameters) if larger else "",
                         crystal_magnet=magnet, time_reversal_change=None if magnet else change)
 
 
@@ -240,9 +242,3 @@ def _crystal_expected(model, ops: list[Operation], magnet: bool, inferred: bool)
         return closure(structural + [Operation(np.eye(3), True)])
     return closure(list(ops) + [Operation(np.eye(3), True)]) if inferred else []
 
-
-def _files(model) -> str:
-    """The files the model's crystal record came from ('' when none)."""
-    from ..models.onsite import TIME_REVERSAL_REFERENCE
-
-    return model.parameters.get("crystal_structure", {}).get("from", "") or model.parameters.get(TIME_REVERSAL_REFERENCE, "")

@@ -213,11 +213,10 @@ def time_reversal_restoring_change(model) -> float | None:
     terms (a displacement field: `models.onsite.TIME_REVERSAL_REFERENCE`) — any other on-site term (an
     exchange field) drops both records, so a user's magnet is never measured here; None where that does
     not apply (no such record, not a tight-binding model in eV, no spinor time reversal fits its hoppings)."""
-    from ..models.onsite import TIME_REVERSAL_REFERENCE
+    from ..models.onsite import files_record
     from ..models.symmetrize import fit_cost, known_ordering, restore_time_reversal
 
-    files = model.parameters.get("crystal_structure") or model.parameters.get(TIME_REVERSAL_REFERENCE)
-    if not files or model.energy_unit != "eV":
+    if not files_record(model.parameters) or model.energy_unit != "eV":
         return None
     order = known_ordering(model)
     tau = getattr(model, "positions", None)
