@@ -93,6 +93,30 @@ def test_estimate_scales_and_is_a_small_dataclass():
     assert 30 < fe.seconds < 600 and fe.seconds < 2 * few.seconds
 
 
+def test_estimate_follows_the_integrands_work(monkeypatch):
+    """The size guard's time includes the integrand's `relative_cost`: dc.expansion's sums over states grow with
+    the components (27 on a 3D model cost ~2× the 4 of the benchmarks, measured on GaAs, Fe and a 32-orbital
+    model), and the by-parts forms cost less than the default ones."""
+    seen = []
+    monkeypatch.setattr(resources, "check", lambda res, what: seen.append(res.seconds) or res)
+    from qgeom.models import TightBindingModel
+
+    rng = np.random.default_rng(7)
+    hop = {(0, 0, 0): np.diag([-1.0, 0.0, 1.0]).astype(complex)}
+    for R in [(1, 0, 0), (0, 1, 0), (0, 0, 1)]:
+        hop[R] = 0.3 * (rng.normal(size=(3, 3)) + 1j * rng.normal(size=(3, 3)))
+    model = TightBindingModel.from_hoppings(hop, add_conjugates=True)
+    kw = dict(mu=0.2, temperature=0.1, grid=4, symmetry=None, error_tol=1e9, progress=False)
+    expansion(model, components="xyy", **kw)
+    expansion(model, components="all", **kw)
+    expansion(model, components="xyy", drude_form="velocity_cubed", geometric_form="metric_by_parts",
+              kinetic_form="velocity_cubed", **kw)
+    one, every, by_parts = seen
+    assert every > 1.5 * one and by_parts < 0.7 * one
+    plain = resources.estimate(nbands=2, dim=3, npoints=64)
+    assert resources.estimate(nbands=2, dim=3, npoints=64, relative_cost=3.0).seconds == pytest.approx(3 * plain.seconds)
+
+
 def test_guard_refuses_with_the_numbers_and_force_overrides(monkeypatch):
     monkeypatch.setattr(resources, "available_memory", lambda: 8 * 2**30)
     kw = dict(mu=np.linspace(-4, -3, 10**6), temperature=0.05, grid=12)

@@ -12,11 +12,13 @@ The model is deliberately simple — an order of magnitude, not a benchmark:
             1.3× that for N = 2000), occupations (8·N·nμ·4 B per k), the
             optical kernels (16·N²·nω·2 B per k), and the chunk sums (8·nμ·nω·64 B each),
             plus the list of chunk bounds;
-  time    = k-points × (N³·10 + m·N²·8·(1+d) + N²·(nμ + nω)·8 ops) at RATE ops/s per worker, where
-            m = #R^(1/d) + 1 is the extent of the box of R vectors along an axis: on a grid the Fourier
-            sums run axis by axis (`models.fourier`), so their cost per k-point is the last axis's, not
-            #R (the direct sum, ~50× more for bcc Fe's 1367 R vectors). Measured: full dc.expansion of
-            bcc Fe on 100³ chunks ~160 µs per k-point on one core, estimated ~90 µs.
+  time    = k-points × c × (N³·3.5 + 5.5e4 + m·N²·8·(1+d) + N²·(nμ + nω)·8 ops) at RATE ops/s per
+            worker: the eigensolve (batched, ~35 µs per k-point at N = 16 and ~490 at N = 64 on one core,
+            measured 33 and 440), the Fourier sums — m = #R^(1/d) + 1 is the extent of the box of R vectors
+            along an axis: on a grid they run axis by axis (`models.fourier`), so their cost per k-point is
+            the last axis's, not #R (the direct sum, ~50× more for bcc Fe's 1367 R vectors) — and the μ, ω
+            sweeps; c = the integrand's `relative_cost` (1 if it has none): the work per k-point beyond
+            those, e.g. `dc.expansion`'s sums over states for each requested component.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def format_seconds(s: float) -> str:
 
 
 def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1, n_omega: int = 0,
-             workers: int = 1, chunk_size: int | None = None) -> Resources:
+             workers: int = 1, chunk_size: int | None = None, relative_cost: float = 1.0) -> Resources:
     """Memory and time of a k-sum over `npoints` k-points of an N = `nbands` model (see module docstring)."""
     N, d, w = int(nbands), int(dim), max(1, int(workers or 1))
     n_mu, n_omega = max(1, int(n_mu)), max(0, int(n_omega))
@@ -74,7 +76,8 @@ def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1,
     bounds = 120 * (int(npoints) // chunk + 1)
     total = 16 * int(nR) * N * N + in_flight * (chunk * per_k + sums) + bounds
     box = min(float(nR), float(nR) ** (1.0 / max(d, 1)) + 1.0)  # R-box extent per axis (separable sums)
-    ops = float(npoints) * (10.0 * N**3 + 8.0 * box * N * N * (1 + d) + 8.0 * N * N * (n_mu + n_omega))
+    eigensolve = 3.5 * N**3 + 5.5e4  # LAPACK's N³ and numpy's per-matrix overhead, which dominates below N ≈ 24
+    ops = float(npoints) * float(relative_cost) * (eigensolve + 8.0 * box * N * N * (1 + d) + 8.0 * N * N * (n_mu + n_omega))
     return Resources(int(total), ops / (RATE * w))
 
 

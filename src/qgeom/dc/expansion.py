@@ -143,6 +143,10 @@ BINNED_MU_THRESHOLD = 32
 # ... unless its precomputed kernel (bins × Taylor terms × nμ per occupation order) would exceed this
 # (very low kT over a wide μ range): then the direct sum, whose memory is bounded by the chunk size
 BINNED_MU_MAX_BYTES = 256 * 2**20
+# time per k-point over `resources.estimate`'s eigensolve + Fourier + μ-sweep model (`relative_cost`):
+# (a + b·components) for the default forms, a constant for the by-parts ones (∂H only, the Fermi window's rows)
+RELATIVE_COST = (1.5, 0.06)
+RELATIVE_COST_BY_PARTS = 0.9
 
 
 class _FermiSurfaceSums:
@@ -161,6 +165,16 @@ class _FermiSurfaceSums:
             raise QgeomInputError(f"mu_method must be 'auto', 'direct' or 'binned', got {mu_method!r}.")
         self.mu_method = mu_method
         self._sweep = None
+
+    @property
+    def relative_cost(self) -> float:
+        """Its time per k-point over `resources.estimate`'s model of the eigensolve, Fourier sums and μ sweep
+        (the size guard's estimate): the sums over states grow with the components; fitted to GaAs, bcc Fe, a
+        32-orbital Wannier-like model (4 and 27 components) and 1T′-MoS₂ (4 and 8), within ~1.5× of each."""
+        ncomp = len(self.comps[0])
+        if derivative_order(self.drude_form, self.geometric_form, self.kinetic_form) == 1:
+            return RELATIVE_COST_BY_PARTS
+        return RELATIVE_COST[0] + RELATIVE_COST[1] * ncomp
 
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests); excludes caches."""
