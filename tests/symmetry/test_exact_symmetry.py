@@ -32,6 +32,20 @@ def test_exact_wedge_equals_full_grid(group, lattice, grid, offset):
     assert assert_same_error_estimate(full, sym, "sigma", scale) == (offset == "gamma")
 
 
+def test_exact_field_symmetric_zeros_of_422():
+    """422 allows z(xy − yx) in a general rank-3 tensor; dc.exact's σ_abc is symmetric in b ↔ c, so its zxy, zyx
+    are forbidden (exact zeros, no k-sum) and vanish on the full grid as well; xyz (= −yxz) stays allowed."""
+    model = _model("422", np.diag([1.0, 1.0, 1.4]))
+    kw = {**KW, "grid": 4, "offset": "gamma"}
+    sym = dc.exact(model, symmetry="422", **{**kw, "components": "zxy,zyx"})
+    assert bool(sym.forbidden.all()) and not np.any(sym.sigma.values)
+    assert "skipped" in json.loads(sym.attrs["symmetry"])["k_sum"]
+    full = dc.exact(model, **{**kw, "components": "zxy,zyx,xyz"})
+    scale = np.abs(full.sigma.sel(component="xyz").values).max()
+    assert scale > 1e-3
+    assert np.abs(full.sigma.sel(component=["zxy", "zyx"]).values).max() <= 1e-10 * scale
+
+
 def test_exact_symmetry_refuses_other_observables():
     model = _model("m'-3'", np.eye(3))
     with pytest.raises(QgeomInputError, match="observable='current'"):

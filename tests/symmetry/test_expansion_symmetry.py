@@ -75,6 +75,27 @@ def test_nonmagnetic_high_symmetry_groups(group, lattice, grid, offset):
     assert bool(f.sel(term=["drude", "geometric", "kinetic", "intrinsic"]).all())
 
 
+@pytest.mark.parametrize("group", ["422", "32"])
+def test_field_symmetric_terms_lose_the_part_a_general_tensor_keeps(group):
+    """422 and 32 (T broken) allow z(xy − yx) in a general rank-3 tensor; every σ_abc is symmetric in b ↔ c,
+    so zxy, zyx are zeros of the Γ⁰ terms (flagged, 0 on the full grid too), and the fully symmetric kinetic
+    term also loses xyz, yxz."""
+    lattice = np.diag([1.0, 1.0, 1.4]) if group == "422" else np.vstack([np.c_[HEXAGONAL, [0, 0]], [0, 0, 1.3]])
+    model = _model(group, lattice)
+    kw = dict(KW, components=["zxy", "zyx", "xyz", "yxz", "zzz"], grid=6, offset="gamma")
+    full = dc.expansion(model, **kw)
+    sym = dc.expansion(model, symmetry=group, **kw)
+    f = sym.forbidden
+    for term in ("geometric", "kinetic", "intrinsic"):
+        assert bool(f.sel(term=term, component=["zxy", "zyx"]).all()), term
+    assert bool(f.sel(term="kinetic", component=["xyz", "yxz"]).all())
+    a, b = full.sigma.values, sym.sigma.values
+    assert np.abs(full.sigma.sel(term="intrinsic").values).max() > 1e-3
+    scale = np.maximum(np.abs(a).max(axis=(0, 2, 3), keepdims=True), 1e-2 * np.abs(a).max())  # per term
+    assert np.all(np.abs(a) * f.values[None, :, :, None] <= 1e-10 * scale)
+    assert np.all(np.abs(a - b) <= 1e-10 * scale)
+
+
 def test_auto_detects_the_group():
     model = _model("m'-3'", np.eye(3))
     sym = dc.expansion(model, grid=6, symmetry="auto", **KW)

@@ -46,7 +46,7 @@ from ..units import second_order_conductivity_scale
 from . import psi_tables as PT
 from .components import component_indices, parse_components
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
-from ..symmetry.results import SKIPPED_ERROR, attach_symmetry
+from ..symmetry.results import DC_FIELD_FORM, SKIPPED_ERROR, attach_symmetry
 from .conventions import check_convention, convention_scale, sigma_definition
 from .observable_terms import (block_observables, dc_observable, field_indices, observable_attrs,
                                observable_tensors, observable_unit, parse_field_components)
@@ -360,7 +360,8 @@ def exact(
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     zs = [contour_nodes(contour_radius(G, kT, rho), nodes) for G in g_arr]
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
-    if plan and plan.forbids_all(computed, comps, 1):
+    # σ_abc (b ↔ c symmetrized, `_with_swapped`): zero where the group forbids every field-symmetric tensor
+    if plan and plan.forbids_all(computed, comps, 1, DC_FIELD_FORM):
         plan = dataclasses.replace(plan, skipped=True)  # every component forbidden: exact zeros, no k-sum
         sigma = c0 = c1 = np.zeros((len(g_arr), len(computed), len(mu_arr)), complex)
         coarse = None
@@ -370,7 +371,8 @@ def exact(
         sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
     forbidden = None
     if plan:  # [gamma, computed, mu] -> [gamma, comps, mu], group-averaged (unitary: parity +1)
-        (sigma, forbidden), (c0, _), (c1, _) = (plan.symmetrize(x, computed, comps, 1, axis=1, label=name)
+        (sigma, forbidden), (c0, _), (c1, _) = (plan.symmetrize(x, computed, comps, 1, axis=1, label=name,
+                                                               form=DC_FIELD_FORM)
                                                 for x, name in ((sigma, "sigma"), (c0, None), (c1, None)))
     ds = _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention, obs)
     ds = attach_symmetry(ds, plan, forbidden, dims=("component",))
@@ -379,7 +381,7 @@ def exact(
             warnings.simplefilter("ignore", RuntimeWarning)
             coarse = _dc_coefficients(coarse, zs, idx, sw, convention_scale(convention) * factor)[0].real
         if plan:  # the coarse sub-grid's orbits of a wedge, averaged alike
-            coarse = plan.symmetrize(coarse, computed, comps, 1, axis=1)[0]
+            coarse = plan.symmetrize(coarse, computed, comps, 1, axis=1, form=DC_FIELD_FORM)[0]
     if plan and plan.skipped:
         return attach_error(ds, "sigma", None, grid=full, tol=error_tol, exact=SKIPPED_ERROR)
     return attach_error(ds, "sigma", coarse, grid=full, tol=error_tol, over=("component", "mu"))

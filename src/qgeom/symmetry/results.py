@@ -21,9 +21,13 @@ from .group import unitary
 
 ZEROED_NOTICE = 1e-6  # zeroed values above this fraction of the largest |value|: say so (SymmetryWarning)
 DC_TERM_PARITY = {"drude": -1, "bcd": 1, "geometric": -1, "kinetic": -1, "intrinsic": -1}
-# the terms whose form forbids more than the group does for a general rank-3 tensor (tensors.structure):
-# BCD from v_c Ω_ab (antisymmetric in ab), Drude = Σ f ∂a∂b∂c ε (fully symmetric after integration by parts)
-DC_TERM_FORM = {"drude": "symmetric", "bcd": "curvature_dipole"}
+# each term's form, which forbids more than the group does for a general rank-3 tensor (tensors.structure):
+# BCD from v_c Ω_ab (antisymmetric in ab); Drude = Σ f ∂a∂b∂c ε (fully symmetric after integration by parts),
+# kinetic ∂³ε or v^a v^b v^c (fully symmetric at every k-point); the geometric and intrinsic terms (and every
+# DC σ_abc of the seed convention, dc.exact's too) symmetric in the field indices b ↔ c
+DC_FIELD_FORM = "field_symmetric"
+DC_TERM_FORM = {"drude": "symmetric", "bcd": "curvature_dipole", "geometric": DC_FIELD_FORM, "kinetic": "symmetric",
+                "intrinsic": DC_FIELD_FORM}
 
 
 def symmetrize_terms(plan, sigma: np.ndarray, computed: list[str], comps: list[str], terms,
@@ -34,7 +38,7 @@ def symmetrize_terms(plan, sigma: np.ndarray, computed: list[str], comps: list[s
     forbidden = np.zeros((len(terms), len(comps)), bool)
     for t, name in enumerate(terms):
         out[:, t], forbidden[t] = plan.symmetrize(sigma[:, t], computed, comps, DC_TERM_PARITY[name], axis=1,
-                                                  label=name if record else None, form=DC_TERM_FORM.get(name))
+                                                  label=name if record else None, form=DC_TERM_FORM[name])
     return out, forbidden
 
 
@@ -44,7 +48,7 @@ SKIPPED_ERROR = "none: every value is zero by symmetry (no k-sum)"
 def forbids_everything(plan, computed: list[str], comps: list[str], terms) -> bool:
     """Whether `plan` forbids every component `comps` of every DC term (Neumann zeros and the crystal's, each
     term's parity and form): then the result is exact zeros whatever the k-sum gives, and none is needed."""
-    return plan is not None and all(plan.forbids_all(computed, comps, DC_TERM_PARITY[name], DC_TERM_FORM.get(name))
+    return plan is not None and all(plan.forbids_all(computed, comps, DC_TERM_PARITY[name], DC_TERM_FORM[name])
                                     for name in terms)
 
 

@@ -7,8 +7,10 @@ P = (1/|G|) Σ_g D(g) projects onto the invariant tensors: its rows that vanish 
 components the group forbids.
 
 A term can also be zero by its own form, not by the group alone: the Berry-curvature dipole is built
-from Y_cab = Σ v_c Ω_ab f′ (antisymmetric in ab) and the nonlinear Drude term from the fully
-symmetric Σ f ∂_a∂_b∂_c ε. Such a term is σ = K Y for a structure map K that commutes with every
+from Y_cab = Σ v_c Ω_ab f′ (antisymmetric in ab), the nonlinear Drude and the kinetic terms from the fully
+symmetric Σ f ∂_a∂_b∂_c ε, and every second-order DC σ_abc of the seed convention (j_a = ½ σ_abc E_b E_c) is
+symmetric in its field indices b ↔ c — which forbids the antisymmetric part z(xy − yx) that groups such as
+32 and 422 allow in a general rank-3 tensor. Such a term is σ = K Y for a structure map K that commutes with every
 D(g), so the invariant values are K P Y: the components whose row of K P vanishes are forbidden too.
 This is why T_d forbids the BCD (the invariant rank-3 tensor of T_d is fully symmetric, and K
 antisymmetrizes it away) although it allows σ_xyz for a general rank-3 tensor.
@@ -42,7 +44,7 @@ def projector(ops: list[Operation], dim: int, rank: int, parity: int, axial: boo
 def structure(kind: str, dim: int) -> np.ndarray:
     """K [dim³, dim³] with σ = K Y for a free rank-3 tensor Y. "curvature_dipole":
     σ_abc = ½(Ŷ_cab + Ŷ_bac), Ŷ_cab = ½(Y_cab − Y_cba) (Ω_ab antisymmetric); "symmetric": the average
-    over the six index permutations."""
+    over the six index permutations; "field_symmetric": ½(Y_abc + Y_acb), symmetric in the field indices."""
     n = dim**3
     idx = np.arange(n).reshape((dim,) * 3)
     K = np.zeros((n, n))
@@ -51,9 +53,12 @@ def structure(kind: str, dim: int) -> np.ndarray:
         for (perm, sign) in (((2, 0, 1), 0.25), ((2, 1, 0), -0.25), ((1, 0, 2), 0.25), ((1, 2, 0), -0.25)):
             # σ_abc ← sign · Y_{perm of (a, b, c)}: Y_cab, −Y_cba, Y_bac, −Y_bca
             np.add.at(K, (rows, idx.transpose(np.argsort(perm)).ravel()), sign)
-    elif kind == "symmetric":
-        for perm in ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0)):
-            np.add.at(K, (rows, idx.transpose(perm).ravel()), 1.0 / 6.0)
+    elif kind in ("symmetric", "field_symmetric"):
+        perms = ((0, 1, 2), (0, 2, 1), (1, 0, 2), (1, 2, 0), (2, 0, 1), (2, 1, 0))
+        if kind == "field_symmetric":
+            perms = ((0, 1, 2), (0, 2, 1))
+        for perm in perms:
+            np.add.at(K, (rows, idx.transpose(perm).ravel()), 1.0 / len(perms))
     else:
         raise ValueError(f"unknown tensor structure {kind!r}")
     return K
