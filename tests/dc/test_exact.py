@@ -118,6 +118,25 @@ def test_gamma_scan_reports_fit_and_expansion(tmp_path):
     assert plot_gamma_scan(scan, tmp_path / "g.png").stat().st_size > 1000
 
 
+def test_gamma_scan_passes_its_symmetry_to_the_expansion_and_compares_tiny_values(monkeypatch):
+    """symmetry=None compares the raw sums of both sides (the expansion had kept the default's zeros), and
+    the relative difference is defined for values of any magnitude (2D sheet values in SI are ~1e-15)."""
+    import sys
+
+    from qgeom.dc.gamma_fit import comparison_rows
+
+    module = sys.modules["qgeom.dc.expansion"]
+    seen, real = [], module.expansion
+    monkeypatch.setattr(module, "expansion", lambda *a, **kw: seen.append(kw.get("symmetry", "unset")) or real(*a, **kw))
+    scan = gamma_scan(asymmetric_chain(), components="xxx", mu=0.3, temperature=0.1, gammas=GAMMAS_CHAIN, grid=60,
+                      symmetry=None, error_tol=1e9)
+    assert seen == [None]
+    tiny = scan.assign(fit=scan.fit * 1e-16, expansion=scan.expansion * 1e-16)
+    rel = {row[2]: row[6] for row in comparison_rows(tiny)}
+    assert rel["A"] == pytest.approx({r[2]: r[6] for r in comparison_rows(scan)}["A"], rel=1e-9)
+    assert np.isfinite(rel["A"]) and np.isfinite(rel["C"])
+
+
 @pytest.mark.parametrize("bad", [dict(gamma=-0.1), dict(gamma=[0.1, 0.0]), dict(temperature=0.0),
                                  dict(components="xq"), dict(convention="half"), dict(nodes=7)])
 def test_invalid_input_is_rejected(bad):

@@ -76,10 +76,11 @@ def check_gamma_count(n: int, degrees=(4, 5, 6)) -> None:
 
 
 def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, units, convention, grid_kwargs,
-                            executor, observable="current"):
+                            executor, observable="current", symmetry=NEUMANN, symmetry_tol=None):
     """(σ^(−2), σ^(−1), σ^geo, σ^kin) [comp, μ, 4] from `qgeom.dc.expansion`, run with
-    the scan's executor, block split and checkpoint (under DIR/expansion). For another observable:
-    its Γ⁻², Γ⁻¹ coefficients and NaN for the Γ⁰ parts, which are not derived."""
+    the scan's executor, block split, checkpoint (under DIR/expansion) and symmetry (so that
+    `symmetry=None` compares the raw sums of both). For another observable: its Γ⁻², Γ⁻¹ coefficients
+    and NaN for the Γ⁰ parts, which are not derived."""
     from .expansion import expansion
 
     executor = dict(executor)
@@ -87,7 +88,7 @@ def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, unit
         executor["checkpoint"] = Path(executor["checkpoint"]) / "expansion"
     ds = expansion(model, components=comps, mu=mu, temperature=temperature, grid=grid,
                    mechanisms=["fermionic_bath"], degen_tol=degen_tol, units=units, convention=convention,
-                   observable=observable, **grid_kwargs, **executor)
+                   observable=observable, symmetry=symmetry, symmetry_tol=symmetry_tol, **grid_kwargs, **executor)
     s = ds["sigma"].sel(mechanism="fermionic_bath")
     if not (isinstance(observable, str) and observable == "current"):
         low = np.stack([s.sel(term=t).values for t in ("drude", "interband")], axis=-1)
@@ -131,7 +132,8 @@ def gamma_scan(
     (coefficient = A, B, C; C of the expansion = σ^geo + σ^kin with the module's KINETIC_PREFACTOR).
     `observable`: as in `exact` (field labels "bc" for an observable other than the current); its
     expansion gives A (Γ⁻²) and B (Γ⁻¹) and NaN for C, which only the fit provides.
-    `symmetry`, `symmetry_tol`: as in `exact` (the scan's wedge; the comparison expansion runs on the full grid)."""
+    `symmetry`, `symmetry_tol`: as in `exact` for the scan, and passed to the comparison expansion (whose
+    zeros also use the time-reversal parity of each coefficient)."""
     check_gamma_count(np.unique(np.atleast_1d(np.asarray(gammas, float))).size, degrees)
     grid_kwargs = {"kind": kind, "cutoff": cutoff, "offset": offset}
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
@@ -145,7 +147,7 @@ def gamma_scan(
     exp, exp_params = _expansion_coefficients(
         model, comps, ds["mu"].values, temperature, grid, degen_tol,
         metadata(ds, "parameters")["units"], metadata(ds, "parameters")["convention"], grid_kwargs, executor,
-        observable,
+        observable, symmetry, symmetry_tol,
     )
     expansion_abc = np.stack([exp[..., 0], exp[..., 1], exp[..., 2] + exp[..., 3]], axis=-1)
     out = ds.assign(
@@ -166,6 +168,9 @@ def gamma_scan(
 def comparison_rows(scan: xr.Dataset) -> list[list]:
     """Rows (component, μ, coefficient, fitted, ±, expansion, relative difference) for a table."""
     rows = []
+    # a coefficient's scale over every component and μ: "zero" relative to it (values in SI units can be ~1e-15)
+    scale = {coef: float(np.nanmax(np.abs(scan["expansion"].sel(coefficient=coef).values), initial=0.0))
+             for coef in COEFFICIENTS}
     for c in scan["component"].values:
         for mu in scan["mu"].values:
             for coef in COEFFICIENTS:
@@ -174,7 +179,8 @@ def comparison_rows(scan: xr.Dataset) -> list[list]:
                 u = float(scan["fit_uncertainty"].sel(sel))
                 e = float(scan["expansion"].sel(sel))
                 # both exact zeros (a component the group forbids) agree; a zero expansion otherwise has no scale
-                rel = abs(f - e) / abs(e) if abs(e) > 1e-14 else (0.0 if f == e == 0 else float("nan"))
+                rel = (abs(f - e) / abs(e) if abs(e) > 1e-12 * scale[coef]
+                       else (0.0 if f == e == 0 else float("nan")))
                 rows.append([str(c), float(mu), coef, f, u, e, rel])
     return rows
 
