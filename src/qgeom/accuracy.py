@@ -40,7 +40,7 @@ import numpy as np
 import xarray as xr
 
 from ._validation import QgeomInputError
-from .results import decode_attr, encode_attr
+from .results import decode_attr, encode_attr, unit_attrs
 
 DEFAULT_ERROR_TOL = 0.05
 FLOOR = 1e-6
@@ -111,7 +111,7 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
     shape = list(grid.shape)
     if exact is not None:
         ds[f"{name}_error"] = (ds[name].dims, np.zeros(ds[name].shape))
-        ds[f"{name}_error"].attrs.update({"units": ds[name].attrs.get("units", ""), "definition": exact,
+        ds[f"{name}_error"].attrs.update({**unit_attrs(ds[name]), "definition": exact,
                                           "long_name": f"estimated k-grid discretization error of {name}"})
         _record(ds, name, {"method": exact, "variable": f"{name}_error", "grid": shape, "tolerance": tol,
                            "max_relative_error": 0.0})
@@ -127,7 +127,7 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
     err = np.abs(value.values - np.asarray(coarse))
     ds[f"{name}_error"] = (value.dims, err)
     ds[f"{name}_error"].attrs.update({
-        "units": value.attrs.get("units", ""),
+        **unit_attrs(value),
         "long_name": f"estimated k-grid discretization error of {name}",
         "definition": "|value(grid) - value(coarse sub-grid)|: the coarse grid's error, an upper estimate of the grid's"
         if method is None else f"|value - value before the last refinement level|: {method}",

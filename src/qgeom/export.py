@@ -46,7 +46,11 @@ def header_lines(ds: xr.Dataset) -> list[str]:
     for name in list(ds.data_vars) + [c for c in ds.coords if c not in ds.dims]:
         da = ds[name]
         kind = "complex" if np.iscomplexobj(da) else str(da.dtype)
-        lines.append(f"#   {name}({', '.join(da.dims)}) [{da.attrs.get('units', '-')}] {kind}")
+        unit = da.attrs.get("units", "-")
+        if "units_by_term" in da.attrs:  # a Γ-expansion: the Drude and BCD coefficients carry energy^n more
+            by_term = json.loads(da.attrs["units_by_term"])
+            unit = f"{unit}; by term: " + ", ".join(f"{t} {u}" for t, u in by_term.items())
+        lines.append(f"#   {name}({', '.join(da.dims)}) [{unit}] {kind}")
     for dim in ds.dims:
         unit = ds[dim].attrs.get("units", "-") if dim in ds.coords else "-"
         lines.append(f"#   dim {dim}: {ds.sizes[dim]} values [{unit}]")

@@ -20,6 +20,7 @@ import xarray as xr
 from .accuracy import ZERO_FRACTION
 from .bands import Bands, resolved_tol
 from .units import energy_unit_ev
+from .results import unit_attrs
 
 # above this fraction of a term's scale the result warns that it depends on unresolved pairs
 WARN_FRACTION = 0.1
@@ -145,7 +146,7 @@ def near_degenerate_variable(sigma: xr.DataArray, near: np.ndarray, tol: float,
     resolved = (f" The terms {', '.join(resolved_terms)} are reported grouped only below lower_resolution "
                 "(this part included); the others grouped below resolution." if resolved_terms else "")
     return xr.DataArray(np.asarray(near), dims=sigma.dims, coords=sigma.coords, attrs={
-        "units": sigma.attrs.get("units", ""),
+        **unit_attrs(sigma),
         "long_name": "ungrouped minus grouped contribution of band pairs closer than the resolution",
         "resolution": float(tol),
         "lower_resolution": float(lower),

@@ -17,12 +17,13 @@ import numpy as np
 import xarray as xr
 
 from ._validation import QgeomInputError
+from .dc.conventions import GAMMA_ORDER
 from .results import decode_attr
 
 MAX_LINES = 24
+LOW_ORDER_NAMES = {"drude": "Drude", "bcd": "BCD", "interband": "interband"}  # panel titles of the Γ⁻ⁿ terms
 _X_PREFERENCE = ("mu", "omega", "gamma", "temperature", "t", "distance")
 _DISCRETE = ("band",)
-GAMMA_ORDER = {"drude": -2, "bcd": -1}  # DC expansion terms that are not Γ⁰ coefficients
 # rows of an expansion figure: a row per component is a readable page up to here (27 rows of a 3D
 # "all" took 20 s to draw); the others are named under the title, and every value is in the file
 MAX_COMPONENT_ROWS = 6
@@ -254,7 +255,7 @@ def plot_expansion(ds: xr.Dataset, var: str = "sigma", *, terms=None, components
             else:
                 ax.plot(ds["mu"], sub.sel(mechanism=mechs[0], term=term), color="k")
             sup = str(order).translate(_SUPERSCRIPT)
-            ax.set_title(f"σ_{comp}: Γ{sup} coefficient ({'BCD' if term == 'bcd' else 'Drude'})")
+            ax.set_title(f"σ_{comp}: Γ{sup} coefficient ({LOW_ORDER_NAMES.get(term, term)})")
             ax.set_ylabel(f"σ⁽{sup}⁾ ({unit} × {energy}{str(-order).translate(_SUPERSCRIPT) if order < -1 else ''})")
         for j, mech in enumerate(mechs):
             ax = axes[i, len(low) + j]

@@ -37,6 +37,14 @@ _JSON_LITERALS = ("true", "false", "null")
 _LEGACY_PREFIX = "json:"  # attributes of files written by earlier qgeom versions
 
 
+UNIT_ATTRS = ("units", "units_by_term")  # a variable's units, and per term where the terms differ (Γ-expansions)
+
+
+def unit_attrs(da: xr.DataArray) -> dict[str, str]:
+    """The unit attributes of `da` for a variable derived from it (its error, its near-degenerate part)."""
+    return {"units": da.attrs.get("units", ""), **{k: da.attrs[k] for k in UNIT_ATTRS[1:] if k in da.attrs}}
+
+
 def make_result(
     data_vars: dict[str, Any],
     coords: dict[str, Any],

@@ -322,3 +322,30 @@ def test_by_parts_forms_with_no_band_in_the_fermi_window(model):
     for kw in ({}, forms, dict(kinetic_form="velocity_cubed")):
         ds = expansion(model, mu=[50.0], temperature=0.01, grid=8, progress=False, blocks=False, **kw)
         assert float(abs(ds.sigma).max()) == 0.0
+
+
+def test_each_term_carries_its_own_unit(tmp_path):
+    """The Drude and BCD values are the coefficients of Γ⁻² and Γ⁻¹: in SI they are A V⁻² × eV² and A V⁻² × eV,
+    not the A V⁻² of the Γ⁰ terms (`units_by_term`, kept by the derived variables, the CLI header and the text
+    export); `units` stays the Γ⁰ terms' unit."""
+    import json
+    from pathlib import Path
+
+    from qgeom.export import header_lines
+    from qgeom.models.wannier90 import from_wannier90
+
+    gaas = from_wannier90(Path(__file__).parents[2] / "examples" / "GaAs")
+    ds = expansion(gaas, components="xyz", mu=7.9, temperature=0.05, grid=4, symmetry=None, progress=False,
+                   error_tol=1e9)
+    by_term = json.loads(ds.sigma.attrs["units_by_term"])
+    assert ds.sigma.attrs["units"] == "A V^-2"
+    assert by_term == {"drude": "A V^-2 eV^2", "bcd": "A V^-2 eV", "geometric": "A V^-2",
+                       "kinetic": "A V^-2", "intrinsic": "A V^-2"}
+    for var in ("sigma_near_degenerate", "sigma_error"):
+        assert json.loads(ds[var].attrs["units_by_term"]) == by_term
+    assert any("drude A V^-2 eV^2, bcd A V^-2 eV," in line for line in header_lines(ds) if line.startswith("#   sigma("))
+    obs = expansion(pt_tilted_4band(), observable="current_x", components="xx", mu=-4.0, temperature=0.1, grid=6,
+                    progress=False, error_tol=1e9)
+    unit, energy = obs.sigma.attrs["units"], pt_tilted_4band().energy_unit
+    assert json.loads(obs.sigma.attrs["units_by_term"]) == {"drude": f"{unit} {energy}^2",
+                                                            "interband": f"{unit} {energy}"}

@@ -11,7 +11,7 @@ from pydantic import Field, NonNegativeFloat, PositiveFloat, field_validator
 
 from ..options import DEFAULT_DEGEN_TOL, Refinement, Sampling
 from ..dc import expansion
-from ..dc.conventions import CONVENTIONS
+from ..dc.conventions import CONVENTIONS, describe_units
 from ..dc.expansion import BY_PARTS, DRUDE_FORMS, GEOMETRIC_FORMS, KINETIC_FORMS, near_degenerate_advice
 from ..dc.mechanisms import MECHANISM_REGISTRY, MECHANISMS
 from ..dc.figures import plot_expansion
@@ -185,8 +185,7 @@ def command(out, figure, executor, **opts):
         where = (f"the model's Fermi energy {fermi_energy(model):g} ± {AUTO_MU_HALF_WIDTH_EV:g} eV"
                  if _fermi_range(model) is not None else "across the model's bands")
         click.echo(f"mu: auto, {len(mu)} values {mu[0]:g} ... {mu[-1]:g} {model.energy_unit} ({where})")
-    click.echo(f"sigma in {ds.sigma.attrs['units']}, {conf.convention} convention "
-               "(Drude: coefficient of 1/Gamma^2, BCD: of 1/Gamma)")
+    click.echo(f"sigma in {describe_units(ds.sigma)}; {conf.convention} convention")
     for comp in ds.component.values:
         click.echo(f"\ncomponent {comp}:")
         click.echo(comparison_table(ds, str(comp)))
@@ -224,8 +223,8 @@ def _observable(model, conf, mu, out_path, executor) -> None:
                    convention=conf.convention, units=conf.units, degen_tol=conf.degen_tol, blocks=conf.blocks,
                    resolution=conf.resolution, **executor)
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
-    click.echo(f"response of {conf.observable} in {ds.sigma.attrs['units']}, {conf.convention} convention "
-               "(drude: coefficient of 1/Gamma^2, interband: of 1/Gamma; Gamma^0 not derived)")
+    click.echo(f"response of {conf.observable} in {describe_units(ds.sigma)}; {conf.convention} convention "
+               "(Gamma^0 not derived)")
     s = ds.sigma.sel(mechanism="fermionic_bath")
     for comp in ds.component.values:
         rows = [[float(m)] + [float(s.sel(term=t, component=comp)[i]) for t in ("drude", "interband")]

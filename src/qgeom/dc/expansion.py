@@ -34,7 +34,7 @@ from ..near_degeneracy import (NEAR_EFFECT, dc_tolerances, flag_near_degenerate,
                                near_degenerate_variable, split_near)
 from ..units import second_order_conductivity_scale
 from .components import component_indices, parse_components
-from .conventions import convention_scale, sigma_definition
+from .conventions import convention_scale, sigma_definition, term_units
 from .mechanisms import MECHANISMS, assemble, check_mechanisms  # noqa: F401  (MECHANISMS re-exported)
 from . import sums_over_states, two_band
 
@@ -315,8 +315,9 @@ def _k_sums(model, grid, func, refinement: Refinement, change, *, mu, temperatur
 
 
 def _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention) -> xr.Dataset:
-    """`sigma[mechanism, term, component, mu]` with its provenance and the meaning of the terms."""
-    return make_result(
+    """`sigma[mechanism, term, component, mu]` with its provenance, the meaning of the terms and their units
+    (`units`: the Γ⁰ terms'; `units_by_term`: every term's, the Drude and BCD being coefficients of Γ⁻², Γ⁻¹)."""
+    ds = make_result(
         {"sigma": (("mechanism", "term", "component", "mu"), sigma)},
         {"mechanism": mechanisms, "term": list(TERMS), "component": comps, "mu": mu_arr},
         model=model,
@@ -332,6 +333,8 @@ def _dataset(model, kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, c
             "sigma_definition": sigma_definition(convention),
         },
     )
+    ds["sigma"].attrs["units_by_term"] = term_units(unit, model.energy_unit, TERMS)
+    return ds
 
 
 @checked_keywords

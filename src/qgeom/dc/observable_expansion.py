@@ -42,7 +42,7 @@ from ..near_degeneracy import (NEAR_EFFECT, dc_tolerances, flag_near_degenerate,
                                near_degenerate_variable, split_near)
 from ..occupation import fermi_dirac
 from ..results import make_result
-from .conventions import check_convention, convention_scale, sigma_definition
+from .conventions import check_convention, convention_scale, sigma_definition, term_units
 from ..observables import Observable
 from ..options import Execution, Sampling, Thermal, checked_keywords
 from .observable_terms import (block_observables, dc_observable, field_indices, observable_attrs, observable_unit,
@@ -215,6 +215,7 @@ def observable_expansion(
             "sigma_definition": sigma_definition(convention),
         },
     )
+    ds["sigma"].attrs["units_by_term"] = term_units(unit, model.energy_unit, OBSERVABLE_TERMS)
     near = np.zeros_like(sigma) if np.isscalar(near) else assemble(near)
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], np.repeat(near[None], len(mechs), axis=0),
                                                            group_tol, OBSERVABLE_TERMS if resolved else (), fine_tol)
