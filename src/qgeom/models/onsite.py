@@ -23,6 +23,10 @@ PAULI = {"x": np.array([[0, 1], [1, 0]], complex), "y": np.array([[0, -1j], [1j,
 # parameters key of a crystal's files' Wannier model changed only by time-reversal-even on-site terms (a
 # displacement field): its own T breaking is still the files' (symmetry.detect.time_reversal_restoring_change)
 TIME_REVERSAL_REFERENCE = "time_reversal_reference"
+# parameters key of a crystal's files' model changed by uniform fields whose symmetry is known: the crystal's
+# structure and the fields ({"name", "vector" (Cartesian, the model's frame), "axial", "time_reversal_odd"}),
+# so the crystal's operations that keep every field still give zeros (`symmetry.detect.field_crystal_group`)
+FIELD_CRYSTAL = "crystal_in_fields"
 
 
 def files_record(parameters: dict) -> str:
@@ -31,11 +35,14 @@ def files_record(parameters: dict) -> str:
     return (parameters.get("crystal_structure") or {}).get("from") or parameters.get(TIME_REVERSAL_REFERENCE) or ""
 
 
-def add_onsite(model: Model, matrix: np.ndarray, parameters: dict, *, time_reversal_even: bool = False) -> Model:
+def add_onsite(model: Model, matrix: np.ndarray, parameters: dict, *, time_reversal_even: bool = False,
+               field: dict | None = None) -> Model:
     """The model with H(R = 0) += matrix (Hermitian, N×N) and `parameters` merged into its own;
     Wannier centres, position matrices and units kept. `time_reversal_even`: the term is even under time
     reversal (a scalar potential), so a model read from a crystal's files keeps a record of them for telling
-    its Wannierization's T breaking from magnetism (TIME_REVERSAL_REFERENCE); any other term drops it."""
+    its Wannierization's T breaking from magnetism (TIME_REVERSAL_REFERENCE); any other term drops it.
+    `field`: the term is a uniform field of this symmetry (FIELD_CRYSTAL's entries): the crystal's structure is
+    kept with the fields applied so far, whose common stabilizer in the crystal's group still holds."""
     from .wannier90 import OrbitalPositionModel
 
     base = getattr(model, "base", model)
@@ -49,10 +56,15 @@ def add_onsite(model: Model, matrix: np.ndarray, parameters: dict, *, time_rever
     # a perturbed model is no longer the crystal of its files: no crystal-group zeros (symmetry.detect)
     changed = bool(np.any(matrix))
     kept = {k: v for k, v in base.parameters.items()
-            if k not in ("crystal_structure", TIME_REVERSAL_REFERENCE) or not changed}
+            if k not in ("crystal_structure", TIME_REVERSAL_REFERENCE, FIELD_CRYSTAL) or not changed}
     source = files_record(base.parameters)
     if changed and time_reversal_even and source:
         kept[TIME_REVERSAL_REFERENCE] = source
+    in_fields = base.parameters.get(FIELD_CRYSTAL) or (
+        {"crystal_structure": base.parameters["crystal_structure"], "fields": []}
+        if base.parameters.get("crystal_structure") else None)
+    if changed and field is not None and in_fields:
+        kept[FIELD_CRYSTAL] = {**in_fields, "fields": [*in_fields["fields"], field]}
     shifted = TightBindingModel(base.R, t, lattice=base.lattice, name=base.name,
                                 parameters={**kept, **parameters}, operators=base.operators,
                                 energy_unit=base.energy_unit, length_unit=base.length_unit)

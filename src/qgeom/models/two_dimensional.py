@@ -86,6 +86,11 @@ def as_two_dimensional(model: Model) -> Model:
     return OrbitalPositionModel(flat, positions @ frame.T, wannier_positions=wp)
 
 
+# the symmetry of a field along the normal: a polar vector, even under time reversal (`models.onsite.FIELD_CRYSTAL`)
+DISPLACEMENT_FIELD = {"name": "displacement field", "vector": [0.0, 0.0, 1.0], "axial": False,
+                      "time_reversal_odd": False}
+
+
 def with_displacement_field(model: Model, field: float, *, heights=None) -> Model:
     """The model in a uniform electric field `field` (V/Å) along the layer normal: the electron's potential
     energy U(h) = e·field·(h − h̄) (eV; e > 0, so field > 0 pushes electron energy up on the top side) is
@@ -100,8 +105,9 @@ def with_displacement_field(model: Model, field: float, *, heights=None) -> Mode
     if not isinstance(base, TightBindingModel):
         raise QgeomInputError(f"with_displacement_field needs a tight-binding model, got {type(model).__name__}.")
     h = _heights(model, heights)
+    # along the normal: z of a 3D model's frame, n of a 2D one's (e1, e2, n), its crystal structure's frame too
     return add_onsite(model, np.diag(field * (h - h.mean())), {"displacement_field_V_per_A": field},
-                      time_reversal_even=True)
+                      time_reversal_even=True, field=DISPLACEMENT_FIELD)
 
 
 def _heights(model: Model, heights) -> np.ndarray:

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._validation import QgeomInputError
 from .detect import (NONMAGNETIC_CHANGE_EV, SymmetryWarning, check, crystal_group, detect, detect_at_model_accuracy,
-                     inversion_keeps_every_site, symmetry_tolerance, time_reversal_restoring_change)
+                     field_crystal_group, inversion_keeps_every_site, symmetry_tolerance, time_reversal_restoring_change)
 from .group import Operation, closure, from_matrices, from_symbol, restrict, unitary
 from .tensors import needed, symmetrize
 from ..kspace import KGrid
@@ -197,8 +197,6 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
 
 
 def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan | None:
-    from ..models.onsite import files_record
-
     if not model.is_periodic or kgrid.kind != "uniform":
         return None
     ops, breaking = detect_at_model_accuracy(model)
@@ -221,8 +219,16 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
                         zeros_only=True, group=point_group_name(ops),
                         crystal=tuple(crystal) if larger else (),
                         crystal_name=crystal_name if larger else "",
-                        crystal_from=files_record(model.parameters) if larger else "",
+                        crystal_from=_crystal_source(model) if larger else "",
                         crystal_magnet=magnet, time_reversal_change=None if magnet else change)
+
+
+def _crystal_source(model) -> str:
+    """The crystal files the plan's crystal group comes from, and the fields it was reduced by."""
+    from ..models.onsite import FIELD_CRYSTAL, files_record
+
+    fields = [f["name"] for f in (model.parameters.get(FIELD_CRYSTAL) or {}).get("fields", [])]
+    return files_record(model.parameters) + (f" in a {' and a '.join(fields)}" if fields else "")
 
 
 def _keeps_time_reversal(ops: list[Operation]) -> bool:
@@ -233,11 +239,12 @@ def _crystal_expected(model, ops: list[Operation], magnet: bool, inferred: bool)
     """What the crystal of the model's files (their atoms) must keep: its point group × {1, T} when the
     model is non-magnetic; for a magnet only inversion, and only when it maps every atom onto itself (a
     magnetic order may break any other operation); [] when the files give no atoms. A non-magnetic
-    crystal's model in a time-reversal-even field (no atoms' group any more; `inferred`: its T breaking is
-    the files') keeps the group it keeps, × {1, T}."""
+    crystal's model in uniform fields of known symmetry (a displacement field): the crystal's operations
+    that keep them (`detect.field_crystal_group`) × {1, T}; in another time-reversal-even term (no atoms'
+    group any more; `inferred`: its T breaking is the files') the group it keeps, × {1, T}."""
     if magnet:
         return closure([Operation(-np.eye(3))]) if inversion_keeps_every_site(model) else []
-    structural = crystal_group(model)
+    structural = crystal_group(model) or field_crystal_group(model)
     if structural:
         return closure(structural + [Operation(np.eye(3), True)])
     return closure(list(ops) + [Operation(np.eye(3), True)]) if inferred else []

@@ -160,13 +160,13 @@ def lattice_operations(model) -> list[Operation]:
     return restrict(ops, d)
 
 
-def _structure_symmetry(model):
+def _structure_symmetry(model, cs: dict | None = None):
     """(lattice rows, fractional atom positions, spglib's symmetry operations) of the crystal the model was
-    read for (`parameters["crystal_structure"]`: atoms of the .win, wt.in or POSCAR, in the model's
+    read for (`parameters["crystal_structure"]`, or `cs`: atoms of the .win, wt.in or POSCAR, in the model's
     frame; spglib at 1e-3 Å), or None when the files gave no atoms."""
     import spglib
 
-    cs = model.parameters.get("crystal_structure")
+    cs = model.parameters.get("crystal_structure") if cs is None else cs
     if not cs:
         return None
     A = np.asarray(cs["lattice"], float)
@@ -179,16 +179,38 @@ def _structure_symmetry(model):
     return None if sym is None else (A, frac, sym)
 
 
-def crystal_group(model) -> list[Operation] | None:
-    """The crystal's point group (`_structure_symmetry`) as unitary Cartesian operations; for a 2D model
-    those that keep its plane. None when unknown."""
-    found = _structure_symmetry(model)
+def crystal_group(model, cs: dict | None = None, fields=()) -> list[Operation] | None:
+    """The crystal's point group (`_structure_symmetry`) as unitary Cartesian operations — those that keep
+    every field of `fields` (`_keeps_field`, on the 3D operations) —; for a 2D model those that keep its plane.
+    None when unknown."""
+    found = _structure_symmetry(model, cs)
     if found is None:
         return None
     A, _, sym = found
     Ainv = np.linalg.inv(A)
     ops = closure([Operation(A.T @ W @ Ainv.T) for W in np.unique(sym["rotations"], axis=0)])
+    ops = [g for g in ops if all(_keeps_field(g, f) for f in fields)]
     return restrict(ops, model.dim) if model.dim < 3 else ops
+
+
+def field_crystal_group(model) -> list[Operation] | None:
+    """The operations of the crystal's point group that keep every uniform field applied to its model
+    (`models.onsite.FIELD_CRYSTAL`: a displacement field along the normal keeps the operations that fix the
+    normal, e.g. the mirror x → −x of 1T′-MoS₂), unitary; None without such a record."""
+    from ..models.onsite import FIELD_CRYSTAL
+
+    record = model.parameters.get(FIELD_CRYSTAL)
+    return crystal_group(model, record["crystal_structure"], record["fields"]) if record else None
+
+
+def _keeps_field(g: Operation, field: dict) -> bool:
+    """g maps the field onto itself: R v for a polar vector, det(R) R v for an axial one, reversed by time
+    reversal for a T-odd one."""
+    R = g.R
+    image = R @ np.asarray(field["vector"], float) * (np.linalg.det(R) if field["axial"] else 1.0)
+    if g.time_reversal and field["time_reversal_odd"]:
+        image = -image
+    return bool(np.allclose(image, field["vector"], atol=1e-8))
 
 
 def inversion_keeps_every_site(model) -> bool:

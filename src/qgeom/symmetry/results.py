@@ -98,7 +98,13 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
         return
     name, (rc, weak, largest, kept) = (next(iter(notable.items())) if plan.skipped else max(
         notable.items(), key=lambda kv: kv[1][2] / kv[1][3] if kv[1][3] else np.inf))
-    listed = ", ".join(c for c, w in zip(rc, weak) if w)
+    # every term with such values, the largest (relative to its term) first — its size is the one quoted —, terms
+    # with the same components named together
+    order = [name] + [n for n in notable if n != name]
+    groups: dict[str, list[str]] = {}
+    for n in order:
+        groups.setdefault(", ".join(c for c, w in zip(notable[n][0], notable[n][1]) if w), []).append(n)
+    listed = "; ".join(f"{'/'.join(names)}[{comps}]" for comps, names in groups.items())
     size = ("not computed" if plan.skipped else
             f"up to {largest:.2g}, " + ("the term's largest value" if largest >= 0.99 * kept
                                         else f"{largest / kept:.2g} of the term's largest value"))
@@ -117,10 +123,11 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
         remedies.append("qgeom.models.symmetrize.restore_time_reversal(model) (CLI --restore-time-reversal)")
     if spatial:
         remedies.append(f"qgeom.models.symmetrize.symmetrize_point_group(model, '{unitary_name}', "
-                        f"representation='fitted') (CLI --symmetrize-model={unitary_name})")
+                        f"representation='fitted') (CLI --symmetrize-model={unitary_name}), where a representation "
+                        "of the group fits the model's hoppings (docs/materials.md)")
     warnings.warn(
         f"symmetry: {what}, but the Wannier model "
-        f"keeps only {plan.group} to a Wannierization's accuracy: {name}[{listed}] ({size}) "
+        f"keeps only {plan.group} to a Wannierization's accuracy: {listed} ({size}{'' if len(order) == 1 or plan.skipped else ' in ' + name}) "
         "can come only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
         "symmetry=None keeps the model's values). To remove the breaking from the model itself: "
         + "; ".join(remedies) + ".", SymmetryWarning, stacklevel=4)
