@@ -76,3 +76,25 @@ def test_cli_optical_symmetry(tmp_path):
     assert full.exit_code == 0 and sym.exit_code == 0, full.output + sym.output
     a, b = (xr.open_dataset(tmp_path / f, engine="h5netcdf").chi.values for f in ("full.nc", "sym.nc"))
     assert np.abs(a).max() > 0 and np.abs(a - b).max() <= 1e-10 * np.abs(a).max()
+
+
+@pytest.mark.parametrize("group, direction, circular_allowed", [("-43m", 0, set()), ("4", 2, {"xy", "yx"}),
+                                                                  ("4mm", 2, set()), ("422", 2, {"xy", "yx"})])
+def test_linear_and_circular_parts_have_their_own_zeros(group, direction, circular_allowed):
+    """χ^{a;βγ} = linear (symmetric in βγ) + circular (antisymmetric) part, each with its own Neumann zeros:
+    −43m (not gyrotropic) forbids the circular photogalvanic current although it allows χ^{x;yz}; the polar
+    C4 allows it along z (χ^{z;xy} = −χ^{z;yx}) and so does the chiral 422; C4v forbids it (its mirrors
+    reverse a circular polarization)."""
+    from qgeom.optical.symmetry import _part_zeros, stabilizes
+    from qgeom.symmetry import from_symbol
+    from qgeom.symmetry.group import unitary
+
+    ops = [g for g in unitary(from_symbol(group)) if stabilizes(direction)(g)]
+    linear, circular = _part_zeros(ops, direction, 3)
+    pairs = [a + b for a in "xyz" for b in "xyz"]
+    assert {p for p, f in zip(pairs, circular.ravel()) if not f and p[0] != p[1]} == circular_allowed
+    assert np.all(circular.diagonal())  # an antisymmetric part has no βγ = ββ component
+    if group == "-43m":
+        assert not linear[1, 2] and not linear[2, 1]
+    if group == "422":  # the linear part of χ^{z;xy} goes to its negative under C4z
+        assert linear[0, 1] and linear[1, 0]

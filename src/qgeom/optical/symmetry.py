@@ -35,33 +35,54 @@ def _signed_reps(ops, direction: int, dim: int) -> list[tuple[float, np.ndarray]
     return [(float(np.sign(g.R[direction, direction])), g.R[:dim, :dim]) for g in ops]
 
 
+def _projector(ops, direction: int, dim: int) -> np.ndarray:
+    """P [(β, γ), (β', γ')]: the H_a average of χ^{a;βγ} as a matrix on the field pairs."""
+    reps = _signed_reps(ops, direction, dim)
+    return sum(s * np.kron(R, R) for s, R in reps) / len(reps)
+
+
 def symmetrize_chi(chi: np.ndarray, ops, direction: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     """chi[..., β, γ] (last two axes the field indices) → (its H_a average, forbidden[β, γ])."""
     reps = _signed_reps(ops, direction, dim)
     out = sum(s * np.einsum("bi,cj,...ij->...bc", R, R, chi) for s, R in reps) / len(reps)
-    P = sum(s * np.kron(R, R) for s, R in reps) / len(reps)
-    forbidden = np.all(np.abs(P) < 1e-12, axis=1).reshape(dim, dim)
+    forbidden = np.all(np.abs(_projector(ops, direction, dim)) < 1e-12, axis=1).reshape(dim, dim)
     return out, forbidden
+
+
+def _part_zeros(ops, direction: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """forbidden[β, γ] of the part of χ symmetric in the field indices (the linear response, Re χ) and of the
+    antisymmetric one (the circular response, Im χ), each by itself: rows of P K that vanish, K the
+    (anti)symmetrizer. A group can forbid one part of an allowed component — −43m the circular photogalvanic
+    current (χ^{x;yz} = χ^{x;zy}), although it allows χ^{x;yz}."""
+    P = _projector(ops, direction, dim)
+    swap = np.eye(dim * dim).reshape(dim, dim, dim, dim).transpose(0, 1, 3, 2).reshape(dim * dim, dim * dim)
+    return tuple(np.all(np.abs(0.5 * (np.eye(dim * dim) + sign * swap) @ P) < 1e-12, axis=1).reshape(dim, dim)
+                 for sign in (1.0, -1.0))
 
 
 def apply_plan(plan, chi: np.ndarray, direction: int, dim: int, label: str | None = None):
     """`symmetrize_chi` for a wedge plan; for the default Neumann plan (`plan.zeros_only`) the
-    full-grid chi itself with only the forbidden field components set to 0 (recorded under `label`):
-    those the group the model keeps forbids, and those the crystal's group of its files forbids
+    full-grid chi itself with only what the group forbids set to 0 (recorded under `label`): the forbidden
+    field components, and the forbidden part — linear (symmetric in βγ) or circular (antisymmetric) — of the
+    others (`_part_zeros`); by the group the model keeps, and by the crystal's group of its files
     (`plan.crystal`, its unitary operations that keep the current direction), recorded in
-    `plan.model_breaking` as for the DC terms."""
+    `plan.model_breaking` as for the DC terms. The mask returned: the components that are 0 whole."""
     averaged, forbidden = symmetrize_chi(chi, plan.ops, direction, dim)
     if not plan.zeros_only:
         return averaged, forbidden
+    parts = 0.5 * (chi + np.swapaxes(chi, -1, -2)), 0.5 * (chi - np.swapaxes(chi, -1, -2))
+    model = _part_zeros(plan.ops, direction, dim)
     # forbidden by the crystal of the model's files, allowed only through the model's own breaking
-    weak = (symmetrize_chi(chi, plan.crystal, direction, dim)[1] & ~forbidden if plan.crystal
-            else np.zeros_like(forbidden))
+    crystal = _part_zeros(plan.crystal, direction, dim) if plan.crystal else model
+    out = sum(np.where(m | c, 0.0, x) for x, m, c in zip(parts, model, crystal))
+    whole = (model[0] | crystal[0]) & (model[1] | crystal[1])
     if label is not None:
         pairs = [a + b for a in "xyz"[:dim] for b in "xyz"[:dim]]
-        plan.record_zeros(label, np.abs(chi).reshape(chi.shape[:-2] + (-1,)), pairs, forbidden.ravel(), weak.ravel())
-    out = chi.copy()
-    out[..., forbidden | weak] = 0.0
-    return out, forbidden | weak
+        by_model = (model[0] | model[1]).ravel()
+        weak = ((crystal[0] & ~model[0]) | (crystal[1] & ~model[1])).ravel()
+        flat = lambda x: np.abs(x).reshape(x.shape[:-2] + (-1,))  # noqa: E731
+        plan.record_zeros(label, flat(out), pairs, by_model, weak, removed=flat(chi - out))
+    return out, whole
 
 
 def forbids_everything(plan, direction: int, dim: int) -> bool:
@@ -128,8 +149,10 @@ def attach_time_reversal(ds, parts: np.ndarray, record: dict, note: str = "") ->
                                                   for k, (p, z, m) in record.items()})
     notable = {k: (p, z, m) for k, (p, z, m) in record.items() if z > ZEROED_NOTICE * m and z > 0}
     if notable:
+        # a kept part at rounding level (the crystal's group forbids it): the whole kind is zero, no ratio
         listed = ", ".join(f"{PARTS[p][0]} chi of {k} ({PARTS[p][1]}, up to {z / m:.2g} of the kept part)"
-                           if m > 0 else f"{PARTS[p][0]} chi of {k}" for k, (p, z, m) in notable.items())
+                           if m > 1e-9 * z else f"{PARTS[p][0]} chi of {k} ({PARTS[p][1]})"
+                           for k, (p, z, m) in notable.items())
         kept = (f"the crystal is non-magnetic ({note}), and time reversal" if note
                 else "the model keeps time reversal to a Wannierization's accuracy, which")
         warnings.warn(f"symmetry: {kept} forbids {listed}: "

@@ -91,17 +91,22 @@ class SymmetryPlan:
         return bool(self.symmetrize(np.zeros((1, len(computed))), computed, comps, parity, axis=1, form=form)[1].all())
 
     def record_zeros(self, label: str, magnitudes: np.ndarray, comps: list[str], forbidden: np.ndarray,
-                     weak: np.ndarray) -> None:
+                     weak: np.ndarray, removed: np.ndarray | None = None) -> None:
         """Record what the Neumann zeros of a result removed, under `label`: `magnitudes` |values| with
         the components `comps` on the last axis; `forbidden` by the group the model keeps, `weak` only
         by the crystal's group (allowed through the model's own breaking). Both records carry the
-        largest value that stays, to say how large the removed ones were."""
+        largest value that stays, to say how large the removed ones were. `removed`: |what was set to 0|
+        where only a part of a component was (then `magnitudes` is what stays, of every component)."""
         zero = forbidden | weak
-        kept = float(magnitudes[..., ~zero].max()) if (~zero).any() else 0.0
+        if removed is None:
+            removed, stays = magnitudes, ~zero
+        else:
+            stays = np.ones_like(zero)
+        kept = float(magnitudes[..., stays].max()) if stays.any() else 0.0
         if weak.any():
-            self.model_breaking[label] = (comps, weak, float(magnitudes[..., weak].max()), kept)
+            self.model_breaking[label] = (comps, weak, float(removed[..., weak].max()), kept)
         if zero.any():
-            self.zeroed.append((label, float(magnitudes[..., zero].max()), kept))
+            self.zeroed.append((label, float(removed[..., zero].max()), kept))
 
     def time_reversal_note(self) -> str:
         """Why time reversal is applied to a model whose bands break it (empty when it is not)."""

@@ -87,9 +87,9 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
         mask = np.asarray(next(iter(records.values()))[1]).reshape(ds.sizes[dims[0]], ds.sizes[dims[1]])
     ds["model_breaking_only"] = (tuple(dims), mask)
     ds["model_breaking_only"].attrs["long_name"] = (
-        "component the crystal's point group (atoms of the model's files) forbids but the Wannier model, which "
-        "breaks that group beyond a Wannierization's accuracy, allowed: set to 0 (symmetry=None keeps the "
-        "model's own value)")
+        "component (for an optical chi: or its linear or circular part) the crystal's point group (atoms of the "
+        "model's files) forbids but the Wannier model, which breaks that group beyond a Wannierization's accuracy, "
+        "allowed: set to 0 (symmetry=None keeps the model's own value)")
     if plan.skipped:  # no k-sum: the components are named, their sizes unknown
         notable = {n: r for n, r in records.items() if np.any(r[1])}
     else:
