@@ -112,3 +112,11 @@ def test_many_components_draw_the_largest_rows_and_name_the_rest(tmp_path):
     save(wide, path)
     out = CliRunner().invoke(main, ["plot", str(path), "--out", str(tmp_path / "w.png"), "--components", "c1,c2"])
     assert out.exit_code == 0 and (tmp_path / "w.png").stat().st_size > 10000
+
+
+def test_mu_in_any_order_is_drawn_along_increasing_mu(dc):
+    """μ given as an unsorted list (e.g. `--mu 7.4,8.4,7.9366`): the lines follow increasing μ, not the list."""
+    shuffled = dc.isel(mu=[3, 0, 4, 1, 2])
+    fig = plot_expansion(shuffled)
+    x = fig.axes[0].get_lines()[0].get_xdata()
+    assert np.all(np.diff(np.asarray(x, float)) > 0)

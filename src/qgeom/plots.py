@@ -224,6 +224,7 @@ def plot_expansion(ds: xr.Dataset, var: str = "sigma", *, terms=None, components
     from .dc.zeros import numerical_zeros
 
     plt = _mpl()
+    ds = ds.sortby("mu")  # μ given in any order (a list): lines drawn along increasing μ
     da = ds[var]
     zero_mask = numerical_zeros(ds, var)
     comps, note = _component_rows(da, zero_mask, components)
