@@ -186,9 +186,15 @@ def command(out, figure, executor, **opts):
                  if _fermi_range(model) is not None else "across the model's bands")
         click.echo(f"mu: auto, {len(mu)} values {mu[0]:g} ... {mu[-1]:g} {model.energy_unit} ({where})")
     click.echo(f"sigma in {describe_units(ds.sigma)}; {conf.convention} convention")
+    # a component the group forbids in every term is one line, not a table of "forbidden"
+    whole = ([str(c) for c in ds.component.values if bool(ds["forbidden"].sel(component=c).all())]
+             if "forbidden" in ds else [])
     for comp in ds.component.values:
-        click.echo(f"\ncomponent {comp}:")
-        click.echo(comparison_table(ds, str(comp)))
+        if str(comp) not in whole:
+            click.echo(f"\ncomponent {comp}:")
+            click.echo(comparison_table(ds, str(comp)))
+    if whole:
+        click.echo(f"\nforbidden by symmetry in every term (exact zeros): {', '.join(whole)}")
     zeros = numerical_zeros(ds)
     if "forbidden" in ds:  # Neumann zeros are labelled "forbidden", not "~0"
         zeros = zeros & ~ds["forbidden"]
