@@ -3,6 +3,7 @@ a checkpoint of another calculation is refused, and a SIGKILLed run resumes to t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -263,3 +264,134 @@ def test_a_resumed_run_says_how_many_chunks_it_loaded(tmp_path, capsys):
     assert f"resumed: {n_chunks - 4} of {n_chunks} chunks from the checkpoint" in capsys.readouterr().err
     integrate(tilted_dirac_2band(), GRID, CountingSum(), chunk_size=CHUNK, progress=True)
     assert "resumed" not in capsys.readouterr().err
+
+
+# --- the model's fingerprint sees every parameter (nested models, hidden state) ----------------
+
+
+def _shifted(base, delta: float = 0.1):
+    """`base` with H_11(R = 0) += delta: the same description, other hoppings."""
+    from qgeom.models.tight_binding import TightBindingModel
+
+    t = base.t.copy()
+    t[np.flatnonzero(~base.R.any(axis=1))[0], 0, 0] += delta
+    return TightBindingModel(base.R, t, lattice=base.lattice, name=base.name, parameters=base.parameters,
+                             operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit)
+
+
+def _wannier_like(base):
+    """A convention-II model (what from_wannier90 returns): the hoppings live in `model.base`."""
+    from qgeom.models.wannier90 import OrbitalPositionModel
+
+    return OrbitalPositionModel(base, [[0.0, 0.0], [0.3, 0.1]])
+
+
+def _field_wrapped(base):
+    from qgeom.models.two_dimensional import with_displacement_field
+
+    return with_displacement_field(_wannier_like(base), 0.2, heights=[0.0, 1.0])
+
+
+def _hidden_state_model(gap: float):
+    """A model that keeps its parameter where no structural hash looks (a private attribute)."""
+    from qgeom.models.base import Model
+
+    class Hidden(Model):
+        def __init__(self, gap):
+            self._gap = gap
+            self.dim, self.nbands, self.lattice, self.name = 2, 2, np.eye(2), "hidden"
+            self.parameters, self.operators, self.energy_unit, self.length_unit = {}, {}, "eV", "a"
+
+        def _hamiltonian(self, k, order):
+            s = np.sin(k)
+            H = np.zeros((len(k),) + (2,) * order + (2, 2), complex)
+            if order == 0:
+                H[:, 0, 1] = s[:, 0] - 1j * s[:, 1]
+                H[:, 1, 0] = s[:, 0] + 1j * s[:, 1]
+                H[:, 0, 0], H[:, 1, 1] = self._gap, -self._gap
+                return H
+            if order == 1:
+                c = np.cos(k)
+                H[:, 0, 0, 1], H[:, 0, 1, 0] = c[:, 0], c[:, 0]
+                H[:, 1, 0, 1], H[:, 1, 1, 0] = -1j * c[:, 1], 1j * c[:, 1]
+                return H
+            raise NotImplementedError
+
+    return Hidden(gap)
+
+
+@pytest.mark.parametrize("wrap", [_wannier_like, _field_wrapped], ids=["wannier-base", "displacement-field"])
+def test_changed_hopping_of_a_nested_model_is_refused(tmp_path, wrap):
+    from qgeom.checkpoint import model_fingerprint
+
+    a, b = wrap(tilted_dirac_2band()), wrap(_shifted(tilted_dirac_2band()))
+    assert a.describe() == b.describe()  # only the nested hoppings differ
+    fa, fb = model_fingerprint(a), model_fingerprint(b)
+    assert fa["data"] != fb["data"] and fa["hamiltonian"] != fb["hamiltonian"]
+    assert model_fingerprint(wrap(tilted_dirac_2band())) == fa
+    _run(tmp_path, model=a)
+    with pytest.raises(QgeomInputError, match="differs in: model"):
+        _run(tmp_path, model=b)
+    again, f = _run(tmp_path, model=wrap(tilted_dirac_2band()))  # the same model still resumes
+    assert f.calls == []
+
+
+def test_exchange_field_and_wannier_files_enter_the_fingerprint():
+    from qgeom.checkpoint import model_fingerprint
+    from qgeom.models import from_wannier90
+    from qgeom.models.onsite import with_exchange_field
+
+    gaas = from_wannier90(Path(__file__).parents[1] / "examples" / "GaAs")
+    shifted = type(gaas)(_shifted(gaas.base, 1.0), gaas.positions)
+    assert model_fingerprint(gaas) != model_fingerprint(shifted)
+    assert model_fingerprint(gaas)["describe"] == model_fingerprint(shifted)["describe"]
+    a = with_exchange_field(gaas, 0.1, spinor_ordering="block")
+    b = with_exchange_field(shifted, 0.1, spinor_ordering="block")
+    assert model_fingerprint(a)["data"] != model_fingerprint(b)["data"]
+    assert model_fingerprint(a)["hamiltonian"] != model_fingerprint(b)["hamiltonian"]
+
+
+def test_hidden_model_state_is_caught_by_the_hamiltonian_probe(tmp_path):
+    from qgeom.checkpoint import model_fingerprint
+
+    a, b = model_fingerprint(_hidden_state_model(0.3)), model_fingerprint(_hidden_state_model(0.3 + 1e-6))
+    assert a["data"] == b["data"] and a["hamiltonian"] != b["hamiltonian"]
+    _run(tmp_path, model=_hidden_state_model(0.3))
+    with pytest.raises(QgeomInputError, match="differs in: model"):
+        _run(tmp_path, model=_hidden_state_model(0.4))
+
+
+def test_fingerprint_ignores_caches():
+    """Evaluating a model (its Fourier tables, thread-local buffers) does not change its fingerprint."""
+    from qgeom.checkpoint import model_fingerprint
+
+    m = _field_wrapped(tilted_dirac_2band())
+    before = model_fingerprint(m)
+    m.hamiltonian(make_grid(m, 8).points(0, 64)[0], order=3)
+    assert model_fingerprint(m) == before
+
+
+FINGERPRINT_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from test_checkpoint import _field_wrapped
+from qgeom.checkpoint import model_fingerprint
+from qgeom.models import from_wannier90
+from qgeom.models.library import mnbi2te4_bilayer, tilted_dirac_2band
+models = [from_wannier90({gaas!r}), _field_wrapped(tilted_dirac_2band()), mnbi2te4_bilayer()]
+print(json.dumps([model_fingerprint(m) for m in models]))
+"""
+
+
+def test_identical_models_have_identical_fingerprints_in_two_processes():
+    """Other hash seeds (dict/set order), other processes (addresses): the same fingerprint."""
+    script = FINGERPRINT_SCRIPT.format(tests=str(Path(__file__).parent),
+                                       gaas=str(Path(__file__).parents[1] / "examples" / "GaAs"))
+    outs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(proc.stdout)
+    assert outs[0] == outs[1]
+    assert len({fp["hamiltonian"] for fp in json.loads(outs[0])}) == 3

@@ -1,6 +1,7 @@
 """Resumable integrations: finished chunk sums on disk, one .npz per chunk, atomically written.
 
-A checkpoint directory holds `manifest.json` (a SHA-256 over the model's data, the grid, the
+A checkpoint directory holds `manifest.json` (a SHA-256 over the model's data — `model_fingerprint`:
+its state, nested models included, and H(k), ∂H(k) at fixed k-points —, the grid, the
 chunking, the Bands options, the integrand's identity/parameters/bytecode, and the code: qgeom's
 version, a hash of every source file of the package, the numpy/scipy versions) and
 `chunk_NNNNNN.npz` files. A rerun with the same inputs loads the finished chunks and computes only
@@ -16,10 +17,12 @@ when a store opens. A chunk that cannot be read (truncated, corrupt, foreign) is
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 import os
+import re
 import tempfile
 import types
 import warnings
@@ -101,11 +104,19 @@ def _update(h, obj, depth: int = 0) -> None:
         _update(h, ["partial", obj.func, obj.args, obj.keywords], depth + 1)
     elif callable(obj) and not hasattr(obj, "__dict__"):  # builtins, ufuncs
         h.update(f"callable {getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', repr(obj))}".encode())
+    elif _is_model(obj):  # a model held by an integrand: what it computes, never its caches
+        _update(h, model_fingerprint(obj), depth + 1)
     elif hasattr(obj, "__dict__"):
         h.update(f"obj {type(obj).__module__}.{type(obj).__qualname__}".encode())
         _update(h, {k: v for k, v in vars(obj).items() if not k.startswith("__")}, depth + 1)
     else:
         h.update(repr(obj).encode())
+
+
+def _is_model(obj) -> bool:
+    from .models.base import Model
+
+    return isinstance(obj, Model)
 
 
 def _has_contents(cell) -> bool:
@@ -122,13 +133,127 @@ def digest(obj) -> str:
     return h.hexdigest()
 
 
+PROBE_POINTS = 3  # fixed k-points at which H and ∂H enter the fingerprint
+PROBE_SUMS = 16  # ... through this many weighted sums of their entries
+PROBE_BITS = 32  # ... each rounded to 2^-32 of its natural size (entry scale × √(entries per sum))
+
+
 def model_fingerprint(model) -> dict[str, Any]:
-    """The model's description plus a hash of every array/scalar it holds (hoppings, lattice…)."""
-    state = {
-        k: v for k, v in sorted(vars(model).items())
-        if not k.startswith("__") and isinstance(v, (np.ndarray, int, float, complex, str, bool, tuple, list))
-    }
-    return {"describe": json.loads(json.dumps(model.describe(), default=str)), "data": digest(state)}
+    """What a model's chunk sums depend on: its description, a hash of its state (`model_state`:
+    every public attribute, nested models — a Wannier model's `base`, its hoppings — and
+    containers, dataclasses, SymPy expressions included) and a hash of H(k), ∂H(k) at fixed
+    k-points (`hamiltonian_probe`), which catches a change of the Hamiltonian however the model
+    keeps its parameters (private attributes, closures). Both are needed: the probe misses what H
+    does not show at a few k-points (operators, position matrices, changes below its rounding),
+    the state misses what a model computes from hidden data. Stable between runs and processes:
+    arrays by their bytes, dicts by sorted key, sets by sorted repr, no ids or addresses."""
+    return {"describe": json.loads(json.dumps(model.describe(), default=str)), "data": model_state(model),
+            "hamiltonian": hamiltonian_probe(model)}
+
+
+def model_state(model) -> str:
+    """SHA-256 of the model's public state, recursively (see `_update_state`)."""
+    h = hashlib.sha256()
+    _update_state(h, model, 0, ())
+    return h.hexdigest()
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+def _public(items) -> dict:
+    """Attributes that describe the object: not private (`_fourier`, `_compiled`: caches, derived data)."""
+    return {k: v for k, v in items if not str(k).startswith("_")}
+
+
+def _update_state(h, obj, depth: int, path: tuple) -> None:
+    """Feed a canonical encoding of a model's state into h: nested objects (models, dataclasses,
+    plain classes) by class and public attributes, SymPy objects by their `srepr`, containers
+    element-wise, arrays and scalars as in `_update`; functions by their code (`_update`).
+    `path` holds the ids of the enclosing objects only to stop cycles; they are never hashed."""
+    if depth > 24 or id(obj) in path:
+        h.update(f"<{type(obj).__qualname__}>".encode())
+        return
+    path = path + (id(obj),)
+    if isinstance(obj, np.ndarray) and obj.dtype == object:
+        h.update(f"ndobject{obj.shape}".encode())
+        for item in obj.ravel():
+            _update_state(h, item, depth + 1, path)
+    elif isinstance(obj, (np.ndarray, np.generic, int, float, complex, str, bool, bytes, types.ModuleType,
+                          types.FunctionType, types.MethodType, functools.partial)) or obj is None:
+        _update(h, obj)
+    elif type(obj).__module__.split(".")[0] == "sympy":
+        import sympy
+
+        h.update(f"sympy {type(obj).__qualname__} {sympy.srepr(obj)}".encode())
+    elif isinstance(obj, dict):
+        h.update(b"{")
+        for key in sorted(obj, key=repr):
+            h.update(repr(key).encode())
+            _update_state(h, obj[key], depth + 1, path)
+        h.update(b"}")
+    elif isinstance(obj, (set, frozenset)):
+        _update(h, obj)
+    elif isinstance(obj, (list, tuple)):
+        h.update(b"[" if isinstance(obj, list) else b"(")
+        for item in obj:
+            _update_state(h, item, depth + 1, path)
+        h.update(b"]")
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        h.update(f"dataclass {type(obj).__module__}.{type(obj).__qualname__}".encode())
+        _update_state(h, _public((f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj)), depth + 1, path)
+    elif hasattr(obj, "__dict__") or hasattr(type(obj), "__slots__"):
+        if callable(obj) and not hasattr(obj, "__dict__"):
+            _update(h, obj)
+            return
+        h.update(f"obj {type(obj).__module__}.{type(obj).__qualname__}".encode())
+        slots = [s for c in type(obj).__mro__ for s in getattr(c, "__slots__", ()) if hasattr(obj, s)]
+        items = [*getattr(obj, "__dict__", {}).items(), *((s, getattr(obj, s)) for s in slots)]
+        _update_state(h, _public(items), depth + 1, path)
+    else:
+        h.update(_ADDRESS.sub("", repr(obj)).encode())
+
+
+def probe_points(model) -> np.ndarray:
+    """PROBE_POINTS fixed Cartesian k-points in general position (no symmetry maps one onto another):
+    the Kronecker sequence of the d-dimensional golden ratio in reduced coordinates, times the
+    reciprocal lattice (a continuum model: in [−k_cutoff, k_cutoff], k_cutoff = 0.5 if unset)."""
+    d = int(model.dim)
+    phi = 2.0
+    for _ in range(64):  # the root of x^(d+1) = x + 1
+        phi = (1 + phi) ** (1.0 / (d + 1))
+    alpha = phi ** -np.arange(1, d + 1)
+    frac = np.mod(0.5 + np.arange(1, PROBE_POINTS + 1)[:, None] * alpha[None, :], 1.0)
+    if model.lattice is None:
+        return (2 * frac - 1) * (model.k_cutoff or 0.5)
+    return frac @ model.reciprocal_lattice
+
+
+def hamiltonian_probe(model) -> str:
+    """SHA-256 of H(k) and ∂H(k) at `probe_points`, condensed to PROBE_SUMS weighted sums of their
+    entries (fixed weights) rounded to PROBE_BITS bits of their natural size: a change of any
+    entry by more than ~1e-9 of the largest changes the hash; the rounding keeps it the same
+    for the same model when the last bits of H differ (other BLAS threads) except with a
+    probability ~1e-4."""
+    try:
+        H = np.asarray(model.hamiltonian(probe_points(model), order=0), complex)
+        dH = np.asarray(model.hamiltonian(probe_points(model), order=1), complex)
+    except Exception as exc:  # noqa: BLE001 - any failure is reported by the run itself
+        return f"unavailable ({type(exc).__name__})"
+    v = np.concatenate([H.ravel(), dH.ravel()]).view(float)
+    if not np.all(np.isfinite(v)):
+        return "not finite"
+    top = float(np.max(np.abs(v), initial=0.0))
+    scale = 2.0 ** np.ceil(np.log2(top)) if top > 0 else 1.0
+    # fixed weights in [0.5, 1.5), exact in binary (no libm: the same on every CPU)
+    weights = 0.5 + (np.arange(len(v), dtype=np.int64) * 2654435761 % 4096) / 4096.0
+    group = np.arange(len(v)) % PROBE_SUMS
+    sums = np.bincount(group, weights=weights * v / scale, minlength=PROBE_SUMS)
+    size = np.sqrt(max(1.0, len(v) / PROBE_SUMS))
+    q = np.rint(sums / size * 2.0**PROBE_BITS).astype(np.int64)
+    h = hashlib.sha256(f"{H.shape}{dH.shape}{scale!r}".encode())
+    h.update(q.tobytes())
+    return h.hexdigest()
 
 
 def integrand_fingerprint(func) -> dict[str, Any]:
