@@ -75,10 +75,24 @@ def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1,
     sums = 8 * n_mu * max(1, n_omega) * 64
     bounds = 120 * (int(npoints) // chunk + 1)
     total = 16 * int(nR) * N * N + in_flight * (chunk * per_k + sums) + bounds
+    ops = float(npoints) * float(relative_cost) * point_ops(nbands=N, dim=d, nR=nR, n_mu=n_mu, n_omega=n_omega)
+    return Resources(int(total), ops / (RATE * w))
+
+
+def point_ops(*, nbands: int, dim: int, nR: int = 0, n_mu: int = 1, n_omega: int = 0) -> float:
+    """Operations per k-point of the cost model before `relative_cost` (module docstring): the eigensolve,
+    the Fourier sums and the μ, ω sweeps. An integrand whose own work is known in operations states its
+    `relative_cost` as 1 + its work / this."""
+    N, d = int(nbands), int(dim)
     box = min(float(nR), float(nR) ** (1.0 / max(d, 1)) + 1.0)  # R-box extent per axis (separable sums)
     eigensolve = 3.5 * N**3 + 5.5e4  # LAPACK's N³ and numpy's per-matrix overhead, which dominates below N ≈ 24
-    ops = float(npoints) * float(relative_cost) * (eigensolve + 8.0 * box * N * N * (1 + d) + 8.0 * N * N * (n_mu + n_omega))
-    return Resources(int(total), ops / (RATE * w))
+    return eigensolve + 8.0 * box * N * N * (1 + d) + 8.0 * N * N * (max(1, int(n_mu)) + max(0, int(n_omega)))
+
+
+def model_point_ops(model, **kwargs) -> float:
+    """`point_ops` for a qgeom model (N, d and #R taken from it)."""
+    nR = 0 if model.t is None else len(model.t)
+    return point_ops(nbands=model.nbands, dim=model.dim, nR=nR, **kwargs)
 
 
 def for_model(model, npoints: int, **kwargs) -> Resources:

@@ -157,3 +157,39 @@ def test_two_band_low_temperature_converged_grid(independent_expansion):
         e = independent_expansion(m, c, 0.5, 0.1, 160)
         assert A == pytest.approx(e["drude"], rel=1e-6)
         assert C == pytest.approx(e["intrinsic"], rel=1e-3)
+
+
+def _exact_estimate(monkeypatch, **kw):
+    """The size guard's time estimate of one `exact` run (captured where `resources.check` gets it)."""
+    import qgeom.resources as resources
+
+    seen = []
+    real = resources.check
+    monkeypatch.setattr(resources, "check", lambda res, what: seen.append(res.seconds) or real(res, what))
+    args = dict(components="xyy", mu=0.0, temperature=0.1, gamma=0.05, grid=4, progress=False, symmetry=None)
+    exact(tilted_dirac_2band(), **{**args, **kw})
+    assert len(seen) == 1
+    return seen[0]
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_exact_estimate_grows_with_its_work(monkeypatch):
+    """The estimate follows what dc.exact's k-sum costs: Γ values and contour nodes (per Γ, the kernel
+    tables), μ values (their ψ tables) and components; not a fixed per-k eigensolve (was 60–700× low)."""
+    from qgeom import resources
+    from qgeom.dc.exact import EXACT_COST
+
+    one = _exact_estimate(monkeypatch)
+    three_gammas = _exact_estimate(monkeypatch, gamma=[0.05, 0.1, 0.2])
+    four_mus = _exact_estimate(monkeypatch, mu=[-0.2, 0.0, 0.1, 0.2])
+    more_nodes = _exact_estimate(monkeypatch, nodes=48)
+    all_comps = _exact_estimate(monkeypatch, components="all")
+    assert one < three_gammas and one < four_mus and one < more_nodes and one < all_comps
+    # per k-point: the model's ops plus N³·M·(a + b + c·components) per Γ (xyy: one component)
+    base = resources.point_ops(nbands=2, dim=2, nR=len(tilted_dirac_2band().t))
+    a, b, c = EXACT_COST
+    assert one == pytest.approx(16 * (base + 8 * 24 * (a + b + c)) / resources.RATE, rel=1e-9)
+    assert three_gammas - one == pytest.approx(2 * 16 * 8 * 24 * (a + b + c) / resources.RATE, rel=1e-9)
+    assert more_nodes - one == pytest.approx(16 * 8 * 24 * (a + b + c) / resources.RATE, rel=1e-9)
+    base4 = resources.point_ops(nbands=2, dim=2, nR=len(tilted_dirac_2band().t), n_mu=4)
+    assert four_mus == pytest.approx(16 * (base4 + 8 * 24 * (a + 4 * (b + c))) / resources.RATE, rel=1e-9)
