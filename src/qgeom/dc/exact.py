@@ -134,7 +134,7 @@ class _GammaSums:
 
 # ops per k-point of the kernel tables and their contractions, in units of (contour nodes)·N³ per Γ:
 # (μ-independent layout + nμ·(ψ tables and kernels + GEMMs per component)); `_FamilySums.relative_cost`
-EXACT_COST = (55.0, 16.0, 2.0)
+EXACT_COST = (70.0, 16.0, 2.0)
 
 
 class _FamilySums:
@@ -156,13 +156,14 @@ class _FamilySums:
     def relative_cost(self) -> float:
         """Time per k-point over `resources.estimate`'s model (`resources.point_ops`: eigensolve, Fourier
         sums, μ sweep): 1 + Σ_blocks N_B³ · Σ_Γ M_Γ · (a + nμ·(b + c·ncomp)) / point_ops, (a, b, c) =
-        EXACT_COST = (55, 16, 2) ops — the ψ-triple layout per Γ (shared by the μ values), the ψ tables, kernels and
+        EXACT_COST = (70, 16, 2) ops — the ψ-triple layout per Γ (shared by the μ values), the ψ tables, kernels and
         GEMMs per (Γ, μ), growing with the components (requested + b↔c swapped) — with M_Γ the contour
-        nodes. Fitted on one core to the marginal time per k-point and Γ/μ/component of GaAs (N = 16, 6³–8³),
-        1T′-MoS₂ (N = 48, 8²) and `tilted_dirac_2band` (N = 2, 80²), for M = 12–64, 1–4 Γ, 1–6 μ and
-        1–27 components: estimate/measured 0.65–1.6 (GaAs 1.15, 0.94 at 3 μ, 0.74 with all 27
-        components; MoS₂ 0.66, 0.73 at 2 Γ, 0.78 at 3 μ, 1.0 all components, 0.8 at M = 12; Dirac
-        0.8–1.3); without it the estimate was 60–700× low (it counted one eigensolve per k-point)."""
+        nodes. Fitted on one core to the marginal time per k-point and per Γ/μ/component of GaAs (N = 16,
+        6³–8³: 3.05 ms per Γ and k, 1.4 ms per extra μ), 1T′-MoS₂ (N = 48, 8²: 110–140 ms per Γ and k) and
+        `tilted_dirac_2band` (N = 2, 80²), for M = 12–64, 1–4 Γ, 1–6 μ and 1–27 components. Measured/estimated
+        whole-run CPU time: GaAs 6³ 0.75–1.1 (1–3 Γ, 5 μ, 27 components, M = 48), `gamma_scan` GaAs 6³ with
+        7 Γ 0.75, Dirac 80² 0.5–1.0, MoS₂ 8² 1.5–2.2 (includes ~3 s of setup; large N runs somewhat above
+        N³ scaling, memory-bound tables). Without it the estimate was 60–700× low (one eigensolve per k)."""
         if not self.block_sizes or not self.point_ops:
             return 1.0
         a, b, c = EXACT_COST
