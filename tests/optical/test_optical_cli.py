@@ -94,3 +94,19 @@ def test_cli_optical_labels_the_crystals_zeros_forbidden(tmp_path):
     rows = [line for line in r.output.splitlines() if line.strip().startswith(("kramers_", "shift_like"))]
     assert rows and all("forbidden" in line for line in rows[:6])
     assert "the crystal's group -43m" in r.output and "GaAs.win" in r.output
+
+
+def test_cli_without_tau_leaves_the_default_tau_kinds_out(tmp_path):
+    """No --kind and no --tau: the default kinds that need no τ are computed and a note names the ones left out
+    and --tau; a τ-kind asked for explicitly without --tau stays an error."""
+    base = ["optical", "--model", "mnbi2te4_bilayer", "--observable", "layer_polarization", "--mu", "0.01",
+            "--grid", "12,4", "--omega", "0.02", "0.3", "3", "--quiet"]
+    out = tmp_path / "o.nc"
+    r = CliRunner().invoke(main, base + ["--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "note: kramers_injection scales with the relaxation time and is left out; --tau T" in r.output
+    assert list(load(out).kind.values) == ["kramers_fermi_sea", "shift_like"]
+    bad = CliRunner().invoke(main, base + ["--kind", "kramers_injection", "--kind", "shift_like",
+                                           "--out", str(tmp_path / "x.nc")])
+    assert bad.exit_code == 2 and "--kind kramers_injection scales with the relaxation time: pass --tau" in bad.output
+    assert "leave it out: --kind shift_like" in bad.output

@@ -124,18 +124,15 @@ def command(out, figure, executor, **opts):
         option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
     check_distinct({"--out": out_path, "--figure": fig_path})
-    needs_tau = [k for k in conf.kinds if TERMS[k].needs_tau]
-    if needs_tau and conf.tau is None:
-        rest = [k for k in conf.kinds if k not in needs_tau]
-        raise QgeomInputError(
-            f"--kind {', '.join(needs_tau)} scale{'s' if len(needs_tau) == 1 else ''} with the relaxation time: pass "
-            f"--tau ({'ps' if energy_unit_ev(model) is not None else 'hbar/' + model.energy_unit}, e.g. --tau 0.1)"
-            + (f", or leave {'it' if len(needs_tau) == 1 else 'them'} out: {' '.join('--kind ' + k for k in rest)}"
-               if rest else "") + ".")
+    kinds, left_out = kinds_to_compute(conf, model)
+    if left_out:
+        click.echo(f"note: {', '.join(left_out)} scale{'s' if len(left_out) == 1 else ''} with the relaxation time "
+                   f"and {'is' if len(left_out) == 1 else 'are'} left out; --tau T ({_tau_unit(model)}, e.g. --tau "
+                   f"0.1) adds {'it' if len(left_out) == 1 else 'them'}.")
     mu, mu_source = (conf.mu, "given") if conf.mu is not None else fermi_level(model)
     w0, w1, nw = conf.omega or default_omega(model)
     ds = response(
-        model, conf.observable, kinds=conf.kinds, omega=np.linspace(w0, w1, nw), mu=mu,
+        model, conf.observable, kinds=kinds, omega=np.linspace(w0, w1, nw), mu=mu,
         temperature=conf.temperature, tau=conf.tau, broadening=conf.broadening, broadening_kind=conf.broadening_kind,
         grid=None if conf.grid is None else grid_arg(conf.grid), offset=conf.offset, cutoff=conf.cutoff,
         scissors=conf.scissors,
@@ -169,6 +166,28 @@ def command(out, figure, executor, **opts):
     click.echo(f"wrote {path}")
     fig = plot_parts(ds, fig_path, a, b)
     click.echo(f"wrote {fig}")
+
+
+def kinds_to_compute(conf: OpticalConfig, model) -> tuple[list[str], list[str]]:
+    """(the kinds to compute, the default kinds left out). Without τ, the default kinds that scale with it are
+    left out when the user chose no kinds (so `--observable current_x` alone runs); kinds the user asked
+    for (--kind or the config's `kinds`) that need τ are an error naming --tau."""
+    needs_tau = [k for k in conf.kinds if TERMS[k].needs_tau]
+    if not needs_tau or conf.tau is not None:
+        return list(conf.kinds), []
+    rest = [k for k in conf.kinds if k not in needs_tau]
+    if "kinds" not in conf.model_fields_set and rest:
+        return rest, needs_tau
+    raise QgeomInputError(
+        f"--kind {', '.join(needs_tau)} scale{'s' if len(needs_tau) == 1 else ''} with the relaxation time: pass "
+        f"--tau ({_tau_unit(model)}, e.g. --tau 0.1)"
+        + (f", or leave {'it' if len(needs_tau) == 1 else 'them'} out: {' '.join('--kind ' + k for k in rest)}"
+           if rest else "") + ".")
+
+
+def _tau_unit(model) -> str:
+    """The unit of --tau: ps for a model in a physical energy unit, else ħ over the model's energy unit."""
+    return "ps" if energy_unit_ev(model) is not None else "hbar/" + model.energy_unit
 
 
 def default_omega(model) -> tuple[float, float, int]:
