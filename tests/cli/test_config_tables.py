@@ -210,3 +210,23 @@ def test_field_flags_build_the_models_of_the_api(tmp_path):
     assert res.exit_code != 0 and "Wannier90 models" in res.output
     res = run("dc", "--wannier90", str(mos2), "--exchange-axis", "x", "--out", str(tmp_path / "a.nc"))
     assert res.exit_code != 0 and "give exchange_field (--exchange-field J) too" in res.output
+
+
+@pytest.mark.parametrize("command", ["dc", "dc-exact"])
+def test_empty_components_is_an_error_not_the_default(command, tmp_path):
+    """--components '' (or a TOML components = []) named nothing and silently became the default."""
+    res = run(command, "--model", "qi_wu_zhang", "--components", "", "--out", str(tmp_path / "x.nc"))
+    assert res.exit_code == 2 and "components (--components)" in res.output
+    assert "is empty: name at least one" in res.output and not (tmp_path / "x.nc").exists()
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'[model]\nname = "qi_wu_zhang"\n[{command}]\ncomponents = []\n')
+    res = run(command, "--config", str(cfg), "--out", str(tmp_path / "x.nc"))
+    assert res.exit_code == 2 and "is empty" in res.output
+
+
+def test_plot_empty_components_is_an_error(tmp_path):
+    out = tmp_path / "d.nc"
+    assert run("dc", "--model", "qi_wu_zhang", "--grid", "8", "--mu", "0", "--refine", "0", "--quiet",
+               "--out", str(out)).exit_code == 0
+    res = run("plot", str(out), "--components", ",", "--out", str(tmp_path / "p.png"))
+    assert res.exit_code == 2 and "--components is empty: name at least one" in res.output

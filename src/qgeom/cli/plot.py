@@ -10,6 +10,7 @@ from .._validation import QgeomInputError
 from ..results import load
 from ..outputs import check_distinct, check_output
 from .common import handle_errors
+from .tables import EMPTY_LIST, split_list
 from .safety_options import safety_options
 
 
@@ -43,7 +44,9 @@ def command(result, out, text, dpi, components):
     if components is not None and figure_kind(ds) != "sigma":
         raise QgeomInputError(f"--components selects the rows of a σ figure; {result!r} holds a "
                               f"{figure_kind(ds)} result: drop --components.")
-    chosen = None if components is None else [c.strip() for c in components.split(",") if c.strip()]
+    chosen = None if components is None else split_list(components)
+    if chosen == []:
+        raise QgeomInputError(f"--components {EMPTY_LIST}.")
     plot_result(ds, out, dpi=dpi, components=chosen)
     click.echo(f"wrote {out} ({figure_kind(ds)} figure)")
     if text:

@@ -14,7 +14,7 @@ import typing
 from typing import Annotated, Any, Literal
 
 import click
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError
 
 from .._validation import QgeomInputError
 
@@ -168,6 +168,17 @@ def split_list(value):
     return value
 
 
+EMPTY_LIST = ("is empty: name at least one, comma-separated (e.g. --components xyy,yxx), or leave the option out "
+              "for its default")
+
+
+def non_empty(value: list[str]) -> list[str]:
+    """A given comma list names something: an empty one (--components '') would silently mean the default."""
+    if not value:
+        raise ValueError(EMPTY_LIST)
+    return value
+
+
 def parse_grid(value):
     """A k-grid from TOML or a flag: N, [N1, N2, ...] or the strings 'N', 'N1,N2', 'N1xN2'."""
     if isinstance(value, str):
@@ -186,7 +197,7 @@ def parse_grid(value):
 
 # Field types shared by the command tables.
 Grid = Annotated[PositiveInt | list[PositiveInt], BeforeValidator(parse_grid)]
-CommaList = Annotated[list[str], BeforeValidator(split_list)]
+CommaList = Annotated[list[str], BeforeValidator(split_list), AfterValidator(non_empty)]
 
 
 def grid_arg(grid):
