@@ -143,9 +143,11 @@ def test_model_table_restores_and_symmetrizes_a_wannier90_model(tmp_path):
 
 def test_single_mu_commands_default_to_the_models_fermi_energy(tmp_path):
     """optical and dc-exact take μ = the Fermi energy of the model's files (GaAs.win: 7.9366 eV) unless
-    given — 0 eV is deep in GaAs's valence bands; a missing --tau names the flag and the kinds without it."""
+    given — 0 eV is deep in GaAs's valence bands; an asked-for τ-kind without --tau names the flag and the kinds
+    without it."""
     gaas = str(GAAS)
-    res = run("optical", "--wannier90", gaas, "--observable", "current_x", "--grid", "2")
+    res = run("optical", "--wannier90", gaas, "--observable", "current_x", "--grid", "2", "--kind", "kramers_injection",
+              "--kind", "kramers_fermi_sea", "--kind", "shift_like", "--out", str(tmp_path / "t.nc"))
     assert res.exit_code != 0
     assert "pass --tau (ps, e.g. --tau 0.1), or leave it out: --kind kramers_fermi_sea --kind shift_like" in res.output
     res = run("optical", "--wannier90", gaas, "--observable", "current_x", "--grid", "2", "--tau", "0.1",

@@ -110,3 +110,45 @@ def test_cli_without_tau_leaves_the_default_tau_kinds_out(tmp_path):
                                            "--out", str(tmp_path / "x.nc")])
     assert bad.exit_code == 2 and "--kind kramers_injection scales with the relaxation time: pass --tau" in bad.output
     assert "leave it out: --kind shift_like" in bad.output
+
+
+GAAS = Path(__file__).resolve().parents[2] / "examples" / "GaAs"
+MNBI = ["optical", "--model", "mnbi2te4_bilayer", "--observable", "layer_polarization", "--kind", "shift_like",
+        "--grid", "8,4", "--quiet"]
+
+
+def test_cli_omega_range_is_checked(tmp_path):
+    """MIN > MAX and a negative ħω are errors that give the fix; ħω = 0 (the static limit) is computed."""
+    out = str(tmp_path / "o.nc")
+    r = CliRunner().invoke(main, MNBI + ["--omega", "3", "1", "5", "--out", out])
+    assert r.exit_code == 2 and "MIN 3 is above MAX 1" in r.output and "--omega 1 3 5" in r.output
+    r = CliRunner().invoke(main, MNBI + ["--omega", "-0.1", "0.3", "4", "--out", out])
+    assert r.exit_code == 2 and "MIN -0.1 is negative" in r.output and "--omega 0 0.3 4" in r.output
+    r = CliRunner().invoke(main, MNBI + ["--omega", "0", "0.3", "4", "--out", out])
+    assert r.exit_code == 0, r.output
+    assert load(out).omega.values[0] == 0 and np.isfinite(load(out).chi.values).all()
+
+
+def test_cli_mu_outside_the_bands_is_noted(tmp_path):
+    r = CliRunner().invoke(main, MNBI + ["--mu", "50", "--omega", "0.1", "0.3", "2", "--out", str(tmp_path / "o.nc")])
+    assert r.exit_code == 0, r.output
+    assert "note: mu = 50 eV is above every band of the model" in r.output and "all bands are filled" in r.output
+    r = CliRunner().invoke(main, MNBI + ["--mu", "0.01", "--omega", "0.1", "0.3", "2", "--overwrite",
+                                         "--out", str(tmp_path / "o.nc")])
+    assert r.exit_code == 0 and "every band" not in r.output
+
+
+def test_cli_scissors_of_the_win_is_noted_and_a_closing_shift_refused(tmp_path):
+    """GaAs.win's scissors_shift (1.117 eV) is not applied by default: a note gives the flag that applies it;
+    a negative shift that closes the 0.40 eV gap at Gamma (which a 2x2x2 MP grid never samples) is refused."""
+    base = ["optical", "--wannier90", str(GAAS), "--observable", "current_x", "--kind", "shift_like", "--grid", "2",
+            "--omega", "1.5", "2", "2", "--quiet", "--overwrite", "--out", str(tmp_path / "o.nc")]
+    r = CliRunner().invoke(main, base)
+    assert r.exit_code == 0, r.output
+    assert "note: the model's .win gives scissors_shift = 1.117 eV; it is not applied" in r.output
+    assert "--scissors 1.117" in r.output
+    r = CliRunner().invoke(main, base + ["--scissors", "1.117"])
+    assert r.exit_code == 0 and "scissors_shift = 1.117" not in r.output
+    r = CliRunner().invoke(main, base + ["--scissors=-0.5"])
+    assert r.exit_code == 2 and "--scissors -0.5 closes the gap between bands 8 and 9" in r.output
+    assert "as small as 0.40" in r.output and "pass a shift above -0.40" in r.output

@@ -20,8 +20,8 @@ from ..dc.zeros import label, numerical_zeros, zero_note
 from ..results import metadata, save
 from ..units import UNIT_CHOICES
 from ..near_degeneracy import NEAR_EFFECT
-from .common import (fermi_energy, format_table, handle_errors, output_path, parse_values, symmetry_footnote,
-                     warn_near_degenerate)
+from .common import (fermi_energy, format_table, handle_errors, output_path, parse_values, sampled_energies,
+                     symmetry_footnote, warn_near_degenerate)
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
@@ -117,15 +117,11 @@ def auto_mu(model, num: int = AUTO_MU_POINTS) -> np.ndarray:
     """`num` chemical potentials: E_F ± AUTO_MU_HALF_WIDTH_EV for a model whose files give its Fermi energy
     (in a physical energy unit); else across the model's bands — the band extremes sampled on a coarse
     k-grid, 5% of the band width inside them (so the default range always meets the bands)."""
-    from ..kspace import make_grid
-
     around = _fermi_range(model)
     if around is not None:
         return np.linspace(*around, num)
 
-    grid = make_grid(model, 12) if model.is_periodic else make_grid(model, 12, kind="box")
-    k, _ = grid.points(0, grid.npoints)
-    e = np.linalg.eigvalsh(model.hamiltonian(k))
+    e = sampled_energies(model)
     lo, hi = float(e.min()), float(e.max())
     pad = 0.05 * (hi - lo)
     return np.linspace(lo + pad, hi - pad, num)

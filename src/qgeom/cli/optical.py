@@ -15,7 +15,8 @@ from ..results import metadata, save
 from ..units import energy_unit_ev
 from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.terms import DEFAULT_KINDS, TERMS
-from .common import fermi_energy, fermi_level, format_table, handle_errors, output_path, symmetry_footnote, warn_near_degenerate
+from .common import (fermi_energy, fermi_level, format_table, handle_errors, output_path, sampled_energies,
+                     symmetry_footnote, warn_near_degenerate)
 from .model_loader import load, model_options
 from .tables import Grid, Offset, Table, grid_arg, offset_field, table_flags, symmetry_tol_field
 from .executor_options import executor_options
@@ -35,7 +36,7 @@ class OpticalConfig(Table):
         list(DEFAULT_KINDS), description="Response kinds (--kind repeatable): " + "; ".join(
             f"{n} ({t.help}, {t.equation}{', needs tau' if t.needs_tau else ''})" for n, t in TERMS.items()) + ".")
     omega: tuple[float, float, PositiveInt] | None = Field(
-        None, description="ħω grid MIN MAX N (model energy unit, eV for eV models).",
+        None, description="ħω grid MIN MAX N, 0 <= MIN <= MAX (model energy unit, eV for eV models).",
         json_schema_extra={"default_text": f"{' '.join(map(str, MATERIAL_OMEGA_EV))} (eV) for a model whose files "
                                            f"give a Fermi energy (interband transitions of a material), else "
                                            f"{' '.join(map(str, DEFAULT_OMEGA))}"})
@@ -80,6 +81,19 @@ class OpticalConfig(Table):
                           "'Resonant and non-resonant parts').",
         json_schema_extra={"default_text": "no for current observables, yes for others"})
 
+    @field_validator("omega")
+    @classmethod
+    def _omega(cls, value):
+        if value is not None:
+            w0, w1, n = value
+            if w0 > w1:
+                raise ValueError(f"MIN {w0:g} is above MAX {w1:g}: pass them in increasing order, "
+                                 f"--omega {w1:g} {w0:g} {n}")
+            if w0 < 0:  # 0 is the static limit (finite, real); below it χ(−ω) = χ(ω)*, no new information
+                raise ValueError(f"MIN {w0:g} is negative: the photon energy hbar*omega is >= 0 (chi(-w) is the "
+                                 f"complex conjugate of chi(w)); pass MIN >= 0, e.g. --omega 0 {max(w1, 0):g} {n}")
+        return value
+
     @field_validator("scissors")
     @classmethod
     def _scissors(cls, value):
@@ -119,9 +133,8 @@ def command(out, figure, executor, **opts):
         raise QgeomInputError(f"--component must be two of {list('xyz'[: model.dim])}, e.g. xy; got {conf.component!r}.")
     from ..observables import resolve as resolve_observable
 
-    out_path = check_output(
-        output_path(out, f"results/optical_{model.name}_{resolve_observable(model, conf.observable).name}.nc"),
-        option="--out")
+    observable = resolve_observable(model, conf.observable)
+    out_path = check_output(output_path(out, f"results/optical_{model.name}_{observable.name}.nc"), option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
     check_distinct({"--out": out_path, "--figure": fig_path})
     kinds, left_out = kinds_to_compute(conf, model)
@@ -130,6 +143,11 @@ def command(out, figure, executor, **opts):
                    f"and {'is' if len(left_out) == 1 else 'are'} left out; --tau T ({_tau_unit(model)}, e.g. --tau "
                    f"0.1) adds {'it' if len(left_out) == 1 else 'them'}.")
     mu, mu_source = (conf.mu, "given") if conf.mu is not None else fermi_level(model)
+    energies = sampled_energies(model, offset="gamma")  # Γ included: a direct gap (GaAs's) is there
+    check_scissors_gap(model, conf.scissors, energies)
+    for note in (scissors_note(model, conf.scissors, observable), mu_note(model, mu, energies)):
+        if note:
+            click.echo(f"note: {note}")
     w0, w1, nw = conf.omega or default_omega(model)
     ds = response(
         model, conf.observable, kinds=kinds, omega=np.linspace(w0, w1, nw), mu=mu,
@@ -188,6 +206,49 @@ def kinds_to_compute(conf: OpticalConfig, model) -> tuple[list[str], list[str]]:
 def _tau_unit(model) -> str:
     """The unit of --tau: ps for a model in a physical energy unit, else ħ over the model's energy unit."""
     return "ps" if energy_unit_ev(model) is not None else "hbar/" + model.energy_unit
+
+
+def scissors_note(model, scissors, observable) -> str | None:
+    """The model's .win scissors shift when no --scissors was given (the default applies none), with the flag
+    that applies it; None otherwise (and for observables other than a current, which take no scissors)."""
+    shift = model.parameters.get("scissors_shift")
+    if scissors is not None or not shift or observable.source != "current":
+        return None
+    return (f"the model's .win gives scissors_shift = {shift:g} {model.energy_unit}; it is not applied (default "
+            f"--scissors none): --scissors {shift:g} (or --scissors auto) applies it.")
+
+
+def check_scissors_gap(model, scissors, energies: np.ndarray) -> None:
+    """A negative scissors shift must leave the gap above the valence bands open at the sampled k (`energies`,
+    a coarse grid: the k-sum's own check sees only its grid, which can miss where the gap closes)."""
+    from ..optical import scissors as _scissors
+
+    sc = _scissors.resolve(model, scissors)
+    if sc is None or sc.shift >= 0:
+        return
+    nv = sc.n_valence
+    gap = energies[:, nv] - energies[:, nv - 1]
+    i = int(np.argmin(gap))
+    if gap[i] + sc.shift <= 0:
+        raise QgeomInputError(
+            f"--scissors {sc.shift:g} closes the gap between bands {nv} and {nv + 1} (num_valence_bands = {nv}): "
+            f"the model's gap there is as small as {gap[i]:.4g} {model.energy_unit} on a coarse k-grid, and the "
+            f"scissors correction needs it open: pass a shift above {-gap[i]:.4g}, or --scissors none.")
+
+
+def mu_note(model, mu: float, energies: np.ndarray) -> str | None:
+    """A note when μ lies outside every band (with a margin: the coarse `energies` may miss the extremes; for a
+    continuum model, the bands within its k cutoff, the region summed): all bands are then empty or all filled,
+    no transition changes an occupation and χ is ~0."""
+    lo, hi = float(energies.min()), float(energies.max())
+    margin = 0.05 * (hi - lo)
+    if lo - margin <= mu <= hi + margin:
+        return None
+    where, state = ("below", "empty") if mu < lo else ("above", "filled")
+    ef = fermi_energy(model)
+    hint = f" (the model's Fermi energy is {ef:g})" if ef is not None else ""
+    return (f"mu = {mu:g} {model.energy_unit} is {where} every band of the model ({lo:.4g} ... {hi:.4g} "
+            f"{model.energy_unit}): all bands are {state}, so chi is ~0; pass --mu inside the bands{hint}.")
 
 
 def default_omega(model) -> tuple[float, float, int]:
