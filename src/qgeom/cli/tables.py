@@ -43,8 +43,9 @@ def offset_field():
 def symmetry_tol_field():
     """The `symmetry_tol` field shared by the tables whose command takes `symmetry=`."""
     return Field(None, gt=0, lt=1, description=(
-        "Relative breaking of the given group the model may have (default: exact symmetries only, 1e-9); "
-        "larger imposes the crystal's group on a Wannier model that breaks it (warned, recorded)."))
+        "Relative breaking of the given group the model may have, below 1 (default: exact symmetries only, 1e-9); "
+        "larger imposes the crystal's group on a Wannier model that breaks it (warned, recorded). A model that "
+        "breaks it by 1 or more: symmetrize the model instead (--symmetrize-model GROUP)."))
 
 
 def default_text(schema: type[BaseModel], field: str) -> str:

@@ -192,7 +192,7 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
         except TypeError:
             raise QgeomInputError("symmetry must be None, 'auto', a point-group symbol or a list of operations.") from None
         source = "operations"
-    breaking = check(model, ops, tol)
+    breaking = check(model, ops, tol, group=symmetry if isinstance(symmetry, str) else None)
     if time_reversal is not True:
         ops = unitary(ops)
     if keep is not None:

@@ -10,6 +10,7 @@ lattice (spglib), each with and without time reversal.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -113,10 +114,11 @@ def symmetry_tolerance(tol) -> float:
     return val
 
 
-def check(model, ops: list[Operation], tol: float = DETECT_TOL) -> dict[str, float]:
+def check(model, ops: list[Operation], tol: float = DETECT_TOL, *, group: str | None = None) -> dict[str, float]:
     """Refuse operations that are not symmetries of the model to `tol` (they would change the
     result); return {operation: measured breaking} for those beyond DETECT_TOL that `tol` admits
-    (the group is then imposed, with a SymmetryWarning naming the breaking)."""
+    (the group is then imposed, with a SymmetryWarning naming the breaking). `group`: the symbol the
+    operations came from, named in the advice to symmetrize the model."""
     k = _random_k(model)
     base = _fingerprint(model, k)
     imposed = {}
@@ -126,9 +128,7 @@ def check(model, ops: list[Operation], tol: float = DETECT_TOL) -> dict[str, flo
             raise QgeomInputError(
                 f"symmetry operation {op.label()} is not a symmetry of model {model.name!r} (bands, velocities, "
                 f"Berry curvature or metric differ by {err:.2g} relative at random k): pass the model's actual "
-                "group, symmetry='auto' to detect it, or symmetry=None; to impose the crystal's group on a "
-                f"Wannier model that breaks it, symmetry_tol >= {err:.2g} (the result is then symmetrized "
-                "by a group the model does not have: the breaking is recorded).")
+                "group, symmetry='auto' to detect it, or symmetry=None; " + _imposing_advice(err, group))
         if err > DETECT_TOL:
             imposed[op.label()] = err
     if imposed:
@@ -139,6 +139,23 @@ def check(model, ops: list[Operation], tol: float = DETECT_TOL) -> dict[str, flo
             "for the ideal crystal (Neumann zeros exact), not the model's own (see attrs['symmetry']).",
             SymmetryWarning, stacklevel=4)
     return imposed
+
+
+def _imposing_advice(err: float, group: str | None) -> str:
+    """How to impose a group the model breaks by `err` (relative, in [0, 2]): symmetry_tol (< 1) when it admits
+    err — rounded up, so the value given passes; else averaging the model itself over the group. A breaking of
+    1 or more is as large as the quantities compared (e.g. a Berry curvature of the wrong sign): no longer a
+    Wannierization's slight breaking that averaging the result may remove, so no tolerance admits it."""
+    digits = 10.0 ** (math.floor(math.log10(err)) - 1)
+    needed = math.ceil(err / digits - 1e-9) * digits
+    if needed < 1:
+        return (f"to impose the crystal's group on a Wannier model that breaks it, symmetry_tol >= {needed:.2g} "
+                f"(CLI --symmetry-tol {needed:.2g}; the result is then symmetrized by a group the model does not "
+                "have: the breaking is recorded).")
+    name = group or "GROUP"
+    return (f"a breaking of {err:.2g} is as large as the quantities themselves, beyond any symmetry_tol (< 1): to "
+            f"impose the group, symmetrize the model first, qgeom.models.symmetrize.symmetrize_point_group(model, "
+            f"'{name}', representation='fitted') (CLI --symmetrize-model={name}).")
 
 
 def lattice_operations(model) -> list[Operation]:
