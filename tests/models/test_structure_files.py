@@ -185,3 +185,19 @@ def test_mos2_is_two_dimensional_per_area():
     np.testing.assert_allclose(heights, m3.positions @ np.array(info["normal"]), atol=1e-12)
     with pytest.raises(QgeomInputError, match="not a single layer"):
         from_wannier90(GAAS, dimension=2)
+
+
+def test_hr_with_win_without_wout_warns_what_changes(mos2_hr, tmp_path):
+    """Without the centres (wannier90.wout) the _hr.dat is read in convention I and without MDRS: warned, naming
+    the missing file and the fix; the bands then differ from the model with its centres by ~0.2 eV."""
+    with pytest.warns(UserWarning, match=r"without the Wannier centres \(no wannier90\.wout.*convention I.*"
+                                         r"no minimal-distance replica selection.*Put wannier90\.wout beside"):
+        bare = from_wannier90(_only(mos2_hr, tmp_path / "a", "wannier90.win"))
+    assert bare.parameters["convention"] == "I" and not bare.parameters["mdrs"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        full = from_wannier90(_only(mos2_hr, tmp_path / "b", "wannier90.win", "wannier90.wout"))
+        from_wannier90(_only(mos2_hr, tmp_path / "c", "wannier90.win"), mdrs=False)  # said so: no warning
+    k = np.random.default_rng(3).uniform(-0.5, 0.5, (40, 2)) @ full.reciprocal_lattice
+    diff = np.abs(np.linalg.eigvalsh(bare.hamiltonian(k)) - np.linalg.eigvalsh(full.hamiltonian(k))).max()
+    assert 0.1 < diff < 0.3

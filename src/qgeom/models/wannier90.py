@@ -400,6 +400,8 @@ def from_wannier90(
         mdrs = (not used_wsvec) and tau is not None and mp_grid is not None and not _ws_distance_off(win_data)
         if kind == "tb" and win_data is None and mp_grid is None:
             _warn_tb_without_win(data.path)
+        if tau is None and win_data is not None and not used_wsvec and not _ws_distance_off(win_data):
+            _warn_hr_without_centres(data.path, seed)
     if mdrs:
         if used_wsvec:
             raise QgeomInputError("mdrs=True together with a _wsvec.dat: pass use_wsvec=False to recompute the replicas.")
@@ -497,6 +499,21 @@ def _warn_tb_without_win(path: Path) -> None:
         f"with it, the interpolated bands are wrong away from the Wannier k-grid (for the GaAs example the band "
         f"gap along L-G-X-W-K-G becomes -0.51 eV instead of +0.40 eV). Put SEED.win beside the file, or pass mp_grid=[n1, n2, n3] "
         f"(or mdrs=False to silence this warning if the model was made without use_ws_distance).",
+        stacklevel=3,
+    )
+
+
+def _warn_hr_without_centres(path: Path, seed: Path) -> None:
+    """An _hr.dat beside its .win but without the Wannier centres (they are in SEED.wout): neither convention II
+    nor the replica selection (MDRS), which needs them, can be applied."""
+    warnings.warn(
+        f"{path.name} read without the Wannier centres (no {seed.name}.wout with its 'Final State', "
+        f"{seed.name}_centres.xyz or wt.in beside it): convention I (every orbital at its cell's origin) and no "
+        f"minimal-distance replica selection (MDRS, Wannier90's use_ws_distance, the default since Wannier90 3.0) "
+        f"were used. If the model was made with it, the interpolated bands are wrong away from the Wannier k-grid "
+        f"(by up to 0.21 eV for the MoS2-1Tp example). Put {seed.name}.wout beside the file, or pass "
+        f"positions=[[x, y, z], ...] (Å) (or mdrs=False to silence this warning if the model was made without "
+        f"use_ws_distance).",
         stacklevel=3,
     )
 
