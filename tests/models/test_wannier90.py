@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +121,33 @@ def _rewrite(path, edit):
 def test_truncated_hr(hr_file):
     _rewrite(hr_file, lambda L: L.__delitem__(slice(-3, None)))
     with pytest.raises(QgeomInputError, match=r"line \d+.*truncated"):
+        read_hr(hr_file)
+
+
+def test_blank_line_inside_the_hr_table(hr_file):
+    """A blank line in place of a row is named (it was reported as 'file ends ... truncated' at the last line);
+    a blank line between complete rows is read without complaint."""
+    lines = hr_file.read_text().splitlines()
+    mid = 3 + (len(lines) - 3) // 2  # inside the hoppings table
+    _rewrite(hr_file, lambda L: L.__setitem__(mid, ""))
+    with pytest.raises(QgeomInputError, match=rf"line {mid + 1}: blank line inside the hoppings.*a row is missing "
+                                              r"at this line"):
+        read_hr(hr_file)
+    hr_file.write_text("\n".join(lines[:mid] + [""] + lines[mid:]) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_hr(hr_file).H.shape[0] > 0
+
+
+def test_wrong_nrpts_or_missing_degeneracy_line_names_nrpts(hr_file):
+    lines = hr_file.read_text().splitlines()
+    nrpts = int(lines[2])
+    _rewrite(hr_file, lambda L: L.__setitem__(2, f"{nrpts + 1}"))
+    with pytest.raises(QgeomInputError, match=rf"expected integer degeneracies, found .* after {nrpts} of them.*"
+                                              rf"the header gives nrpts = {nrpts + 1}: is nrpts wrong, or a line"):
+        read_hr(hr_file)
+    hr_file.write_text("\n".join(lines[:3] + [""] + lines[4:]) + "\n")  # the first degeneracy line blanked
+    with pytest.raises(QgeomInputError, match=r"line 5: expected integer degeneracies, .* before any \(line 4 is blank\); the header gives nrpts"):
         read_hr(hr_file)
 
 

@@ -12,6 +12,7 @@ import gzip
 import lzma
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -95,6 +96,13 @@ class _Lines:
             raise self.error(lineno, f"non-numeric field in {what}: {text.strip()!r}.")
         return lineno, vals
 
+    def first_blank(self, start: int, stop: int) -> int | None:
+        """Line number of the first blank line among lines start..stop-1 (line numbers), if any."""
+        for i in range(max(start, 1) - 1, min(stop - 1, len(self.lines))):
+            if not self.lines[i].strip():
+                return i + 1
+        return None
+
     def rest_nonblank(self) -> int | None:
         """Line number of the first non-blank line left, if any."""
         for i in range(self.pos, len(self.lines)):
@@ -122,14 +130,20 @@ def _read_count(src: _Lines, what: str) -> int:
 
 def _read_degeneracies(src: _Lines, nrpts: int) -> tuple[np.ndarray, int]:
     vals: list[int] = []
-    first = None
+    first, start = None, src.pos + 1  # the first degeneracy line read, and where they should start
     while len(vals) < nrpts:
         lineno, text = src.next(f"the {nrpts} Wigner-Seitz degeneracies")
         first = first or lineno
         try:
             vals += [int(x) for x in text.split()]
         except ValueError:
-            raise src.error(lineno, f"expected integer degeneracies, found {text.strip()!r}.") from None
+            # typically the first hopping row, reached early: nrpts too large or a degeneracy line missing
+            blank = src.first_blank(start, lineno)
+            where = ([f"lines {start}-{lineno - 1}"] if vals else []) + ([f"line {blank} is blank"] if blank else [])
+            read = (f"after {len(vals)} of them" if vals else "before any") + (f" ({'; '.join(where)})" if where else "")
+            raise src.error(
+                lineno, f"expected integer degeneracies, found {text.strip()!r} {read}; the header gives nrpts = "
+                        f"{nrpts}: is nrpts wrong, or a line of degeneracies (15 per line) missing?") from None
         if len(vals) > nrpts:
             raise src.error(
                 lineno, f"more degeneracies than nrpts = {nrpts} (is nrpts in the header wrong?)."
@@ -150,8 +164,17 @@ def _parse_table(src: _Lines, nrows: int, nfields: int, what: str) -> tuple[np.n
             rows.append(lines[i])
             linenos.append(i + 1)
         i += 1
+    start = src.pos + 1
     src.pos = i
     if len(rows) < nrows:
+        # a blank line inside the table (not after its last row) is where a row went missing, more likely
+        # than a truncated file
+        blank = src.first_blank(start, linenos[-1]) if linenos else None
+        if blank:
+            raise src.error(
+                blank, f"blank line inside {what}: the file ends (line {len(lines)}) after {len(rows)} of its "
+                       f"{nrows} rows (from nrpts and num_wann in the header), so a row is missing at this line, "
+                       "or nrpts/num_wann in the header are too large.")
         raise src.error(
             len(lines),
             f"file ends (line {len(lines)}) after {len(rows)} of the {nrows} rows of {what}; the file is "
@@ -319,7 +342,9 @@ def _read_hr_streaming(path: Path) -> WannierHoppings | None:
                     return None
                 ndegen += [int(x) for x in line.split()]
             nrows = nrpts * N * N
-            data = np.loadtxt(fh, dtype=float, max_rows=nrows, ndmin=2)
+            with warnings.catch_warnings():  # numpy's notice that blank lines do not count towards max_rows
+                warnings.simplefilter("ignore", UserWarning)
+                data = np.loadtxt(fh, dtype=float, max_rows=nrows, ndmin=2)
             if data.shape != (nrows, 7) or fh.read(1 << 16).strip():
                 return None
     except (OSError, ValueError, UnicodeDecodeError):
