@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -395,3 +396,32 @@ def test_identical_models_have_identical_fingerprints_in_two_processes():
         outs.append(proc.stdout)
     assert outs[0] == outs[1]
     assert len({fp["hamiltonian"] for fp in json.loads(outs[0])}) == 3
+
+
+def test_cli_interrupt_says_what_the_checkpoint_kept(tmp_path, monkeypatch):
+    """Ctrl-C during a run with --checkpoint DIR: one line with the chunks saved in DIR and that rerunning
+    resumes (was only click's 'Aborted!'); the rerun resumes from them."""
+    from click.testing import CliRunner
+
+    from qgeom import kspace, progress
+    from qgeom.cli import main
+
+    monkeypatch.setattr(kspace, "auto_chunk_size", lambda model: 10)
+    ckpt = tmp_path / "ck"
+    args = ["dc", "--model", "qi_wu_zhang", "--grid", "10", "--mu", "0", "--refine", "0", "--symmetry", "none",
+            "--checkpoint", str(ckpt), "--out", str(tmp_path / "d.nc")]
+    update = progress.ChunkProgress.update
+
+    def interrupt_after_three(self, n):
+        update(self, n)
+        if self.done == 3:
+            raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(progress.ChunkProgress, "update", interrupt_after_three)
+        res = CliRunner().invoke(main, args)
+    assert res.exit_code == 1 and "Aborted!" in res.output
+    assert f"interrupted: 3 finished k-chunks saved in {ckpt}; rerunning the same command resumes" in res.output
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert re.search(r"resumed: 3 of \d+ chunks from the checkpoint", res.output), res.output

@@ -266,6 +266,15 @@ def integrand_fingerprint(func) -> dict[str, Any]:
     return {"name": f"{getattr(func, '__module__', type(func).__module__)}.{name}", "state": digest(func)}
 
 
+def saved_chunks(directory) -> int:
+    """How many finished chunk files a checkpoint directory holds, its subdirectories included (the commands
+    keep one per integration there, e.g. DIR/block_0, DIR/frequency); 0 when it cannot be read."""
+    try:
+        return sum(1 for _ in Path(directory).rglob("chunk_*.npz"))
+    except OSError:
+        return 0
+
+
 class ChunkStore:
     """The chunk files of one integration in `directory`, guarded by a manifest."""
 

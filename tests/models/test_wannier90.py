@@ -147,7 +147,8 @@ def test_wrong_nrpts_or_missing_degeneracy_line_names_nrpts(hr_file):
                                               rf"the header gives nrpts = {nrpts + 1}: is nrpts wrong, or a line"):
         read_hr(hr_file)
     hr_file.write_text("\n".join(lines[:3] + [""] + lines[4:]) + "\n")  # the first degeneracy line blanked
-    with pytest.raises(QgeomInputError, match=r"line 5: expected integer degeneracies, .* before any \(line 4 is blank\); the header gives nrpts"):
+    with pytest.raises(QgeomInputError, match=r"line 5: expected integer degeneracies, .* before any "
+                                              r"\(line 4 is blank\); the header gives nrpts"):
         read_hr(hr_file)
 
 

@@ -38,10 +38,24 @@ def _collect(f):
 
     @functools.wraps(f)
     def wrapper(*args, workers=None, scheduler=None, checkpoint=None, quiet=False, **kwargs: Any):
-        with reporting(quiet=quiet):
-            return f(*args, executor=executor_kwargs(workers, scheduler, checkpoint), **kwargs)
+        try:
+            with reporting(quiet=quiet):
+                return f(*args, executor=executor_kwargs(workers, scheduler, checkpoint), **kwargs)
+        except KeyboardInterrupt:
+            if checkpoint is not None:  # click then prints "Aborted!": say what the interrupted run kept
+                click.echo(f"\ninterrupted: {interrupted_note(checkpoint)}", err=True)
+            raise
 
     return wrapper
+
+
+def interrupted_note(checkpoint: str) -> str:
+    """What an interrupted run with --checkpoint DIR leaves: its finished chunks, and how to resume."""
+    from ..checkpoint import saved_chunks
+
+    n = saved_chunks(checkpoint)
+    return (f"{n} finished k-chunk{'' if n == 1 else 's'} saved in {checkpoint}; rerunning the same command "
+            "resumes from them.")
 
 
 def executor_kwargs(workers: int | None, scheduler: str | None, checkpoint: str | None) -> dict[str, Any]:
