@@ -232,3 +232,30 @@ def test_plot_empty_components_is_an_error(tmp_path):
                "--out", str(out)).exit_code == 0
     res = run("plot", str(out), "--components", ",", "--out", str(tmp_path / "p.png"))
     assert res.exit_code == 2 and "--components is empty: name at least one" in res.output
+
+
+def test_config_model_path_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    """`wannier90 = "GaAs"` in a config file names the GaAs beside the file, wherever the command runs; a path
+    that is not there keeps meaning the working directory's."""
+    from qgeom.cli.model_loader import load
+
+    here = tmp_path / "project"
+    (here / "GaAs").mkdir(parents=True)
+    for name in ("GaAs_tb.dat", "GaAs.win"):
+        (here / "GaAs" / name).write_bytes((GAAS / name).read_bytes())
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for entry in ("GaAs", "GaAs/GaAs", "GaAs/GaAs_tb.dat"):  # directory, seedname, file
+        (here / "c.toml").write_text(f'[model]\nwannier90 = "{entry}"\n')
+        model = load({"config": str(here / "c.toml")}).model
+        assert model.name == "GaAs" and model.parameters["source"] == "GaAs_tb.dat"
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "c.toml").write_text('[model]\nwannier90 = "../project/GaAs"\n')
+    assert load({"config": str(tmp_path / "configs" / "c.toml")}).model.name == "GaAs"
+    monkeypatch.chdir(here)  # not beside the config: the working directory's, as before
+    (elsewhere / "c.toml").write_text('[model]\nwannier90 = "GaAs"\n')
+    assert load({"config": str(elsewhere / "c.toml")}).model.name == "GaAs"
+    monkeypatch.chdir(tmp_path)
+    res = run("bands", "--config", str(elsewhere / "c.toml"))
+    assert res.exit_code != 0 and "GaAs" in res.output

@@ -26,6 +26,11 @@ command-line flags override the file (`--grid` overrides `grid = ...`). Unknown 
 keys and unknown model parameters are errors that list the allowed names. This page is generated
 by `qgeom config-reference` from the same schemas the commands validate with.
 
+A relative model path in a config file (`wannier90 = "GaAs"`) is resolved against the config file's
+directory when the model is there, so a config can sit beside its model files and be run from anywhere;
+otherwise against the working directory. A `--wannier90 PATH` flag is always relative to the working
+directory.
+
 ```toml
 [model]
 name = "pt_tilted_4band"          # or: wannier90 = "examples/GaAs"

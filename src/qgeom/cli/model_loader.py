@@ -8,8 +8,10 @@ and Wannier90-only options on a library model are rejected with the allowed valu
 
 from __future__ import annotations
 
+import glob
 import inspect
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import click
@@ -45,7 +47,9 @@ class ModelTable(Table):
         default_factory=dict, description="Keyword parameters of the library model (numbers or true/false).",
         json_schema_extra={"default_text": "the model's own defaults"})
     wannier90: str | None = Field(
-        None, description="Wannier90 model: SEED_tb.dat, SEED_hr.dat, SEED.win, the seedname or its directory.")
+        None, description="Wannier90 model: SEED_tb.dat, SEED_hr.dat, SEED.win, the seedname or its directory. A "
+                          "relative path in a config file is taken from the file's directory when it is there, "
+                          "else from the working directory.")
     convention: Literal["auto", "I", "II"] = Field(
         "auto", description="Bloch convention of a Wannier90 model (auto: II when the orbital centres are known).")
     position_operator: Literal["centres", "full"] = Field(
@@ -166,6 +170,18 @@ def parse_param(values: tuple[str, ...]) -> dict[str, float | bool]:
     return out
 
 
+def config_relative(value: str, config_path: str) -> str:
+    """A relative model path of a config file, against the file's directory when the model is there (so a
+    config travels with its model files), else as given: against the working directory, as before."""
+    candidate = Path(config_path).parent / value
+    if Path(value).is_absolute() or not candidate.parent.is_dir():
+        return value
+    # a seedname (GaAs/GaAs) names no file itself, only SEED.win, SEED_hr.dat, ...
+    if candidate.exists() or any(candidate.parent.glob(glob.escape(candidate.name) + "[._]*")):
+        return str(candidate)
+    return value
+
+
 @dataclass(frozen=True)
 class Setup:
     """What every command starts from: the config file's tables, the model, and where they came from."""
@@ -185,6 +201,8 @@ def load(opts: dict[str, Any], schema=None, table: str | None = None) -> Setup:
     source = path or "command line"
     check_tables(config, source)
     data = dict(config.get("model", {}))
+    if path and isinstance(data.get("wannier90"), str):
+        data["wannier90"] = config_relative(data["wannier90"], path)
     name, w90, params = opts.pop("name", None), opts.pop("wannier90", None), opts.pop("param", ())
     if name is not None:
         data = {**{k: v for k, v in data.items() if k not in ("wannier90", *WANNIER90_ONLY)}, "name": name}
