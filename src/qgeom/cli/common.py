@@ -46,12 +46,14 @@ def fermi_level(model) -> tuple[float, str]:
     return (0.0, "0: the model gives no Fermi energy") if ef is None else (ef, "the model's Fermi energy")
 
 
-def sampled_energies(model, n: int = 12, *, offset: str = "mp") -> np.ndarray:
+def sampled_energies(model, n: int = 12, *, offset: str = "mp", cutoff: float | None = None) -> np.ndarray:
     """Band energies [nk, nbands] on a coarse grid of n points per direction (continuum models: a box within
-    the cutoff): the commands' cheap look at the bands before a k-sum (auto μ range, μ and scissors checks)."""
+    `cutoff`, default the model's k_cutoff): the commands' cheap look at the bands before a k-sum (auto μ range,
+    μ and scissors checks)."""
     from ..kspace import make_grid
 
-    grid = make_grid(model, n, offset=offset) if model.is_periodic else make_grid(model, n, kind="box")
+    grid = (make_grid(model, n, offset=offset) if model.is_periodic
+            else make_grid(model, n, kind="box", cutoff=cutoff))
     k, _ = grid.points(0, grid.npoints)
     return np.linalg.eigvalsh(model.hamiltonian(k))
 

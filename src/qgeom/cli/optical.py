@@ -143,7 +143,7 @@ def command(out, figure, executor, **opts):
                    f"and {'is' if len(left_out) == 1 else 'are'} left out; --tau T ({_tau_unit(model)}, e.g. --tau "
                    f"0.1) adds {'it' if len(left_out) == 1 else 'them'}.")
     mu, mu_source = (conf.mu, "given") if conf.mu is not None else fermi_level(model)
-    energies = sampled_energies(model, offset="gamma")  # Γ included: a direct gap (GaAs's) is there
+    energies = sampled_energies(model, offset="gamma", cutoff=conf.cutoff)  # Γ included: GaAs's direct gap is there
     check_scissors_gap(model, conf.scissors, energies)
     for note in (scissors_note(model, conf.scissors, observable), mu_note(model, mu, energies)):
         if note:
