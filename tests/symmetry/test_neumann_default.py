@@ -171,7 +171,9 @@ def test_a_nonmagnetic_crystal_whose_wannier_model_breaks_time_reversal_gets_its
     """The raw 1T′-MoS₂ model breaks time reversal (and inversion) by its Wannierization's error only: the
     crystal is non-magnetic and centrosymmetric, so every second-order DC term is 0 at default settings, named
     as allowed only by the model's breaking, with the reason in the warning and the attributes; symmetry=None
-    keeps the model's values. The same model with a 1 meV exchange field (on-site) keeps its T-odd terms."""
+    keeps the model's values. The same model in a 1 meV exchange field is a non-magnetic crystal in that field:
+    its magnetic group keeps inversion (a uniform moment is even under it), so every term stays 0 by default,
+    named by that group; symmetry=None keeps the model's values."""
     from qgeom.symmetry import SymmetryWarning
 
     mos2 = from_wannier90(GAAS.parent / "MoS2-1Tp")
@@ -185,8 +187,13 @@ def test_a_nonmagnetic_crystal_whose_wannier_model_breaks_time_reversal_gets_its
     raw = dc.expansion(mos2, symmetry=None, **kw).sigma
     for term in ("drude", "bcd", "geometric"):
         assert np.abs(raw.sel(term=term).values).max() > 0
-    magnet = dc.expansion(with_exchange_field(mos2, 1e-3), **kw).sigma
-    assert np.abs(magnet.sel(term="drude").values).max() > 0.1 * np.abs(raw.sel(term="drude").values).max()
+    magnet = with_exchange_field(mos2, 1e-3)
+    with pytest.warns(SymmetryWarning, match="non-magnetic crystal's magnetic point group from wannier90.win in an "
+                                             "exchange field"):
+        zeros = dc.expansion(magnet, **kw).sigma
+    assert np.all(zeros.values == 0)
+    own = dc.expansion(magnet, symmetry=None, **kw).sigma
+    assert np.abs(own.sel(term="drude").values).max() > 0.1 * np.abs(raw.sel(term="drude").values).max()
 
 
 def test_a_displacement_field_keeps_the_files_time_reversal_record_and_an_exchange_field_drops_it():
@@ -216,20 +223,22 @@ def test_a_displacement_field_keeps_the_files_time_reversal_record_and_an_exchan
     np.testing.assert_allclose(bcd, restored.sel(term="bcd").values, atol=1e-2 * np.abs(bcd).max())
     magnet = with_exchange_field(field, 1e-3)
     assert "time_reversal_reference" not in magnet.parameters and time_reversal_restoring_change(magnet) is None
-    assert np.abs(dc.expansion(magnet, **kw).sigma.sel(term="drude").values).max() > 0
+    # its group in both fields keeps the mirror x → −x only with T: the Drude with an odd number of x stays
+    assert np.abs(dc.expansion(magnet, **{**kw, "components": ["xxx", "xyy"]}).sigma.sel(term="drude").values).max() > 0
 
 
 def test_a_displacement_field_keeps_the_crystals_operations_that_fix_the_normal():
     """1T′-MoS₂ (P2₁/m) in a vertical field keeps the mirror x → −x of its structure (the field lies in it) and
     loses inversion and the 2₁ axis along x (they reverse the normal): the default applies m × {1, T}, which
     forbids the BCD components with an odd number of x (xyy, yxy: the model's own values, its mirror breaking,
-    are set to 0 and recorded) and keeps yxx, xxy as the model's sums. An exchange field drops the record."""
+    are set to 0 and recorded) and keeps yxx, xxy as the model's sums. An exchange field along z on top keeps
+    the mirror only with T: the Drude with an even number of x and the BCD with an odd one are forbidden."""
     import json
 
     from qgeom.models.onsite import FIELD_CRYSTAL
     from qgeom.models.symmetrize import restore_time_reversal
     from qgeom.models.two_dimensional import with_displacement_field
-    from qgeom.symmetry.detect import field_crystal_group
+    from qgeom.symmetry.detect import field_crystal_group, magnetic_field_crystal_group
 
     field = with_displacement_field(restore_time_reversal(from_wannier90(GAAS.parent / "MoS2-1Tp")), 0.1)
     assert sorted(g.label() for g in field_crystal_group(field)) == ["1", "m[1,0,0]"]
@@ -246,7 +255,13 @@ def test_a_displacement_field_keeps_the_crystals_operations_that_fix_the_normal(
     info = json.loads(ds.attrs["symmetry"])
     assert info["crystal_group"].startswith("m ") and set(odd) <= set(info["allowed_only_by_model_breaking"]["bcd"])
     assert info["crystal_structure_from"] == "wannier90.win in a displacement field"
-    assert FIELD_CRYSTAL not in with_exchange_field(field, 1e-3).parameters
+    # an exchange field along z on top: the crystal's magnetic group in both fields, {1, M_x·T}
+    magnet = with_exchange_field(field, 0.05)
+    assert FIELD_CRYSTAL in magnet.parameters
+    assert sorted(g.label() for g in magnetic_field_crystal_group(magnet)) == ["1", "m[1,0,0]'"]
+    drude = dc.expansion(magnet, **{**kw, "components": ["yxx", "xxx", "xyy", "yyy"]})
+    np.testing.assert_array_equal(drude.forbidden.sel(term="drude").values, [True, False, False, True])
+    np.testing.assert_array_equal(drude.forbidden.sel(term="bcd").values, [False, True, True, True])
 
 
 def test_optical_responses_get_the_crystals_zeros_too():

@@ -99,4 +99,24 @@ def with_exchange_field(model: Model, exchange: float, *, axis: str = "z", spino
     base = getattr(model, "base", model)
     order = _ordering(model, base.t, spinor_ordering)
     S = spin_matrix(model.nbands, axis, order)
-    return add_onsite(model, J * S, {"exchange_field": {"J": J, "axis": axis, "spinor_ordering": order}})
+    # the spin axis in the model's frame (a monolayer's: e1, e2, n) — an axial, time-reversal-odd vector
+    vector = np.eye(3)["xyz".index(axis)]
+    plane = model.parameters.get("two_dimensional")
+    if plane:
+        vector = np.vstack([plane["in_plane_frame"], [plane["normal"]]]) @ vector
+    field = {"name": "exchange field", "vector": vector.tolist(), "axial": True, "time_reversal_odd": True,
+             "onsite": {"J": J, "axis": axis, "spinor_ordering": order}}
+    return add_onsite(model, J * S, {"exchange_field": {"J": J, "axis": axis, "spinor_ordering": order}},
+                      field=field)
+
+
+def without_time_reversal_odd_fields(model: Model) -> Model | None:
+    """The model with the exchange fields of its FIELD_CRYSTAL record removed (what it was before them, up to
+    rounding), or None when it has none: whether that base is non-magnetic decides the group of the crystal in
+    the fields (`symmetry.detect.field_crystal_group`)."""
+    record = model.parameters.get(FIELD_CRYSTAL) or {}
+    fields = [f["onsite"] for f in record.get("fields", []) if f["time_reversal_odd"] and "onsite" in f]
+    if not fields:
+        return None
+    matrix = sum(f["J"] * spin_matrix(model.nbands, f["axis"], f["spinor_ordering"]) for f in fields)
+    return add_onsite(model, -matrix, {})

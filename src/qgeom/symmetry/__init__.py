@@ -15,7 +15,8 @@ import numpy as np
 
 from .._validation import QgeomInputError
 from .detect import (NONMAGNETIC_CHANGE_EV, SymmetryWarning, check, crystal_group, detect, detect_at_model_accuracy,
-                     field_crystal_group, inversion_keeps_every_site, symmetry_tolerance, time_reversal_restoring_change)
+                     field_crystal_group, inversion_keeps_every_site, magnetic_field_crystal_group, symmetry_tolerance,
+                     time_reversal_restoring_change)
 from .group import Operation, closure, from_matrices, from_symbol, restrict, unitary
 from .tensors import needed, symmetrize
 from ..kspace import KGrid
@@ -55,6 +56,7 @@ class SymmetryPlan:
     crystal_name: str = ""
     crystal_from: str = ""
     crystal_magnet: bool = False  # the model breaks time reversal: only the inversion fixing every atom is expected
+    crystal_in_fields: bool = False  # ... or, for a non-magnetic crystal in exchange fields, its group in them
     # time reversal broken by the model's bands but restorable by this max |ΔH(R)| (eV, ≤ NONMAGNETIC_CHANGE_EV):
     # the crystal counts as non-magnetic (None: the model keeps T, or is a magnet)
     time_reversal_change: float | None = None
@@ -225,15 +227,24 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
                         crystal=tuple(crystal) if larger else (),
                         crystal_name=crystal_name if larger else "",
                         crystal_from=_crystal_source(model) if larger else "",
-                        crystal_magnet=magnet, time_reversal_change=None if magnet else change)
+                        crystal_magnet=magnet, time_reversal_change=None if magnet else change,
+                        crystal_in_fields=larger and _in_fields(model))
+
+
+def _in_fields(model) -> bool:
+    from ..models.onsite import FIELD_CRYSTAL
+
+    return bool(model.parameters.get(FIELD_CRYSTAL))
 
 
 def _crystal_source(model) -> str:
     """The crystal files the plan's crystal group comes from, and the fields it was reduced by."""
     from ..models.onsite import FIELD_CRYSTAL, files_record
 
-    fields = [f["name"] for f in (model.parameters.get(FIELD_CRYSTAL) or {}).get("fields", [])]
-    return files_record(model.parameters) + (f" in a {' and a '.join(fields)}" if fields else "")
+    record = model.parameters.get(FIELD_CRYSTAL) or {}
+    fields = [("an " if f["name"][0] in "aeiou" else "a ") + f["name"] for f in record.get("fields", [])]
+    source = files_record(model.parameters) or (record.get("crystal_structure") or {}).get("from", "")
+    return source + (f" in {' and '.join(fields)}" if fields else "")
 
 
 def _keeps_time_reversal(ops: list[Operation]) -> bool:
@@ -243,11 +254,17 @@ def _keeps_time_reversal(ops: list[Operation]) -> bool:
 def _crystal_expected(model, ops: list[Operation], magnet: bool, inferred: bool) -> list[Operation]:
     """What the crystal of the model's files (their atoms) must keep: its point group × {1, T} when the
     model is non-magnetic; for a magnet only inversion, and only when it maps every atom onto itself (a
-    magnetic order may break any other operation); [] when the files give no atoms. A non-magnetic
+    magnetic order may break any other operation) — unless the model is a non-magnetic crystal's in exchange
+    fields (`detect.magnetic_field_crystal_group`): then the crystal's magnetic group in those fields; [] when
+    the files give no atoms. A non-magnetic
     crystal's model in uniform fields of known symmetry (a displacement field): the crystal's operations
     that keep them (`detect.field_crystal_group`) × {1, T}; in another time-reversal-even term (no atoms'
     group any more; `inferred`: its T breaking is the files') the group it keeps, × {1, T}."""
     if magnet:
+        # a non-magnetic crystal's model in exchange fields: the crystal's magnetic group in them
+        magnetic = magnetic_field_crystal_group(model)
+        if magnetic:
+            return closure(magnetic)
         return closure([Operation(-np.eye(3))]) if inversion_keeps_every_site(model) else []
     structural = crystal_group(model) or field_crystal_group(model)
     if structural:

@@ -196,28 +196,52 @@ def _structure_symmetry(model, cs: dict | None = None):
     return None if sym is None else (A, frac, sym)
 
 
-def crystal_group(model, cs: dict | None = None, fields=()) -> list[Operation] | None:
-    """The crystal's point group (`_structure_symmetry`) as unitary Cartesian operations — those that keep
-    every field of `fields` (`_keeps_field`, on the 3D operations) —; for a 2D model those that keep its plane.
-    None when unknown."""
+def crystal_group(model, cs: dict | None = None, fields=(), time_reversal: bool = False) -> list[Operation] | None:
+    """The crystal's point group (`_structure_symmetry`) as unitary Cartesian operations (`time_reversal`:
+    × {1, T}) — those that keep every field of `fields` (`_keeps_field`, on the 3D operations) —; for a 2D
+    model those that keep its plane. None when unknown."""
     found = _structure_symmetry(model, cs)
     if found is None:
         return None
     A, _, sym = found
     Ainv = np.linalg.inv(A)
     ops = closure([Operation(A.T @ W @ Ainv.T) for W in np.unique(sym["rotations"], axis=0)])
+    if time_reversal:
+        ops = ops + [Operation(g.R, True) for g in ops]
     ops = [g for g in ops if all(_keeps_field(g, f) for f in fields)]
     return restrict(ops, model.dim) if model.dim < 3 else ops
 
 
-def field_crystal_group(model) -> list[Operation] | None:
-    """The operations of the crystal's point group that keep every uniform field applied to its model
-    (`models.onsite.FIELD_CRYSTAL`: a displacement field along the normal keeps the operations that fix the
-    normal, e.g. the mirror x → −x of 1T′-MoS₂), unitary; None without such a record."""
+def field_crystal_group(model, time_reversal: bool = False) -> list[Operation] | None:
+    """The operations of the crystal's point group (`time_reversal`: × {1, T}, for a non-magnetic crystal) that
+    keep every uniform field applied to its model (`models.onsite.FIELD_CRYSTAL`: a displacement field along the
+    normal keeps the operations that fix the normal, e.g. the mirror x → −x of 1T′-MoS₂; an exchange field along
+    z turns that mirror into its product with T); None without such a record."""
     from ..models.onsite import FIELD_CRYSTAL
 
     record = model.parameters.get(FIELD_CRYSTAL)
-    return crystal_group(model, record["crystal_structure"], record["fields"]) if record else None
+    return crystal_group(model, record["crystal_structure"], record["fields"], time_reversal) if record else None
+
+
+def magnetic_field_crystal_group(model) -> list[Operation] | None:
+    """For a model whose only time-reversal breaking beyond a Wannierization's is its exchange fields (the model
+    without them, `models.onsite.without_time_reversal_odd_fields`, changes by ≤ NONMAGNETIC_CHANGE_EV when time
+    reversal is restored): the crystal's magnetic group in those fields (`field_crystal_group` with T). None
+    otherwise (no exchange-field record, a magnetic base, no spinor time reversal fits)."""
+    from ..models.onsite import FIELD_CRYSTAL, without_time_reversal_odd_fields
+    from ..models.symmetrize import restore_time_reversal
+
+    base = without_time_reversal_odd_fields(model)
+    if base is None:
+        return None
+    order = next(f["onsite"]["spinor_ordering"] for f in model.parameters[FIELD_CRYSTAL]["fields"] if "onsite" in f)
+    try:
+        change = restore_time_reversal(base, spinor_ordering=order).parameters["time_reversal_restored"]
+    except QgeomInputError:
+        return None
+    if change["max_abs_change_eV"] > NONMAGNETIC_CHANGE_EV:
+        return None
+    return field_crystal_group(model, time_reversal=True)
 
 
 def _keeps_field(g: Operation, field: dict) -> bool:

@@ -111,7 +111,9 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
     unitary_name = plan.crystal_name.split(" (")[0]
     note = plan.time_reversal_note()
     spatial = len(unitary(list(plan.crystal))) > len(unitary(list(plan.ops)))  # not only time reversal missing
-    if plan.crystal_magnet:
+    if plan.crystal_magnet and plan.crystal_in_fields:
+        what = f"the non-magnetic crystal's magnetic point group from {plan.crystal_from} is {plan.crystal_name}"
+    elif plan.crystal_magnet:
         what = (f"the structure in {plan.crystal_from} has inversion mapping every atom onto itself, which any "
                 "magnetic order of that cell keeps")
     elif spatial:
