@@ -316,7 +316,7 @@ def _hidden_state_model(gap: float):
                 H[:, 0, 0, 1], H[:, 0, 1, 0] = c[:, 0], c[:, 0]
                 H[:, 1, 0, 1], H[:, 1, 1, 0] = -1j * c[:, 1], 1j * c[:, 1]
                 return H
-            raise NotImplementedError
+            raise NotImplementedError("this test model gives H and ∂H only: all the fingerprint's probe asks for")
 
     return Hidden(gap)
 

@@ -67,9 +67,8 @@ def apply_plan(plan, chi: np.ndarray, direction: int, dim: int, label: str | Non
     others (`_part_zeros`); by the group the model keeps, and by the crystal's group of its files
     (`plan.crystal`, its unitary operations that keep the current direction), recorded in
     `plan.model_breaking` as for the DC terms. The mask returned: the components that are 0 whole."""
-    averaged, forbidden = symmetrize_chi(chi, plan.ops, direction, dim)
     if not plan.zeros_only:
-        return averaged, forbidden
+        return symmetrize_chi(chi, plan.ops, direction, dim)
     parts = 0.5 * (chi + np.swapaxes(chi, -1, -2)), 0.5 * (chi - np.swapaxes(chi, -1, -2))
     model = _part_zeros(plan.ops, direction, dim)
     # forbidden by the crystal of the model's files, allowed only through the model's own breaking

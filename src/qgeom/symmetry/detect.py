@@ -229,17 +229,13 @@ def magnetic_field_crystal_group(model) -> list[Operation] | None:
     reversal is restored): the crystal's magnetic group in those fields (`field_crystal_group` with T). None
     otherwise (no exchange-field record, a magnetic base, no spinor time reversal fits)."""
     from ..models.onsite import FIELD_CRYSTAL, without_time_reversal_odd_fields
-    from ..models.symmetrize import restore_time_reversal
 
     base = without_time_reversal_odd_fields(model)
-    if base is None:
+    if base is None or model.energy_unit != "eV":
         return None
     order = next(f["onsite"]["spinor_ordering"] for f in model.parameters[FIELD_CRYSTAL]["fields"] if "onsite" in f)
-    try:
-        change = restore_time_reversal(base, spinor_ordering=order).parameters["time_reversal_restored"]
-    except QgeomInputError:
-        return None
-    if change["max_abs_change_eV"] > NONMAGNETIC_CHANGE_EV:
+    change = _restoring_change(base, order)
+    if change is None or change > NONMAGNETIC_CHANGE_EV:
         return None
     return field_crystal_group(model, time_reversal=True)
 
@@ -277,7 +273,7 @@ def time_reversal_restoring_change(model) -> float | None:
     exchange field) drops both records, so a user's magnet is never measured here; None where that does
     not apply (no such record, not a tight-binding model in eV, no spinor time reversal fits its hoppings)."""
     from ..models.onsite import files_record
-    from ..models.symmetrize import fit_cost, known_ordering, restore_time_reversal
+    from ..models.symmetrize import fit_cost, known_ordering
 
     if not files_record(model.parameters) or model.energy_unit != "eV":
         return None
@@ -287,9 +283,17 @@ def time_reversal_restoring_change(model) -> float | None:
     if order is None and tau is not None and getattr(base, "t", None) is not None \
             and fit_cost(base.t, np.asarray(tau)) > FIT_BUDGET:
         return None  # a basis of spinor hybrids too large to fit U to in a default run: no inference
+    return _restoring_change(model, order or "auto")
+
+
+def _restoring_change(model, order: str) -> float | None:
+    """max |ΔH(R)| (eV) of `restore_time_reversal(model, spinor_ordering=order)`; None where no spinor time
+    reversal fits (odd orbital count, no fitted operator, not a tight-binding model)."""
+    from ..models.symmetrize import restore_time_reversal
+
     try:
-        restored = restore_time_reversal(model, spinor_ordering=order or "auto")
-    except QgeomInputError:  # odd orbital count, no fitted operator, not a tight-binding model
+        restored = restore_time_reversal(model, spinor_ordering=order)
+    except QgeomInputError:
         return None
     return float(restored.parameters["time_reversal_restored"]["max_abs_change_eV"])
 
