@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import difflib
+
 import numpy as np
 
 
 class QgeomInputError(ValueError):
     """Raised when user input is malformed; the message names the field and the fix."""
+
+
+def did_you_mean(word: str, allowed) -> str:
+    """' (did you mean 'X'?)' for the allowed name closest to a misspelt `word`, else ''."""
+    close = difflib.get_close_matches(str(word), [str(a) for a in allowed], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def as_finite_array(x, name: str, *, dtype=float) -> np.ndarray:

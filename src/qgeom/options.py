@@ -10,7 +10,6 @@ that names the allowed keywords instead of Python's bare "unexpected keyword arg
 
 from __future__ import annotations
 
-import difflib
 import functools
 import inspect
 from dataclasses import dataclass, field, fields
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import QgeomInputError, chemical_potentials, positive_scalar
+from ._validation import QgeomInputError, chemical_potentials, did_you_mean, positive_scalar
 
 DEFAULT_DEGEN_TOL = 1e-6  # energy tolerance (model unit) for degenerate subspaces; bands.py re-exports it
 
@@ -37,9 +36,7 @@ def checked_keywords(func):
         unknown = [k for k in kwargs if k not in sig.parameters]
         if unknown:
             key = unknown[0]
-            close = difflib.get_close_matches(key, allowed, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise QgeomKeywordError(f"{func.__qualname__}() got an unknown keyword {key!r}.{hint} "
+            raise QgeomKeywordError(f"{func.__qualname__}() got an unknown keyword {key!r}{did_you_mean(key, allowed)}. "
                                     f"Allowed keywords: {', '.join(allowed)}.")
         return func(*args, **kwargs)
 

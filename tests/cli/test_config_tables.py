@@ -64,7 +64,26 @@ def test_misspelt_key_is_an_error_with_the_allowed_keys(name, table, key, allowe
     res = run(name, "--config", str(cfg), "--out", str(tmp_path / "x.nc"))
     assert res.exit_code == 2, res.output
     assert key in res.output and "allowed keys" in res.output and allowed in res.output
+    assert f"(did you mean {allowed!r}?)" in res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_invalid_values_are_named_in_the_users_words(tmp_path):
+    """One line per key with its flag, the value given and what the key takes — not pydantic's per-branch
+    paths (`mu.str`, `grid.list[constrained-int].1`, `mechanisms.0`) — and the closest allowed name."""
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[model]\nname = "pt_tilted_4band"\n[dc]\nmu = {a = 1}\ngrid = [10, "a"]\n'
+                   'mechanisms = ["constant_gamma", "fermionic_bth"]\n')
+    res = run("dc", "--config", str(cfg))
+    out = " ".join(res.output.split())
+    assert res.exit_code == 2, res.output
+    assert "- mu (--mu): got {'a': 1}; expected list of number or string" in out
+    assert "- grid (--grid): got [10, 'a']; expected integer or list of integer" in out
+    assert "- mechanisms (--mechanisms), item 2:" in out and "(got 'fermionic_bth') (did you mean 'fermionic_bath'?)" in out
+    assert not any(x in out for x in ("mu.str", "list[", "mechanisms.1", "constrained-int"))
+    res = run("dc", "--model", "pt_tilted_4bnd", "--components", "xyy")
+    assert res.exit_code == 2 and "name (--model): unknown model 'pt_tilted_4bnd' (did you mean 'pt_tilted_4band'?)" \
+        in " ".join(res.output.split())
 
 
 def test_unknown_table_and_wannier_only_options(tmp_path):
@@ -72,6 +91,7 @@ def test_unknown_table_and_wannier_only_options(tmp_path):
     cfg.write_text('[model]\nname = "qi_wu_zhang"\n[optcal]\nmu = 1\n')
     res = run("geometry", "--config", str(cfg))
     assert res.exit_code == 2 and "optcal" in res.output and "allowed tables" in res.output
+    assert "(did you mean 'optical'?)" in res.output
     res = run("geometry", "--model", "qi_wu_zhang", "--position-operator", "full")
     assert res.exit_code == 2 and "Wannier90 models" in res.output
     res = run("geometry", "--wannier90", str(GAAS), "--param", "u=1")

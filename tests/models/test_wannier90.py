@@ -205,6 +205,28 @@ def test_corrupted_tb(tmp_path):
         read_tb(tmp_path / "z_tb.dat")
 
 
+def test_implausibly_large_values_are_refused_at_their_line(tmp_path, hr_file):
+    """A finite but absurd number (a corrupted exponent) is named at its line when the file is read — not
+    left to overflow a k-sum into NaN with numpy's RuntimeWarnings first."""
+    lines = (GAAS / "GaAs_tb.dat").read_text().splitlines()
+    bad = list(lines)
+    f = bad[8999].split()
+    bad[8999] = " ".join(f[:3] + ["1e300"] + f[4:])  # a position-matrix row (x_im)
+    (tmp_path / "p_tb.dat").write_text("\n".join(bad) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(QgeomInputError, match=r"line 9000: implausible value 1e\+300 Å in the position matrix"):
+            from_wannier90(tmp_path / "p_tb.dat", position_operator="full")
+
+    def edit(L):
+        f = L[9].split()
+        L[9] = " ".join(f[:5] + ["3e7", f[6]])
+
+    _rewrite(hr_file, edit)
+    with pytest.raises(QgeomInputError, match=r"line 10: implausible value 3e\+07 eV in the hoppings"):
+        read_hr(hr_file)
+
+
 # ------------------------------------------------------------------ GaAs
 
 

@@ -20,7 +20,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator,
 from .._validation import QgeomInputError
 from ..config import read_toml
 from ..models.base import Model
-from .tables import Table, check_tables, flag, resolve, validate
+from .tables import Table, check_tables, did_you_mean, flag, resolve, validate
 
 
 def _library() -> dict:
@@ -78,7 +78,8 @@ class ModelTable(Table):
     @classmethod
     def _known(cls, v: str | None) -> str | None:
         if v is not None and v not in _library():
-            raise ValueError(f"unknown model {v!r}; allowed: {', '.join(sorted(_library()))}")
+            raise ValueError(f"unknown model {v!r}{did_you_mean(v, _library())}; "
+                             f"allowed: {', '.join(sorted(_library()))}")
         return v
 
     @model_validator(mode="after")

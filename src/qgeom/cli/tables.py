@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 import click
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError
 
-from .._validation import QgeomInputError
+from .._validation import QgeomInputError, did_you_mean
 
 # The top-level tables a config file may hold (one file can configure several commands).
 TABLES = ("model", "dc", "dc-exact", "geometry", "optical", "bands")
@@ -90,11 +90,15 @@ def _click_type(annotation, multiple: bool):
     return str
 
 
+FLAG_NAMES: dict[tuple[type, str], str] = {}  # (schema, field) -> its command-line flag, as `flag` declared it
+
+
 def flag(schema: type[BaseModel], field: str, *decls: str, dest: str | None = None, **kwargs):
     """The click option of `schema.field`: --field-name, help from the field's description plus
     its default; the command receives it under `dest` (default: the field's name; None when not given)."""
     info = schema.model_fields[field]
     decls = decls or (f"--{field.replace('_', '-')}",)
+    FLAG_NAMES[schema, field] = decls[0].split("/")[0]
     is_bool = info.annotation is bool
     if is_bool and len(decls) == 1 and "/" not in decls[0]:
         decls = (f"{decls[0]}/--no-{decls[0][2:]}",)
@@ -123,7 +127,8 @@ def check_tables(config: dict[str, Any], source: str) -> None:
     """A config file holds only known tables (so a misspelt `[optcal]` is not silently ignored)."""
     unknown = [k for k in config if k not in TABLES]
     if unknown:
-        raise QgeomInputError(f"invalid configuration in {source}: unknown table(s) {', '.join(map(repr, unknown))}; "
+        hint = did_you_mean(unknown[0], TABLES)
+        raise QgeomInputError(f"invalid configuration in {source}: unknown table(s) {', '.join(map(repr, unknown))}{hint}; "
                               f"allowed tables: {', '.join(TABLES)}.")
     bad = [k for k in config if not isinstance(config[k], dict)]
     if bad:
@@ -150,16 +155,41 @@ def validate(schema: type[BaseModel], data: dict[str, Any], source: str):
 
 
 def format_validation_error(exc: ValidationError, schema: type[BaseModel], source: str) -> str:
+    """One line per offending key, in the user's words: the TOML key and its flag, the list position, the
+    value given, what the key takes (its config-reference type, not pydantic's per-branch internals such as
+    `mu.str`, `grid.list[constrained-int].1`) and the closest allowed name for a misspelt key or choice."""
+    from .config_reference import type_text
+
     lines = [f"invalid configuration in {source}:"]
+    by_key: dict[str, list] = {}
     for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
-        if len(err["loc"]) == 1 and err["loc"][0] in schema.model_fields:
-            loc += f" (--{str(err['loc'][0]).replace('_', '-')})"  # the TOML key and its flag
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
-            msg = f"unknown key; allowed keys: {', '.join(schema.model_fields)}"
-        lines.append(f"  - {loc}: {msg}")
+        by_key.setdefault(str(err["loc"][0]) if err["loc"] else "", []).append(err)
+    for key, errs in by_key.items():
+        field = schema.model_fields.get(key)
+        label = f"{key} ({FLAG_NAMES.get((schema, key), '--' + key.replace('_', '-'))})" if field is not None \
+            else (key or "(top level)")
+        first = errs[0]
+        if first["type"] == "extra_forbidden":
+            lines.append(f"  - {key}: unknown key{did_you_mean(key, schema.model_fields)}; "
+                         f"allowed keys: {', '.join(schema.model_fields)}")
+        elif len(errs) > 1 and field is not None:  # one value failing every branch of a union type
+            lines.append(f"  - {label}: got {_given(first)}; expected {type_text(field.annotation)}")
+        else:
+            items = [x for x in first["loc"][1:] if isinstance(x, int)]
+            where = f", item {items[-1] + 1}" if items else ""
+            msg = first["msg"].removeprefix("Value error, ")
+            if _given(first) not in msg:
+                msg += f" (got {_given(first)})"
+            choices = (first.get("ctx") or {}).get("expected")
+            if first["type"] == "literal_error" and choices is not None:
+                msg += did_you_mean(str(first["input"]), [c.strip(" '") for c in choices.replace(" or ", ",").split(",")])
+            lines.append(f"  - {label}{where}: {msg}")
     return "\n".join(lines)
+
+
+def _given(err: dict) -> str:
+    value = repr(err.get("input"))
+    return value if len(value) <= 60 else value[:57] + "..."
 
 
 def split_list(value):

@@ -28,6 +28,11 @@ WANNIER90_BOHR_ANGSTROM = 0.52917720859  # Å per bohr, Wannier90 internal (CODA
 # ---------------------------------------------------------------------------------------------
 # line-numbered reading
 
+# Largest |value| a Wannier90 file can plausibly hold: hoppings (eV) and position-matrix elements (Å); beyond them
+# (a corrupted exponent, 1e300) a finite number would overflow the k-sums into NaN long after reading
+MAX_HOPPING_EV = 1e6
+MAX_POSITION_A = 1e6
+
 
 # compressed copies are read transparently (a 17 MB _hr.dat ships as a 1.4 MB .xz)
 _COMPRESSED = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
@@ -201,9 +206,11 @@ def _parse_table(src: _Lines, nrows: int, nfields: int, what: str) -> tuple[np.n
 
 
 def _fill_blocks(
-    src: _Lines, data: np.ndarray, linenos: np.ndarray, R: np.ndarray, num_wann: int, what: str
+    src: _Lines, data: np.ndarray, linenos: np.ndarray, R: np.ndarray, num_wann: int, what: str, *,
+    bound: float = MAX_HOPPING_EV, unit: str = "eV",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Place rows (m, n, values...) of nrpts blocks of num_wann² rows into [nrpts, N, N, nv] by index."""
+    """Place rows (m, n, values...) of nrpts blocks of num_wann² rows into [nrpts, N, N, nv] by index; values
+    beyond `bound` (`unit`) are refused."""
     N = num_wann
     nblocks = len(R)
     mn = data[:, :2]
@@ -229,6 +236,11 @@ def _fill_blocks(
             f"orbital pair {tuple(int(x) for x in mn[dup])} appears twice in the block of R = {tuple(int(x) for x in R[block[dup]])} "
             f"({what}); each R block must list all num_wann² = {N * N} pairs once (is num_wann in the header wrong?).",
         )
+    size = np.abs(data[:, 2:]).max(axis=1)
+    if np.any(size > bound):  # finite but absurd (a corrupted digit, 1e300): refused before it overflows a k-sum
+        bad = np.argmax(size > bound)
+        raise src.error(int(linenos[bad]), f"implausible value {size[bad]:.3g} {unit} in {what} (|value| > {bound:g} "
+                                           f"{unit}): the file is corrupted, or not a Wannier90 file in eV and Å.")
     nv = data.shape[1] - 2
     vals = np.zeros((nblocks * N * N, nv))
     vals[flat] = data[:, 2:]
@@ -421,7 +433,8 @@ def read_tb(path: str | Path) -> WannierHoppings:
             blocks.append(data)
             lines.append(ln)
         R = np.array(Rs, int)
-        vals, where = _fill_blocks(src, np.concatenate(blocks), np.concatenate(lines), R, N, what)
+        vals, where = _fill_blocks(src, np.concatenate(blocks), np.concatenate(lines), R, N, what,
+                                   **({"bound": MAX_POSITION_A, "unit": "Å"} if nfields == 8 else {}))
         _check_unique_R(src, R, [ln[0] for ln in lines])
         return R, vals, where
 

@@ -25,8 +25,10 @@ from .wedge import WedgeGrid, irreducible_wedge  # noqa: F401  (WedgeGrid re-exp
 __all__ = ["NEUMANN", "Operation", "SymmetryPlan", "SymmetryWarning", "resolve", "from_symbol", "detect"]
 
 
-def point_group_name(ops: list[Operation]) -> str:
-    """Hermann–Mauguin symbol of the unitary part (spglib), with the count of primed operations."""
+def point_group_name(ops: list[Operation], dim: int = 3) -> str:
+    """Hermann–Mauguin symbol of the unitary part (spglib), with the count of primed operations. A 2D model's
+    operations act on its plane (`group.restrict`: z kept), so their symbol is that of the 3D group of those
+    matrices — the one `symmetry=` takes for this model — and a differing 2D name (mm2: the plane's 2mm) is added."""
     import spglib
 
     rots = np.array([np.rint(g.R).astype(int) for g in unitary(ops)])
@@ -37,7 +39,12 @@ def point_group_name(ops: list[Operation]) -> str:
             name = spglib.get_pointgroup(rots)[0].strip()
     nprimed = sum(g.time_reversal for g in ops)
     base = name or f"order {len(unitary(ops))}"
-    return f"{base} ({len(ops)} operations, {nprimed} with time reversal)"
+    plane = f"acting in the plane as the 2D point group {PLANE_NAMES[base]}; " if dim == 2 and base in PLANE_NAMES else ""
+    return f"{base} ({plane}{len(ops)} operations, {nprimed} with time reversal)"
+
+
+# 3D symbols of the in-plane operations of a 2D model (z kept) whose 2D (plane-group) name differs
+PLANE_NAMES = {"mm2": "2mm"}
 
 
 NEUMANN = "neumann"  # the default symmetry= of the DC responses (module `resolve`)
@@ -199,7 +206,7 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
         ops = unitary(ops)
     if keep is not None:
         ops = [g for g in ops if keep(g)]
-    name = point_group_name(ops)
+    name = point_group_name(ops, model.dim)
     return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()))
 
 
@@ -216,14 +223,14 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
         return [g for g in group if keep(g)] if keep is not None else group
 
     # named whole (optics keeps only the operations that fix the current's direction, a subgroup)
-    crystal_name = point_group_name(crystal if time_reversal is True else unitary(crystal)) if crystal else ""
+    crystal_name = point_group_name(crystal if time_reversal is True else unitary(crystal), model.dim) if crystal else ""
     ops, crystal = kept(ops), kept(crystal)
     larger = len(crystal) > len(ops) and {g.key() for g in ops} <= {g.key() for g in crystal}
     if len(ops) == 1 and not larger and not (time_reversal == "per kind" and not magnet):
         return None
     return SymmetryPlan(tuple(ops), kgrid, "neumann (default): detected at the model's accuracy",
                         tuple((k, v) for k, v in breaking.items() if any(g.label() == k for g in ops)),
-                        zeros_only=True, group=point_group_name(ops),
+                        zeros_only=True, group=point_group_name(ops, model.dim),
                         crystal=tuple(crystal) if larger else (),
                         crystal_name=crystal_name if larger else "",
                         crystal_from=_crystal_source(model) if larger else "",

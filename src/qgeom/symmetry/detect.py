@@ -128,7 +128,7 @@ def check(model, ops: list[Operation], tol: float = DETECT_TOL, *, group: str | 
             raise QgeomInputError(
                 f"symmetry operation {op.label()} is not a symmetry of model {model.name!r} (bands, velocities, "
                 f"Berry curvature or metric differ by {err:.2g} relative at random k): pass the model's actual "
-                "group, symmetry='auto' to detect it, or symmetry=None; " + _imposing_advice(err, group))
+                "group, symmetry='auto' to detect it, or symmetry=None; " + _imposing_advice(err, group, model.dim))
         if err > DETECT_TOL:
             imposed[op.label()] = err
     if imposed:
@@ -141,7 +141,7 @@ def check(model, ops: list[Operation], tol: float = DETECT_TOL, *, group: str | 
     return imposed
 
 
-def _imposing_advice(err: float, group: str | None) -> str:
+def _imposing_advice(err: float, group: str | None, dim: int = 3) -> str:
     """How to impose a group the model breaks by `err` (relative, in [0, 2]): symmetry_tol (< 1) when it admits
     err — rounded up, so the value given passes; else averaging the model itself over the group. A breaking of
     1 or more is as large as the quantities compared (e.g. a Berry curvature of the wrong sign): no longer a
@@ -153,6 +153,10 @@ def _imposing_advice(err: float, group: str | None) -> str:
                 f"(CLI --symmetry-tol {needed:.2g}; the result is then symmetrized by a group the model does not "
                 "have: the breaking is recorded).")
     name = group or "GROUP"
+    if dim == 2:
+        return (f"a breaking of {err:.2g} is as large as the quantities themselves, beyond any symmetry_tol (< 1), "
+                "and a monolayer's model has no real-space symmetrization (symmetrize_point_group: 3D models): the "
+                "model does not have this group.")
     return (f"a breaking of {err:.2g} is as large as the quantities themselves, beyond any symmetry_tol (< 1): to "
             f"impose the group, symmetrize the model first, qgeom.models.symmetrize.symmetrize_point_group(model, "
             f"'{name}', representation='fitted') (CLI --symmetrize-model={name}).")

@@ -123,7 +123,11 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
     remedies = []
     if note:
         remedies.append("qgeom.models.symmetrize.restore_time_reversal(model) (CLI --restore-time-reversal)")
-    if spatial:
+    if spatial and plan.grid.dim == 2:  # no real-space averaging of a monolayer's model (3D models only)
+        remedies.append(f"for a monolayer's model there is no real-space symmetrization; symmetry='{unitary_name}' "
+                        f"with a symmetry_tol above its breaking imposes the group on the result instead (CLI "
+                        f"--symmetry {unitary_name} --symmetry-tol TOL; the error names the TOL needed)")
+    elif spatial:
         remedies.append(f"qgeom.models.symmetrize.symmetrize_point_group(model, '{unitary_name}', "
                         f"representation='fitted') (CLI --symmetrize-model={unitary_name}), where a representation "
                         "of the group fits the model's hoppings (docs/materials.md)")
