@@ -81,6 +81,11 @@ def test_invalid_values_are_named_in_the_users_words(tmp_path):
     assert "- grid (--grid): got [10, 'a']; expected integer or list of integer" in out
     assert "- mechanisms (--mechanisms), item 2:" in out and "(got 'fermionic_bth') (did you mean 'fermionic_bath'?)" in out
     assert not any(x in out for x in ("mu.str", "list[", "mechanisms.1", "constrained-int"))
+    # a union's branch that has the value's type names its own constraint; a nested value its path
+    res = run("geometry", "--model", "qi_wu_zhang", "--grid", "0")
+    assert "- grid (--grid): Input should be greater than 0 (got 0)" in res.output
+    cfg.write_text('[model]\nname = "qi_wu_zhang"\nparameters = { u = "abc" }\n')
+    assert "- parameters.u (--param): got 'abc'; expected a valid number" in run("geometry", "--config", str(cfg)).output
     res = run("dc", "--model", "pt_tilted_4bnd", "--components", "xyy")
     assert res.exit_code == 2 and "name (--model): unknown model 'pt_tilted_4bnd' (did you mean 'pt_tilted_4band'?)" \
         in " ".join(res.output.split())

@@ -20,7 +20,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator,
 from .._validation import QgeomInputError
 from ..config import read_toml
 from ..models.base import Model
-from .tables import Table, check_tables, did_you_mean, flag, resolve, validate
+from .tables import FLAG_NAMES, Table, check_tables, did_you_mean, flag, resolve, validate
 
 
 def _library() -> dict:
@@ -140,6 +140,7 @@ def model_options(f=None, *, convention_aliases: tuple[str, ...] = ()):
         f = flag(ModelTable, "convention", "--bloch-convention", *convention_aliases, dest="bloch_convention")(f)
         f = flag(ModelTable, "wannier90", type=click.Path(exists=True), metavar="PATH",
                  help="Wannier90 model (SEED_tb.dat, SEED_hr.dat, SEED.win, seedname or directory) instead of --model.")(f)
+        FLAG_NAMES[ModelTable, "parameters"] = "--param"
         f = click.option("--param", "param", multiple=True, metavar="KEY=VALUE",
                          help="Library model parameter (repeatable), e.g. --param m=-3.9; unknown names are "
                               "rejected with the model's parameters.  [default: the model's own]")(f)

@@ -151,40 +151,75 @@ def validate(schema: type[BaseModel], data: dict[str, Any], source: str):
     try:
         return schema.model_validate(data)
     except ValidationError as exc:
-        raise QgeomInputError(format_validation_error(exc, schema, source)) from None
+        raise QgeomInputError(format_validation_error(exc, schema, source, data)) from None
 
 
-def format_validation_error(exc: ValidationError, schema: type[BaseModel], source: str) -> str:
-    """One line per offending key, in the user's words: the TOML key and its flag, the list position, the
-    value given, what the key takes (its config-reference type, not pydantic's per-branch internals such as
-    `mu.str`, `grid.list[constrained-int].1`) and the closest allowed name for a misspelt key or choice."""
+def format_validation_error(exc: ValidationError, schema: type[BaseModel], source: str, data: Any = None) -> str:
+    """One line per offending value, in the user's words: the TOML key (and its flag), the path into the value
+    given (`parameters.u`, list item n), the value, what the key takes (its config-reference type) and the
+    closest allowed name for a misspelt key or choice — not pydantic's per-branch locations (`mu.str`,
+    `grid.list[constrained-int].1`)."""
     from .config_reference import type_text
 
     lines = [f"invalid configuration in {source}:"]
-    by_key: dict[str, list] = {}
+    by_place: dict[tuple, list] = {}
     for err in exc.errors():
-        by_key.setdefault(str(err["loc"][0]) if err["loc"] else "", []).append(err)
-    for key, errs in by_key.items():
-        field = schema.model_fields.get(key)
-        label = f"{key} ({FLAG_NAMES.get((schema, key), '--' + key.replace('_', '-'))})" if field is not None \
-            else (key or "(top level)")
-        first = errs[0]
-        if first["type"] == "extra_forbidden":
+        place = _user_path(err["loc"], data)
+        field = schema.model_fields.get(place[0])
+        if field is not None and _is_union(field.annotation):  # its branches fail at different depths: one line
+            place = place[:1]
+        by_place.setdefault(place, []).append(err)
+    for (key, *path), errs in by_place.items():
+        first, field = errs[0], schema.model_fields.get(key)
+        if first["type"] == "extra_forbidden" and not path:
             lines.append(f"  - {key}: unknown key{did_you_mean(key, schema.model_fields)}; "
                          f"allowed keys: {', '.join(schema.model_fields)}")
-        elif len(errs) > 1 and field is not None:  # one value failing every branch of a union type
-            lines.append(f"  - {label}: got {_given(first)}; expected {type_text(field.annotation)}")
-        else:
-            items = [x for x in first["loc"][1:] if isinstance(x, int)]
-            where = f", item {items[-1] + 1}" if items else ""
-            msg = first["msg"].removeprefix("Value error, ")
-            if _given(first) not in msg:
-                msg += f" (got {_given(first)})"
-            choices = (first.get("ctx") or {}).get("expected")
-            if first["type"] == "literal_error" and choices is not None:
-                msg += did_you_mean(str(first["input"]), [c.strip(" '") for c in choices.replace(" or ", ",").split(",")])
-            lines.append(f"  - {label}{where}: {msg}")
+            continue
+        specific = [e for e in errs if not e["type"].endswith(("_type", "_parsing"))]
+        if len(errs) > 1 and len(specific) == 1:  # the branch the value has the type of: its constraint failed
+            first, errs, path = specific[0], specific, list(_user_path(specific[0]["loc"], data)[1:])
+        keys = "".join(f".{p}" for p in path if isinstance(p, str))
+        items = [p for p in path if isinstance(p, int)]
+        label = key + keys + (f" ({FLAG_NAMES.get((schema, key), '--' + key.replace('_', '-'))})" if field else "")
+        label += f", item {items[-1] + 1}" if items else ""
+        if len(errs) > 1:  # one value failing every branch of a union type
+            if field is not None and not path:
+                given, want = repr(data.get(key)) if isinstance(data, dict) else _given(first), type_text(field.annotation)
+            else:
+                given, want = _given(first), " or ".join(dict.fromkeys(e["msg"].removeprefix("Input should be ")
+                                                                      for e in errs))
+            lines.append(f"  - {label}: got {given}; expected {want}")
+            continue
+        msg = first["msg"].removeprefix("Value error, ")
+        if f"got {_given(first)}" not in msg:
+            msg += f" (got {_given(first)})"
+        choices = (first.get("ctx") or {}).get("expected")
+        if first["type"] == "literal_error" and choices is not None:
+            msg += did_you_mean(str(first["input"]), [c.strip(" '") for c in choices.replace(" or ", ",").split(",")])
+        lines.append(f"  - {label}: {msg}")
     return "\n".join(lines)
+
+
+def _user_path(loc: tuple, data: Any) -> tuple:
+    """The key and the steps into the user's value (dict keys, list positions) of a pydantic error location,
+    without the union-branch tags pydantic inserts (`str`, `list[float]`, `constrained-int`)."""
+    if not loc:
+        return ("(top level)",)
+    path, value = [str(loc[0])], data.get(loc[0]) if isinstance(data, dict) else None
+    for step in loc[1:]:
+        if isinstance(value, dict) and step in value or isinstance(value, list) and isinstance(step, int) \
+                and 0 <= step < len(value):
+            path.append(step)
+            value = value[step]
+    return tuple(path)
+
+
+def _is_union(annotation) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is Annotated:
+        return _is_union(typing.get_args(annotation)[0])
+    return origin in (typing.Union, types.UnionType) and len([a for a in typing.get_args(annotation)
+                                                              if a is not type(None)]) > 1
 
 
 def _given(err: dict) -> str:
