@@ -79,9 +79,8 @@ def _click_type(annotation, multiple: bool):
     choices = _choices(annotation)
     if choices and (multiple or typing.get_origin(annotation) is Literal):
         return click.Choice(choices)
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    args = _union_members(annotation)
+    if args:
         if len(args) == 1:
             return _click_type(args[0], multiple)
         return str  # e.g. int | list[int]: a string the schema parses
@@ -166,7 +165,7 @@ def format_validation_error(exc: ValidationError, schema: type[BaseModel], sourc
     for err in exc.errors():
         place = _user_path(err["loc"], data)
         field = schema.model_fields.get(place[0])
-        if field is not None and _is_union(field.annotation):  # its branches fail at different depths: one line
+        if field is not None and len(_union_members(field.annotation)) > 1:  # its branches fail at different depths: one line
             place = place[:1]
         by_place.setdefault(place, []).append(err)
     for (key, *path), errs in by_place.items():
@@ -214,12 +213,13 @@ def _user_path(loc: tuple, data: Any) -> tuple:
     return tuple(path)
 
 
-def _is_union(annotation) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _is_union(typing.get_args(annotation)[0])
-    return origin in (typing.Union, types.UnionType) and len([a for a in typing.get_args(annotation)
-                                                              if a is not type(None)]) > 1
+def _union_members(annotation) -> list:
+    """The non-None members of a Union (`A | B | None`, also inside Annotated); [] for any other type."""
+    if typing.get_origin(annotation) is Annotated:
+        return _union_members(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return []
+    return [a for a in typing.get_args(annotation) if a is not type(None)]
 
 
 def _given(err: dict) -> str:
