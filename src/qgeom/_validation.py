@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import os
+import sys
 
 import numpy as np
 
@@ -57,3 +59,16 @@ def chemical_potentials(mu) -> np.ndarray:
     if arr.ndim != 1 or arr.size == 0:
         raise QgeomInputError(f"mu must be a scalar or a non-empty 1D array, got shape {arr.shape}.")
     return arr
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def user_stacklevel() -> int:
+    """`stacklevel` for `warnings.warn` that attributes a warning to the first frame outside qgeom — the
+    user's line that called the public function — however deep in the package (and through wrappers such
+    as `options.checked_keywords`) it was raised. Call it in the `warnings.warn(...)` call itself."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import xarray as xr
 
-from ._validation import QgeomInputError
+from ._validation import QgeomInputError, user_stacklevel
 from .results import decode_attr, encode_attr, unit_attrs
 
 DEFAULT_ERROR_TOL = 0.05
@@ -149,5 +149,5 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
             f"{name}: estimated k-grid discretization error {worst:.2g} (relative{label}) exceeds "
             f"error_tol={tol:g}: " + (f"the {shape} grid and its {coarse_shape} sub-grid disagree" if method is None
                                         else f"estimated by the {method}") + ". Refine the grid "
-            f"(or raise kT/broadening{advice}); see {name}_error.", AccuracyWarning, stacklevel=3)
+            f"(or raise kT/broadening{advice}); see {name}_error.", AccuracyWarning, stacklevel=user_stacklevel())
     return ds

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import QgeomInputError
+from ._validation import QgeomInputError, user_stacklevel
 
 MANIFEST = "manifest.json"
 FORMAT = 2
@@ -348,7 +348,7 @@ class ChunkStore:
                 return {k[2:]: data[k] for k in data.files if k.startswith("d:")}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             warnings.warn(f"checkpoint chunk {path} is unusable ({type(exc).__name__}: {exc}); recomputing it.",
-                          CheckpointWarning, stacklevel=2)
+                          CheckpointWarning, stacklevel=user_stacklevel())
             path.unlink(missing_ok=True)
             return None
 

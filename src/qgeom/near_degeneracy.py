@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import xarray as xr
 
+from ._validation import user_stacklevel
 from .accuracy import ZERO_FRACTION
 from .bands import Bands, resolved_tol
 from .units import energy_unit_ev
@@ -184,7 +185,7 @@ def flag_near_degenerate(ds: xr.Dataset, var: str, over, per, *, scale_name: str
                 f"{scale_name} ({var}_near_degenerate; docs/near_degeneracy.md)")
     text = warning_text(ds, var, over, per, scale_name=scale_name, effect=effect, advice=advice)
     if text:
-        warnings.warn(text, NearDegeneracyWarning, stacklevel=3)
+        warnings.warn(text, NearDegeneracyWarning, stacklevel=user_stacklevel())
     return ds
 
 

@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import QgeomInputError
+from ._validation import QgeomInputError, user_stacklevel
 from .bands import Bands, symmetric_index
 from .kspace import POINTWISE, KGrid, PointListGrid, add_sums, chunk_bounds, integrate
 
@@ -301,4 +301,4 @@ def attach_refinement(ds, result: RefinementResult, options, grid: KGrid) -> Non
         last = result.history[-1]["relative_change"] if result.history else float("nan")
         warnings.warn(f"k-grid refinement stopped before converging ({result.stopped}; last relative change "
                       f"{last:.2g} > refine_tol={options.tol:g}): raise refine= or the base grid.",
-                      AccuracyWarning, stacklevel=3)
+                      AccuracyWarning, stacklevel=user_stacklevel())

@@ -61,7 +61,12 @@ def test_cli_current_prints_sigma(tmp_path):
 
 
 def test_peak_rows_say_forbidden_for_neumann_zeros(kramers):
+    """A part the group forbids reads "forbidden", and only that part: here the circular part of xy."""
     ds = kramers.copy()
-    ds["forbidden"] = (("alpha", "beta"), np.array([[False, True], [True, False]]))
-    assert all(r[2] == "forbidden" for r in peak_rows(ds, "x", "y"))
+    mask = np.zeros((2, 2, 2), bool)
+    mask[1, 0, 1] = mask[1, 1, 0] = True  # [part (real, imag), alpha, beta]
+    ds["forbidden_part"] = (("part", "alpha", "beta"), mask)
+    ds.coords["part"] = ["real", "imag"]
+    rows = peak_rows(ds, "x", "y")
+    assert [r[2] == "forbidden" for r in rows] == [r[1].startswith("Im") for r in rows] and len(rows) == 4
     assert all(r[2] != "forbidden" for r in peak_rows(ds, "x", "x"))

@@ -275,7 +275,8 @@ def test_optical_responses_get_the_crystals_zeros_too():
     xz, zx components it has through its own C3 breaking (the stabilizer of x in the group it keeps
     allows them) are set to 0 and flagged; so is the circular part χ^{x;yz} − χ^{x;zy} (−43m is not
     gyrotropic: no circular photogalvanic current; the model's kramers_injection had it at ~40 % of its
-    linear part); symmetry=None keeps them. (Time reversal's zeros, one part of each kind:
+    linear part), flagged as that part only (the linear part of yz stays, and the warning says so);
+    symmetry=None keeps them. (Time reversal's zeros, one part of each kind:
     tests/optical/test_time_reversal_parts.py.)"""
     from qgeom.optical import response
     from qgeom.optical.terms import TERMS
@@ -283,12 +284,16 @@ def test_optical_responses_get_the_crystals_zeros_too():
 
     gaas = from_wannier90(GAAS)
     kw = dict(omega=[1.5, 2.5], mu=7.94, temperature=0.025, tau=0.1, grid=4, progress=False, error_tol=1e9)
-    with pytest.warns(SymmetryWarning, match=r"crystal's point group from GaAs.win is -43m.*chi\[xz, yz, zx, zy\]"):
+    with pytest.warns(SymmetryWarning, match=r"crystal's point group from GaAs.win is -43m.*"
+                                             r"chi\[xz, yz \(circular part\), zx, zy \(circular part\)\]"):
         ds = response(gaas, "current_x", **kw)
     allowed = np.zeros((3, 3), bool)
     allowed[1, 2] = allowed[2, 1] = True
     np.testing.assert_array_equal(ds.forbidden.values, ~allowed)
-    np.testing.assert_array_equal(ds.model_breaking_only.values, [[0, 0, 1], [0, 0, 1], [1, 1, 0]])
+    np.testing.assert_array_equal(ds.model_breaking_only.sel(part="real").values, [[0, 0, 1], [0, 0, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(ds.model_breaking_only.sel(part="imag").values, [[0, 0, 1], [0, 0, 1], [1, 1, 0]])
+    np.testing.assert_array_equal(ds.forbidden_part.sel(part="real").values, ~allowed)
+    assert ds.forbidden_part.sel(part="imag").values.all()
     raw = response(gaas, "current_x", symmetry=None, **kw).chi.values  # [kind, alpha, beta, omega]
     chi = ds.chi.values
     assert np.all(chi[:, ~allowed] == 0) and np.abs(raw[:, 0, 2]).max() > 0.1 * np.abs(raw[:, 1, 2]).max()
@@ -299,7 +304,8 @@ def test_optical_responses_get_the_crystals_zeros_too():
     for i, kind in enumerate(ds.kind.values):  # the part time reversal allows (the other is 0: the T zeros)
         part = "imag" if TERMS[str(kind)].time_reversal_forbids == "real" else "real"
         np.testing.assert_allclose(getattr(chi[i, 1, 2], part), getattr(linear[i], part), rtol=1e-14, atol=0)
-    assert json.loads(ds.attrs["symmetry"])["allowed_only_by_model_breaking"] == {"chi": ["xz", "yz", "zx", "zy"]}
+    assert json.loads(ds.attrs["symmetry"])["allowed_only_by_model_breaking"] == {
+        "chi": ["xz", "yz (circular part)", "zx", "zy (circular part)"]}
 
 
 def test_a_result_the_group_forbids_entirely_needs_no_k_sum(monkeypatch):

@@ -10,7 +10,7 @@ from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_
 
 from .._validation import QgeomInputError
 from ..outputs import check_distinct, check_output
-from ..optical.report import SIGMA_CONVENTION, peak_rows, plot_parts, shift_sigma
+from ..optical.report import SIGMA_CONVENTION, part_forbidden, peak_rows, plot_parts, shift_sigma
 from ..results import metadata, save
 from ..units import energy_unit_ev
 from ..bands import DEFAULT_DEGEN_TOL
@@ -171,7 +171,8 @@ def command(out, figure, executor, **opts):
         for kind in ds.kind.values:
             y = sigma.sel(kind=kind).values
             i = int(np.argmax(np.abs(y)))
-            rows.append([str(kind), float(y[i]), f"{float(ds.omega[i]):.4f}"])
+            rows.append([str(kind), "forbidden", "-"] if part_forbidden(ds, str(kind), "real", a, b)  # σ = 4 Re χ
+                        else [str(kind), float(y[i]), f"{float(ds.omega[i]):.4f}"])
         click.echo(f"\ncurrent: {SIGMA_CONVENTION}; {sigma.attrs['long_name']} in {sigma.attrs['units']}")
         click.echo(format_table(["kind", "sigma peak", f"at hbar*w ({model.energy_unit})"], rows))
     warn_near_degenerate(ds, "chi", ("alpha", "beta", "omega"), ("kind",), "the broadening", "carry",

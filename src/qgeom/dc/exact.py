@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .._validation import QgeomInputError, as_finite_array, positive_scalar
+from .._validation import as_finite_array, positive_scalar, QgeomInputError, user_stacklevel
 from ..accuracy import attach_error, error_tolerance
 from ..bands import Bands
 from ..kspace import chunk_size_for, integrate
@@ -294,7 +294,7 @@ def _dc_coefficients(Ks, zs, idx, sw, scale):
     if imag > 1e-6 * real:
         warnings.warn(
             f"exact DC sigma has an imaginary part {imag:.3g} (real part up to {real:.3g}); if sigma is not "
-            "expected to vanish here, increase the k-grid or the contour nodes.", RuntimeWarning, stacklevel=3,
+            "expected to vanish here, increase the k-grid or the contour nodes.", RuntimeWarning, stacklevel=user_stacklevel(),
         )
     return sigma, c0, c1
 

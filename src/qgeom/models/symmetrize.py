@@ -31,7 +31,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import QgeomInputError
+from .._validation import QgeomInputError, user_stacklevel
 from .base import Model
 from .tight_binding import TightBindingModel
 
@@ -383,7 +383,7 @@ def symmetrize_point_group(model: Model, operations, *, orbitals=None, represent
             f"({report['max_abs_change_eV'] / scale:.0%} of the largest hopping): more than a Wannierization's "
             "noise, so the representation is probably not that of this basis (e.g. projection labels of hybrid "
             "Wannier functions) and the result is another band structure; compare the bands.",
-            UserWarning, stacklevel=2)
+            UserWarning, stacklevel=user_stacklevel())
     sym = TightBindingModel(R, t_sym, lattice=base.lattice, name=base.name,
                             parameters={**base.parameters, "point_group_symmetrized": report},
                             operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit)

@@ -35,24 +35,30 @@ def parts(alpha: str, beta: str) -> list[str]:
     return ["real"] if alpha == beta else ["real", "imag"]
 
 
+def part_forbidden(ds: xr.Dataset, kind: str, part: str, alpha: str, beta: str) -> bool:
+    """Whether `part` of χ^{αβ} of `kind` is 0 by symmetry: Neumann's principle (`forbidden_part`) or time
+    reversal (`forbidden_by_time_reversal`)."""
+    by_group, by_t = ds.get("forbidden_part"), ds.get("forbidden_by_time_reversal")
+    return bool((by_group is not None and by_group.sel(part=part, alpha=alpha, beta=beta))
+                or (by_t is not None and by_t.sel(kind=kind, part=part)))
+
+
 def peak_rows(ds: xr.Dataset, alpha: str, beta: str) -> list[list]:
     """Per kind and part: [kind, part label, peak value (largest |.|), ħω of the peak, max, min];
     a part that is rounding noise (≤ `REL_ZERO` × the largest |χ^{αβ}| of the result) reads "~0", a
-    component that the symmetry forbids (Neumann's principle, `forbidden`) or a part that time reversal
-    forbids (`forbidden_by_time_reversal`) reads "forbidden"."""
+    part that the symmetry forbids (Neumann's principle, `forbidden_part`) or that time reversal forbids
+    (`forbidden_by_time_reversal`) reads "forbidden"."""
     rows = []
     omega = ds["omega"].values
     chi_ab = ds["chi"].sel(alpha=alpha, beta=beta)
     scale = float(np.abs(chi_ab).max())
-    forbidden = "forbidden" in ds and bool(ds["forbidden"].sel(alpha=alpha, beta=beta))
-    by_t = ds.get("forbidden_by_time_reversal")
     for kind in ds["kind"].values:
         chi = chi_ab.sel(kind=kind).values
         for part in parts(alpha, beta):
             y = getattr(chi, part)
             i = int(np.argmax(np.abs(y)))
             name = f"{PARTS[part][0]} ({PARTS[part][1]})"
-            if forbidden or (by_t is not None and bool(by_t.sel(kind=kind, part=part))):
+            if part_forbidden(ds, str(kind), part, alpha, beta):
                 rows.append([str(kind), name, "forbidden", "-", "0", "0"])
             elif abs(y[i]) <= REL_ZERO * scale:
                 rows.append([str(kind), name, label(float(y[i]), True), "-", "~0", "~0"])

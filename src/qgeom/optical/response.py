@@ -139,9 +139,12 @@ def response(
     is its max relative to the kind's, and a NearDegeneracyWarning names the kinds where it exceeds 0.1.
     `symmetry`, `symmetry_tol`: as in `qgeom.dc.expansion`, for current observables: the unitary
     operations that map the current direction onto itself give the irreducible wedge and the group
-    average of χ^{αβ} (`optical/symmetry.py`); `forbidden[alpha, beta]` marks Neumann zeros. The
-    default "neumann" keeps the full grid and sets to 0 only the field components those operations
-    of the group the model keeps to a Wannierization's accuracy forbid (other observables: none).
+    average of χ^{αβ} (`optical/symmetry.py`); `forbidden[alpha, beta]` marks the components that are
+    Neumann zeros whole, `forbidden_part[part, alpha, beta]` also the linear (part "real") or circular
+    ("imag") part of an allowed one that is. The default "neumann" keeps the full grid and sets to 0 only
+    what those operations of the group the model keeps to a Wannierization's accuracy forbid, and of the
+    crystal's group from the model's files (`model_breaking_only[part, alpha, beta]`: what only the latter
+    forbids); other observables: none.
 
     Returns an xarray Dataset with complex `chi` over (kind, alpha, beta, omega); δ⟨O⟩ =
     2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
@@ -178,11 +181,12 @@ def response(
                                            subgrid=True, executor={"workers": workers, "scheduler": scheduler,
                                                                    "checkpoint": checkpoint})
     elapsed = time.perf_counter() - t0
-    forbidden, t_parts, t_record = None, None, {}
+    forbidden, part_masks, t_parts, t_record = None, {}, None, {}
     if plan:
         zeros = dict(direction=direction, dim=model.dim, kinds=kinds,
                      kernels={k: kernel_of(k, obs, settings["principal_part"]) for k in kinds})
-        chi, forbidden, t_parts, t_record = _optsym.neumann_zeros(plan, chi, label="chi", **zeros)
+        chi, part_masks, t_parts, t_record = _optsym.neumann_zeros(plan, chi, label="chi", **zeros)
+        forbidden = part_masks["forbidden_part"].all(axis=0)
         near = _optsym.neumann_zeros(plan, near, **zeros)[0]
         if coarse is not None:  # the coarse sub-grid's orbits of a wedge, averaged alike
             coarse = _optsym.neumann_zeros(plan, coarse, **zeros)[0]
@@ -197,7 +201,7 @@ def response(
         "scissors_shift": sc.shift if sc else 0.0, "num_valence_bands": sc.n_valence if sc else -1,
     }
     ds = _dataset(model, obs, kinds, omega, plan.grid if plan else kgrid, chi, unit, params)
-    ds = attach_symmetry(ds, plan, forbidden, dims=("alpha", "beta"))
+    ds = attach_symmetry(ds, plan, forbidden, dims=("alpha", "beta"), parts=part_masks)
     if t_parts is not None:
         _optsym.attach_time_reversal(ds, t_parts, t_record, plan.time_reversal_note())
     ds["chi_near_degenerate"] = near_degenerate_variable(ds["chi"], near, max(settings["group_tol"], settings["broadening"]))

@@ -18,7 +18,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import QgeomInputError
+from .._validation import QgeomInputError, user_stacklevel
 from .report import PARTS
 
 __all__ = ["neumann_zeros", "stabilizes", "symmetrize_chi", "time_reversal_zeros"]
@@ -60,28 +60,39 @@ def _part_zeros(ops, direction: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
                  for sign in (1.0, -1.0))
 
 
+def _pair_labels(pairs: list[str], weak: np.ndarray, zero: np.ndarray) -> list[str]:
+    """Field-pair labels for the model-breaking record: "yz (circular part)" where only that part is
+    allowed by the model alone and the other part stays, the bare pair where the whole component goes."""
+    names = ("linear", "circular")
+    return [f"{pair} ({names[0] if w[0] else names[1]} part)" if w.any() and not w.all() and not z[1 - int(w[1])]
+            else pair for pair, w, z in zip(pairs, weak.reshape(2, -1).T, zero.reshape(2, -1).T)]
+
+
 def apply_plan(plan, chi: np.ndarray, direction: int, dim: int, label: str | None = None):
     """`symmetrize_chi` for a wedge plan; for the default Neumann plan (`plan.zeros_only`) the
     full-grid chi itself with only what the group forbids set to 0 (recorded under `label`): the forbidden
     field components, and the forbidden part — linear (symmetric in βγ) or circular (antisymmetric) — of the
     others (`_part_zeros`); by the group the model keeps, and by the crystal's group of its files
     (`plan.crystal`, its unitary operations that keep the current direction), recorded in
-    `plan.model_breaking` as for the DC terms. The mask returned: the components that are 0 whole."""
+    `plan.model_breaking` as for the DC terms. Returns (chi, zero[part, β, γ], weak[part, β, γ]): the parts
+    ("real" = linear, "imag" = circular, `report.PARTS`) that are 0 by symmetry, and those of them that
+    only the crystal's group forbids (the model has them through its own breaking)."""
     if not plan.zeros_only:
-        return symmetrize_chi(chi, plan.ops, direction, dim)
+        out, forbidden = symmetrize_chi(chi, plan.ops, direction, dim)
+        zero = np.array(_part_zeros(plan.ops, direction, dim)) | forbidden
+        return out, zero, np.zeros_like(zero)
     parts = 0.5 * (chi + np.swapaxes(chi, -1, -2)), 0.5 * (chi - np.swapaxes(chi, -1, -2))
-    model = _part_zeros(plan.ops, direction, dim)
+    model = np.array(_part_zeros(plan.ops, direction, dim))
     # forbidden by the crystal of the model's files, allowed only through the model's own breaking
-    crystal = _part_zeros(plan.crystal, direction, dim) if plan.crystal else model
-    out = sum(np.where(m | c, 0.0, x) for x, m, c in zip(parts, model, crystal))
-    whole = (model[0] | crystal[0]) & (model[1] | crystal[1])
+    crystal = np.array(_part_zeros(plan.crystal, direction, dim)) if plan.crystal else model
+    zero, weak = model | crystal, crystal & ~model
+    out = sum(np.where(z, 0.0, x) for x, z in zip(parts, zero))
     if label is not None:
         pairs = [a + b for a in "xyz"[:dim] for b in "xyz"[:dim]]
-        by_model = (model[0] | model[1]).ravel()
-        weak = ((crystal[0] & ~model[0]) | (crystal[1] & ~model[1])).ravel()
         flat = lambda x: np.abs(x).reshape(x.shape[:-2] + (-1,))  # noqa: E731
-        plan.record_zeros(label, flat(out), pairs, by_model, weak, removed=flat(chi - out))
-    return out, whole
+        plan.record_zeros(label, flat(out), _pair_labels(pairs, weak, zero), model.any(0).ravel(),
+                          weak.any(0).ravel(), removed=flat(chi - out))
+    return out, zero, weak
 
 
 def forbids_everything(plan, direction: int, dim: int) -> bool:
@@ -100,12 +111,13 @@ def check_observable(obs) -> int:
 
 
 def neumann_zeros(plan, chi: np.ndarray, direction: int, dim: int, kinds, kernels: dict, label: str | None = None):
-    """The plan applied to chi[kind, ..., α, β]: `apply_plan` (the field components), then
-    `time_reversal_zeros` (a part of each kind). Returns (chi, forbidden[α, β], the part mask [kind, part]
-    or None, its record)."""
-    chi, forbidden = apply_plan(plan, chi, direction, dim, label)
+    """The plan applied to chi[kind, ..., α, β]: `apply_plan` (the field components and their linear and
+    circular parts), then `time_reversal_zeros` (a part of each kind). Returns (chi, {"forbidden_part": zero,
+    "model_breaking_only": weak} of `apply_plan` ([part, α, β]), the time-reversal mask [kind, part] or None,
+    its record)."""
+    chi, zero, weak = apply_plan(plan, chi, direction, dim, label)
     chi, parts, record = time_reversal_zeros(plan, chi, kinds, kernels)
-    return chi, forbidden, parts, record
+    return chi, {"forbidden_part": zero, "model_breaking_only": weak}, parts, record
 
 
 def time_reversal_zeros(plan, chi: np.ndarray, kinds, kernels: dict) -> tuple[np.ndarray, np.ndarray | None, dict]:
@@ -157,4 +169,4 @@ def attach_time_reversal(ds, parts: np.ndarray, record: dict, note: str = "") ->
         warnings.warn(f"symmetry: {kept} forbids {listed}: "
                       "they came from the model's own breaking and are set to 0 (`forbidden_by_time_reversal`; "
                       "symmetry=None keeps the model's values; qgeom.models.symmetrize.restore_time_reversal removes "
-                      "the breaking from the model).", SymmetryWarning, stacklevel=4)
+                      "the breaking from the model).", SymmetryWarning, stacklevel=user_stacklevel())

@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from .. import geometry
-from .._validation import QgeomInputError
+from .._validation import QgeomInputError, user_stacklevel
 from ..bands import Bands
 from .group import Operation, closure, restrict
 
@@ -137,7 +137,7 @@ def check(model, ops: list[Operation], tol: float = DETECT_TOL, *, group: str | 
             f"symmetry imposed on model {model.name!r}, which breaks it: {len(imposed)} operations beyond "
             f"{DETECT_TOL:g}, the worst {worst} by {imposed[worst]:.2g} relative; the result is symmetrized as "
             "for the ideal crystal (Neumann zeros exact), not the model's own (see attrs['symmetry']).",
-            SymmetryWarning, stacklevel=4)
+            SymmetryWarning, stacklevel=user_stacklevel())
     return imposed
 
 

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from .._validation import user_stacklevel
 from ..results import metadata
 from .detect import SymmetryWarning
 from .group import unitary
@@ -52,29 +53,40 @@ def forbids_everything(plan, computed: list[str], comps: list[str], terms) -> bo
                                     for name in terms)
 
 
-def attach_symmetry(ds: xr.Dataset, plan, forbidden: np.ndarray | None, dims=("term", "component")) -> xr.Dataset:
-    """`forbidden[dims]` (True: zero by Neumann's principle) and the group in attrs."""
+def attach_symmetry(ds: xr.Dataset, plan, forbidden: np.ndarray | None, dims=("term", "component"),
+                    parts: dict | None = None) -> xr.Dataset:
+    """`forbidden[dims]` (True: zero by Neumann's principle) and the group in attrs. `parts` (optics):
+    `forbidden_part` and `model_breaking_only` as [part, *dims] masks of χ's linear ("real") and circular
+    ("imag") parts (`optical.symmetry.apply_plan`)."""
     if plan is None:
         ds.attrs["symmetry"] = "none (full grid)"
         return ds
     ds["forbidden"] = (tuple(dims), forbidden)
     ds["forbidden"].attrs["long_name"] = "component forbidden by the magnetic point group (Neumann's principle)"
+    if parts:
+        ds["forbidden_part"] = (("part", *dims), parts["forbidden_part"])
+        ds.coords["part"] = ["real", "imag"]
+        ds["forbidden_part"].attrs["long_name"] = (
+            "part of the component forbidden by the magnetic point group (Neumann's principle): real = the linear "
+            "part (symmetric in the field indices, Re chi), imag = the circular one (antisymmetric, Im chi)")
     info = plan.describe()
     ds.attrs["symmetry"] = json.dumps(info)
     if plan.zeros_only:
         _notice_zeroed(plan, info, float(metadata(ds).get("parameters", {}).get("unit_factor", 1.0) or 1.0))
     if plan.model_breaking:
-        _mark_model_breaking(ds, plan, dims)
+        _mark_model_breaking(ds, plan, dims, parts)
     return ds
 
 
-def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
-    """`model_breaking_only[dims]`: components the crystal's group (from the model's files) forbids but
-    the group the model keeps allows — the model had them only through its own symmetry breaking; they
-    are set to 0 like every forbidden one — and a SymmetryWarning naming them when they were more than
-    ZEROED_NOTICE of their term's largest value."""
+def _mark_model_breaking(ds: xr.Dataset, plan, dims, parts: dict | None = None) -> None:
+    """`model_breaking_only[dims]` (optics: [part, *dims], from `parts`): components (parts) the crystal's group
+    (from the model's files) forbids but the group the model keeps allows — the model had them only through its
+    own symmetry breaking; they are set to 0 like every forbidden one — and a SymmetryWarning naming them when
+    they were more than ZEROED_NOTICE of their term's largest value."""
     records = plan.model_breaking
-    if dims[0] == "term" or len(dims) == 1:  # a record per term (DC), or one for the component axis
+    if parts:
+        dims, mask = ("part", *dims), parts["model_breaking_only"]
+    else:  # a record per term (DC), or one for the component axis
         names = list(ds[dims[0]].values) if len(dims) == 2 else [next(iter(records))]
         comps = list(ds[dims[-1]].values)
         mask = np.zeros((len(names), len(comps)), bool)
@@ -83,12 +95,10 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
                 rc, weak, _, _ = records[name]
                 mask[i] = [c in {x for x, w in zip(rc, weak) if w} for c in comps]
         mask = mask if len(dims) == 2 else mask[0]
-    else:  # one record over every pair of the two axes (optics: the field indices α, β)
-        mask = np.asarray(next(iter(records.values()))[1]).reshape(ds.sizes[dims[0]], ds.sizes[dims[1]])
     ds["model_breaking_only"] = (tuple(dims), mask)
     ds["model_breaking_only"].attrs["long_name"] = (
-        "component (for an optical chi: or its linear or circular part) the crystal's point group (atoms of the "
-        "model's files) forbids but the Wannier model, which breaks that group beyond a Wannierization's accuracy, "
+        "component (for an optical chi: its linear, real, or circular, imag, part) the crystal's point group "
+        "(atoms of the model's files) forbids but the Wannier model, which breaks that group beyond a Wannierization's accuracy, "
         "allowed: set to 0 (symmetry=None keeps the model's own value)")
     if plan.skipped:  # no k-sum: the components are named, their sizes unknown
         notable = {n: r for n, r in records.items() if np.any(r[1])}
@@ -136,7 +146,7 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims) -> None:
         f"keeps only {plan.group} to a Wannierization's accuracy: {listed} ({size}{'' if len(order) == 1 or plan.skipped else ' in ' + name}) "
         "can come only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
         "symmetry=None keeps the model's values). To remove the breaking from the model itself: "
-        + "; ".join(remedies) + ".", SymmetryWarning, stacklevel=4)
+        + "; ".join(remedies) + ".", SymmetryWarning, stacklevel=user_stacklevel())
 
 
 def _notice_zeroed(plan, info: dict, unit_factor: float) -> None:
@@ -159,7 +169,7 @@ def _notice_zeroed(plan, info: dict, unit_factor: float) -> None:
         f"symmetry: the model keeps the group {plan.group} to the accuracy of a Wannierization (largest breaking "
         f"{_worst_breaking(info)}); the components it forbids are set to 0. In the model they were up to {size} "
         f"({name}): artefacts of its symmetry breaking. symmetry=None keeps the model's own values.",
-        SymmetryWarning, stacklevel=4)
+        SymmetryWarning, stacklevel=user_stacklevel())
 
 
 def _worst_breaking(info: dict) -> str:
