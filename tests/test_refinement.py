@@ -8,12 +8,14 @@ import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from qgeom import dc, refinement
 from qgeom._validation import QgeomInputError
 from qgeom.accuracy import AccuracyWarning
 from qgeom.dc.expansion import BY_PARTS
 from qgeom.models import pt_tilted_4band
+from qgeom.results import metadata
 
 from qgeom.symmetry import from_symbol, restrict
 from tests.symmetry.models import symmetric_model
@@ -157,22 +159,25 @@ def test_continuum_grids_are_refused():
                      refine=1, error_tol=1e9)
 
 
-def test_cli_refine(tmp_path):
+@pytest.mark.parametrize(("levels", "tol", "converged"), [(2, "1e-4", True), (1, "1e-12", False)])
+def test_cli_refine(tmp_path, levels, tol, converged):
+    """The CLI summary line says whether the levels converged, and with what last change when they did not."""
     from click.testing import CliRunner
 
     from qgeom.cli import main
 
     out = tmp_path / "dc.nc"
     res = CliRunner().invoke(main, ["dc", "--model", "pt_tilted_4band", "--grid", "30", "--temperature", "0.02",
-                                    "--mu=-1.5,1.5", "--components", "xyy", "--refine", "2", "--refine-tol", "1e-4",
-                                    "--out", str(out), "--quiet"])
+                                    "--mu=-1.5,1.5", "--components", "xyy", "--refine", str(levels), "--refine-tol",
+                                    tol, "--out", str(out), "--quiet"])
     assert res.exit_code == 0, res.output
-    assert "refinement: " in res.output
-    import xarray as xr
-
+    summary = next(line for line in res.output.splitlines() if line.startswith("refinement: "))
     with xr.open_dataset(out) as ds:
-        info = json.loads(ds.attrs["refinement"])
-    assert info["levels_requested"] == 2 and info["points_evaluated"] > 900
+        info = metadata(ds, "refinement")
+    assert info["levels_requested"] == levels and info["points_evaluated"] > 900
+    assert info["converged"] is converged and ("NOT converged" in summary) is (not converged)
+    if not converged:
+        assert f"by {info['history'][-1]['relative_change']:.2g} > --refine-tol {float(tol):g}" in summary
 
 
 def test_refined_real_material_equals_the_finer_plain_grid():

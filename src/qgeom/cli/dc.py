@@ -42,8 +42,8 @@ class DCConfig(Table):
                           "field labels bc, e.g. xx,xy.",
         json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
     mu: list[float] | str = Field(
-        "auto", description="Chemical potentials (model energy unit): start:stop:num, a,b,c, a TOML list, or auto "
-                            f"= {AUTO_MU_POINTS} values: E_F ± {AUTO_MU_HALF_WIDTH_EV:g} eV when the model's files "
+        "auto", description="Chemical potentials (model energy unit): start:stop:num, a,b,c (in a config file "
+                            f"also a list), or auto = {AUTO_MU_POINTS} values: E_F ± {AUTO_MU_HALF_WIDTH_EV:g} eV when the model's files "
                             "give a Fermi energy (Wannier90, wt.in), else across the model's bands (5% inside their "
                             "extremes).")
     temperature: PositiveFloat = Field(0.05, description="kT in the model's energy unit.")
@@ -204,7 +204,11 @@ def command(out, figure, executor, **opts):
     if "refinement" in ds.attrs:
         info = json.loads(ds.attrs["refinement"])
         click.echo(f"\nrefinement: {info['levels_done']} level(s), {info['points_evaluated']} k-points evaluated "
-                   f"({info['base_points']} on the base grid); {info['stopped']}.")
+                   f"({info['base_points']} on the base grid); {info['stopped']}"
+                   + ("." if info["converged"] else
+                      f": NOT converged (the last level changed the result by "
+                      f"{info['history'][-1]['relative_change'] if info['history'] else float('nan'):.2g} > "
+                      f"--refine-tol {info['refine_tol']:g}; raise --refine or --grid)."))
     footnote = symmetry_footnote(ds)
     if footnote:
         click.echo(f"\n{footnote}")

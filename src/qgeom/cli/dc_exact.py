@@ -33,7 +33,7 @@ class DCExactConfig(Table):
                           "field labels bc, e.g. xx,xy.",
         json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
     mu: list[float] | str | None = Field(
-        None, description="Chemical potentials: start:stop:num, a,b,c or a TOML list.",
+        None, description="Chemical potentials: start:stop:num or a,b,c (in a config file also a list).",
         json_schema_extra={"default_text": "the model's Fermi energy when its files give one (Wannier90, wt.in), else 0"})
     temperature: PositiveFloat = Field(0.1, description="kT in the model's energy unit.")
     gamma: list[float] | str = Field("0.005,0.0075,0.01,0.015,0.02,0.03,0.04",
