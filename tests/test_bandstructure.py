@@ -67,3 +67,16 @@ def test_default_paths_follow_the_lattice(tmp_path):
     k = ds["kvec"].values  # ε = 2 Σ_i cos k·a_i (t = 1 to ±a_i); at X = ½b1 the first cos is −1
     np.testing.assert_allclose(ds["energy"].values[0], [2 * (np.cos(k[0] @ lattice.T)).sum()], atol=1e-12)
     assert default_path(qi_wu_zhang(u=1.0)) == "G-X-M-G-Y" and default_path(mnbi2te4_bilayer()) == "G-X"
+
+
+@pytest.mark.parametrize("npoints", [10, 101, 200, 1001])
+def test_a_path_has_the_points_asked_for_with_every_corner(npoints):
+    """npoints is the length of the path (segment shares by largest remainders, not rounded each: 101 on
+    GaAs's 9 segments gave 100), and every corner is a point of it."""
+    from qgeom.bandstructure import kpath
+    from qgeom.models import from_wannier90
+
+    gaas = from_wannier90("examples/GaAs")
+    k, dist, labels, ticks = kpath(gaas, "G-X-W-K-G-L-U-W-L-K", npoints)
+    assert len(k) == len(dist) == npoints
+    assert all(np.isclose(dist, t, atol=1e-12).any() for t in ticks)

@@ -109,8 +109,11 @@ def kpath(model: Model, path: str | Sequence[str], npoints: int = 200,
     if total == 0:
         raise QgeomInputError("the k-path has zero length.")
     cum = np.concatenate([[0.0], np.cumsum(seg)])
-    # points per segment ∝ its length; every corner is sampled exactly
-    n_seg = np.maximum(1, np.round((int(npoints) - 1) * seg / total).astype(int))
+    # points per segment ∝ its length (largest remainders, so that they add up to npoints); every corner is
+    # sampled exactly
+    share = (int(npoints) - 1) * seg / total
+    n_seg = np.maximum(1, np.floor(share).astype(int))
+    n_seg[np.argsort(np.floor(share) - share, kind="stable")[:max(0, int(npoints) - 1 - n_seg.sum())]] += 1
     ks, ds = [], []
     for s_, n in enumerate(n_seg):
         f = np.arange(n) / n

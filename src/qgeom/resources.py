@@ -12,9 +12,9 @@ The model is deliberately simple — an order of magnitude, not a benchmark:
             1.3× that for N = 2000), occupations (8·N·nμ·4 B per k), the
             optical kernels (16·N²·nω·2 B per k), and the chunk sums (8·nμ·nω·64 B each),
             plus the list of chunk bounds;
-  time    = k-points × c × (N³·3.5 + 5.5e4 + m·N²·8·(1+d) + N²·(nμ + nω)·8 ops) at RATE ops/s per
-            worker: the eigensolve (batched, ~35 µs per k-point at N = 16 and ~490 at N = 64 on one core,
-            measured 33 and 440), the Fourier sums — m = #R^(1/d) + 1 is the extent of the box of R vectors
+  time    = k-points × c × (N³·3.5 + 225·min(N, 20)² + m·N²·8·(1+d) + N²·(nμ + nω)·8 ops) at RATE ops/s
+            per worker: the eigensolve (batched, ~2, 36 and 500 µs per k-point at N = 4, 16 and 64 on one core,
+            measured 2.4, 36 and 470), the Fourier sums — m = #R^(1/d) + 1 is the extent of the box of R vectors
             along an axis: on a grid they run axis by axis (`models.fourier`), so their cost per k-point is
             the last axis's, not #R (the direct sum, ~50× more for bcc Fe's 1367 R vectors) — and the μ, ω
             sweeps; c = the integrand's `relative_cost` (1 if it has none): the work per k-point beyond
@@ -85,7 +85,9 @@ def point_ops(*, nbands: int, dim: int, nR: int = 0, n_mu: int = 1, n_omega: int
     `relative_cost` as 1 + its work / this."""
     N, d = int(nbands), int(dim)
     box = min(float(nR), float(nR) ** (1.0 / max(d, 1)) + 1.0)  # R-box extent per axis (separable sums)
-    eigensolve = 3.5 * N**3 + 5.5e4  # LAPACK's N³ and numpy's per-matrix overhead, which dominates below N ≈ 24
+    # LAPACK's N³ and numpy's per-matrix work outside it, ∝ N² up to N ≈ 20 and then flat (batched eigh, one
+    # thread: 2.4, 8, 36, 100, 270, 470 µs at N = 4, 8, 16, 32, 48, 64 against 1.9, 8, 36, 102, 239, 504 here)
+    eigensolve = 3.5 * N**3 + 225.0 * min(N, 20) ** 2
     return eigensolve + 8.0 * box * N * N * (1 + d) + 8.0 * N * N * (max(1, int(n_mu)) + max(0, int(n_omega)))
 
 
