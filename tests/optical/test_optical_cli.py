@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import xarray as xr
 from click.testing import CliRunner
 
 from qgeom.cli import main
@@ -152,3 +153,21 @@ def test_cli_scissors_of_the_win_is_noted_and_a_closing_shift_refused(tmp_path):
     r = CliRunner().invoke(main, base + ["--scissors=-0.5"])
     assert r.exit_code == 2 and "--scissors -0.5 closes the gap between bands 8 and 9" in r.output
     assert "as small as 0.40" in r.output and "pass a shift above -0.40" in r.output
+
+
+def test_cli_kind_takes_a_comma_list_or_repeats(tmp_path):
+    """--kind a,b is --kind a --kind b (as --components takes a comma list); a misspelt item is named with the
+    closest kind."""
+    base = ["optical", "--model", "mnbi2te4_bilayer", "--observable", "layer_polarization", "--mu", "0.01", "--tau",
+            "0.25", "--grid", "20,4", "--omega", "0.05", "0.1", "3"]
+    kinds = []
+    for i, flags in enumerate((["--kind", "shift_like,kramers_injection"],
+                               ["--kind", "shift_like", "--kind", "kramers_injection"])):
+        r = CliRunner().invoke(main, base + flags + ["--out", str(tmp_path / f"k{i}.nc")])
+        assert r.exit_code == 0, r.output
+        with xr.open_dataset(tmp_path / f"k{i}.nc") as ds:
+            kinds.append(list(ds.kind.values))
+    assert kinds[0] == kinds[1] == ["shift_like", "kramers_injection"]
+    r = CliRunner().invoke(main, base + ["--kind", "shift_like,kramers_injektion", "--out", str(tmp_path / "x.nc")])
+    assert r.exit_code != 0 and "'kramers_injektion' is not one of" in r.output
+    assert "did you mean 'kramers_injection'?" in r.output

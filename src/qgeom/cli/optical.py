@@ -33,7 +33,7 @@ class OpticalConfig(Table):
     observable: str | None = Field(None, description="Model operator (layer_polarization, spin_z) or current_x|y|z.",
                                    json_schema_extra={"default_text": "(required)"})
     kinds: list[Literal[tuple(TERMS)]] = Field(  # type: ignore[valid-type]
-        list(DEFAULT_KINDS), description="Response kinds (--kind repeatable): " + "; ".join(
+        list(DEFAULT_KINDS), description="Response kinds (--kind repeatable, or a comma list: --kind shift_like,injection): " + "; ".join(
             f"{n} ({t.help}, {t.equation}{', needs tau' if t.needs_tau else ''})" for n, t in TERMS.items()) + ".")
     omega: tuple[float, float, PositiveInt] | None = Field(
         None, description="ħω grid MIN MAX N, 0 <= MIN <= MAX (model energy unit, eV for eV models).",

@@ -73,11 +73,40 @@ def _choices(annotation) -> tuple[str, ...] | None:
     return None
 
 
+class ChoiceList(click.ParamType):
+    """A repeatable option whose each occurrence may also be a comma list of choices (--kind a,b as --kind a
+    --kind b, like --components xxx,xyy); `flag` flattens the occurrences."""
+
+    name = "choice"
+
+    def __init__(self, choices: tuple[str, ...]):
+        self.choices = tuple(choices)
+
+    def get_metavar(self, param, ctx=None) -> str:
+        return "[" + "|".join(self.choices) + "]"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        items = [x.strip() for x in str(value).split(",") if x.strip()]
+        for item in items or [str(value)]:
+            if item not in self.choices:
+                self.fail(f"{item!r} is not one of {', '.join(map(repr, self.choices))}"
+                          f"{did_you_mean(item, self.choices)}.", param, ctx)
+        return items
+
+
+def _flatten(ctx, param, value):
+    return None if value is None else tuple(x for v in value for x in v)
+
+
 def _click_type(annotation, multiple: bool):
     if typing.get_origin(annotation) is Annotated:  # PositiveFloat etc.: the click type of the base type
         return _click_type(typing.get_args(annotation)[0], multiple)
     choices = _choices(annotation)
-    if choices and (multiple or typing.get_origin(annotation) is Literal):
+    if choices and multiple:
+        return ChoiceList(choices)
+    if choices and typing.get_origin(annotation) is Literal:
         return click.Choice(choices)
     args = _union_members(annotation)
     if args:
@@ -104,6 +133,8 @@ def flag(schema: type[BaseModel], field: str, *decls: str, dest: str | None = No
     kwargs.setdefault("default", None)
     if not is_bool:
         kwargs.setdefault("type", _click_type(info.annotation, kwargs.get("multiple", False)))
+    if isinstance(kwargs.get("type"), ChoiceList):
+        kwargs.setdefault("callback", _flatten)
     help_text = kwargs.pop("help", None) or info.description or ""
     kwargs["help"] = f"{help_text}  [default: {default_text(schema, field)}]"
     return click.option(*decls, dest or field, **kwargs)
