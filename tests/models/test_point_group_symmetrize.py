@@ -143,3 +143,103 @@ def test_gaas_spinor_hybrids_symmetrized_to_td():
     np.testing.assert_allclose(_energies(s, k @ c3.T), _energies(s, k), atol=1e-10)
     assert np.abs(_energies(s, k) - _energies(gaas, k)).max() < 1e-2
     assert len(detect_at_model_accuracy(s)[0]) == 48  # T_d × {1, T}: time reversal survives the average
+
+
+FCC = 2.7 * np.array([[0.0, 1, 1], [1, 0, 1], [1, 1, 0]])  # a = 5.4 Å
+
+
+def _diamond(perturbation, seed=2):
+    """Two s sites of diamond with an atom at the origin (0 and a/4 (1,1,1)), hoppings to nearest and next-nearest
+    neighbours of the ideal crystal, plus a random perturbation that breaks every operation."""
+    tau = np.array([[0.0, 0, 0], [1.35, 1.35, 1.35]])
+    R = np.array([(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)])
+    d = (R @ FCC)[:, None, None, :] + tau[None, None, :, :] - tau[None, :, None, :]  # τ_j + R − τ_i
+    dist = np.linalg.norm(d, axis=-1)
+    t = np.where(np.isclose(dist, 2.338, atol=0.01), -1.0, 0.0) + np.where(np.isclose(dist, 3.818, atol=0.01), 0.1, 0)
+    t = t + np.where(dist < 1e-9, np.array([[0.0, 0], [0, 0.0]]), 0.0)
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=t.shape) + 1j * rng.normal(size=t.shape)
+    t = t + perturbation * 0.5 * (noise + noise[::-1].conj().transpose(0, 2, 1))
+    return OrbitalPositionModel(TightBindingModel(R, t.astype(complex), lattice=FCC), tau)
+
+
+@pytest.mark.parametrize("representation", ["orbitals", "fitted"])
+def test_space_group_operations_with_translations(representation):
+    """Diamond with an atom at the origin: its inversion centre is at a/8 (1,1,1) and its 4-fold axes through the
+    atom are 4₁ screws, so S alone does not map the centres; the translation of each {S|t} is found from them,
+    and the averaged model has E(S k) = E(k) for all 48 operations of m-3m."""
+    from qgeom.models.symmetrize import _site_map
+
+    ideal, broken = _diamond(0.0), _diamond(0.005)
+    kw = {"orbitals": ["s", "s"]} if representation == "orbitals" else {"representation": "fitted"}
+    k = np.random.default_rng(5).uniform(-0.5, 0.5, (30, 3)) @ ideal.reciprocal_lattice
+    ops = from_symbol("m-3m")
+    inversion = next(g for g in ops if np.allclose(g.R, -np.eye(3)))
+    np.testing.assert_allclose(_site_map(inversion.R, ideal.positions, FCC)[2], [1.35, 1.35, 1.35])
+    # an exactly symmetric model is left as it is
+    assert symmetrize_point_group(ideal, "m-3m", **kw).parameters["point_group_symmetrized"][
+        "max_abs_change_eV"] < 1e-12
+    s = symmetrize_point_group(broken, "m-3m", **kw)
+    e = _energies(s, k)
+    assert np.abs(_energies(broken, -k) - _energies(broken, k)).max() > 1e-4
+    for g in ops:
+        np.testing.assert_allclose(_energies(s, k @ g.R.T), e, atol=1e-10)
+    np.testing.assert_allclose(s.positions, ideal.positions, atol=1e-12)
+    assert symmetrize_point_group(s, "m-3m", **kw).parameters["point_group_symmetrized"]["max_abs_change_eV"] < 1e-12
+
+
+def test_centres_no_translation_maps_are_refused():
+    """A point operation that maps the centres with no translation (sites at 0 and a/3 along x: no 4-fold
+    operation of any kind) is refused, naming the operation."""
+    m = OrbitalPositionModel(_diamond(0.0).base, np.array([[0.0, 0, 0], [1.8, 0, 0]]))
+    with pytest.raises(ValueError, match="with any translation"):
+        symmetrize_point_group(m, "4/m", orbitals=["s", "s"])
+
+
+def _buckled_layer(seed=7):
+    """A 2D rectangular layer (a = 4 Å), p_z orbitals at x = ±0.7 Å and heights ±0.6 Å: the sites' layer group
+    is 2/m with the 2-fold axis along y — in the plane inversion acts as 2_z and 2_y as m_x, and no translation
+    makes 2_z or m_x themselves map the sites —; random hoppings."""
+    from qgeom.models.two_dimensional import as_two_dimensional
+
+    lattice = np.array([[4.0, 0, 0], [0, 3.0, 0], [0, 0, 20.0]])
+    tau = np.array([[0.7, 0, 0.6], [-0.7, 0, -0.6]])
+    R = np.array([(a, b, 0) for a in (-1, 0, 1) for b in (-1, 0, 1)])
+    rng = np.random.default_rng(seed)
+    t = rng.normal(size=(len(R), 2, 2)) + 1j * rng.normal(size=(len(R), 2, 2))
+    t = 0.5 * (t + t[::-1].conj().transpose(0, 2, 1))
+    return as_two_dimensional(OrbitalPositionModel(TightBindingModel(R, t, lattice=lattice), tau))
+
+
+def test_a_layer_is_symmetrized_with_its_3d_operations():
+    """A 2D model takes the symbol `symmetry=` takes for it ("mm2": 2_z, m_x, m_y in the plane). The heights
+    decide the layer's 3D operations — inversion for 2_z and 2_y for m_x (they swap the two heights), m_y as
+    is — and with them D(g) of p_z (odd under inversion and 2_y): E(S k) = E(k) in the plane, no hopping
+    along the normal, heights and centres kept; the fitted representation finds the same model."""
+    layer = _buckled_layer()
+    assert layer.dim == 2
+    s = symmetrize_point_group(layer, "mm2", orbitals=["pz", "pz"])
+    assert sorted(s.parameters["point_group_symmetrized"]["operations"]) == sorted(["1", "-1", "2[0,1,0]", "m[0,1,0]"])
+    k = np.random.default_rng(8).uniform(-0.5, 0.5, (30, 2)) @ layer.reciprocal_lattice
+    e = _energies(s, k)
+    assert np.abs(_energies(layer, -k) - _energies(layer, k)).max() > 0.1
+    for S in (np.diag([-1.0, -1]), np.diag([-1.0, 1]), np.diag([1.0, -1])):
+        np.testing.assert_allclose(_energies(s, k @ S.T), e, atol=1e-10)
+    np.testing.assert_allclose(s.positions, layer.positions, atol=1e-12)
+    np.testing.assert_allclose(s.parameters["orbital_heights"], [0.6, -0.6], atol=1e-12)
+    fitted = symmetrize_point_group(s, "mm2", representation="fitted")
+    assert fitted.parameters["point_group_symmetrized"]["max_abs_change_eV"] < 1e-12
+    with pytest.raises(ValueError, match="keep the layer's plane"):
+        symmetrize_point_group(layer, [np.array([[1.0, 0, 0], [0, 0, 1], [0, 1, 0]])], orbitals=["pz", "pz"])
+
+
+def test_mos2_centres_off_the_space_group_positions_are_refused_with_the_distance():
+    """The shipped 1T′-MoS₂ (2D, 48 Wannier functions): its centres lie ~0.2 Å from where P2₁/m maps them (no
+    site map within 5 mÅ), so the averaging is refused with that distance rather than run on a wrong map."""
+    from pathlib import Path
+
+    from qgeom.models import from_wannier90
+
+    mos2 = from_wannier90(Path(__file__).resolve().parents[2] / "examples" / "MoS2-1Tp")
+    with pytest.raises(ValueError, match=r"with any translation \(the best leaves a centre 0\.2\d Å"):
+        symmetrize_point_group(mos2, "mm2", representation="fitted")

@@ -16,7 +16,8 @@ else the order that breaks T least.
 Point groups: `symmetrize_point_group(model, operations, ...)` averages over the unitary operations g of
 a point group (a Hermann–Mauguin symbol or Cartesian matrices, read by qgeom.symmetry.group):
 H(R) → (1/|G|) Σ_g D(g) H(g⁻¹R) D(g)† in convention I, with each Wannier function's centre τ_j carried
-to S τ_j = τ_p(j) + L_j (the lattice shift L enters the new R). D(g) is either given, or built from the
+to S τ_j + t = τ_p(j) + L_j (the lattice shift L enters the new R; the translation t is 0, or the screw, glide or
+off-origin part of the space-group operation {S|t}, found from the centres: `_site_map`). D(g) is either given, or built from the
 Wannier projections `orbitals` (names as in Wannier90: s, pz, px, py, dz2, dxz, dyz, dx2-y2, dxy, one per
 spatial orbital): real-harmonic rotation × the SU(2) spin rotation of the proper part for spinor models;
 or "fitted" to the hoppings (hybrid or spinor-rotated Wannier functions whose projections do not say how
@@ -44,6 +45,7 @@ PG_FIT_GAP = 10.0
 FIT_ROUNDS = 8  # refits of D(g) on the averaged model (each squares the breaking; GaAs converges in 2)
 SYMMETRIC = 1e-12  # breaking, relative to the largest hopping, below which a model counts as invariant
 FIT_CHUNK = 4_000_000  # complex entries of the fitting problem held at once (64 MB)
+SITE_TOL = 5e-3  # Å: a Wannier centre carried by an operation lands on another within this (Wannierization noise)
 ZERO_BLOCK = 1e-14  # an averaged H(R) block this small (relative) is an artefact of the index shifts: dropped
 
 
@@ -203,16 +205,30 @@ def spin_rotation(S: np.ndarray) -> np.ndarray:
     return np.cos(theta / 2) * np.eye(2) - 1j * np.sin(theta / 2) * np.einsum("a,aij->ij", n, sig)
 
 
-def _site_map(S: np.ndarray, tau: np.ndarray, lattice: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """p(j) (first Wannier function on the site S τ_j lands on) and the lattice shift L_j (integers)."""
-    frac = lambda x: x @ np.linalg.inv(lattice)  # noqa: E731
-    d = frac(tau @ S.T)[:, None] - frac(tau)[None]  # [j, i]
-    hit = np.abs(d - np.round(d)).max(axis=-1) < 1e-3
-    if not hit.any(axis=1).all():
-        raise QgeomInputError("the Wannier centres are not mapped onto each other by the operation "
-                              f"{np.round(S, 3).tolist()}: pass centres that respect the point group.")
-    p = hit.argmax(axis=1)
-    return p, np.round(d[np.arange(len(tau)), p]).astype(np.int64)
+def _site_map(S: np.ndarray, tau: np.ndarray, lattice: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The space-group operation {S|t} of the point operation S on the Wannier centres: p(j) (first Wannier function
+    on the site S τ_j + t lands on, within SITE_TOL), the lattice shift L_j (integers: S τ_j + t = τ_p(j) + L_j) and
+    the translation t (Cartesian). t = 0 when S maps the centres by itself (symmorphic, origin on the point group's
+    centre), else the shortest of the τ_i − S τ_0 that maps every centre: a screw axis or a glide plane, or a
+    centre of inversion off the origin (diamond with an atom at the origin)."""
+    inv = np.linalg.inv(lattice)
+    rot = tau @ S.T
+    shifts = tau - rot[0]
+    candidates = [np.zeros(tau.shape[1])] + sorted(shifts, key=lambda x: float(np.linalg.norm(
+        (x @ inv - np.round(x @ inv)) @ lattice)))
+    worst = np.inf
+    for t in candidates:
+        d = ((rot + t) @ inv)[:, None] - (tau @ inv)[None]  # [j, i], reduced
+        off = np.linalg.norm((d - np.round(d)) @ lattice, axis=-1)  # Å
+        hit = off < SITE_TOL
+        if hit.any(axis=1).all():
+            p = hit.argmax(axis=1)
+            return p, np.round(d[np.arange(len(tau)), p]).astype(np.int64), t
+        worst = min(worst, float(off.min(axis=1).max()))
+    raise QgeomInputError(f"the Wannier centres are not mapped onto each other by the operation {np.round(S, 3).tolist()} "
+                          f"with any translation (the best leaves a centre {worst:.2g} Å from every other; tolerance "
+                          f"{SITE_TOL:g} Å): the Wannier functions do not sit where the crystal's space group puts "
+                          "them, or the operation is not one of it.")
 
 
 def _orbital_representation(S, orbitals, nbands, ordering, p, tau) -> np.ndarray:
@@ -287,7 +303,7 @@ def _fitted_representation(R, t, S, tau, A) -> tuple[np.ndarray, float]:
     """D(g) fitted to the hoppings — D H(g⁻¹R) D† = H(R), D nonzero only from each Wannier function to
     those on the site its centre is carried to — and the largest remaining |D H(g⁻¹R) D† − H(R)| (eV)."""
     N = t.shape[1]
-    p, L = _site_map(S, tau, A)
+    p, L, _ = _site_map(S, tau, A)
     Rg, tg = _transformed(R, t, _lattice_map(S, A), L, np.eye(N))
     keys, inv = np.unique(np.concatenate([R, Rg]), axis=0, return_inverse=True)
     target, source = np.zeros((2, len(keys), N, N), complex)
@@ -321,12 +337,59 @@ def _fitted_average(R, t, ops, tau, A) -> tuple[np.ndarray, np.ndarray, dict]:
 
 
 def _symmetric_centres(ops, tau: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """τ_j → (1/|G|) Σ_g S⁻¹(τ_p(j) + L_j): the centres made exactly invariant (they enter convention II)."""
+    """τ_j → (1/|G|) Σ_g S⁻¹(τ_p(j) + L_j − t_g): the centres made exactly invariant (they enter convention II)."""
     out = np.zeros_like(tau)
     for g in ops:
-        p, L = _site_map(g.R, tau, A)
-        out += (tau[p] + L @ A) @ g.R  # S⁻¹ x = Sᵀ x, row vectors
+        p, L, t = _site_map(g.R, tau, A)
+        out += (tau[p] + L @ A - t) @ g.R  # S⁻¹ x = Sᵀ x, row vectors
     return out / len(ops)
+
+
+LAYER_VACUUM = 1e4  # Å: the normal lattice vector of a 2D model lifted to 3D, so far that no site maps across it
+
+
+def _lifted_layer(base: TightBindingModel, tau: np.ndarray, ops) -> tuple[np.ndarray, np.ndarray, list]:
+    """A 2D model's centres and lattice in 3D — heights from `parameters["orbital_heights"]` (the layer frame of
+    `two_dimensional.as_two_dimensional`), a normal lattice vector LAYER_VACUUM long — and each operation as the
+    layer's 3D operation: as given when it maps the centres, else with the normal reversed (in the plane m_y and
+    2_x act alike; the heights tell which one the layer has, and D(g) of p_z or spin depends on it)."""
+    from ..symmetry.group import Operation
+
+    heights = np.asarray(base.parameters.get("orbital_heights", np.zeros(base.nbands)), float)
+    tau3 = np.column_stack([tau[:, :2], heights])
+    A = np.zeros((3, 3))
+    A[:2, :2], A[2, 2] = np.asarray(base.lattice, float), LAYER_VACUUM
+    layer_ops = []
+    for g in ops:
+        S = np.asarray(g.R, float)
+        if np.abs(S[2, :2]).max() > 1e-9 or np.abs(S[:2, 2]).max() > 1e-9:
+            raise QgeomInputError(f"the operation {g.label()} does not keep the layer's plane: a 2D model takes "
+                                  "operations that map z onto ±z.")
+        flipped = S.copy()
+        flipped[2, 2] *= -1
+        fits = [x for x in (S, flipped) if _maps_centres(x, tau3, A)]
+        layer_ops.append(Operation(fits[0] if fits else S, g.time_reversal))
+    return tau3, A, layer_ops
+
+
+def _maps_centres(S: np.ndarray, tau: np.ndarray, A: np.ndarray) -> bool:
+    try:
+        _site_map(S, tau, A)
+    except QgeomInputError:
+        return False
+    return True
+
+
+def _representations(ops, orbitals, representation, nbands: int, ordering: str, tau, A) -> list[np.ndarray]:
+    """D(g) for each operation from `orbitals` or a callable `representation`, checked unitary."""
+    Ds = []
+    for g in ops:
+        D = np.asarray(representation(g.R) if representation is not None else _orbital_representation(
+            g.R, list(orbitals), nbands, ordering, _site_map(g.R, tau, A)[0], tau), complex)
+        if not np.allclose(D @ D.conj().T, np.eye(nbands), atol=1e-8):
+            raise QgeomInputError(f"D(g) for {g.label()} is not unitary: check the orbitals / representation.")
+        Ds.append(D)
+    return Ds
 
 
 def symmetrize_point_group(model: Model, operations, *, orbitals=None, representation=None,
@@ -338,40 +401,41 @@ def symmetrize_point_group(model: Model, operations, *, orbitals=None, represent
     ["pz", "px", "py", "dz2", "dxz", "dyz", "dx2-y2", "dxy"]; spin order from `spinor_ordering` or the
     model's parameters), or `representation`: a callable S ↦ D (N×N unitary, atom mapping included), or
     "fitted": D(g) fitted to the hoppings (any Wannier functions, e.g. spinor hybrids: only the centres
-    are used), refitted until the averaged model is invariant. The centres must be mapped onto each
-    other by G; they are averaged too. The removed breaking, max |ΔH(R)| (eV), is in
-    `parameters["point_group_symmetrized"]`."""
+    are used), refitted until the averaged model is invariant. Each operation must map the centres onto each
+    other, with a translation where the crystal's is a screw, a glide or has its centre off the origin; the
+    centres are averaged too. A 2D model (a monolayer, `two_dimensional.as_two_dimensional`) takes the
+    operations that keep its plane, in its layer frame (z the normal): the same symbol `symmetry=` takes for it
+    (1T′-MoS₂: "mm2"); the orbital heights decide whether an in-plane mirror is the layer's mirror or its
+    2-fold axis. The removed breaking, max |ΔH(R)| (eV), is in `parameters["point_group_symmetrized"]`."""
     from .wannier90 import OrbitalPositionModel
 
     base = getattr(model, "base", model)
-    if not isinstance(base, TightBindingModel) or base.R.shape[1] != 3:
-        raise QgeomInputError(f"symmetrize_point_group needs a 3D tight-binding model, got {type(model).__name__}.")
+    if not isinstance(base, TightBindingModel) or base.R.shape[1] not in (2, 3):
+        raise QgeomInputError(f"symmetrize_point_group needs a 2D or 3D tight-binding model, got "
+                              f"{type(model).__name__}.")
     if (orbitals is None) == (representation is None):
         raise QgeomInputError("pass exactly one of orbitals= (projection names) or representation= "
                               "(S -> D, or 'fitted').")
     if isinstance(representation, str) and representation != "fitted":
         raise QgeomInputError(f"representation must be a callable S -> D or 'fitted', got {representation!r}.")
-    ops = _operations(operations)
+    ops, dim = _operations(operations), base.R.shape[1]
     positions = getattr(model, "positions", None)
-    tau = np.asarray(positions if positions is not None else np.zeros((base.nbands, 3)), float)
+    tau = np.asarray(positions if positions is not None else np.zeros((base.nbands, dim)), float)
     A = np.asarray(base.lattice, float)
-    ordering = spinor_ordering or base.parameters.get("spinor_ordering", "block")
+    if dim == 2:
+        tau, A, ops = _lifted_layer(base, tau, ops)
+    R0 = np.column_stack([base.R, np.zeros(len(base.R), base.R.dtype)]) if dim == 2 else base.R
     report = {"operations": [g.label() for g in ops]}
     if representation == "fitted":
-        R, t_sym, fit = _fitted_average(base.R, base.t, ops, tau, A)
+        R, t_sym, fit = _fitted_average(R0, base.t, ops, tau, A)
         report.update(fit)
     else:
-        Ds = []
-        for g in ops:
-            D = np.asarray(representation(g.R) if representation is not None else _orbital_representation(
-                g.R, list(orbitals), base.nbands, ordering, _site_map(g.R, tau, A)[0], tau), complex)
-            if not np.allclose(D @ D.conj().T, np.eye(base.nbands), atol=1e-8):
-                raise QgeomInputError(f"D(g) for {g.label()} is not unitary: check the orbitals / representation.")
-            Ds.append(D)
-        R, t_sym = _average(base.R, base.t, ops, Ds, tau, A)
-    union = np.unique(np.concatenate([R, base.R]), axis=0)
+        ordering = spinor_ordering or base.parameters.get("spinor_ordering", "block")
+        R, t_sym = _average(R0, base.t, ops, _representations(ops, orbitals, representation, base.nbands, ordering,
+                                                              tau, A), tau, A)
+    union = np.unique(np.concatenate([R, R0]), axis=0)
     old, new = np.zeros((2, len(union), base.nbands, base.nbands), complex)
-    old[_rows(union, base.R)] = base.t
+    old[_rows(union, R0)] = base.t
     new[_rows(union, R)] = t_sym
     tau_sym = _symmetric_centres(ops, tau, A)
     report.update({"max_abs_change_eV": float(np.abs(new - old).max()), "nR_before": len(base.R), "nR_after": len(R),
@@ -384,8 +448,11 @@ def symmetrize_point_group(model: Model, operations, *, orbitals=None, represent
             "noise, so the representation is probably not that of this basis (e.g. projection labels of hybrid "
             "Wannier functions) and the result is another band structure; compare the bands.",
             UserWarning, stacklevel=user_stacklevel())
-    sym = TightBindingModel(R, t_sym, lattice=base.lattice, name=base.name,
-                            parameters={**base.parameters, "point_group_symmetrized": report},
+    params = {**base.parameters, "point_group_symmetrized": report}
+    if dim == 2:  # back to the layer: no hopping along the normal, the averaged heights kept
+        params["orbital_heights"] = tau_sym[:, 2].tolist()
+        R, tau_sym = R[:, :2], tau_sym[:, :2]
+    sym = TightBindingModel(R, t_sym, lattice=base.lattice, name=base.name, parameters=params,
                             operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit)
     return OrbitalPositionModel(sym, tau_sym) if isinstance(model, OrbitalPositionModel) else sym
 

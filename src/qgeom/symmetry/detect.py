@@ -153,13 +153,13 @@ def _imposing_advice(err: float, group: str | None, dim: int = 3) -> str:
                 f"(CLI --symmetry-tol {needed:.2g}; the result is then symmetrized by a group the model does not "
                 "have: the breaking is recorded).")
     name = group or "GROUP"
-    if dim == 2:
-        return (f"a breaking of {err:.2g} is as large as the quantities themselves, beyond any symmetry_tol (< 1), "
-                "and a monolayer's model has no real-space symmetrization (symmetrize_point_group: 3D models): the "
-                "model does not have this group.")
+    from ..models.symmetrize import SITE_TOL
+
+    layer = (" (a monolayer's model in its layer frame; it needs Wannier centres where the layer group puts them, "
+             f"within {SITE_TOL * 1e3:g} mÅ)") if dim == 2 else ""
     return (f"a breaking of {err:.2g} is as large as the quantities themselves, beyond any symmetry_tol (< 1): to "
             f"impose the group, symmetrize the model first, qgeom.models.symmetrize.symmetrize_point_group(model, "
-            f"'{name}', representation='fitted') (CLI --symmetrize-model={name}).")
+            f"'{name}', representation='fitted') (CLI --symmetrize-model={name}){layer}.")
 
 
 def lattice_operations(model) -> list[Operation]:

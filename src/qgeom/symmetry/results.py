@@ -130,22 +130,27 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims, parts: dict | None = None) 
         what = f"the crystal's point group from {plan.crystal_from} is {plan.crystal_name}" + (f"; {note}" if note else "")
     else:
         what = f"time reversal holds for the crystal of {plan.crystal_from}: {note}"
+    from ..models.symmetrize import SITE_TOL
+
     remedies = []
     if note:
         remedies.append("qgeom.models.symmetrize.restore_time_reversal(model) (CLI --restore-time-reversal)")
-    if spatial and plan.grid.dim == 2:  # no real-space averaging of a monolayer's model (3D models only)
-        remedies.append(f"for a monolayer's model there is no real-space symmetrization; symmetry='{unitary_name}' "
-                        f"with a symmetry_tol above its breaking imposes the group on the result instead (CLI "
-                        f"--symmetry {unitary_name} --symmetry-tol TOL; the error names the TOL needed)")
-    elif spatial:
-        remedies.append(f"qgeom.models.symmetrize.symmetrize_point_group(model, '{unitary_name}', "
+    if spatial and plan.grid.dim == 2:  # a monolayer's Wannier centres are often off its atoms (1T'-MoS2: 0.2 Å)
+        remedies.append(f"symmetry='{unitary_name}' with a symmetry_tol above its breaking imposes the group on the "
+                        f"result (CLI --symmetry {unitary_name} --symmetry-tol TOL; the error names the TOL needed)")
+    if spatial:
+        remedies.append(("or, " if remedies else "") +
+                        f"qgeom.models.symmetrize.symmetrize_point_group(model, '{unitary_name}', "
                         f"representation='fitted') (CLI --symmetrize-model={unitary_name}), where a representation "
-                        "of the group fits the model's hoppings (docs/materials.md)")
+                        "of the group fits the model's hoppings and its Wannier centres sit where the crystal's space "
+                        f"group puts them, within {SITE_TOL * 1e3:g} mÅ (docs/materials.md)")
     warnings.warn(
         f"symmetry: {what}, but the Wannier model "
         f"keeps only {plan.group} to a Wannierization's accuracy: {listed} ({size}{'' if len(order) == 1 or plan.skipped else ' in ' + name}) "
         "can come only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
-        "symmetry=None keeps the model's values). To remove the breaking from the model itself: "
+        "symmetry=None keeps the model's values). "
+        + ("To impose the group on the result, or remove the breaking from the model itself: " if plan.grid.dim == 2
+           and spatial else "To remove the breaking from the model itself: ")
         + "; ".join(remedies) + ".", SymmetryWarning, stacklevel=user_stacklevel())
 
 
