@@ -80,3 +80,17 @@ def test_a_path_has_the_points_asked_for_with_every_corner(npoints):
     k, dist, labels, ticks = kpath(gaas, "G-X-W-K-G-L-U-W-L-K", npoints)
     assert len(k) == len(dist) == npoints
     assert all(np.isclose(dist, t, atol=1e-12).any() for t in ticks)
+
+
+def test_cli_prints_the_readers_warnings_as_warning_lines(tmp_path):
+    """A model-reading warning (a _tb.dat without its .win) is a `warning:` line of the command, not Python's
+    warning format pointing into click: qgeom's warnings point at the caller's frame (`user_stacklevel`), so the
+    CLI knows them by their category (`QgeomWarning`)."""
+    import shutil
+    from pathlib import Path
+
+    tb = tmp_path / "GaAs_tb.dat"
+    shutil.copy(Path(__file__).resolve().parents[1] / "examples" / "GaAs" / "GaAs_tb.dat", tb)
+    r = CliRunner().invoke(main, ["bands", "--wannier90", str(tb), "--npoints", "12", "--out", str(tmp_path / "b.nc")])
+    assert r.exit_code == 0, r.output
+    assert "warning: GaAs_tb.dat read without its .win" in r.output and "UserWarning" not in r.output

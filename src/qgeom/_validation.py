@@ -61,6 +61,11 @@ def chemical_potentials(mu) -> np.ndarray:
     return arr
 
 
+class QgeomWarning(UserWarning):
+    """A warning about the user's input or model (a UserWarning): with a category defined in qgeom, the CLI prints
+    it as a `warning:` line wherever `user_stacklevel` points it."""
+
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 

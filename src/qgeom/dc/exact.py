@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .._validation import as_finite_array, positive_scalar, QgeomInputError, user_stacklevel
+from .._validation import QgeomInputError, as_finite_array, positive_scalar, user_stacklevel
 from ..accuracy import attach_error, error_tolerance
 from ..bands import Bands
 from ..kspace import chunk_size_for, integrate

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._validation import QgeomInputError, user_stacklevel
+from .._validation import QgeomInputError, QgeomWarning, user_stacklevel
 from .wannier90_files import WANNIER90_BOHR_ANGSTROM, _Lines, _to_floats
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?"
@@ -300,7 +300,7 @@ def _wt_in_beside(seed: Path, hr_name: str | None) -> WannierToolsInput | None:
     plain = hr_name and re.sub(r"\.(gz|xz|bz2)$", "", hr_name)
     if plain and wt.hr_file and Path(wt.hr_file).name != plain:
         warnings.warn(f"{path} names Hrfile = {wt.hr_file!r}, not {hr_name!r}: using its lattice anyway; pass "
-                      f"lattice= (and positions=) if it describes another model.", stacklevel=user_stacklevel())
+                      f"lattice= (and positions=) if it describes another model.", category=QgeomWarning, stacklevel=user_stacklevel())
     return wt
 
 
@@ -330,7 +330,7 @@ def companion_centres(seed: Path, num_wann: int, hr_name: str | None = None) -> 
         if out.centres is not None:
             return out.centres, f"{wout.name} (Final State)"
         warnings.warn(f"{wout} has no 'Final State' block (the Wannier90 run did not finish): its centres are not "
-                      f"used.", stacklevel=user_stacklevel())
+                      f"used.", category=QgeomWarning, stacklevel=user_stacklevel())
     wt = _wt_in_beside(seed, hr_name)
     if wt is not None:
         tau = wt.orbital_positions()

@@ -32,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from .._validation import QgeomInputError, user_stacklevel
+from .._validation import QgeomInputError, QgeomWarning, user_stacklevel
 from .base import Model
 from .tight_binding import TightBindingModel
 
@@ -447,7 +447,7 @@ def symmetrize_point_group(model: Model, operations, *, orbitals=None, represent
             f"({report['max_abs_change_eV'] / scale:.0%} of the largest hopping): more than a Wannierization's "
             "noise, so the representation is probably not that of this basis (e.g. projection labels of hybrid "
             "Wannier functions) and the result is another band structure; compare the bands.",
-            UserWarning, stacklevel=user_stacklevel())
+            QgeomWarning, stacklevel=user_stacklevel())
     params = {**base.parameters, "point_group_symmetrized": report}
     if dim == 2:  # back to the layer: no hopping along the normal, the averaged heights kept
         params["orbital_heights"] = tau_sym[:, 2].tolist()

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_finite_array, QgeomInputError, user_stacklevel
+from .._validation import QgeomInputError, QgeomWarning, as_finite_array, user_stacklevel
 from .base import Model
 from .fourier import FourierSeries
 from .structure_files import (companion_centres, companion_lattice, companion_parameters, companion_structure,
@@ -499,7 +499,7 @@ def _warn_tb_without_win(path: Path) -> None:
         f"with it, the interpolated bands are wrong away from the Wannier k-grid (for the GaAs example the band "
         f"gap along L-G-X-W-K-G becomes -0.51 eV instead of +0.40 eV). Put SEED.win beside the file, or pass mp_grid=[n1, n2, n3] "
         f"(or mdrs=False to silence this warning if the model was made without use_ws_distance).",
-        stacklevel=user_stacklevel(),
+        category=QgeomWarning, stacklevel=user_stacklevel(),
     )
 
 
@@ -514,7 +514,7 @@ def _warn_hr_without_centres(path: Path, seed: Path) -> None:
         f"(by up to 0.21 eV for the MoS2-1Tp example). Put {seed.name}.wout beside the file, or pass "
         f"positions=[[x, y, z], ...] (Å) (or mdrs=False to silence this warning if the model was made without "
         f"use_ws_distance).",
-        stacklevel=user_stacklevel(),
+        category=QgeomWarning, stacklevel=user_stacklevel(),
     )
 
 
