@@ -37,20 +37,25 @@ def physical_units(model) -> tuple[float, float] | None:
     return None if e is None or l is None else (e, l)
 
 
-def second_order_conductivity_scale(model, units: str) -> tuple[float, str]:
-    """(factor, unit label) to express σ_abc computed in model units in the requested `units`:
-    "si" (error if the model's units are not physical), "model", or "auto" (SI when possible)."""
+def checked_units(model, units: str) -> str:
+    """`units` validated for `model`: one of UNIT_CHOICES, and "si" only for a model with physical units."""
     from ._validation import QgeomInputError
 
     if units not in UNIT_CHOICES:
         raise QgeomInputError(f"units must be one of {UNIT_CHOICES}, got {units!r}.")
-    phys = physical_units(model)
-    if units == "si" and phys is None:
+    if units == "si" and physical_units(model) is None:
         raise QgeomInputError(
             f"model {model.name!r} has units ({model.energy_unit}, {model.length_unit}) with no SI value; "
             f"use units='model' (or give the model eV/Å units)."
         )
-    if units == "model" or phys is None:
+    return units
+
+
+def second_order_conductivity_scale(model, units: str) -> tuple[float, str]:
+    """(factor, unit label) to express σ_abc computed in model units in the requested `units`:
+    "si" (error if the model's units are not physical), "model", or "auto" (SI when possible)."""
+    phys = physical_units(model)
+    if checked_units(model, units) == "model" or phys is None:
         return 1.0, f"e^3 {model.length_unit}^{3 - model.dim} / (hbar {model.energy_unit})"
     return second_order_conductivity_si(energy_unit_ev=phys[0], length_unit_m=phys[1], dim=model.dim), \
         SI_UNIT_SECOND_ORDER[model.dim]

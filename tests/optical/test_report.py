@@ -11,6 +11,7 @@ from qgeom.cli import main
 from qgeom.models.library import mnbi2te4_bilayer, qi_wu_zhang
 from qgeom.optical import current, response
 from qgeom.optical.report import SIGMA_FACTOR, peak_rows, plot_parts, shift_sigma
+from qgeom.results import metadata
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +71,26 @@ def test_peak_rows_say_forbidden_for_neumann_zeros(kramers):
     rows = peak_rows(ds, "x", "y")
     assert [r[2] == "forbidden" for r in rows] == [r[1].startswith("Im") for r in rows] and len(rows) == 4
     assert all(r[2] != "forbidden" for r in peak_rows(ds, "x", "x"))
+
+
+def test_units_keyword_as_in_dc(tmp_path):
+    """units= takes the DC expansion's choices: "auto" (SI for an eV/Å model, the default), "model", and "si",
+    refused for a model without physical units; si=True/False is the older spelling of auto/model. The CLI's
+    --units passes it on."""
+    from qgeom import QgeomInputError
+
+    kw = dict(kinds=["shift_like"], omega=np.linspace(0.05, 0.2, 4), mu=0.01, grid=(40, 4), progress=False)
+    m = mnbi2te4_bilayer(neel=-1)
+    auto, model, old = (response(m, "layer_polarization", **kw, **extra)
+                        for extra in ({}, {"units": "model"}, {"si": False}))
+    np.testing.assert_array_equal(model.chi.values, old.chi.values)
+    assert "model units" in model.chi.attrs["units"] and "V^-2" in auto.chi.attrs["units"]
+    factor = metadata(auto, "parameters")["si_factor"]
+    np.testing.assert_allclose(auto.chi.values, factor * model.chi.values, rtol=1e-13, atol=0)
+    with pytest.raises(QgeomInputError, match="no SI value; use units='model'"):
+        response(qi_wu_zhang(u=-1.0), current("x"), units="si", **{**kw, "grid": 8, "mu": 0.0})
+    r = CliRunner().invoke(main, ["optical", "--model", "mnbi2te4_bilayer", "--observable", "layer_polarization",
+                                  "--kind", "shift_like", "--mu", "0.01", "--grid", "40,4", "--omega", "0.05", "0.2",
+                                  "4", "--units", "model", "--out", str(tmp_path / "u.nc")])
+    assert r.exit_code == 0, r.output
+    assert "in model units (e = hbar = 1)" in r.output

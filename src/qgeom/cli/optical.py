@@ -12,7 +12,7 @@ from .._validation import QgeomInputError
 from ..outputs import check_distinct, check_output
 from ..optical.report import SIGMA_CONVENTION, part_forbidden, peak_rows, plot_parts, shift_sigma
 from ..results import metadata, save
-from ..units import energy_unit_ev
+from ..units import UNIT_CHOICES, energy_unit_ev
 from ..bands import DEFAULT_DEGEN_TOL
 from ..optical.terms import DEFAULT_KINDS, TERMS
 from .common import (fermi_energy, fermi_level, format_table, handle_errors, output_path, sampled_energies,
@@ -60,6 +60,8 @@ class OpticalConfig(Table):
         None, description="Scissors shift of the conduction bands (current observables): auto = the model's "
                           "scissors_shift/num_valence_bands (Wannier90 .win) if present, none, or a shift (eV) "
                           "with the model's num_valence_bands.", json_schema_extra={"default_text": "none"})
+    units: Literal[UNIT_CHOICES] = Field(  # type: ignore[valid-type]
+        "auto", description="auto: SI for eV/Å models, model units otherwise; si; model (as qgeom dc).")
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     resolution: NonNegativeFloat | None = Field(
         None, description="Smallest band splitting the sums over states resolve (model energy unit): closer pairs "
@@ -153,7 +155,7 @@ def command(out, figure, executor, **opts):
         model, conf.observable, kinds=kinds, omega=np.linspace(w0, w1, nw), mu=mu,
         temperature=conf.temperature, tau=conf.tau, broadening=conf.broadening, broadening_kind=conf.broadening_kind,
         grid=None if conf.grid is None else grid_arg(conf.grid), offset=conf.offset, cutoff=conf.cutoff,
-        scissors=conf.scissors,
+        scissors=conf.scissors, units=conf.units,
         degen_tol=conf.degen_tol, resolution=conf.resolution, principal_part=conf.principal_part,
         symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol, **executor,
     )

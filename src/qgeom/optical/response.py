@@ -27,7 +27,7 @@ from . import symmetry as _optsym
 from . import scissors as _scissors
 from ..observables import AXES, resolve
 from .terms import DEFAULT_KINDS, PUBLIC_KINDS, TERMS, Chunk, kernel_of, principal_part_default  # noqa: F401
-from ..units import energy_unit_ev
+from ..units import checked_units, energy_unit_ev
 from .units import chi_units, tau_to_model
 
 # Converged defaults (docs/optical.md, "Convergence"): continuum disk (n_r, n_phi); lattice MP grid.
@@ -86,7 +86,8 @@ def response(
     degen_tol: float = Sampling.degen_tol,
     chunk_size: int | None = None,
     progress: bool | None = None,
-    si: bool = True,
+    units: str = "auto",
+    si: bool | None = None,
     scissors=None,
     principal_part: bool | None = None,
     workers: int | None = None,
@@ -123,6 +124,9 @@ def response(
                    current vanishes below the gap and P(1/x) is cancelled there by the injection terms'
                    non-resonant remainder — and yes for other observables (optical rectification of a
                    polarization is physical). See docs/optical.md, "Resonant and non-resonant parts".
+      units      : "auto" (SI for eV/Å models, model units otherwise), "si" (an error for a model without
+                   physical units) or "model", as in `qgeom.dc.expansion`; `si` (True/False) is the older
+                   spelling of "auto"/"model".
       workers, scheduler, checkpoint : executor (process pool, Dask) and resumable run, see
                    `kspace.integrate`.
 
@@ -150,6 +154,7 @@ def response(
     2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
     """
     error_tol = error_tolerance(error_tol)
+    units = checked_units(model, units if si is None else ("auto" if si else "model"))
     obs = resolve(model, observable)
     sc = _scissors.resolve(model, scissors, obs)
     kinds = _check_kinds(kinds)
@@ -190,7 +195,7 @@ def response(
         near = _optsym.neumann_zeros(plan, near, **zeros)[0]
         if coarse is not None:  # the coarse sub-grid's orbits of a wedge, averaged alike
             coarse = _optsym.neumann_zeros(plan, coarse, **zeros)[0]
-    factor, unit = chi_units(model, obs) if si else (1.0, "model units (e = hbar = 1)")
+    factor, unit = chi_units(model, obs) if units != "model" else (1.0, "model units (e = hbar = 1)")
     chi, near = (np.moveaxis(x, 1, 3) * factor for x in (chi, near))  # [kind, α, β, ω]
     params = {
         "observable": obs.name, "observable_source": obs.source, "observable_unit": obs.unit,
