@@ -235,7 +235,7 @@ def test_a_layer_is_symmetrized_with_its_3d_operations():
 
 def test_mos2_centres_off_the_space_group_positions_are_refused_with_the_distance():
     """The shipped 1T′-MoS₂ (2D, 48 Wannier functions): its centres lie ~0.2 Å from where P2₁/m maps them (no
-    site map within 5 mÅ), so the averaging is refused with that distance rather than run on a wrong map."""
+    site map within 1 mÅ), so the averaging is refused with that distance rather than run on a wrong map."""
     from pathlib import Path
 
     from qgeom.models import from_wannier90
@@ -243,3 +243,11 @@ def test_mos2_centres_off_the_space_group_positions_are_refused_with_the_distanc
     mos2 = from_wannier90(Path(__file__).resolve().parents[2] / "examples" / "MoS2-1Tp")
     with pytest.raises(ValueError, match=r"with any translation \(the best leaves a centre 0\.2\d Å"):
         symmetrize_point_group(mos2, "mm2", representation="fitted")
+
+
+def test_nearly_coincident_centres_are_one_tolerance_apart_everywhere():
+    """Centres 3 mÅ apart are two sites both for the site map and for the entries D(g) may fill (one SITE_TOL):
+    with two tolerances (the map's larger) the identity itself found no representation on such a model."""
+    m = _random_model(2, np.array([[0.0, 0, 0], [0.003, 0, 0]]), seed=3)
+    s = symmetrize_point_group(m, [np.eye(3)], representation="fitted")
+    assert s.parameters["point_group_symmetrized"]["max_abs_change_eV"] < 1e-12

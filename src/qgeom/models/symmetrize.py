@@ -45,8 +45,13 @@ PG_FIT_GAP = 10.0
 FIT_ROUNDS = 8  # refits of D(g) on the averaged model (each squares the breaking; GaAs converges in 2)
 SYMMETRIC = 1e-12  # breaking, relative to the largest hopping, below which a model counts as invariant
 FIT_CHUNK = 4_000_000  # complex entries of the fitting problem held at once (64 MB)
-SITE_TOL = 5e-3  # Å: a Wannier centre carried by an operation lands on another within this (Wannierization noise)
+SITE_TOL = 1e-3  # Å: Wannier centres this close are one site (an operation carries a centre onto another within it)
 ZERO_BLOCK = 1e-14  # an averaged H(R) block this small (relative) is an artefact of the index shifts: dropped
+
+
+def _same_centre(tau: np.ndarray) -> np.ndarray:
+    """[i, j]: the Wannier functions i and j share a centre (within SITE_TOL): one site."""
+    return np.linalg.norm(tau[:, None] - tau[None], axis=-1) < SITE_TOL
 
 
 def time_reversal_matrix(nbands: int, ordering: str) -> np.ndarray:
@@ -92,7 +97,7 @@ def fitted_time_reversal(t: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray
     """U of Θ = U K fitted to the hoppings t [nR, N, N], block diagonal over equal `centres` (Å), or
     (None, why) when no unitary U with U U* = −1 fits clearly better than any other matrix."""
     N = t.shape[1]
-    I, J = np.nonzero(np.linalg.norm(centres[:, None] - centres[None], axis=-1) < 1e-3)
+    I, J = np.nonzero(_same_centre(centres))
     U, s = _intertwiner(t, t.conj(), I, J)
     if len(s) < 2 or s[-2] < FIT_GAP * s[-1]:
         return None, f"no isolated solution (singular values {s[-2]:.3g}, {s[-1]:.3g})"
@@ -119,7 +124,7 @@ def known_ordering(model: Model) -> str | None:
 def fit_cost(t: np.ndarray, centres: np.ndarray) -> float:
     """Complex multiply-adds of `fitted_time_reversal` (its normal matrix: per R, N² rows of n unknowns, n the
     pairs of Wannier functions that share a centre)."""
-    n = int((np.linalg.norm(centres[:, None] - centres[None], axis=-1) < 1e-3).sum())
+    n = int(_same_centre(centres).sum())
     return float(len(t)) * t.shape[1] ** 2 * n * n
 
 
@@ -247,7 +252,7 @@ def _orbital_representation(S, orbitals, nbands, ordering, p, tau) -> np.ndarray
     idx = np.array([names.index(o) for o in orbitals])[orb]
     Y = harmonic_rotation(S)[idx[:, None], idx[None, :]]  # [a, b]
     U = spin_rotation(S)[sp[:, None], sp[None, :]] if spin else 1.0
-    site = np.linalg.norm(tau[:, None] - tau[None], axis=-1) < 1e-3  # [a, b] same centre
+    site = _same_centre(tau)  # [a, b]
     target = site[:, p]  # a sits where b is carried
     same_l = np.array([_L[o] for o in orbitals])[orb]
     mask = target & (same_l[:, None] == same_l[None, :])
@@ -309,7 +314,7 @@ def _fitted_representation(R, t, S, tau, A) -> tuple[np.ndarray, float]:
     target, source = np.zeros((2, len(keys), N, N), complex)
     target[inv.ravel()[:len(R)]] = t
     source[inv.ravel()[len(R):]] = tg
-    I, J = np.nonzero((np.linalg.norm(tau[:, None] - tau[None], axis=-1) < 1e-3)[:, p])
+    I, J = np.nonzero(_same_centre(tau)[:, p])
     D, sv = _intertwiner(target, source, I, J)
     if len(sv) < 2 or sv[-2] < PG_FIT_GAP * sv[-1]:
         raise QgeomInputError(
