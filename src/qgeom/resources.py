@@ -9,15 +9,17 @@ refuses (QgeomInputError with the numbers) what does not fit in the machine's av
 The model is deliberately simple — an order of magnitude, not a benchmark:
   memory  = model storage (#R·N²·16 B) + per chunk (workers + the reducer, 2·workers chunks in
             flight): Bloch sums and rotated derivatives (16·N²·(1+d+d²+d³)·2 B per k; measured
-            1.3× that for N = 2000), occupations (8·N·nμ·4 B per k), the
-            optical kernels (16·N²·nω·2 B per k), and the chunk sums (8·nμ·nω·64 B each),
-            plus the list of chunk bounds;
-  time    = k-points × c × (N³·3.5 + 225·min(N, 20)² + m·N²·8·(1+d) + N²·(nμ + nω)·8 ops) at RATE ops/s
+            1.3× that for N = 2000), occupations (8·N·nμ·4 B per k), the optical pair numerators
+            (32·d²·N² B per k; their ω sums are contracted in batches, so the ω-sized accumulators and
+            kernel tables, 256·d²·nω B + 64·OPTICAL_TABLE B, are per chunk), and the chunk sums
+            (8·nμ·nω·64 B each), plus the list of chunk bounds (GaAs, 20³, 2000 ω: ~0.3 GiB estimated,
+            283 MB peak RSS measured; the ω term per k-point it had before estimated 19 GiB);
+  time    = k-points × c × (N³·3.5 + 225·min(N, 20)² + m·N²·8·(1+d) + N²·(8·nμ + 0.8·nω) ops) at RATE ops/s
             per worker: the eigensolve (batched, ~2, 36 and 500 µs per k-point at N = 4, 16 and 64 on one core,
             measured 2.4, 36 and 470), the Fourier sums — m = #R^(1/d) + 1 is the extent of the box of R vectors
             along an axis: on a grid they run axis by axis (`models.fourier`), so their cost per k-point is
             the last axis's, not #R (the direct sum, ~50× more for bcc Fe's 1367 R vectors) — and the μ, ω
-            sweeps; c = the integrand's `relative_cost` (1 if it has none): the work per k-point beyond
+            sweeps (nω: the signed frequencies ±ω of an optical run); c = the integrand's `relative_cost` (1 if it has none): the work per k-point beyond
             those, e.g. `dc.expansion`'s sums over states for each requested component.
 """
 
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from ._validation import QgeomInputError
 
 RATE = 2e9  # effective operations per second and worker (BLAS-heavy numpy on one core)
+OPTICAL_TABLE = 51_200  # elements of one optical kernel table (`optical.spectral.TABLE_SIZE`, a test keeps them equal)
 MAX_SECONDS = 30 * 86400.0  # refuse runs estimated beyond a month
 MEMORY_FRACTION = 0.8  # of the available memory: the rest for the OS, other processes, estimate error
 _FORCE = contextvars.ContextVar("qgeom_force", default=False)
@@ -68,11 +71,15 @@ def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1,
     """Memory and time of a k-sum over `npoints` k-points of an N = `nbands` model (see module docstring)."""
     N, d, w = int(nbands), int(dim), max(1, int(workers or 1))
     n_mu, n_omega = max(1, int(n_mu)), max(0, int(n_omega))
-    per_k = 16 * N * N * (1 + d + d * d + d**3) * 2 + 8 * N * n_mu * 4 + 32 * N * N * n_omega
+    # the optical ω sums are contracted in batches of transition groups (`optical.spectral.TABLE_SIZE`): per
+    # k-point only the pair numerators (≤ N²/4 pairs × 4 numerators × d² columns, with their slopes); the
+    # ω-sized accumulators and kernel tables are per chunk
+    optical = 32 * d * d * N * N if n_omega else 0
+    per_k = 16 * N * N * (1 + d + d * d + d**3) * 2 + 8 * N * n_mu * 4 + optical
     chunk = int(chunk_size or max(16, min(16384, 24 * 2**20 // max(1, 16 * N * N * (1 + d + d * d + d**3) * 6))))
     chunk = min(chunk, max(1, int(npoints)))
     in_flight = 1 + (3 * w if w > 1 else 0)
-    sums = 8 * n_mu * max(1, n_omega) * 64
+    sums = 8 * n_mu * max(1, n_omega) * 64 + (256 * d * d * n_omega + 64 * OPTICAL_TABLE if n_omega else 0)
     bounds = 120 * (int(npoints) // chunk + 1)
     total = 16 * int(nR) * N * N + in_flight * (chunk * per_k + sums) + bounds
     ops = float(npoints) * float(relative_cost) * point_ops(nbands=N, dim=d, nR=nR, n_mu=n_mu, n_omega=n_omega)
@@ -88,7 +95,7 @@ def point_ops(*, nbands: int, dim: int, nR: int = 0, n_mu: int = 1, n_omega: int
     # LAPACK's N³ and numpy's per-matrix work outside it, ∝ N² up to N ≈ 20 and then flat (batched eigh, one
     # thread: 2.4, 8, 36, 100, 270, 470 µs at N = 4, 8, 16, 32, 48, 64 against 1.9, 8, 36, 102, 239, 504 here)
     eigensolve = 3.5 * N**3 + 225.0 * min(N, 20) ** 2
-    return eigensolve + 8.0 * box * N * N * (1 + d) + 8.0 * N * N * (max(1, int(n_mu)) + max(0, int(n_omega)))
+    return eigensolve + 8.0 * box * N * N * (1 + d) + N * N * (8.0 * max(1, int(n_mu)) + 0.8 * max(0, int(n_omega)))
 
 
 def model_point_ops(model, **kwargs) -> float:
