@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from ._validation import QgeomInputError
 
 RATE = 2e9  # effective operations per second and worker (BLAS-heavy numpy on one core)
-OPTICAL_TABLE = 51_200  # elements of one optical kernel table (`optical.spectral.TABLE_SIZE`, a test keeps them equal)
+OPTICAL_TABLE = 51_200  # elements of one optical kernel table [groups, nfreq] (`optical.spectral.TABLE_SIZE`; the size guard counts it)
 MAX_SECONDS = 30 * 86400.0  # refuse runs estimated beyond a month
 MEMORY_FRACTION = 0.8  # of the available memory: the rest for the OS, other processes, estimate error
 _FORCE = contextvars.ContextVar("qgeom_force", default=False)

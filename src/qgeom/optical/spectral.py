@@ -25,11 +25,12 @@ import itertools
 
 import numpy as np
 
+from ..resources import OPTICAL_TABLE
 from . import kernels
 from .terms import Chunk
 
 TIGHT = 1e-8  # block spread / γ below which its transitions share one kernel (first order in δ)
-TABLE_SIZE = 51_200  # elements per kernel table [groups, nfreq] (400 kB: tables stay in cache for the GEMM)
+TABLE_SIZE = OPTICAL_TABLE  # elements per kernel table [groups, nfreq] (400 kB: tables stay in cache for the GEMM)
 
 # Each kernel of `terms.kernel_of` as a sum of real kernels of definite parity with complex coefficients.
 KERNEL_PARTS = {

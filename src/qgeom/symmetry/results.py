@@ -148,10 +148,11 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims, parts: dict | None = None) 
         f"symmetry: {what}, but the Wannier model "
         f"keeps only {plan.group} to a Wannierization's accuracy: {listed} ({size}{'' if len(order) == 1 or plan.skipped else ' in ' + name}) "
         "can come only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
-        "symmetry=None keeps the model's values). "
-        + ("To impose the group on the result, or remove the breaking from the model itself: " if plan.grid.dim == 2
-           and spatial else "To remove the breaking from the model itself: ")
-        + "; ".join(remedies) + ".", SymmetryWarning, stacklevel=user_stacklevel())
+        "symmetry=None keeps the model's values)."
+        + ("" if not remedies else (" To impose the group on the result, or remove the breaking from the model "
+                                    "itself: " if plan.grid.dim == 2 and spatial else
+                                    " To remove the breaking from the model itself: ") + "; ".join(remedies) + "."),
+        SymmetryWarning, stacklevel=user_stacklevel())
 
 
 def _notice_zeroed(plan, info: dict, unit_factor: float) -> None:
