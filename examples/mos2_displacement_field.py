@@ -2,7 +2,7 @@
 displacement field, with and without an out-of-plane exchange field: the BCD switched on by the
 field, and the Γ⁰ terms per dissipation mechanism, which need field AND broken time reversal.
 
-    PYTHONPATH=src MPLBACKEND=Agg python examples/mos2_displacement_field.py [--grid 128]   # ~8 min at 96² on 2 cores
+    PYTHONPATH=src MPLBACKEND=Agg python examples/mos2_displacement_field.py [--grid 128]   # ~45 s on one core
 
 Writes docs/figures/mos2_field.png and results/mos2_field.nc (every run's sigma, stacked over
 field and exchange). Physics and numbers: docs/mos2_field.md.

@@ -13,7 +13,7 @@ kT = 0.25, μ = −1, 64² grid, fermionic bath.
     half-way at Δ ≈ Γ (Γ⁻¹ term) and Δ ≈ 4 Γ (Γ⁰ term).
     → docs/figures/near_degenerate_pair.png
 
-    python examples/near_degenerate_pair.py          # ~1–2 min on 2 cores
+    python examples/near_degenerate_pair.py          # ~15 s on one core
 """
 
 from __future__ import annotations
