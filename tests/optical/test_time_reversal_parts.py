@@ -94,3 +94,10 @@ def test_a_nonmagnetic_crystal_whose_wannier_model_breaks_time_reversal_loses_th
     assert bool(ds.forbidden_by_time_reversal.sel(kind="shift_like", part="imag"))
     raw = response(model, "current_x", symmetry=None, **kw).chi.sel(kind="shift_like").values
     assert np.abs(raw.imag).max() > 0 and np.all(ds.chi.sel(kind="shift_like").values.imag == 0)
+    # the CLI's footnote names whose time reversal it is: the crystal's, not the model's
+    from qgeom.cli.common import symmetry_footnote
+
+    assert "time reversal (of the non-magnetic crystal) forbids" in symmetry_footnote(ds)
+    gaas = response(from_wannier90(EXAMPLES / "GaAs"), "current_x", kinds=["shift_like"], **{
+        k: v for k, v in GAAS.items() if k != "scissors"})
+    assert "time reversal (kept by the model) forbids" in symmetry_footnote(gaas)

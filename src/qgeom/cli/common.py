@@ -112,7 +112,9 @@ def symmetry_footnote(ds) -> str | None:
         where = "no k-sum: every requested component is forbidden, so the result is exact zeros"
     crystal = (f"; the crystal's group {group['crystal_group']} from {group['crystal_structure_from']} too"
                if group.get("crystal_group") else "")
-    by_t = ("; time reversal (kept by the model) forbids each kind's Re (injection, Kramers) or Im (shift) part"
+    # whose time reversal: the model's, or a non-magnetic crystal's that the model breaks at a Wannierization's accuracy
+    whose = "kept by the model" if group.get("time_reversal", "kept").startswith("kept") else "of the non-magnetic crystal"
+    by_t = (f"; time reversal ({whose}) forbids each kind's Re (injection, Kramers) or Im (shift) part"
             if "forbidden_by_time_reversal" in ds else "")
     return (f"symmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}{by_t}: {where}; "
             "forbidden: zero by Neumann's principle (--symmetry none: the model's own values).")
