@@ -130,6 +130,19 @@ def test_cli_omega_range_is_checked(tmp_path):
     assert load(out).omega.values[0] == 0 and np.isfinite(load(out).chi.values).all()
 
 
+def test_cli_omega_takes_the_start_stop_num_spelling_of_mu(tmp_path):
+    """`--omega MIN:MAX:N` and `--omega=MIN:MAX:N` (how --mu is written) are MIN MAX N; a wrong count says both forms."""
+    for i, spelling in enumerate((["--omega", "0.1:0.3:4"], ["--omega=0.1:0.3:4"], ["--omega", "0.1", "0.3", "4"])):
+        out = str(tmp_path / f"o{i}.nc")
+        r = CliRunner().invoke(main, MNBI + spelling + ["--out", out])
+        assert r.exit_code == 0, r.output
+        np.testing.assert_allclose(load(out).omega.values, [0.1, 0.1 + 0.2 / 3, 0.1 + 0.4 / 3, 0.3])
+    r = CliRunner().invoke(main, MNBI + ["--omega", "0.1:0.3", "--out", str(tmp_path / "x.nc")])
+    assert r.exit_code == 2 and "MIN:MAX:N" in r.output and "MIN MAX N" in r.output
+    r = CliRunner().invoke(main, MNBI + ["--omega", "0.3:0.1:4", "--out", str(tmp_path / "x.nc")])
+    assert r.exit_code == 2 and "MIN 0.3 is above MAX 0.1" in r.output
+
+
 def test_cli_mu_outside_the_bands_is_noted(tmp_path):
     r = CliRunner().invoke(main, MNBI + ["--mu", "50", "--omega", "0.1", "0.3", "2", "--out", str(tmp_path / "o.nc")])
     assert r.exit_code == 0, r.output

@@ -36,7 +36,7 @@ class OpticalConfig(Table):
         list(DEFAULT_KINDS), description="Response kinds (--kind repeatable, or a comma list: --kind shift_like,injection): " + "; ".join(
             f"{n} ({t.help}, {t.equation}{', needs tau' if t.needs_tau else ''})" for n, t in TERMS.items()) + ".")
     omega: tuple[float, float, PositiveInt] | None = Field(
-        None, description="ħω grid MIN MAX N, 0 <= MIN <= MAX (model energy unit, eV for eV models).",
+        None, description="ħω grid MIN MAX N (or MIN:MAX:N), 0 <= MIN <= MAX (model energy unit, eV for eV models).",
         json_schema_extra={"default_text": f"{' '.join(map(str, MATERIAL_OMEGA_EV))} (eV) for a model whose files "
                                            f"give a Fermi energy (interband transitions of a material), else "
                                            f"{' '.join(map(str, DEFAULT_OMEGA))}"})
@@ -110,7 +110,32 @@ class OpticalConfig(Table):
         return value
 
 
-@click.command("optical")
+class _OmegaCommand(click.Command):
+    """Also accepts `--omega MIN:MAX:N` (the `--mu start:stop:num` spelling of the other commands) and
+    `--omega=MIN:MAX:N`, as the three values click's `--omega MIN MAX N` takes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        out: list[str] = []
+        it = iter(args)
+        for arg in it:
+            value = arg[len("--omega="):] if arg.startswith("--omega=") else None
+            if arg == "--omega":
+                value = next(it, None)
+                if value is None or ":" not in value:  # MIN MAX N as three words (or missing: click says so)
+                    out += [arg] + ([] if value is None else [value])
+                    continue
+            if value is None:
+                out.append(arg)
+                continue
+            parts = value.split(":")
+            if len(parts) != 3:
+                raise click.BadParameter(f"expected MIN:MAX:N (e.g. 0:3:301) or three values MIN MAX N, got "
+                                         f"{value!r}", ctx=ctx, param_hint="'--omega'")
+            out += ["--omega", *parts]
+        return super().parse_args(ctx, out)
+
+
+@click.command("optical", cls=_OmegaCommand)
 @model_options
 @table_flags(OpticalConfig, list(OpticalConfig.model_fields), kinds={"decls": ("--kind",), "multiple": True, "metavar": "KIND"},
              omega={"nargs": 3, "type": float, "metavar": "MIN MAX N"}, scissors={"metavar": "auto|none|SHIFT"},
