@@ -141,6 +141,11 @@ def test_cli_omega_takes_the_start_stop_num_spelling_of_mu(tmp_path):
     assert r.exit_code == 2 and "MIN:MAX:N" in r.output and "MIN MAX N" in r.output
     r = CliRunner().invoke(main, MNBI + ["--omega", "0.3:0.1:4", "--out", str(tmp_path / "x.nc")])
     assert r.exit_code == 2 and "MIN 0.3 is above MAX 0.1" in r.output
+    from qgeom.cli.optical import OpticalConfig
+
+    assert OpticalConfig(observable="current_x", omega="0.1:0.3:4").omega == (0.1, 0.3, 4)  # a config file's string
+    with pytest.raises(ValueError, match="MIN:MAX:N"):
+        OpticalConfig(observable="current_x", omega="0.1:0.3")
 
 
 def test_cli_mu_outside_the_bands_is_noted(tmp_path):

@@ -83,6 +83,17 @@ class OpticalConfig(Table):
                           "'Resonant and non-resonant parts').",
         json_schema_extra={"default_text": "no for current observables, yes for others"})
 
+    @field_validator("omega", mode="before")
+    @classmethod
+    def _omega_text(cls, value):
+        """"MIN:MAX:N" (a config file's string, as --mu is written) as [MIN, MAX, N]."""
+        if isinstance(value, str):
+            parts = value.split(":")
+            if len(parts) != 3:
+                raise ValueError(f"expected MIN:MAX:N (e.g. \"0:3:301\") or a list [MIN, MAX, N], got {value!r}")
+            return parts
+        return value
+
     @field_validator("omega")
     @classmethod
     def _omega(cls, value):
