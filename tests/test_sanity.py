@@ -198,3 +198,18 @@ def test_optical_estimate_is_per_chunk_in_the_frequencies():
     few = resources.estimate(nbands=16, dim=3, npoints=20**3, nR=19, n_omega=5)
     assert many.bytes < 2**30 and many.bytes < 2 * few.bytes
     assert many.seconds > 3 * few.seconds  # the contraction's time still grows with ω
+
+
+def test_optical_chunks_of_large_models_stay_within_the_chunk_memory():
+    """An optical chunk holds at least 64 k-points unless its estimated working set would pass CHUNK_MEMORY:
+    at N = 300 the 64 k-points were estimated at 8.7 GiB (2.4 GiB measured); small models keep their chunks."""
+    from qgeom.optical.response import CHUNK_MEMORY, optical_chunk_size
+
+    assert optical_chunk_size(16, 3, 50) == 625 and optical_chunk_size(64, 3, 50) == 64
+    assert optical_chunk_size(600, 3, 200) == 1
+    for N in (100, 200, 300):
+        size = optical_chunk_size(N, 3, 200)
+        assert 1 <= size < 64
+        est = resources.estimate(nbands=N, dim=3, npoints=10**6, n_omega=400, chunk_size=size)
+        assert size * resources.bytes_per_point(nbands=N, dim=3, n_omega=400) <= CHUNK_MEMORY
+        assert est.bytes < 2**30  # nR = 0: the k-sum's own memory, without the hoppings

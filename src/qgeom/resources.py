@@ -71,11 +71,7 @@ def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1,
     """Memory and time of a k-sum over `npoints` k-points of an N = `nbands` model (see module docstring)."""
     N, d, w = int(nbands), int(dim), max(1, int(workers or 1))
     n_mu, n_omega = max(1, int(n_mu)), max(0, int(n_omega))
-    # the optical ω sums are contracted in batches of transition groups (`optical.spectral.TABLE_SIZE`): per
-    # k-point only the pair numerators (≤ N²/4 pairs × 4 numerators × d² columns, with their slopes); the
-    # ω-sized accumulators and kernel tables are per chunk
-    optical = 32 * d * d * N * N if n_omega else 0
-    per_k = 16 * N * N * (1 + d + d * d + d**3) * 2 + 8 * N * n_mu * 4 + optical
+    per_k = bytes_per_point(nbands=N, dim=d, n_mu=n_mu, n_omega=n_omega)
     chunk = int(chunk_size or max(16, min(16384, 24 * 2**20 // max(1, 16 * N * N * (1 + d + d * d + d**3) * 6))))
     chunk = min(chunk, max(1, int(npoints)))
     in_flight = 1 + (3 * w if w > 1 else 0)
@@ -84,6 +80,17 @@ def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1,
     total = 16 * int(nR) * N * N + in_flight * (chunk * per_k + sums) + bounds
     ops = float(npoints) * float(relative_cost) * point_ops(nbands=N, dim=d, nR=nR, n_mu=n_mu, n_omega=n_omega)
     return Resources(int(total), ops / (RATE * w))
+
+
+def bytes_per_point(*, nbands: int, dim: int, n_mu: int = 1, n_omega: int = 0) -> int:
+    """Working memory per k-point of a chunk (module docstring): Bloch sums and rotated derivatives,
+    occupations and, for an optical run, the pair numerators."""
+    N, d = int(nbands), int(dim)
+    # the optical ω sums are contracted in batches of transition groups (`optical.spectral.TABLE_SIZE`): per
+    # k-point only the pair numerators (≤ N²/4 pairs × 4 numerators × d² columns, with their slopes); the
+    # ω-sized accumulators and kernel tables are per chunk
+    optical = 32 * d * d * N * N if n_omega else 0
+    return 16 * N * N * (1 + d + d * d + d**3) * 2 + 8 * N * max(1, int(n_mu)) * 4 + optical
 
 
 def point_ops(*, nbands: int, dim: int, nR: int = 0, n_mu: int = 1, n_omega: int = 0) -> float:

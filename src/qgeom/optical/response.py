@@ -15,6 +15,7 @@ from .._validation import QgeomInputError, as_finite_array, positive_scalar
 from ..accuracy import attach_error, error_tolerance
 from ..bands import Bands
 from ..kspace import chunk_size_for, integrate
+from ..resources import bytes_per_point
 from ..models.base import Model
 from ..near_degeneracy import (flag_near_degenerate, grouped_sums, near_degenerate_variable, optical_tolerance,
                                split_near)
@@ -35,6 +36,7 @@ DEFAULT_DISK_GRID = (480, 12)
 DEFAULT_LATTICE_GRID = 200
 DEFAULT_TEMPERATURE = {"eV": 1e-3}  # kT; other units: 1e-3 of the model energy unit
 DEFAULT_BROADENING = {"eV": 2e-3}  # Lorentzian half width; other units: 1e-2 model units
+CHUNK_MEMORY = 512 * 2**20  # bytes per chunk at most (`resources.bytes_per_point`) before the 64 k-points
 
 
 def chunk_response(b: Bands, wk: np.ndarray, obs, terms: Sequence[str], omega_all: np.ndarray, *,
@@ -259,14 +261,21 @@ class _ChunkResponse:
                               position=position, principal_part=self.principal_part, only=only, first=first)
 
 
+def optical_chunk_size(nbands: int, dim: int, n_omega: int) -> int:
+    """k-points per chunk of an optical k-sum: ~40 000 transition pairs (~N²/4 per k-point), at least 64
+    k-points (the per-chunk work outside the k-points) unless those would hold more than CHUNK_MEMORY
+    (`resources.bytes_per_point`: N ≳ 90; at N = 300 the 64 k-points were estimated at 8.7 GiB, 2.4 GiB measured)."""
+    per_k = bytes_per_point(nbands=nbands, dim=dim, n_omega=2 * n_omega)
+    return chunk_size_for(max(1, nbands**2 // 4), budget=40_000, lo=min(64, max(1, CHUNK_MEMORY // per_k)), hi=4096)
+
+
 def _integrate_chi(model: Model, obs, kinds, omega, kgrid, settings: dict, sc, *, order, degen_tol, chunk_size,
                    progress, executor=None, subgrid: bool = False):
     """Σ_k over `kgrid` of every kind on [ω…, −ω…], symmetrized (S10): [kind, ω, α, β] in model units,
     and its near-degenerate part (zeros when nothing is grouped). `executor`: workers/scheduler/checkpoint
     for `integrate`. `subgrid=True`: (χ, near, χ on the coarse sub-grid or None), see `kspace`."""
     func = _ChunkResponse(obs, kinds, np.concatenate([omega, -omega]), settings, sc, _position(model, obs, kinds))
-    # working set in transition pairs: ~N²/4 per k-point, 40 000 pairs per chunk
-    size = chunk_size or chunk_size_for(max(1, model.nbands**2 // 4), budget=40_000, lo=64, hi=4096)
+    size = chunk_size or optical_chunk_size(model.nbands, model.dim, len(omega))
     # a current's (or spin current's) ∂_a O needs only ∂_a∂_γ H, γ its direction (Observable.deig)
     along = obs.direction if order == 2 else None
     res, coarse = integrate(model, kgrid, func, order=order, degen_tol=degen_tol, chunk_size=size, progress=progress,
