@@ -1,6 +1,6 @@
 """qgeom on real Wannier models against the eigensolve floor and WannierBerri, side by side.
 
-    python benchmarks/real_models.py                     # every model below, ~4 min on one core
+    python benchmarks/real_models.py                     # every model below, ~8 min on one core
     python benchmarks/real_models.py --models gaas fe --no-peer --repeat 1
     python benchmarks/real_models.py --json real.json    # also write every figure as JSON
     python benchmarks/real_models.py --temperature 0.01  # kT in eV (default 0.05)
@@ -8,7 +8,7 @@
 Models: GaAs (examples/GaAs, the default reader: convention II with MDRS replicas), bcc Fe
 (1367 R vectors; hoppings from examples/Fe, or benchmarks/data/Fe when the example is absent),
 1T′-MoS₂ (2D, 48 WFs; examples/MoS2-1Tp or benchmarks/data/MoS2-1Tp), and seeded Wannier-like
-models (benchmarks/wannier_like.py: N = 16, 32, 64 with ~2000, 500, 100 R vectors in a sphere,
+models (benchmarks/wannier_like.py: N = 16, 32, 64, 100 with ~2000, 500, 100, 2000 R vectors in a sphere,
 convention II). For each, in its own process (so that its peak RSS is its own), single-threaded
 BLAS, timing alternately in the same process and keeping the best of `--repeat`:
 
@@ -65,10 +65,14 @@ MODELS = {
     "wannier16": ((16, 16, 16), (-1.0, 1.0)),
     "wannier32": ((10, 10, 10), (-1.0, 1.0)),
     "wannier64": ((8, 8, 8), (-1.0, 1.0)),
+    "wannier100": ((6, 6, 6), (-1.0, 1.0)),  # a wide model: 6 k-points per chunk
 }
-WANNIER_LIKE = {"wannier16": (16, 2000), "wannier32": (32, 500), "wannier64": (64, 100)}
+WANNIER_LIKE = {"wannier16": (16, 2000), "wannier32": (32, 500), "wannier64": (64, 100), "wannier100": (100, 2000)}
 USER_GRID = {3: (100, 100, 100), 2: (300, 300)}  # grid sizes of production runs (10⁶ k-points in 3D)
 SAMPLE_RUNS = (4, 4)  # the user-size grid is timed on 4 runs of 4 consecutive chunks, evenly spaced over it
+SAMPLE_RUN_POINTS = 256  # ... and at least this many k-points a run: a wide model's chunks hold a few k-points
+# (N = 100: 6), and a run of 4 of them would pay once per 24 k-points the Fourier sums that a whole-grid run
+# shares over a grid plane (10⁴ k-points) and a line (50)
 
 
 def user_grid(dim: int) -> tuple[int, ...]:
@@ -87,10 +91,12 @@ class ChunkSample(PointListGrid):
     starts: tuple[int, ...] = ()
 
     @classmethod
-    def of(cls, parent: KGrid, size: int, runs: int, per_run: int) -> "ChunkSample":
-        """`runs` runs of `per_run` consecutive chunks, the runs evenly spaced over the grid (a run keeps the
-        chunk-to-chunk reuse of a whole-grid run: `models.fourier` keeps partial sums for the next chunk)."""
+    def of(cls, parent: KGrid, size: int, runs: int, per_run: int, min_points: int = 0) -> "ChunkSample":
+        """`runs` runs of `per_run` consecutive chunks (more when a run would hold fewer than `min_points`
+        k-points), the runs evenly spaced over the grid (a run keeps the chunk-to-chunk reuse of a whole-grid
+        run: `models.fourier` keeps partial sums for the next chunks)."""
         nchunks = parent.npoints // size
+        per_run = max(per_run, -(-min_points // size))
         starts = tuple(size * (i * (nchunks - per_run) // runs + j) for i in range(runs) for j in range(per_run))
         return cls("uniform", (len(starts) * size,), parent.basis, parent.cell_volume, offset=parent.offset,
                    parent=parent, size=int(size), starts=starts)
@@ -205,7 +211,7 @@ def floor(g=kgrid):
 # the same per-k costs on a user-size grid (100³, 300² in 2D): its first summation levels amortize over
 # longer grid lines than on the small grid above; timed on SAMPLE_RUNS of its chunks
 big = real_models.ChunkSample.of(make_grid(model, real_models.user_grid(model.dim), offset="gamma"), chunk,
-                                 *real_models.SAMPLE_RUNS)
+                                 *real_models.SAMPLE_RUNS, real_models.SAMPLE_RUN_POINTS)
 
 def dc_big(**forms):
     expansion(model, components=comps, mu=mu, temperature=kT, grid=big,

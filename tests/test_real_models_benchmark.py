@@ -40,6 +40,8 @@ def test_chunk_sample_is_runs_of_consecutive_chunks_of_the_grid(real_models):
     np.testing.assert_array_equal(w, np.concatenate([x[1] for x in want]))
     k_mid, _ = sample.points(13, 37)  # across the boundaries of three sampled chunks
     np.testing.assert_array_equal(k_mid, k[13:37])
+    wide = real_models.ChunkSample.of(grid, 6, 3, 2, min_points=40)  # a wide model's small chunks: longer runs
+    assert wide.npoints == 3 * 7 * 6 and np.all(np.diff(np.array(wide.starts)[:7]) == 6)
 
 
 def test_an_expansion_over_the_sample_is_the_sum_over_its_chunks(real_models):

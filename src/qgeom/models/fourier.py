@@ -43,6 +43,10 @@ CHUNK_HINT = 256  # k-points per chunk that amortize the first summation levels 
 BOX_CACHE_BYTES = 256 * 2**20  # the zero-filled box of hoppings is kept only below this size
 # first-level sums kept for the next chunks (those of one plane of a grid share κ_0), per thread: a few MB each
 FIRST_LEVEL_CACHE_BYTES = 32 * 2**20
+# ... and at least the current value's for every column set while they need no more than this: a wide model's
+# chunks hold a few k-points (N = 100 with 2000 R vectors: 6), and without it each chunk sums the whole box
+# again (its κ_0 sums take 134 MB; the last level's summands of a grid line, `_kept_summands`, 21 MB)
+FIRST_LEVEL_MAX_BYTES = 160 * 2**20
 FIRST_LEVEL_SLOTS = 4  # κ_0 values kept per set of hopping columns (a chunk holds one or two)
 
 
@@ -225,39 +229,15 @@ class FourierSeries:
         (i n)^p for every reduced combo r = (e, p), turn into the Cartesian columns `wanted` and take the Leibniz terms
         (both are linear with coefficients independent of κ), so that per k-point only one phase sum per
         Cartesian column is left."""
-        d = self.dim
-        first_level = self._first_level(keys[order_axes[0]][0], order_axes, order, cols)  # [V, q, m…, X]
-        X = first_level.shape[-1]
-        stage = {(p,): first_level[:, p] for p in range(order + 1)}  # exponent prefix -> [P, m_level…, X]
-        pre = keys[order_axes[0]][1]  # prefix index of each k-point
-        for a in order_axes[1:-1]:
-            vals, inv = keys[a]
-            m = self.shape[a]
-            _, first, new_pre = np.unique(pre * len(vals) + inv, return_index=True, return_inverse=True)
-            sel_parent, sel_val = pre[first], inv[first]
-            new_stage = {}
-            for e, S in stage.items():
-                q = order - sum(e) + 1
-                ph = self._axis_phases(a, vals, q)  # [V, q, m]
-                P, rest = S.shape[0], S.shape[2:]
-                R = (ph.reshape(-1, m) @ S.reshape(P, m, -1)).reshape(P, len(vals), q, *rest)
-                R = R[sel_parent, sel_val]  # only the prefixes present
-                for p in range(q):
-                    new_stage[e + (p,)] = R[:, p]
-            stage = new_stage
-            pre = new_pre.ravel()
+        if self.dim == 3:  # kept per (κ_0, κ_1) prefix: the chunks of one grid line share it
+            Y, pre = self._kept_summands(keys, order_axes, order, cols, wanted)
+        else:  # d = 2: the first level is the last before the phase sums
+            first_level = self._first_level(keys[order_axes[0]][0], order_axes, order, cols)  # [V, q, m, X]
+            Y = self._summands({(p,): first_level[:, p] for p in range(order + 1)}, order_axes, order, cols, wanted)
+            pre = keys[order_axes[0]][1]  # prefix index of each k-point
         last = order_axes[-1]
         vals, inv = keys[last]
-        m = self.shape[last]
-        nvec = np.arange(m) + self.lo[last]
-        P = len(next(iter(stage.values())))
-        Y = np.empty((len(all_combos(d, order)), P, m, X), complex)
-        for r, combo in enumerate(all_combos(d, order)):
-            ex = _exponents(combo, d)
-            np.multiply(stage[tuple(ex[b] for b in order_axes[:-1])], ((1j * nvec) ** ex[last])[:, None], out=Y[r])
-        Y = self._to_cartesian(Y.reshape(len(Y), P * m, X), order, wanted)
-        self._add_leibniz(Y, order, wanted, cols)
-        Y = Y.reshape(len(Y), P, m, X)
+        P, X = Y.shape[1], Y.shape[-1]
         base = self._axis_phases(last, vals, 1)[:, 0]  # [V, m]
         out = np.empty((len(Y), len(pre), X), complex)
         if (np.diff(pre) >= 0).all():
@@ -275,29 +255,89 @@ class FourierSeries:
             np.take((base @ Y[c]).reshape(P * len(vals), X), rows, axis=0, out=out[c], mode="clip")
         return out
 
+    def _summands(self, stage: dict, order_axes, order: int, cols: slice, wanted) -> np.ndarray:
+        """The last level's summands [len(wanted), P, m, X] from the sums S_e [P, m, X] of the levels before it
+        (exponent tuple e of those axes -> sums): Y_r = S_e (i n)^p for every reduced combo r = (e, p), turned
+        into the Cartesian columns `wanted` with their Leibniz terms."""
+        d, last = self.dim, order_axes[-1]
+        nvec = np.arange(self.shape[last]) + self.lo[last]
+        S0 = next(iter(stage.values()))
+        Y = np.empty((len(all_combos(d, order)),) + S0.shape, complex)
+        for r, combo in enumerate(all_combos(d, order)):
+            ex = _exponents(combo, d)
+            np.multiply(stage[tuple(ex[b] for b in order_axes[:-1])], ((1j * nvec) ** ex[last])[:, None], out=Y[r])
+        Y = self._to_cartesian(Y.reshape(len(Y), -1, S0.shape[-1]), order, wanted)
+        self._add_leibniz(Y, order, wanted, cols)
+        return Y.reshape((len(Y),) + S0.shape)
+
+    def _kept_summands(self, keys, order_axes, order: int, cols: slice, wanted) -> tuple[np.ndarray, np.ndarray]:
+        """d = 3: the last level's summands [len(wanted), P, m_2, X] (`_summands`) of the chunk's distinct
+        (κ_0, κ_1) prefixes, and each k-point's prefix index. The chunks of one grid line share their prefix
+        (a wide model's chunks hold a few k-points): the last prefixes' summands are kept (`_FirstLevelSlots`),
+        and the first two levels are summed only for prefixes not kept, the first only for κ_0 values not kept."""
+        (v0, inv0), (vals, inv) = keys[order_axes[0]], keys[order_axes[1]]
+        _, first, pre = np.unique(inv0 * len(vals) + inv, return_index=True, return_inverse=True)
+        sel_parent, sel_val = inv0[first], inv[first]
+        m1, m2 = self.shape[order_axes[1]], self.shape[order_axes[2]]
+        X = min(cols.stop, self.t.shape[1]) - cols.start
+        store = self._slots("summands", (order_axes, order, cols.start, cols.stop, wanted), (len(wanted), m2, X), cols)
+        prefixes = list(zip(v0[sel_parent].tolist(), vals[sel_val].tolist()))
+        found = [store.get(x) for x in prefixes]
+        missing = [i for i, x in enumerate(found) if x is None]
+        if missing:
+            parents, values = np.unique(sel_parent[missing]), np.unique(sel_val[missing])
+            first_level = self._first_level(v0[parents], order_axes, order, cols)  # [P, q, m_1, m_2, X]
+            at = (np.searchsorted(parents, sel_parent[missing]), np.searchsorted(values, sel_val[missing]))
+            stage = {}
+            for p0 in range(order + 1):
+                q = order - p0 + 1
+                ph = self._axis_phases(order_axes[1], vals[values], q)  # [V, q, m_1]
+                R = (ph.reshape(-1, m1) @ first_level[:, p0].reshape(len(parents), m1, -1))
+                R = R.reshape(len(parents), len(values), q, m2, X)[at]  # only the prefixes present
+                for p1 in range(q):
+                    stage[(p0, p1)] = R[:, p1]
+            new = self._summands(stage, order_axes, order, cols, wanted).swapaxes(0, 1)  # [M, len(wanted), m_2, X]
+            if len(missing) == len(found):
+                store.put(prefixes, new)
+                return new.swapaxes(0, 1), pre.ravel()
+            for i, x in zip(missing, new):
+                found[i] = x
+        out = np.stack(found)  # before `put`: `found` holds views of kept slots
+        store.put(prefixes, out)
+        return out.swapaxes(0, 1), pre.ravel()
+
     def _axis_phases(self, a: int, vals: np.ndarray, q: int) -> np.ndarray:
         """e^{2πi κ n} (i n)^p for the values κ of reduced axis `a`, the box's n along it and p < q: [V, q, m]."""
         nvec = np.arange(self.shape[a]) + self.lo[a]
         base = np.exp(2j * np.pi * vals[:, None] * nvec[None, :])
         return np.stack([base * (1j * nvec) ** p for p in range(q)], axis=1)
 
+    def _slots(self, kind: str, tag, shape: tuple[int, ...], cols: slice) -> "_FirstLevelSlots":
+        """The per-thread store of one level's sums (`kind`) for the column set `cols`: up to FIRST_LEVEL_SLOTS
+        values within FIRST_LEVEL_CACHE_BYTES over the column sets, and at least one while that takes no more
+        than FIRST_LEVEL_MAX_BYTES."""
+        if "_local" not in self.__dict__:
+            self._local = threading.local()  # per thread: a threaded executor's chunks never share slots
+        stores = self._local.__dict__.setdefault(kind, {})
+        if tag not in stores:
+            slices = -(-self.t.shape[1] // (cols.stop - cols.start))  # the column sets a block goes through
+            one = 16 * int(np.prod(shape))  # bytes of one value's sums
+            budget = FIRST_LEVEL_CACHE_BYTES // slices
+            if one * slices <= FIRST_LEVEL_MAX_BYTES:
+                budget = max(budget, one)
+            if sum(x.buffer.nbytes for x in stores.values()) + budget > max(FIRST_LEVEL_CACHE_BYTES, FIRST_LEVEL_MAX_BYTES):
+                stores.clear()  # another derivative order or summation order took over
+            stores[tag] = _FirstLevelSlots(shape, budget)
+        return stores[tag]
+
     def _first_level(self, vals: np.ndarray, order_axes, order: int, cols: slice) -> np.ndarray:
         """S_0[κ_a, p; m…, X] = Σ_{n_a} e^{2πi κ_a n_a} (i n_a)^p t[n_a, m…, X] on the box (its other axes in
         `order_axes` order) for the values `vals` of the first summation axis a = order_axes[0]. The chunks of
         one plane of a grid share κ_a: the last values' sums are kept (`_FirstLevelSlots`) for the next chunks,
         which then need neither the box nor this level."""
-        if "_local" not in self.__dict__:
-            self._local = threading.local()  # per thread: a threaded executor's chunks never share slots
-        stores = self._local.__dict__.setdefault("first_level", {})
-        tag = (order_axes, order, cols.start, cols.stop)
-        if tag not in stores:
-            X = min(cols.stop, self.t.shape[1]) - cols.start
-            shape = (order + 1,) + tuple(self.shape[b] for b in order_axes[1:]) + (X,)
-            slices = -(-self.t.shape[1] // (cols.stop - cols.start))  # the column sets a block goes through
-            if sum(x.buffer.nbytes for x in stores.values()) > FIRST_LEVEL_CACHE_BYTES // 2:
-                stores.clear()  # another derivative order or summation order took over
-            stores[tag] = _FirstLevelSlots(shape, FIRST_LEVEL_CACHE_BYTES // slices)
-        store = stores[tag]
+        X = min(cols.stop, self.t.shape[1]) - cols.start
+        shape = (order + 1,) + tuple(self.shape[b] for b in order_axes[1:]) + (X,)
+        store = self._slots("first_level", (order_axes, order, cols.start, cols.stop), shape, cols)
         found = [store.get(v) for v in vals.tolist()]
         missing = [i for i, x in enumerate(found) if x is None]
         if missing:
@@ -378,16 +418,25 @@ class _FirstLevelSlots:
     def __init__(self, shape: tuple[int, ...], budget: int):
         nbytes = 16 * int(np.prod(shape))
         self.buffer = np.empty((max(0, min(FIRST_LEVEL_SLOTS, budget // nbytes)),) + shape, complex)
-        self.slot: dict[float, int] = {}  # κ value -> slot, least recently put first
+        self.slot: dict = {}  # κ key (`_key`) -> slot, least recently put first
 
-    def get(self, value: float) -> np.ndarray | None:
-        i = self.slot.get(value)
+    @staticmethod
+    def _key(value):
+        """κ (or a tuple of κ) on the KAPPA_TOL scale: one grid point's κ differs by rounding from chunk to chunk
+        (κ = k·a/2π of a Cartesian k; 0.66 and 0.6599999999999999), and exact keys would miss."""
+        if isinstance(value, tuple):
+            return tuple(round(v / KAPPA_TOL) for v in value)
+        return round(value / KAPPA_TOL)
+
+    def get(self, value) -> np.ndarray | None:
+        i = self.slot.get(self._key(value))
         return None if i is None else self.buffer[i]
 
     def put(self, values: list[float], sums: np.ndarray) -> None:
         """Keep the sums [V, …] of `values` (those already kept are refreshed, not copied)."""
         n = len(self.buffer)
         for v, x in zip(values[-n:] if n else (), sums[-n:] if n else ()):
+            v = self._key(v)
             if v in self.slot:
                 self.slot[v] = self.slot.pop(v)
                 continue
