@@ -285,3 +285,21 @@ def test_middle_level_sums_are_reused_along_a_grid_line(monkeypatch, centres):
         assert len(firsts) == 4 if budget > 16 else len(firsts) >= len(chunks) - 2
     key = fourier._FirstLevelSlots._key
     assert key((0.66, 0.25)) == key((0.6599999999999999, 0.25)) and key(0.66) != key(0.66 + 1e-12)
+
+
+def test_one_column_slicing_for_every_chunk(monkeypatch):
+    """Hopping columns are sliced per κ_0 value, not per the chunk's count of them: a chunk across two grid planes
+    uses the same column sets as the others, so the sums kept per column set are found again (not evicted)."""
+    monkeypatch.setattr(fourier, "STAGE_BYTES", 5000)  # 2 of the 10 columns per set (one κ_0: 2352 B each)
+    model = random_model(3, 4, 3, seed=3, lattice=LAT3)
+    g = make_grid(model, (6, 5, 7), offset="gamma")
+    series = model.fourier
+    series.__dict__.pop("_local", None)
+    sets = set()
+    orig = series._first_level
+    monkeypatch.setattr(series, "_first_level", lambda vals, oa, o, cols: sets.add((cols.start, cols.stop)) or orig(vals, oa, o, cols))
+    for s in range(0, 120, 12):  # chunks within a plane and across two
+        model._derivative_block(g.points(s, s + 12)[0], 2)
+    starts = sorted(a for a, _ in sets)
+    assert len(starts) > 1 and len(set(b - a for a, b in sets if b <= model.fourier.t.shape[1])) == 1
+    assert starts == list(range(0, model.fourier.t.shape[1], starts[1]))

@@ -191,7 +191,10 @@ class FourierSeries:
         if self.use_box and separable < len(kappa) * self.nR * ncols:
             X = self.t.shape[1]
             first = order_axes[0]
-            per_col = 16 * (order + 1) * len(keys[first][0]) * int(np.prod(self.shape)) // self.shape[first]
+            # per κ_0 value, not per the chunk's count of them: one slicing for every chunk, so that the sums kept
+            # for the next chunks (`_slots`, per column set) are found again (a chunk across two grid planes sliced
+            # twice as finely, and the new column sets evicted the kept ones: 26 times on an 8³ grid at N = 100)
+            per_col = 16 * (order + 1) * int(np.prod(self.shape)) // self.shape[first]
             step = max(1, min(X, STAGE_BYTES // max(per_col, 1)))
             parts = [self._separable(keys, order_axes, order, slice(s, s + step), wanted) for s in range(0, X, step)]
             return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=-1)
