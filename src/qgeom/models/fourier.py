@@ -288,17 +288,21 @@ class FourierSeries:
         found = [store.get(x) for x in prefixes]
         missing = [i for i, x in enumerate(found) if x is None]
         if missing:
-            parents, values = np.unique(sel_parent[missing]), np.unique(sel_val[missing])
-            first_level = self._first_level(v0[parents], order_axes, order, cols)  # [P, q, m_1, m_2, X]
-            at = (np.searchsorted(parents, sel_parent[missing]), np.searchsorted(values, sel_val[missing]))
-            stage = {}
-            for p0 in range(order + 1):
-                q = order - p0 + 1
-                ph = self._axis_phases(order_axes[1], vals[values], q)  # [V, q, m_1]
-                R = (ph.reshape(-1, m1) @ first_level[:, p0].reshape(len(parents), m1, -1))
-                R = R.reshape(len(parents), len(values), q, m2, X)[at]  # only the prefixes present
-                for p1 in range(q):
-                    stage[(p0, p1)] = R[:, p1]
+            # per κ_0 value (a chunk across two grid planes has two): a kept first level is used in place, not
+            # stacked with the other (a copy of ~60 MB per value on a wide model)
+            stage = {e: np.empty((len(missing), m2, X), complex) for e in
+                     ((p0, p1) for p0 in range(order + 1) for p1 in range(order - p0 + 1))}
+            missing_parent = sel_parent[missing]
+            for parent in np.unique(missing_parent):
+                rows = np.flatnonzero(missing_parent == parent)  # the missing prefixes of this κ_0
+                first_level = self._first_level(v0[parent : parent + 1], order_axes, order, cols)[0]  # [q, m_1, m_2, X]
+                values = vals[sel_val[np.asarray(missing)[rows]]]
+                for p0 in range(order + 1):
+                    q = order - p0 + 1
+                    ph = self._axis_phases(order_axes[1], values, q)  # [V, q, m_1]
+                    R = (ph.reshape(-1, m1) @ first_level[p0].reshape(m1, -1)).reshape(len(rows), q, m2, X)
+                    for p1 in range(q):
+                        stage[(p0, p1)][rows] = R[:, p1]
             new = self._summands(stage, order_axes, order, cols, wanted).swapaxes(0, 1)  # [M, len(wanted), m_2, X]
             if len(missing) == len(found):
                 store.put(prefixes, new)
