@@ -191,18 +191,25 @@ def test_executors_equal_serial_on_a_convention_II_wannier_model():
         assert np.abs(other - serial).max() <= 1e-12 * np.abs(serial).max()
 
 
+def _chunks_and_direct_sums(N, radius, seed, centres_seed, shape, offset, starts, size, *, order):
+    """A random 3D model (convention II with random centres when `centres_seed` is given), chunks of its grid
+    and the textbook derivative block of each."""
+    model = random_model(3, N, radius, seed=seed, lattice=LAT3)
+    tau = None if centres_seed is None else np.random.default_rng(centres_seed).normal(size=(N, 3))
+    if tau is not None:
+        model = OrbitalPositionModel(model, tau)
+    g = make_grid(model, shape, offset=offset)
+    chunks = [g.points(s, s + size)[0] for s in starts]
+    return model, chunks, [direct_block(model.R @ LAT3, model.t, k, order, tau=tau) for k in chunks]
+
+
 @pytest.mark.parametrize("centres", [False, True])
 def test_first_level_sums_are_reused_by_the_next_chunks_of_a_plane(monkeypatch, centres):
     """Consecutive chunks share κ_0 (a plane of the grid): the first-level sums of the last values are kept
     and the box is not even needed; chunks straddling two planes, a cache too small for one value, and
     hopping columns in slices give the direct sum too."""
-    model = random_model(3, 4, 3, seed=3, lattice=LAT3)
-    tau = np.random.default_rng(2).normal(size=(4, 3)) if centres else None
-    if centres:
-        model = OrbitalPositionModel(model, tau)
-    g = make_grid(model, (6, 5, 7), offset="gamma")
-    chunks = [g.points(s, s + 12)[0] for s in range(0, 120, 12)]
-    ref = [direct_block(model.R @ LAT3, model.t, k, 2, tau=tau) for k in chunks]
+    model, chunks, ref = _chunks_and_direct_sums(4, 3, 3, 2 if centres else None, (6, 5, 7), "gamma",
+                                                 range(0, 120, 12), 12, order=2)
     series = model.fourier
     boxes = []
     orig = series._box
@@ -261,15 +268,10 @@ def test_middle_level_sums_are_reused_along_a_grid_line(monkeypatch, centres):
     """3D chunks shorter than a grid line (a wide model's few k-points per chunk) share their (κ_0, κ_1) prefix:
     its middle-level sums are kept, so the next chunk of the line needs no first level; found again although
     κ = k·a/2π rounds differently from chunk to chunk; equal to the direct sum, also when nothing is kept."""
-    model = random_model(3, 3, 4, seed=5, lattice=LAT3)  # 257 R vectors: chunks of 2 k-points take the separable sums
-    tau = np.random.default_rng(3).normal(size=(3, 3)) if centres else None
-    if centres:
-        model = OrbitalPositionModel(model, tau)
-    g = make_grid(model, (3, 3, 14), offset="mp")
-    # the sub-grid-first order (kspace.KGrid._indices) walks the lines of the coarse grid, here (3, 3, 7): 4 lines of
-    # 7 k-points in 14 chunks of 2
-    chunks = [g.points(s, s + 2)[0] for s in range(0, 28, 2)]
-    ref = [direct_block(model.R @ LAT3, model.t, k, 3, tau=tau) for k in chunks]
+    # 257 R vectors: chunks of 2 k-points take the separable sums. The sub-grid-first order (kspace.KGrid._indices)
+    # walks the lines of the coarse grid, here (3, 3, 7): 4 lines of 7 k-points in 14 chunks of 2
+    model, chunks, ref = _chunks_and_direct_sums(3, 4, 5, 3 if centres else None, (3, 3, 14), "mp",
+                                                 range(0, 28, 2), 2, order=3)
     series = model.fourier
     firsts = []
     orig = series._first_level
