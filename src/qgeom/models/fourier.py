@@ -47,7 +47,7 @@ FIRST_LEVEL_CACHE_BYTES = 32 * 2**20
 # chunks hold a few k-points (N = 100 with 2000 R vectors: 6), and without it each chunk sums the whole box
 # again (its κ_0 sums take 134 MB; the last level's summands of a grid line, `_kept_summands`, 21 MB)
 FIRST_LEVEL_MAX_BYTES = 160 * 2**20
-FIRST_LEVEL_SLOTS = 4  # κ_0 values kept per set of hopping columns (a chunk holds one or two)
+FIRST_LEVEL_SLOTS = 4  # κ_0 values (or prefixes) kept per set of hopping columns (a chunk holds one or two)
 
 
 @functools.lru_cache(maxsize=None)
@@ -418,9 +418,10 @@ class FourierSeries:
 
 
 class _FirstLevelSlots:
-    """The first-level sums of the last few κ_0 values (`FourierSeries._first_level`) in one buffer
-    allocated once: arrays kept alive from chunk to chunk would be fresh memory for every chunk (page
-    faults that cost more than the saved level). `get` returns a view, valid until the next `put`."""
+    """The sums of the last few κ_0 values (`FourierSeries._first_level`) or (κ_0, κ_1) prefixes
+    (`FourierSeries._kept_summands`) in one buffer allocated once: arrays kept alive from chunk to chunk would
+    be fresh memory for every chunk (page faults that cost more than the saved level). `get` returns a view,
+    valid until the next `put`."""
 
     def __init__(self, shape: tuple[int, ...], budget: int):
         nbytes = 16 * int(np.prod(shape))
