@@ -285,7 +285,7 @@ def test_middle_level_sums_are_reused_along_a_grid_line(monkeypatch, centres):
             assert np.abs(model._derivative_block(k, 3) - r).max() <= 1e-12 * np.abs(r).max()
         # once per line; without slots nearly every chunk (one straddling two lines takes the direct sums)
         assert len(firsts) == 4 if budget > 16 else len(firsts) >= len(chunks) - 2
-    key = fourier._FirstLevelSlots._key
+    key = fourier._Slots._key
     assert key((0.66, 0.25)) == key((0.6599999999999999, 0.25)) and key(0.66) != key(0.66 + 1e-12)
 
 

@@ -87,12 +87,7 @@ class OpticalConfig(Table):
     @classmethod
     def _omega_text(cls, value):
         """"MIN:MAX:N" (a config file's string, as --mu is written) as [MIN, MAX, N]."""
-        if isinstance(value, str):
-            parts = value.split(":")
-            if len(parts) != 3:
-                raise ValueError(f"expected MIN:MAX:N (e.g. \"0:3:301\") or a list [MIN, MAX, N], got {value!r}")
-            return parts
-        return value
+        return omega_parts(value) if isinstance(value, str) else value
 
     @field_validator("omega")
     @classmethod
@@ -121,6 +116,14 @@ class OpticalConfig(Table):
         return value
 
 
+def omega_parts(text: str) -> list[str]:
+    """"MIN:MAX:N" (the start:stop:num spelling of --mu) as its three parts, for the command line and config files."""
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"expected MIN:MAX:N (e.g. 0:3:301), or the three values MIN MAX N, got {text!r}")
+    return parts
+
+
 class _OmegaCommand(click.Command):
     """Also accepts `--omega MIN:MAX:N` (the `--mu start:stop:num` spelling of the other commands) and
     `--omega=MIN:MAX:N`, as the three values click's `--omega MIN MAX N` takes."""
@@ -138,11 +141,10 @@ class _OmegaCommand(click.Command):
             if value is None:
                 out.append(arg)
                 continue
-            parts = value.split(":")
-            if len(parts) != 3:
-                raise click.BadParameter(f"expected MIN:MAX:N (e.g. 0:3:301) or three values MIN MAX N, got "
-                                         f"{value!r}", ctx=ctx, param_hint="'--omega'")
-            out += ["--omega", *parts]
+            try:
+                out += ["--omega", *omega_parts(value)]
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), ctx=ctx, param_hint="'--omega'") from None
         return super().parse_args(ctx, out)
 
 

@@ -276,7 +276,7 @@ class FourierSeries:
     def _kept_summands(self, keys, order_axes, order: int, cols: slice, wanted) -> tuple[np.ndarray, np.ndarray]:
         """d = 3: the last level's summands [len(wanted), P, m_2, X] (`_summands`) of the chunk's distinct
         (κ_0, κ_1) prefixes, and each k-point's prefix index. The chunks of one grid line share their prefix
-        (a wide model's chunks hold a few k-points): the last prefixes' summands are kept (`_FirstLevelSlots`),
+        (a wide model's chunks hold a few k-points): the last prefixes' summands are kept (`_Slots`),
         and the first two levels are summed only for prefixes not kept, the first only for κ_0 values not kept."""
         (v0, inv0), (vals, inv) = keys[order_axes[0]], keys[order_axes[1]]
         _, first, pre = np.unique(inv0 * len(vals) + inv, return_index=True, return_inverse=True)
@@ -319,7 +319,7 @@ class FourierSeries:
         base = np.exp(2j * np.pi * vals[:, None] * nvec[None, :])
         return np.stack([base * (1j * nvec) ** p for p in range(q)], axis=1)
 
-    def _slots(self, kind: str, tag, shape: tuple[int, ...], cols: slice) -> "_FirstLevelSlots":
+    def _slots(self, kind: str, tag, shape: tuple[int, ...], cols: slice) -> "_Slots":
         """The per-thread store of one level's sums (`kind`) for the column set `cols`: up to FIRST_LEVEL_SLOTS
         values within FIRST_LEVEL_CACHE_BYTES over the column sets, and at least one while that takes no more
         than FIRST_LEVEL_MAX_BYTES."""
@@ -334,13 +334,13 @@ class FourierSeries:
                 budget = max(budget, one)
             if sum(x.buffer.nbytes for x in stores.values()) + budget > max(FIRST_LEVEL_CACHE_BYTES, FIRST_LEVEL_MAX_BYTES):
                 stores.clear()  # another derivative order or summation order took over
-            stores[tag] = _FirstLevelSlots(shape, budget)
+            stores[tag] = _Slots(shape, budget)
         return stores[tag]
 
     def _first_level(self, vals: np.ndarray, order_axes, order: int, cols: slice) -> np.ndarray:
         """S_0[κ_a, p; m…, X] = Σ_{n_a} e^{2πi κ_a n_a} (i n_a)^p t[n_a, m…, X] on the box (its other axes in
         `order_axes` order) for the values `vals` of the first summation axis a = order_axes[0]. The chunks of
-        one plane of a grid share κ_a: the last values' sums are kept (`_FirstLevelSlots`) for the next chunks,
+        one plane of a grid share κ_a: the last values' sums are kept (`_Slots`) for the next chunks,
         which then need neither the box nor this level."""
         X = min(cols.stop, self.t.shape[1]) - cols.start
         shape = (order + 1,) + tuple(self.shape[b] for b in order_axes[1:]) + (X,)
@@ -417,7 +417,7 @@ class FourierSeries:
         return steps
 
 
-class _FirstLevelSlots:
+class _Slots:
     """The sums of the last few κ_0 values (`FourierSeries._first_level`) or (κ_0, κ_1) prefixes
     (`FourierSeries._kept_summands`) in one buffer allocated once: arrays kept alive from chunk to chunk would
     be fresh memory for every chunk (page faults that cost more than the saved level). `get` returns a view,
