@@ -11,6 +11,7 @@ from qgeom.bands import Bands
 from qgeom.optical import ALL_TERMS, chunk_response, kernels
 from qgeom.observables import resolve
 from qgeom.optical.scissors import Scissors
+from qgeom.optical import spectral
 from qgeom.optical.spectral import TIGHT
 from qgeom.optical.terms import NUMERATOR_OF, PAIR_CUT, Chunk, Transition, kernel_of, prefactor
 
@@ -42,6 +43,17 @@ def direct(b, wk, obs, omega_all, *, mu, kT, tau, gamma, kind, scissors=None):
     return out
 
 
+@pytest.fixture(params=["one_table", "blocked"])
+def table_blocks(request, monkeypatch):
+    """As configured (every frequency in one table, all groups in one batch here), or in blocks of 4 signed
+    frequencies (of unequal lengths, 18 = 4 + 5 + 4 + 5 or 12 = 4 + 4 + 4) and batches of 16 groups: the
+    sums must not depend on how the contraction is tiled."""
+    if request.param == "blocked":
+        monkeypatch.setattr(spectral, "FREQ_BLOCK", 4)
+        monkeypatch.setattr(spectral, "TABLE_SIZE", 64)
+    return request.param
+
+
 def copy(tables: dict) -> dict:
     return {name: t.copy() for name, t in tables.items()}
 
@@ -56,7 +68,7 @@ def split_blocks(b, spread):
 
 
 @pytest.mark.parametrize("case", ["pz_lorentzian", "pz_gaussian", "current_scissors", "pz_slope", "pz_split"])
-def test_contraction_equals_direct_sum(case, mbt, mbt_kpoints):
+def test_contraction_equals_direct_sum(case, mbt, mbt_kpoints, table_blocks):
     model, gamma = mbt[1], 4e-3
     obs = resolve(model, "current_x" if case == "current_scissors" else "layer_polarization")
     b = Bands.from_model(model, mbt_kpoints, order=2)
@@ -192,7 +204,7 @@ def test_v_lam_on_the_transition_blocks_equals_the_full_commutator(observable):
 
 
 @pytest.mark.parametrize("case", ["pz_degenerate", "current_scissors", "nondegenerate", "none_flagged"])
-def test_first_returns_the_part_over_the_flagged_states(case, mbt, mbt_kpoints):
+def test_first_returns_the_part_over_the_flagged_states(case, mbt, mbt_kpoints, table_blocks):
     """chunk_response(first=flags): the same sums as without, and beside them the part over the
     transitions from or to the flagged states — what only=flags evaluates on its own (the optical
     near-degenerate diagnostic reads it from the main evaluation). With degenerate groups (Kramers

@@ -98,30 +98,34 @@ class Tables:
     """Kernel tables g(x0 + freq) and slopes g'(x0 + freq), [len(x0), nfreq], of the kernels `names`
     (keys of PARITY; "adiabatic" at η = γ; "r" and "r2" for the Lorentzian only): the values of `delta`,
     `principal`, `finite_part2` and `adiabatic` up to rounding, computed together (they share
-    r = 1/(x²+γ²), or Dawson's D(x/γ) for the Gaussian) and in place, in buffers of `batch` rows kept
-    between calls: a fresh MB-sized array per operation costs page faults that outweigh its arithmetic
-    several times."""
+    r = 1/(x²+γ²), or Dawson's D(x/γ) for the Gaussian) and in place, in buffers of `batch` × len(freq)
+    elements kept between calls: a fresh MB-sized array per operation costs page faults that outweigh its
+    arithmetic several times."""
 
     def __init__(self, names, gamma: float, kind: str, batch: int, freq: np.ndarray):
         self.names, self.gamma, self.kind, self.freq = set(names), gamma, kind, freq
-        self._shape = (batch, len(freq))
+        self._size = batch * len(freq)
         self._buf = {}
+        self._cols = len(freq)
 
     def _out(self, key: str, rows: int) -> np.ndarray:
         if key not in self._buf:
-            self._buf[key] = np.empty(self._shape)
-        return self._buf[key][:rows]
+            self._buf[key] = np.empty(self._size)
+        return self._buf[key][: rows * self._cols].reshape(rows, self._cols)
 
-    def __call__(self, x0: np.ndarray, slopes: bool = False):
-        """({name: g}, {name: g'} or None): views of the buffers, valid until the next call."""
+    def __call__(self, x0: np.ndarray, slopes: bool = False, block: slice = slice(None)):
+        """({name: g}, {name: g'} or None) at the frequencies freq[block]: contiguous views of the buffers,
+        valid until the next call."""
         n = len(x0)
+        freq = self.freq[block]
+        self._cols = len(freq)
         if self.kind == "lorentzian" and not slopes and not self.names & {"principal", "finite_part2"}:
             # only r = 1/(x² + γ²) and its multiples, which read neither x nor x²: x, x² and r in one buffer
             # (the same arithmetic; the tables the GEMMs then read stay in cache)
-            r = np.add(x0[:, None], self.freq[None, :], out=self._out("r", n))
+            r = np.add(x0[:, None], freq[None, :], out=self._out("r", n))
             x, x2 = None, np.multiply(r, r, out=r)
         else:
-            x = np.add(x0[:, None], self.freq[None, :], out=self._out("x", n))
+            x = np.add(x0[:, None], freq[None, :], out=self._out("x", n))
             x2 = np.multiply(x, x, out=self._out("x2", n))
             r = self._out("r", n) if self.kind == "lorentzian" or "adiabatic" in self.names else None
         if r is not None:

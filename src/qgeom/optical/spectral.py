@@ -31,6 +31,9 @@ from .terms import Chunk
 
 TIGHT = 1e-8  # block spread / γ below which its transitions share one kernel (first order in δ)
 TABLE_SIZE = OPTICAL_TABLE  # elements per kernel table [groups, nfreq] (400 kB: tables stay in cache for the GEMM)
+# signed frequencies per kernel table: with thousands of ω a table of TABLE_SIZE elements would hold a few groups,
+# and each GEMM (K = groups) would read and write the whole [columns, nfreq] accumulator for them
+FREQ_BLOCK = 512
 
 # Each kernel of `terms.kernel_of` as a sum of real kernels of definite parity with complex coefficients.
 KERNEL_PARTS = {
@@ -129,29 +132,37 @@ def contract(tr: Transitions, omega_all: np.ndarray, numerators: dict, weights: 
 def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, gamma: float, bkind: str):
     """{(numerator, table): [nfreq, ncol] complex} = Σ_groups g(freq + x̄) ΣN + g'(freq + x̄) ΣδN per numerator
     (sums: {name: (ΣN, ΣδN or None)}, `Transitions.sums`) and kernel table g it is contracted with (`readers`), in
-    batches of groups (TABLE_SIZE): per batch one `kernels.Tables` entry per table and one real GEMM per
-    (numerator, table) on (re, im) interleaved columns. Returned with the same over the first `tr.n_first`
-    groups (None when that is None): the batches stop at that group, and the sums so far are kept."""
+    blocks of at most FREQ_BLOCK frequencies and, within each, batches of groups (TABLE_SIZE elements a table):
+    per batch one `kernels.Tables` entry per table and one real GEMM per (numerator, table) on (re, im)
+    interleaved columns. Returned with the same over the first `tr.n_first` groups (None when that is None):
+    the batches stop at that group, and the sums so far are kept."""
     # [column, freq]: columnsᵀ @ table is the faster GEMM layout (1.3–1.5× on these shapes)
     acc = {(name, table): np.zeros((2 * sums[name][0].shape[1], len(freq)))
            for name, tables in readers.items() for table in tables}
+    first = None if tr.n_first is None else {key: np.empty_like(a) for key, a in acc.items()}
     real = {name: (W.view(float), None if V is None else V.view(float)) for name, (W, V) in sums.items()}
-    batch = max(16, TABLE_SIZE // len(freq))
+    nblocks = -(-len(freq) // FREQ_BLOCK)
+    edges = [len(freq) * i // nblocks for i in range(nblocks + 1)]  # blocks of equal length (±1)
+    width = edges[1]
+    batch = max(16, TABLE_SIZE // width)
     evaluate = kernels.Tables({table for _, table in acc}, gamma, bkind, batch, freq)
     ngroups = len(tr.x)
-    first = None
-    for lo, hi in ((0, ngroups),) if tr.n_first is None else ((0, tr.n_first), (tr.n_first, ngroups)):
-        for s in range(lo, hi, batch):
-            sl = slice(s, min(s + batch, hi))
-            spread = bool(tr.spread[sl].any())
-            val, der = evaluate(tr.x[sl], slopes=spread)
-            for (name, table), a in acc.items():
-                W, V = real[name]
-                a += W[sl].T @ val[table]
-                if spread:
-                    a += V[sl].T @ der[table]
-        if tr.n_first is not None and first is None:
-            first = {key: a.copy() for key, a in acc.items()}
+    segments = ((0, ngroups),) if tr.n_first is None else ((0, tr.n_first), (tr.n_first, ngroups))
+    for block in (slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])):
+        out = {key: a[:, block] for key, a in acc.items()}
+        for lo, hi in segments:
+            for s in range(lo, hi, batch):
+                sl = slice(s, min(s + batch, hi))
+                spread = bool(tr.spread[sl].any())
+                val, der = evaluate(tr.x[sl], slopes=spread, block=block)
+                for (name, table), a in out.items():
+                    W, V = real[name]
+                    a += W[sl].T @ val[table]
+                    if spread:
+                        a += V[sl].T @ der[table]
+            if first is not None and hi == tr.n_first:
+                for key, a in out.items():
+                    first[key][:, block] = a
 
     def complex_rows(acc):
         return {key: np.ascontiguousarray(a.T).view(complex) for key, a in acc.items()}
