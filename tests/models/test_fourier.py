@@ -144,12 +144,15 @@ def test_block_along_some_axes_is_those_columns_of_the_full_block(axes):
     np.testing.assert_allclose(derivative_block(plain, k, 3, axes), full[:, :, cols], rtol=0, atol=1e-12 * np.abs(full).max())
 
 
-@pytest.mark.parametrize("box_cache", [256 * 2**20, 0])
+@pytest.mark.parametrize("box_cache, box_slice", [(256 * 2**20, None), (0, None), (0, 16 * 7**3 * 3)])
 @pytest.mark.parametrize("centres", [False, True])
-def test_wide_hopping_sets_are_evaluated_in_slices(monkeypatch, box_cache, centres):
-    """Slices of the hopping columns, each with its own Leibniz coefficients (convention II)."""
-    monkeypatch.setattr(fourier, "STAGE_BYTES", 4096)
+def test_wide_hopping_sets_are_evaluated_in_slices(monkeypatch, box_cache, box_slice, centres):
+    """Slices of the hopping columns, each with its own Leibniz coefficients (convention II); a box too large
+    to keep built in pieces of a few columns (3 of the 15 of a 7³ box, all in one slice) in a reused buffer."""
+    monkeypatch.setattr(fourier, "STAGE_BYTES", 4096 if box_slice is None else 2**30)
     monkeypatch.setattr(fourier, "BOX_CACHE_BYTES", box_cache)
+    if box_slice:
+        monkeypatch.setattr(fourier, "BOX_SLICE_BYTES", box_slice)
     model = random_model(3, 5, 3, seed=2, lattice=LAT3)
     tau = np.random.default_rng(8).normal(size=(5, 3)) if centres else None
     if centres:
@@ -213,7 +216,7 @@ def test_first_level_sums_are_reused_by_the_next_chunks_of_a_plane(monkeypatch, 
     series = model.fourier
     boxes = []
     orig = series._box
-    monkeypatch.setattr(series, "_box", lambda cols: boxes.append(cols) or orig(cols))
+    monkeypatch.setattr(series, "_box", lambda cols, axes: boxes.append(cols) or orig(cols, axes))
     for budget, step in ((fourier.FIRST_LEVEL_CACHE_BYTES, None), (16, None), (fourier.FIRST_LEVEL_CACHE_BYTES, 4096)):
         monkeypatch.setattr(fourier, "FIRST_LEVEL_CACHE_BYTES", budget)
         monkeypatch.setattr(fourier, "FIRST_LEVEL_MAX_BYTES", budget)  # 16: not even one value is kept

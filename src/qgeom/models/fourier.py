@@ -31,6 +31,7 @@ from __future__ import annotations
 import functools
 import itertools
 import threading
+from collections.abc import Iterator
 from math import comb
 
 import numpy as np
@@ -41,6 +42,7 @@ STAGE_BYTES = 64 * 2**20  # largest intermediate of the separable sums; wider ho
 SEPARABLE_ADVANTAGE = 1.5  # separable form taken when its flop count is this much below the direct one
 CHUNK_HINT = 256  # k-points per chunk that amortize the first summation levels (measured on bcc Fe)
 BOX_CACHE_BYTES = 256 * 2**20  # the zero-filled box of hoppings is kept only below this size
+BOX_SLICE_BYTES = 32 * 2**20  # ... a larger one is built for the first level in pieces of columns of this size
 # first-level sums kept for the next chunks (those of one plane of a grid share κ_0), per thread: a few MB each
 FIRST_LEVEL_CACHE_BYTES = 32 * 2**20
 # ... and at least the current value's for every column set while they need no more than this: a wide model's
@@ -116,21 +118,41 @@ class FourierSeries:
         """k-points per chunk the separable sums want (None: direct sums, any chunk size is fine)."""
         return CHUNK_HINT if self.use_box else None
 
-    def _box(self, cols: slice) -> np.ndarray:
-        """Hopping columns `cols` on the zero-filled box of lattice vectors [m_0, …, m_d−1, ncols]
-        (cached whole when small; wide hopping sets are boxed slice by slice)."""
+    def _box(self, cols: slice, order_axes) -> Iterator[tuple[slice, np.ndarray]]:
+        """Hopping columns `cols` on the zero-filled box of lattice vectors, axes in the summation order
+        `order_axes`, columns last: pieces (columns relative to `cols`, box [m…, x]). One piece, a view of the
+        whole box kept while it takes ≤ BOX_CACHE_BYTES; a larger box in pieces of ≤ BOX_SLICE_BYTES, each
+        valid until the next, in one buffer per thread (a fresh box of a few hundred MB per first level —
+        N = 100 with 2000 R vectors: 380 MB — cost more in page faults than its sums, and added to the peak
+        memory)."""
+        X = min(cols.stop, self.t.shape[1]) - cols.start
         cached = self.__dict__.get("_box_cache")
+        if cached is None and 16 * int(np.prod(self.shape)) * self.t.shape[1] <= BOX_CACHE_BYTES:
+            cached = np.zeros(self.shape + (self.t.shape[1],), complex)
+            cached[tuple((self.n - self.lo).T)] = self.t  # R vectors are unique (merged by the model)
+            self._box_cache = cached
         if cached is not None:
-            return cached[..., cols]
-        X = self.t.shape[1]
-        cache = 16 * int(np.prod(self.shape)) * X <= BOX_CACHE_BYTES
-        sub = self.t if cache else self.t[:, cols]
-        box = np.zeros(self.shape + (sub.shape[1],), complex)
-        box[tuple((self.n - self.lo).T)] = sub  # R vectors are unique (merged by the model)
-        if cache:
-            self._box_cache = box
-            return box[..., cols]
-        return box
+            yield slice(0, X), cached[..., cols].transpose(*order_axes, self.dim)
+            return
+        shape = tuple(self.shape[a] for a in order_axes)
+        size = int(np.prod(shape))
+        step = max(1, min(X, BOX_SLICE_BYTES // (16 * size)))
+        local = self._thread_local()
+        if getattr(local, "box", None) is None or local.box.size < step * size:
+            local.box = np.empty(step * size, complex)
+        index = tuple((self.n - self.lo)[:, a] for a in order_axes)
+        for s in range(0, X, step):
+            x = min(step, X - s)
+            box = local.box[: size * x].reshape(shape + (x,))
+            box.fill(0)
+            box[index] = self.t[:, cols.start + s : cols.start + s + x]
+            yield slice(s, s + x), box
+
+    def _thread_local(self) -> threading.local:
+        """Per-thread state (kept sums, the box buffer): a threaded executor's chunks never share it."""
+        if "_local" not in self.__dict__:
+            self._local = threading.local()
+        return self._local
 
     # -- public ------------------------------------------------------------------------------------
 
@@ -323,9 +345,7 @@ class FourierSeries:
         """The per-thread store of one level's sums (`kind`) for the column set `cols`: up to FIRST_LEVEL_SLOTS
         values within FIRST_LEVEL_CACHE_BYTES over the column sets, and at least one while that takes no more
         than FIRST_LEVEL_MAX_BYTES."""
-        if "_local" not in self.__dict__:
-            self._local = threading.local()  # per thread: a threaded executor's chunks never share slots
-        stores = self._local.__dict__.setdefault(kind, {})
+        stores = self._thread_local().__dict__.setdefault(kind, {})
         if tag not in stores:
             slices = -(-self.t.shape[1] // (cols.stop - cols.start))  # the column sets a block goes through
             one = 16 * int(np.prod(shape))  # bytes of one value's sums
@@ -348,10 +368,18 @@ class FourierSeries:
         found = [store.get(v) for v in vals.tolist()]
         missing = [i for i, x in enumerate(found) if x is None]
         if missing:
-            box = self._box(cols).transpose(*order_axes, self.dim)  # axes in summation order, columns last
-            m = box.shape[0]
-            ph = self._axis_phases(order_axes[0], vals[missing], order + 1)  # [V, q, m]
-            R = (ph.reshape(-1, m) @ box.reshape(m, -1)).reshape((len(missing), order + 1) + box.shape[1:])
+            m = self.shape[order_axes[0]]
+            ph = self._axis_phases(order_axes[0], vals[missing], order + 1).reshape(-1, m)  # [V·q, m]
+            # one new value (a chunk inside a plane): summed straight into the slot that keeps it (a wide model's
+            # sums of one κ_0 take ~130 MB, which a copy into the slot would hold twice)
+            R = store.reserve(vals[0]) if len(missing) == len(vals) == 1 else None
+            if R is None:
+                R = np.empty((len(missing),) + shape, complex)
+            for sub, box in self._box(cols, order_axes):  # box [m, m…, x]: axes in summation order, columns last
+                if sub.stop - sub.start == X:
+                    np.matmul(ph, box.reshape(m, -1), out=R.reshape(len(ph), -1))
+                else:
+                    R[..., sub] = (ph @ box.reshape(m, -1)).reshape(R.shape[:-1] + box.shape[-1:])
             if len(missing) == len(vals):
                 store.put(vals.tolist(), R)
                 return R
@@ -448,10 +476,23 @@ class _Slots:
             if v in self.slot:
                 self.slot[v] = self.slot.pop(v)
                 continue
-            free = set(range(n)) - set(self.slot.values())
-            i = free.pop() if free else self.slot.pop(next(iter(self.slot)))
-            self.buffer[i] = x
-            self.slot[v] = i
+            self.buffer[self._claim(v)] = x
+
+    def reserve(self, value) -> np.ndarray | None:
+        """The slot [1, …] that keeps `value` from now on, to be written in place (`put` then finds it kept),
+        or None when nothing may be kept. Evicts the least recently put value: no view of it may be in use."""
+        if not len(self.buffer):
+            return None
+        i = self._claim(self._key(value))
+        return self.buffer[i : i + 1]
+
+    def _claim(self, key) -> int:
+        """A slot for `key` (a free one, else the least recently put one's), registered as the most recent."""
+        self.slot.pop(key, None)
+        free = set(range(len(self.buffer))) - set(self.slot.values())
+        i = free.pop() if free else self.slot.pop(next(iter(self.slot)))
+        self.slot[key] = i
+        return i
 
 
 @functools.lru_cache(maxsize=32)
