@@ -197,7 +197,8 @@ def test_optical_estimate_is_per_chunk_in_the_frequencies():
     many = resources.estimate(nbands=16, dim=3, npoints=20**3, nR=19, n_omega=2000)
     few = resources.estimate(nbands=16, dim=3, npoints=20**3, nR=19, n_omega=5)
     assert many.bytes < 2**30 and many.bytes < 2 * few.bytes
-    assert many.seconds > 3 * few.seconds  # the contraction's time still grows with ω
+    # the contraction's time still grows with ω, slowly beyond a few hundred (far transitions interpolated)
+    assert 1.5 * few.seconds < many.seconds < 3 * few.seconds
 
 
 def test_optical_chunks_of_large_models_stay_within_the_chunk_memory():

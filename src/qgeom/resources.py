@@ -14,12 +14,15 @@ The model is deliberately simple — an order of magnitude, not a benchmark:
             kernel tables, 256·d²·nω B + 64·OPTICAL_TABLE B, are per chunk), and the chunk sums
             (8·nμ·nω·64 B each), plus the list of chunk bounds (GaAs, 20³, 2000 ω: ~0.3 GiB estimated,
             283 MB peak RSS measured; the ω term per k-point it had before estimated 19 GiB);
-  time    = k-points × c × (N³·3.5 + 225·min(N, 20)² + m·N²·8·(1+d) + N²·(8·nμ + 0.8·nω) ops) at RATE ops/s
+  time    = k-points × c × (N³·3.5 + 225·min(N, 20)² + m·N²·8·(1+d) + N²·(8·nμ + 0.8·n_ω) ops) at RATE ops/s
             per worker: the eigensolve (batched, ~2, 36 and 500 µs per k-point at N = 4, 16 and 64 on one core,
             measured 2.4, 36 and 470), the Fourier sums — m = #R^(1/d) + 1 is the extent of the box of R vectors
             along an axis: on a grid they run axis by axis (`models.fourier`), so their cost per k-point is
             the last axis's, not #R (the direct sum, ~50× more for bcc Fe's 1367 R vectors) — and the μ, ω
-            sweeps (nω: the signed frequencies ±ω of an optical run); c = the integrand's `relative_cost` (1 if it has none): the work per k-point beyond
+            sweeps (nω: the signed frequencies ±ω of an optical run, n_ω = min(nω, 400) + 0.11·(nω − 400)⁺: beyond a
+            few hundred, most transitions are far from most blocks of frequencies and are interpolated from
+            Chebyshev points, `optical.spectral`; measured / estimated on GaAs 14³ and 1T′-MoS₂ 40² at 50–4000 ω:
+            1.0–1.3); c = the integrand's `relative_cost` (1 if it has none): the work per k-point beyond
             those, e.g. `dc.expansion`'s sums over states for each requested component.
 """
 
@@ -36,6 +39,10 @@ from ._validation import QgeomInputError
 RATE = 2e9  # effective operations per second and worker (BLAS-heavy numpy on one core)
 OPTICAL_TABLE = 51_200  # elements of one optical kernel table [groups, nfreq] (`optical.spectral.TABLE_SIZE`; the size guard counts it)
 MAX_SECONDS = 30 * 86400.0  # refuse runs estimated beyond a month
+# the optical contraction's cost per signed frequency (module docstring): full up to DIRECT_FREQUENCIES, then
+# FAR_FREQUENCY_COST of it (fitted to GaAs 14³ and 1T′-MoS₂ 40², current_x, 50–4000 ω)
+DIRECT_FREQUENCIES = 400
+FAR_FREQUENCY_COST = 0.11
 MEMORY_FRACTION = 0.8  # of the available memory: the rest for the OS, other processes, estimate error
 _FORCE = contextvars.ContextVar("qgeom_force", default=False)
 
@@ -102,7 +109,9 @@ def point_ops(*, nbands: int, dim: int, nR: int = 0, n_mu: int = 1, n_omega: int
     # LAPACK's N³ and numpy's per-matrix work outside it, ∝ N² up to N ≈ 20 and then flat (batched eigh, one
     # thread: 2.4, 8, 36, 100, 270, 470 µs at N = 4, 8, 16, 32, 48, 64 against 1.9, 8, 36, 102, 239, 504 here)
     eigensolve = 3.5 * N**3 + 225.0 * min(N, 20) ** 2
-    return eigensolve + 8.0 * box * N * N * (1 + d) + N * N * (8.0 * max(1, int(n_mu)) + 0.8 * max(0, int(n_omega)))
+    n_omega = max(0, int(n_omega))
+    omega = min(n_omega, DIRECT_FREQUENCIES) + FAR_FREQUENCY_COST * max(0, n_omega - DIRECT_FREQUENCIES)
+    return eigensolve + 8.0 * box * N * N * (1 + d) + N * N * (8.0 * max(1, int(n_mu)) + 0.8 * omega)
 
 
 def model_point_ops(model, **kwargs) -> float:

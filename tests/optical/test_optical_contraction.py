@@ -236,3 +236,44 @@ def test_first_returns_the_part_over_the_flagged_states(case, mbt, mbt_kpoints, 
             assert not part[term].any(), term
         else:  # a genuine part: neither nothing nor everything
             assert 1e-3 * scale < np.abs(part[term]).max() and np.abs(whole[term] - part[term]).max() > 1e-3 * scale, term
+
+
+@pytest.mark.parametrize("case", ["pz_lorentzian", "current_scissors", "pz_slope", "pz_gaussian"])
+def test_far_groups_interpolated_from_chebyshev_points_equal_the_direct_sum(case, mbt, mbt_kpoints, monkeypatch):
+    """Hundreds of frequencies in blocks of ~60: the groups whose resonance lies far from a block are summed at
+    its Chebyshev points and interpolated (`spectral._far_from`) — the direct sum to 1e-12, with slopes (spread
+    groups), scissors and the part over flagged states; most (group, block) pairs are far. The Gaussian's
+    kernels are never interpolated."""
+    monkeypatch.setattr(spectral, "FREQ_BLOCK", 64)
+    far = []
+    orig = spectral._far_from
+    monkeypatch.setattr(spectral, "_far_from", lambda f, x: far.append(orig(f, x)) or far[-1])
+    model, gamma = mbt[1], 4e-3
+    obs = resolve(model, "current_x" if case == "current_scissors" else "layer_polarization")
+    b = Bands.from_model(model, mbt_kpoints, order=2)
+    if case == "pz_slope":
+        b = split_blocks(b, 1e-3 * TIGHT * gamma)
+    kind = "gaussian" if case == "pz_gaussian" else "lorentzian"
+    sc = Scissors(0.03, 4) if case == "current_scissors" else None
+    omega = np.linspace(-0.25, 0.35, 241)  # 367 distinct ±ω: 6 blocks
+    wk = np.linspace(0.5, 1.5, b.nk) / b.nk
+    kw = dict(mu=0.01, tau=0.25, gamma=gamma, scissors=sc)
+    fast = chunk_response(b, wk, obs, ALL_TERMS, omega, temperature=2e-3, bkind=kind, **kw)
+    ref = direct(b, wk, obs, omega, kT=2e-3, kind=kind, **kw)
+    for term in ALL_TERMS:
+        scale = np.abs(ref[term]).max()
+        assert scale > 0, term
+        assert np.abs(fast[term] - ref[term]).max() < 1e-12 * scale, term
+    if kind == "gaussian":
+        assert not far
+        return
+    assert len(far) == 6 and 0.5 < np.concatenate(far).mean() < 1.0
+    flags = np.random.default_rng(7).random((b.nk, b.nbands)) < 0.3
+    flags |= flags[:, np.arange(b.nbands) ^ 1]
+    whole, part = chunk_response(b, wk, obs, ALL_TERMS, omega, temperature=2e-3, bkind=kind, first=flags, **kw)
+    only = chunk_response(b, wk, obs, ALL_TERMS, omega, temperature=2e-3, bkind=kind, only=flags, **kw)
+    for term in ALL_TERMS:
+        scale = np.abs(fast[term]).max()
+        assert np.abs(whole[term] - fast[term]).max() <= 1e-13 * scale, term
+        assert np.abs(part[term] - only[term]).max() <= 1e-12 * scale, term
+        assert 1e-3 * scale < np.abs(part[term]).max(), term

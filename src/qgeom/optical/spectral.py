@@ -17,6 +17,12 @@ work (kernel tables and GEMMs over [transitions, ω]) is as small as the exact f
    numerator, not one with the columns of all numerators side by side: no copy of them, and OpenBLAS
    runs the 2d² = 18 rows of a 3D numerator at ~1.4× the flop rate of 36 or 54 (measured on this
    machine, single thread).
+4. Far transitions. The frequencies are taken in blocks (FREQ_BLOCK); for a transition whose resonance lies
+   far from a block (FAR half-widths from its centre), the Lorentzian's kernels — rational, with poles at
+   −x ± iγ only — are smooth on the block: they are evaluated at FAR_NODES Chebyshev points and interpolated
+   to its frequencies (a [nodes, freq] matrix per block), so that such a transition costs FAR_NODES table
+   entries and GEMM columns per block instead of one per frequency. With thousands of ω most (transition,
+   block) pairs are far. The Gaussian's kernels (Dawson's function grows off the real axis) stay direct.
 """
 
 from __future__ import annotations
@@ -34,6 +40,11 @@ TABLE_SIZE = OPTICAL_TABLE  # elements per kernel table [groups, nfreq] (400 kB:
 # signed frequencies per kernel table: with thousands of ω a table of TABLE_SIZE elements would hold a few groups,
 # and each GEMM (K = groups) would read and write the whole [columns, nfreq] accumulator for them
 FREQ_BLOCK = 512
+# Groups whose resonance lies ≥ FAR half-widths from a block's centre: their kernels are interpolated from
+# FAR_NODES Chebyshev points (module doc, 4): ρ ≥ 5.8, truncation ~ρ^−28 ≈ 1e-21, below the rounding of the
+# arguments f + x̄ that the direct tables have too (~1e-13 of a term at a resonance a few meV away)
+FAR = 3.0
+FAR_NODES = 28
 
 # Each kernel of `terms.kernel_of` as a sum of real kernels of definite parity with complex coefficients.
 KERNEL_PARTS = {
@@ -134,8 +145,9 @@ def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, ga
     (sums: {name: (ΣN, ΣδN or None)}, `Transitions.sums`) and kernel table g it is contracted with (`readers`), in
     blocks of at most FREQ_BLOCK frequencies and, within each, batches of groups (TABLE_SIZE elements a table):
     per batch one `kernels.Tables` entry per table and one real GEMM per (numerator, table) on (re, im)
-    interleaved columns. Returned with the same over the first `tr.n_first` groups (None when that is None):
-    the batches stop at that group, and the sums so far are kept."""
+    interleaved columns. Groups far from a block (`_far_from`) are summed at its Chebyshev points and
+    interpolated (module doc, 4). Returned with the same over the first `tr.n_first` groups (None when that is
+    None): the batches stop at that group, and the sums so far are kept."""
     # [column, freq]: columnsᵀ @ table is the faster GEMM layout (1.3–1.5× on these shapes)
     acc = {(name, table): np.zeros((2 * sums[name][0].shape[1], len(freq)))
            for name, tables in readers.items() for table in tables}
@@ -143,23 +155,32 @@ def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, ga
     real = {name: (W.view(float), None if V is None else V.view(float)) for name, (W, V) in sums.items()}
     nblocks = -(-len(freq) // FREQ_BLOCK)
     edges = [len(freq) * i // nblocks for i in range(nblocks + 1)]  # blocks of equal length (±1)
-    width = edges[1]
-    batch = max(16, TABLE_SIZE // width)
-    evaluate = kernels.Tables({table for _, table in acc}, gamma, bkind, batch, freq)
+    blocks = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+    names = {table for _, table in acc}
+    batch = max(16, TABLE_SIZE // edges[1])
+    evaluate = kernels.Tables(names, gamma, bkind, batch, freq)
+    # the far groups' tables at every block's Chebyshev points (rational kernels only: the Lorentzian's)
+    far = bkind == "lorentzian" and edges[1] >= 2 * FAR_NODES
+    if far:
+        nodes, interpolate = zip(*(_chebyshev_interpolation(freq[block]) for block in blocks))
+        far_batch = max(16, TABLE_SIZE // FAR_NODES)
+        at_nodes = kernels.Tables(names, gamma, bkind, far_batch, np.concatenate(nodes))
     ngroups = len(tr.x)
     segments = ((0, ngroups),) if tr.n_first is None else ((0, tr.n_first), (tr.n_first, ngroups))
-    for block in (slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])):
+    for b, block in enumerate(blocks):
         out = {key: a[:, block] for key, a in acc.items()}
+        is_far = _far_from(freq[block], tr.x) if far else None
         for lo, hi in segments:
-            for s in range(lo, hi, batch):
-                sl = slice(s, min(s + batch, hi))
-                spread = bool(tr.spread[sl].any())
-                val, der = evaluate(tr.x[sl], slopes=spread, block=block)
-                for (name, table), a in out.items():
-                    W, V = real[name]
-                    a += W[sl].T @ val[table]
-                    if spread:
-                        a += V[sl].T @ der[table]
+            if is_far is None or not is_far[lo:hi].any():
+                _add_batches(out, tr, real, slice(lo, hi), evaluate, block, batch)
+            else:
+                groups = np.arange(lo, hi)
+                _add_batches(out, tr, real, groups[~is_far[lo:hi]], evaluate, block, batch)
+                sums_at_nodes = {key: np.zeros((len(a), FAR_NODES)) for key, a in out.items()}
+                _add_batches(sums_at_nodes, tr, real, groups[is_far[lo:hi]], at_nodes,
+                             slice(b * FAR_NODES, (b + 1) * FAR_NODES), far_batch)
+                for key, a in out.items():
+                    a += sums_at_nodes[key] @ interpolate[b]
             if first is not None and hi == tr.n_first:
                 for key, a in out.items():
                     first[key][:, block] = a
@@ -168,3 +189,47 @@ def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, ga
         return {key: np.ascontiguousarray(a.T).view(complex) for key, a in acc.items()}
 
     return complex_rows(acc), None if first is None else complex_rows(first)
+
+
+def _add_batches(out: dict, tr: Transitions, real: dict, groups, tables: "kernels.Tables", block: slice,
+                 batch: int) -> None:
+    """out[(name, table)] [ncol, F] += Σ over `groups` (a slice or indices) of W g(f + x̄) + V g'(f + x̄) at the
+    frequencies tables.freq[block], in batches of `batch` groups."""
+    n = groups.stop - groups.start if isinstance(groups, slice) else len(groups)
+    for s in range(0, n, batch):
+        sel = (slice(groups.start + s, groups.start + min(s + batch, n)) if isinstance(groups, slice)
+               else groups[s : s + batch])
+        spread = bool(tr.spread[sel].any())
+        val, der = tables(tr.x[sel], slopes=spread, block=block)
+        for (name, table), a in out.items():
+            W, V = real[name]
+            a += W[sel].T @ val[table]
+            if spread:
+                a += V[sel].T @ der[table]
+
+
+def _chebyshev_interpolation(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nodes [P], K [P, F]): the P = FAR_NODES Chebyshev points of the first kind on [f[0], f[-1]] and the
+    barycentric interpolation matrix from them to the frequencies f (sorted): p(f) = p(nodes) @ K for every
+    polynomial p of degree < P (numerically stable: Berrut & Trefethen, SIAM Rev. 46, 501 (2004))."""
+    c, h = 0.5 * (f[0] + f[-1]), 0.5 * (f[-1] - f[0])
+    theta = np.pi * (np.arange(FAR_NODES) + 0.5) / FAR_NODES
+    u_nodes = np.cos(theta)
+    w = (-1.0) ** np.arange(FAR_NODES) * np.sin(theta)
+    D = (f[None, :] - c) / h - u_nodes[:, None]  # [P, F]
+    hit = D == 0.0
+    D[hit] = 1.0
+    K = w[:, None] / D
+    K /= K.sum(axis=0)
+    on_node = hit.any(axis=0)
+    K[:, on_node] = hit[:, on_node]  # a frequency on a node takes that node's value
+    return c + h * u_nodes, K
+
+
+def _far_from(f: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Whether each group's resonance f = −x̄ lies at least FAR half-widths from the centre of the block of
+    frequencies f: then g(f + x̄) is analytic in a Bernstein ellipse of parameter ≥ FAR + √(FAR² − 1) around the
+    block (the Lorentzian's kernels have their poles at f = −x̄ ± iγ), and its interpolant at FAR_NODES Chebyshev
+    points is exact to rounding."""
+    c, h = 0.5 * (f[0] + f[-1]), 0.5 * (f[-1] - f[0])
+    return np.abs(x + c) >= FAR * h
