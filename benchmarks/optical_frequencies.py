@@ -1,0 +1,100 @@
+"""optical.response against the number of frequencies, the default contraction and the direct one side by side.
+
+    python benchmarks/optical_frequencies.py                      # GaAs 12³ and 1T′-MoS₂ 30², ~6 min on one core
+    python benchmarks/optical_frequencies.py --models gaas --omega 50 2000 --grid 8
+
+The ω contraction sums every transition against kernel tables over the frequencies; in blocks of frequencies,
+the transitions far from a block are interpolated from its Chebyshev points (`qgeom.optical.spectral`, 4). Per
+model and number of ω (0.2–3 eV, current_x, the default kinds, Lorentzian broadening τ = 0.1 ps, μ in the
+model's benchmark window of `real_models.py`), in one process, one BLAS thread: the eigensolve floor on the same
+k-points, `optical.response` / floor with the default contraction and with every transition summed directly
+(`spectral.FAR` = ∞), best of `--repeat` alternating runs, direct / default, and the largest difference of χ
+between the two over max|χ|.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from bench_common import one_blas_thread, table
+
+GRIDS = {"gaas": (12, 12, 12), "mos2": (30, 30)}
+OMEGA = (50, 200, 1000, 2000)
+
+
+def measure(model, mu: float, grid, counts, repeat: int = 1) -> list[dict]:
+    """One row per number of ω: floor, default and direct CPU times (best of `repeat`), and the χ difference."""
+    import numpy as np
+
+    from qgeom.kspace import auto_chunk_size, chunk_bounds, make_grid
+    from qgeom.optical import response, spectral
+
+    kgrid = make_grid(model, grid, offset="gamma")
+    chunk = auto_chunk_size(model)
+    hamiltonians = [model.hamiltonian(kgrid.points(*b)[0], 0) for b in chunk_bounds(kgrid, chunk)]
+
+    def floor() -> float:
+        c0 = time.process_time()
+        for H in hamiltonians:
+            np.linalg.eigh(H)
+        return time.process_time() - c0
+
+    response(model, "current_x", omega=np.array([1.0, 2.0]), mu=mu, temperature=0.05, tau=0.1, grid=2, progress=False)
+    rows = []
+    for n in counts:
+        omega = np.linspace(0.2, 3.0, n)
+        best = {"floor": np.inf, "default": np.inf, "direct": np.inf}
+        chi = {}
+        for i in range(repeat):  # the two alternate, first one then the other
+            for label, far in (("default", spectral.FAR), ("direct", np.inf))[:: 1 - 2 * (i % 2)]:
+                saved, spectral.FAR = spectral.FAR, far
+                try:
+                    c0 = time.process_time()
+                    ds = response(model, "current_x", omega=omega, mu=mu, temperature=0.05, tau=0.1, grid=kgrid,
+                                  progress=False, symmetry=None)
+                    best[label] = min(best[label], time.process_time() - c0)
+                finally:
+                    spectral.FAR = saved
+                chi[label] = ds.chi.values
+            best["floor"] = min(best["floor"], floor())
+        scale = np.abs(chi["direct"]).max()
+        rows.append(dict(omega=n, nk=kgrid.npoints, **best,
+                         difference=float(np.abs(chi["default"] - chi["direct"]).max() / scale)))
+    return rows
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=list(GRIDS), choices=list(GRIDS))
+    ap.add_argument("--omega", nargs="+", type=int, default=list(OMEGA), help="numbers of frequencies")
+    ap.add_argument("--grid", type=int, default=None, help="points per direction (default: 12³, 30²)")
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args(argv)
+    import warnings
+
+    import real_models
+
+    out = []
+    for name in args.models:
+        model = real_models.load_model(name, Path(tempfile.mkdtemp()))
+        grid = GRIDS[name] if args.grid is None else (args.grid,) * len(GRIDS[name])
+        mu = sum(real_models.MODELS[name][1]) / 2
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # near-degeneracy warnings of the coarse grids: not what is timed
+            for r in measure(model, mu, grid, args.omega, args.repeat):
+                out.append([name, r["omega"], r["nk"], f"{r['default'] / r['floor']:.2f}",
+                            f"{r['direct'] / r['floor']:.2f}", f"{r['direct'] / r['default']:.2f}",
+                            f"{r['difference']:.1e}"])
+                print("  ".join(str(c) for c in out[-1]), flush=True)
+    print()
+    print(table(["model", "ω", "k-points", "default / floor", "direct / floor", "direct / default",
+                 "max |Δχ| / max |χ|"], out))
+    return 0
+
+
+if __name__ == "__main__":
+    one_blas_thread()
+    raise SystemExit(main())

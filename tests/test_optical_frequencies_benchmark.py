@@ -1,0 +1,39 @@
+"""benchmarks/optical_frequencies.py: its two contractions of one real model (GaAs, the default reader) give the
+same χ — the far transitions interpolated from Chebyshev points against every transition summed directly, at
+600 ω (1200 signed frequencies: three blocks) — and every figure it prints is there."""
+
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name, monkeypatch):
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, mod)  # a dataclass resolves its annotations through its module
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.filterwarnings("ignore::qgeom.near_degeneracy.NearDegeneracyWarning")
+def test_default_and_direct_contractions_agree_on_gaas(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    bench, real_models = _load("optical_frequencies", monkeypatch), _load("real_models", monkeypatch)
+    model = real_models.load_model("gaas", Path(tempfile.mkdtemp()))
+    from qgeom.optical import spectral
+
+    far = []
+    orig = spectral._far_from
+    monkeypatch.setattr(spectral, "_far_from", lambda f, x: far.append(orig(f, x)) or far[-1])
+    (row,) = bench.measure(model, 9.4, (3, 3, 3), [600])
+    assert set(row) == {"omega", "nk", "floor", "default", "direct", "difference"}
+    assert row["omega"] == 600 and row["nk"] == 27 and min(row["floor"], row["default"], row["direct"]) > 0
+    assert row["difference"] < 1e-12
+    assert far and np.concatenate(far).mean() > 0.3  # the default run interpolated most of its (transition, block) pairs
+    assert spectral.FAR == 3.0  # restored after the direct run
