@@ -98,13 +98,13 @@ class Tables:
     """Kernel tables g(x0 + freq) and slopes g'(x0 + freq), [len(x0), nfreq], of the kernels `names`
     (keys of PARITY; "adiabatic" at η = γ; "r" and "r2" for the Lorentzian only): the values of `delta`,
     `principal`, `finite_part2` and `adiabatic` up to rounding, computed together (they share
-    r = 1/(x²+γ²), or Dawson's D(x/γ) for the Gaussian) and in place, in buffers of `batch` × len(freq)
-    elements kept between calls: a fresh MB-sized array per operation costs page faults that outweigh its
-    arithmetic several times."""
+    r = 1/(x²+γ²), or Dawson's D(x/γ) for the Gaussian) and in place, in buffers of `batch` rows of `columns`
+    (the most frequencies one call asks for; default all of them) kept between calls: a fresh MB-sized array
+    per operation costs page faults that outweigh its arithmetic several times."""
 
-    def __init__(self, names, gamma: float, kind: str, batch: int, freq: np.ndarray):
+    def __init__(self, names, gamma: float, kind: str, batch: int, freq: np.ndarray, columns: int | None = None):
         self.names, self.gamma, self.kind, self.freq = set(names), gamma, kind, freq
-        self._size = batch * len(freq)
+        self._size = batch * (len(freq) if columns is None else columns)
         self._buf = {}
         self._cols = len(freq)
 

@@ -157,14 +157,15 @@ def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, ga
     edges = [len(freq) * i // nblocks for i in range(nblocks + 1)]  # blocks of equal length (±1)
     blocks = [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
     names = {table for _, table in acc}
-    batch = max(16, TABLE_SIZE // edges[1])
-    evaluate = kernels.Tables(names, gamma, bkind, batch, freq)
+    width = max(hi - lo for lo, hi in zip(edges[:-1], edges[1:]))
+    batch = max(16, TABLE_SIZE // width)
+    evaluate = kernels.Tables(names, gamma, bkind, batch, freq, columns=width)
     # the far groups' tables at every block's Chebyshev points (rational kernels only: the Lorentzian's)
-    far = bkind == "lorentzian" and edges[1] >= 2 * FAR_NODES
+    far = bkind == "lorentzian" and width > 2 * FAR_NODES
     if far:
         nodes, interpolate = zip(*(_chebyshev_interpolation(freq[block]) for block in blocks))
         far_batch = max(16, TABLE_SIZE // FAR_NODES)
-        at_nodes = kernels.Tables(names, gamma, bkind, far_batch, np.concatenate(nodes))
+        at_nodes = kernels.Tables(names, gamma, bkind, far_batch, np.concatenate(nodes), columns=FAR_NODES)
     ngroups = len(tr.x)
     segments = ((0, ngroups),) if tr.n_first is None else ((0, tr.n_first), (tr.n_first, ngroups))
     for b, block in enumerate(blocks):
