@@ -230,9 +230,15 @@ def test_first_level_sums_are_reused_by_the_next_chunks_of_a_plane(monkeypatch, 
         assert (len(boxes) < len(chunks) * slices) == (budget > 16)  # reused unless no value fits
 
 
-def test_first_level_sums_are_kept_per_thread():
+@pytest.mark.parametrize("box_in_pieces", [False, True])
+def test_first_level_sums_are_kept_per_thread(monkeypatch, box_in_pieces):
+    """Threads keep their own first-level sums — and, for a box too large to keep, their own buffer of its pieces
+    (3 of the 10 columns at a time)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    if box_in_pieces:
+        monkeypatch.setattr(fourier, "BOX_CACHE_BYTES", 0)
+        monkeypatch.setattr(fourier, "BOX_SLICE_BYTES", 16 * 7**3 * 3)
     model = random_model(3, 4, 3, seed=6, lattice=LAT3)
     g = make_grid(model, 8)
     chunks = [g.points(s, s + 16)[0] for s in range(0, 512, 16)]
