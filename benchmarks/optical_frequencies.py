@@ -1,11 +1,12 @@
 """optical.response against the number of frequencies, the default contraction and the direct one side by side.
 
     python benchmarks/optical_frequencies.py                      # GaAs 12³ and 1T′-MoS₂ 30², ~6 min on one core
-    python benchmarks/optical_frequencies.py --models gaas --omega 50 2000 --grid 8
+    python benchmarks/optical_frequencies.py --models gaas --omega 50 2000 --grid 8 --kind gaussian
 
 The ω contraction sums every transition against kernel tables over the frequencies; in blocks of frequencies,
 the transitions far from a block are interpolated from its Chebyshev points (`qgeom.optical.spectral`, 4). Per
-model and number of ω (0.2–3 eV, current_x, the default kinds and broadening (Lorentzian, 2 meV), τ = 0.1 ps, μ in the
+model and number of ω (0.2–3 eV, current_x, the default kinds and broadening (2 meV; Lorentzian, or `--kind gaussian`),
+τ = 0.1 ps, μ in the
 model's benchmark window of `real_models.py`), in one process, one BLAS thread: the eigensolve floor on the same
 k-points, `optical.response` / floor with the default contraction and with every transition summed directly
 (`spectral.FAR` = ∞), best of `--repeat` alternating runs, direct / default, and the largest difference of χ
@@ -25,7 +26,7 @@ GRIDS = {"gaas": (12, 12, 12), "mos2": (30, 30)}
 OMEGA = (50, 200, 1000, 2000)
 
 
-def measure(model, mu: float, grid, counts, repeat: int = 1) -> list[dict]:
+def measure(model, mu: float, grid, counts, repeat: int = 1, kind: str = "lorentzian") -> list[dict]:
     """One row per number of ω: floor, default and direct CPU times (best of `repeat`), and the χ difference."""
     import numpy as np
 
@@ -54,7 +55,7 @@ def measure(model, mu: float, grid, counts, repeat: int = 1) -> list[dict]:
                 try:
                     c0 = time.process_time()
                     ds = response(model, "current_x", omega=omega, mu=mu, temperature=0.05, tau=0.1, grid=kgrid,
-                                  progress=False, symmetry=None)
+                                  broadening_kind=kind, progress=False, symmetry=None)
                     best[label] = min(best[label], time.process_time() - c0)
                 finally:
                     spectral.FAR = saved
@@ -72,6 +73,7 @@ def main(argv=None) -> int:
     ap.add_argument("--omega", nargs="+", type=int, default=list(OMEGA), help="numbers of frequencies")
     ap.add_argument("--grid", type=int, default=None, help="points per direction (default: 12³, 30²)")
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--kind", default="lorentzian", choices=["lorentzian", "gaussian"], help="broadening kind")
     args = ap.parse_args(argv)
     import warnings
 
@@ -84,7 +86,7 @@ def main(argv=None) -> int:
         mu = sum(real_models.MODELS[name][1]) / 2
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # near-degeneracy warnings of the coarse grids: not what is timed
-            for r in measure(model, mu, grid, args.omega, args.repeat):
+            for r in measure(model, mu, grid, args.omega, args.repeat, args.kind):
                 out.append([name, r["omega"], r["nk"], f"{r['default'] / r['floor']:.2f}",
                             f"{r['direct'] / r['floor']:.2f}", f"{r['direct'] / r['default']:.2f}",
                             f"{r['difference']:.1e}"])

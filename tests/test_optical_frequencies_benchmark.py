@@ -1,6 +1,7 @@
 """benchmarks/optical_frequencies.py: its two contractions of one real model (GaAs, the default reader) give the
 same χ — the far transitions interpolated from Chebyshev points against every transition summed directly, at
-600 ω (1200 signed frequencies: three blocks) — and every figure it prints is there."""
+600 ω (1200 signed frequencies: three blocks), Lorentzian and Gaussian broadening — and every figure it prints
+is there."""
 
 import importlib.util
 import sys
@@ -22,7 +23,8 @@ def _load(name, monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore::qgeom.near_degeneracy.NearDegeneracyWarning")
-def test_default_and_direct_contractions_agree_on_gaas(monkeypatch):
+@pytest.mark.parametrize("kind", ["lorentzian", "gaussian"])
+def test_default_and_direct_contractions_agree_on_gaas(monkeypatch, kind):
     monkeypatch.syspath_prepend(str(BENCH))
     bench, real_models = _load("optical_frequencies", monkeypatch), _load("real_models", monkeypatch)
     model = real_models.load_model("gaas", Path(tempfile.mkdtemp()))
@@ -30,8 +32,8 @@ def test_default_and_direct_contractions_agree_on_gaas(monkeypatch):
 
     far = []
     orig = spectral._far_from
-    monkeypatch.setattr(spectral, "_far_from", lambda f, x: far.append(orig(f, x)) or far[-1])
-    (row,) = bench.measure(model, 9.4, (3, 3, 3), [600])
+    monkeypatch.setattr(spectral, "_far_from", lambda *args: far.append(orig(*args)) or far[-1])
+    (row,) = bench.measure(model, 9.4, (3, 3, 3), [600], kind=kind)
     assert set(row) == {"omega", "nk", "floor", "default", "direct", "difference"}
     assert row["omega"] == 600 and row["nk"] == 27 and min(row["floor"], row["default"], row["direct"]) > 0
     assert row["difference"] < 1e-12

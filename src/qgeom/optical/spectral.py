@@ -22,7 +22,8 @@ work (kernel tables and GEMMs over [transitions, ω]) is as small as the exact f
    −x ± iγ only — are smooth on the block: they are evaluated at FAR_NODES Chebyshev points and interpolated
    to its frequencies (a [nodes, freq] matrix per block), so that such a transition costs FAR_NODES table
    entries and GEMM columns per block instead of one per frequency. With thousands of ω most (transition,
-   block) pairs are far. The Gaussian's kernels (Dawson's function grows off the real axis) stay direct.
+   block) pairs are far. For the Gaussian, a transition also ≥ GAUSSIAN_FAR·γ from the block has its δ below
+   e^−69 of the peak (dropped), and Dawson's P, Pf and Pf′, smooth there, are interpolated alike.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ FREQ_BLOCK = 512
 # arguments f + x̄ that the direct tables have too (~1e-13 of a term at a resonance a few meV away)
 FAR = 3.0
 FAR_NODES = 28
+GAUSSIAN_FAR = 8.3  # γ: e^−8.3² < 1e-29, and Dawson's 1 − 2uD(u) on its asymptotic branch (|u| ≥ 8) on the whole block
 
 # Each kernel of `terms.kernel_of` as a sum of real kernels of definite parity with complex coefficients.
 KERNEL_PARTS = {
@@ -160,28 +162,29 @@ def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, ga
     width = max(hi - lo for lo, hi in zip(edges[:-1], edges[1:]))
     batch = max(16, TABLE_SIZE // width)
     evaluate = kernels.Tables(names, gamma, bkind, batch, freq, columns=width)
-    # the far groups' tables at every block's Chebyshev points (rational kernels only: the Lorentzian's)
-    far = bkind == "lorentzian" and width > 2 * FAR_NODES
+    # the far groups' tables at every block's Chebyshev points (the Gaussian's δ is dropped there: < e^−69 of its peak)
+    far = width > 2 * FAR_NODES
     if far:
         nodes, interpolate = zip(*(_chebyshev_interpolation(freq[block]) for block in blocks))
         far_batch = max(16, TABLE_SIZE // FAR_NODES)
-        at_nodes = kernels.Tables(names, gamma, bkind, far_batch, np.concatenate(nodes), columns=FAR_NODES)
+        smooth = names - {"delta"} if bkind == "gaussian" else names
+        at_nodes = kernels.Tables(smooth, gamma, bkind, far_batch, np.concatenate(nodes), columns=FAR_NODES)
     ngroups = len(tr.x)
     segments = ((0, ngroups),) if tr.n_first is None else ((0, tr.n_first), (tr.n_first, ngroups))
     for b, block in enumerate(blocks):
         out = {key: a[:, block] for key, a in acc.items()}
-        is_far = _far_from(freq[block], tr.x) if far else None
+        is_far = _far_from(freq[block], tr, gamma, bkind) if far else None
         for lo, hi in segments:
             if is_far is None or not is_far[lo:hi].any():
                 _add_batches(out, tr, real, slice(lo, hi), evaluate, block, batch)
             else:
                 groups = np.arange(lo, hi)
                 _add_batches(out, tr, real, groups[~is_far[lo:hi]], evaluate, block, batch)
-                sums_at_nodes = {key: np.zeros((len(a), FAR_NODES)) for key, a in out.items()}
+                sums_at_nodes = {key: np.zeros((len(a), FAR_NODES)) for key, a in out.items() if key[1] in smooth}
                 _add_batches(sums_at_nodes, tr, real, groups[is_far[lo:hi]], at_nodes,
                              slice(b * FAR_NODES, (b + 1) * FAR_NODES), far_batch)
-                for key, a in out.items():
-                    a += sums_at_nodes[key] @ interpolate[b]
+                for key, a in sums_at_nodes.items():
+                    out[key] += a @ interpolate[b]
             if first is not None and hi == tr.n_first:
                 for key, a in out.items():
                     first[key][:, block] = a
@@ -227,10 +230,15 @@ def _chebyshev_interpolation(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return c + h * u_nodes, K
 
 
-def _far_from(f: np.ndarray, x: np.ndarray) -> np.ndarray:
+def _far_from(f: np.ndarray, tr: Transitions, gamma: float, bkind: str) -> np.ndarray:
     """Whether each group's resonance f = −x̄ lies at least FAR half-widths from the centre of the block of
-    frequencies f: then g(f + x̄) is analytic in a Bernstein ellipse of parameter ≥ FAR + √(FAR² − 1) around the
-    block (the Lorentzian's kernels have their poles at f = −x̄ ± iγ), and its interpolant at FAR_NODES Chebyshev
-    points is exact to rounding."""
+    frequencies f. The Lorentzian's kernels are rational with poles at f = −x̄ ± iγ only, so g(f + x̄) is analytic
+    in a Bernstein ellipse of parameter ≥ FAR + √(FAR² − 1) around the block, and its interpolant at FAR_NODES
+    Chebyshev points is exact to rounding. The Gaussian's: also GAUSSIAN_FAR·γ from every frequency of the block,
+    where its δ and δ' are below e^−69 of their peaks (dropped) and Dawson's P, Pf and Pf' are smooth (interpolated;
+    tested to 1e-14)."""
     c, h = 0.5 * (f[0] + f[-1]), 0.5 * (f[-1] - f[0])
-    return np.abs(x + c) >= FAR * h
+    distance = np.abs(tr.x + c)
+    if bkind == "gaussian":
+        return (distance >= FAR * h) & (distance - h >= GAUSSIAN_FAR * gamma)
+    return distance >= FAR * h
