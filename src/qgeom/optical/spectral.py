@@ -181,8 +181,9 @@ def _accumulate(tr: Transitions, freq: np.ndarray, sums: dict, readers: dict, ga
                 groups = np.arange(lo, hi)
                 _add_batches(out, tr, real, groups[~is_far[lo:hi]], evaluate, block, batch)
                 sums_at_nodes = {key: np.zeros((len(a), FAR_NODES)) for key, a in out.items() if key[1] in smooth}
-                _add_batches(sums_at_nodes, tr, real, groups[is_far[lo:hi]], at_nodes,
-                             slice(b * FAR_NODES, (b + 1) * FAR_NODES), far_batch)
+                if sums_at_nodes:  # (a Gaussian δ alone: nothing left of the far groups)
+                    _add_batches(sums_at_nodes, tr, real, groups[is_far[lo:hi]], at_nodes,
+                                 slice(b * FAR_NODES, (b + 1) * FAR_NODES), far_batch)
                 for key, a in sums_at_nodes.items():
                     out[key] += a @ interpolate[b]
             if first is not None and hi == tr.n_first:
