@@ -5,12 +5,11 @@
 
 The ω contraction sums every transition against kernel tables over the frequencies; in blocks of frequencies,
 the transitions far from a block are interpolated from its Chebyshev points (`qgeom.optical.spectral`, 4). Per
-model and number of ω (0.2–3 eV, current_x, the default kinds and broadening (2 meV; Lorentzian, or `--kind gaussian`),
-τ = 0.1 ps, μ in the
-model's benchmark window of `real_models.py`), in one process, one BLAS thread: the eigensolve floor on the same
-k-points, `optical.response` / floor with the default contraction and with every transition summed directly
-(`spectral.FAR` = ∞), best of `--repeat` alternating runs, direct / default, and the largest difference of χ
-between the two over max|χ|.
+model and number of ω (ħω 0.2–3 eV, current_x, the default kinds and broadening: 2 meV, Lorentzian or
+`--kind gaussian`; τ = 0.1 ps; μ in the model's benchmark window of `real_models.py`), in one process, one BLAS
+thread: the eigensolve floor on the same k-points, `optical.response` / floor with the default contraction and
+with every transition summed directly (`spectral.FAR` = ∞), best of `--repeat` alternating runs, direct /
+default, and the largest difference of χ between the two over max|χ|.
 """
 
 from __future__ import annotations
