@@ -482,7 +482,8 @@ class BinnedMuSweep:
     axis, so the truncation error is ~(h/2πkT)^(taylor+1) < 1e-14 relative for the defaults:
     the same numbers as the direct sum to ~1e-12, at a cost that no longer grows with
     (number of k-points × number of μ). Energies farther than `window`·kT from every μ
-    (weight < e^−window) are dropped."""
+    (weight < e^−window) are dropped, and so is every (bin, μ) pair farther apart than that: the μ go in
+    blocks, each with the band of bins within window·kT of it (`_blocks`)."""
 
     def __init__(self, mu: np.ndarray, temperature: float, *, spacing: float = 0.2, taylor: int = 10,
                  window: float = FERMI_WINDOW):
@@ -492,36 +493,56 @@ class BinnedMuSweep:
         self.taylor = int(taylor)
         self.lo = self.mu.min() - window * self.kT
         self.nbins = self._bins(self.mu, self.kT, spacing, window)
-        self._kernels: dict[int, np.ndarray] = {}
-        self._derivatives: dict[int, np.ndarray] = {}
+        self.blocks = self._blocks(self.mu, self.kT, spacing, window)
+        self._kernels: dict[tuple[int, int], np.ndarray] = {}
+        self._derivatives: dict[tuple[int, int], np.ndarray] = {}
 
     @staticmethod
     def _bins(mu: np.ndarray, kT: float, spacing: float, window: float) -> int:
         return int(np.ceil((np.max(mu) - np.min(mu) + 2 * window * kT) / (spacing * kT))) + 1
 
+    @staticmethod
+    def _blocks(mu: np.ndarray, kT: float, spacing: float, window: float) -> list[tuple[np.ndarray, int, int]]:
+        """(indices of the μ values, first bin, end bin) per block: the sorted μ in runs spanning ≤ window·kT, each
+        with the bins within window·kT of it — all that its kernel holds (farther bins weigh < e^−window). At low kT
+        over a wide μ range that is a narrow band of the histogram for every block (2 meV over 1 eV: ~1/5 of it)."""
+        h, lo = spacing * kT, np.min(mu) - window * kT
+        nbins = BinnedMuSweep._bins(mu, kT, spacing, window)
+        order = np.argsort(mu, kind="stable")
+        s = mu[order]
+        out, first = [], 0
+        for i in range(1, len(s) + 1):  # over μ values (never k-points): a new block when the span would pass window·kT
+            if i == len(s) or s[i] - s[first] > window * kT:
+                b0 = max(0, int(np.floor((s[first] - window * kT - lo) / h)))
+                b1 = min(nbins, int(np.ceil((s[i - 1] + window * kT - lo) / h)) + 1)
+                out.append((order[first:i], b0, b1))
+                first = i
+        return out
+
     @classmethod
     def kernel_bytes(cls, mu, temperature: float, *, spacing: float = 0.2, taylor: int = 10,
                      window: float = FERMI_WINDOW) -> int:
-        """Memory of one occupation order's kernel, for choosing between binned and direct sums."""
-        mu = np.asarray(mu, float)
-        return 8 * cls._bins(mu, float(temperature), spacing, window) * (taylor + 1) * len(mu)
+        """Memory of one occupation order's kernels (every block's), for choosing between binned and direct sums."""
+        blocks = cls._blocks(np.asarray(mu, float), float(temperature), spacing, window)
+        return 8 * (taylor + 1) * sum(len(idx) * (b1 - b0) for idx, b0, b1 in blocks)
 
-    def kernel(self, p: int) -> np.ndarray:
-        """[nbins·(taylor+1), nμ]: f0^(p+q)(e_g − μ_j)/q!, rows ordered (g, q)."""
-        if p not in self._kernels:
+    def kernel(self, p: int, block: int) -> np.ndarray:
+        """[bins of the block·(taylor+1), its nμ]: f0^(p+q)(e_g − μ_j)/q!, rows ordered (g, q)."""
+        if (p, block) not in self._kernels:
             from math import factorial
 
-            K = np.stack([self._derivative(p + q) / factorial(q) for q in range(self.taylor + 1)], axis=1)
-            self._kernels[p] = K.reshape(self.nbins * (self.taylor + 1), len(self.mu))
-        return self._kernels[p]
+            K = np.stack([self._derivative(p + q, block) / factorial(q) for q in range(self.taylor + 1)], axis=1)
+            self._kernels[p, block] = K.reshape(-1, K.shape[-1])
+        return self._kernels[p, block]
 
-    def _derivative(self, order: int) -> np.ndarray:
-        """f0^(order)(e_g − μ_j) [nbins, nμ] in 1/energy^order, shared by the kernels of every p."""
-        if order not in self._derivatives:
-            e = self.lo + self.h * np.arange(self.nbins)
-            x = (e[:, None] - self.mu[None, :]) / self.kT
-            self._derivatives[order] = fermi_derivative_any_order(x, order) / self.kT**order
-        return self._derivatives[order]
+    def _derivative(self, order: int, block: int) -> np.ndarray:
+        """f0^(order)(e_g − μ_j) [bins, nμ] of a block in 1/energy^order, shared by the kernels of every p."""
+        if (order, block) not in self._derivatives:
+            idx, b0, b1 = self.blocks[block]
+            e = self.lo + self.h * np.arange(b0, b1)
+            x = (e[:, None] - self.mu[idx][None, :]) / self.kT
+            self._derivatives[order, block] = fermi_derivative_any_order(x, order) / self.kT**order
+        return self._derivatives[order, block]
 
     def moments(self, energies: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, slice]:
         """Deposit X [c, n_i] at energies [n_i]: the Taylor-moment histogram [rows, c] of the bins
@@ -548,6 +569,13 @@ class BinnedMuSweep:
         return S @ np.asarray(X).T, slice(g0 * nq, g1 * nq)
 
     def __call__(self, energies: np.ndarray, X: np.ndarray, p: int) -> np.ndarray:
-        """S[c, μ] for occupation order p ≥ 1."""
+        """S[c, μ] for occupation order p ≥ 1: per block of μ, the GEMM of the occupied bins it holds."""
         hist, rows = self.moments(energies, X)
-        return hist.T @ self.kernel(p)[rows]
+        nq = self.taylor + 1
+        g0, g1 = rows.start // nq, rows.stop // nq
+        out = np.zeros((np.shape(X)[0], len(self.mu)))
+        for i, (idx, b0, b1) in enumerate(self.blocks):
+            lo, hi = max(g0, b0), min(g1, b1)
+            if hi > lo:
+                out[:, idx] = hist[(lo - g0) * nq : (hi - g0) * nq].T @ self.kernel(p, i)[(lo - b0) * nq : (hi - b0) * nq]
+        return out
