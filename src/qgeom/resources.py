@@ -93,16 +93,21 @@ def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1,
 
 def first_level_ops(*, nbands: int, dim: int, nR: int, npoints: int) -> float:
     """Operations of the separable Fourier sums' first levels over a uniform grid (`models.fourier`): one GEMM
-    over the whole box of R vectors (m^d points, m = #R^(1/d) + 1 as in `point_ops`) for each κ_0 plane a run
+    over the whole box of R vectors (m^d points, m = `box_extent`) for each κ_0 plane a run
     visits, 2^(d−1)·n^(1/d) of them in the sub-grid-first order (`kspace.KGrid`: strides 2), of 16·N² operations
     per box point (the upper triangle, derivative orders ≤ 3). Per k-point that is ~box/n^((d−1)/d): nothing on
     large grids, but most of a wide model's time on a small one (N = 100 with 2093 R vectors on 12³: 30 s
     measured, 14 s estimated without it, 24 s with it; on 100³ it adds 1 %)."""
     if nR <= 1 or dim < 2 or npoints <= 0:
         return 0.0
-    m = float(nR) ** (1.0 / dim) + 1.0
     planes = 2 ** (dim - 1) * float(npoints) ** (1.0 / dim)
-    return planes * m**dim * 16.0 * nbands * nbands
+    return planes * box_extent(nR, dim) ** dim * 16.0 * nbands * nbands
+
+
+def box_extent(nR: int, dim: int) -> float:
+    """Extent along one axis of the box that holds #R lattice vectors (#R^(1/d) + 1; at most #R): the last
+    summation level's length per k-point in `point_ops`, the first level's box in `first_level_ops`."""
+    return min(float(nR), float(nR) ** (1.0 / max(dim, 1)) + 1.0)
 
 
 def bytes_per_point(*, nbands: int, dim: int, n_mu: int = 1, n_omega: int = 0) -> int:
@@ -121,7 +126,7 @@ def point_ops(*, nbands: int, dim: int, nR: int = 0, n_mu: int = 1, n_omega: int
     the Fourier sums and the μ, ω sweeps. An integrand whose own work is known in operations states its
     `relative_cost` as 1 + its work / this."""
     N, d = int(nbands), int(dim)
-    box = min(float(nR), float(nR) ** (1.0 / max(d, 1)) + 1.0)  # R-box extent per axis (separable sums)
+    box = box_extent(nR, d)
     # LAPACK's N³ and numpy's per-matrix work outside it, ∝ N² up to N ≈ 20 and then flat (batched eigh, one
     # thread: 2.4, 8, 36, 100, 270, 470 µs at N = 4, 8, 16, 32, 48, 64 against 1.9, 8, 36, 102, 239, 504 here)
     eigensolve = 3.5 * N**3 + 225.0 * min(N, 20) ** 2

@@ -272,6 +272,7 @@ def test_far_groups_interpolated_from_chebyshev_points_equal_the_direct_sum(case
     groups), scissors, the Gaussian (its δ dropped far away, Dawson's P and Pf interpolated; with γ = 0.05 the
     8.3 γ rather than the blocks' widths decide what is far) and the part over flagged states; most (group, block)
     pairs are far."""
+    assert spectral.GAUSSIAN_FAR >= kernels.ASYMPTOTIC_U  # far Gaussian groups: Dawson's parts on one smooth branch
     monkeypatch.setattr(spectral, "FREQ_BLOCK", 64)
     far = []
     orig = spectral._far_from
