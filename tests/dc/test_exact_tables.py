@@ -64,7 +64,7 @@ def test_kernel_tables_equal_plain_kernels(family):
     plan = PT.NodePlan.build(w1, w2)
     layout = plan.layout(eps, KT, GAMMA)
     t = PT.PsiTable.at(eps, plan.shifts, [MU], KT, GAMMA)[0]
-    r0, r1, T = PT.kernel_tables(t, eps, plan, layout, KT, GAMMA)
+    r0, r1, T, _ = PT.kernel_tables(t, eps, plan, layout, KT, GAMMA)
     r2 = PT.rho2_table(eps, plan, layout, r1, T, KT, GAMMA)
     ref0 = K.rho0(eps, MU, KT, GAMMA)
     ref1 = K.rho1(plan.freqs[:, None, None, None], eps[None, :, None], eps[None, None], MU, KT, GAMMA)
@@ -75,15 +75,46 @@ def test_kernel_tables_equal_plain_kernels(family):
     assert np.abs(r2 - ref2).max() <= 1e-12 * np.abs(ref2).max()
 
 
-@pytest.mark.parametrize("sign", [-1, 1])
-def test_family_sums_equal_direct_contraction(sign):
-    """Kramers-degenerate 4-band chunk: the GEMM contraction (through W = T4/d for the DC family) equals
+def test_band_reach():
+    """The largest index distance of a pair closer than the separation at any k; N − 1 if unsorted."""
+    eps = np.array([[0.0, 0.0, 0.0], [0.005, 1.0, 0.3], [0.2, 1.1, 0.35], [2.0, 1.15, 3.0]])  # [N = 4, k = 3]
+    assert PT.band_reach(eps, 0.01) == 1  # the degenerate pair at k = 0 only
+    assert PT.band_reach(eps, 0.06) == 1
+    assert PT.band_reach(eps, 0.16) == 2  # bands 1..3 at k = 1 lie within 0.15
+    assert PT.band_reach(eps, 10.0) == 3
+    assert PT.band_reach(eps[:, :1] * 0 + np.array([[0.0], [1.0], [0.5], [2.0]]), 0.1) == 3  # unsorted
+
+
+def _mnbi2te4_lattice():
+    from qgeom.models.library import mnbi2te4_bilayer_lattice
+
+    return mnbi2te4_bilayer_lattice(tilt=0.3)
+
+
+@pytest.mark.parametrize("sign, model, separation", [
+    (-1, pt_tilted_4band, None), (1, pt_tilted_4band, None),
+    # 8 bands: most pairs beyond the band reach (their triples and ρ̃¹ differences from the pair tables),
+    # at separations that put the reach at 1, in between and at N − 1
+    (-1, _mnbi2te4_lattice, 0.002), (-1, _mnbi2te4_lattice, 0.05), (-1, _mnbi2te4_lattice, 100.0)])
+def test_family_sums_equal_direct_contraction(sign, model, separation, monkeypatch):
+    """Kramers-degenerate chunks: the GEMM contraction (through W = T4/d for the DC family, with the pairs of
+    bands beyond the band reach through the pair tables) equals
     Σ_k w [Σ V V ρ̃² J + Σ V ρ̃¹ J + Σ V ρ̃¹ J + Σ ρ̃⁰ J] with the plain kernels."""
+    import importlib
+
+    exact_module = importlib.import_module("qgeom.dc.exact")
+    if separation is not None:
+        monkeypatch.setattr(exact_module, "FAR_SEPARATION", separation / (np.pi * KT + 0.02))
     k = np.random.default_rng(1).uniform(-np.pi, np.pi, (50, 2))
-    b = Bands.from_model(pt_tilted_4band(), k, order=3)
+    if model is not pt_tilted_4band:
+        k *= 0.08  # the k·p model's range (Å⁻¹ around Γ)
+    b = Bands.from_model(model(), k, order=3)
     w = np.random.default_rng(2).uniform(0.5, 1.5, len(k))
     comps, _, _ = _with_swapped(["xyy", "yxx", "xxy"])
-    mus, gammas = np.array([-3.2, 0.4]), np.array([0.02, 0.05])
+    mus, gammas = (np.array([-3.2, 0.4]) if model is pt_tilted_4band else np.array([-0.05, 0.06])), np.array([0.02, 0.05])
+    if separation is not None:
+        reach = PT.band_reach(b.energies.T, separation)
+        assert reach == {0.002: 1, 0.05: 3, 100.0: b.nbands - 1}[separation], reach
     nodes = [contour_nodes(contour_radius(G, KT), 12) for G in gammas]
     got = _FamilySums(component_indices(comps), nodes, sign, mus, KT, gammas)(b, w)
     T4, T3, T2, T1 = _matrix_tensors(b, component_indices(comps))

@@ -109,32 +109,88 @@ class _GammaSums:
         goes into W = T4/d, and the ψ part is contracted with W straight from the ψ triples (no ρ̃²
         table): rows `W_rows` [W at (m, l, n)] and `psi_rows` [W at (x, w, y) = (n, m, l); W* at
         (m, n, l)], folded onto the layout's (x, w) list. The ρ̃¹ difference is formed per element
-        before its GEMM: its two terms nearly cancel (ρ̃¹_nn(−ω) vs ρ̃¹_nn(ω)); summed apart they
-        would leave 10× the rounding of the reference evaluation."""
+        before its GEMM for the pairs (m, n) within the layout's band reach: there its two terms nearly
+        cancel (ρ̃¹_nn(−ω) vs ρ̃¹_nn(ω)) while 1/d_mn is large; summed apart they would leave 10× the
+        rounding of the reference evaluation. For the pairs beyond the reach (|ε_m − ε_n| at least the
+        separation of `band_reach`) both terms and the ψ triples are contracted through sums of W over one
+        band (`_far_rows`): N² elements per node and μ instead of N³."""
         N, nk = self.eps.shape
         nc = len(self.T4r)
         W = self.T4r.reshape(nc, N, N, N, nk) / (self.eps[None] - self.eps[:, None] + shift)[None, :, None]
-        self.W_rows = W.reshape(nc, -1)
+        reach = self.layout.reach
+        if reach is None:
+            self.W_rows = W.reshape(nc, -1)
+        else:
+            self._far_rows(W)
+            self._near_rows(W, reach)
         plus = self.layout.fold(W.transpose(0, 3, 1, 2, 4))
         minus = self.layout.fold(W.conj().transpose(0, 1, 3, 2, 4))
         self.psi_rows = np.concatenate([plus.reshape(nc, -1), minus.reshape(nc, -1)])
 
-    def __call__(self, r0, r1, T) -> np.ndarray:
+    def _far_rows(self, W):
+        """The far pairs' weights: ρ̃¹ rows Σ_m W[m, l, n] (against ρ̃¹_ln(ω2)) and Σ_n W[m, l, n] (against
+        ρ̃¹_ml(ω1)) over |m − n| > reach, and the ψ rows B of `ChunkLayout.far_weights` for the + and − halves
+        (A_+[x, w, y] = W[w, y, x] and A_−[x, w, y] = conj W[x, y, w]: B_− = −conj B_+, as 1/(z_x − z_w) is
+        imaginary)."""
+        nc, N = W.shape[:2]
+        idx = np.arange(N)
+        far = (np.abs(idx[:, None] - idx[None]) > self.layout.reach).astype(float)  # [m, n]
+        # one pass over W each (memory-bound; numpy's unoptimized einsum loop is the fastest here)
+        self.far_l_n = np.einsum("cmlnk,mn->clnk", W, far).reshape(nc, -1)
+        self.far_m_l = np.einsum("cmlnk,mn->cmlk", W, far).reshape(nc, -1)
+        B = self.layout.far_weights(W).reshape(nc, -1)
+        self.far_psi = np.concatenate([B, -B.conj()])
+
+    def _near_rows(self, W, reach):
+        """The ρ̃¹ rows of the near pairs (|m − n| ≤ reach), per band offset j = m − n: `near_rows[j]`
+        [c, (n, l, k)] over the bands n with n + j a band. (The ψ rows need no mask: the layout's (x, w) list
+        holds only near pairs.)"""
+        nc, N = W.shape[:2]
+        self.near_rows = {}
+        for j in range(-reach, reach + 1):
+            n = np.arange(max(0, -j), min(N, N - j))
+            self.near_rows[j] = np.ascontiguousarray(W[:, n + j, :, n].transpose(1, 0, 2, 3)).reshape(nc, -1)
+
+    def _near_delta_sums(self, r1) -> np.ndarray:
+        """Σ W_mln [ρ̃¹_ln(ω2) − ρ̃¹_ml(ω1)] over the near pairs (m, n), [c, node]: the difference formed per
+        element (contiguous band slices of the tables for each offset m − n)."""
+        p, N = self.plan, self.eps.shape[0]
+        second = np.ascontiguousarray(r1[p.i2].transpose(0, 2, 1, 3))  # ρ̃¹_ln(ω2) as [node, n, l, k]
+        first = r1[p.i1]  # ρ̃¹_ml(ω1) [node, m, l, k]
+        out = 0.0
+        for j, rows in self.near_rows.items():
+            lo, hi = max(0, -j), min(N, N - j)
+            delta = second[:, lo:hi] - first[:, lo + j:hi + j]
+            out = out + rows @ delta.reshape(len(delta), -1).T
+        return out
+
+    def __call__(self, r0, r1, T, D1) -> np.ndarray:
         p, nc = self.plan, len(self.T4r)
         R = self.T32r @ r1.reshape(len(r1), -1).T  # (III), (II) × distinct frequencies
         out = R[:nc, p.i12] + R[nc:, p.i1] + np.einsum("kcn,nk->c", self.T1w, r0)[:, None]
         if not self.constant:
             r2 = PT.rho2_table(self.eps, p, self.layout, r1, T, self.kT, self.G)
             return out + self.T4r @ r2.reshape(len(r2), -1).T
-        delta = r1[p.i2][:, None] - r1[p.i1][:, :, :, None]  # ρ̃¹_ln(ω2) − ρ̃¹_ml(ω1) [node, m, l, n, k]
         Gp = self.psi_rows @ T.reshape(len(T), -1).T
+        if self.layout.reach is None:
+            delta = r1[p.i2][:, None] - r1[p.i1][:, :, :, None]  # ρ̃¹_ln(ω2) − ρ̃¹_ml(ω1) [node, m, l, n, k]
+            out = out + self.W_rows @ delta.reshape(len(delta), -1).T
+        else:
+            flat = r1.reshape(len(r1), -1).T
+            out = out + self._near_delta_sums(r1) + (self.far_l_n @ flat)[:, p.i2] - (self.far_m_l @ flat)[:, p.i1]
+            Gp = Gp + (self.far_psi @ D1.reshape(len(D1), -1).T)[:, self.layout.sb]
         g = PT.rho2_numerator_scale(self.kT, self.G)
-        return out + self.W_rows @ delta.reshape(len(delta), -1).T + g * (Gp[:nc, p.ip] - Gp[nc:, p.im].conj())
+        return out + g * (Gp[:nc, p.ip] - Gp[nc:, p.im].conj())
 
+
+# band pairs farther apart than this many (πkT + Γ) enter (IV) through the pair tables (`_GammaSums._far_rows`)
+FAR_SEPARATION = 0.5
 
 # ops per k-point of the kernel tables and their contractions, in units of (contour nodes)·N³ per Γ:
-# (μ-independent layout + nμ·(ψ tables and kernels + GEMMs per component)); `_FamilySums.relative_cost`
-EXACT_COST = (70.0, 16.0, 2.0)
+# (μ-independent layout + nμ·(ψ tables and kernels + GEMMs per component)·min(1, NEAR_BANDS/N));
+# `_FamilySums.relative_cost`
+EXACT_COST = (45.0, 16.0, 2.0)
+NEAR_BANDS = 6.0  # the per-μ work grows as N²·(band reach + a few): as N³ times this over N
 
 
 class _FamilySums:
@@ -155,21 +211,20 @@ class _FamilySums:
     @property
     def relative_cost(self) -> float:
         """Time per k-point over `resources.estimate`'s model (`resources.point_ops`: eigensolve, Fourier
-        sums, μ sweep): 1 + Σ_blocks N_B³ · Σ_Γ M_Γ · (a + nμ·(b + c·ncomp)) / point_ops, (a, b, c) =
-        EXACT_COST = (70, 16, 2) ops — the ψ-triple layout per Γ (shared by the μ values), the ψ tables, kernels and
-        GEMMs per (Γ, μ), growing with the components (requested + b↔c swapped) — with M_Γ the contour
-        nodes. Fitted on one core to the marginal time per k-point and per Γ/μ/component of GaAs (N = 16,
-        6³–8³: 3.05 ms per Γ and k, 1.4 ms per extra μ), 1T′-MoS₂ (N = 48, 8²: 110–140 ms per Γ and k) and
-        `tilted_dirac_2band` (N = 2, 80²), for M = 12–64, 1–4 Γ, 1–6 μ and 1–27 components. Measured/estimated
-        whole-run CPU time: GaAs 6³ 0.75–1.1 (1–3 Γ, 5 μ, 27 components, M = 48), `gamma_scan` GaAs 6³ with
-        7 Γ 0.75, Dirac 80² 0.5–1.0, MoS₂ 8² 1.5–2.2 (includes ~3 s of setup; large N runs somewhat above
-        N³ scaling, memory-bound tables). Without it the estimate was 60–700× low (one eigensolve per k)."""
+        sums, μ sweep): 1 + Σ_blocks N_B³ · Σ_Γ M_Γ · (a + nμ·(b + c·ncomp)·min(1, NEAR_BANDS/N_B)) / point_ops,
+        (a, b, c) = EXACT_COST = (45, 16, 2) ops — the ψ-triple layout and the (IV) weights per Γ (shared by the
+        μ values), the ψ tables, kernels and GEMMs per (Γ, μ), growing with the components (requested + b↔c
+        swapped) — with M_Γ the contour nodes; the per-μ work holds only the triples and ρ̃¹ differences of
+        pairs within the band reach (`_GammaSums`), ~N² per band of it. Fitted on one core to GaAs (N = 16, 6³:
+        1.35 ms per Γ and k, 0.56 ms per extra μ) and 1T′-MoS₂ (N = 48, 8²: 52 ms per Γ and k, 4.5 ms per μ),
+        1–6 μ, 1–3 Γ, 1–4 components (M = 24). Without it the estimate was 60–700× low (one eigensolve per k)."""
         if not self.block_sizes or not self.point_ops:
             return 1.0
         a, b, c = EXACT_COST
-        ncomp = len(self.comps_all[0])
-        per_n3 = sum(len(z) for z in self.nodes) * (a + np.size(self.mu) * (b + c * ncomp))
-        return 1.0 + sum(n**3 for n in self.block_sizes) * per_n3 / float(self.point_ops)
+        ncomp, nodes = len(self.comps_all[0]), sum(len(z) for z in self.nodes)
+        per_mu = np.size(self.mu) * (b + c * ncomp)
+        work = sum(n**3 * nodes * (a + per_mu * min(1.0, NEAR_BANDS / n)) for n in self.block_sizes)
+        return 1.0 + work / float(self.point_ops)
 
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests)."""
@@ -190,7 +245,11 @@ class _FamilySums:
         out = []
         for G, z in zip(self.gammas, self.nodes):
             plan = PT.NodePlan.build(z, self.sign * z)
-            layout = plan.layout(eps, self.kT, G)  # what the μ values share
+            # ω1 + ω2 = 0 at every node (DC, rectification): the triples of pairs of bands farther apart than
+            # FAR_SEPARATION (πkT + Γ) are taken from the pair tables (`_GammaSums._far_rows`)
+            reach = (PT.band_reach(eps, FAR_SEPARATION * (np.pi * self.kT + G))
+                     if not np.any(plan.pairs[:, 1]) and np.all(plan.omega12 == plan.omega12[0]) else None)
+            layout = plan.layout(eps, self.kT, G, reach)  # what the μ values share
             sums = _GammaSums(rows, eps, plan, layout, self.kT, G)
             tables = PT.PsiTable.at(eps, plan.shifts, self.mu, self.kT, G)
             out.append([sums(*PT.kernel_tables(t, eps, plan, layout, self.kT, G)) for t in tables])

@@ -233,7 +233,8 @@ class ChunkLayout:
     """What the divided differences of one k-chunk and Γ share across μ (differences of z do not
     depend on μ). Triples ψ[z_{0,x,k}, z_{sb_p,y,k}, z_{sc_p,w,k}] are kept as [P, Q, y, k] over a
     list Q of (x, w) = (xq, wq): all of them, or x ≤ w where the third point is a real energy too
-    (sc = 0, symmetric in x ↔ w). Kept: the far formula (ψ[p, r] − ψ[r, q])/(p − q) of `psi_dd2`
+    (sc = 0, symmetric in x ↔ w), and with a band `reach` only w − x ≤ reach (the others through
+    `far_weights` and the pair tables). Kept: the far formula (ψ[p, r] − ψ[r, q])/(p − q) of `psi_dd2`
     with (p, q) the most distant pair, as flat indices `iu`, `iv` of its two pair-table entries and
     the reciprocal `dinv` of p − q; the close test D < τ|centroid| as q < (ims − βμ/2π)²; the same
     for pairs (`_pairs`). `pair_near`, `triple_near`: the elements whose points coincide up to
@@ -243,13 +244,19 @@ class ChunkLayout:
 
     NEAR = 1e-8
 
-    def __init__(self, eps, shifts, sb, sc, kT, G):
+    def __init__(self, eps, shifts, sb, sc, kT, G, reach: int | None = None):
         N = len(eps)
         beta_2pi = 0.5 / (np.pi * kT)
         h = 1j * beta_2pi * np.asarray(shifts, complex)
         zeta = 1j * beta_2pi * eps  # z_+(ε) without its (μ, Γ)-dependent constant
         self.sym, self.sb, self.sc = not np.any(sc), sb, sc
+        if reach is not None and not self.sym:
+            raise ValueError("a band reach needs the symmetric layout (third point at a real energy)")
+        self.reach, self.zeta = reach, zeta
         self.xq, self.wq = np.triu_indices(N) if self.sym else np.divmod(np.arange(N * N), N)
+        if reach is not None:  # the near (x, w) only: `far_weights` takes the others from the pair tables
+            keep = self.wq - self.xq <= reach
+            self.xq, self.wq = self.xq[keep], self.wq[keep]
         b, c = zeta + h[sb, None, None], zeta + h[sc, None, None]  # [P, y, k], [P, w, k]
         # a − b, b − c, c − a and their moduli per pair of bands, then on the [P, Q, y, k] grid
         diffs = [(zeta[:, None] - b[:, None])[:, self.xq],
@@ -316,14 +323,43 @@ class ChunkLayout:
             out[..., off, :, :] += A[..., self.wq[off], self.xq[off], :, :]
         return out
 
+    def far_weights(self, W) -> np.ndarray:
+        """B[…, x, y, k] = Σ_{w: |w − x| > reach} (A[…, x, w, y, k] + A[…, w, x, y, k])/(z_x − z_w) for
+        A[…, x, w, y, k] = W[…, w, y, x, k] (W in the (m, l, n, k) order of `exact`'s (IV) weights), so that
+        Σ_{x,w far} A[x, w, y] ψ[z_x, z_{s,y}, z_w] = Σ_{x,y} B[x, y] ψ[z_x, z_{s,y}] (the third point a real
+        energy): ψ[a, b, c] = (ψ[a, b] − ψ[c, b])/(a − c), whose rounding grows as |b − a|/|a − c| — bounded by
+        the chunk's energy spread over the separation that set `reach` (`band_reach`)."""
+        N = len(self.zeta)
+        idx = np.arange(N)
+        far = np.abs(idx[:, None] - idx[None]) > self.reach
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = np.where(far[:, :, None], 1.0 / (self.zeta[:, None] - self.zeta[None]), 0.0)  # [x, w, k]
+        # W[m, l, n] enters as A[n, m, l] (x = n, w = m) and as A[m, n, l] (x = m, w = n); inv is antisymmetric
+        return np.einsum("...mlnk,nmk->...nlk", W, inv) - np.einsum("...mlnk,nmk->...mlk", W, inv)
+
     def unpack(self, T) -> np.ndarray:
         """Triples [P, Q, y, k] → [P, x, y, w, k]."""
+        if self.reach is not None:
+            raise ValueError("a layout with a band reach keeps only the near triples")
         N = T.shape[2]
         index = np.empty((N, N), int)
         index[self.xq, self.wq] = np.arange(len(self.xq))
         if self.sym:
             index[self.wq, self.xq] = np.arange(len(self.xq))
         return T[:, index].transpose(0, 1, 3, 2, 4)
+
+
+def band_reach(eps, separation: float) -> int:
+    """The largest band-index distance w − x of a pair of states closer than `separation` in energy at any
+    k-point of the chunk (energies `eps` [N, k], ascending per k): pairs farther apart in index are at least
+    `separation` apart (N − 1 when the energies are not sorted)."""
+    N = len(eps)
+    if N > 1 and np.any(np.diff(eps, axis=0) < 0):
+        return N - 1
+    d = 1
+    while d < N and np.min(eps[d:] - eps[:-d]) < separation:
+        d += 1
+    return d - 1
 
 
 def psi_triples(t: PsiTable, L: ChunkLayout, D1) -> np.ndarray:
@@ -400,14 +436,15 @@ class NodePlan:
         ip, im = pinv.reshape(2, -1)
         return cls(freqs[i12], freqs, i1, i2, i12, shifts, neg, cnj, pairs, ip, im)
 
-    def layout(self, eps, kT, G) -> ChunkLayout:
-        return ChunkLayout(eps, self.shifts, self.pairs[:, 0], self.pairs[:, 1], kT, G)
+    def layout(self, eps, kT, G, reach: int | None = None) -> ChunkLayout:
+        return ChunkLayout(eps, self.shifts, self.pairs[:, 0], self.pairs[:, 1], kT, G, reach)
 
 
 def kernel_tables(t: PsiTable, eps, plan: NodePlan, layout: ChunkLayout, temperature, gamma):
     """For energies `eps` [N, k] and their ψ table `t` at one μ: ρ̃⁰ [N, k] (A-6), ρ̃¹_mn(ω_u) [U, m, n, k]
     at plan.freqs (A-8, A-9) and the ψ triples T [pair, (x, w), y, k] of ρ̃² (A-10 – A-12; (x, w) from
-    the layout's list; see `rho2_table`), as `rho0`, `rho1`, `rho2` but batched."""
+    the layout's list; see `rho2_table`), as `rho0`, `rho1`, `rho2` but batched, and the pair table
+    D1 = ψ[z_{0,x,k}, z_{s,y,k}] [shift, x, y, k] (`real_pairs`) for the triples a band reach leaves out."""
     kT, G = _check(temperature, gamma)
     r0 = 0.5 - t.c[0].imag / np.pi
     D1 = real_pairs(t, layout)
@@ -416,7 +453,7 @@ def kernel_tables(t: PsiTable, eps, plan: NodePlan, layout: ChunkLayout, tempera
     de = eps[None] - eps[:, None]  # ε_n − ε_m [m, n, k]
     r1 = r0[None] - r0[:, None] - (0.5j * G / (np.pi**2 * kT)) * dd
     r1 /= de + (plan.freqs + 2j * G)[:, None, None, None]
-    return r0, r1, psi_triples(t, layout, D1)
+    return r0, r1, psi_triples(t, layout, D1), D1
 
 
 def rho2_numerator_scale(temperature, gamma) -> float:
