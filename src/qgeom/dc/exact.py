@@ -124,7 +124,7 @@ class _GammaSums:
             self._far_rows(W)
             self._near_rows(W, reach)
         plus = self.layout.fold(W.transpose(0, 3, 1, 2, 4))
-        minus = self.layout.fold(W.conj().transpose(0, 1, 3, 2, 4))
+        minus = self.layout.fold(W.transpose(0, 1, 3, 2, 4)).conj()  # conjugate the folded list only
         self.psi_rows = np.concatenate([plus.reshape(nc, -1), minus.reshape(nc, -1)])
 
     def _far_rows(self, W):

@@ -266,9 +266,9 @@ class ChunkLayout:
         D = np.maximum(np.maximum(dab, dbc), dca)
         use_ab = dab == D
         use_bc = (dbc == D) & ~use_ab
+        chosen = np.where(use_ab, diffs[0], np.where(use_bc, diffs[1], diffs[2]))  # then one reciprocal
         with np.errstate(divide="ignore", invalid="ignore"):  # coincident points are close: Taylor
-            iab, ibc, ica = (1.0 / d for d in diffs)
-        self.dinv = np.where(use_ab, iab, np.where(use_bc, ibc, ica))
+            self.dinv = np.divide(1.0, chosen, out=chosen)
         f_ab, f_ca, f_bc = self._pair_indices(eps.shape, len(shifts))
         self.iu = np.where(use_ab, f_ca, np.where(use_bc, f_ab, f_bc)).reshape(-1)
         self.iv = np.where(use_ab, f_bc, np.where(use_bc, f_ca, f_ab)).reshape(-1)
