@@ -9,7 +9,8 @@ refuses (QgeomInputError with the numbers) what does not fit in the machine's av
 The model is deliberately simple — an order of magnitude, not a benchmark:
   memory  = model storage (#R·N²·16 B) + per chunk (workers + the reducer, 2·workers chunks in
             flight): Bloch sums and rotated derivatives (16·N²·(1+d+d²+d³)·2 B per k; measured
-            1.3× that for N = 2000), occupations (8·N·nμ·4 B per k), the optical pair numerators
+            1.3× that for N = 2000), the integrand's own `point_bytes` if it states them (`dc.exact`'s band
+            triples, ~6·ncomp·N³·16 B per k), occupations (8·N·nμ·4 B per k), the optical pair numerators
             (32·d²·N² B per k; their ω sums are contracted in batches, so the ω-sized accumulators and
             kernel tables, 256·d²·nω B + 64·OPTICAL_TABLE B, are per chunk), and the chunk sums
             (8·nμ·nω·64 B each), plus the list of chunk bounds (GaAs, 20³, 2000 ω: ~0.3 GiB estimated,
@@ -75,11 +76,14 @@ def format_seconds(s: float) -> str:
 
 
 def estimate(*, nbands: int, dim: int, npoints: int, nR: int = 0, n_mu: int = 1, n_omega: int = 0,
-             workers: int = 1, chunk_size: int | None = None, relative_cost: float = 1.0) -> Resources:
-    """Memory and time of a k-sum over `npoints` k-points of an N = `nbands` model (see module docstring)."""
+             workers: int = 1, chunk_size: int | None = None, relative_cost: float = 1.0,
+             point_bytes: int = 0) -> Resources:
+    """Memory and time of a k-sum over `npoints` k-points of an N = `nbands` model (see module docstring);
+    `point_bytes`: the integrand's own working memory per k-point beyond this model's (e.g. `dc.exact`'s band
+    triples), as its `relative_cost` is its own work."""
     N, d, w = int(nbands), int(dim), max(1, int(workers or 1))
     n_mu, n_omega = max(1, int(n_mu)), max(0, int(n_omega))
-    per_k = bytes_per_point(nbands=N, dim=d, n_mu=n_mu, n_omega=n_omega)
+    per_k = bytes_per_point(nbands=N, dim=d, n_mu=n_mu, n_omega=n_omega) + int(point_bytes)
     chunk = int(chunk_size or max(16, min(16384, 24 * 2**20 // max(1, 16 * N * N * (1 + d + d * d + d**3) * 6))))
     chunk = min(chunk, max(1, int(npoints)))
     in_flight = 1 + (3 * w if w > 1 else 0)

@@ -195,3 +195,37 @@ def test_exact_estimate_grows_with_its_work(monkeypatch):
     assert more_nodes - one == pytest.approx(16 * 8 * 24 * (a + b + c) / resources.RATE, rel=1e-9)
     base4 = resources.point_ops(nbands=2, dim=2, nR=nR, n_mu=4)
     assert four_mus == pytest.approx((16 * (base4 + 8 * 24 * (a + 4 * (b + c))) + first) / resources.RATE, rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_exact_chunks_bound_the_band_triples_memory(monkeypatch):
+    """Term (IV)'s tables grow as ncomp·N³ per k-point: a 40-band model takes one k-point per chunk
+    (`point_bytes`: 30 MiB; the old rule forced ≥ 16), its traced peak (15 MiB) stays within the estimate,
+    and the size guard counts the same bytes."""
+    import tracemalloc
+    import importlib
+
+    from qgeom import resources
+    from qgeom.models.tight_binding import TightBindingModel
+
+    E = importlib.import_module("qgeom.dc.exact")
+    rng = np.random.default_rng(3)
+    N = 40
+    hop = {(0, 0): np.diag(np.sort(rng.uniform(-3, 3, N))).astype(complex)}
+    for R in ((1, 0), (0, 1), (1, 1)):
+        hop[R] = 0.1 * (rng.standard_normal((N, N)) + 1j * rng.standard_normal((N, N)))
+    model = TightBindingModel.from_hoppings(hop, add_conjugates=True)
+    per_k = E.point_bytes(N, E.DEFAULT_NODES, 2)
+    assert E._auto_chunk(N, E.DEFAULT_NODES, 2) == 1 and 20 * 2**20 < per_k < 60 * 2**20
+    seen = []
+    real = resources.estimate
+    monkeypatch.setattr(resources, "estimate", lambda **kw: seen.append(kw) or real(**kw))
+    tracemalloc.start()
+    try:
+        exact(model, components=["xyy", "yxx"], mu=0.0, temperature=0.1, gamma=0.05, grid=(2, 2), progress=False,
+              symmetry=None, blocks=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < per_k, (peak / 2**20, per_k / 2**20)
+    assert seen and seen[0]["point_bytes"] == per_k and seen[0]["chunk_size"] == 1

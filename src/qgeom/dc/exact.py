@@ -226,6 +226,13 @@ class _FamilySums:
         work = sum(n**3 * nodes * (a + per_mu * min(1.0, NEAR_BANDS / n)) for n in self.block_sizes)
         return 1.0 + work / float(self.point_ops)
 
+    @property
+    def point_bytes(self) -> int:
+        """Working memory per k-point (`point_bytes`) for the size guard's estimate."""
+        if not self.block_sizes:
+            return 0
+        return point_bytes(max(self.block_sizes), max(len(z) for z in self.nodes), len(self.comps_all[0]))
+
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests)."""
         o = self.observable
@@ -277,9 +284,18 @@ def _with_swapped(comps: list[str]):
     return allc, idx, sw
 
 
-def _auto_chunk(N: int, nnodes: int) -> int:
-    """The node tables dominate the working set: ~16·nodes·N³·12 + 16·N²·40 bytes per k-point."""
-    return chunk_size_for(16 * nnodes * N**3 * 12 + 16 * N * N * 40, lo=16, hi=4096)
+def point_bytes(N: int, nnodes: int, ncomp: int) -> int:
+    """Working memory per k-point of one Γ's (IV) tables: ~6 arrays of ncomp·N³ complex numbers (T4, its
+    weighted rows, W = T4/d and the sums over one band) and ~5 of the near ψ triples' layout and tables
+    (nodes·N²·(band reach + 1), the reach taken as NEAR_BANDS). Measured (tracemalloc) 40 MiB per k-point for
+    1T′-MoS₂ (N = 48, 4 components, 24 nodes) against 69 MiB here; more than 1 GiB from N ≈ 125 on."""
+    return 16 * (6 * ncomp * N**3 + 5 * nnodes * N * N * min(N, int(NEAR_BANDS))) + 16 * N * N * 40
+
+
+def _auto_chunk(N: int, nnodes: int, ncomp: int) -> int:
+    """k-points per chunk by `point_bytes`: one k-point per chunk from N ≈ 32 on (fastest there too: 1T′-MoS₂
+    8², chunks of 1 / 4 / 16 k-points 3.0 / 3.9 / 5.8 s; GaAs 4³, 1 / 4 / 16 / 64: 0.47 / 0.31 / 0.30 / 0.56 s)."""
+    return chunk_size_for(point_bytes(N, nnodes, ncomp), lo=1, hi=4096)
 
 
 def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas, degen_tol, chunk_size, progress,
@@ -299,7 +315,7 @@ def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas,
     func = _FamilySums(indices, nodes_per_gamma, sign, mu, kT, gammas, obs, block_sizes=sizes,
                        point_ops=model_point_ops(model, n_mu=np.size(mu)))
     N = max(sizes)
-    size = chunk_size or _auto_chunk(N, max(len(z) for z in nodes_per_gamma))
+    size = chunk_size or _auto_chunk(N, max(len(z) for z in nodes_per_gamma), len(comps_all))
     return integrate(model, kgrid, func, order=3, degen_tol=degen_tol, chunk_size=size, progress=progress,
                      subgrid=subgrid, **executor)
 
