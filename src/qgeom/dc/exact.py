@@ -98,17 +98,17 @@ class _GammaSums:
     def __init__(self, rows, eps, plan, layout, kT, G):
         self.T4r, self.T32r, self.T1w = rows
         self.plan, self.layout, self.eps, self.kT, self.G = plan, layout, eps, kT, G
-        self.constant = bool(np.all(plan.omega12 == plan.omega12[0]))
-        if self.constant:
-            self._weight_by_denominator(plan.omega12[0] + 2j * G)
+        self.dc_family = layout.reach is not None  # ω1 + ω2 = 0 at every node (the layout has a band reach)
+        if self.dc_family:
+            self._weight_by_denominator(2j * G)
 
     def _weight_by_denominator(self, shift):
-        """(IV) when ω1 + ω2 is the same at every node (DC, rectification): the denominator
-        d_mn = ε_n − ε_m + ω1 + ω2 + 2iΓ of
+        """(IV) when ω1 + ω2 = 0 at every node (DC, rectification): the denominator
+        d_mn = ε_n − ε_m + 2iΓ of
         ρ̃²_mln = [g(ψ_+[n,l,m] − conj ψ_−[m,l,n]) + ρ̃¹_ln(ω2) − ρ̃¹_ml(ω1)]/d_mn
         goes into W = T4/d, and the ψ part is contracted with W straight from the ψ triples (no ρ̃²
-        table): rows `W_rows` [W at (m, l, n)] and `psi_rows` [W at (x, w, y) = (n, m, l); W* at
-        (m, n, l)], folded onto the layout's (x, w) list. The ρ̃¹ difference is formed per element
+        table): `psi_rows` [W at (x, w, y) = (n, m, l); W* at (m, n, l)], folded onto the layout's (near)
+        (x, w) list. The ρ̃¹ difference is formed per element
         before its GEMM for the pairs (m, n) within the layout's band reach: there its two terms nearly
         cancel (ρ̃¹_nn(−ω) vs ρ̃¹_nn(ω)) while 1/d_mn is large; summed apart they would leave 10× the
         rounding of the reference evaluation. For the pairs beyond the reach (|ε_m − ε_n| at least the
@@ -117,12 +117,8 @@ class _GammaSums:
         N, nk = self.eps.shape
         nc = len(self.T4r)
         W = self.T4r.reshape(nc, N, N, N, nk) / (self.eps[None] - self.eps[:, None] + shift)[None, :, None]
-        reach = self.layout.reach
-        if reach is None:
-            self.W_rows = W.reshape(nc, -1)
-        else:
-            self._far_rows(W)
-            self._near_rows(W, reach)
+        self._far_rows(W)
+        self._near_rows(W, self.layout.reach)
         plus = self.layout.fold(W.transpose(0, 3, 1, 2, 4))
         minus = self.layout.fold(W.transpose(0, 1, 3, 2, 4)).conj()  # conjugate the folded list only
         self.psi_rows = np.concatenate([plus.reshape(nc, -1), minus.reshape(nc, -1)])
@@ -168,17 +164,12 @@ class _GammaSums:
         p, nc = self.plan, len(self.T4r)
         R = self.T32r @ r1.reshape(len(r1), -1).T  # (III), (II) × distinct frequencies
         out = R[:nc, p.i12] + R[nc:, p.i1] + np.einsum("kcn,nk->c", self.T1w, r0)[:, None]
-        if not self.constant:
+        if not self.dc_family:
             r2 = PT.rho2_table(self.eps, p, self.layout, r1, T, self.kT, self.G)
             return out + self.T4r @ r2.reshape(len(r2), -1).T
-        Gp = self.psi_rows @ T.reshape(len(T), -1).T
-        if self.layout.reach is None:
-            delta = r1[p.i2][:, None] - r1[p.i1][:, :, :, None]  # ρ̃¹_ln(ω2) − ρ̃¹_ml(ω1) [node, m, l, n, k]
-            out = out + self.W_rows @ delta.reshape(len(delta), -1).T
-        else:
-            flat = r1.reshape(len(r1), -1).T
-            out = out + self._near_delta_sums(r1) + (self.far_l_n @ flat)[:, p.i2] - (self.far_m_l @ flat)[:, p.i1]
-            Gp = Gp + (self.far_psi @ D1.reshape(len(D1), -1).T)[:, self.layout.sb]
+        flat = r1.reshape(len(r1), -1).T
+        out = out + self._near_delta_sums(r1) + (self.far_l_n @ flat)[:, p.i2] - (self.far_m_l @ flat)[:, p.i1]
+        Gp = self.psi_rows @ T.reshape(len(T), -1).T + (self.far_psi @ D1.reshape(len(D1), -1).T)[:, self.layout.sb]
         g = PT.rho2_numerator_scale(self.kT, self.G)
         return out + g * (Gp[:nc, p.ip] - Gp[nc:, p.im].conj())
 
@@ -252,10 +243,9 @@ class _FamilySums:
         out = []
         for G, z in zip(self.gammas, self.nodes):
             plan = PT.NodePlan.build(z, self.sign * z)
-            # ω1 + ω2 = 0 at every node (DC, rectification): the triples of pairs of bands farther apart than
-            # FAR_SEPARATION (πkT + Γ) are taken from the pair tables (`_GammaSums._far_rows`)
-            reach = (PT.band_reach(eps, FAR_SEPARATION * (np.pi * self.kT + G))
-                     if not np.any(plan.pairs[:, 1]) and np.all(plan.omega12 == plan.omega12[0]) else None)
+            # ω1 + ω2 = 0 at every node (DC, rectification; the third point of every triple a real energy): the
+            # triples of pairs of bands farther apart than FAR_SEPARATION (πkT + Γ) come from the pair tables
+            reach = PT.band_reach(eps, FAR_SEPARATION * (np.pi * self.kT + G)) if not np.any(plan.pairs[:, 1]) else None
             layout = plan.layout(eps, self.kT, G, reach)  # what the μ values share
             sums = _GammaSums(rows, eps, plan, layout, self.kT, G)
             tables = PT.PsiTable.at(eps, plan.shifts, self.mu, self.kT, G)
