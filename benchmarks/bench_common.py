@@ -19,6 +19,47 @@ def one_blas_thread() -> None:
         os.execv(sys.executable, [sys.executable] + sys.argv)
 
 
+def eigensolve_floor(model, kgrid):
+    """A callable returning the CPU seconds of numpy's eigensolve of H(k) on every chunk of `kgrid` (the model's
+    default chunks; the Hamiltonians built once, before): the floor the side-by-side benchmarks divide by."""
+    import time
+
+    import numpy as np
+
+    from qgeom.kspace import auto_chunk_size, chunk_bounds
+
+    hamiltonians = [model.hamiltonian(kgrid.points(*b)[0], 0) for b in chunk_bounds(kgrid, auto_chunk_size(model))]
+
+    def floor() -> float:
+        c0 = time.process_time()
+        for H in hamiltonians:
+            np.linalg.eigh(H)
+        return time.process_time() - c0
+
+    return floor
+
+
+def timed_settings(module, attribute: str, settings: dict, run, repeat: int = 1) -> tuple[dict, dict]:
+    """run() with `module.attribute` set to each value of `settings` {label: value} in turn (the order alternating
+    from one repeat to the next; the attribute restored after each run): the best CPU seconds and the last result
+    per label — two code paths of one process side by side."""
+    import time
+
+    best, results = {label: float("inf") for label in settings}, {}
+    items = list(settings.items())
+    for i in range(repeat):
+        for label, value in items[:: 1 - 2 * (i % 2)]:
+            saved = getattr(module, attribute)
+            setattr(module, attribute, value)
+            try:
+                c0 = time.process_time()
+                results[label] = run()
+                best[label] = min(best[label], time.process_time() - c0)
+            finally:
+                setattr(module, attribute, saved)
+    return best, results
+
+
 def table(header, rows, align: str = "right") -> str:
     """A plain-text table: the header, a rule and the rows, columns padded to their widest cell."""
     cells = [[str(c) for c in r] for r in rows]

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
-from bench_common import one_blas_thread, table
+from bench_common import eigensolve_floor, one_blas_thread, table, timed_settings
 
 GRIDS = {"gaas": (12, 12, 12), "mos2": (30, 30)}
 OMEGA = (50, 200, 1000, 2000)
@@ -29,37 +28,23 @@ def measure(model, mu: float, grid, counts, repeat: int = 1, kind: str = "lorent
     """One row per number of ω: floor, default and direct CPU times (best of `repeat`), and the χ difference."""
     import numpy as np
 
-    from qgeom.kspace import auto_chunk_size, chunk_bounds, make_grid
+    from qgeom.kspace import make_grid
     from qgeom.optical import response, spectral
 
     kgrid = make_grid(model, grid, offset="gamma")
-    chunk = auto_chunk_size(model)
-    hamiltonians = [model.hamiltonian(kgrid.points(*b)[0], 0) for b in chunk_bounds(kgrid, chunk)]
-
-    def floor() -> float:
-        c0 = time.process_time()
-        for H in hamiltonians:
-            np.linalg.eigh(H)
-        return time.process_time() - c0
+    floor = eigensolve_floor(model, kgrid)
 
     response(model, "current_x", omega=np.array([1.0, 2.0]), mu=mu, temperature=0.05, tau=0.1, grid=2, progress=False)
     rows = []
     for n in counts:
         omega = np.linspace(0.2, 3.0, n)
-        best = {"floor": np.inf, "default": np.inf, "direct": np.inf}
-        chi = {}
-        for i in range(repeat):  # the two alternate, first one then the other
-            for label, far in (("default", spectral.FAR), ("direct", np.inf))[:: 1 - 2 * (i % 2)]:
-                saved, spectral.FAR = spectral.FAR, far
-                try:
-                    c0 = time.process_time()
-                    ds = response(model, "current_x", omega=omega, mu=mu, temperature=0.05, tau=0.1, grid=kgrid,
-                                  broadening_kind=kind, progress=False, symmetry=None)
-                    best[label] = min(best[label], time.process_time() - c0)
-                finally:
-                    spectral.FAR = saved
-                chi[label] = ds.chi.values
-            best["floor"] = min(best["floor"], floor())
+
+        def run():
+            return response(model, "current_x", omega=omega, mu=mu, temperature=0.05, tau=0.1, grid=kgrid,
+                            broadening_kind=kind, progress=False, symmetry=None).chi.values
+
+        best, chi = timed_settings(spectral, "FAR", {"default": spectral.FAR, "direct": np.inf}, run, repeat)
+        best["floor"] = min(floor() for _ in range(repeat))
         scale = np.abs(chi["direct"]).max()
         rows.append(dict(omega=n, nk=kgrid.npoints, **best,
                          difference=float(np.abs(chi["default"] - chi["direct"]).max() / scale)))

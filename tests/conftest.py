@@ -1,9 +1,32 @@
-"""Shared fixtures: a seeded random generator and a gauge-rotation helper for degenerate subspaces."""
+"""Shared fixtures: a seeded random generator, a gauge-rotation helper for degenerate subspaces and a loader of
+the benchmark scripts."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture
+def load_benchmark(monkeypatch):
+    """load_benchmark(name): the script benchmarks/NAME.py as a module, with benchmarks/ on sys.path and the
+    module registered under its name (a dataclass resolves its annotations through its module)."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, name, module)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture

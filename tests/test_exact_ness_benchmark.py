@@ -2,30 +2,16 @@
 band pairs beyond the band reach from pair tables, and every triple per element — give the same σ, and every
 figure it prints is there."""
 
-import importlib
-import importlib.util
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name, monkeypatch):
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, name, mod)  # a dataclass resolves its annotations through its module
-    spec.loader.exec_module(mod)
-    return mod
-
 
 @pytest.mark.filterwarnings("ignore")
-def test_band_reach_and_per_element_agree_on_gaas(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    bench, real_models = _load("exact_ness", monkeypatch), _load("real_models", monkeypatch)
+def test_band_reach_and_per_element_agree_on_gaas(monkeypatch, load_benchmark):
+    bench, real_models = load_benchmark("exact_ness"), load_benchmark("real_models")
     model = real_models.load_model("gaas", Path(tempfile.mkdtemp()))
     from qgeom.dc import psi_tables
 

@@ -3,30 +3,17 @@ same χ — the far transitions interpolated from Chebyshev points against every
 600 ω (1200 signed frequencies: three blocks), Lorentzian and Gaussian broadening — and every figure it prints
 is there."""
 
-import importlib.util
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name, monkeypatch):
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, name, mod)  # a dataclass resolves its annotations through its module
-    spec.loader.exec_module(mod)
-    return mod
-
 
 @pytest.mark.filterwarnings("ignore::qgeom.near_degeneracy.NearDegeneracyWarning")
 @pytest.mark.parametrize("kind", ["lorentzian", "gaussian"])
-def test_default_and_direct_contractions_agree_on_gaas(monkeypatch, kind):
-    monkeypatch.syspath_prepend(str(BENCH))
-    bench, real_models = _load("optical_frequencies", monkeypatch), _load("real_models", monkeypatch)
+def test_default_and_direct_contractions_agree_on_gaas(monkeypatch, load_benchmark, kind):
+    bench, real_models = load_benchmark("optical_frequencies"), load_benchmark("real_models")
     model = real_models.load_model("gaas", Path(tempfile.mkdtemp()))
     from qgeom.optical import spectral
 
