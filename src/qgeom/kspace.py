@@ -474,20 +474,27 @@ def _scaled(total: ChunkSum, factor: float) -> ChunkSum:
 # μ sweeps of Fermi-surface sums: S[c, μ] = Σ_i X[c, i] f0^(p)(ε_i − μ)
 
 
+# the binned μ sweep's bins (spacing in kT), Taylor order and μ blocks (width in kT): h = kT/2 with 15 moments
+# truncates at (h/2πkT)^15 = 3e-17 as h = kT/5 with 11 did, on 1.8× fewer rows of the μ GEMM; blocks 10 kT wide
+# carry bands of (10 + 2·40) kT of bins instead of 120 kT: many-μ expansions 1.3–1.5× faster (docs/performance.md,
+# μ sweeps). (h = kT with 21 moments was 6% faster still but needs f0 derivatives of order 24, accurate to ~1e-6.)
+MU_BIN_SPACING, MU_BIN_TAYLOR, MU_BLOCK_WIDTH = 0.5, 14, 10.0
+
+
 class BinnedMuSweep:
     """Σ_i X[c, i] f0^(p)(ε_i − μ_j) for many μ at once from a histogram of the energies.
 
-    Each energy is deposited on the nearest node e_g of a fine grid (spacing h = kT/5) with its
+    Each energy is deposited on the nearest node e_g of a fine grid (spacing h = kT/2) with its
     Taylor moments X·δ^q/q!, δ = ε − e_g (q ≤ `taylor`); the μ sweep is then one GEMM of those
     moments with f0^(p+q)(e_g − μ_j), precomputed once. f0 is analytic within π·kT of the real
-    axis, so the truncation error is ~(h/2πkT)^(taylor+1) < 1e-14 relative for the defaults:
+    axis, so the truncation error is ~(h/2πkT)^(taylor+1) < 1e-16 relative for the defaults:
     the same numbers as the direct sum to ~1e-12, at a cost that no longer grows with
     (number of k-points × number of μ). Energies farther than `window`·kT from every μ
     (weight < e^−window) are dropped, and so is every (bin, μ) pair farther apart than that: the μ go in
-    blocks, each with the band of bins within window·kT of it (`_blocks`)."""
+    blocks MU_BLOCK_WIDTH·kT wide, each with the band of bins within window·kT of it (`_blocks`)."""
 
-    def __init__(self, mu: np.ndarray, temperature: float, *, spacing: float = 0.2, taylor: int = 10,
-                 window: float = FERMI_WINDOW):
+    def __init__(self, mu: np.ndarray, temperature: float, *, spacing: float = MU_BIN_SPACING,
+                 taylor: int = MU_BIN_TAYLOR, window: float = FERMI_WINDOW):
         self.mu = np.asarray(mu, float)
         self.kT = float(temperature)
         self.h = spacing * self.kT
@@ -504,16 +511,17 @@ class BinnedMuSweep:
 
     @staticmethod
     def _blocks(mu: np.ndarray, kT: float, spacing: float, window: float) -> list[tuple[np.ndarray, int, int]]:
-        """(indices of the μ values, first bin, end bin) per block: the sorted μ in runs spanning ≤ window·kT, each
-        with the bins within window·kT of it — all that its kernel holds (farther bins weigh < e^−window). At low kT
-        over a wide μ range that is a narrow band of the histogram for every block (2 meV over 1 eV: ~1/5 of it)."""
+        """(indices of the μ values, first bin, end bin) per block: the sorted μ in runs spanning ≤ MU_BLOCK_WIDTH·kT
+        (or window·kT if less), each with the bins within window·kT of it — all that its kernel holds (farther bins
+        weigh < e^−window). Over a μ range of many kT that is a narrow band of the histogram for every block (2 meV
+        over 1 eV: ~1/6 of it)."""
         h, lo = spacing * kT, np.min(mu) - window * kT
         nbins = BinnedMuSweep._bins(mu, kT, spacing, window)
         order = np.argsort(mu, kind="stable")
         s = mu[order]
         out, first = [], 0
         for i in range(1, len(s) + 1):  # over μ values (never k-points): a new block when the span would pass window·kT
-            if i == len(s) or s[i] - s[first] > window * kT:
+            if i == len(s) or s[i] - s[first] > min(window, MU_BLOCK_WIDTH) * kT:
                 b0 = max(0, int(np.floor((s[first] - window * kT - lo) / h)))
                 b1 = min(nbins, int(np.ceil((s[i - 1] + window * kT - lo) / h)) + 1)
                 out.append((order[first:i], b0, b1))
@@ -521,7 +529,7 @@ class BinnedMuSweep:
         return out
 
     @classmethod
-    def kernel_bytes(cls, mu, temperature: float, *, spacing: float = 0.2, taylor: int = 10,
+    def kernel_bytes(cls, mu, temperature: float, *, spacing: float = MU_BIN_SPACING, taylor: int = MU_BIN_TAYLOR,
                      window: float = FERMI_WINDOW) -> int:
         """Memory of one occupation order's kernels (every block's), for choosing between binned and direct sums."""
         blocks = cls._blocks(np.asarray(mu, float), float(temperature), spacing, window)
