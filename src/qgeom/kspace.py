@@ -456,7 +456,9 @@ def _preflight(model: Model, kgrid: KGrid, func, chunk_size: int, workers, degen
 
     n_mu = np.size(getattr(func, "mu", 1))
     n_omega = np.size(getattr(func, "omega_all", ()))
-    est = resources.for_model(model, kgrid.npoints, n_mu=n_mu, n_omega=n_omega, workers=workers or 1,
+    # an integrand whose μ sweep costs less than one per μ value says how many it costs (`mu_sweep_points`)
+    est = resources.for_model(model, kgrid.npoints, n_mu=getattr(func, "mu_sweep_points", n_mu), n_omega=n_omega,
+                              workers=workers or 1,
                               chunk_size=chunk_size, relative_cost=getattr(func, "relative_cost", 1.0),
                               point_bytes=getattr(func, "point_bytes", 0))
     resources.check(est, f"this k-sum ({model.nbands} bands, {kgrid.npoints} k-points, {n_mu} μ, {n_omega} ω)")

@@ -20,7 +20,8 @@ The model is deliberately simple — an order of magnitude, not a benchmark:
             measured 2.4, 36 and 470), the Fourier sums — m = #R^(1/d) + 1 is the extent of the box of R vectors
             along an axis: on a grid they run axis by axis (`models.fourier`), so their cost per k-point is
             the last axis's, not #R (the direct sum, ~50× more for bcc Fe's 1367 R vectors) — and the μ, ω
-            sweeps (nω: the signed frequencies ±ω of an optical run, n_ω = min(nω, 400) + 0.11·(nω − 400)⁺: beyond a
+            sweeps (nμ: the integrand's `mu_sweep_points` if it states them, e.g. `dc.expansion`'s binned μ
+            sweep above 32 μ, whose cost per k-point barely grows with nμ; nω: the signed frequencies ±ω of an optical run, n_ω = min(nω, 400) + 0.11·(nω − 400)⁺: beyond a
             few hundred, most transitions are far from most blocks of frequencies and are interpolated from
             Chebyshev points, `optical.spectral`; measured / estimated on GaAs 14³ and 1T′-MoS₂ 40² at 50–4000 ω:
             1.0–1.3); c = the integrand's `relative_cost` (1 if it has none): the work per k-point beyond

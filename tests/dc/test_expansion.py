@@ -365,3 +365,23 @@ def test_each_term_carries_its_own_unit(tmp_path):
     unit, energy = obs.sigma.attrs["units"], pt_tilted_4band().energy_unit
     assert json.loads(obs.sigma.attrs["units_by_term"]) == {"drude": f"{unit} {energy}^2",
                                                             "interband": f"{unit} {energy}"}
+
+
+def test_size_guard_charges_a_binned_sweep_its_own_cost(monkeypatch):
+    """The binned μ sweep's cost per k-point barely grows with the μ count: the estimate charges
+    BINNED_MU_THRESHOLD + BINNED_MU_MARGINAL per further μ (1000 μ: 51 swept μ, not 1000 — a 7–30× too high
+    estimate before), and every μ of a direct sweep."""
+    import importlib
+
+    from qgeom import resources
+
+    E = importlib.import_module("qgeom.dc.expansion")
+    seen = []
+    real = resources.estimate
+    monkeypatch.setattr(resources, "estimate", lambda **kw: seen.append(kw["n_mu"]) or real(**kw))
+    for n in (20, 1000):
+        expansion(pt_tilted_4band(), components="xyy", mu=np.linspace(-4.6, -3.4, n), temperature=0.05, grid=8,
+                  progress=False)
+    assert seen[0] == 20
+    assert seen[1] == pytest.approx(E.BINNED_MU_THRESHOLD + E.BINNED_MU_MARGINAL * (1000 - E.BINNED_MU_THRESHOLD))
+    assert seen[1] < 60
