@@ -522,7 +522,7 @@ class BinnedMuSweep:
         order = np.argsort(mu, kind="stable")
         s = mu[order]
         out, first = [], 0
-        for i in range(1, len(s) + 1):  # over μ values (never k-points): a new block when the span would pass window·kT
+        for i in range(1, len(s) + 1):  # over μ values (never k-points): a new block when the span would pass the width
             if i == len(s) or s[i] - s[first] > min(window, MU_BLOCK_WIDTH) * kT:
                 b0 = max(0, int(np.floor((s[first] - window * kT - lo) / h)))
                 b1 = min(nbins, int(np.ceil((s[i - 1] + window * kT - lo) / h)) + 1)
