@@ -62,7 +62,7 @@ def test_kernel_tables_equal_plain_kernels(family):
     eps = _energies()
     w1, w2 = _family(family)
     plan = PT.NodePlan.build(w1, w2)
-    layout = plan.layout(eps, KT, GAMMA)
+    layout = plan.layout(eps, KT, GAMMA, [MU])
     t = PT.PsiTable.at(eps, plan.shifts, [MU], KT, GAMMA)[0]
     r0, r1, T, _ = PT.kernel_tables(t, eps, plan, layout, KT, GAMMA)
     r2 = PT.rho2_table(eps, plan, layout, r1, T, KT, GAMMA)

@@ -246,7 +246,7 @@ class _FamilySums:
             # ω1 + ω2 = 0 at every node (DC, rectification; the third point of every triple a real energy): the
             # triples of pairs of bands farther apart than FAR_SEPARATION (πkT + Γ) come from the pair tables
             reach = PT.band_reach(eps, FAR_SEPARATION * (np.pi * self.kT + G)) if not np.any(plan.pairs[:, 1]) else None
-            layout = plan.layout(eps, self.kT, G, reach)  # what the μ values share
+            layout = plan.layout(eps, self.kT, G, self.mu, reach)  # what the μ values share
             sums = _GammaSums(rows, eps, plan, layout, self.kT, G)
             tables = PT.PsiTable.at(eps, plan.shifts, self.mu, self.kT, G)
             out.append([sums(*PT.kernel_tables(t, eps, plan, layout, self.kT, G)) for t in tables])

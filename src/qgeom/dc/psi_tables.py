@@ -239,12 +239,14 @@ class ChunkLayout:
     the reciprocal `dinv` of p − q; the close test D < τ|centroid| as q < (ims − βμ/2π)²; the same
     for pairs (`_pairs`). `pair_near`, `triple_near`: the elements whose points coincide up to
     Δ = z_y − z_x ≤ NEAR·Re z (x = y, degenerate bands), taken to first order in Δ (error
-    (Δ/|z|)² ≤ 1e-16) from series at k-independent offsets. Pair tables: `real_pairs`, then (for
+    (Δ/|z|)² ≤ 1e-16) from series at k-independent offsets. The triples close at some μ of `mus` (the
+    test is convex in βμ/2π: at one end of their range) are listed once (`_close_candidates`) with their
+    Taylor polynomials, so that each μ tests and evaluates only those. Pair tables: `real_pairs`, then (for
     shifted-shifted pairs, sc ≠ 0) psi_pairs(t, sb, sc)."""
 
     NEAR = 1e-8
 
-    def __init__(self, eps, shifts, sb, sc, kT, G, reach: int | None = None):
+    def __init__(self, eps, shifts, sb, sc, kT, G, mus, reach: int | None = None):
         N = len(eps)
         beta_2pi = 0.5 / (np.pi * kT)
         h = 1j * beta_2pi * np.asarray(shifts, complex)
@@ -276,11 +278,31 @@ class ChunkLayout:
         re = 0.5 + G * beta_2pi + (h[sb].real + h[sc].real) / 3
         D /= SEPARATION
         D **= 2
-        self.q = D - (re**2)[:, None, None, None]
-        self.ims = (zeta[self.xq].imag + c.imag[:, self.wq])[:, :, None] + b.imag[:, None]
-        self.ims /= 3
+        q = D - (re**2)[:, None, None, None]
+        ims = (zeta[self.xq].imag + c.imag[:, self.wq])[:, :, None] + b.imag[:, None]
+        ims /= 3
+        self.shape = q.shape
         self._pairs(zeta, h, 0.5 + G * beta_2pi)
         self._near(zeta, 0.5 + G * beta_2pi)
+        self._close_candidates(q, ims, beta_2pi * np.asarray(mus, float), zeta, h)
+
+    def _close_candidates(self, q, ims, mu_ims, zeta, h):
+        """The triples close (D < τ|centroid|, q < (ims − βμ/2π)²) at some μ of the run, other than the near
+        ones (`triple_near`, their own series): flat indices `cand`, their q and ims, (x, k) and the complete
+        homogeneous polynomials h_j(z_b − z_a, z_c − z_a) of their μ-free offsets (`psi_triples`' Taylor branch)."""
+        lo, hi = float(np.min(mu_ims)), float(np.max(mu_ims))
+        cand = q < np.maximum((ims - lo) ** 2, (ims - hi) ** 2)
+        qi, yi, ki = self.triple_near[:3]
+        self.near_q, self.near_ims = q[:, qi, yi, ki], ims[:, qi, yi, ki]
+        cand[:, qi, yi, ki] = False
+        self.cand = np.flatnonzero(cand)
+        self.cand_q, self.cand_ims = q.reshape(-1)[self.cand], ims.reshape(-1)[self.cand]
+        pi, qi, yi, ki = np.unravel_index(self.cand, q.shape)
+        xi, wi = self.xq[qi], self.wq[qi]
+        self.cand_x, self.cand_k = xi, ki
+        za = zeta[xi, ki]
+        self.cand_H = _complete_homogeneous(zeta[yi, ki] + h[self.sb[pi]] - za, zeta[wi, ki] + h[self.sc[pi]] - za,
+                                            TAYLOR_TERMS)
 
     def _pair_indices(self, shape, S):
         """Flat indices of ψ[a, b], ψ[c, a], ψ[b, c] [P, Q, y, k] in the pair tables: [S, N, N, k]
@@ -371,22 +393,18 @@ def psi_triples(t: PsiTable, L: ChunkLayout, D1) -> np.ndarray:
         tables = np.concatenate([tables, psi_pairs(t, L.sb, L.sc).reshape(-1)])
     out = np.take(tables, L.iu)
     out -= np.take(tables, L.iv)
-    out = out.reshape(L.dinv.shape)
+    out = out.reshape(L.shape)
     out *= L.dinv
-    close = L.q < (L.ims - t.mu_im) ** 2
     qi, yi, ki, xi, d1, d2 = L.triple_near  # Σ_j c_{2+j}(z_x) h_j(h_b + Δ1, h_c + Δ2), to first order in Δ
     V, Vu, Vv = _offset_series(t.h[L.sb], t.h[L.sc], TAYLOR_TERMS)
     value = t.series_sum(2, V)[:, xi, ki]
     if np.any(d1) or np.any(d2):
         value += d1 * t.series_sum(2, Vu)[:, xi, ki] + d2 * t.series_sum(2, Vv)[:, xi, ki]
-    out[:, qi, yi, ki] = np.where(close[:, qi, yi, ki], value, out[:, qi, yi, ki])
-    close[:, qi, yi, ki] = False
-    if close.any():
-        pi, qi, yi, ki = np.nonzero(close)
-        xi, wi = L.xq[qi], L.wq[qi]
-        za = t.z[0, xi, ki]
-        H = _complete_homogeneous(t.z[L.sb[pi], yi, ki] - za, t.z[L.sc[pi], wi, ki] - za, TAYLOR_TERMS)
-        out[close] = np.einsum("jn,jn->n", t.c[2:2 + TAYLOR_TERMS, xi, ki], H)
+    out[:, qi, yi, ki] = np.where(L.near_q < (L.near_ims - t.mu_im) ** 2, value, out[:, qi, yi, ki])
+    close = np.flatnonzero(L.cand_q < (L.cand_ims - t.mu_im) ** 2)  # the other close triples at this μ
+    if len(close):
+        coef = t.c[2:2 + TAYLOR_TERMS, L.cand_x[close], L.cand_k[close]]
+        out.reshape(-1)[L.cand[close]] = np.einsum("jn,jn->n", coef, L.cand_H[:, close])
     return out
 
 
@@ -436,8 +454,8 @@ class NodePlan:
         ip, im = pinv.reshape(2, -1)
         return cls(freqs[i12], freqs, i1, i2, i12, shifts, neg, cnj, pairs, ip, im)
 
-    def layout(self, eps, kT, G, reach: int | None = None) -> ChunkLayout:
-        return ChunkLayout(eps, self.shifts, self.pairs[:, 0], self.pairs[:, 1], kT, G, reach)
+    def layout(self, eps, kT, G, mus, reach: int | None = None) -> ChunkLayout:
+        return ChunkLayout(eps, self.shifts, self.pairs[:, 0], self.pairs[:, 1], kT, G, mus, reach)
 
 
 def kernel_tables(t: PsiTable, eps, plan: NodePlan, layout: ChunkLayout, temperature, gamma):
