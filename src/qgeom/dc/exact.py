@@ -128,9 +128,8 @@ class _GammaSums:
         ρ̃¹_ml(ω1)) over |m − n| > reach, and the ψ rows B of `ChunkLayout.far_weights` for the + and − halves
         (A_+[x, w, y] = W[w, y, x] and A_−[x, w, y] = conj W[x, y, w]: B_− = −conj B_+, as 1/(z_x − z_w) is
         imaginary)."""
-        nc, N = W.shape[:2]
-        idx = np.arange(N)
-        far = (np.abs(idx[:, None] - idx[None]) > self.layout.reach).astype(float)  # [m, n]
+        nc = len(W)
+        far = self.layout.far_pairs.astype(float)  # [m, n]
         # one pass over W each (memory-bound; numpy's unoptimized einsum loop is the fastest here)
         self.far_l_n = np.einsum("cmlnk,mn->clnk", W, far).reshape(nc, -1)
         self.far_m_l = np.einsum("cmlnk,mn->cmlk", W, far).reshape(nc, -1)

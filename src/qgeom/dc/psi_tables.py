@@ -259,6 +259,8 @@ class ChunkLayout:
         if reach is not None:  # the near (x, w) only: `far_weights` takes the others from the pair tables
             keep = self.wq - self.xq <= reach
             self.xq, self.wq = self.xq[keep], self.wq[keep]
+            band = np.arange(N)
+            self.far_pairs = np.abs(band[:, None] - band[None]) > reach  # [x, w]: the pairs beyond the reach
         b, c = zeta + h[sb, None, None], zeta + h[sc, None, None]  # [P, y, k], [P, w, k]
         # a − b, b − c, c − a and their moduli per pair of bands, then on the [P, Q, y, k] grid
         diffs = [(zeta[:, None] - b[:, None])[:, self.xq],
@@ -281,7 +283,6 @@ class ChunkLayout:
         q = D - (re**2)[:, None, None, None]
         ims = (zeta[self.xq].imag + c.imag[:, self.wq])[:, :, None] + b.imag[:, None]
         ims /= 3
-        self.shape = q.shape
         self._pairs(zeta, h, 0.5 + G * beta_2pi)
         self._near(zeta, 0.5 + G * beta_2pi)
         self._close_candidates(q, ims, beta_2pi * np.asarray(mus, float), zeta, h)
@@ -351,11 +352,8 @@ class ChunkLayout:
         Σ_{x,w far} A[x, w, y] ψ[z_x, z_{s,y}, z_w] = Σ_{x,y} B[x, y] ψ[z_x, z_{s,y}] (the third point a real
         energy): ψ[a, b, c] = (ψ[a, b] − ψ[c, b])/(a − c), whose rounding grows as |b − a|/|a − c| — bounded by
         the chunk's energy spread over the separation that set `reach` (`band_reach`)."""
-        N = len(self.zeta)
-        idx = np.arange(N)
-        far = np.abs(idx[:, None] - idx[None]) > self.reach
         with np.errstate(divide="ignore", invalid="ignore"):
-            inv = np.where(far[:, :, None], 1.0 / (self.zeta[:, None] - self.zeta[None]), 0.0)  # [x, w, k]
+            inv = np.where(self.far_pairs[:, :, None], 1.0 / (self.zeta[:, None] - self.zeta[None]), 0.0)  # [x, w, k]
         # W[m, l, n] enters as A[n, m, l] (x = n, w = m) and as A[m, n, l] (x = m, w = n); inv is antisymmetric
         return np.einsum("...mlnk,nmk->...nlk", W, inv) - np.einsum("...mlnk,nmk->...mlk", W, inv)
 
@@ -393,7 +391,7 @@ def psi_triples(t: PsiTable, L: ChunkLayout, D1) -> np.ndarray:
         tables = np.concatenate([tables, psi_pairs(t, L.sb, L.sc).reshape(-1)])
     out = np.take(tables, L.iu)
     out -= np.take(tables, L.iv)
-    out = out.reshape(L.shape)
+    out = out.reshape(L.dinv.shape)
     out *= L.dinv
     qi, yi, ki, xi, d1, d2 = L.triple_near  # Σ_j c_{2+j}(z_x) h_j(h_b + Δ1, h_c + Δ2), to first order in Δ
     V, Vu, Vv = _offset_series(t.h[L.sb], t.h[L.sc], TAYLOR_TERMS)
