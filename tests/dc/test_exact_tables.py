@@ -12,7 +12,8 @@ from qgeom.bands import Bands
 import kernel_refs as K
 from qgeom.dc import psi_tables as PT
 from qgeom.dc.components import component_indices
-from qgeom.dc.exact import _FamilySums, _matrix_tensors, _with_swapped, contour_nodes, contour_radius
+from qgeom.dc.exact import (_FamilySums, _matrix_tensors, _middle_band_bytes, _with_swapped, contour_nodes,
+                             contour_radius, middle_slabs, triple_tensor)
 from qgeom.models.library import pt_tilted_4band
 
 MU, KT, GAMMA = 0.1, 0.1, 0.03
@@ -91,14 +92,16 @@ def _mnbi2te4_lattice():
     return mnbi2te4_bilayer_lattice(tilt=0.3)
 
 
-@pytest.mark.parametrize("sign, model, separation", [
-    (-1, pt_tilted_4band, None), (1, pt_tilted_4band, None),
+@pytest.mark.parametrize("sign, model, separation, slab", [
+    (-1, pt_tilted_4band, None, None), (1, pt_tilted_4band, None, None),
     # 8 bands: most pairs beyond the band reach (their triples and ρ̃¹ differences from the pair tables),
     # at separations that put the reach at 1, in between and at N − 1
-    (-1, _mnbi2te4_lattice, 0.002), (-1, _mnbi2te4_lattice, 0.05), (-1, _mnbi2te4_lattice, 100.0)])
-def test_family_sums_equal_direct_contraction(sign, model, separation, monkeypatch):
+    (-1, _mnbi2te4_lattice, 0.002, None), (-1, _mnbi2te4_lattice, 0.05, None), (-1, _mnbi2te4_lattice, 100.0, None),
+    # (IV) over slabs of 3, 2 and 3 intermediate bands (as a large model's), both families
+    (-1, _mnbi2te4_lattice, 0.05, 3), (1, _mnbi2te4_lattice, None, 3), (-1, _mnbi2te4_lattice, 100.0, 3)])
+def test_family_sums_equal_direct_contraction(sign, model, separation, slab, monkeypatch):
     """Kramers-degenerate chunks: the GEMM contraction (through W = T4/d for the DC family, with the pairs of
-    bands beyond the band reach through the pair tables) equals
+    bands beyond the band reach through the pair tables; over slabs of the intermediate bands) equals
     Σ_k w [Σ V V ρ̃² J + Σ V ρ̃¹ J + Σ V ρ̃¹ J + Σ ρ̃⁰ J] with the plain kernels."""
     import importlib
 
@@ -111,6 +114,9 @@ def test_family_sums_equal_direct_contraction(sign, model, separation, monkeypat
     b = Bands.from_model(model(), k, order=3)
     w = np.random.default_rng(2).uniform(0.5, 1.5, len(k))
     comps, _, _ = _with_swapped(["xyy", "yxx", "xxy"])
+    if slab is not None:  # the working memory of `slab` intermediate bands of the 50-point chunk
+        monkeypatch.setattr(exact_module, "SLAB_BYTES", slab * 50 * _middle_band_bytes(8, 12, len(comps)))
+        assert [s.stop - s.start for s in middle_slabs(8, 50, 12, len(comps))] == [3, 2, 3]
     mus, gammas = (np.array([-3.2, 0.4]) if model is pt_tilted_4band else np.array([-0.05, 0.06])), np.array([0.02, 0.05])
     if separation is not None:
         reach = PT.band_reach(b.energies.T, separation)
@@ -118,6 +124,7 @@ def test_family_sums_equal_direct_contraction(sign, model, separation, monkeypat
     nodes = [contour_nodes(contour_radius(G, KT), 12) for G in gammas]
     got = _FamilySums(component_indices(comps), nodes, sign, mus, KT, gammas)(b, w)
     T4, T3, T2, T1 = _matrix_tensors(b, component_indices(comps))
+    T4 = triple_tensor(T4)
     e = b.energies
     em, el, en = e[:, None, :, None, None], e[:, None, None, :, None], e[:, None, None, None, :]
     for ig, (G, z) in enumerate(zip(gammas, nodes)):

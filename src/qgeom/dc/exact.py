@@ -69,13 +69,14 @@ def contour_nodes(radius: float, nodes: int) -> np.ndarray:
 
 
 def _matrix_tensors(b: Bands, comps):
-    """Per-k tensors of terms (IV)–(I) for components (a, b, c): T4[k, c, m, l, n], T3, T2 [k, c, m, n], T1 [k, c, n]."""
+    """Per-k tensors of terms (IV)–(I) for components (a, b, c): T4[k, c, m, l, n] as its three factors
+    (`triple_tensor`), T3, T2 [k, c, m, n], T1 [k, c, n]."""
     b.require(3)
     A, B, C = comps
     v, w, u = b.v, b.w, b.u
     vb, vc, va = v[:, B], v[:, C], v[:, A]  # [nk, comp, N, N]
     # (IV): V^b_ml V^c_ln J^a_nm = v^b_ml v^c_ln v^a_nm
-    T4 = vb[:, :, :, :, None] * vc[:, :, None, :, :] * np.swapaxes(va, -1, -2)[:, :, :, None, :]
+    T4 = (vb, vc, np.swapaxes(va, -1, -2))
     # (III): ½ w^bc_mn v^a_nm
     T3 = 0.5 * w[:, B, C] * np.swapaxes(va, -1, -2)
     # (II): V^b_mn J^ac_nm = v^b_mn w^ac_nm
@@ -83,6 +84,13 @@ def _matrix_tensors(b: Bands, comps):
     # (I): ½ u^abc_nn
     T1 = 0.5 * np.diagonal(u[:, A, B, C], axis1=-2, axis2=-1)
     return T4, T3, T2, T1
+
+
+def triple_tensor(factors, middle: slice = slice(None)) -> np.ndarray:
+    """T4[k, c, m, l, n] = F[k, c, m, l]·G[k, c, l, n]·J[k, c, m, n] of the factors (F, G, J) of term (IV)
+    (`_matrix_tensors`, `observable_terms.observable_tensors`) for the intermediate bands l in `middle`."""
+    left, right, closing = factors
+    return left[:, :, :, middle, None] * right[:, :, None, middle, :] * closing[:, :, :, None, :]
 
 
 def _weighted_rows(T, w):
@@ -93,11 +101,14 @@ def _weighted_rows(T, w):
 
 class _GammaSums:
     """Σ_k w K_abc(ω1_j, ω2_j) [comp, node] at one Γ from the kernel tables of each μ, as GEMMs over
-    (x, k) of the weighted matrix-element rows (prepared once per chunk and Γ)."""
+    (x, k) of the weighted matrix-element rows (prepared once per chunk and Γ). (IV) is taken over the
+    intermediate bands l of the layout (`ChunkLayout.middle`, rows `T4r` of those l); the pair terms
+    (III)–(I) with rows `T32r`, `T1w`, or not at all when these are None (a further slab of l)."""
 
     def __init__(self, rows, eps, plan, layout, kT, G):
         self.T4r, self.T32r, self.T1w = rows
         self.plan, self.layout, self.eps, self.kT, self.G = plan, layout, eps, kT, G
+        self.middle = layout.middle
         self.dc_family = layout.reach is not None  # ω1 + ω2 = 0 at every node (the layout has a band reach)
         if self.dc_family:
             self._weight_by_denominator(2j * G)
@@ -114,9 +125,9 @@ class _GammaSums:
         rounding of the reference evaluation. For the pairs beyond the reach (|ε_m − ε_n| at least the
         separation of `band_reach`) both terms and the ψ triples are contracted through sums of W over one
         band (`_far_rows`): N² elements per node and μ instead of N³."""
-        N, nk = self.eps.shape
+        (N, nk), ls = self.eps.shape, self.middle
         nc = len(self.T4r)
-        W = self.T4r.reshape(nc, N, N, N, nk) / (self.eps[None] - self.eps[:, None] + shift)[None, :, None]
+        W = self.T4r.reshape(nc, N, ls.stop - ls.start, N, nk) / (self.eps[None] - self.eps[:, None] + shift)[None, :, None]
         self._far_rows(W)
         self._near_rows(W, self.layout.reach)
         plus = self.layout.fold(W.transpose(0, 3, 1, 2, 4))
@@ -149,9 +160,9 @@ class _GammaSums:
     def _near_delta_sums(self, r1) -> np.ndarray:
         """Σ W_mln [ρ̃¹_ln(ω2) − ρ̃¹_ml(ω1)] over the near pairs (m, n), [c, node]: the difference formed per
         element (contiguous band slices of the tables for each offset m − n)."""
-        p, N = self.plan, self.eps.shape[0]
-        second = np.ascontiguousarray(r1[p.i2].transpose(0, 2, 1, 3))  # ρ̃¹_ln(ω2) as [node, n, l, k]
-        first = r1[p.i1]  # ρ̃¹_ml(ω1) [node, m, l, k]
+        p, N, ls = self.plan, self.eps.shape[0], self.middle
+        second = np.ascontiguousarray(r1[p.i2][:, ls].transpose(0, 2, 1, 3))  # ρ̃¹_ln(ω2) as [node, n, l, k]
+        first = r1[p.i1][:, :, ls]  # ρ̃¹_ml(ω1) [node, m, l, k]
         out = 0.0
         for j, rows in self.near_rows.items():
             lo, hi = max(0, -j), min(N, N - j)
@@ -160,14 +171,20 @@ class _GammaSums:
         return out
 
     def __call__(self, r0, r1, T, D1) -> np.ndarray:
-        p, nc = self.plan, len(self.T4r)
-        R = self.T32r @ r1.reshape(len(r1), -1).T  # (III), (II) × distinct frequencies
-        out = R[:nc, p.i12] + R[nc:, p.i1] + np.einsum("kcn,nk->c", self.T1w, r0)[:, None]
+        p, nc, ls = self.plan, len(self.T4r), self.middle
+        out = 0.0
+        if self.T32r is not None:
+            R = self.T32r @ r1.reshape(len(r1), -1).T  # (III), (II) × distinct frequencies
+            out = R[:nc, p.i12] + R[nc:, p.i1] + np.einsum("kcn,nk->c", self.T1w, r0)[:, None]
         if not self.dc_family:
             r2 = PT.rho2_table(self.eps, p, self.layout, r1, T, self.kT, self.G)
             return out + self.T4r @ r2.reshape(len(r2), -1).T
-        flat = r1.reshape(len(r1), -1).T
-        out = out + self._near_delta_sums(r1) + (self.far_l_n @ flat)[:, p.i2] - (self.far_m_l @ flat)[:, p.i1]
+        if ls.stop - ls.start < len(self.eps):  # a slab of the intermediate bands l: their part of the tables
+            r1_ln, r1_ml, D1 = r1[:, ls], r1[:, :, ls], D1[:, :, ls]
+        else:
+            r1_ln = r1_ml = r1
+        far = (self.far_l_n @ r1_ln.reshape(len(r1), -1).T)[:, p.i2] - (self.far_m_l @ r1_ml.reshape(len(r1), -1).T)[:, p.i1]
+        out = out + self._near_delta_sums(r1) + far
         Gp = self.psi_rows @ T.reshape(len(T), -1).T + (self.far_psi @ D1.reshape(len(D1), -1).T)[:, self.layout.sb]
         g = PT.rho2_numerator_scale(self.kT, self.G)
         return out + g * (Gp[:nc, p.ip] - Gp[nc:, p.im].conj())
@@ -236,20 +253,26 @@ class _FamilySums:
             T4, T3, T2, T1 = _matrix_tensors(b, self.comps_all)
         else:
             T4, T3, T2, T1 = observable_tensors(b, self.observable, self.comps_all)
-        rows = (_weighted_rows(T4, w), np.concatenate([_weighted_rows(T3, w), _weighted_rows(T2, w)]),
-                T1 * w[:, None, None])
+        pair_rows = np.concatenate([_weighted_rows(T3, w), _weighted_rows(T2, w)]), T1 * w[:, None, None]
         eps = np.ascontiguousarray(b.energies.T)  # [N, k]: the kernel tables keep k innermost
-        out = []
-        for G, z in zip(self.gammas, self.nodes):
-            plan = PT.NodePlan.build(z, self.sign * z)
-            # ω1 + ω2 = 0 at every node (DC, rectification; the third point of every triple a real energy): the
-            # triples of pairs of bands farther apart than FAR_SEPARATION (πkT + Γ) come from the pair tables
-            reach = PT.band_reach(eps, FAR_SEPARATION * (np.pi * self.kT + G)) if not np.any(plan.pairs[:, 1]) else None
-            layout = plan.layout(eps, self.kT, G, self.mu, reach)  # what the μ values share
-            sums = _GammaSums(rows, eps, plan, layout, self.kT, G)
-            tables = PT.PsiTable.at(eps, plan.shifts, self.mu, self.kT, G)
-            out.append([sums(*PT.kernel_tables(t, eps, plan, layout, self.kT, G)) for t in tables])
-        return np.array(out)
+        N, nk = eps.shape
+        slabs = middle_slabs(N, nk, max(len(z) for z in self.nodes), len(self.comps_all[0]))
+        out = 0.0
+        for i, middle in enumerate(slabs):  # (IV) a slab of intermediate bands at a time; (III)–(I) once
+            rows = (_weighted_rows(triple_tensor(T4, middle), w),) + (pair_rows if i == 0 else (None, None))
+            out = out + np.array([self._gamma_sums(rows, eps, G, z, middle) for G, z in zip(self.gammas, self.nodes)])
+        return out
+
+    def _gamma_sums(self, rows, eps, G, z, middle: slice) -> np.ndarray:
+        """[μ, comp, node] at one Γ with contour nodes z, (IV) over the intermediate bands `middle`."""
+        plan = PT.NodePlan.build(z, self.sign * z)
+        # ω1 + ω2 = 0 at every node (DC, rectification; the third point of every triple a real energy): the
+        # triples of pairs of bands farther apart than FAR_SEPARATION (πkT + Γ) come from the pair tables
+        reach = PT.band_reach(eps, FAR_SEPARATION * (np.pi * self.kT + G)) if not np.any(plan.pairs[:, 1]) else None
+        layout = plan.layout(eps, self.kT, G, self.mu, reach, middle)  # what the μ values share
+        sums = _GammaSums(rows, eps, plan, layout, self.kT, G)
+        tables = PT.PsiTable.at(eps, plan.shifts, self.mu, self.kT, G)
+        return np.array([sums(*PT.kernel_tables(t, eps, plan, layout, self.kT, G)) for t in tables])
 
 
 def _validate_common(model, components, mu, temperature, gamma, convention, obs=None):
@@ -273,12 +296,36 @@ def _with_swapped(comps: list[str]):
     return allc, idx, sw
 
 
+# working memory of one slab of intermediate bands (`middle_slabs`): (IV)'s N³ tables of a large model in pieces
+SLAB_BYTES = 256 * 2**20
+
+
+def _middle_band_bytes(N: int, nnodes: int, ncomp: int) -> int:
+    """Working memory of (IV) per k-point and intermediate band l: ~2 arrays of ncomp·N² complex numbers (T4's
+    weighted rows and W = T4/d live together) and ~5 of the near ψ triples' layout and tables (nodes·N·(band
+    reach + 1), the reach taken as NEAR_BANDS). Measured (tracemalloc, 4 components + their b ↔ c swaps, 24
+    nodes): 3.7 MiB per band at N = 160 (8.0 here); 1T′-MoS₂ (N = 48, all bands) 40 MiB per k-point (59 here)."""
+    return 16 * (2 * ncomp * N * N + 5 * nnodes * N * min(N, int(NEAR_BANDS)))
+
+
+def middle_slabs(N: int, nk: int, nnodes: int, ncomp: int) -> list[slice]:
+    """The slabs of intermediate bands l that (IV) is summed over one at a time in a chunk of `nk` k-points:
+    all N at once up to SLAB_BYTES of working memory (one k-point of every model up to N ≈ 90 at 8 components,
+    ≈ 110 at 4), else equal slabs within it (the pair tables of each μ, N² per node, are then evaluated once
+    per slab)."""
+    width = max(1, SLAB_BYTES // max(1, nk * _middle_band_bytes(N, nnodes, ncomp)))
+    count = -(-N // width)
+    edges = np.linspace(0, N, count + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
 def point_bytes(N: int, nnodes: int, ncomp: int) -> int:
-    """Working memory per k-point of one Γ's (IV) tables: ~6 arrays of ncomp·N³ complex numbers (T4, its
-    weighted rows, W = T4/d and the sums over one band) and ~5 of the near ψ triples' layout and tables
-    (nodes·N²·(band reach + 1), the reach taken as NEAR_BANDS). Measured (tracemalloc) 40 MiB per k-point for
-    1T′-MoS₂ (N = 48, 4 components, 24 nodes) against 69 MiB here; more than 1 GiB from N ≈ 125 on."""
-    return 16 * (6 * ncomp * N**3 + 5 * nnodes * N * N * min(N, int(NEAR_BANDS))) + 16 * N * N * 40
+    """Working memory per k-point of one Γ's tables: (IV)'s for one slab of intermediate bands
+    (`middle_slabs` of a one-point chunk), the pair tables (N² per node and μ) and the matrix elements.
+    Bounded by SLAB_BYTES + 16·N²·(40 + 6·nodes): measured traced peaks (4 components) 216 MiB at N = 160 in 4
+    slabs (910 MiB in one) and 426 MiB at N = 300 in 18 (5613 MiB in one; docs/exact_ness.md, Memory)."""
+    width = middle_slabs(N, 1, nnodes, ncomp)[0]
+    return (width.stop - width.start) * _middle_band_bytes(N, nnodes, ncomp) + 16 * N * N * (40 + 6 * nnodes)
 
 
 def _auto_chunk(N: int, nnodes: int, ncomp: int) -> int:

@@ -57,13 +57,14 @@ def field_indices(labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def observable_tensors(b: Bands, obs: Observable, comps):
-    """Per-k tensors of terms (IV)–(I) for field components (b, c): T4[k, c, m, l, n] = v^b_ml v^c_ln O_nm,
-    T3 = ½ w^bc_mn O_nm, T2 = v^b_mn (∂_c O)_nm, T1 = ½ (∂_b∂_c O)_nn [k, c, n] (zero for constant O)."""
+    """Per-k tensors of terms (IV)–(I) for field components (b, c): T4[k, c, m, l, n] = v^b_ml v^c_ln O_nm as its
+    three factors (`exact.triple_tensor`), T3 = ½ w^bc_mn O_nm, T2 = v^b_mn (∂_c O)_nm, T1 = ½ (∂_b∂_c O)_nn
+    [k, c, n] (zero for constant O)."""
     b.require(3)
     B, C = comps
     v, w = b.v, b.w
     OT = np.swapaxes(obs.eig(b), -1, -2)[:, None]  # O_nm at [m, n]
-    T4 = v[:, B, :, :, None] * v[:, C, None, :, :] * OT[:, :, :, None, :]
+    T4 = (v[:, B], v[:, C], OT)
     T3 = 0.5 * w[:, B, C] * OT
     dO = obs.deig(b)
     if dO is None:  # constant O: no diamagnetic terms

@@ -242,12 +242,14 @@ class ChunkLayout:
     (Δ/|z|)² ≤ 1e-16) from series at k-independent offsets. The triples close at some μ of `mus` (the
     test is convex in βμ/2π: at one end of their range) are listed once (`_close_candidates`) with their
     Taylor polynomials, so that each μ tests and evaluates only those. Pair tables: `real_pairs`, then (for
-    shifted-shifted pairs, sc ≠ 0) psi_pairs(t, sb, sc)."""
+    shifted-shifted pairs, sc ≠ 0) psi_pairs(t, sb, sc). `middle`: the intermediate bands y the triples
+    are kept for (all by default; a large model's triples are taken a slab of them at a time, `exact`)."""
 
     NEAR = 1e-8
 
-    def __init__(self, eps, shifts, sb, sc, kT, G, mus, reach: int | None = None):
+    def __init__(self, eps, shifts, sb, sc, kT, G, mus, reach: int | None = None, middle: slice = slice(None)):
         N = len(eps)
+        self.middle = slice(*middle.indices(N)[:2])  # the bands y of the triples' middle point
         beta_2pi = 0.5 / (np.pi * kT)
         h = 1j * beta_2pi * np.asarray(shifts, complex)
         zeta = 1j * beta_2pi * eps  # z_+(ε) without its (μ, Γ)-dependent constant
@@ -261,7 +263,7 @@ class ChunkLayout:
             self.xq, self.wq = self.xq[keep], self.wq[keep]
             band = np.arange(N)
             self.far_pairs = np.abs(band[:, None] - band[None]) > reach  # [x, w]: the pairs beyond the reach
-        b, c = zeta + h[sb, None, None], zeta + h[sc, None, None]  # [P, y, k], [P, w, k]
+        b, c = zeta[self.middle] + h[sb, None, None], zeta + h[sc, None, None]  # [P, y, k], [P, w, k]
         # a − b, b − c, c − a and their moduli per pair of bands, then on the [P, Q, y, k] grid
         diffs = [(zeta[:, None] - b[:, None])[:, self.xq],
                  (b[:, :, None] - c[:, None]).transpose(0, 2, 1, 3)[:, self.wq],
@@ -302,14 +304,15 @@ class ChunkLayout:
         xi, wi = self.xq[qi], self.wq[qi]
         self.cand_x, self.cand_k = xi, ki
         za = zeta[xi, ki]
-        self.cand_H = _complete_homogeneous(zeta[yi, ki] + h[self.sb[pi]] - za, zeta[wi, ki] + h[self.sc[pi]] - za,
-                                            TAYLOR_TERMS)
+        zb = zeta[self.middle.start + yi, ki]  # yi counts the layout's middle bands
+        self.cand_H = _complete_homogeneous(zb + h[self.sb[pi]] - za, zeta[wi, ki] + h[self.sc[pi]] - za, TAYLOR_TERMS)
 
     def _pair_indices(self, shape, S):
         """Flat indices of ψ[a, b], ψ[c, a], ψ[b, c] [P, Q, y, k] in the pair tables: [S, N, N, k]
         of (real, shifted) pairs, then (sc ≠ 0) [P, N, N, k] of (sb, sc) pairs."""
         N, nk = shape
-        p, x, w, y = np.arange(len(self.sb))[:, None, None], self.xq[:, None], self.wq[:, None], np.arange(N)
+        p, x, w = np.arange(len(self.sb))[:, None, None], self.xq[:, None], self.wq[:, None]
+        y = np.arange(N)[self.middle]
         dtype = np.int32 if (S + len(self.sb)) * N * N * nk < 2**31 else np.intp
 
         def flat(s, i, j):  # table[s, i, j, k] for tables [·, N, N, k]
@@ -333,9 +336,9 @@ class ChunkLayout:
         near = np.abs(dz) <= self.NEAR * re_z
         xi, yi, ki = np.nonzero(near)
         self.pair_near = xi, yi, ki, dz[xi, yi, ki]
-        qi, yi, ki = np.nonzero(near[self.xq] & near[self.xq, self.wq][:, None])
+        qi, yi, ki = np.nonzero(near[:, self.middle][self.xq] & near[self.xq, self.wq][:, None])  # yi in `middle`
         xi, wi = self.xq[qi], self.wq[qi]
-        self.triple_near = qi, yi, ki, xi, dz[xi, yi, ki], dz[xi, wi, ki]
+        self.triple_near = qi, yi, ki, xi, dz[xi, self.middle.start + yi, ki], dz[xi, wi, ki]
 
     def fold(self, A) -> np.ndarray:
         """Σ_{x,y,w} A[…, x, w, y, k] ψ[x, y, w] as Σ_{q,y} fold(A)[…, q, y, k] ψ[q, y] over the kept
@@ -361,7 +364,7 @@ class ChunkLayout:
         """Triples [P, Q, y, k] → [P, x, y, w, k]."""
         if self.reach is not None:
             raise ValueError("a layout with a band reach keeps only the near triples")
-        N = T.shape[2]
+        N = len(self.zeta)
         index = np.empty((N, N), int)
         index[self.xq, self.wq] = np.arange(len(self.xq))
         if self.sym:
@@ -452,8 +455,8 @@ class NodePlan:
         ip, im = pinv.reshape(2, -1)
         return cls(freqs[i12], freqs, i1, i2, i12, shifts, neg, cnj, pairs, ip, im)
 
-    def layout(self, eps, kT, G, mus, reach: int | None = None) -> ChunkLayout:
-        return ChunkLayout(eps, self.shifts, self.pairs[:, 0], self.pairs[:, 1], kT, G, mus, reach)
+    def layout(self, eps, kT, G, mus, reach: int | None = None, middle: slice = slice(None)) -> ChunkLayout:
+        return ChunkLayout(eps, self.shifts, self.pairs[:, 0], self.pairs[:, 1], kT, G, mus, reach, middle)
 
 
 def kernel_tables(t: PsiTable, eps, plan: NodePlan, layout: ChunkLayout, temperature, gamma):
@@ -479,11 +482,13 @@ def rho2_numerator_scale(temperature, gamma) -> float:
 
 
 def rho2_table(eps, plan: NodePlan, layout: ChunkLayout, r1, T, temperature, gamma) -> np.ndarray:
-    """ρ̃²_mln(ω1_j, ω2_j) [J, m, l, n, k] from `kernel_tables`' ρ̃¹ and ψ triples (Eqs. A-10 – A-12)."""
+    """ρ̃²_mln(ω1_j, ω2_j) [J, m, l, n, k] from `kernel_tables`' ρ̃¹ and ψ triples (Eqs. A-10 – A-12), for the
+    intermediate bands l of the layout (`ChunkLayout.middle`)."""
     T = layout.unpack(T)
+    ls = layout.middle
     r2 = T[plan.ip].transpose(0, 3, 2, 1, 4) - T[plan.im].conj()
     r2 *= rho2_numerator_scale(temperature, gamma)
-    r2 += r1[plan.i2][:, None]
-    r2 -= r1[plan.i1][:, :, :, None]
+    r2 += r1[plan.i2][:, None, ls]
+    r2 -= r1[plan.i1][:, :, ls, None]
     r2 /= (eps[None] - eps[:, None])[:, None] + (plan.omega12 + 2j * gamma)[:, None, None, None, None]
     return r2
