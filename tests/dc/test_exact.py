@@ -234,7 +234,7 @@ def test_exact_chunks_bound_the_band_triples_memory(monkeypatch):
 @pytest.mark.filterwarnings("ignore")
 def test_exact_slabs_of_intermediate_bands_bound_the_memory(monkeypatch):
     """Beyond one k-point per chunk (a few hundred bands: ncomp·N³ complex numbers per k-point, 1 GiB from
-    N ≈ 125 on) term (IV) is summed over slabs of the intermediate bands l (`middle_slabs`): with the slab
+    N ≈ 110 on at 4 components) term (IV) is summed over slabs of the intermediate bands l (`middle_slabs`): with the slab
     budget cut to 4 MiB a 64-band model's (IV) runs in 16 slabs, its traced peak stays within the slabbed
     `point_bytes` (a fifth of the unslabbed one's) and σ equals the one-slab run to 1e-12."""
     import tracemalloc
@@ -264,4 +264,44 @@ def test_exact_slabs_of_intermediate_bands_bound_the_memory(monkeypatch):
     finally:
         tracemalloc.stop()
     assert peak < per_k, (peak / 2**20, per_k / 2**20)
+    np.testing.assert_allclose(sliced.sigma, whole.sigma, rtol=0, atol=1e-12 * np.abs(whole.sigma).max())
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_exact_second_harmonic_slabs_bound_the_memory(monkeypatch):
+    """The second harmonic (ω1 = ω2: every (x, w) pair of the triples and the ρ̃² table, ~9·nodes·N² complex
+    numbers per intermediate band; 867 MiB traced for one k-point of a 64-band model before the slabs) in slabs
+    of `middle_slabs(harmonic=True)`: a 56-band model's one k-point in 3 slabs stays within its `point_bytes`,
+    below the one-slab run's, and σ(ω, ω) equals the one-slab run to 1e-12."""
+    import tracemalloc
+    import importlib
+
+    from qgeom.dc.exact import exact_frequency
+    from qgeom.models.tight_binding import TightBindingModel
+
+    E = importlib.import_module("qgeom.dc.exact")
+    rng = np.random.default_rng(5)
+    N = 56
+    hop = {(0, 0): np.diag(np.sort(rng.uniform(-3, 3, N))).astype(complex)}
+    for R in ((1, 0), (0, 1)):
+        hop[R] = 0.1 * (rng.standard_normal((N, N)) + 1j * rng.standard_normal((N, N)))
+    model = TightBindingModel.from_hoppings(hop, add_conjugates=True)
+    kw = dict(components=["xyy", "yxx"], mu=[0.1], temperature=0.1, gamma=0.05, omega=[0.3],
+              processes=["second_harmonic"], grid=(1, 1), progress=False, blocks=False)
+    nodes = 25  # the contour's 24 and ω
+    per_k = E.point_bytes(N, nodes, 2, harmonic=True)
+    used = []
+    real = E.middle_slabs
+    monkeypatch.setattr(E, "middle_slabs", lambda *a, **k: used.append((a, k)) or real(*a, **k))
+    tracemalloc.start()
+    try:
+        sliced = exact_frequency(model, **kw)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < per_k, (peak / 2**20, per_k / 2**20)
+    assert used[-1] == ((N, 1, nodes, 2), {"harmonic": True}) and len(real(*used[-1][0], **used[-1][1])) == 3
+    monkeypatch.setattr(E, "SLAB_BYTES", 2**40)
+    assert E.point_bytes(N, nodes, 2, harmonic=True) > 1.5 * per_k
+    whole = exact_frequency(model, **kw)
     np.testing.assert_allclose(sliced.sigma, whole.sigma, rtol=0, atol=1e-12 * np.abs(whole.sigma).max())

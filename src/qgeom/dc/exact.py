@@ -238,7 +238,8 @@ class _FamilySums:
         """Working memory per k-point (`point_bytes`) for the size guard's estimate."""
         if not self.block_sizes:
             return 0
-        return point_bytes(max(self.block_sizes), max(len(z) for z in self.nodes), len(self.comps_all[0]))
+        return point_bytes(max(self.block_sizes), max(len(z) for z in self.nodes), len(self.comps_all[0]),
+                           harmonic=self.sign > 0)
 
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests)."""
@@ -256,7 +257,7 @@ class _FamilySums:
         pair_rows = np.concatenate([_weighted_rows(T3, w), _weighted_rows(T2, w)]), T1 * w[:, None, None]
         eps = np.ascontiguousarray(b.energies.T)  # [N, k]: the kernel tables keep k innermost
         N, nk = eps.shape
-        slabs = middle_slabs(N, nk, max(len(z) for z in self.nodes), len(self.comps_all[0]))
+        slabs = middle_slabs(N, nk, max(len(z) for z in self.nodes), len(self.comps_all[0]), harmonic=self.sign > 0)
         out = 0.0
         for i, middle in enumerate(slabs):  # (IV) a slab of intermediate bands at a time; (III)–(I) once
             rows = (_weighted_rows(triple_tensor(T4, middle), w),) + (pair_rows if i == 0 else (None, None))
@@ -300,38 +301,44 @@ def _with_swapped(comps: list[str]):
 SLAB_BYTES = 256 * 2**20
 
 
-def _middle_band_bytes(N: int, nnodes: int, ncomp: int) -> int:
+def _middle_band_bytes(N: int, nnodes: int, ncomp: int, *, harmonic: bool = False) -> int:
     """Working memory of (IV) per k-point and intermediate band l: ~2 arrays of ncomp·N² complex numbers (T4's
-    weighted rows and W = T4/d live together) and ~5 of the near ψ triples' layout and tables (nodes·N·(band
-    reach + 1), the reach taken as NEAR_BANDS). Measured (tracemalloc, 4 components + their b ↔ c swaps, 24
-    nodes): 3.7 MiB per band at N = 160 (8.0 here); 1T′-MoS₂ (N = 48, all bands) 40 MiB per k-point (59 here)."""
+    weighted rows and W = T4/d live together) and the ψ triples' layout and tables — for ω1 + ω2 = 0 at every
+    node (DC, rectification) ~5 arrays of nodes·N·(band reach + 1) (the near triples; reach taken as
+    NEAR_BANDS), for the second harmonic (`harmonic`: every (x, w) pair, and the ρ̃² table) ~9 of nodes·N².
+    Measured (tracemalloc; 24 nodes, 25 for the second harmonic at one ω): DC with 4 components 3.7 MiB per
+    band at N = 160 (4.9 here), 1T′-MoS₂ (N = 48, all bands) 40 MiB per k-point (59 here); second harmonic,
+    2 components, 13.3 MiB per band at N = 64 (14.3 here)."""
+    if harmonic:
+        return 16 * N * N * (2 * ncomp + 9 * nnodes)
     return 16 * (2 * ncomp * N * N + 5 * nnodes * N * min(N, int(NEAR_BANDS)))
 
 
-def middle_slabs(N: int, nk: int, nnodes: int, ncomp: int) -> list[slice]:
+def middle_slabs(N: int, nk: int, nnodes: int, ncomp: int, *, harmonic: bool = False) -> list[slice]:
     """The slabs of intermediate bands l that (IV) is summed over one at a time in a chunk of `nk` k-points:
-    all N at once up to SLAB_BYTES of working memory (one k-point of every model up to N ≈ 90 at 8 components,
-    ≈ 110 at 4), else equal slabs within it (the pair tables of each μ, N² per node, are then evaluated once
-    per slab)."""
-    width = max(1, SLAB_BYTES // max(1, nk * _middle_band_bytes(N, nnodes, ncomp)))
+    all N at once up to SLAB_BYTES of working memory (one DC k-point of every model up to N ≈ 90 at 8
+    components, ≈ 110 at 4; second harmonic up to N ≈ 35), else equal slabs within it (the pair tables of each
+    μ, N² per node, are then evaluated once per slab)."""
+    width = max(1, SLAB_BYTES // max(1, nk * _middle_band_bytes(N, nnodes, ncomp, harmonic=harmonic)))
     count = -(-N // width)
     edges = np.linspace(0, N, count + 1).round().astype(int)
     return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
 
 
-def point_bytes(N: int, nnodes: int, ncomp: int) -> int:
+def point_bytes(N: int, nnodes: int, ncomp: int, *, harmonic: bool = False) -> int:
     """Working memory per k-point of one Γ's tables: (IV)'s for one slab of intermediate bands
     (`middle_slabs` of a one-point chunk), the pair tables (N² per node and μ) and the matrix elements.
     Bounded by SLAB_BYTES + 16·N²·(40 + 6·nodes): measured traced peaks (4 components) 216 MiB at N = 160 in 4
     slabs (910 MiB in one) and 426 MiB at N = 300 in 18 (5613 MiB in one; docs/exact_ness.md, Memory)."""
-    width = middle_slabs(N, 1, nnodes, ncomp)[0]
-    return (width.stop - width.start) * _middle_band_bytes(N, nnodes, ncomp) + 16 * N * N * (40 + 6 * nnodes)
+    width = middle_slabs(N, 1, nnodes, ncomp, harmonic=harmonic)[0]
+    per_band = _middle_band_bytes(N, nnodes, ncomp, harmonic=harmonic)
+    return (width.stop - width.start) * per_band + 16 * N * N * (40 + 6 * nnodes)
 
 
-def _auto_chunk(N: int, nnodes: int, ncomp: int) -> int:
+def _auto_chunk(N: int, nnodes: int, ncomp: int, *, harmonic: bool = False) -> int:
     """k-points per chunk by `point_bytes`: one k-point per chunk from N ≈ 32 on (fastest there too: 1T′-MoS₂
     8², chunks of 1 / 4 / 16 k-points 3.0 / 3.9 / 5.8 s; GaAs 4³, 1 / 4 / 16 / 64: 0.47 / 0.31 / 0.30 / 0.56 s)."""
-    return chunk_size_for(point_bytes(N, nnodes, ncomp), lo=1, hi=4096)
+    return chunk_size_for(point_bytes(N, nnodes, ncomp, harmonic=harmonic), lo=1, hi=4096)
 
 
 def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas, degen_tol, chunk_size, progress,
@@ -351,7 +358,7 @@ def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas,
     func = _FamilySums(indices, nodes_per_gamma, sign, mu, kT, gammas, obs, block_sizes=sizes,
                        point_ops=model_point_ops(model, n_mu=np.size(mu)))
     N = max(sizes)
-    size = chunk_size or _auto_chunk(N, max(len(z) for z in nodes_per_gamma), len(comps_all))
+    size = chunk_size or _auto_chunk(N, max(len(z) for z in nodes_per_gamma), len(comps_all), harmonic=sign > 0)
     return integrate(model, kgrid, func, order=3, degen_tol=degen_tol, chunk_size=size, progress=progress,
                      subgrid=subgrid, **executor)
 
