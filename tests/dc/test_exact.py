@@ -198,6 +198,29 @@ def test_exact_estimate_grows_with_its_work(monkeypatch):
 
 
 @pytest.mark.filterwarnings("ignore")
+def test_exact_frequency_estimate_counts_each_family(monkeypatch):
+    """`exact_frequency`'s two k-sums: the rectification (ω1 + ω2 = 0) at EXACT_COST with the band-reach factor,
+    the second harmonic at HARMONIC_COST over every triple (it was 2–4.4× low with the rectification's costs)."""
+    import qgeom.resources as resources
+    from qgeom.dc.exact import EXACT_COST, HARMONIC_COST, NEAR_BANDS, exact_frequency
+
+    seen = []
+    real = resources.check
+    monkeypatch.setattr(resources, "check", lambda res, what: seen.append(res.seconds) or real(res, what))
+    m = tilted_dirac_2band()
+    for proc in ("rectification", "second_harmonic"):
+        exact_frequency(m, components="xyy", mu=[0.0, 0.1], temperature=0.1, gamma=0.05, omega=[0.3], grid=4,
+                        processes=[proc], progress=False)
+    nR = len(m.t)
+    base = resources.point_ops(nbands=2, dim=2, nR=nR, n_mu=2)
+    first = resources.first_level_ops(nbands=2, dim=2, nR=nR, npoints=16)
+    # the contour's 24 and ω (and −ω for the rectification, whose P(z) is taken at both)
+    for got, (a, b, c), reach, nodes in zip(seen, (EXACT_COST, HARMONIC_COST), (min(1.0, NEAR_BANDS / 2), 1.0), (26, 25)):
+        assert got == pytest.approx((16 * (base + 8 * nodes * (a + 2 * (b + c) * reach)) + first) / resources.RATE,
+                                    rel=1e-9)
+
+
+@pytest.mark.filterwarnings("ignore")
 def test_exact_chunks_bound_the_band_triples_memory(monkeypatch):
     """Term (IV)'s tables grow as ncomp·N³ per k-point: a 40-band model takes one k-point per chunk
     (`point_bytes`: 26 MiB; the old rule forced ≥ 16), its traced peak (15 MiB) stays within the estimate,

@@ -198,6 +198,9 @@ FAR_SEPARATION = 0.5
 # `_FamilySums.relative_cost`
 EXACT_COST = (45.0, 16.0, 2.0)
 NEAR_BANDS = 6.0  # the per-μ work grows as N²·(band reach + a few): as N³ times this over N
+# the same for the second harmonic (ω1 = ω2: no band reach, every triple and the ρ̃² table per μ), fitted on one
+# core to GaAs 5³ and 1T′-MoS₂ 3² (one ω, 1–4 μ, 1–4 components; 2–4.4× low with EXACT_COST)
+HARMONIC_COST = (100.0, 60.0, 5.0)
 
 
 class _FamilySums:
@@ -224,13 +227,16 @@ class _FamilySums:
         swapped) — with M_Γ the contour nodes; the per-μ work holds only the triples and ρ̃¹ differences of
         pairs within the band reach (`_GammaSums`), ~N² per band of it. Fitted on one core to GaAs (N = 16, 6³:
         1.35 ms per Γ and k, 0.56 ms per extra μ) and 1T′-MoS₂ (N = 48, 8²: 52 ms per Γ and k, 4.5 ms per μ),
-        1–6 μ, 1–3 Γ, 1–4 components (M = 24). Without it the estimate was 60–700× low (one eigensolve per k)."""
+        1–6 μ, 1–3 Γ, 1–4 components (M = 24). Without it the estimate was 60–700× low (one eigensolve per k).
+        The second harmonic (ω1 = ω2, no band reach): HARMONIC_COST and every triple per μ."""
         if not self.block_sizes or not self.point_ops:
             return 1.0
-        a, b, c = EXACT_COST
+        harmonic = self.sign > 0
+        a, b, c = HARMONIC_COST if harmonic else EXACT_COST
         ncomp, nodes = len(self.comps_all[0]), sum(len(z) for z in self.nodes)
         per_mu = np.size(self.mu) * (b + c * ncomp)
-        work = sum(n**3 * nodes * (a + per_mu * min(1.0, NEAR_BANDS / n)) for n in self.block_sizes)
+        work = sum(n**3 * nodes * (a + per_mu * (1.0 if harmonic else min(1.0, NEAR_BANDS / n)))
+                   for n in self.block_sizes)
         return 1.0 + work / float(self.point_ops)
 
     @property
