@@ -215,7 +215,8 @@ def test_exact_frequency_estimate_counts_each_family(monkeypatch):
     base = resources.point_ops(nbands=2, dim=2, nR=nR, n_mu=2)
     first = resources.first_level_ops(nbands=2, dim=2, nR=nR, npoints=16)
     # the contour's 24 and ω (and −ω for the rectification, whose P(z) is taken at both)
-    for got, (a, b, c), reach, nodes in zip(seen, (EXACT_COST, HARMONIC_COST), (min(1.0, NEAR_BANDS / 2), 1.0), (26, 25)):
+    costs, reaches = (EXACT_COST, HARMONIC_COST), (min(1.0, NEAR_BANDS / 2), 1.0)
+    for got, (a, b, c), reach, nodes in zip(seen, costs, reaches, (26, 25)):
         assert got == pytest.approx((16 * (base + 8 * nodes * (a + 2 * (b + c) * reach)) + first) / resources.RATE,
                                     rel=1e-9)
 
@@ -256,10 +257,10 @@ def test_exact_chunks_bound_the_band_triples_memory(monkeypatch):
 
 @pytest.mark.filterwarnings("ignore")
 def test_exact_slabs_of_intermediate_bands_bound_the_memory(monkeypatch):
-    """Beyond one k-point per chunk (a few hundred bands: ncomp·N³ complex numbers per k-point, 1 GiB from
-    N ≈ 110 on at 4 components) term (IV) is summed over slabs of the intermediate bands l (`middle_slabs`): with the slab
-    budget cut to 4 MiB a 64-band model's (IV) runs in 16 slabs, its traced peak stays within the slabbed
-    `point_bytes` (a fifth of the unslabbed one's) and σ equals the one-slab run to 1e-12."""
+    """Beyond one k-point per chunk (ncomp·N³ complex numbers per k-point: 910 MiB traced at N = 160 with 4
+    components) term (IV) is summed over slabs of the intermediate bands l (`middle_slabs`): with the slab budget
+    cut to 4 MiB a 64-band model's (IV) runs in 16 slabs, its traced peak stays within the slabbed `point_bytes` (a
+    fifth of the unslabbed one's) and σ equals the one-slab run to 1e-12."""
     import tracemalloc
     import importlib
 

@@ -116,7 +116,8 @@ def test_family_sums_equal_direct_contraction(sign, model, separation, slab, mon
     comps, _, _ = _with_swapped(["xyy", "yxx", "xxy"])
     if slab is not None:  # the working memory of `slab` intermediate bands of the 50-point chunk
         harmonic = sign > 0
-        monkeypatch.setattr(exact_module, "SLAB_BYTES", slab * 50 * _middle_band_bytes(8, 12, len(comps), harmonic=harmonic))
+        per_band = _middle_band_bytes(8, 12, len(comps), harmonic=harmonic)
+        monkeypatch.setattr(exact_module, "SLAB_BYTES", slab * 50 * per_band)
         assert [s.stop - s.start for s in middle_slabs(8, 50, 12, len(comps), harmonic=harmonic)] == [3, 2, 3]
     mus, gammas = (np.array([-3.2, 0.4]) if model is pt_tilted_4band else np.array([-0.05, 0.06])), np.array([0.02, 0.05])
     if separation is not None:

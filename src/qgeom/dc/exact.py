@@ -127,7 +127,8 @@ class _GammaSums:
         band (`_far_rows`): N² elements per node and μ instead of N³."""
         (N, nk), ls = self.eps.shape, self.middle
         nc = len(self.T4r)
-        W = self.T4r.reshape(nc, N, ls.stop - ls.start, N, nk) / (self.eps[None] - self.eps[:, None] + shift)[None, :, None]
+        d = (self.eps[None] - self.eps[:, None] + shift)[None, :, None]  # d_mn over [c, m, l, n, k]
+        W = self.T4r.reshape(nc, N, ls.stop - ls.start, N, nk) / d
         self._far_rows(W)
         self._near_rows(W, self.layout.reach)
         plus = self.layout.fold(W.transpose(0, 3, 1, 2, 4))
@@ -183,7 +184,8 @@ class _GammaSums:
             r1_ln, r1_ml, D1 = r1[:, ls], r1[:, :, ls], D1[:, :, ls]
         else:
             r1_ln = r1_ml = r1
-        far = (self.far_l_n @ r1_ln.reshape(len(r1), -1).T)[:, p.i2] - (self.far_m_l @ r1_ml.reshape(len(r1), -1).T)[:, p.i1]
+        nf = len(r1)
+        far = (self.far_l_n @ r1_ln.reshape(nf, -1).T)[:, p.i2] - (self.far_m_l @ r1_ml.reshape(nf, -1).T)[:, p.i1]
         out = out + self._near_delta_sums(r1) + far
         Gp = self.psi_rows @ T.reshape(len(T), -1).T + (self.far_psi @ D1.reshape(len(D1), -1).T)[:, self.layout.sb]
         g = PT.rho2_numerator_scale(self.kT, self.G)
@@ -322,8 +324,8 @@ def _middle_band_bytes(N: int, nnodes: int, ncomp: int, *, harmonic: bool = Fals
 
 def middle_slabs(N: int, nk: int, nnodes: int, ncomp: int, *, harmonic: bool = False) -> list[slice]:
     """The slabs of intermediate bands l that (IV) is summed over one at a time in a chunk of `nk` k-points:
-    all N at once up to SLAB_BYTES of working memory (one DC k-point of every model up to N ≈ 90 at 8
-    components, ≈ 110 at 4; second harmonic up to N ≈ 35), else equal slabs within it (the pair tables of each
+    all N at once up to SLAB_BYTES of working memory (one DC k-point of every model up to N ≈ 88 at 8
+    components, ≈ 103 at 4; second harmonic up to N ≈ 41), else equal slabs within it (the pair tables of each
     μ, N² per node, are then evaluated once per slab)."""
     width = max(1, SLAB_BYTES // max(1, nk * _middle_band_bytes(N, nnodes, ncomp, harmonic=harmonic)))
     count = -(-N // width)
