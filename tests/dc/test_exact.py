@@ -221,36 +221,47 @@ def test_exact_frequency_estimate_counts_each_family(monkeypatch):
                                     rel=1e-9)
 
 
+def _random_bands_model(N: int, seed: int, hoppings=((1, 0), (0, 1), (1, 1))):
+    """A 2D N-orbital model with spread on-site levels and random complex hoppings: dense bands, no symmetry."""
+    from qgeom.models.tight_binding import TightBindingModel
+
+    rng = np.random.default_rng(seed)
+    hop = {(0, 0): np.diag(np.sort(rng.uniform(-3, 3, N))).astype(complex)}
+    for R in hoppings:
+        hop[R] = 0.1 * (rng.standard_normal((N, N)) + 1j * rng.standard_normal((N, N)))
+    return TightBindingModel.from_hoppings(hop, add_conjugates=True)
+
+
+def _traced(run):
+    """run() and the peak of its traced allocations (bytes)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        return run(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @pytest.mark.filterwarnings("ignore")
 def test_exact_chunks_bound_the_band_triples_memory(monkeypatch):
     """Term (IV)'s tables grow as ncomp·N³ per k-point: a 40-band model takes one k-point per chunk
     (`point_bytes`: 26 MiB; the old rule forced ≥ 16), its traced peak (15 MiB) stays within the estimate,
     and the size guard counts the same bytes."""
-    import tracemalloc
     import importlib
 
     from qgeom import resources
-    from qgeom.models.tight_binding import TightBindingModel
 
     E = importlib.import_module("qgeom.dc.exact")
-    rng = np.random.default_rng(3)
     N = 40
-    hop = {(0, 0): np.diag(np.sort(rng.uniform(-3, 3, N))).astype(complex)}
-    for R in ((1, 0), (0, 1), (1, 1)):
-        hop[R] = 0.1 * (rng.standard_normal((N, N)) + 1j * rng.standard_normal((N, N)))
-    model = TightBindingModel.from_hoppings(hop, add_conjugates=True)
+    model = _random_bands_model(N, 3)
     per_k = E.point_bytes(N, E.DEFAULT_NODES, 2)
     assert E._auto_chunk(N, E.DEFAULT_NODES, 2) == 1 and 20 * 2**20 < per_k < 60 * 2**20
     seen = []
     real = resources.estimate
     monkeypatch.setattr(resources, "estimate", lambda **kw: seen.append(kw) or real(**kw))
-    tracemalloc.start()
-    try:
-        exact(model, components=["xyy", "yxx"], mu=0.0, temperature=0.1, gamma=0.05, grid=(2, 2), progress=False,
-              symmetry=None, blocks=False)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    _, peak = _traced(lambda: exact(model, components=["xyy", "yxx"], mu=0.0, temperature=0.1, gamma=0.05,
+                                    grid=(2, 2), progress=False, symmetry=None, blocks=False))
     assert peak < per_k, (peak / 2**20, per_k / 2**20)
     assert seen and seen[0]["point_bytes"] == per_k and seen[0]["chunk_size"] == 1
 
@@ -261,18 +272,11 @@ def test_exact_slabs_of_intermediate_bands_bound_the_memory(monkeypatch):
     components) term (IV) is summed over slabs of the intermediate bands l (`middle_slabs`): with the slab budget
     cut to 4 MiB a 64-band model's (IV) runs in 16 slabs, its traced peak stays within the slabbed `point_bytes` (a
     fifth of the unslabbed one's) and σ equals the one-slab run to 1e-12."""
-    import tracemalloc
     import importlib
 
-    from qgeom.models.tight_binding import TightBindingModel
-
     E = importlib.import_module("qgeom.dc.exact")
-    rng = np.random.default_rng(4)
     N = 64
-    hop = {(0, 0): np.diag(np.sort(rng.uniform(-3, 3, N))).astype(complex)}
-    for R in ((1, 0), (0, 1), (1, 1)):
-        hop[R] = 0.1 * (rng.standard_normal((N, N)) + 1j * rng.standard_normal((N, N)))
-    model = TightBindingModel.from_hoppings(hop, add_conjugates=True)
+    model = _random_bands_model(N, 4)
     kw = dict(components=["xyy", "yxx"], mu=[-0.2, 0.3], temperature=0.1, gamma=0.05, grid=(2, 1), progress=False,
               symmetry=None, blocks=False)
     whole = exact(model, **kw)
@@ -281,12 +285,7 @@ def test_exact_slabs_of_intermediate_bands_bound_the_memory(monkeypatch):
     assert len(E.middle_slabs(N, 1, E.DEFAULT_NODES, 2)) == 16
     per_k = E.point_bytes(N, E.DEFAULT_NODES, 2)
     assert per_k < one_slab / 4
-    tracemalloc.start()
-    try:
-        sliced = exact(model, **kw)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    sliced, peak = _traced(lambda: exact(model, **kw))
     assert peak < per_k, (peak / 2**20, per_k / 2**20)
     np.testing.assert_allclose(sliced.sigma, whole.sigma, rtol=0, atol=1e-12 * np.abs(whole.sigma).max())
 
@@ -297,19 +296,13 @@ def test_exact_second_harmonic_slabs_bound_the_memory(monkeypatch):
     numbers per intermediate band; 867 MiB traced for one k-point of a 64-band model before the slabs) in slabs
     of `middle_slabs(harmonic=True)`: a 56-band model's one k-point in 3 slabs stays within its `point_bytes`,
     below the one-slab run's, and σ(ω, ω) equals the one-slab run to 1e-12."""
-    import tracemalloc
     import importlib
 
     from qgeom.dc.exact import exact_frequency
-    from qgeom.models.tight_binding import TightBindingModel
 
     E = importlib.import_module("qgeom.dc.exact")
-    rng = np.random.default_rng(5)
     N = 56
-    hop = {(0, 0): np.diag(np.sort(rng.uniform(-3, 3, N))).astype(complex)}
-    for R in ((1, 0), (0, 1)):
-        hop[R] = 0.1 * (rng.standard_normal((N, N)) + 1j * rng.standard_normal((N, N)))
-    model = TightBindingModel.from_hoppings(hop, add_conjugates=True)
+    model = _random_bands_model(N, 5, ((1, 0), (0, 1)))
     kw = dict(components=["xyy", "yxx"], mu=[0.1], temperature=0.1, gamma=0.05, omega=[0.3],
               processes=["second_harmonic"], grid=(1, 1), progress=False, blocks=False)
     nodes = 25  # the contour's 24 and ω
@@ -317,12 +310,7 @@ def test_exact_second_harmonic_slabs_bound_the_memory(monkeypatch):
     used = []
     real = E.middle_slabs
     monkeypatch.setattr(E, "middle_slabs", lambda *a, **k: used.append((a, k)) or real(*a, **k))
-    tracemalloc.start()
-    try:
-        sliced = exact_frequency(model, **kw)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    sliced, peak = _traced(lambda: exact_frequency(model, **kw))
     assert peak < per_k, (peak / 2**20, per_k / 2**20)
     assert used[-1] == ((N, 1, nodes, 2), {"harmonic": True}) and len(real(*used[-1][0], **used[-1][1])) == 3
     monkeypatch.setattr(E, "SLAB_BYTES", 2**40)
