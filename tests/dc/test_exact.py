@@ -185,24 +185,40 @@ def test_exact_estimate_grows_with_its_work(monkeypatch):
     more_nodes = _exact_estimate(monkeypatch, nodes=48)
     all_comps = _exact_estimate(monkeypatch, components="all")
     assert one < three_gammas and one < four_mus and one < more_nodes and one < all_comps
-    # per k-point: the model's ops plus N³·M·(a + b + c·components) per Γ (xyy: one component)
+    # per k-point: the model's ops plus M·N²·min(N, 6)·(a + b + c·components) + d·components·N³ per Γ (N = 2:
+    # N²·min(N, 6) = N³ = 8; xyy: one component)
     nR = len(tilted_dirac_2band().t)
     base = resources.point_ops(nbands=2, dim=2, nR=nR)
     first = resources.first_level_ops(nbands=2, dim=2, nR=nR, npoints=16)  # once per run, not per k-point
-    a, b, c = EXACT_COST
-    assert one == pytest.approx((16 * (base + 8 * 24 * (a + b + c)) + first) / resources.RATE, rel=1e-9)
-    assert three_gammas - one == pytest.approx(2 * 16 * 8 * 24 * (a + b + c) / resources.RATE, rel=1e-9)
+    a, b, c, d = EXACT_COST
+    assert one == pytest.approx((16 * (base + 8 * 24 * (a + b + c) + 8 * d) + first) / resources.RATE, rel=1e-9)
+    assert three_gammas - one == pytest.approx(2 * 16 * (8 * 24 * (a + b + c) + 8 * d) / resources.RATE, rel=1e-9)
     assert more_nodes - one == pytest.approx(16 * 8 * 24 * (a + b + c) / resources.RATE, rel=1e-9)
     base4 = resources.point_ops(nbands=2, dim=2, nR=nR, n_mu=4)
-    assert four_mus == pytest.approx((16 * (base4 + 8 * 24 * (a + 4 * (b + c))) + first) / resources.RATE, rel=1e-9)
+    assert four_mus == pytest.approx((16 * (base4 + 8 * 24 * (a + 4 * (b + c)) + 8 * d) + first) / resources.RATE,
+                                     rel=1e-9)
+
+
+def test_exact_estimate_counts_the_slabs(monkeypatch):
+    """Each further slab of intermediate bands evaluates the pair tables again: SLAB_COST per node, N² and μ."""
+    import importlib
+
+    E = importlib.import_module("qgeom.dc.exact")
+    comps = tuple(np.array([0, 1]) for _ in range(3))
+    func = E._FamilySums(comps, [np.ones(24), np.ones(24)], -1, [0.0, 0.1, 0.2], 0.1, [0.01, 0.02], block_sizes=[64],
+                         point_ops=1e6)
+    one = func.relative_cost
+    monkeypatch.setattr(E, "SLAB_BYTES", 1)  # one band a slab
+    assert len(E.middle_slabs(64, 1, 24, 2)) == 64
+    assert func.relative_cost - one == pytest.approx(63 * 2 * 24 * 64 * 64 * 3 * E.SLAB_COST / 1e6, rel=1e-12)
 
 
 @pytest.mark.filterwarnings("ignore")
 def test_exact_frequency_estimate_counts_each_family(monkeypatch):
-    """`exact_frequency`'s two k-sums: the rectification (ω1 + ω2 = 0) at EXACT_COST with the band-reach factor,
+    """`exact_frequency`'s two k-sums: the rectification (ω1 + ω2 = 0) at EXACT_COST with the band reach,
     the second harmonic at HARMONIC_COST over every triple (it was 2–4.4× low with the rectification's costs)."""
     import qgeom.resources as resources
-    from qgeom.dc.exact import EXACT_COST, HARMONIC_COST, NEAR_BANDS, exact_frequency
+    from qgeom.dc.exact import EXACT_COST, HARMONIC_COST, exact_frequency
 
     seen = []
     real = resources.check
@@ -215,10 +231,12 @@ def test_exact_frequency_estimate_counts_each_family(monkeypatch):
     base = resources.point_ops(nbands=2, dim=2, nR=nR, n_mu=2)
     first = resources.first_level_ops(nbands=2, dim=2, nR=nR, npoints=16)
     # the contour's 24 and ω (and −ω for the rectification, whose P(z) is taken at both)
-    costs, reaches = (EXACT_COST, HARMONIC_COST), (min(1.0, NEAR_BANDS / 2), 1.0)
-    for got, (a, b, c), reach, nodes in zip(seen, costs, reaches, (26, 25)):
-        assert got == pytest.approx((16 * (base + 8 * nodes * (a + 2 * (b + c) * reach)) + first) / resources.RATE,
-                                    rel=1e-9)
+    (a, b, c, d), (ah, bh, ch) = EXACT_COST, HARMONIC_COST
+    # N = 2: N²·min(N, NEAR_BANDS) = N³ = 8
+    rect = 8 * 26 * (a + 2 * (b + c)) + 8 * d
+    harm = 8 * 25 * (ah + 2 * (bh + ch))
+    for got, work in zip(seen, (rect, harm)):
+        assert got == pytest.approx((16 * (base + work) + first) / resources.RATE, rel=1e-9)
 
 
 def _random_bands_model(N: int, seed: int, hoppings=((1, 0), (0, 1), (1, 1))):

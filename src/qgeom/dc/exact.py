@@ -195,14 +195,20 @@ class _GammaSums:
 # band pairs farther apart than this many (πkT + Γ) enter (IV) through the pair tables (`_GammaSums._far_rows`)
 FAR_SEPARATION = 0.5
 
-# ops per k-point of the kernel tables and their contractions, in units of (contour nodes)·N³ per Γ:
-# (μ-independent layout + nμ·(ψ tables and kernels + GEMMs per component)·min(1, NEAR_BANDS/N));
-# `_FamilySums.relative_cost`
-EXACT_COST = (45.0, 16.0, 2.0)
-NEAR_BANDS = 6.0  # the per-μ work grows as N²·(band reach + a few): as N³ times this over N
-# the same for the second harmonic (ω1 = ω2: no band reach, every triple and the ρ̃² table per μ), fitted on one
-# core to GaAs 5³ and 1T′-MoS₂ 3² (one ω, 1–4 μ, 1–4 components; 2–4.4× low with EXACT_COST)
+# ops per k-point and Γ of the exact NESS sums (`_FamilySums.relative_cost`). With ω1 + ω2 = 0 at every node (DC,
+# rectification): nodes·N²·min(N, NEAR_BANDS)·(a + nμ·(b + c·ncomp)) — the near triples' layout, their ψ tables and
+# kernels per μ, their GEMMs per μ and component — plus d·ncomp·N³ (W = T4/d and its sums over one band, once per
+# chunk and Γ), (a, b, c, d) = EXACT_COST. Fitted on one core to GaAs 6³, 1T′-MoS₂ 8², the Wannier-like N = 32
+# model on 5³ and random N = 64, 100, 160 models (1–6 μ, 1–3 Γ, 1–4 components): measured / estimated 0.76–1.30
+# (the former nodes·N³ model, fitted to N ≤ 48 at 4 components, was 0.26–0.6 from N = 32 on at fewer)
+EXACT_COST = (48.0, 19.0, 1.4, 66.0)
+NEAR_BANDS = 6.0  # the band reach the near triples are counted with
+# the second harmonic (ω1 = ω2: no band reach, every triple and the ρ̃² table per μ): nodes·N³·(a + nμ·(b + c·ncomp)),
+# fitted to GaAs 5³ and 1T′-MoS₂ 3² (one ω, 1–4 μ, 1–4 components: 0.92–1.02; 2–4.4× low with the DC costs)
 HARMONIC_COST = (100.0, 60.0, 5.0)
+# each further slab of intermediate bands (`middle_slabs`) evaluates the pair tables again: ops per node, N² and μ
+# (N = 300 in 18 slabs: ~40 % of its time)
+SLAB_COST = 90.0
 
 
 class _FamilySums:
@@ -223,22 +229,25 @@ class _FamilySums:
     @property
     def relative_cost(self) -> float:
         """Time per k-point over `resources.estimate`'s model (`resources.point_ops`: eigensolve, Fourier
-        sums, μ sweep): 1 + Σ_blocks N_B³ · Σ_Γ M_Γ · (a + nμ·(b + c·ncomp)·min(1, NEAR_BANDS/N_B)) / point_ops,
-        (a, b, c) = EXACT_COST = (45, 16, 2) ops — the ψ-triple layout and the (IV) weights per Γ (shared by the
-        μ values), the ψ tables, kernels and GEMMs per (Γ, μ), growing with the components (requested + b↔c
-        swapped) — with M_Γ the contour nodes; the per-μ work holds only the triples and ρ̃¹ differences of
-        pairs within the band reach (`_GammaSums`), ~N² per band of it. Fitted on one core to GaAs (N = 16, 6³:
-        1.35 ms per Γ and k, 0.56 ms per extra μ) and 1T′-MoS₂ (N = 48, 8²: 52 ms per Γ and k, 4.5 ms per μ),
-        1–6 μ, 1–3 Γ, 1–4 components (M = 24). Without it the estimate was 60–700× low (one eigensolve per k).
-        The second harmonic (ω1 = ω2, no band reach): HARMONIC_COST and every triple per μ."""
+        sums, μ sweep): 1 + Σ_blocks Σ_Γ work(N_B, M_Γ) / point_ops with M_Γ the contour nodes and the work of
+        EXACT_COST (HARMONIC_COST for the second harmonic) plus SLAB_COST per further slab. Without it the
+        estimate was 60–700× low (one eigensolve per k)."""
         if not self.block_sizes or not self.point_ops:
             return 1.0
         harmonic = self.sign > 0
-        a, b, c = HARMONIC_COST if harmonic else EXACT_COST
-        ncomp, nodes = len(self.comps_all[0]), sum(len(z) for z in self.nodes)
-        per_mu = np.size(self.mu) * (b + c * ncomp)
-        work = sum(n**3 * nodes * (a + per_mu * (1.0 if harmonic else min(1.0, NEAR_BANDS / n)))
-                   for n in self.block_sizes)
+        ncomp, nmu = len(self.comps_all[0]), np.size(self.mu)
+        slab_nodes = max(len(z) for z in self.nodes)
+        work = 0.0
+        for n in self.block_sizes:
+            further = len(middle_slabs(n, 1, slab_nodes, ncomp, harmonic=harmonic)) - 1
+            for m in (len(z) for z in self.nodes):
+                if harmonic:
+                    a, b, c = HARMONIC_COST
+                    work += m * n**3 * (a + nmu * (b + c * ncomp))
+                else:
+                    a, b, c, d = EXACT_COST
+                    work += m * n * n * min(n, NEAR_BANDS) * (a + nmu * (b + c * ncomp)) + d * ncomp * n**3
+                work += further * m * n * n * nmu * SLAB_COST
         return 1.0 + work / float(self.point_ops)
 
     @property
