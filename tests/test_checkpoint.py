@@ -239,6 +239,33 @@ def _open_store(args):
         return None
 
 
+def test_sigterm_in_the_middle_of_a_chunk_write_keeps_the_chunk_and_exits_143(tmp_path, monkeypatch):
+    """A polite kill (SIGTERM under the CLI's `signals_as_exceptions`) that lands inside np.savez of a checkpoint
+    chunk: raised there, it left the zip archive unclosable and exited 1 with a ValueError (a flaky CI failure of
+    the killed-pool test); now the chunk is completed and kept, no temporary is left, then SystemExit(143)."""
+    from qgeom import checkpoint
+    from qgeom.outputs import signals_as_exceptions
+
+    real = np.savez
+    calls = []
+
+    def savez_killed(fh, **arrays):
+        calls.append(1)
+        if len(calls) == 3:  # the third chunk: the signal arrives mid-write
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler runs here, as it would between two bytecodes of the write
+        return real(fh, **arrays)
+
+    monkeypatch.setattr(checkpoint.np, "savez", savez_killed)
+    with pytest.raises(SystemExit) as exit_info, signals_as_exceptions():
+        _run(tmp_path)
+    assert exit_info.value.code == 128 + signal.SIGTERM and len(calls) == 3
+    assert len(_chunks(tmp_path)) == 3 and not list(tmp_path.glob(".tmp*"))
+    monkeypatch.setattr(checkpoint.np, "savez", real)
+    out, func = _run(tmp_path)  # the kept chunks are valid: the rerun loads them
+    assert len(func.calls) == 36 - 3
+
+
 def test_concurrent_writers_of_different_runs_first_wins(tmp_path):
     """Two runs with different inputs start on one directory at the same instant: exactly one
     gets it, in every trial (the check-then-write race let both through)."""

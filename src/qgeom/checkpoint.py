@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import QgeomInputError, user_stacklevel
+from .outputs import signals_deferred
 
 MANIFEST = "manifest.json"
 FORMAT = 2
@@ -323,17 +324,18 @@ class ChunkStore:
             arrays.update({f"d:{k}": np.asarray(v) for k, v in part.items()})
         else:
             arrays["a:"] = np.asarray(part)
-        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f"{TMP_PREFIX}{os.getpid()}_", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self._chunk_path(index))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        with signals_deferred():  # a polite kill mid-write: the chunk is completed and kept, then the run exits
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f"{TMP_PREFIX}{os.getpid()}_", suffix=".npz")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    np.savez(fh, **arrays)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, self._chunk_path(index))
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
 
     def load(self, index: int, bounds: tuple[int, int]):
         """The stored chunk sum, or None (with a CheckpointWarning naming the file, which is

@@ -8,7 +8,8 @@
   (full disk, quota, kill) leaves an existing file untouched and no temporary behind. Without
   `overwrite` the final step is a hard link, which fails if the file appeared in the meantime.
 - `signals_as_exceptions()` turns SIGTERM/SIGHUP into `SystemExit`, so that every `finally`
-  (temporary files, worker pools) runs when a run is killed politely.
+  (temporary files, worker pools) runs when a run is killed politely; `signals_deferred()` holds that
+  exit back until a write that must not be cut (a checkpoint chunk) is complete.
 
 Results are serialized in memory first (result files are small next to the k-space work), so a
 full disk is an ordinary `OSError` from `write`, never a crash inside the HDF5 library.
@@ -149,8 +150,35 @@ def figure_bytes(fig, path, *, dpi: int = 130) -> bytes:
     return buf.getvalue()
 
 
+# the main thread's deferred-exit state: the depth of `signals_deferred` blocks and the signal that arrived in one
+_DEFERRED = {"depth": 0, "pending": None}
+
+
 def _raise_exit(signum, frame):  # noqa: ARG001
+    if _DEFERRED["depth"]:  # within `signals_deferred`: exit when it ends
+        _DEFERRED["pending"] = signum
+        return
     raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Within the block (main thread), SIGTERM and SIGHUP under `signals_as_exceptions` exit only when it ends:
+    an exception raised in the middle of a write can leave it unusable (np.savez's zip archive then fails to close
+    and replaces the exit with a ValueError) — the write completes, then SystemExit(128 + signal). Elsewhere
+    (other threads, no handler installed) a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _DEFERRED["depth"] += 1
+    try:
+        yield
+    finally:
+        _DEFERRED["depth"] -= 1
+        signum = _DEFERRED["pending"]
+        if not _DEFERRED["depth"] and signum is not None:
+            _DEFERRED["pending"] = None
+            raise SystemExit(128 + signum)
 
 
 @contextlib.contextmanager
