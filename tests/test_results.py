@@ -72,6 +72,34 @@ def test_save_load_round_trip(dataset, tmp_path):
     assert ds["chi"].dtype.kind == "c" and isinstance(metadata(ds, "model"), dict)
 
 
+def test_sigterm_while_saving_waits_for_the_file(dataset, tmp_path, monkeypatch):
+    """A SIGTERM of the CLI (`signals_as_exceptions`) that lands while a finished result is serialized: the file
+    is written whole, then the run exits with 143 (raised inside h5netcdf it could lose the result)."""
+    import os
+    import signal
+    import time
+
+    from qgeom.outputs import signals_as_exceptions
+
+    real = xr.Dataset.to_netcdf
+
+    def to_netcdf_killed(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        return real(self, *args, **kwargs)
+
+    ds = dataset[0]
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", to_netcdf_killed)
+    path = tmp_path / "r.nc"
+    with pytest.raises(SystemExit) as exit_info, signals_as_exceptions():
+        save(ds, path)
+    assert exit_info.value.code == 128 + signal.SIGTERM
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", real)
+    back = load(path)
+    assert set(back.data_vars) == {"sigma", "chi"} and not list(tmp_path.glob(".qgeom-tmp*"))
+    np.testing.assert_array_equal(back["chi"].values, ds["chi"].values)
+
+
 def test_file_is_plain_netcdf(dataset, tmp_path):
     """Plain xarray (default engine, no qgeom) reads the complex variable and JSON attributes
     (the files of qgeom <= 0.1 held chi__real/chi__imag pairs, issue 14 item 2)."""

@@ -147,10 +147,12 @@ def save(ds: xr.Dataset, path: str | Path, *, overwrite: bool | None = None) -> 
     and return the path. The file opens with `xr.open_dataset(path)`. Serialized in memory, then
     written atomically (`outputs.write_atomic`): a failed write leaves an existing file unchanged.
     `overwrite`: None = replace an existing file in the Python API, refuse in CLI commands unless
-    --overwrite was given (`outputs.overwrite_policy`)."""
-    from .outputs import write_atomic
+    --overwrite was given (`outputs.overwrite_policy`). A SIGTERM/SIGHUP of the CLI that lands meanwhile waits
+    until the file is written (`outputs.signals_deferred`): a finished result is not lost to a late kill."""
+    from .outputs import signals_deferred, write_atomic
 
-    return write_atomic(path, bytes(netcdf_ready(ds).to_netcdf(engine="h5netcdf")), overwrite=overwrite)
+    with signals_deferred():
+        return write_atomic(path, bytes(netcdf_ready(ds).to_netcdf(engine="h5netcdf")), overwrite=overwrite)
 
 
 def load(path: str | Path) -> xr.Dataset:
