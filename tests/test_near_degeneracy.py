@@ -65,7 +65,9 @@ def test_subset_slices_the_chunk():
 @pytest.mark.parametrize("scale", [None, 0.004])
 def test_grouped_sums_difference_from_the_changed_k_points_only(scale):
     """`near_degeneracy.grouped_sums` evaluates ungrouped − grouped on the k-points with a pair in the
-    window only: the same as evaluating both on the whole chunk (DC window and optics window)."""
+    window only, and the kept grouping on the others (every k-point once per grouping it needs; the changed
+    ones were evaluated twice in the kept grouping before): the same as evaluating both on the whole chunk
+    (DC window and optics window)."""
     from qgeom.kspace import make_grid
     from qgeom.near_degeneracy import grouped_sums
 
@@ -73,15 +75,21 @@ def test_grouped_sums_difference_from_the_changed_k_points_only(scale):
     k, w = make_grid(m, 4).points(0, 64)
     b = Bands.from_model(m, k, order=1)
 
+    evaluated = []
+
     def sums(bands, wk):  # a weighted chunk sum that depends on the grouping
+        evaluated.append(bands.nk)
         x = (bands.inv_de ** 2 * np.abs(bands.v[:, 0]) ** 2).sum(axis=2) * wk[:, None]
         return {"x": bands.subspace_average(x).sum(axis=0)}
 
     tol = 0.002 if scale is None else 1e-4
     hi = tol if scale is None else scale
     fine = b.regrouped(b.degen_tol if scale is None else tol)
-    assert 0 < fine.regrouping_changes(hi).sum() < len(k)
+    changed = fine.regrouping_changes(hi).sum()
+    assert 0 < changed < len(k)
     got = grouped_sums(sums, b, w, tol, scale=scale)
+    # each k-point once per grouping it needs (more than half changed: both groupings of the whole chunk)
+    assert sum(evaluated) == (len(k) + changed if 2 * changed <= len(k) else 2 * len(k)), (evaluated, changed)
     ungrouped, grouped = sums(fine, w), sums(fine.regrouped(hi), w)
     ref = grouped if scale is None else ungrouped
     np.testing.assert_allclose(got["x"], ref["x"], rtol=1e-13)

@@ -20,6 +20,7 @@ import xarray as xr
 from ._validation import user_stacklevel
 from .accuracy import ZERO_FRACTION
 from .bands import Bands, resolved_tol
+from .kspace import add_sums
 from .units import energy_unit_ev
 from .results import unit_attrs
 
@@ -47,8 +48,9 @@ def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float,
     `tol` (the pairs the result groups); `scale` given (optics: the broadening): between `tol` and
     max(tol, scale) (pairs the result keeps apart although they are below that scale). No `near:` keys when
     the window is empty; zeros for a chunk without such pairs (one evaluation). The two differ only at the
-    k-points with a pair in the window: the difference is evaluated there only (`Bands.subset`), unless
-    that is more than half of the chunk (then the other grouping of the whole chunk is cheaper).
+    k-points with a pair in the window: both groupings are evaluated there and the kept one on the other
+    k-points (`Bands.subset`; nk + changed k-points in all), unless that is more than half of the chunk (then
+    the other grouping of the whole chunk is cheaper).
     `touched=True` (with `scale`: the optics): sums whose terms are sums over transitions n → m in which
     grouping a pair changes only the transitions from or to its states (the optical numerators: A, F, O^D and
     the brackets change only in the rows and columns of a regrouped pair) — the difference is then evaluated
@@ -79,14 +81,20 @@ def grouped_sums(sums: Callable[..., dict], b: Bands, w: np.ndarray, tol: float,
         kept, near = got
         kept.update({NEAR + name: x for name, x in near.items()})
         return kept
-    kept = sums(fine if scale is not None else coarse, w)
     if len(changed) == 0:  # no pair in the window: nothing to group
+        kept = sums(fine if scale is not None else coarse, w)
         kept.update({NEAR + name: np.zeros_like(x) for name, x in list(kept.items())})
         return kept
-    if 2 * len(changed) <= b.nk:  # the difference on those k-points only (two evaluations of a subset)
+    if 2 * len(changed) <= b.nk:  # both groupings on those k-points only; the kept one's also on the others
         sub = fine.subset(changed)
         ungrouped, grouped = sums(sub, w[changed]), sums(sub.regrouped(hi), w[changed])
+        kept = dict(ungrouped if scale is not None else grouped)
+        rest = np.setdiff1d(np.arange(b.nk), changed)
+        if len(rest):  # the kept grouping on the other k-points, built as on the changed ones
+            other = fine.subset(rest)
+            kept = add_sums(kept, sums(other if scale is not None else other.regrouped(hi), w[rest]))
     else:
+        kept = sums(fine if scale is not None else coarse, w)
         other = sums(coarse if scale is not None else fine, w)
         ungrouped, grouped = (kept, other) if scale is not None else (other, kept)
     kept.update({NEAR + name: ungrouped[name] - grouped[name] for name in list(grouped)})
