@@ -227,6 +227,11 @@ class _FamilySums:
         self.point_ops = point_ops
 
     @property
+    def harmonic(self) -> bool:
+        """The second-harmonic family (ω1 = ω2 at every node: no band reach, every triple per μ)."""
+        return self.sign > 0
+
+    @property
     def relative_cost(self) -> float:
         """Time per k-point over `resources.estimate`'s model (`resources.point_ops`: eigensolve, Fourier
         sums, μ sweep): 1 + Σ_blocks Σ_Γ work(N_B, M_Γ) / point_ops with M_Γ the contour nodes and the work of
@@ -234,7 +239,7 @@ class _FamilySums:
         estimate was 60–700× low (one eigensolve per k)."""
         if not self.block_sizes or not self.point_ops:
             return 1.0
-        harmonic = self.sign > 0
+        harmonic = self.harmonic
         ncomp, nmu = len(self.comps_all[0]), np.size(self.mu)
         slab_nodes = max(len(z) for z in self.nodes)
         work = 0.0
@@ -256,7 +261,7 @@ class _FamilySums:
         if not self.block_sizes:
             return 0
         return point_bytes(max(self.block_sizes), max(len(z) for z in self.nodes), len(self.comps_all[0]),
-                           harmonic=self.sign > 0)
+                           harmonic=self.harmonic)
 
     def fingerprint(self):
         """What the chunk sums depend on (checkpoint manifests)."""
@@ -274,7 +279,7 @@ class _FamilySums:
         pair_rows = np.concatenate([_weighted_rows(T3, w), _weighted_rows(T2, w)]), T1 * w[:, None, None]
         eps = np.ascontiguousarray(b.energies.T)  # [N, k]: the kernel tables keep k innermost
         N, nk = eps.shape
-        slabs = middle_slabs(N, nk, max(len(z) for z in self.nodes), len(self.comps_all[0]), harmonic=self.sign > 0)
+        slabs = middle_slabs(N, nk, max(len(z) for z in self.nodes), len(self.comps_all[0]), harmonic=self.harmonic)
         out = 0.0
         for i, middle in enumerate(slabs):  # (IV) a slab of intermediate bands at a time; (III)–(I) once
             rows = (_weighted_rows(triple_tensor(T4, middle), w),) + (pair_rows if i == 0 else (None, None))
@@ -375,7 +380,7 @@ def _family_sums(model, kgrid, comps_all, nodes_per_gamma, sign, mu, kT, gammas,
     func = _FamilySums(indices, nodes_per_gamma, sign, mu, kT, gammas, obs, block_sizes=sizes,
                        point_ops=model_point_ops(model, n_mu=np.size(mu)))
     N = max(sizes)
-    size = chunk_size or _auto_chunk(N, max(len(z) for z in nodes_per_gamma), len(comps_all), harmonic=sign > 0)
+    size = chunk_size or _auto_chunk(N, max(len(z) for z in nodes_per_gamma), len(comps_all), harmonic=func.harmonic)
     return integrate(model, kgrid, func, order=3, degen_tol=degen_tol, chunk_size=size, progress=progress,
                      subgrid=subgrid, **executor)
 
