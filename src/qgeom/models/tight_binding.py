@@ -13,6 +13,36 @@ from .base import Model, check_operator
 from .fourier import FourierSeries, all_combos
 
 HERMITICITY_TOL = 1e-10
+PAIR_CHUNK_BYTES = 32 << 20  # hopping pairs (t_R, t_−R) compared at a time: a 2093-vector, 100-orbital model is 335 MB
+
+
+def vector_index(query: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The index of each integer vector (row) of `query` among the rows of `table`, −1 where absent."""
+    query, table = np.asarray(query, np.int64), np.asarray(table, np.int64)
+    if len(table) == 0:
+        return np.full(len(query), -1, np.int64)
+    both = np.vstack([table, query])
+    low, span = both.min(axis=0), both.max(axis=0) - both.min(axis=0) + 1
+    keys, q = (np.ravel_multi_index(tuple((v - low).T), span) for v in (table, query))
+    order = np.argsort(keys, kind="stable")
+    at = np.minimum(np.searchsorted(keys[order], q), len(table) - 1)
+    return np.where(keys[order][at] == q, order[at], -1)
+
+
+def conjugate_partners(R: np.ndarray) -> np.ndarray:
+    """For every lattice vector R (integer rows), the index of −R among them, or −1 where −R is absent."""
+    return vector_index(-np.asarray(R, np.int64), R)
+
+
+def hermiticity_pairs(t: np.ndarray, partner: np.ndarray):
+    """Yield (i, j, deviation) over chunks of the pairs i ≤ j = partner[i]: |t_j − t_i†| [n, N, N] (the R = 0
+    block with itself); bounded memory for hoppings of any size."""
+    i = np.flatnonzero((partner >= 0) & (np.arange(len(partner)) <= partner))
+    step = max(1, PAIR_CHUNK_BYTES // max(1, t[0].nbytes))
+    for s in range(0, len(i), step):
+        ii = i[s:s + step]
+        jj = partner[ii]
+        yield ii, jj, np.abs(t[jj] - t[ii].conj().swapaxes(1, 2))
 
 
 def tensors_from_block(block: np.ndarray, d: int, order: int) -> np.ndarray:
@@ -37,6 +67,8 @@ class TightBindingModel(Model):
     R : [nR, d] integer lattice-vector indices (duplicates are summed).
     t : [nR, N, N] complex hopping matrices t_R = <0 i|H|R j>.
     lattice : [d, d] Cartesian lattice vectors as rows (default: identity, a = 1).
+    copy : False keeps `t` itself (no copy of a model of hundreds of MB) when R is sorted and has no
+        duplicates; the caller must not change it afterwards (the Wannier90 reader hands over its array).
     """
 
     def __init__(
@@ -50,6 +82,7 @@ class TightBindingModel(Model):
         operators: Mapping[str, Any] | None = None,
         energy_unit: str = "model",
         length_unit: str = "a",
+        copy: bool = True,
     ):
         R = np.asarray(R)
         if R.ndim != 2 or R.shape[1] not in (1, 2, 3):
@@ -69,10 +102,17 @@ class TightBindingModel(Model):
             raise QgeomInputError(
                 f"lattice must be a non-singular [{self.dim}, {self.dim}] matrix of lattice vectors (rows), got {lat.shape}."
             )
-        # merge duplicate R
+        # duplicate R merged, R sorted; with copy=False hoppings that need neither are kept as given
         uniq, inv = np.unique(R, axis=0, return_inverse=True)
-        merged = np.zeros((len(uniq), self.nbands, self.nbands), complex)
-        np.add.at(merged, inv.ravel(), t)
+        inv = inv.ravel()
+        if not copy and len(uniq) == len(R) and np.array_equal(inv, np.arange(len(R))):
+            merged = t
+        elif len(uniq) == len(R):
+            merged = np.empty_like(t)
+            merged[inv] = t
+        else:
+            merged = np.zeros((len(uniq), self.nbands, self.nbands), complex)
+            np.add.at(merged, inv, t)
         self.R, self.t, self.lattice = uniq, merged, lat
         self.name = name
         self.parameters = dict(parameters or {})
@@ -100,19 +140,24 @@ class TightBindingModel(Model):
         return cls(R, t, **kwargs)
 
     def _check_hermitian(self) -> None:
-        index = {tuple(r): i for i, r in enumerate(self.R)}
-        scale = max(1.0, float(np.abs(self.t).max(initial=0.0)))
-        for i, r in enumerate(self.R):
-            j = index.get(tuple(-r))
-            partner = np.zeros_like(self.t[i]) if j is None else self.t[j]
-            err = np.abs(partner - self.t[i].conj().T).max()
-            if err > HERMITICITY_TOL * scale:
-                Rm = tuple(int(x) for x in -r)
-                raise QgeomInputError(
-                    f"hoppings are not Hermitian: t_R at R={tuple(int(x) for x in r)} is not the "
-                    f"conjugate transpose of t_(-R) at R={Rm} (max deviation {err:.3g}). "
-                    f"Give both R and -R with t_(-R) = t_R^dagger, or use from_hoppings(..., add_conjugates=True)."
-                )
+        partner = conjugate_partners(self.R)
+        scale = max(1.0, max((float(np.abs(b).max(initial=0.0)) for b in self.t), default=0.0))
+        bad = []
+        lonely = np.flatnonzero(partner < 0)
+        if len(lonely):  # t_−R = 0 must then be t_R†
+            err = np.abs(self.t[lonely]).max(axis=(1, 2))
+            bad += [(e, i) for e, i in zip(err, lonely) if e > HERMITICITY_TOL * scale]
+        for ii, _, dev in hermiticity_pairs(self.t, partner):
+            err = dev.max(axis=(1, 2))
+            bad += [(e, i) for e, i in zip(err, ii) if e > HERMITICITY_TOL * scale]
+        if bad:
+            err, i = min(bad, key=lambda x: x[1])
+            r = self.R[i]
+            raise QgeomInputError(
+                f"hoppings are not Hermitian: t_R at R={tuple(int(x) for x in r)} is not the "
+                f"conjugate transpose of t_(-R) at R={tuple(int(x) for x in -r)} (max deviation {err:.3g}). "
+                f"Give both R and -R with t_(-R) = t_R^dagger, or use from_hoppings(..., add_conjugates=True)."
+            )
 
     @property
     def fourier(self) -> FourierSeries:

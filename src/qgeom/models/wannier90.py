@@ -24,7 +24,6 @@ ndeg_ij(R) images R + T_ij, exactly as postw90 does. Units: energies in eV, leng
 
 from __future__ import annotations
 
-import itertools
 import warnings
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -38,7 +37,7 @@ from .base import Model
 from .fourier import FourierSeries
 from .structure_files import (companion_centres, companion_lattice, companion_parameters, companion_structure,
                               crystal_structure)
-from .tight_binding import TightBindingModel, tensors_from_block
+from .tight_binding import TightBindingModel, conjugate_partners, hermiticity_pairs, tensors_from_block
 from .two_dimensional import as_two_dimensional, vacuum_axis
 from .wannier90_files import (  # re-exported: the file readers are part of this module's API
     WANNIER90_BOHR_ANGSTROM,
@@ -46,17 +45,18 @@ from .wannier90_files import (  # re-exported: the file readers are part of this
     WinFile,
     compressed_variant,
     read_centres,
-    read_hr,
-    read_tb,
     read_win,
     read_wsvec,
 )
+from .replicas import WsvecImages, mdrs_hoppings
+from .wannier90_streaming import read_hr, read_tb, stream_wsvec  # the hopping files in pieces, else line by line
 
 BOHR_ANGSTROM = WANNIER90_BOHR_ANGSTROM  # former name, kept importable; not CODATA-current on purpose
 DEFAULT_HERMITICITY_TOL = 1e-5  # eV; Wannier90 prints hoppings with 6 decimals in _hr.dat
 DEFAULT_WS_DISTANCE_TOL = 1e-3  # Å
 CONVENTIONS = ("I", "II")
 POSITION_OPERATORS = ("centres", "full")
+WRITE_ROWS = 1 << 17  # hopping rows formatted at a time by `to_wannier90_hr`
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,78 +260,40 @@ def _resolve(path: str | Path) -> tuple[str, Path | None, Path | None, Path]:
     )
 
 
-def _hermitian_hoppings(R: np.ndarray, t: np.ndarray, lines: np.ndarray | None, path, tol: float) -> np.ndarray:
-    """Check t_{−R} = t_R† to `tol` (eV; the file's print precision) and return the symmetrized hoppings."""
-    index = {tuple(r): i for i, r in enumerate(R)}
-    out = t.copy()
-    for i, r in enumerate(R):
-        j = index.get(tuple(-r))
-        if j is None:
-            if np.abs(t[i]).max() > tol:
-                raise QgeomInputError(
-                    f"{path}: R = {tuple(int(x) for x in r)} has no partner −R: the Hamiltonian is not Hermitian."
-                )
-            out[i] = 0.0
-            continue
-        dev = np.abs(t[j] - t[i].conj().T)
-        if dev.max() > tol:
-            a, b = np.unravel_index(np.argmax(dev), dev.shape)  # compares t_{-R}[a, b] with conj t_R[b, a]
-            where = ""
-            if lines is not None:
-                where = f" (line {int(lines[i, b, a])} vs line {int(lines[j, a, b])})"
-            Rt, mRt = tuple(int(x) for x in r), tuple(int(x) for x in -r)
+def _hermitian_hoppings(R: np.ndarray, t: np.ndarray, line_numbers, path, tol: float) -> np.ndarray:
+    """Check t_{−R} = t_R† to `tol` (eV; the file's print precision) and symmetrize t in place, t_R ← ½(t_R +
+    t_{−R}†) (a vector without its −R must be zero to `tol`; it is set to 0). `line_numbers`: a callable giving
+    [nR, N, N] file lines for the message (`WannierHoppings.line_numbers`), or None."""
+    partner = conjugate_partners(R)
+    for i in np.flatnonzero(partner < 0):
+        if np.abs(t[i]).max() > tol:
             raise QgeomInputError(
-                f"{path}{where}: the Hamiltonian is not Hermitian: H_{b + 1},{a + 1}(R={Rt}) = {t[i, b, a]:.6g} "
-                f"but conj(H_{a + 1},{b + 1}(R={mRt})) = {np.conj(t[j, a, b]):.6g} "
-                f"(deviation {dev.max():.3g} eV > hermiticity_tol = {tol:g})."
+                f"{path}: R = {tuple(int(x) for x in R[i])} has no partner −R: the Hamiltonian is not Hermitian."
             )
-        out[i] = 0.5 * (t[i] + t[j].conj().T)
-    return out
+        t[i] = 0.0
+    for ii, jj, dev in hermiticity_pairs(t, partner):
+        worst = dev.max(axis=(1, 2))
+        if worst.max() > tol:
+            p = int(np.argmax(worst > tol))
+            _not_hermitian(R, t, ii[p], jj[p], dev[p], line_numbers, path, tol)
+        sym = 0.5 * (t[ii] + t[jj].conj().swapaxes(1, 2))
+        t[ii] = sym
+        t[jj] = sym.conj().swapaxes(1, 2)
+    return t
 
 
-def _apply_wsvec(R, t, wsvec, path) -> tuple[np.ndarray, np.ndarray]:
-    """Spread each t_ij(R) over its MDRS images R + T_ij(R) with weight 1/ndeg_ij(R)."""
-    N = t.shape[1]
-    acc: dict[tuple[int, int, int], np.ndarray] = {}
-    for r, tr in zip(map(tuple, R), t):
-        for i in range(N):
-            for j in range(N):
-                shifts = wsvec.get((*r, i + 1, j + 1))
-                if shifts is None:
-                    raise QgeomInputError(
-                        f"{path}: no entry for R = {r}, i = {i + 1}, j = {j + 1}; the _wsvec.dat does not match the Hamiltonian."
-                    )
-                w = tr[i, j] / len(shifts)
-                for T in shifts:
-                    key = (r[0] + T[0], r[1] + T[1], r[2] + T[2])
-                    if key not in acc:
-                        acc[key] = np.zeros((N, N), complex)
-                    acc[key][i, j] += w
-    keys = sorted(acc)
-    return np.array(keys, int), np.array([acc[k] for k in keys])
-
-
-def mdrs_hoppings(R, t, lattice, centres, mp_grid, *, tol: float = 1e-5, search: int = 2):
-    """Minimal-distance replica selection (Wannier90's `use_ws_distance`): each t_ij(R) is moved to
-    the supercell image R + T (T ∈ mp_grid·Z³) that minimizes |R + T + τ_j − τ_i|, split equally
-    over images equidistant within `tol` (Å). Returns (R, t) on the expanded lattice-vector list."""
-    mp = np.asarray(mp_grid, int)
-    N = t.shape[1]
-    n = np.array(list(itertools.product(range(-search, search + 1), repeat=3)), int) * mp  # [nT, 3]
-    d = (R @ lattice)[:, None, None, :] + centres[None, None, :, :] - centres[None, :, None, :]
-    L = n @ lattice
-    # |d + L_T|² = |d|² + 2 d·L_T + |L_T|²: one GEMM instead of an [nR, N, N, nT, 3] temporary
-    d2 = np.einsum("rijx,rijx->rij", d, d)[..., None] + 2.0 * (d @ L.T) + np.einsum("tx,tx->t", L, L)
-    dist = np.sqrt(np.maximum(d2, 0.0))  # [nR, N, N, nT]
-    best = dist <= dist.min(axis=-1, keepdims=True) + tol
-    ndeg = best.sum(-1)
-    r_i, i_i, j_i, s_i = np.nonzero(best)
-    newR = R[r_i] + n[s_i]
-    vals = t[r_i, i_i, j_i] / ndeg[r_i, i_i, j_i]
-    uniq, inv = np.unique(newR, axis=0, return_inverse=True)
-    out = np.zeros((len(uniq), N, N), complex)
-    np.add.at(out, (inv.ravel(), i_i, j_i), vals)
-    return uniq, out
+def _not_hermitian(R, t, i: int, j: int, dev: np.ndarray, line_numbers, path, tol: float):
+    a, b = np.unravel_index(np.argmax(dev), dev.shape)  # compares t_{-R}[a, b] with conj t_R[b, a]
+    where = ""
+    if line_numbers is not None:
+        lines = line_numbers()
+        where = f" (line {int(lines[i, b, a])} vs line {int(lines[j, a, b])})"
+    Rt, mRt = tuple(int(x) for x in R[i]), tuple(int(x) for x in R[j])
+    raise QgeomInputError(
+        f"{path}{where}: the Hamiltonian is not Hermitian: H_{b + 1},{a + 1}(R={Rt}) = {t[i, b, a]:.6g} "
+        f"but conj(H_{a + 1},{b + 1}(R={mRt})) = {np.conj(t[j, a, b]):.6g} "
+        f"(deviation {dev.max():.3g} eV > hermiticity_tol = {tol:g})."
+    )
 
 
 def from_wannier90(
@@ -389,7 +351,7 @@ def from_wannier90(
         raise QgeomInputError(f"position_operator must be one of {POSITION_OPERATORS}, got {position_operator!r}.")
     if dimension not in ("auto", 2, 3):
         raise QgeomInputError(f"dimension must be 'auto', 2 or 3, got {dimension!r}.")
-    kind, data, seed, win_data = _load(path, win)
+    kind, data, seed, win_data = _load(path, win, position_operator == "full")
     lat, lat_source = _lattice(lattice, data, win_data, seed)
     tol = _tolerance(hermiticity_tol, "hermiticity_tol")
     ws_distance_tol = _tolerance(ws_distance_tol, "ws_distance_tol")
@@ -431,7 +393,7 @@ def from_wannier90(
         params["position_operator"] = "full"
     base = TightBindingModel(R, t, lattice=lat, name=name or _model_name(seed), parameters=params,
                              operators=_spin_operators(t.shape[1], params.get("spinor_ordering")),
-                             energy_unit="eV", length_unit="Å")
+                             energy_unit="eV", length_unit="Å", copy=False)
     if position_operator == "full":
         wp = _wannier_positions(data, tau, conv, lat, mp_grid if mdrs else None, float(ws_distance_tol))
         model: Model = OrbitalPositionModel(base, tau, wannier_positions=wp)
@@ -459,10 +421,11 @@ def _wannier_positions(data: WannierHoppings, tau, conv: str, lat, mp_grid, ws_t
     return comps[0][0], np.stack([x for _, x in comps], axis=-1)
 
 
-def _load(path, win) -> tuple[str, WannierHoppings, Path, WinFile | None]:
-    """(kind, hoppings file content, seed prefix path, parsed .win or None)."""
+def _load(path, win, position_matrix: bool) -> tuple[str, WannierHoppings, Path, WinFile | None]:
+    """(kind, hoppings file content, seed prefix path, parsed .win or None); a _tb.dat's position matrix only
+    with `position_matrix` (else its centres)."""
     kind, tb_path, hr_path, seed = _resolve(path)
-    data = read_tb(tb_path) if kind == "tb" else read_hr(hr_path)
+    data = read_tb(tb_path, position_matrix=position_matrix) if kind == "tb" else read_hr(hr_path)
     win_path = Path(win) if win is not None else seed.with_name(seed.name + ".win")
     win_data = read_win(win_path) if win_path.is_file() else None
     if win is not None and win_data is None:
@@ -519,18 +482,35 @@ def _warn_hr_without_centres(path: Path, seed: Path) -> None:
 
 
 def _hoppings(kind: str, data: WannierHoppings, seed: Path, use_wsvec: bool, tol: float):
-    """(R, t, used_wsvec): H(R)/ndegen(R), Hermiticity-checked, spread over the _wsvec.dat images if used."""
-    t = data.H / data.ndegen[:, None, None]
-    t = _hermitian_hoppings(data.R, t, data.lines, data.path, tol)
+    """(R, t, used_wsvec): H(R)/ndegen(R), Hermiticity-checked, spread over the _wsvec.dat images if used.
+    Divides and symmetrizes `data.H` in place (a large model's hoppings are not copied)."""
+    t = data.H
+    t /= data.ndegen[:, None, None]
+    t = _hermitian_hoppings(data.R, t, data.line_numbers, data.path, tol)
     R = data.R
     wsvec_path = seed.with_name(seed.name + "_wsvec.dat")
     if kind == "hr" and use_wsvec and wsvec_path.is_file():
-        ws = read_wsvec(wsvec_path)
-        if ws:
-            R, t = _apply_wsvec(R, t, ws, wsvec_path)
+        images = _wsvec_images(R, t.shape[1], wsvec_path)
+        if images is not None:
+            R, t = images.hoppings(t)
             t = _hermitian_hoppings(R, t, None, wsvec_path, tol)
             return R, t, True
     return R, t, False
+
+
+def _wsvec_images(R, N: int, path: Path) -> WsvecImages | None:
+    """The images of the hoppings in a `_wsvec.dat` (in pieces; an irregular file line by line, whose errors name
+    the line), or None when it holds none or says use_ws_distance = .false."""
+    images = WsvecImages(R, N, path)
+    if not stream_wsvec(path, images):
+        images = WsvecImages(R, N, path)
+        table = read_wsvec(path)
+        if table:
+            T = np.concatenate([np.asarray(v, np.int64).reshape(-1, 3) for v in table.values()])
+            images.add(np.array(list(table), np.int64), np.array([len(v) for v in table.values()]), T)
+    with open(path, "rb") as fh:
+        off = b"use_ws_distance=.false." in fh.readline().replace(b" ", b"").lower()
+    return None if off or images.entries == 0 else images
 
 
 def _centres(positions, data: WannierHoppings, seed: Path) -> tuple[np.ndarray | None, str | None]:
@@ -539,7 +519,7 @@ def _centres(positions, data: WannierHoppings, seed: Path) -> tuple[np.ndarray |
     tau = tau_source = None
     if positions is not None:
         tau, tau_source = as_finite_array(positions, "positions"), "user"
-    elif data.positions is not None:
+    elif data.positions is not None or data.centre_diagonal is not None:
         tau, tau_source = data.centres(), "tb.dat position matrix (diagonal, R = 0)"
     else:
         xyz = seed.with_name(seed.name + "_centres.xyz")
@@ -633,17 +613,19 @@ def to_wannier90_hr(model: Model, path: str | Path, *, header: str | None = None
     N, nR = base.nbands, len(R)
     stamp = datetime.now(timezone.utc).strftime("%d%b%Y at %H:%M:%S")
     lines = [header or f"written by qgeom on {stamp} (model {base.name})", f"{N:12d}", f"{nR:12d}"]
-    for s in range(0, nR, 15):
-        lines.append("".join(f"{1:5d}" for _ in range(min(15, nR - s))))
-    n_idx, m_idx = np.meshgrid(np.arange(N), np.arange(N), indexing="ij")  # m fastest
-    m_flat, n_flat = m_idx.ravel(), n_idx.ravel()
-    for r, tr in zip(R, base.t):
-        vals = tr[m_flat, n_flat]
-        lines.extend(
-            f"{r[0]:5d}{r[1]:5d}{r[2]:5d}{m + 1:5d}{n + 1:5d} {v.real:24.16e} {v.imag:24.16e}"
-            for m, n, v in zip(m_flat, n_flat, vals)
-        )
-    path.write_text("\n".join(lines) + "\n")
+    lines += ["".join(f"{1:5d}" for _ in range(min(15, nR - s))) for s in range(0, nR, 15)]
+    n_idx, m_idx = np.divmod(np.arange(N * N), N)  # m fastest, as Wannier90 writes
+    row = "%5d%5d%5d%5d%5d %24.16e %24.16e\n"
+    with open(path, "w") as fh:
+        fh.write("\n".join(lines) + "\n")
+        step = max(1, WRITE_ROWS // (N * N))
+        for s in range(0, nR, step):  # rows of a few R blocks formatted at once: bounded memory, no loop per row
+            block = np.empty((min(step, nR - s), N * N, 7))
+            block[..., :3] = R[s:s + step, None, :]
+            block[..., 3], block[..., 4] = m_idx + 1, n_idx + 1
+            vals = base.t[s:s + step][:, m_idx, n_idx]
+            block[..., 5], block[..., 6] = vals.real, vals.imag
+            fh.write((row * (block.size // 7)) % tuple(block.ravel().tolist()))
     if isinstance(model, OrbitalPositionModel):
         stem = path.name[: -len("_hr.dat")] if path.name.endswith("_hr.dat") else path.stem
         pos = np.zeros((N, 3))

@@ -12,7 +12,6 @@ import gzip
 import lzma
 import math
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -258,9 +257,11 @@ class WannierHoppings:
     """Raw content of an `_hr.dat` / `_tb.dat`: H_ij(R) as written (not yet divided by ndegen).
 
     R : [nR, 3] integer lattice vectors; H : [nR, N, N] complex, H[r, i, j] = <i 0|H|j R>;
-    ndegen : [nR] Wigner–Seitz degeneracies; lines : [nR, N, N] line number of each entry;
+    ndegen : [nR] Wigner–Seitz degeneracies; lines : [nR, N, N] line number of each entry, or None for a
+    file read in pieces (`line_numbers` finds them when a message needs them);
     lattice : [3, 3] rows in Å (from `_tb.dat`) or None; positions : [nR, N, N, 3] complex
-    position matrix <i 0|r|j R> in Å (from `_tb.dat`) or None.
+    position matrix <i 0|r|j R> in Å (from `_tb.dat`) or None; centre_diagonal : Re <i 0|r|i 0> [N, 3] in Å
+    (from `_tb.dat`, as written: not divided by ndegen) where the position matrix itself was not kept.
     """
 
     path: Path
@@ -268,9 +269,10 @@ class WannierHoppings:
     R: np.ndarray
     H: np.ndarray
     ndegen: np.ndarray
-    lines: np.ndarray
+    lines: np.ndarray | None
     lattice: np.ndarray | None = None
     positions: np.ndarray | None = None
+    centre_diagonal: np.ndarray | None = None
 
     @property
     def num_wann(self) -> int:
@@ -278,10 +280,18 @@ class WannierHoppings:
 
     def centres(self) -> np.ndarray | None:
         """Wannier centres τ_i = Re <i 0|r|i 0> in Å (diagonal of the position matrix at R = 0)."""
-        if self.positions is None:
-            return None
         r0 = _origin_index(self.R, self.path)
-        return self.positions[r0].diagonal(axis1=0, axis2=1).T.real / self.ndegen[r0]
+        if self.positions is not None:
+            return self.positions[r0].diagonal(axis1=0, axis2=1).T.real / self.ndegen[r0]
+        return None if self.centre_diagonal is None else self.centre_diagonal / self.ndegen[r0]
+
+    def line_numbers(self) -> np.ndarray:
+        """[nR, N, N] the line of each hopping in the file; a file read in pieces is read again line by line
+        for them (only an error message needs them)."""
+        if self.lines is None:
+            again = read_hr_lines(self.path) if self.lattice is None else read_tb_lines(self.path)
+            self.lines = again.lines
+        return self.lines
 
 
 def _origin_index(R: np.ndarray, path) -> int:
@@ -291,16 +301,10 @@ def _origin_index(R: np.ndarray, path) -> int:
     return int(hits[0])
 
 
-def read_hr(path: str | Path) -> WannierHoppings:
-    """Read `seedname_hr.dat` (header, num_wann, nrpts, degeneracies, rows `R1 R2 R3 m n Re Im`).
-
-    A well-formed file is streamed into one float array (`np.loadtxt` in C: peak memory ~3× the
-    file, not the ~10× of a list of Python lines and tokens — a 1000-orbital `_hr.dat` is GBs);
-    anything irregular (Fortran D exponents, a short or long table, a failed check) is re-read line
-    by line, which reports the file and line of the problem."""
-    fast = _read_hr_streaming(Path(path))
-    if fast is not None:
-        return fast
+def read_hr_lines(path: str | Path) -> WannierHoppings:
+    """`seedname_hr.dat` (header, num_wann, nrpts, degeneracies, rows `R1 R2 R3 m n Re Im`) read line by line:
+    the reader of irregular files (`wannier90_streaming.read_hr` tries the file in pieces first), whose errors
+    name the file and line."""
     src = _Lines(path)
     _, header = src.next("the header line", skip_blank=False)
     N = _read_count(src, "num_wann")
@@ -310,69 +314,8 @@ def read_hr(path: str | Path) -> WannierHoppings:
     return _hr_from_table(src, header, N, nrpts, ndegen, data, linenos)
 
 
-class _Unchecked:
-    """Stands in for `_Lines` on the streaming path: any error sends the file to the line reader."""
-
-    path: Path
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def error(self, lineno, msg):
-        return _Irregular(msg)
-
-    def rest_nonblank(self):
-        return None
-
-
-class _Irregular(QgeomInputError):
-    pass
-
-
-def _read_hr_streaming(path: Path) -> WannierHoppings | None:
-    """The streaming reader of `read_hr`, or None when the file needs the line reader."""
-    if not path.is_file():
-        return None
-    try:
-        with open(path, encoding="utf-8") as fh:
-            header, lineno = fh.readline(), 1
-            head: list[int] = []
-            while len(head) < 2:
-                line = fh.readline()
-                lineno += 1
-                if not line:
-                    return None
-                head += [int(x) for x in line.split()]
-            N, nrpts = head[0], head[1]
-            if len(head) != 2 or N <= 0 or nrpts <= 0:
-                return None
-            ndegen: list[int] = []
-            while len(ndegen) < nrpts:
-                line = fh.readline()
-                lineno += 1
-                if not line:
-                    return None
-                ndegen += [int(x) for x in line.split()]
-            nrows = nrpts * N * N
-            with warnings.catch_warnings():  # numpy's notice that blank lines do not count towards max_rows
-                warnings.simplefilter("ignore", UserWarning)
-                data = np.loadtxt(fh, dtype=float, max_rows=nrows, ndmin=2)
-            if data.shape != (nrows, 7) or fh.read(1 << 16).strip():
-                return None
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    nd = np.array(ndegen, int)
-    if len(nd) != nrpts or np.any(nd <= 0) or not np.all(np.isfinite(data)):
-        return None
-    linenos = lineno + 1 + np.arange(nrows)  # exact unless blank lines sit inside the table
-    try:
-        return _hr_from_table(_Unchecked(path), header, N, nrpts, nd, data, linenos)
-    except _Irregular:
-        return None
-
-
 def _hr_from_table(src, header: str, N: int, nrpts: int, ndegen, data: np.ndarray, linenos) -> WannierHoppings:
-    """Checks and assembly shared by the two readers of `read_hr`."""
+    """Checks and assembly of the hoppings table of `read_hr_lines`."""
     Rrows = data[:, :3]
     if not np.all(Rrows == np.round(Rrows)):
         bad = np.argmax(np.any(Rrows != np.round(Rrows), axis=1))
@@ -409,9 +352,10 @@ def _check_unique_R(src: _Lines, R: np.ndarray, linenos) -> None:
             seen.add(r)
 
 
-def read_tb(path: str | Path) -> WannierHoppings:
-    """Read `seedname_tb.dat`: header, lattice (Å, rows), num_wann, nrpts, degeneracies, then per R a
-    block `R` + num_wann² rows `m n Re Im`, then per R a block `R` + rows `m n x_re x_im y_re y_im z_re z_im`."""
+def read_tb_lines(path: str | Path) -> WannierHoppings:
+    """`seedname_tb.dat` read line by line (header, lattice (Å, rows), num_wann, nrpts, degeneracies, then per R a
+    block `R` + num_wann² rows `m n Re Im`, then per R a block `R` + rows `m n x_re x_im y_re y_im z_re z_im`): the
+    reader of irregular files (`wannier90_streaming.read_tb`), whose errors name the file and line."""
     src = _Lines(path)
     _, header = src.next("the header line", skip_blank=False)
     lattice = np.array([src.floats(f"lattice vector a{i + 1} (Å)", 3)[1] for i in range(3)])
@@ -569,6 +513,6 @@ def read_centres(path: str | Path, num_wann: int | None = None) -> np.ndarray:
 
 
 __all__ = [
-    "WANNIER90_BOHR_ANGSTROM", "WannierHoppings", "WinFile", "read_centres", "read_hr", "read_tb", "read_win",
-    "read_wsvec",
+    "WANNIER90_BOHR_ANGSTROM", "WannierHoppings", "WinFile", "read_centres", "read_hr_lines", "read_tb_lines",
+    "read_win", "read_wsvec",
 ]
