@@ -17,7 +17,7 @@ import numpy as np
 from .._validation import QgeomInputError
 from .tight_binding import vector_index
 
-PIECE_BYTES = 32 << 20  # distance tables and gathers built at a time
+PIECE_BYTES = 8 << 20  # distance tables and gathers built at a time
 
 
 def _pieces(nR: int, per_vector: int):
@@ -63,28 +63,40 @@ def mdrs_hoppings(R, t, lattice, centres, mp_grid, *, tol: float = 1e-5, search:
     """Minimal-distance replica selection (Wannier90's `use_ws_distance`): each t_ij(R) is moved to
     the supercell image R + T (T ∈ mp_grid·Z³) that minimizes |R + T + τ_j − τ_i|, split equally
     over images equidistant within `tol` (Å). Returns (R, t) on the expanded lattice-vector list."""
+    return spread_over_images(R, t, *nearest_images(R, lattice, centres, mp_grid, tol=tol, search=search))
+
+
+def nearest_images(R, lattice, centres, mp_grid, *, tol: float = 1e-5, search: int = 2):
+    """(shifts T [nT, 3], image [nR, N, N], ties) of `mdrs_hoppings` in the form of `spread_over_images`: the nearest
+    image R + T of every hopping among T ∈ mp_grid·{−search..search}³ (what a `_wsvec.dat` lists)."""
     R = np.asarray(R, np.int64)
-    nR, N = t.shape[:2]
+    nR, N = len(R), len(centres)
     shifts = np.array(list(itertools.product(range(-search, search + 1), repeat=3)), np.int64) * np.asarray(mp_grid, int)
     L = shifts @ lattice  # [nT, 3]
     LL = np.einsum("tx,tx->t", L, L)
+    origin = int(np.flatnonzero(~shifts.any(axis=1))[0])
+    # |d + L_T| ≥ |L_T| − |d|: a hopping with |d| < (min |L_T| − tol)/2 over T ≠ 0 has T = 0 as its one nearest image
+    safe = 0.5 * (np.sqrt(np.delete(LL, origin).min()) - tol)
     tau = centres[None, :, :] - centres[:, None, :]  # τ_j − τ_i: [N, N, 3]
     image = np.empty((nR, N, N), np.int32)
     tie_flat, tie_s, tie_w = [], [], []
-    for sl in _pieces(nR, 4 * 8 * N * N * len(shifts)):
-        d = (R[sl] @ lattice)[:, None, None, :] + tau  # [r, N, N, 3]
-        # |d + L_T|² = |d|² + 2 d·L_T + |L_T|²: one GEMM instead of an [r, N, N, nT, 3] temporary
-        d2 = np.einsum("rijx,rijx->rij", d, d)[..., None] + 2.0 * (d @ L.T) + LL
-        dist = np.sqrt(np.maximum(d2, 0.0))  # [r, N, N, nT]
+    for sl in _pieces(nR, 8 * N * N * len(shifts)):
+        d = ((R[sl] @ lattice)[:, None, None, :] + tau).reshape(-1, 3)  # [r·N·N, 3]
+        dd = np.einsum("ex,ex->e", d, d)
+        img = np.full(len(d), origin, np.int32)
+        far = np.flatnonzero(dd >= safe * safe) if safe > 0 else np.arange(len(d))
+        # |d + L_T|² = |d|² + 2 d·L_T + |L_T|²: one GEMM instead of an [e, nT, 3] temporary
+        dist = np.sqrt(np.maximum(dd[far, None] + 2.0 * (d[far] @ L.T) + LL, 0.0))  # [far, nT]
         best = dist <= dist.min(axis=-1, keepdims=True) + tol
         ndeg = best.sum(-1)
-        image[sl] = np.where(ndeg == 1, best.argmax(-1), -1)
-        r_i, i_i, j_i, s_i = np.nonzero(best & (ndeg > 1)[..., None])
-        tie_flat.append(((r_i + sl.start) * N + i_i) * N + j_i)
+        img[far] = np.where(ndeg == 1, best.argmax(-1), -1)
+        image[sl] = img.reshape(-1, N, N)
+        e, s_i = np.nonzero(best & (ndeg > 1)[:, None])
+        tie_flat.append(sl.start * N * N + far[e])
         tie_s.append(s_i)
-        tie_w.append(1.0 / ndeg[r_i, i_i, j_i])
+        tie_w.append(1.0 / ndeg[e])
     ties = (np.concatenate(tie_flat), np.concatenate(tie_s), np.concatenate(tie_w))
-    return spread_over_images(R, t, shifts, image, ties if len(ties[0]) else None)
+    return shifts, image, ties if len(ties[0]) else None
 
 
 class WsvecImages:

@@ -13,7 +13,7 @@ from .base import Model, check_operator
 from .fourier import FourierSeries, all_combos
 
 HERMITICITY_TOL = 1e-10
-PAIR_CHUNK_BYTES = 32 << 20  # hopping pairs (t_R, t_−R) compared at a time: a 2093-vector, 100-orbital model is 335 MB
+PAIR_CHUNK_BYTES = 4 << 20  # hopping pairs (t_R, t_−R) compared at a time: a 2093-vector, 100-orbital model is 335 MB
 
 
 def vector_index(query: np.ndarray, table: np.ndarray) -> np.ndarray:

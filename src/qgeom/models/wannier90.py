@@ -412,7 +412,8 @@ def _wannier_positions(data: WannierHoppings, tau, conv: str, lat, mp_grid, ws_t
             f"position_operator='full' needs a _tb.dat (it holds the position matrix) and convention II; "
             f"got {data.path.name} with convention {conv}."
         )
-    r = data.positions / data.ndegen[:, None, None, None]
+    r = data.positions  # divided in place: the file's matrix is not used again
+    r /= data.ndegen[:, None, None, None]
     r0 = np.flatnonzero(~data.R.any(axis=1))[0]
     r[r0, np.arange(data.num_wann), np.arange(data.num_wann)] -= tau
     if mp_grid is None:

@@ -23,8 +23,8 @@ import numpy as np
 from .wannier90_files import (_COMPRESSED, MAX_HOPPING_EV, MAX_POSITION_A, WannierHoppings,
                               read_hr_lines, read_tb_lines)
 
-PIECE_BYTES = 16 << 20  # text parsed at a time
-GROUP_NUMBERS = 1 << 21  # numbers placed at a time (whole R blocks; at least one block)
+PIECE_BYTES = 4 << 20  # text parsed at a time
+GROUP_NUMBERS = 1 << 19  # numbers placed at a time (whole R blocks; at least one block)
 
 
 def read_hr(path: str | Path) -> WannierHoppings:
