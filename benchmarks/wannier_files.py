@@ -110,7 +110,7 @@ def write_sets(N: int, n_R: int, folder: Path) -> dict:
     lattice = model.base.lattice.tolist()
     sets["_hr.dat"] = dict(path=str(hr), lattice=lattice, mdrs=False)
     for name, extra in (("_hr.dat + _wsvec.dat", write_wsvec), ("_hr.dat + .win (MDRS)", write_win)):
-        d = folder / name.split()[-1].strip("()._").lower()
+        d = folder / ("wsvec" if "wsvec" in name else "mdrs")
         d.mkdir()
         for f in ("m_hr.dat", "m_centres.xyz"):
             os.symlink(hr.parent / f, d / f)

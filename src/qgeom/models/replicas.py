@@ -131,10 +131,16 @@ class WsvecImages:
             self.ties.append((np.repeat(((r * N + i) * N + j)[multi], reps), which[where], 1.0 / np.repeat(reps, reps)))
 
     def _shift_indices(self, T: np.ndarray) -> np.ndarray:
-        uniq, inv = np.unique(T, axis=0, return_inverse=True)
+        """The index of each shift in the table of distinct shifts met so far (new ones appended)."""
+        low = T.min(axis=0, initial=0)
+        span = T.max(axis=0, initial=0) - low + 1
+        code = np.ravel_multi_index(tuple((T - low).T), span)  # shifts are a few supercell vectors: a small box
+        present = np.flatnonzero(np.bincount(code, minlength=int(np.prod(span))))
+        rank = np.zeros(int(np.prod(span)), np.int64)
         table = self.shift_index
-        idx = np.array([table.setdefault(tuple(int(x) for x in u), len(table)) for u in uniq], np.int64)
-        return idx[inv.ravel()]
+        rank[present] = [table.setdefault(tuple(int(x) for x in v), len(table))
+                         for v in np.column_stack(np.unravel_index(present, span)) + low]
+        return rank[code]
 
     def hoppings(self, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(R, t) spread over the images; every hopping needs its entry."""
