@@ -27,11 +27,22 @@ def wannier_like(N: int, n_R: int, *, seed: int = 0):
     radius = np.sort(length)[min(n_R, len(box)) - 1] + 1e-9
     R = box[length <= radius]
     tau = rng.random((N, 3)) @ FCC
-    d = np.linalg.norm((R @ FCC)[:, None, None, :] + tau[None, None, :, :] - tau[None, :, None, :], axis=-1)
-    t = (rng.normal(size=(len(R), N, N)) + 1j * rng.normal(size=(len(R), N, N))) * np.exp(-d / DECAY)
-    index = {tuple(r): i for i, r in enumerate(R)}
-    partner = np.array([index[tuple(-r)] for r in R])
-    t = 0.5 * (t + t[partner].conj().transpose(0, 2, 1))
+    t = np.empty((len(R), N, N), complex)
+    # built in pieces of R (the same random stream as one draw of each part): a 100-orbital model with 2000 R
+    # vectors then peaks at its 335 MB of hoppings, not at the ~1.4 GB of whole-array temporaries
+    pieces = [slice(s, s + max(1, (1 << 21) // (N * N))) for s in range(0, len(R), max(1, (1 << 21) // (N * N)))]
+    for part in (t.real, t.imag):
+        for sl in pieces:
+            part[sl] = rng.normal(size=part[sl].shape)
+    for sl in pieces:
+        d = np.linalg.norm((R[sl] @ FCC)[:, None, None, :] + tau[None, None, :, :] - tau[None, :, None, :], axis=-1)
+        t[sl] *= np.exp(-d / DECAY)
+    index = {tuple(r): i for i, r in enumerate(R.tolist())}
+    for i, r in enumerate(R.tolist()):  # t_R ← ½(t_R + t_−R†), pair by pair (each pair once)
+        j = index[tuple(-x for x in r)]
+        if i <= j:
+            sym = 0.5 * (t[i] + t[j].conj().T)
+            t[i], t[j] = sym, sym.conj().T
     t[index[(0, 0, 0)]] += np.diag(rng.uniform(-3.0, 3.0, N))
     return R, t, FCC.copy(), tau
 
