@@ -32,6 +32,7 @@ MODEL_ACCURACY = np.array([1e-4, 3e-3, 0.2, 0.2])
 # the shipped 1T′-MoS₂ 0.014 eV (its bands break T by 2.3e-3 relative, beyond MODEL_ACCURACY), GaAs
 # 1.5e-4 eV, bcc Fe 1.36 eV. A model read from a crystal's files whose change stays below this is non-magnetic.
 NONMAGNETIC_CHANGE_EV = 0.1
+BATCH_BYTES = 64 << 20  # images of k-points evaluated together (`_batches`)
 FIT_BUDGET = 1e10  # complex multiply-adds a default run may spend fitting a spinor-hybrid time reversal (~5 s)
 
 
@@ -74,18 +75,30 @@ def image(op: Operation, k: np.ndarray, d: int) -> np.ndarray:
     return k @ op.R[:d, :d].T * (-1.0 if op.time_reversal else 1.0)
 
 
+def _batches(model, ops: list[Operation], k: np.ndarray):
+    """The operations in batches whose images of k (evaluated together: one Bands per batch, not per operation)
+    take ~BATCH_BYTES of matrices: a 100-orbital model's 96 cubic candidates at 6 k-points would be 576 points,
+    ~1 GB of eigenvectors and rotated ∂H at once."""
+    per_op = len(k) * model.nbands ** 2 * 16 * 8  # H, its eigenvectors and ∂H of one operation's images
+    step = max(1, BATCH_BYTES // per_op)
+    for s in range(0, len(ops), step):
+        yield ops[s:s + step], np.concatenate([image(op, k, model.dim) for op in ops[s:s + step]])
+
+
 def _all_mismatches(model, ops: list[Operation], k: np.ndarray) -> list[np.ndarray]:
-    """`mismatches` of every operation at k, from one Bands evaluation of all images together."""
+    """`mismatches` of every operation at k, from one Bands evaluation of the images of a batch of them."""
     base = _fingerprint(model, k)
-    images = _fingerprint(model, np.concatenate([image(op, k, model.dim) for op in ops]))
-    n = len(k)
-    return [mismatches(model, op, k, base, [x[i * n:(i + 1) * n] for x in images]) for i, op in enumerate(ops)]
+    n, out = len(k), []
+    for batch, points in _batches(model, ops, k):
+        images = _fingerprint(model, points)
+        out += [mismatches(model, op, k, base, [x[i * n:(i + 1) * n] for x in images]) for i, op in enumerate(batch)]
+    return out
 
 
 def _energy_mismatches(model, ops: list[Operation], k: np.ndarray) -> np.ndarray:
     """The energy part of `mismatches` for every operation (eigenvalues only: a cheap first screen)."""
     base = np.linalg.eigvalsh(model.hamiltonian(k))
-    images = np.linalg.eigvalsh(model.hamiltonian(np.concatenate([image(op, k, model.dim) for op in ops])))
+    images = np.concatenate([np.linalg.eigvalsh(model.hamiltonian(points)) for _, points in _batches(model, ops, k)])
     floor = 1e-3 * max(float(np.ptp(base)), 1e-300)
     got = images.reshape(len(ops), *base.shape)
     scale = np.maximum(np.abs(got).max(axis=(1, 2)), np.abs(base).max()) + floor
