@@ -376,3 +376,24 @@ def test_an_exact_scan_the_group_forbids_entirely_needs_no_k_sum(monkeypatch):
     assert np.all(ds.sigma.values == 0) and ds.forbidden.values.all() and np.all(ds.sigma_error.values == 0)
     assert json.loads(ds.attrs["symmetry"])["k_sum"].startswith("skipped")
     assert np.abs(dc.exact(fe, grid=3, symmetry=None, **kw).sigma.values).max() > 0
+
+
+def test_detection_in_batches_of_operations_finds_the_same_group(monkeypatch):
+    """The images of the random k-points are evaluated a batch of operations at a time (a 100-orbital model's 96
+    cubic candidates would be ~1 GB of eigenvectors at once): one operation per batch finds the same group with the
+    same measured breaking as one batch of all."""
+    import importlib
+
+    detect = importlib.import_module("qgeom.symmetry.detect")  # the module (the package exports a function so named)
+    model = symmetric_model(restrict(from_symbol("m'-3'"), 3), np.eye(3))
+    whole = detect_at_model_accuracy(model)
+    monkeypatch.setattr(detect, "BATCH_BYTES", 1)
+    calls = []
+    orig = detect._fingerprint
+    monkeypatch.setattr(detect, "_fingerprint", lambda m, k: calls.append(len(k)) or orig(m, k))
+    batched = detect_at_model_accuracy(model)
+    assert len(batched[0]) == len(whole[0]) == 24 and max(calls) == 6  # one operation's images at a time
+    assert [op.key() for op in batched[0]] == [op.key() for op in whole[0]]
+    assert batched[1].keys() == whole[1].keys()
+    for key in whole[1]:
+        np.testing.assert_array_equal(batched[1][key], whole[1][key])
