@@ -54,5 +54,5 @@ def model(N: int, n_R: int, *, seed: int = 0):
 
     R, t, lattice, tau = wannier_like(N, n_R, seed=seed)
     base = TightBindingModel(R, t, lattice=lattice, name=f"wannier_like_N{N}_R{len(R)}",
-                             parameters={"seed": seed}, energy_unit="eV", length_unit="Å")
+                             parameters={"seed": seed}, energy_unit="eV", length_unit="Å", copy=False)
     return OrbitalPositionModel(base, tau)

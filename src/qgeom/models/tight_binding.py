@@ -141,21 +141,19 @@ class TightBindingModel(Model):
 
     def _check_hermitian(self) -> None:
         partner = conjugate_partners(self.R)
-        scale = max(1.0, max((float(np.abs(b).max(initial=0.0)) for b in self.t), default=0.0))
-        bad = []
+        step = max(1, PAIR_CHUNK_BYTES // max(1, self.t[0].nbytes))
+        scale = max([1.0] + [float(np.abs(self.t[s:s + step]).max(initial=0.0)) for s in range(0, len(self.t), step)])
+        err = np.zeros(len(self.R))  # |t_−R − t_R†| per R; t_−R = 0 where −R is absent
         lonely = np.flatnonzero(partner < 0)
-        if len(lonely):  # t_−R = 0 must then be t_R†
-            err = np.abs(self.t[lonely]).max(axis=(1, 2))
-            bad += [(e, i) for e, i in zip(err, lonely) if e > HERMITICITY_TOL * scale]
-        for ii, _, dev in hermiticity_pairs(self.t, partner):
-            err = dev.max(axis=(1, 2))
-            bad += [(e, i) for e, i in zip(err, ii) if e > HERMITICITY_TOL * scale]
-        if bad:
-            err, i = min(bad, key=lambda x: x[1])
-            r = self.R[i]
+        err[lonely] = np.abs(self.t[lonely]).max(axis=(1, 2), initial=0.0)
+        for ii, jj, dev in hermiticity_pairs(self.t, partner):
+            err[ii] = err[jj] = dev.max(axis=(1, 2))
+        bad = np.flatnonzero(err > HERMITICITY_TOL * scale)
+        if len(bad):
+            r = self.R[bad[0]]
             raise QgeomInputError(
                 f"hoppings are not Hermitian: t_R at R={tuple(int(x) for x in r)} is not the "
-                f"conjugate transpose of t_(-R) at R={tuple(int(x) for x in -r)} (max deviation {err:.3g}). "
+                f"conjugate transpose of t_(-R) at R={tuple(int(x) for x in -r)} (max deviation {err[bad[0]]:.3g}). "
                 f"Give both R and -R with t_(-R) = t_R^dagger, or use from_hoppings(..., add_conjugates=True)."
             )
 

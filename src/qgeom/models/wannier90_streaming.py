@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .tight_binding import vector_index
 from .wannier90_files import (_COMPRESSED, MAX_HOPPING_EV, MAX_POSITION_A, WannierHoppings,
                               read_hr_lines, read_tb_lines)
 
@@ -212,14 +213,13 @@ def stream_tb(path: Path, *, position_matrix: bool = True) -> WannierHoppings | 
 
 def _position_section(nums: _Numbers, R: np.ndarray, N: int, keep: bool):
     """The position matrix [nR, N, N, 3] in the hoppings' order of R (or None unless `keep`), and Re <i0|r|i0> [N, 3]."""
-    order = {tuple(r): i for i, r in enumerate(R.tolist())}
     positions = np.empty((len(R), N, N, 3), complex) if keep else None
     diagonal, seen = None, np.zeros(len(R), bool)
     for _, B in _groups(len(R), 3 + 8 * N * N):
         a = nums.take(B * (3 + 8 * N * N)).reshape(B, -1)
         rows = a[:, 3:].reshape(B, N * N, 8)
         Rp, vals = _place(a[:, :3], rows[..., :2], rows[..., 2:], N, MAX_POSITION_A)
-        where = np.array([order.get(tuple(r), -1) for r in Rp.tolist()])  # B lookups per group
+        where = vector_index(Rp, R)
         if np.any(where < 0) or np.any(seen[where]):
             raise _Irregular("the position matrix lists other lattice vectors than the hoppings")
         seen[where] = True
