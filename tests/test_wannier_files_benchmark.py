@@ -1,28 +1,15 @@
 """benchmarks/wannier_files.py: its file sets are one model — the _wsvec.dat written from qgeom's replica selection
 and read back equals the selection recomputed from the .win (MDRS), and the _tb.dat gives the _hr.dat's model."""
 
-import importlib.util
-import sys
 import warnings
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from qgeom.models import from_wannier90
 
-PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "wannier_files.py"
 
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("wannier_files", PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_the_file_sets_are_one_model(bench, tmp_path, monkeypatch):
+def test_the_file_sets_are_one_model(load_benchmark, tmp_path, monkeypatch):
+    bench = load_benchmark("wannier_files")
     monkeypatch.setattr(bench, "MP_GRID", (2, 2, 2))  # a supercell smaller than the hoppings' reach: replicas
     sets = bench.write_sets(6, 60, tmp_path)
     with warnings.catch_warnings():

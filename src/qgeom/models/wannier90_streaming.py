@@ -240,7 +240,7 @@ def stream_wsvec(path: Path, images) -> bool:
     say where each record's numbers are, so a piece is parsed without a loop over records."""
     try:
         with _open(path) as fh:
-            fh.readline()  # the comment line (use_ws_distance=.false. is read by `read_wsvec_into`)
+            fh.readline()  # the comment line (whether it says use_ws_distance=.false. is `wannier90._wsvec_images`'s)
             tail = b""
             while True:
                 raw = fh.read(PIECE_BYTES)
