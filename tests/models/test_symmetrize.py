@@ -57,3 +57,20 @@ def mos2_like_without_partners(model):
     from qgeom.models.wannier90 import OrbitalPositionModel
 
     return OrbitalPositionModel(model.base, model.positions + 0.01 * np.arange(len(model.positions))[:, None])
+
+
+@pytest.mark.parametrize("ordering", ["auto", "interleaved"])
+def test_time_reversal_in_pieces_of_lattice_vectors(mos2, monkeypatch, ordering):
+    """The average ½(H(R) + U H(R)* Uᵀ), its change and the spin order chosen are summed in pieces of R vectors
+    (a 100-orbital model's hoppings are 335 MB): one vector at a time gives the same model."""
+    from qgeom.models import symmetrize
+
+    whole = restore_time_reversal(mos2, spinor_ordering=ordering)
+    monkeypatch.setattr(symmetrize, "PIECE_BYTES", 1)
+    pieces = restore_time_reversal(mos2, spinor_ordering=ordering)
+    assert np.array_equal(whole.base.t, pieces.base.t)
+    assert whole.parameters["time_reversal_restored"] == pieces.parameters["time_reversal_restored"]
+    if ordering == "auto":  # the line where "auto" compares the two fixed orders
+        U = time_reversal_matrix(48, "interleaved")
+        t = mos2.base.t
+        assert symmetrize._breaking(t, U) == float(np.abs(t - U @ t.conj() @ U.T).max())

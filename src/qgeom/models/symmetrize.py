@@ -45,6 +45,7 @@ PG_FIT_GAP = 10.0
 FIT_ROUNDS = 8  # refits of D(g) on the averaged model (each squares the breaking; GaAs converges in 2)
 SYMMETRIC = 1e-12  # breaking, relative to the largest hopping, below which a model counts as invariant
 FIT_CHUNK = 4_000_000  # complex entries of the fitting problem held at once (64 MB)
+PIECE_BYTES = 32 << 20  # hoppings averaged at a time (`restore_time_reversal`)
 SITE_TOL = 1e-3  # Å: Wannier centres this close are one site (an operation carries a centre onto another within it)
 ZERO_BLOCK = 1e-14  # an averaged H(R) block this small (relative) is an artefact of the index shifts: dropped
 
@@ -67,19 +68,25 @@ def time_reversal_matrix(nbands: int, ordering: str) -> np.ndarray:
 
 
 def _breaking(t: np.ndarray, U: np.ndarray) -> float:
-    return float(np.abs(t - U @ t.conj() @ U.T).max())
+    """max |t(R) − U t(R)* Uᵀ|, in pieces of R vectors."""
+    step = max(1, PIECE_BYTES // max(1, t[0].nbytes))
+    return max(float(np.abs(t[s:s + step] - U @ t[s:s + step].conj() @ U.T).max(initial=0.0))
+               for s in range(0, len(t), step))
 
 
-def _intertwiner(target: np.ndarray, source: np.ndarray, I: np.ndarray, J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _intertwiner(target: np.ndarray, source: np.ndarray, I: np.ndarray, J: np.ndarray, *,
+                 conjugate: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The unitary X (nonzero only at the entries (I, J)) nearest the best solution of X source(R) =
-    target(R) X for every R ([nR, N, N] each), and the singular values of that linear problem (ascending
-    order's last two decide whether the solution is isolated)."""
+    target(R) X for every R ([nR, N, N] each; with `conjugate`, of X source(R)* = target(R) X), and the singular
+    values of that linear problem (ascending order's last two decide whether the solution is isolated)."""
     N, n = target.shape[1], len(I)
     c = np.arange(n)
     gram = np.zeros((n, n), complex)
     step = max(1, FIT_CHUNK // (N * N * n))
     for r0 in range(0, len(target), step):  # the normal matrix Σ_R A_Rᴴ A_R, chunked over R to bound memory
         t, src = target[r0:r0 + step], source[r0:r0 + step]
+        if conjugate:
+            src = src.conj()
         # (X s)_il = Σ_j X_ij s_jl and (t X)_lj = Σ_i t_li X_ij, linear in the allowed entries X_IJ
         A = np.zeros((len(t), N, N, n), complex)
         A[:, I, :, c] = src[:, J, :].transpose(1, 0, 2)  # separated advanced indices: [n, nR, N]
@@ -98,7 +105,7 @@ def fitted_time_reversal(t: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray
     (None, why) when no unitary U with U U* = −1 fits clearly better than any other matrix."""
     N = t.shape[1]
     I, J = np.nonzero(_same_centre(centres))
-    U, s = _intertwiner(t, t.conj(), I, J)
+    U, s = _intertwiner(t, t, I, J, conjugate=True)  # X t(R)* = t(R) X, the conjugate taken per piece
     if len(s) < 2 or s[-2] < FIT_GAP * s[-1]:
         return None, f"no isolated solution (singular values {s[-2]:.3g}, {s[-1]:.3g})"
     if np.abs(U @ U.conj() + np.eye(N)).max() > 1e-6:
@@ -163,8 +170,14 @@ def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto") -> Mod
                                   "Pass spinor_ordering='block' or 'interleaved' if the basis is (orbital x spin).")
     else:
         U = time_reversal_matrix(base.nbands, order)
-    t_sym = 0.5 * (base.t + U @ base.t.conj() @ U.conj().T)
-    report = {"spinor_ordering": order, "max_abs_change_eV": float(np.abs(t_sym - base.t).max())}
+    t_sym = np.empty_like(base.t)
+    change = 0.0
+    step = max(1, PIECE_BYTES // max(1, base.t[0].nbytes))
+    for s in range(0, len(base.t), step):  # in pieces of R vectors: a 100-orbital model's hoppings are 335 MB
+        t = base.t[s:s + step]
+        t_sym[s:s + step] = 0.5 * (t + U @ t.conj() @ U.conj().T)
+        change = max(change, float(np.abs(t_sym[s:s + step] - t).max(initial=0.0)))
+    report = {"spinor_ordering": order, "max_abs_change_eV": change}
     if tau is not None:
         partner = np.abs(U).argmax(axis=0)
         tau_sym = 0.5 * (tau + tau[partner])
@@ -174,7 +187,8 @@ def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto") -> Mod
         h = np.asarray(params["orbital_heights"], float)
         params["orbital_heights"] = (0.5 * (h + h[np.abs(U).argmax(axis=0)])).tolist()
     sym = TightBindingModel(base.R, t_sym, lattice=base.lattice, name=base.name, parameters=params,
-                            operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit)
+                            operators=base.operators, energy_unit=base.energy_unit, length_unit=base.length_unit,
+                            copy=False)
     if isinstance(model, OrbitalPositionModel):
         return OrbitalPositionModel(sym, tau_sym)
     return sym
