@@ -284,3 +284,20 @@ def test_config_model_path_is_relative_to_the_config_file(tmp_path, monkeypatch)
     monkeypatch.chdir(tmp_path)
     res = run("bands", "--config", str(elsewhere / "c.toml"))
     assert res.exit_code != 0 and "GaAs" in res.output
+
+
+def test_a_large_hopping_file_is_announced_before_it_is_read(tmp_path, monkeypatch):
+    """A hopping file that takes a while to read (a 100-orbital model's 1.5 GB `_hr.dat`: ~40 s) gets a line on
+    stderr first, naming it with its size and the time it takes; a small one reads silently."""
+    from qgeom.cli import model_loader
+
+    args = ("bands", "--wannier90", str(GAAS), "--npoints", "20", "--overwrite", "--out", str(tmp_path / "b.nc"))
+    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    res = runner.invoke(main, list(args))
+    assert res.exit_code == 0, res.output
+    assert "reading GaAs_tb.dat" not in res.stderr
+    monkeypatch.setattr(model_loader, "LARGE_FILE_BYTES", 1)
+    res = runner.invoke(main, list(args))
+    assert res.exit_code == 0, res.output
+    size = (GAAS / "GaAs_tb.dat").stat().st_size
+    assert f"reading GaAs_tb.dat ({size / 1e9:.1f} GB, about {size / model_loader.READ_BYTES_PER_S:.0f} s) ..." in res.stderr

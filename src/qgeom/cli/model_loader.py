@@ -23,6 +23,10 @@ from ..models.base import Model
 from .tables import FLAG_NAMES, Table, check_tables, did_you_mean, flag, resolve, validate
 
 
+LARGE_FILE_BYTES = 200 * 10**6  # hopping files announced before they are read (`_announce_large`)
+READ_BYTES_PER_S = 40e6  # ... with the time they take: the C parse of a Wannier90 file (benchmarks/wannier_files.py)
+
+
 def _library() -> dict:
     from ..models.library import MODELS
 
@@ -107,8 +111,9 @@ class ModelTable(Table):
         if self.wannier90 is None:
             return _library()[self.name](**self.parameters)
         from ..models import symmetrize
-        from ..models.wannier90 import from_wannier90
+        from ..models.wannier90 import from_wannier90, hopping_file
 
+        _announce_large(hopping_file(self.wannier90))
         model = from_wannier90(self.wannier90, convention=self.convention, position_operator=self.position_operator)
         if self.restore_time_reversal:
             model = symmetrize.restore_time_reversal(model)
@@ -123,6 +128,16 @@ class ModelTable(Table):
 
             model = with_exchange_field(model, float(self.exchange_field), axis=self.exchange_axis)
         return model
+
+
+def _announce_large(path: Path) -> None:
+    """A line on stderr before a hopping file that takes a while to read (a 100-orbital model's `_hr.dat` is 1.5 GB:
+    ~40 s at the C parser's ~40 MB/s), so that a run does not sit silent before its first progress line."""
+    size = path.stat().st_size
+    if size >= LARGE_FILE_BYTES:
+        compressed = path.suffix.lower() in (".gz", ".xz", ".bz2")
+        about = "" if compressed else f", about {size / READ_BYTES_PER_S:.0f} s"
+        click.echo(f"reading {path.name} ({size / 1e9:.1f} GB{about}) ...", err=True)
 
 
 def model_options(f=None, *, convention_aliases: tuple[str, ...] = ()):

@@ -230,6 +230,12 @@ def _spin_operators(nbands: int, ordering: str | None) -> dict[str, np.ndarray]:
     return {f"spin_{a}": 0.5 * spin_matrix(nbands, a, ordering) for a in "xyz"}
 
 
+def hopping_file(path: str | Path) -> Path:
+    """The `_tb.dat` or `_hr.dat` that `from_wannier90(path)` reads (a file, a seedname, its .win or a directory)."""
+    kind, tb, hr, _ = _resolve(path)
+    return tb if kind == "tb" else hr
+
+
 def _resolve(path: str | Path) -> tuple[str, Path | None, Path | None, Path]:
     """(kind 'tb'|'hr', tb path, hr path, seed prefix path) from a file or a seedname; `_tb.dat`/`_hr.dat`
     may be compressed (`.gz`, `.xz`, `.bz2`)."""
@@ -639,6 +645,6 @@ def to_wannier90_hr(model: Model, path: str | Path, *, header: str | None = None
 
 __all__ = [
     "BOHR_ANGSTROM", "CONVENTIONS", "DEFAULT_HERMITICITY_TOL", "DEFAULT_WS_DISTANCE_TOL", "WANNIER90_BOHR_ANGSTROM",
-    "OrbitalPositionModel", "WannierHoppings", "WinFile", "from_wannier90", "mdrs_hoppings", "read_centres", "read_hr",
+    "OrbitalPositionModel", "WannierHoppings", "WinFile", "from_wannier90", "hopping_file", "mdrs_hoppings", "read_centres", "read_hr",
     "read_tb", "read_win", "read_wsvec", "to_wannier90_hr", "with_convention",
 ]
