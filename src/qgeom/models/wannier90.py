@@ -48,7 +48,7 @@ from .wannier90_files import (  # re-exported: the file readers are part of this
     read_win,
     read_wsvec,
 )
-from .replicas import WsvecImages, mdrs_hoppings
+from .replicas import WsvecImages, mdrs_hoppings, nearest_images, spread_over_images
 from .wannier90_streaming import read_hr, read_tb, stream_wsvec  # the hopping files in pieces, else line by line
 
 BOHR_ANGSTROM = WANNIER90_BOHR_ANGSTROM  # former name, kept importable; not CODATA-current on purpose
@@ -375,7 +375,8 @@ def from_wannier90(
             raise QgeomInputError("mdrs=True together with a _wsvec.dat: pass use_wsvec=False to recompute the replicas.")
         if tau is None or mp_grid is None:
             raise QgeomInputError("mdrs=True needs the Wannier centres (positions) and mp_grid (from the .win or mp_grid=...).")
-        R, t = mdrs_hoppings(R, t, lat, tau, mp_grid, tol=float(ws_distance_tol))
+        images = nearest_images(R, lat, tau, mp_grid, tol=float(ws_distance_tol))  # shared with the positions
+        R, t = spread_over_images(R, t, *images)
         t = _hermitian_hoppings(R, t, None, "the replica-selected hoppings", tol)
     conv = _convention(convention, tau, data)
 
@@ -401,7 +402,7 @@ def from_wannier90(
                              operators=_spin_operators(t.shape[1], params.get("spinor_ordering")),
                              energy_unit="eV", length_unit="Å", copy=False)
     if position_operator == "full":
-        wp = _wannier_positions(data, tau, conv, lat, mp_grid if mdrs else None, float(ws_distance_tol))
+        wp = _wannier_positions(data, tau, conv, images if mdrs else None)
         model: Model = OrbitalPositionModel(base, tau, wannier_positions=wp)
     else:
         model = OrbitalPositionModel(base, tau) if conv == "II" else base
@@ -410,9 +411,10 @@ def from_wannier90(
     return model
 
 
-def _wannier_positions(data: WannierHoppings, tau, conv: str, lat, mp_grid, ws_tol: float):
+def _wannier_positions(data: WannierHoppings, tau, conv: str, images):
     """(R, r [nR, N, N, 3]) of position_operator="full": <0i|r|Rj>/ndegen(R) with the centres taken off the
-    R = 0 diagonal (they are already in the convention-II phases), on the same MDRS replicas as the hoppings."""
+    R = 0 diagonal (they are already in the convention-II phases), on the same MDRS replicas as the hoppings
+    (`images`: the hoppings' `replicas.nearest_images`, or None without MDRS)."""
     if data.positions is None or conv != "II":
         raise QgeomInputError(
             f"position_operator='full' needs a _tb.dat (it holds the position matrix) and convention II; "
@@ -422,9 +424,9 @@ def _wannier_positions(data: WannierHoppings, tau, conv: str, lat, mp_grid, ws_t
     r /= data.ndegen[:, None, None, None]
     r0 = np.flatnonzero(~data.R.any(axis=1))[0]
     r[r0, np.arange(data.num_wann), np.arange(data.num_wann)] -= tau
-    if mp_grid is None:
+    if images is None:
         return data.R, r
-    comps = [mdrs_hoppings(data.R, r[..., c], lat, tau, mp_grid, tol=ws_tol) for c in range(3)]
+    comps = [spread_over_images(data.R, np.ascontiguousarray(r[..., c]), *images) for c in range(3)]
     return comps[0][0], np.stack([x for _, x in comps], axis=-1)
 
 
