@@ -1,7 +1,8 @@
 """Reading Wannier90 models of real size: time and peak memory of `from_wannier90` against the C parse of the bytes.
 
     python benchmarks/wannier_files.py                       # N = 64, ~500 R vectors (~2 min on one core)
-    python benchmarks/wannier_files.py --N 100 --R 2093      # a 1.6 GB _hr.dat, 4.7 GB of files in all (~8 min)
+    python benchmarks/wannier_files.py --N 100 --R 2093 --no-line-reader
+                                  # a 1.6 GB _hr.dat, 5.6 GiB of files in all (~9 min; the line reader would take 13 GB)
     python benchmarks/wannier_files.py --no-line-reader      # skip the line reader's run (~10× the file in memory)
 
 A seeded Wannier-like model (benchmarks/wannier_like.py) is written as the file sets a user has, each read by
@@ -17,9 +18,8 @@ A seeded Wannier-like model (benchmarks/wannier_like.py) is written as the file 
 
 Printed per set: CPU seconds and peak RSS (MiB; in brackets after the imports, before the read) of the read, the
 hoppings' own size (the larger of the file's and the model's: replicas change the count of R vectors), the read's
-RSS / hoppings, and the CPU
-time over the "parse floor" — numpy's C parser (np.fromstring) over the same files' bytes in 16 MB pieces, the least
-any reader of these text files pays. And the largest |t| difference between the _wsvec.dat and the MDRS models.
+RSS / hoppings, and the CPU time over the "parse floor" — numpy's C parser (np.fromstring) over the same files'
+bytes in 16 MB pieces, the least any reader of these text files pays. And the largest |t| difference between the _wsvec.dat and the MDRS models.
 """
 
 from __future__ import annotations
