@@ -1,10 +1,11 @@
-"""Shared fixtures: a seeded random generator, a gauge-rotation helper for degenerate subspaces and a loader of
-the benchmark scripts."""
+"""Shared fixtures: a seeded random generator, a gauge-rotation helper for degenerate subspaces, a loader of
+the benchmark scripts and the traced peak memory of a call."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -90,3 +91,17 @@ def close():
     """`close(actual, expected, rtol=..., floor=..., what=...)`: scaled max-norm comparison."""
     return assert_close
 
+
+
+@pytest.fixture
+def traced_peak():
+    """traced_peak(run): run() and the peak of its traced (numpy and Python) allocations in bytes."""
+
+    def peak(run):
+        tracemalloc.start()
+        try:
+            return run(), tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    return peak

@@ -250,19 +250,8 @@ def _random_bands_model(N: int, seed: int, hoppings=((1, 0), (0, 1), (1, 1))):
     return TightBindingModel.from_hoppings(hop, add_conjugates=True)
 
 
-def _traced(run):
-    """run() and the peak of its traced allocations (bytes)."""
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        return run(), tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.mark.filterwarnings("ignore")
-def test_exact_chunks_bound_the_band_triples_memory(monkeypatch):
+def test_exact_chunks_bound_the_band_triples_memory(monkeypatch, traced_peak):
     """Term (IV)'s tables grow as ncomp·N³ per k-point: a 40-band model takes one k-point per chunk
     (`point_bytes`: 26 MiB; the old rule forced ≥ 16), its traced peak (15 MiB) stays within the estimate,
     and the size guard counts the same bytes."""
@@ -278,14 +267,14 @@ def test_exact_chunks_bound_the_band_triples_memory(monkeypatch):
     seen = []
     real = resources.estimate
     monkeypatch.setattr(resources, "estimate", lambda **kw: seen.append(kw) or real(**kw))
-    _, peak = _traced(lambda: exact(model, components=["xyy", "yxx"], mu=0.0, temperature=0.1, gamma=0.05,
+    _, peak = traced_peak(lambda: exact(model, components=["xyy", "yxx"], mu=0.0, temperature=0.1, gamma=0.05,
                                     grid=(2, 2), progress=False, symmetry=None, blocks=False))
     assert peak < per_k, (peak / 2**20, per_k / 2**20)
     assert seen and seen[0]["point_bytes"] == per_k and seen[0]["chunk_size"] == 1
 
 
 @pytest.mark.filterwarnings("ignore")
-def test_exact_slabs_of_intermediate_bands_bound_the_memory(monkeypatch):
+def test_exact_slabs_of_intermediate_bands_bound_the_memory(monkeypatch, traced_peak):
     """Beyond one k-point per chunk (ncomp·N³ complex numbers per k-point: 910 MiB traced at N = 160 with 4
     components) term (IV) is summed over slabs of the intermediate bands l (`middle_slabs`): with the slab budget
     cut to 4 MiB a 64-band model's (IV) runs in 16 slabs, its traced peak stays within the slabbed `point_bytes` (a
@@ -303,13 +292,13 @@ def test_exact_slabs_of_intermediate_bands_bound_the_memory(monkeypatch):
     assert len(E.middle_slabs(N, 1, E.DEFAULT_NODES, 2)) == 16
     per_k = E.point_bytes(N, E.DEFAULT_NODES, 2)
     assert per_k < one_slab / 4
-    sliced, peak = _traced(lambda: exact(model, **kw))
+    sliced, peak = traced_peak(lambda: exact(model, **kw))
     assert peak < per_k, (peak / 2**20, per_k / 2**20)
     np.testing.assert_allclose(sliced.sigma, whole.sigma, rtol=0, atol=1e-12 * np.abs(whole.sigma).max())
 
 
 @pytest.mark.filterwarnings("ignore")
-def test_exact_second_harmonic_slabs_bound_the_memory(monkeypatch):
+def test_exact_second_harmonic_slabs_bound_the_memory(monkeypatch, traced_peak):
     """The second harmonic (ω1 = ω2: every (x, w) pair of the triples and the ρ̃² table, ~9·nodes·N² complex
     numbers per intermediate band; 867 MiB traced for one k-point of a 64-band model before the slabs) in slabs
     of `middle_slabs(harmonic=True)`: a 56-band model's one k-point in 3 slabs stays within its `point_bytes`,
@@ -328,7 +317,7 @@ def test_exact_second_harmonic_slabs_bound_the_memory(monkeypatch):
     used = []
     real = E.middle_slabs
     monkeypatch.setattr(E, "middle_slabs", lambda *a, **k: used.append((a, k)) or real(*a, **k))
-    sliced, peak = _traced(lambda: exact_frequency(model, **kw))
+    sliced, peak = traced_peak(lambda: exact_frequency(model, **kw))
     assert peak < per_k, (peak / 2**20, per_k / 2**20)
     assert used[-1] == ((N, 1, nodes, 2), {"harmonic": True}) and len(real(*used[-1][0], **used[-1][1])) == 3
     monkeypatch.setattr(E, "SLAB_BYTES", 2**40)

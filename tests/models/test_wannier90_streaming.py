@@ -3,7 +3,6 @@ by the arrays returned (issue 13 item 5); irregular files go to the line readers
 
 from __future__ import annotations
 
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -42,14 +41,6 @@ def write_hr(path, N: int, nrpts: int, *, blank_inside=False, fortran=False, shu
     path.write_text(text.replace("E", "D") if fortran else text)
 
 
-def _peak(fn):
-    tracemalloc.start()
-    try:
-        return fn(), tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.fixture
 def small_pieces(monkeypatch):
     """Pieces of 4 KiB and groups of 3000 numbers: records, rows and R blocks straddle the pieces."""
@@ -75,13 +66,13 @@ def test_hr_in_pieces_equals_the_line_reader(tmp_path, small_pieces, variant):
     assert np.array_equal(fast.line_numbers(), slow.lines)  # found again by the line reader when asked
 
 
-def test_hr_in_pieces_takes_the_hoppings_memory_not_the_files(tmp_path, monkeypatch):
+def test_hr_in_pieces_takes_the_hoppings_memory_not_the_files(tmp_path, monkeypatch, traced_peak):
     monkeypatch.setattr(ws, "PIECE_BYTES", 1 << 16)
     monkeypatch.setattr(ws, "GROUP_NUMBERS", 1 << 14)
     path = tmp_path / "big_hr.dat"
     write_hr(path, N=40, nrpts=41)  # 65600 rows, 3.3 MB; H 1.0 MB
-    fast, fast_peak = _peak(lambda: ws.read_hr(path))
-    slow, slow_peak = _peak(lambda: read_hr_lines(path))
+    fast, fast_peak = traced_peak(lambda: ws.read_hr(path))
+    slow, slow_peak = traced_peak(lambda: read_hr_lines(path))
     _same(fast, slow)
     size = path.stat().st_size
     print(f"peak / H: in pieces {fast_peak / fast.H.nbytes:.2f}, line reader {slow_peak / fast.H.nbytes:.2f}; "
