@@ -25,7 +25,7 @@ from ._validation import QgeomInputError, positive_scalar
 MAX_ORDER = 4
 # |ε − μ| beyond this many kT: every f0^(p), p ≥ 1, is below e^−40 ≈ 4e-18 of its peak
 # (|f0^(p)| ~ β^p e^−|x| for large |x|), so Fermi-surface sums drop those energies
-# (kspace.BinnedMuSweep) and the bands that never come that close in a chunk (dc.expansion
+# (mu_sweep.BinnedMuSweep) and the bands that never come that close in a chunk (dc.expansion
 # computes no matrix elements for them)
 FERMI_WINDOW = 40.0
 

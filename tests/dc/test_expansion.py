@@ -209,7 +209,7 @@ def test_binned_mu_sweep_at_low_temperature_holds_a_band_of_bins_per_block_of_mu
     import importlib
 
     from qgeom.dc.expansion import BINNED_MU_MAX_BYTES
-    from qgeom.kspace import BinnedMuSweep
+    from qgeom.mu_sweep import BinnedMuSweep
     from qgeom.kspace import integrate as integ
 
     mu = np.linspace(-1, 1, 100)

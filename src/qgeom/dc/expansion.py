@@ -20,7 +20,8 @@ import xarray as xr
 
 from .._validation import QgeomInputError
 from ..bands import Bands
-from ..kspace import BinnedMuSweep, integrate
+from ..kspace import integrate
+from ..mu_sweep import BinnedMuSweep
 from ..models.base import Model
 from ..models.blocks import block_provenance
 from ..occupation import weighted_fermi_derivatives
@@ -138,7 +139,7 @@ def _terms(out: dict, A, B, C, pidx, dipole: bool, order3: bool, mass: bool) -> 
 
 
 # above this many μ values the μ sweep goes through the Taylor-moment energy histogram
-# (kspace.BinnedMuSweep: same sums to ~1e-15 relative, cost independent of nk × nμ)
+# (mu_sweep.BinnedMuSweep: same sums to ~1e-15 relative, cost independent of nk × nμ)
 BINNED_MU_THRESHOLD = 32
 # ... unless its precomputed kernel (bins × Taylor terms × nμ per occupation order) would exceed this
 # (very low kT over a wide μ range): then the direct sum, whose memory is bounded by the chunk size
@@ -181,7 +182,7 @@ class _FermiSurfaceSums:
 
     @property
     def binned(self) -> bool:
-        """Whether the μ sweep goes through `kspace.BinnedMuSweep` (`mu_method`, BINNED_MU_THRESHOLD/MAX_BYTES)."""
+        """Whether the μ sweep goes through `mu_sweep.BinnedMuSweep` (`mu_method`, BINNED_MU_THRESHOLD/MAX_BYTES)."""
         if "_binned" not in self.__dict__:
             mu = np.asarray(self.mu, float)
             self._binned = self.mu_method == "binned" or (
