@@ -8,12 +8,12 @@
 closer than ½(πkT + Γ) lie within it) from pair tables — N² elements per contour node and μ — and only the near
 ones per element (docs/exact_ness.md, "Cost"). Per model, in one process, one BLAS thread: the eigensolve floor
 on the same k-points; `exact` / floor with the default split and with the reach set to every band
-(`exact.FAR_SEPARATION` = ∞: the per-element evaluation of every triple, the former algorithm's work), best of
+(`exact_sums.FAR_SEPARATION` = ∞: the per-element evaluation of every triple, the former algorithm's work), best of
 `--repeat` alternating runs (4 components, kT = 50 meV, μ over the model's window of `real_models.py`, Γ from
 5 to 50 meV); per-element / default; and the largest difference of σ between the two over max |σ| per Γ.
 
 Then large models in bounded memory (`--no-slabs` skips it): term (IV) summed over slabs of intermediate bands
-(`exact.middle_slabs`, the default) against one slab (`exact.SLAB_BYTES` = ∞, the former code) for the DC
+(`exact_sums.middle_slabs`, the default) against one slab (`exact_sums.SLAB_BYTES` = ∞, the former code) for the DC
 family on a Wannier-like N = 160 model and the second harmonic on N = 64 (2 k-points, 2 μ, 4 components): CPU
 time, traced peak memory (tracemalloc, a separate run) and the σ difference.
 """
@@ -40,18 +40,20 @@ def measure(model, mu, grid, gammas, repeat: int = 1) -> dict:
 
     import real_models
 
-    exact_module = importlib.import_module("qgeom.dc.exact")  # the module (qgeom.dc.exact is the function)
+    from qgeom.dc import exact
+
+    sums_module = importlib.import_module("qgeom.dc.exact_sums")
     kgrid = make_grid(model, grid, offset="gamma")
     floor = eigensolve_floor(model, kgrid)
 
     def run():
-        return exact_module.exact(model, components=real_models.COMPONENTS, mu=mu, temperature=0.05, gamma=gammas,
-                                  grid=kgrid, progress=False, symmetry=None).sigma.values  # [Γ, component, μ]
+        return exact(model, components=real_models.COMPONENTS, mu=mu, temperature=0.05, gamma=gammas,
+                     grid=kgrid, progress=False, symmetry=None).sigma.values  # [Γ, component, μ]
 
-    exact_module.exact(model, components=real_models.COMPONENTS, mu=mu[:1], temperature=0.05, gamma=gammas[:1],
-                       grid=2, progress=False, symmetry=None)  # warm-up: imports and caches outside the timings
-    best, sigma = timed_settings(exact_module, "FAR_SEPARATION",
-                                 {"default": exact_module.FAR_SEPARATION, "per_element": np.inf}, run, repeat)
+    exact(model, components=real_models.COMPONENTS, mu=mu[:1], temperature=0.05, gamma=gammas[:1],
+          grid=2, progress=False, symmetry=None)  # warm-up: imports and caches outside the timings
+    best, sigma = timed_settings(sums_module, "FAR_SEPARATION",
+                                 {"default": sums_module.FAR_SEPARATION, "per_element": np.inf}, run, repeat)
     best["floor"] = min(floor() for _ in range(repeat))
     scale = np.abs(sigma["per_element"]).max(axis=(1, 2))
     difference = np.abs(sigma["default"] - sigma["per_element"]).max(axis=(1, 2)) / scale
@@ -69,7 +71,9 @@ def measure_slabs(family: str, N: int, n_R: int = 200, repeat: int = 1) -> dict:
 
     import wannier_like
 
-    E = importlib.import_module("qgeom.dc.exact")
+    from qgeom.dc import exact, exact_frequency
+
+    E = importlib.import_module("qgeom.dc.exact_sums")
     model = wannier_like.model(N, n_R, seed=1)
     kw = dict(components=["xyy", "yxx", "xxx", "yyy"], mu=[-0.2, 0.2], temperature=0.05, gamma=0.02, grid=(2, 1, 1),
               progress=False)
@@ -78,8 +82,8 @@ def measure_slabs(family: str, N: int, n_R: int = 200, repeat: int = 1) -> dict:
 
     def run():
         if family == "dc":
-            return E.exact(model, symmetry=None, **kw).sigma.values
-        return E.exact_frequency(model, omega=[0.3], processes=["second_harmonic"], **kw).sigma.values
+            return exact(model, symmetry=None, **kw).sigma.values
+        return exact_frequency(model, omega=[0.3], processes=["second_harmonic"], **kw).sigma.values
 
     settings = {"slabs": E.SLAB_BYTES, "one_slab": 2**62}
     E.middle_slabs = lambda *a, **k: slabs.append(real(*a, **k)) or slabs[-1]

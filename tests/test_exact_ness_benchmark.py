@@ -34,7 +34,7 @@ def test_slabs_and_one_slab_agree(monkeypatch, load_benchmark, family):
     import importlib
 
     bench = load_benchmark("exact_ness")
-    monkeypatch.setattr(importlib.import_module("qgeom.dc.exact"), "SLAB_BYTES", 2**20)
+    monkeypatch.setattr(importlib.import_module("qgeom.dc.exact_sums"), "SLAB_BYTES", 2**20)
     r = bench.measure_slabs(family, 16, n_R=20)
     assert set(r) == {"time", "peak", "slabs", "difference"} and r["slabs"] > 1
     assert r["difference"] < 1e-12 and 0 < r["peak"]["slabs"] < r["peak"]["one_slab"]

@@ -67,11 +67,11 @@ def test_dask_threads_match_serial(serial):
 
 def test_integrands_pickle():
     """Dask process clusters send the integrand by pickle: module-level classes/functions only."""
-    from qgeom.dc.exact import _FamilySums
+    from qgeom.dc.exact_sums import FamilySums
     from qgeom.optical.response import _ChunkResponse
     from qgeom.summary import _band_integrals
 
-    fam = _FamilySums((np.array([0]), np.array([1]), np.array([1])), [np.exp(1j * np.arange(4))], -1,
+    fam = FamilySums((np.array([0]), np.array([1]), np.array([1])), [np.exp(1j * np.arange(4))], -1,
                       np.array([0.0]), 0.1, np.array([0.02]))
     settings = dict(mu=0.0, temperature=0.05, tau_model=None, broadening=0.05, broadening_kind="lorentzian")
     resp = _ChunkResponse(current("x"), ["shift_like"], np.array([0.5, -0.5]), settings, None)

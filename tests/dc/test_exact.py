@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qgeom._validation import QgeomInputError
-from qgeom.dc.exact import exact, exact_frequency
+from qgeom.dc.exact import DEFAULT_NODES, exact, exact_frequency
 from qgeom.dc.gamma_fit import fit_gamma_series, gamma_scan
 from qgeom.models.library import asymmetric_chain, pt_tilted_2band, pt_tilted_4band, tilted_dirac_2band
 
@@ -177,7 +177,7 @@ def test_exact_estimate_grows_with_its_work(monkeypatch):
     """The estimate follows what dc.exact's k-sum costs: Γ values and contour nodes (per Γ, the kernel
     tables), μ values (their ψ tables) and components; not a fixed per-k eigensolve (was 60–700× low)."""
     from qgeom import resources
-    from qgeom.dc.exact import EXACT_COST
+    from qgeom.dc.exact_sums import EXACT_COST
 
     one = _exact_estimate(monkeypatch)
     three_gammas = _exact_estimate(monkeypatch, gamma=[0.05, 0.1, 0.2])
@@ -203,9 +203,9 @@ def test_exact_estimate_counts_the_slabs(monkeypatch):
     """Each further slab of intermediate bands evaluates the pair tables again: SLAB_COST per node, N² and μ."""
     import importlib
 
-    E = importlib.import_module("qgeom.dc.exact")
+    E = importlib.import_module("qgeom.dc.exact_sums")
     comps = tuple(np.array([0, 1]) for _ in range(3))
-    func = E._FamilySums(comps, [np.ones(24), np.ones(24)], -1, [0.0, 0.1, 0.2], 0.1, [0.01, 0.02], block_sizes=[64],
+    func = E.FamilySums(comps, [np.ones(24), np.ones(24)], -1, [0.0, 0.1, 0.2], 0.1, [0.01, 0.02], block_sizes=[64],
                          point_ops=1e6)
     one = func.relative_cost
     monkeypatch.setattr(E, "SLAB_BYTES", 1)  # one band a slab
@@ -218,7 +218,8 @@ def test_exact_frequency_estimate_counts_each_family(monkeypatch):
     """`exact_frequency`'s two k-sums: the rectification (ω1 + ω2 = 0) at EXACT_COST with the band reach,
     the second harmonic at HARMONIC_COST over every triple (it was 2–4.4× low with the rectification's costs)."""
     import qgeom.resources as resources
-    from qgeom.dc.exact import EXACT_COST, HARMONIC_COST, exact_frequency
+    from qgeom.dc.exact import exact_frequency
+    from qgeom.dc.exact_sums import EXACT_COST, HARMONIC_COST
 
     seen = []
     real = resources.check
@@ -259,11 +260,11 @@ def test_exact_chunks_bound_the_band_triples_memory(monkeypatch, traced_peak):
 
     from qgeom import resources
 
-    E = importlib.import_module("qgeom.dc.exact")
+    E = importlib.import_module("qgeom.dc.exact_sums")
     N = 40
     model = _random_bands_model(N, 3)
-    per_k = E.point_bytes(N, E.DEFAULT_NODES, 2)
-    assert E._auto_chunk(N, E.DEFAULT_NODES, 2) == 1 and 20 * 2**20 < per_k < 60 * 2**20
+    per_k = E.point_bytes(N, DEFAULT_NODES, 2)
+    assert E.auto_chunk(N, DEFAULT_NODES, 2) == 1 and 20 * 2**20 < per_k < 60 * 2**20
     seen = []
     real = resources.estimate
     monkeypatch.setattr(resources, "estimate", lambda **kw: seen.append(kw) or real(**kw))
@@ -281,16 +282,16 @@ def test_exact_slabs_of_intermediate_bands_bound_the_memory(monkeypatch, traced_
     fifth of the unslabbed one's) and σ equals the one-slab run to 1e-12."""
     import importlib
 
-    E = importlib.import_module("qgeom.dc.exact")
+    E = importlib.import_module("qgeom.dc.exact_sums")
     N = 64
     model = _random_bands_model(N, 4)
     kw = dict(components=["xyy", "yxx"], mu=[-0.2, 0.3], temperature=0.1, gamma=0.05, grid=(2, 1), progress=False,
               symmetry=None, blocks=False)
     whole = exact(model, **kw)
-    one_slab = E.point_bytes(N, E.DEFAULT_NODES, 2)
+    one_slab = E.point_bytes(N, DEFAULT_NODES, 2)
     monkeypatch.setattr(E, "SLAB_BYTES", 4 * 2**20)
-    assert len(E.middle_slabs(N, 1, E.DEFAULT_NODES, 2)) == 16
-    per_k = E.point_bytes(N, E.DEFAULT_NODES, 2)
+    assert len(E.middle_slabs(N, 1, DEFAULT_NODES, 2)) == 16
+    per_k = E.point_bytes(N, DEFAULT_NODES, 2)
     assert per_k < one_slab / 4
     sliced, peak = traced_peak(lambda: exact(model, **kw))
     assert peak < per_k, (peak / 2**20, per_k / 2**20)
@@ -307,7 +308,7 @@ def test_exact_second_harmonic_slabs_bound_the_memory(monkeypatch, traced_peak):
 
     from qgeom.dc.exact import exact_frequency
 
-    E = importlib.import_module("qgeom.dc.exact")
+    E = importlib.import_module("qgeom.dc.exact_sums")
     N = 56
     model = _random_bands_model(N, 5, ((1, 0), (0, 1)))
     kw = dict(components=["xyy", "yxx"], mu=[0.1], temperature=0.1, gamma=0.05, omega=[0.3],

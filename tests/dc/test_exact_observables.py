@@ -7,7 +7,8 @@ import pytest
 
 from qgeom._validation import QgeomInputError
 from qgeom.bands import Bands
-from qgeom.dc.exact import _FamilySums, contour_nodes, exact
+from qgeom.dc.exact import contour_nodes, exact
+from qgeom.dc.exact_sums import FamilySums
 from qgeom.dc.gamma_fit import fit_gamma_series
 from qgeom.dc.observable_terms import field_indices
 from qgeom.kspace import integrate
@@ -85,7 +86,7 @@ def test_u_n_gauge_invariance_inside_kramers_pairs(name):
     assert np.all(b.same.sum(-1) == 2)  # every band is a Kramers pair
     obs = from_model(m, name).validate_for(m)
     z = contour_nodes(0.002, 8)
-    func = _FamilySums(field_indices(["xx", "xy", "yy"]), [z], -1, np.array([0.03, 0.06]), 0.01, [0.008], obs)
+    func = FamilySums(field_indices(["xx", "xy", "yy"]), [z], -1, np.array([0.03, 0.06]), 0.01, [0.008], obs)
     w = np.full(len(k), 0.1)
     ref, rotated = func(b, w), func(_random_gauge(b, rng), w)
     assert np.abs(ref).max() > 0

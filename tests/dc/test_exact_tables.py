@@ -12,8 +12,8 @@ from qgeom.bands import Bands
 import kernel_refs as K
 from qgeom.dc import psi_tables as PT
 from qgeom.dc.components import component_indices
-from qgeom.dc.exact import (_FamilySums, _matrix_tensors, _middle_band_bytes, _with_swapped, contour_nodes,
-                             contour_radius, middle_slabs, triple_tensor)
+from qgeom.dc.exact import _with_swapped, contour_nodes, contour_radius
+from qgeom.dc.exact_sums import FamilySums, matrix_tensors, middle_band_bytes, middle_slabs, triple_tensor
 from qgeom.models.library import pt_tilted_4band
 
 MU, KT, GAMMA = 0.1, 0.1, 0.03
@@ -105,7 +105,7 @@ def test_family_sums_equal_direct_contraction(sign, model, separation, slab, mon
     Σ_k w [Σ V V ρ̃² J + Σ V ρ̃¹ J + Σ V ρ̃¹ J + Σ ρ̃⁰ J] with the plain kernels."""
     import importlib
 
-    exact_module = importlib.import_module("qgeom.dc.exact")
+    exact_module = importlib.import_module("qgeom.dc.exact_sums")
     if separation is not None:
         monkeypatch.setattr(exact_module, "FAR_SEPARATION", separation / (np.pi * KT + 0.02))
     k = np.random.default_rng(1).uniform(-np.pi, np.pi, (50, 2))
@@ -116,7 +116,7 @@ def test_family_sums_equal_direct_contraction(sign, model, separation, slab, mon
     comps, _, _ = _with_swapped(["xyy", "yxx", "xxy"])
     if slab is not None:  # the working memory of `slab` intermediate bands of the 50-point chunk
         harmonic = sign > 0
-        per_band = _middle_band_bytes(8, 12, len(comps), harmonic=harmonic)
+        per_band = middle_band_bytes(8, 12, len(comps), harmonic=harmonic)
         monkeypatch.setattr(exact_module, "SLAB_BYTES", slab * 50 * per_band)
         assert [s.stop - s.start for s in middle_slabs(8, 50, 12, len(comps), harmonic=harmonic)] == [3, 2, 3]
     mus, gammas = (np.array([-3.2, 0.4]) if model is pt_tilted_4band else np.array([-0.05, 0.06])), np.array([0.02, 0.05])
@@ -124,8 +124,8 @@ def test_family_sums_equal_direct_contraction(sign, model, separation, slab, mon
         reach = PT.band_reach(b.energies.T, separation)
         assert reach == {0.002: 1, 0.05: 3, 100.0: b.nbands - 1}[separation], reach
     nodes = [contour_nodes(contour_radius(G, KT), 12) for G in gammas]
-    got = _FamilySums(component_indices(comps), nodes, sign, mus, KT, gammas)(b, w)
-    T4, T3, T2, T1 = _matrix_tensors(b, component_indices(comps))
+    got = FamilySums(component_indices(comps), nodes, sign, mus, KT, gammas)(b, w)
+    T4, T3, T2, T1 = matrix_tensors(b, component_indices(comps))
     T4 = triple_tensor(T4)
     e = b.energies
     em, el, en = e[:, None, :, None, None], e[:, None, None, :, None], e[:, None, None, None, :]

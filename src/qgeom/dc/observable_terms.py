@@ -58,7 +58,7 @@ def field_indices(labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def observable_tensors(b: Bands, obs: Observable, comps):
     """Per-k tensors of terms (IV)–(I) for field components (b, c): T4[k, c, m, l, n] = v^b_ml v^c_ln O_nm as its
-    three factors (`exact.triple_tensor`), T3 = ½ w^bc_mn O_nm, T2 = v^b_mn (∂_c O)_nm, T1 = ½ (∂_b∂_c O)_nn
+    three factors (`exact_sums.triple_tensor`), T3 = ½ w^bc_mn O_nm, T2 = v^b_mn (∂_c O)_nm, T1 = ½ (∂_b∂_c O)_nn
     [k, c, n] (zero for constant O)."""
     b.require(3)
     B, C = comps
