@@ -16,11 +16,11 @@ import numpy as np
 from .._validation import QgeomInputError
 from .base import Model
 from .tight_binding import TightBindingModel
-from .wannier90 import OrbitalPositionModel, _check_convention
+from .orbital_positions import OrbitalPositionModel, check_convention
 
 
 def _finish(R, t, lattice, positions_red, convention, name, parameters, length_unit, energy_unit) -> Model:
-    convention = _check_convention(convention)
+    convention = check_convention(convention)
     lattice = np.asarray(lattice, float)
     params = {**parameters, "convention": "I"}
     base = TightBindingModel(np.asarray(R), np.asarray(t), lattice=lattice, name=name, parameters=params,

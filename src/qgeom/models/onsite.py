@@ -14,6 +14,7 @@ import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array
 from .base import Model
+from .orbital_positions import OrbitalPositionModel
 from .tight_binding import TightBindingModel
 
 PAULI = {"x": np.array([[0, 1], [1, 0]], complex), "y": np.array([[0, -1j], [1j, 0]]),
@@ -43,7 +44,6 @@ def add_onsite(model: Model, matrix: np.ndarray, parameters: dict, *, time_rever
     its Wannierization's T breaking from magnetism (TIME_REVERSAL_REFERENCE); any other term drops it.
     `field`: the term is a uniform field of this symmetry (FIELD_CRYSTAL's entries): the crystal's structure is
     kept with the fields applied so far, whose common stabilizer in the crystal's group still holds."""
-    from .wannier90 import OrbitalPositionModel
 
     base = getattr(model, "base", model)
     if not isinstance(base, TightBindingModel):

@@ -34,6 +34,7 @@ import numpy as np
 
 from .._validation import QgeomInputError, QgeomWarning, user_stacklevel
 from .base import Model
+from .orbital_positions import OrbitalPositionModel
 from .tight_binding import TightBindingModel
 
 SPINOR_ORDERINGS = ("auto", "block", "interleaved", "fitted")
@@ -154,7 +155,6 @@ def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto") -> Mod
     """The model with H(R) → ½(H(R) + U H(R)* U†) (and Kramers partners' centres averaged). The removed
     breaking is recorded in `parameters["time_reversal_restored"]`: the spin order used, max |ΔH(R)| (eV) and
     the largest centre shift (Å). For non-magnetic models only: a magnet's exchange splitting is T-odd."""
-    from .wannier90 import OrbitalPositionModel
 
     base = getattr(model, "base", model)
     if not isinstance(base, TightBindingModel):
@@ -426,7 +426,6 @@ def symmetrize_point_group(model: Model, operations, *, orbitals=None, represent
     operations that keep its plane, in its layer frame (z the normal): the same symbol `symmetry=` takes for it
     (1T′-MoS₂: "mm2"); the orbital heights decide whether an in-plane mirror is the layer's mirror or its
     2-fold axis. The removed breaking, max |ΔH(R)| (eV), is in `parameters["point_group_symmetrized"]`."""
-    from .wannier90 import OrbitalPositionModel
 
     base = getattr(model, "base", model)
     if not isinstance(base, TightBindingModel) or base.R.shape[1] not in (2, 3):

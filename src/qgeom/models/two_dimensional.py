@@ -18,6 +18,7 @@ import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array
 from .base import Model
+from .orbital_positions import OrbitalPositionModel
 from .tight_binding import TightBindingModel
 
 
@@ -47,7 +48,6 @@ def as_two_dimensional(model: Model) -> Model:
     slab cell). H(k_∥) is unchanged; the lattice becomes the two in-plane vectors in the frame (e1, e2), so the
     cell volume is the in-plane area and k-integrals run over the 2D Brillouin zone. Works on a
     `TightBindingModel` and on a convention-II `OrbitalPositionModel` (positions projected on the plane)."""
-    from .wannier90 import OrbitalPositionModel  # the convention-II wrapper lives with the Wannier90 models
 
     base = getattr(model, "base", model)
     if not isinstance(base, TightBindingModel) or base.dim != 3:

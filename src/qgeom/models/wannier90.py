@@ -25,8 +25,6 @@ ndeg_ij(R) images R + T_ij, exactly as postw90 does. Units: energies in eV, leng
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +32,10 @@ import numpy as np
 
 from .._validation import QgeomInputError, QgeomWarning, as_finite_array, user_stacklevel
 from .base import Model
-from .fourier import FourierSeries
+from .orbital_positions import CONVENTIONS, OrbitalPositionModel, check_convention, with_convention
 from .structure_files import (companion_centres, companion_lattice, companion_parameters, companion_structure,
                               crystal_structure)
-from .tight_binding import TightBindingModel, conjugate_partners, hermiticity_pairs, tensors_from_block
+from .tight_binding import TightBindingModel, conjugate_partners, hermiticity_pairs
 from .two_dimensional import as_two_dimensional, vacuum_axis
 from .wannier90_files import (  # re-exported: the file readers are part of this module's API
     WANNIER90_BOHR_ANGSTROM,
@@ -50,152 +48,12 @@ from .wannier90_files import (  # re-exported: the file readers are part of this
 )
 from .replicas import WsvecImages, mdrs_hoppings, nearest_images, spread_over_images
 from .wannier90_streaming import read_hr, read_tb, stream_wsvec  # the hopping files in pieces, else line by line
+from .wannier90_writer import to_wannier90_hr
 
 BOHR_ANGSTROM = WANNIER90_BOHR_ANGSTROM  # former name, kept importable; not CODATA-current on purpose
 DEFAULT_HERMITICITY_TOL = 1e-5  # eV; Wannier90 prints hoppings with 6 decimals in _hr.dat
 DEFAULT_WS_DISTANCE_TOL = 1e-3  # Å
-CONVENTIONS = ("I", "II")
 POSITION_OPERATORS = ("centres", "full")
-WRITE_ROWS = 1 << 17  # hopping rows formatted at a time by `to_wannier90_hr`
-
-
-# ---------------------------------------------------------------------------------------------
-# models
-
-
-class OrbitalPositionModel(Model):
-    """Convention II: H^II_ij(k) = e^{−ik·τ_i} H^I_ij(k) e^{ik·τ_j} = Σ_R t_R,ij e^{ik·(R+τ_j−τ_i)}.
-
-    Wraps a (convention-I) TightBindingModel; derivatives follow elementwise from
-    ∂_a → ∂_a + iΔ_a with Δ_ij = τ_j − τ_i, so they stay exact to every order.
-    Band energies equal those of `base`; eigenvectors differ by the phases e^{ik·τ_i}.
-    Operators are taken in the orbital basis unchanged (exact for operators that couple only
-    orbitals with the same centre, e.g. spin on spinor Wannier functions of one site).
-
-    positions : [N, d] Cartesian orbital positions τ_i in the model's length unit.
-    wannier_positions : optional (R [nP, d] int, r [nP, N, N, d] complex): the Wannier position matrix
-        r_ij(R) = <0i|r|Rj> − τ_i δ_ij δ_R0 (off-diagonal / full position operator, experimental; see
-        `position_matrix`). None: the tight-binding position operator (centres only).
-    """
-
-    convention = "II"
-
-    def __init__(self, base: TightBindingModel, positions, *, name: str | None = None,
-                 parameters: Mapping[str, Any] | None = None, wannier_positions=None):
-        if not isinstance(base, TightBindingModel):
-            raise QgeomInputError(f"OrbitalPositionModel wraps a TightBindingModel, got {type(base).__name__}.")
-        tau = as_finite_array(positions, "orbital positions")
-        if tau.shape != (base.nbands, base.dim):
-            raise QgeomInputError(
-                f"orbital positions must have shape ({base.nbands}, {base.dim}) (Cartesian, one row per orbital), got {tau.shape}."
-            )
-        self.base = base
-        self.positions = tau
-        self.dim, self.nbands, self.lattice = base.dim, base.nbands, base.lattice
-        self.name = name or base.name
-        self.parameters = {**base.parameters, **(parameters or {}), "convention": "II"}
-        self.energy_unit, self.length_unit = base.energy_unit, base.length_unit
-        self.operators = base.operators
-        self._iDelta = 1j * (tau[None, :, :] - tau[:, None, :]).transpose(2, 0, 1)  # [d, N, N], τ_j − τ_i
-        self.position_R = self.position_r = None
-        if wannier_positions is not None:
-            self.position_R = np.asarray(wannier_positions[0], int)
-            self.position_r = np.asarray(wannier_positions[1], complex)
-            if self.position_r.shape != (len(self.position_R), self.nbands, self.nbands, self.dim):
-                raise QgeomInputError(f"wannier_positions: r must be [nR, {self.nbands}, {self.nbands}, {self.dim}], "
-                                      f"got {self.position_r.shape}.")
-
-    @property
-    def has_position_matrix(self) -> bool:
-        """True when the model carries the full Wannier position matrix (`wannier_positions`)."""
-        return self.position_r is not None
-
-    def position_matrix(self, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Wannier-gauge position matrix Ā^c(k) = Σ_R e^{ik·(R+τ_j−τ_i)} r^c_ij(R) (Hermitian part)
-        [nk, d(c), N, N] and its derivative ∂_a Ā^c [nk, d(a), d(c), N, N], in the phase convention of
-        `_hamiltonian` (WannierBerri's AA with Wannier-centre phases, so that Ā = U†Ā^W U pairs with the same
-        eigenvectors U)."""
-        k = np.asarray(k, float)
-        Rc, r = self.position_R @ self.lattice, self.position_r  # r: [nP, N, N, c]
-        w = np.concatenate([r[:, None], 1j * Rc[:, :, None, None, None] * r[:, None]], axis=1)  # [nP, 1+d, N, N, c]
-        nk, d, N = len(k), self.dim, self.nbands
-        w = w.transpose(0, 1, 4, 2, 3).reshape(len(Rc), -1)
-        out = (np.exp(1j * (k @ Rc.T)) @ w).reshape(nk, 1 + d, d, N, N)
-        ph = np.exp(1j * (k @ self.positions.T))
-        phase = ph.conj()[:, None, :, None] * ph[:, None, None, :]  # [nk, 1, N, N], e^{ik·(τ_j−τ_i)}
-        A = out[:, 0] * phase
-        # ∂_a of the phase e^{ik·(τ_j−τ_i)} gives the i(τ_j − τ_i)_a term, as in `_hamiltonian`
-        dA = (out[:, 1:] + self._iDelta[None, :, None] * out[:, :1]) * phase[:, None]
-        # Wannier90's finite-difference r_ij(R) is Hermitian only to ~0.1 Å (GaAs): keep the Hermitian part,
-        # as WannierBerri's R→k transform of AA does (also for the derivative)
-        herm = lambda X: 0.5 * (X + X.conj().swapaxes(-1, -2))  # noqa: E731
-        return herm(A), herm(dA)
-
-    @property
-    def R(self) -> np.ndarray:
-        return self.base.R
-
-    @property
-    def t(self) -> np.ndarray:
-        return self.base.t
-
-    @property
-    def fourier(self) -> FourierSeries:
-        """The hoppings' Fourier series with the convention-II phases and their Leibniz derivatives
-        (`models.fourier`: convention II at the cost of convention I)."""
-        series = self.__dict__.get("_fourier")
-        if series is None:
-            series = self._fourier = FourierSeries(self.base.R, self.base.t, self.lattice, self.positions)
-        return series
-
-    @property
-    def chunk_hint(self) -> int | None:
-        """k-points per chunk at which the Fourier sums are cheapest (`kspace.auto_chunk_size`)."""
-        return self.fourier.chunk_hint
-
-    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
-                          along: int | None = None) -> np.ndarray:
-        return self.fourier.block(k, order, axes, along)
-
-    def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
-        return tensors_from_block(self._derivative_block(k, order), self.dim, order)
-
-    def restricted(self, orbitals, *, name: str | None = None) -> "OrbitalPositionModel":
-        """The model on a subset of orbitals (see `TightBindingModel.restricted`)."""
-        idx = np.asarray(orbitals, int)
-        wp = None if self.position_r is None else (self.position_R, self.position_r[:, idx][:, :, idx])
-        return OrbitalPositionModel(self.base.restricted(idx, name=name), self.positions[idx], name=name or self.name,
-                                    wannier_positions=wp)
-
-    def describe(self) -> dict[str, Any]:
-        desc = super().describe()
-        desc["n_hoppings"] = int(len(self.base.R))
-        desc["convention"] = "II: H_ij(k) = sum_R t_ij(R) exp(i k.(R + tau_j - tau_i))"
-        desc["positions"] = self.positions.tolist()
-        return desc
-
-
-def with_convention(model: Model, convention: str, positions=None) -> Model:
-    """Return `model` in convention "I" (e^{ik·R}) or "II" (e^{ik·(R+τ_j−τ_i)}, needs positions)."""
-    convention = _check_convention(convention)
-    base = model.base if isinstance(model, OrbitalPositionModel) else model
-    if convention == "I":
-        return base
-    if positions is None:
-        if isinstance(model, OrbitalPositionModel):
-            return model
-        raise QgeomInputError("convention II needs the orbital positions: pass positions=[[x, y, z], ...] (Cartesian).")
-    return OrbitalPositionModel(base, positions)
-
-
-def _check_convention(convention: str) -> str:
-    c = str(convention).upper()
-    if c not in CONVENTIONS:
-        raise QgeomInputError(
-            f"convention must be 'I' (phases e^(ik.R), Wannier90 default) or 'II' (e^(ik.(R+tau_j-tau_i)), "
-            f"tight-binding convention), got {convention!r}."
-        )
-    return c
 
 
 # ---------------------------------------------------------------------------------------------
@@ -580,7 +438,7 @@ def _ws_distance_off(win_data: WinFile | None) -> bool:
 
 def _convention(convention: str, tau, data: WannierHoppings) -> str:
     """"I" or "II" ("auto": II when the orbital positions are known)."""
-    conv = ("II" if tau is not None else "I") if str(convention).lower() == "auto" else _check_convention(convention)
+    conv = ("II" if tau is not None else "I") if str(convention).lower() == "auto" else check_convention(convention)
     if conv == "II" and tau is None:
         raise QgeomInputError(
             f"convention II needs orbital positions: {data.path.name} has none; pass positions=... (Å), use a "
@@ -598,51 +456,6 @@ def _win_parameters(win_data: WinFile | None) -> dict[str, Any]:
             if val is not None:
                 params[key] = int(val) if key == "num_valence_bands" else val
     return params
-
-
-# ---------------------------------------------------------------------------------------------
-# writers
-
-
-def to_wannier90_hr(model: Model, path: str | Path, *, header: str | None = None) -> Path:
-    """Write the hoppings of a tight-binding model as `SEED_hr.dat` (all degeneracies 1, full
-    precision). For a convention-II model the hoppings t_ij(R) are written (phase convention is not
-    part of the file) and the orbital positions go to `SEED_centres.xyz` next to it, which
-    `from_wannier90` picks up again."""
-    base = model.base if isinstance(model, OrbitalPositionModel) else model
-    if not isinstance(base, TightBindingModel):
-        raise QgeomInputError(f"to_wannier90_hr needs a tight-binding model, got {type(model).__name__}.")
-    if base.dim != 3:
-        R = np.zeros((len(base.R), 3), int)
-        R[:, : base.dim] = base.R
-    else:
-        R = base.R
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    N, nR = base.nbands, len(R)
-    stamp = datetime.now(timezone.utc).strftime("%d%b%Y at %H:%M:%S")
-    lines = [header or f"written by qgeom on {stamp} (model {base.name})", f"{N:12d}", f"{nR:12d}"]
-    lines += ["".join(f"{1:5d}" for _ in range(min(15, nR - s))) for s in range(0, nR, 15)]
-    n_idx, m_idx = np.divmod(np.arange(N * N), N)  # m fastest, as Wannier90 writes
-    row = "%5d%5d%5d%5d%5d %24.16e %24.16e\n"
-    with open(path, "w") as fh:
-        fh.write("\n".join(lines) + "\n")
-        step = max(1, WRITE_ROWS // (N * N))
-        for s in range(0, nR, step):  # rows of a few R blocks formatted at once: bounded memory, no loop per row
-            block = np.empty((min(step, nR - s), N * N, 7))
-            block[..., :3] = R[s:s + step, None, :]
-            block[..., 3], block[..., 4] = m_idx + 1, n_idx + 1
-            vals = base.t[s:s + step][:, m_idx, n_idx]
-            block[..., 5], block[..., 6] = vals.real, vals.imag
-            fh.write((row * (block.size // 7)) % tuple(block.ravel().tolist()))
-    if isinstance(model, OrbitalPositionModel):
-        stem = path.name[: -len("_hr.dat")] if path.name.endswith("_hr.dat") else path.stem
-        pos = np.zeros((N, 3))
-        pos[:, : base.dim] = model.positions
-        xyz = [f"{N:6d}", "Wannier centres written by qgeom (Å)"]
-        xyz += [f"X {p[0]:22.15f} {p[1]:22.15f} {p[2]:22.15f}" for p in pos]
-        path.with_name(stem + "_centres.xyz").write_text("\n".join(xyz) + "\n")
-    return path
 
 
 __all__ = [
