@@ -128,7 +128,7 @@ def test_window_elements_are_the_full_rotations_rows():
     spectrum; `bands_within` keeps whole subspaces."""
     from pathlib import Path
 
-    from qgeom.bands import symmetric_combos
+    from qgeom.eigenbasis import symmetric_combos
     from qgeom.models.wannier90 import from_wannier90
 
     gaas = from_wannier90(Path(__file__).resolve().parents[1] / "examples" / "GaAs")

@@ -156,7 +156,8 @@ def test_geometry_fast_paths_match_straightforward_formulas(case):
 
 def test_lazy_rotation_and_diagonals(case):
     """v, w, u rotated on demand equal V† ∂H V; diagonal(o) equals the diagonal of the full tensor."""
-    from qgeom.bands import derivative_block, symmetric_combos
+    from qgeom.bands import derivative_block
+    from qgeom.eigenbasis import symmetric_combos
 
     name, model, k = case
     b = Bands.from_model(model, k, order=3)

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bands import Bands, _psum, symmetric_combos, symmetric_index
+from .bands import Bands, _psum
+from .eigenbasis import symmetric_combos, symmetric_index
 
 
 def _diag(x: np.ndarray) -> np.ndarray:

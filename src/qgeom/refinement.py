@@ -60,7 +60,8 @@ from typing import Any
 import numpy as np
 
 from ._validation import QgeomInputError, user_stacklevel
-from .bands import Bands, symmetric_index
+from .bands import Bands
+from .eigenbasis import symmetric_index
 from .kspace import POINTWISE, KGrid, PointListGrid, add_sums, chunk_bounds, integrate
 
 # per k-point flags (OR-ed over orbital blocks): a band in the Fermi window; one that the cell does not resolve

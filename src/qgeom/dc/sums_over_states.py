@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..bands import Bands, symmetric_index
+from ..bands import Bands
+from ..eigenbasis import symmetric_index
 from .regrouping import PairSumChanges, pair_changes_cheaper
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..bands import Bands, symmetric_combos, symmetric_index
+from ..bands import Bands
+from ..eigenbasis import symmetric_combos, symmetric_index
 
 
 def _dot3(x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -55,7 +55,8 @@ FIRST_LEVEL_SLOTS = 4  # κ_0 values (or prefixes) kept per set of hopping colum
 
 @functools.lru_cache(maxsize=None)
 def combos(d: int, order: int) -> tuple[tuple[int, ...], ...]:
-    """Distinct derivative index combos a ≤ b ≤ … of one order (same order as bands.symmetric_combos)."""
+    """Distinct derivative index combos a ≤ b ≤ … of one order (∂_a∂_b H is symmetric): the columns of the
+    derivative block and of its rotation (`eigenbasis.symmetric_combos` is this function)."""
     return tuple(itertools.combinations_with_replacement(range(d), order))
 
 
