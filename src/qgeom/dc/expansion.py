@@ -289,6 +289,29 @@ def derivative_order(drude_form: str, geometric_form: str, kinetic_form: str) ->
     return 2 if drude_form == "velocity_derivative" or geometric_form == "metric_dipole" else 1
 
 
+def _check_other_observable(refinement: Refinement, symmetry, current_options: tuple) -> None:
+    """`expansion`'s options that only the current's terms have, refused for another observable;
+    `current_options`: (rta, drude_form, geometric_form, kinetic_form)."""
+    if refinement.levels:
+        raise QgeomInputError("refine= is implemented for the current (observable='current'); use refine=0 "
+                              "and a finer grid for other observables.")
+    if symmetry is not None and not (isinstance(symmetry, str) and symmetry == NEUMANN):
+        raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
+    if current_options != (None, DRUDE_FORMS[0], GEOMETRIC_FORMS[0], KINETIC_FORMS[0]):
+        raise QgeomInputError("rta, drude_form, geometric_form and kinetic_form belong to the current's terms; the "
+                              "expansion of another observable has no such options (Γ⁰: use qgeom.dc.exact).")
+
+
+def _grid_advice(forms: dict) -> str:
+    """What the accuracy warning adds for an unconverged grid: the integrated-by-parts forms, unless in use
+    (the seed forms' sharp interband terms are what a many-band material's grid has to resolve)."""
+    if forms == dict(BY_PARTS):
+        return ""
+    return (", or use the integrated-by-parts forms at resolution=0: "
+            f"{', '.join(f'{k}={v!r}' for k, v in BY_PARTS.items())} "
+            "(fewer k-points where bands have avoided crossings near mu; docs/dc_expansion.md)")
+
+
 def _validated(model, components, mechanisms, rta, drude_form, geometric_form, kinetic_form, convention, units):
     """The checked inputs of `expansion` (in the order they are checked, so the first bad one is
     reported): components, mechanisms, rta, convention scale, unit factor and label."""
@@ -449,18 +472,10 @@ def expansion(
     the levels, points and changes; `sigma_error` is then the last level's change.
     """
     refinement = Refinement(refine, refine_tol)
-    current = isinstance(observable, str) and observable == "current"
-    if refinement.levels and not current:
-        raise QgeomInputError("refine= is implemented for the current (observable='current'); use refine=0 "
-                              "and a finer grid for other observables.")
-    if symmetry is not None and not (isinstance(symmetry, str) and symmetry == NEUMANN) and not current:
-        raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
-    if not current:
+    if not (isinstance(observable, str) and observable == "current"):
+        _check_other_observable(refinement, symmetry, (rta, drude_form, geometric_form, kinetic_form))
         from .observable_expansion import observable_expansion
 
-        if (rta, drude_form, geometric_form, kinetic_form) != (None, DRUDE_FORMS[0], GEOMETRIC_FORMS[0], KINETIC_FORMS[0]):
-            raise QgeomInputError("rta, drude_form, geometric_form and kinetic_form belong to the current's terms; the "
-                                  "expansion of another observable has no such options (Γ⁰: use qgeom.dc.exact).")
         return observable_expansion(
             model, observable=observable, components=components, mu=mu, temperature=temperature, grid=grid,
             kind=kind, cutoff=cutoff, offset=offset, mechanisms=mechanisms, convention=convention, units=units,
@@ -499,41 +514,38 @@ def expansion(
         sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
         near = scale * unit_factor * assemble(near, mechanisms, rta) if near else np.zeros_like(sigma)
         coarse = None if raw_coarse is None else to_sigma(raw_coarse)
-    forbidden = None
-    if plan:
-        sigma, forbidden = symmetrize_terms(plan, sigma, computed, comps, TERMS, record=True)
-        near = symmetrize_terms(plan, near, computed, comps, TERMS)[0]
-        if coarse is not None:  # the result before the last refinement level, averaged alike
-            coarse = symmetrize_terms(plan, coarse, computed, comps, TERMS)[0]
+    sigma, near, coarse, forbidden = _symmetrized(plan, sigma, near, coarse, computed, comps)
+    forms = dict(drude_form=drude_form, geometric_form=geometric_form, kinetic_form=kinetic_form)
     parameters = {
         "temperature": kT, "degen_tol": degen_tol, "resolution": group_tol, "resolved_terms": list(resolved),
-        "resolution_of_resolved_terms": fine_tol,
-        "rta_c1_c2": list(rta) if rta else None,
-        "drude_form": drude_form, "geometric_form": geometric_form, "kinetic_form": kinetic_form,
-        "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units,
-        "unit_factor": unit_factor,
-        "orbital_blocks": block_provenance(model, blocks),
-        "refine": refinement.levels, "refine_tol": refinement.tol,
+        "resolution_of_resolved_terms": fine_tol, "rta_c1_c2": list(rta) if rta else None, **forms,
+        "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units, "unit_factor": unit_factor,
+        "orbital_blocks": block_provenance(model, blocks), "refine": refinement.levels, "refine_tol": refinement.tol,
     }
     ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
     ds = attach_symmetry(ds, plan, forbidden)
     ds["sigma_near_degenerate"] = near_degenerate_variable(ds["sigma"], near, group_tol, resolved, fine_tol)
     ds = flag_near_degenerate(ds, "sigma", ("component", "mu"), ("mechanism", "term"), scale_name="the resolution",
                               effect=NEAR_EFFECT, advice=lambda big: near_degenerate_advice(big, drude_form))
-    # the seed forms' sharp interband terms are what a many-band material's grid has to resolve
-    forms = dict(drude_form=drude_form, geometric_form=geometric_form, kinetic_form=kinetic_form)
-    advice = "" if forms == dict(BY_PARTS) else (
-        ", or use the integrated-by-parts forms at resolution=0: "
-        f"{', '.join(f'{k}={v!r}' for k, v in BY_PARTS.items())} "
-        "(fewer k-points where bands have avoided crossings near mu; "
-        "docs/dc_expansion.md)")
     if plan is not None and plan.skipped:
         return attach_error(ds, "sigma", None, grid=kgrid, tol=error_tol, exact=SKIPPED_ERROR)
+    method = None  # the coarse sub-grid's sum, unless refined: then the sum before the last level
     if refined is not None:
         attach_refinement(ds, refined, refinement, base_grid)
         if refined.history:
-            return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
-                                method=f"change made by the last refinement level ({len(refined.history)}) "
-                                       "(qgeom.refinement)", advice=advice)
-    return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"), advice=advice)
+            method = f"change made by the last refinement level ({len(refined.history)}) (qgeom.refinement)"
+    return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
+                        advice=_grid_advice(forms), method=method)
+
+
+def _symmetrized(plan, sigma, near, coarse, computed, comps):
+    """(σ, its near-degenerate part, the coarse or previous-level σ, forbidden) averaged over the symmetry
+    plan's group by each term's parity, the forbidden components recorded (all unchanged without a plan)."""
+    if not plan:
+        return sigma, near, coarse, None
+    sigma, forbidden = symmetrize_terms(plan, sigma, computed, comps, TERMS, record=True)
+    near = symmetrize_terms(plan, near, computed, comps, TERMS)[0]
+    if coarse is not None:  # the result before the last refinement level, averaged alike
+        coarse = symmetrize_terms(plan, coarse, computed, comps, TERMS)[0]
+    return sigma, near, coarse, forbidden
 
