@@ -11,13 +11,13 @@ from qgeom import geometry
 from qgeom.bands import Bands
 from qgeom.dc.expansion import KINETIC_PREFACTOR
 
-E = importlib.import_module("qgeom.dc.expansion")  # the module (qgeom.dc.expansion is also the function)
+F = importlib.import_module("qgeom.dc.fermi_surface_sums")
 
 
 def raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
                    drude_form: str = "velocity_derivative") -> dict[str, tuple[np.ndarray, int]]:
     """Per-band integrands X[k, component, n] and the order p of f0^(p) each multiplies: the formulas
-    of `qgeom.geometry` term by term, the reference of `expansion._integrands`."""
+    of `qgeom.geometry` term by term, the reference of `fermi_surface_sums.integrands`."""
     A, B, C = comps
     vel = geometry.band_velocity(b)
     Omega = geometry.berry_curvature(b)
@@ -46,7 +46,7 @@ def raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
 
 def fast_raw_integrands(b: Bands, comps, *, geometric_form: str, kinetic_form: str,
                         drude_form: str = "velocity_derivative") -> dict[str, tuple[np.ndarray, int]]:
-    """`expansion._integrands` laid out as `raw_integrands`: X[k, component, n] (views)."""
-    res, band_major, _ = E._integrands(b, comps, geometric_form=geometric_form, kinetic_form=kinetic_form,
+    """`fermi_surface_sums.integrands` laid out as `raw_integrands`: X[k, component, n] (views)."""
+    res, band_major, _ = F.integrands(b, comps, geometric_form=geometric_form, kinetic_form=kinetic_form,
                                        drude_form=drude_form)
     return {name: (x.transpose(2, 0, 1) if band_major else x.swapaxes(0, 1), p) for name, (x, p) in res.items()}

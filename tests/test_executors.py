@@ -139,7 +139,7 @@ def test_binned_mu_sweep_matches_direct_sum(kinetic_form):
               geometric_form="metric_by_parts" if kinetic_form == "velocity_cubed" else "metric_dipole")
     import importlib
 
-    E = importlib.import_module("qgeom.dc.expansion")
+    F = importlib.import_module("qgeom.dc.fermi_surface_sums")
     from qgeom.dc.components import component_indices, parse_components
     from qgeom.kspace import integrate as integ
 
@@ -147,7 +147,7 @@ def test_binned_mu_sweep_matches_direct_sum(kinetic_form):
     order = 3 if kinetic_form == "third_derivative" else 2
     res = {}
     for method in ("direct", "binned"):
-        f = E._FermiSurfaceSums(comps, kw["mu"], kw["temperature"], kw["geometric_form"], kinetic_form, mu_method=method)
+        f = F.FermiSurfaceSums(comps, kw["mu"], kw["temperature"], kw["geometric_form"], kinetic_form, mu_method=method)
         res[method] = integ(pt_tilted_4band(), 36, f, order=order, chunk_size=200, progress=False)
     for name, direct in res["direct"].items():
         assert np.abs(res["binned"][name] - direct).max() <= 1e-11 * np.abs(direct).max(), name

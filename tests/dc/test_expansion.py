@@ -208,7 +208,7 @@ def test_binned_mu_sweep_at_low_temperature_holds_a_band_of_bins_per_block_of_mu
     the binned sweep — equal to the direct sum; an enormous μ count still falls back to the direct sum."""
     import importlib
 
-    from qgeom.dc.expansion import BINNED_MU_MAX_BYTES
+    from qgeom.dc.fermi_surface_sums import BINNED_MU_MAX_BYTES
     from qgeom.mu_sweep import BinnedMuSweep
     from qgeom.kspace import integrate as integ
 
@@ -216,7 +216,7 @@ def test_binned_mu_sweep_at_low_temperature_holds_a_band_of_bins_per_block_of_mu
     assert len(BinnedMuSweep(mu, 1e-5).blocks) == 100
     assert BinnedMuSweep.kernel_bytes(mu, 1e-5) < 4 * 2**20
     assert BinnedMuSweep.kernel_bytes(np.linspace(-1, 1, 10**5), 1e-3) > BINNED_MU_MAX_BYTES
-    E = importlib.import_module("qgeom.dc.expansion")
+    F = importlib.import_module("qgeom.dc.fermi_surface_sums")
     from qgeom.dc.components import component_indices, parse_components
 
     comps = component_indices(parse_components("xyy,yxx", 2))
@@ -224,7 +224,7 @@ def test_binned_mu_sweep_at_low_temperature_holds_a_band_of_bins_per_block_of_mu
     assert len(BinnedMuSweep(mu, 5e-3).blocks) >= 5
     res = {}
     for method in ("direct", "binned"):
-        f = E._FermiSurfaceSums(comps, mu, 5e-3, "metric_dipole", "third_derivative", mu_method=method)
+        f = F.FermiSurfaceSums(comps, mu, 5e-3, "metric_dipole", "third_derivative", mu_method=method)
         res[method] = integ(pt_tilted_4band(), 48, f, order=3, chunk_size=500, progress=False)
     for name, direct in res["direct"].items():
         assert np.abs(direct).max() > 0, name
@@ -375,7 +375,7 @@ def test_size_guard_charges_a_binned_sweep_its_own_cost(monkeypatch):
 
     from qgeom import resources
 
-    E = importlib.import_module("qgeom.dc.expansion")
+    F = importlib.import_module("qgeom.dc.fermi_surface_sums")
     seen = []
     real = resources.estimate
     monkeypatch.setattr(resources, "estimate", lambda **kw: seen.append(kw["n_mu"]) or real(**kw))
@@ -383,5 +383,5 @@ def test_size_guard_charges_a_binned_sweep_its_own_cost(monkeypatch):
         expansion(pt_tilted_4band(), components="xyy", mu=np.linspace(-4.6, -3.4, n), temperature=0.05, grid=8,
                   progress=False)
     assert seen[0] == 20
-    assert seen[1] == pytest.approx(E.BINNED_MU_THRESHOLD + E.BINNED_MU_MARGINAL * (1000 - E.BINNED_MU_THRESHOLD))
+    assert seen[1] == pytest.approx(F.BINNED_MU_THRESHOLD + F.BINNED_MU_MARGINAL * (1000 - F.BINNED_MU_THRESHOLD))
     assert seen[1] < 60

@@ -9,7 +9,7 @@ import pytest
 
 from qgeom.bands import Bands
 from qgeom.dc import regrouping, sums_over_states
-from qgeom.dc.expansion import _FermiSurfaceSums, _integrands
+from qgeom.dc.fermi_surface_sums import FermiSurfaceSums, integrands
 from qgeom.kspace import make_grid
 from qgeom.models.wannier90 import from_wannier90
 
@@ -43,9 +43,9 @@ def test_finer_grouping_equals_its_own_evaluation(gaas_chunk, monkeypatch, forms
     coarse = fine.regrouped(tol)
     assert (coarse.same & ~fine.same).any(axis=(1, 2)).mean() > 0.3  # pairs joined at many k-points
     bands = coarse.fermi_surface_bands([7.6, 8.4], 0.05)
-    got_coarse, got_fine = _integrands(coarse, COMPS, bands=bands, finer=fine, **forms)
+    got_coarse, got_fine = integrands(coarse, COMPS, bands=bands, finer=fine, **forms)
     for got, b in ((got_coarse, coarse), (got_fine, fine)):
-        want, band_major, _ = _integrands(b, COMPS, bands=bands, **forms)
+        want, band_major, _ = integrands(b, COMPS, bands=bands, **forms)
         assert band_major and set(got) == set(want)
         for name, (x, p) in want.items():
             assert got[name][1] == p
@@ -65,13 +65,13 @@ def test_changes_chosen_where_few_states_are_touched(gaas_chunk):
 
 
 def test_grouped_sums_equal_regrouping_the_whole_chunk(gaas_chunk):
-    """`_FermiSurfaceSums` (through `near_degeneracy.grouped_sums` and `_both`): the sums grouped below the
+    """`FermiSurfaceSums` (through `near_degeneracy.grouped_sums` and `_both`): the sums grouped below the
     resolution equal those of the whole chunk regrouped, and near:NAME the ungrouped minus the grouped sums
     (both evaluated alone; to 1e-10 of the larger of the two scales: the ungrouped sums hold the 1/Δ³ terms of
     Kramers pairs split by ~1e-4 eV, so the two ways round off differently)."""
     m, k, w = gaas_chunk
     b = Bands.from_model(m, k, order=3)
-    func = _FermiSurfaceSums(COMPS[:3], [7.6, 8.2], 0.025, "metric_dipole", "third_derivative", group_tol=2e-3)
+    func = FermiSurfaceSums(COMPS[:3], [7.6, 8.2], 0.025, "metric_dipole", "third_derivative", group_tol=2e-3)
     got = func(b, w)
     raw = func._sums(b, w)
     grouped = func._sums(Bands.from_model(m, k, order=3).regrouped(2e-3), w)
@@ -104,7 +104,7 @@ def test_two_copies_of_gaas(monkeypatch, coupling, sparse):
     fine = Bands.from_model(m, make_grid(m, 4).points(0, 64)[0], order=3).regrouped(1e-6)
     coarse = fine.regrouped(0.05)
     bands = coarse.fermi_surface_bands([7.6, 8.4], 0.05)
-    got_coarse, got_fine = _integrands(coarse, COMPS, bands=bands, finer=fine, **DEFAULT)
+    got_coarse, got_fine = integrands(coarse, COMPS, bands=bands, finer=fine, **DEFAULT)
     for got, b in ((got_coarse, coarse), (got_fine, fine)):
-        for name, (x, p) in _integrands(b, COMPS, bands=bands, **DEFAULT)[0].items():
+        for name, (x, p) in integrands(b, COMPS, bands=bands, **DEFAULT)[0].items():
             np.testing.assert_allclose(got[name][0], x, rtol=0, atol=1e-12 * np.abs(x).max(), err_msg=name)

@@ -1,6 +1,6 @@
 """Per-band integrands of the Γ expansion by sums over intermediate states (any number of bands).
 
-The general path of `qgeom.dc.expansion._integrands` (the closed form for two bands is `two_band`):
+The general path of `qgeom.dc.fermi_surface_sums.integrands` (the closed form for two bands is `two_band`):
 from the eigenbasis matrix elements of ∂H (and ∂²H, Re ∂³H_nn where the forms need them) of the
 bands in the Fermi window, every subspace-averaged per-band quantity the terms use — band velocity,
 inverse mass, Berry curvature, the energy-normalized metric, the metric and its dipole, ∂³ε, and the
