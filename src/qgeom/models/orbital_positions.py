@@ -12,13 +12,13 @@ import numpy as np
 from .._validation import QgeomInputError, as_finite_array
 from .base import Model
 from .fourier import FourierSeries
-from .tight_binding import TightBindingModel, tensors_from_block
+from .tight_binding import FourierSeriesModel, TightBindingModel
 
 CONVENTIONS = ("I", "II")
 
 
 
-class OrbitalPositionModel(Model):
+class OrbitalPositionModel(FourierSeriesModel):
     """Convention II: H^II_ij(k) = e^{−ik·τ_i} H^I_ij(k) e^{ik·τ_j} = Σ_R t_R,ij e^{ik·(R+τ_j−τ_i)}.
 
     Wraps a (convention-I) TightBindingModel; derivatives follow elementwise from
@@ -94,26 +94,10 @@ class OrbitalPositionModel(Model):
     def t(self) -> np.ndarray:
         return self.base.t
 
-    @property
-    def fourier(self) -> FourierSeries:
+    def _fourier_series(self) -> FourierSeries:
         """The hoppings' Fourier series with the convention-II phases and their Leibniz derivatives
         (`models.fourier`: convention II at the cost of convention I)."""
-        series = self.__dict__.get("_fourier")
-        if series is None:
-            series = self._fourier = FourierSeries(self.base.R, self.base.t, self.lattice, self.positions)
-        return series
-
-    @property
-    def chunk_hint(self) -> int | None:
-        """k-points per chunk at which the Fourier sums are cheapest (`kspace.auto_chunk_size`)."""
-        return self.fourier.chunk_hint
-
-    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
-                          along: int | None = None) -> np.ndarray:
-        return self.fourier.block(k, order, axes, along)
-
-    def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
-        return tensors_from_block(self._derivative_block(k, order), self.dim, order)
+        return FourierSeries(self.base.R, self.base.t, self.lattice, self.positions)
 
     def restricted(self, orbitals, *, name: str | None = None) -> "OrbitalPositionModel":
         """The model on a subset of orbitals (see `TightBindingModel.restricted`)."""

@@ -59,7 +59,38 @@ def tensors_from_block(block: np.ndarray, d: int, order: int) -> np.ndarray:
     return combos[:, index]
 
 
-class TightBindingModel(Model):
+class FourierSeriesModel(Model):
+    """A model whose H(k) and derivatives are the Fourier series of its hoppings (`models.fourier`), built once on
+    first use by `_fourier_series` (convention I: `TightBindingModel`; II: `orbital_positions.OrbitalPositionModel`)."""
+
+    def _fourier_series(self) -> FourierSeries:
+        raise NotImplementedError  # each subclass builds its series (with or without orbital positions)
+
+    @property
+    def fourier(self) -> FourierSeries:
+        """The hoppings' Fourier series (cached; not part of a checkpoint's model fingerprint)."""
+        series = self.__dict__.get("_fourier")
+        if series is None:
+            series = self._fourier = self._fourier_series()
+        return series
+
+    @property
+    def chunk_hint(self) -> int | None:
+        """k-points per chunk at which the Fourier sums are cheapest (`kspace.auto_chunk_size`)."""
+        return self.fourier.chunk_hint
+
+    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
+                          along: int | None = None) -> np.ndarray:
+        """H and its distinct derivative combos up to `order` (along `axes` only, when given) as
+        [nk, N, ncols, N] with block[:, i, c, j] = (∂^combo_c H)_ij (col 0: H; `fourier.block_combos`;
+        `along`: `fourier.FourierSeries.block`)."""
+        return self.fourier.block(k, order, axes, along)
+
+    def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
+        return tensors_from_block(self._derivative_block(k, order), self.dim, order)
+
+
+class TightBindingModel(FourierSeriesModel):
     """H(k) = Σ_R t_R exp(i k·R), R = n·lattice, n integer; ∂_a H = Σ_R (i R_a) t_R exp(i k·R).
 
     Parameters
@@ -157,28 +188,9 @@ class TightBindingModel(Model):
                 f"Give both R and -R with t_(-R) = t_R^dagger, or use from_hoppings(..., add_conjugates=True)."
             )
 
-    @property
-    def fourier(self) -> FourierSeries:
+    def _fourier_series(self) -> FourierSeries:
         """The Fourier series of the hoppings (separable sums on grids, `models.fourier`)."""
-        series = self.__dict__.get("_fourier")
-        if series is None:
-            series = self._fourier = FourierSeries(self.R, self.t, self.lattice)
-        return series
-
-    @property
-    def chunk_hint(self) -> int | None:
-        """k-points per chunk at which the Fourier sums are cheapest (`kspace.auto_chunk_size`)."""
-        return self.fourier.chunk_hint
-
-    def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
-                          along: int | None = None) -> np.ndarray:
-        """H and its distinct derivative combos up to `order` (along `axes` only, when given) as
-        [nk, N, ncols, N] with block[:, i, c, j] = (∂^combo_c H)_ij (col 0: H; `fourier.block_combos`;
-        `along`: `fourier.FourierSeries.block`)."""
-        return self.fourier.block(k, order, axes, along)
-
-    def _hamiltonian(self, k: np.ndarray, order: int) -> np.ndarray:
-        return tensors_from_block(self._derivative_block(k, order), self.dim, order)
+        return FourierSeries(self.R, self.t, self.lattice)
 
     def restricted(self, orbitals, *, name: str | None = None) -> "TightBindingModel":
         """The model on a subset of orbitals (hoppings and operators restricted to them): the
