@@ -104,8 +104,14 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims, parts: dict | None = None) 
         notable = {n: r for n, r in records.items() if np.any(r[1])}
     else:
         notable = {n: r for n, r in records.items() if r[2] > ZEROED_NOTICE * max(r[3], 0.0) and r[2] > 0}
-    if not notable:
-        return
+    if notable:
+        _warn_model_breaking(plan, notable)
+
+
+def _warn_model_breaking(plan, notable: dict) -> None:
+    """The SymmetryWarning of `_mark_model_breaking` for the terms `notable` (name → (components, weak, largest
+    zeroed value, the term's largest kept value)): what the crystal's group is, which terms and components the
+    model had only through its own breaking, how large, and how to remove the breaking."""
     name, (rc, weak, largest, kept) = (next(iter(notable.items())) if plan.skipped else max(
         notable.items(), key=lambda kv: kv[1][2] / kv[1][3] if kv[1][3] else np.inf))
     # every term with such values, the largest (relative to its term) first — its size is the one quoted —, terms
@@ -130,6 +136,21 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims, parts: dict | None = None) 
         what = f"the crystal's point group from {plan.crystal_from} is {plan.crystal_name}" + (f"; {note}" if note else "")
     else:
         what = f"time reversal holds for the crystal of {plan.crystal_from}: {note}"
+    remedies = _breaking_remedies(plan, note, spatial, unitary_name)
+    warnings.warn(
+        f"symmetry: {what}, but the Wannier model "
+        f"keeps only {plan.group} to a Wannierization's accuracy: {listed} ({size}{'' if len(order) == 1 or plan.skipped else ' in ' + name}) "
+        "can come only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
+        "symmetry=None keeps the model's values)."
+        + ("" if not remedies else (" To impose the group on the result, or remove the breaking from the model "
+                                    "itself: " if plan.grid.dim == 2 and spatial else
+                                    " To remove the breaking from the model itself: ") + "; ".join(remedies) + "."),
+        SymmetryWarning, stacklevel=user_stacklevel())
+
+
+def _breaking_remedies(plan, note: str, spatial: bool, unitary_name: str) -> list[str]:
+    """The ways out `_warn_model_breaking` names: restore time reversal (when only the model breaks it), impose the
+    group on the result (monolayers), symmetrize the model in real space (a spatial group)."""
     from ..models.symmetrize import SITE_TOL
 
     remedies = []
@@ -144,15 +165,7 @@ def _mark_model_breaking(ds: xr.Dataset, plan, dims, parts: dict | None = None) 
                         f"representation='fitted') (CLI --symmetrize-model={unitary_name}), where a representation "
                         "of the group fits the model's hoppings and its Wannier centres sit where the crystal's space "
                         f"group puts them, within {SITE_TOL * 1e3:g} mÅ (docs/materials.md)")
-    warnings.warn(
-        f"symmetry: {what}, but the Wannier model "
-        f"keeps only {plan.group} to a Wannierization's accuracy: {listed} ({size}{'' if len(order) == 1 or plan.skipped else ' in ' + name}) "
-        "can come only from the model's own symmetry breaking and is set to 0 (`model_breaking_only` in the result; "
-        "symmetry=None keeps the model's values)."
-        + ("" if not remedies else (" To impose the group on the result, or remove the breaking from the model "
-                                    "itself: " if plan.grid.dim == 2 and spatial else
-                                    " To remove the breaking from the model itself: ") + "; ".join(remedies) + "."),
-        SymmetryWarning, stacklevel=user_stacklevel())
+    return remedies
 
 
 def _notice_zeroed(plan, info: dict, unit_factor: float) -> None:
