@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from abc import abstractmethod
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,8 +64,9 @@ class FourierSeriesModel(Model):
     """A model whose H(k) and derivatives are the Fourier series of its hoppings (`models.fourier`), built once on
     first use by `_fourier_series` (convention I: `TightBindingModel`; II: `orbital_positions.OrbitalPositionModel`)."""
 
+    @abstractmethod
     def _fourier_series(self) -> FourierSeries:
-        raise NotImplementedError  # each subclass builds its series (with or without orbital positions)
+        """The series of this model's hoppings (with or without orbital positions), built by `fourier` once."""
 
     @property
     def fourier(self) -> FourierSeries:
