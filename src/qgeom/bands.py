@@ -24,7 +24,7 @@ import numpy as np
 
 from ._validation import QgeomInputError, k_points
 from .models.base import Model
-from .models.fourier import block_combos
+from .models.derivative_combos import block_combos
 from .eigenbasis import EigenbasisElements, window_holding
 from .eigensystem import canonical_gauge, eigh
 from .occupation import FERMI_WINDOW
@@ -48,7 +48,7 @@ def derivative_block(model: Model, k: np.ndarray, order: int, axes: tuple[int, .
     """H and its distinct derivative combos up to `order` as one block [nk, N, ncols, N]
     (block[:, i, c, j] = (∂^combo_c H)_ij; col 0 is H, then the combos of `symmetric_combos` for
     orders 1, 2, …; with `axes` (sorted Cartesian axes) only the combos along them, in the same
-    order, `fourier.block_combos`). Models may build it in one pass (`_derivative_block`, e.g. one
+    order, `derivative_combos.block_combos`). Models may build it in one pass (`_derivative_block`, e.g. one
     Fourier phase for every order); otherwise the full tensors are asked for and the combos kept.
     `along`: a fused block may leave the combos of order ≥ 2 without that axis NaN (`Bands.from_model`)."""
     kp = k_points(k, model.dim)

@@ -13,7 +13,7 @@ import functools
 
 import numpy as np
 
-from .models.fourier import combos as symmetric_combos  # the one definition: the derivative block's column order
+from .models.derivative_combos import combos as symmetric_combos  # the one definition: the derivative block's column order
 
 __all__ = ["EigenbasisElements", "complex_matmul", "real_right_factor", "rotate_block", "rotated_diagonal",
            "symmetric_combos", "symmetric_index", "window_holding"]

@@ -62,8 +62,8 @@ class Model(ABC):
     def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
                           along: int | None = None) -> np.ndarray | None:
         """Optional fused H + derivative combos [nk, N, ncols, N] (only those along the Cartesian
-        `axes` when given, `fourier.block_combos`; with `along`, the higher-order combos without that
-        axis may be left NaN, `fourier.computed_combos`); None: not provided."""
+        `axes` when given, `derivative_combos.block_combos`; with `along`, the higher-order combos without that
+        axis may be left NaN, `derivative_combos.computed_combos`); None: not provided."""
         return None
 
     def restricted(self, orbitals, *, name: str | None = None) -> Model:

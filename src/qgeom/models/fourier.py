@@ -29,12 +29,13 @@ the direct Fourier sum in tests/models/test_fourier.py.
 from __future__ import annotations
 
 import functools
-import itertools
 import threading
 from collections.abc import Iterator
 from math import comb
 
 import numpy as np
+
+from .derivative_combos import all_combos, block_combos, cartesian_matrix, computed_combos, exponents
 
 KAPPA_TOL = 1e-13  # reduced coordinates closer than this are one value (grid rounding is ~1e-16)
 MAX_BOX_FILL = 8.0  # use the box only while it holds at most this many points per R vector
@@ -51,42 +52,6 @@ FIRST_LEVEL_CACHE_BYTES = 32 * 2**20
 # again (its κ_0 sums take 134 MB; the last level's summands of a grid line, `_kept_summands`, 21 MB)
 FIRST_LEVEL_MAX_BYTES = 160 * 2**20
 FIRST_LEVEL_SLOTS = 4  # κ_0 values (or prefixes) kept per set of hopping columns (a chunk holds one or two)
-
-
-@functools.lru_cache(maxsize=None)
-def combos(d: int, order: int) -> tuple[tuple[int, ...], ...]:
-    """Distinct derivative index combos a ≤ b ≤ … of one order (∂_a∂_b H is symmetric): the columns of the
-    derivative block and of its rotation (`eigenbasis.symmetric_combos` is this function)."""
-    return tuple(itertools.combinations_with_replacement(range(d), order))
-
-
-@functools.lru_cache(maxsize=None)
-def all_combos(d: int, order: int) -> tuple[tuple[int, ...], ...]:
-    """H (the empty combo) and the distinct combos of orders 1 … order: the block's columns."""
-    return tuple(c for o in range(order + 1) for c in combos(d, o))
-
-
-def computed_combos(d: int, order: int, axes: tuple[int, ...] | None = None,
-                    along: int | None = None) -> tuple[tuple[int, ...], ...]:
-    """The columns of `block_combos(d, order, axes)` that the block computes: all of them, or with `along`
-    (an axis of `axes`) those of order ≤ 1 and those of higher order that contain it — what a current
-    along that axis differentiates (∂H and ∂_a∂_along H). Downward closed: every sub-combo of a column
-    is a column (the Leibniz terms of convention II need them)."""
-    full = block_combos(d, order, axes)
-    return full if along is None else tuple(c for c in full if len(c) < 2 or along in c)
-
-
-def block_combos(d: int, order: int, axes: tuple[int, ...] | None = None) -> tuple[tuple[int, ...], ...]:
-    """The block's columns when only the Cartesian `axes` (sorted; None: all) are differentiated:
-    H and the distinct combos over `axes` of orders 1 … order, in `all_combos` order."""
-    if axes is None:
-        return all_combos(d, order)
-    local = all_combos(len(axes), order)
-    return tuple(tuple(axes[a] for a in c) for c in local)
-
-
-def _exponents(combo: tuple[int, ...], d: int) -> tuple[int, ...]:
-    return tuple(combo.count(a) for a in range(d))
 
 
 class FourierSeries:
@@ -300,7 +265,7 @@ class FourierSeries:
         S0 = next(iter(stage.values()))
         Y = np.empty((len(all_combos(d, order)),) + S0.shape, complex)
         for r, combo in enumerate(all_combos(d, order)):
-            ex = _exponents(combo, d)
+            ex = exponents(combo, d)
             np.multiply(stage[tuple(ex[b] for b in order_axes[:-1])], ((1j * nvec) ** ex[last])[:, None], out=Y[r])
         Y = self._to_cartesian(Y.reshape(len(Y), -1, S0.shape[-1]), order, wanted)
         self._add_leibniz(Y, order, wanted, cols)
@@ -411,7 +376,7 @@ class FourierSeries:
         out[0] = D[0]
         start, put = 1, 1
         for o in range(1, order + 1):
-            T = _cartesian_matrix(self.lattice.tobytes(), self.dim, o, tuple(c for c in wanted if len(c) == o))
+            T = cartesian_matrix(self.lattice.tobytes(), self.dim, o, tuple(c for c in wanted if len(c) == o))
             n, m = T.shape
             blk = D[start : start + m].reshape(m, -1).view(float)
             out[put : put + n] = (T @ blk).view(complex).reshape((n,) + D.shape[1:])
@@ -443,7 +408,7 @@ class FourierSeries:
         steps instead of the 25 terms of the direct sum; along x, y, z: 45 instead of 64. `wanted` is
         downward closed (`computed_combos`): each chain of exponents runs from 0 to its top."""
         d = self.dim
-        index = {_exponents(c, d): i for i, c in enumerate(wanted)}
+        index = {exponents(c, d): i for i, c in enumerate(wanted)}
         steps = []
         for a in sorted({a for c in wanted for a in c}):
             coef = 1j * self.delta[a][self.iu, self.ju]
@@ -504,20 +469,6 @@ class _Slots:
         i = free.pop() if free else self.slot.pop(next(iter(self.slot)))
         self.slot[key] = i
         return i
-
-
-@functools.lru_cache(maxsize=32)
-def _cartesian_matrix(lattice_bytes: bytes, d: int, order: int, rows: tuple[tuple[int, ...], ...]) -> np.ndarray:
-    """T[c, r] with ∂^{Cartesian combo c} = Σ_r T[c, r] ∂^{reduced combo r} (c: the combos `rows`, all of
-    this order; r: every reduced combo of this order)."""
-    lat = np.frombuffer(lattice_bytes, float).reshape(d, d)
-    cs = combos(d, order)
-    index = {c: i for i, c in enumerate(cs)}
-    T = np.zeros((len(rows), len(cs)))
-    for i, x in enumerate(rows):
-        for a in itertools.product(range(d), repeat=order):
-            T[i, index[tuple(sorted(a))]] += np.prod([lat[a[j], x[j]] for j in range(order)])
-    return T
 
 
 def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,8 @@ import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array
 from .base import Model, check_operator
-from .fourier import FourierSeries, all_combos
+from .derivative_combos import all_combos
+from .fourier import FourierSeries
 
 HERMITICITY_TOL = 1e-10
 PAIR_CHUNK_BYTES = 4 << 20  # hopping pairs (t_R, t_−R) compared at a time: a 2093-vector, 100-orbital model is 335 MB
@@ -48,7 +49,7 @@ def hermiticity_pairs(t: np.ndarray, partner: np.ndarray):
 
 def tensors_from_block(block: np.ndarray, d: int, order: int) -> np.ndarray:
     """The full derivative tensor of one order ([nk, N, N], [nk, d, N, N], …) from a derivative
-    block [nk, N, ncols, N] whose columns are `fourier.all_combos(d, order)`."""
+    block [nk, N, ncols, N] whose columns are `derivative_combos.all_combos(d, order)`."""
     if order == 0:
         return np.ascontiguousarray(block[:, :, 0])
     start = len(all_combos(d, order - 1))
@@ -84,7 +85,7 @@ class FourierSeriesModel(Model):
     def _derivative_block(self, k: np.ndarray, order: int, axes: tuple[int, ...] | None = None,
                           along: int | None = None) -> np.ndarray:
         """H and its distinct derivative combos up to `order` (along `axes` only, when given) as
-        [nk, N, ncols, N] with block[:, i, c, j] = (∂^combo_c H)_ij (col 0: H; `fourier.block_combos`;
+        [nk, N, ncols, N] with block[:, i, c, j] = (∂^combo_c H)_ij (col 0: H; `derivative_combos.block_combos`;
         `along`: `fourier.FourierSeries.block`)."""
         return self.fourier.block(k, order, axes, along)
 

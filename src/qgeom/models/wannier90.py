@@ -40,12 +40,10 @@ from .two_dimensional import as_two_dimensional, vacuum_axis
 from .wannier90_files import (  # re-exported: the file readers are part of this module's API
     WANNIER90_BOHR_ANGSTROM,
     WannierHoppings,
-    WinFile,
     compressed_variant,
-    read_centres,
-    read_win,
     read_wsvec,
 )
+from .wannier90_win import WinFile, read_centres, read_win
 from .replicas import WsvecImages, mdrs_hoppings, nearest_images, spread_over_images
 from .wannier90_streaming import read_hr, read_tb, stream_wsvec  # the hopping files in pieces, else line by line
 from .wannier90_writer import to_wannier90_hr
