@@ -124,6 +124,27 @@ def _check_mechanisms(mechanisms) -> list[str]:
 
 
 @checked_keywords
+def _block_sums(model: Model, obs, sampling: Sampling, execution: Execution, kgrid, fields, thermal: Thermal,
+                tolerances: tuple[float, float], resolved: tuple[str, ...]):
+    """The pair sums [2, field, μ] of every decoupled orbital block added up: (the resolved grid's sums, the
+    coarse subgrid's for the error estimate or None, the near-degenerate pairs' share)."""
+    parts = block_observables(model, obs, sampling.blocks)
+    checkpoint = execution.checkpoint
+    total, coarse, near = 0.0, 0.0, 0.0
+    for i, (idx, part_obs) in enumerate(parts):
+        part = model if len(parts) == 1 else model.restricted(idx, name=f"{model.name}[block {i}]")
+        func = _ObservableSums(fields, thermal.mu, thermal.temperature, part_obs.validate_for(part), *tolerances)
+        ex = execution.kwargs()
+        if checkpoint is not None and len(parts) > 1:
+            ex["checkpoint"] = Path(checkpoint) / f"block_{i}"
+        fine, rough = integrate(part, kgrid, func, order=func.observable.bands_order(True),
+                                degen_tol=sampling.degen_tol, subgrid=True, **ex)
+        fine, fine_near = split_near(fine, resolved)
+        total, near = total + fine["sums"], near + fine_near.get("sums", 0.0)
+        coarse = None if rough is None or coarse is None else coarse + split_near(rough, resolved)[0]["sums"]
+    return total, coarse, near
+
+
 def observable_expansion(
     model: Model,
     *,
@@ -175,20 +196,8 @@ def observable_expansion(
     kgrid = sampling.kgrid(model)
     swapped = [c[::-1] for c in comps]
     allc = list(dict.fromkeys(comps + swapped))
-    parts = block_observables(model, obs, sampling.blocks)
-    total, coarse, near = 0.0, 0.0, 0.0
-    for i, (idx, part_obs) in enumerate(parts):
-        part = model if len(parts) == 1 else model.restricted(idx, name=f"{model.name}[block {i}]")
-        func = _ObservableSums(field_indices(allc), mu_arr, kT, part_obs.validate_for(part), group_tol,
-                              fine_tol)
-        ex = execution.kwargs()
-        if checkpoint is not None and len(parts) > 1:
-            ex["checkpoint"] = Path(checkpoint) / f"block_{i}"
-        fine, rough = integrate(part, kgrid, func, order=func.observable.bands_order(True), degen_tol=degen_tol,
-                                subgrid=True, **ex)
-        fine, fine_near = split_near(fine, resolved)
-        total, near = total + fine["sums"], near + fine_near.get("sums", 0.0)
-        coarse = None if rough is None or coarse is None else coarse + split_near(rough, resolved)[0]["sums"]
+    total, coarse, near = _block_sums(model, obs, sampling, execution, kgrid, field_indices(allc), thermal,
+                                      (group_tol, fine_tol), resolved)
 
     def assemble(sums):  # [2, allc, μ] → [term, comp, μ]
         sums = np.asarray(sums)

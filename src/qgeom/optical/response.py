@@ -190,13 +190,10 @@ def response(
     elapsed = time.perf_counter() - t0
     forbidden, part_masks, t_parts, t_record = None, {}, None, {}
     if plan:
-        zeros = dict(direction=direction, dim=model.dim, kinds=kinds,
-                     kernels={k: kernel_of(k, obs, settings["principal_part"]) for k in kinds})
-        chi, part_masks, t_parts, t_record = _optsym.neumann_zeros(plan, chi, label="chi", **zeros)
+        kernels = {k: kernel_of(k, obs, settings["principal_part"]) for k in kinds}
+        chi, near, coarse, part_masks, t_parts, t_record = _symmetrized(plan, direction, model.dim, kinds, kernels,
+                                                                        chi, near, coarse)
         forbidden = part_masks["forbidden_part"].all(axis=0)
-        near = _optsym.neumann_zeros(plan, near, **zeros)[0]
-        if coarse is not None:  # the coarse sub-grid's orbits of a wedge, averaged alike
-            coarse = _optsym.neumann_zeros(plan, coarse, **zeros)[0]
     factor, unit = chi_units(model, obs) if units != "model" else (1.0, "model units (e = hbar = 1)")
     chi, near = (np.moveaxis(x, 1, 3) * factor for x in (chi, near))  # [kind, α, β, ω]
     params = {
@@ -219,6 +216,17 @@ def response(
     if plan and plan.skipped:
         return attach_error(ds, "chi", None, grid=kgrid, tol=error_tol, exact=SKIPPED_ERROR)
     return attach_error(ds, "chi", coarse, grid=kgrid, tol=error_tol, over=("alpha", "beta", "omega"))
+
+
+def _symmetrized(plan, direction, dim: int, kinds, kernels, chi, near, coarse):
+    """χ, its near-degenerate part and the coarse sub-grid's χ (or None) averaged over the group's orbits with
+    the Neumann zeros set, and the masks and time-reversal parts of χ (`optical.symmetry.neumann_zeros`)."""
+    zeros = dict(direction=direction, dim=dim, kinds=kinds, kernels=kernels)
+    chi, part_masks, t_parts, t_record = _optsym.neumann_zeros(plan, chi, label="chi", **zeros)
+    near = _optsym.neumann_zeros(plan, near, **zeros)[0]
+    if coarse is not None:  # the coarse sub-grid's orbits of a wedge, averaged alike
+        coarse = _optsym.neumann_zeros(plan, coarse, **zeros)[0]
+    return chi, near, coarse, part_masks, t_parts, t_record
 
 
 class _ChunkResponse:
