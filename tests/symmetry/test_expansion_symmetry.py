@@ -106,6 +106,21 @@ def test_auto_detects_the_group():
     assert np.abs(full.sigma.values - sym.sigma.values).max() <= 1e-10 * np.abs(full.sigma.values).max()
 
 
+def test_hexagonal_groups_are_named_in_the_lattice_basis():
+    """spglib names integer matrices: a hexagonal group's Cartesian ones are not, its lattice-basis ones are
+    (the name was only the order before, e.g. "order 3" for the detected 3m')."""
+    from qgeom.symmetry import point_group_name
+
+    hexagonal_3d = np.eye(3)
+    hexagonal_3d[:2, :2] = HEXAGONAL
+    assert point_group_name(from_symbol("6/mmm"), 3, hexagonal_3d).startswith("6/mmm (24 operations, 0 ")
+    assert point_group_name(from_symbol("6/mmm"), 3).startswith("order 24 ")  # no lattice: no integer form
+    assert point_group_name(from_symbol("-3m"), 3, hexagonal_3d).startswith("-3m ")
+    model = _model("3m'", HEXAGONAL)
+    sym = dc.expansion(model, grid=12, offset="gamma", symmetry="auto", **KW)
+    assert json.loads(sym.attrs["symmetry"])["symmetry_group"] == "3 (6 operations, 3 with time reversal)"
+
+
 def test_components_subset_and_magnetic_parity():
     """A requested subset needs the components it mixes with; T-even/T-odd terms differ in zeros."""
     model = _model("m'-3'", np.eye(3))

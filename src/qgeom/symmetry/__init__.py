@@ -25,15 +25,17 @@ from .wedge import WedgeGrid, irreducible_wedge  # noqa: F401  (WedgeGrid re-exp
 __all__ = ["NEUMANN", "Operation", "SymmetryPlan", "SymmetryWarning", "resolve", "from_symbol", "detect"]
 
 
-def point_group_name(ops: list[Operation], dim: int = 3) -> str:
+def point_group_name(ops: list[Operation], dim: int = 3, lattice: np.ndarray | None = None) -> str:
     """Hermann–Mauguin symbol of the unitary part (spglib), with the count of primed operations. A 2D model's
     operations act on its plane (`group.restrict`: z kept), so their symbol is that of the 3D group of those
-    matrices — the one `symmetry=` takes for this model — and a differing 2D name (mm2: the plane's 2mm) is added."""
+    matrices — the one `symmetry=` takes for this model — and a differing 2D name (mm2: the plane's 2mm) is added.
+    spglib names integer matrices: the Cartesian ones, or (hexagonal and trigonal groups) those in the basis of
+    the rows of `lattice`; without an integer form the name is the group's order."""
     import spglib
 
-    rots = np.array([np.rint(g.R).astype(int) for g in unitary(ops)])
+    rots = _integer_rotations(unitary(ops), lattice)
     name = ""
-    if np.allclose(rots, [g.R for g in unitary(ops)], atol=1e-6):  # integer Cartesian matrices (not hexagonal)
+    if rots is not None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             name = spglib.get_pointgroup(rots)[0].strip()
@@ -41,6 +43,21 @@ def point_group_name(ops: list[Operation], dim: int = 3) -> str:
     base = name or f"order {len(unitary(ops))}"
     plane = f"acting in the plane as the 2D point group {PLANE_NAMES[base]}; " if dim == 2 and base in PLANE_NAMES else ""
     return f"{base} ({plane}{len(ops)} operations, {nprimed} with time reversal)"
+
+
+def _integer_rotations(ops: list[Operation], lattice: np.ndarray | None) -> np.ndarray | None:
+    """The matrices of `ops` as integers: Cartesian, else in the lattice basis W = A Rᵀ A⁻¹ (A: the lattice
+    vectors as rows, completed by z for a 2D lattice), or None."""
+    bases = [np.eye(3)]
+    if lattice is not None:
+        A = np.eye(3)
+        A[: len(lattice), : len(lattice)] = lattice
+        bases.append(A)
+    for A in bases:
+        W = np.array([A @ g.R.T @ np.linalg.inv(A) for g in ops])
+        if np.allclose(W, np.rint(W), atol=1e-6):
+            return np.rint(W).astype(int)
+    return None
 
 
 # 3D symbols of the in-plane operations of a 2D model (z kept) whose 2D (plane-group) name differs
@@ -206,7 +223,7 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
         ops = unitary(ops)
     if keep is not None:
         ops = [g for g in ops if keep(g)]
-    name = point_group_name(ops, model.dim)
+    name = point_group_name(ops, model.dim, model.lattice)
     return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()))
 
 
@@ -223,14 +240,15 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
         return [g for g in group if keep(g)] if keep is not None else group
 
     # named whole (optics keeps only the operations that fix the current's direction, a subgroup)
-    crystal_name = point_group_name(crystal if time_reversal is True else unitary(crystal), model.dim) if crystal else ""
+    crystal_name = (point_group_name(crystal if time_reversal is True else unitary(crystal), model.dim, model.lattice)
+                    if crystal else "")
     ops, crystal = kept(ops), kept(crystal)
     larger = len(crystal) > len(ops) and {g.key() for g in ops} <= {g.key() for g in crystal}
     if len(ops) == 1 and not larger and not (time_reversal == "per kind" and not magnet):
         return None
     return SymmetryPlan(tuple(ops), kgrid, "neumann (default): detected at the model's accuracy",
                         tuple((k, v) for k, v in breaking.items() if any(g.label() == k for g in ops)),
-                        zeros_only=True, group=point_group_name(ops, model.dim),
+                        zeros_only=True, group=point_group_name(ops, model.dim, model.lattice),
                         crystal=tuple(crystal) if larger else (),
                         crystal_name=crystal_name if larger else "",
                         crystal_from=_crystal_source(model) if larger else "",

@@ -1,0 +1,69 @@
+"""Band geometry over the Brillouin zone: Berry curvature, quantum metric and Berry-curvature dipole of the
+lower band of two library models, from `qgeom.geometry` (analytic sums over states, docs/models.md).
+
+Top: the Qi–Wu–Zhang Chern insulator (`qi_wu_zhang`, u = 1): Ω_xy and the metric trace g_xx + g_yy of the
+lower band; Ω integrates to 2π C with C = −1 (printed, with the bound tr g ≥ |Ω| checked at every k).
+Bottom: the tilted massive Dirac model (`tilted_dirac_2band`, the library defaults): Ω_xy and its dipole
+∂_x Ω_xy, whose Fermi-surface average is the Berry-curvature-dipole response (docs/dc_expansion.md).
+
+    PYTHONPATH=src MPLBACKEND=Agg python examples/band_geometry_maps.py      # ~3 s on one core
+
+Writes docs/figures/band_geometry_maps.png.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from qgeom.bands import Bands
+from qgeom.geometry import berry_curvature, berry_curvature_dipole, quantum_metric
+from qgeom.models import qi_wu_zhang, tilted_dirac_2band
+from qgeom.plots import figure_style, save_figure
+
+ROOT = Path(__file__).resolve().parents[1]
+N = 120  # k-points per direction
+
+
+def lower_band(model, order: int):
+    """Bands of the lower band on an N² grid over [−π, π)², with the grid as [N, N] axes."""
+    k1 = np.linspace(-np.pi, np.pi, N, endpoint=False)
+    kx, ky = np.meshgrid(k1, k1, indexing="ij")
+    return Bands.from_model(model, np.column_stack([kx.ravel(), ky.ravel()]), order=order), k1
+
+
+def main() -> None:
+    plt = figure_style()
+    fig, axes = plt.subplots(2, 2, figsize=(8.4, 7.0))
+    qwz, k1 = lower_band(qi_wu_zhang(u=1.0), 1)
+    omega = berry_curvature(qwz)[:, 0, 1, 0].reshape(N, N)
+    g = quantum_metric(qwz)[:, :, :, 0]
+    trace = (g[:, 0, 0] + g[:, 1, 1]).reshape(N, N)
+    chern = omega.sum() * (2 * np.pi / N) ** 2 / (2 * np.pi)
+    print(f"qi_wu_zhang, lower band: Chern number {chern:.6f}; min over k of tr g − |Ω| = "
+          f"{(trace - np.abs(omega)).min():.2e} (≥ 0 up to rounding)")
+    dirac, _ = lower_band(tilted_dirac_2band(), 2)
+    omega_d = berry_curvature(dirac)[:, 0, 1, 0].reshape(N, N)
+    dipole = berry_curvature_dipole(dirac)[:, 0, 0, 1, 0].reshape(N, N)  # ∂_x Ω_xy
+    print(f"tilted_dirac_2band, lower band: max |Ω_xy| {np.abs(omega_d).max():.3g}, "
+          f"max |∂_x Ω_xy| {np.abs(dipole).max():.3g}")
+    panels = [(omega, r"QWZ: $\Omega_{xy}$", "RdBu_r", np.pi), (trace, r"QWZ: $g_{xx}+g_{yy}$", "viridis", np.pi),
+              (omega_d, r"tilted Dirac: $\Omega_{xy}$", "RdBu_r", 1.0),
+              (dipole, r"tilted Dirac: $\partial_x\Omega_{xy}$", "RdBu_r", 1.0)]  # the Dirac panels: |k| < 1 only
+    for ax, (data, title, cmap, window) in zip(axes.ravel(), panels):
+        limit = np.abs(data).max()
+        lo = 0.0 if cmap == "viridis" else -limit
+        image = ax.pcolormesh(k1, k1, data.T, cmap=cmap, vmin=lo, vmax=limit, shading="auto")
+        fig.colorbar(image, ax=ax, shrink=0.85)
+        ax.set_title(title + " (lower band)", fontsize=9)
+        ax.set_aspect("equal")
+        ax.set_xlim(-window, window)
+        ax.set_ylim(-window, window)
+        ax.set_xlabel("$k_x$")
+        ax.set_ylabel("$k_y$")
+    save_figure(fig, ROOT / "docs" / "figures" / "band_geometry_maps.png", overwrite=True)
+
+
+if __name__ == "__main__":
+    main()
