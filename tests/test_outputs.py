@@ -180,3 +180,19 @@ def test_killed_pool_run_leaves_no_workers_and_no_temporaries(tmp_path, sig):
         with pytest.raises(QgeomInputError, match="different calculation"):
             ChunkStore(ckpt, {"another": "calculation"})
         assert not list(ckpt.glob(".tmp*"))
+
+
+@pytest.mark.skipif(not hasattr(os, "fchmod"), reason="no file modes on this platform")
+def test_results_and_checkpoints_get_the_mode_of_an_ordinary_file(tmp_path):
+    """mkstemp's private 0600 is not what a result should have: a colleague reads it like any file the
+    user writes (0666 less the umask; the umask at import, e.g. 022 → 0644)."""
+    from qgeom.dc import expansion
+    from qgeom.models import tilted_dirac_2band
+
+    expected = 0o666 & ~outputs._process_umask()
+    assert outputs.FILE_MODE == expected and expected & 0o044  # a usual umask leaves group/other read
+    path = write_atomic(tmp_path / "r.bin", b"x")
+    assert path.stat().st_mode & 0o777 == expected
+    expansion(tilted_dirac_2band(), mu=[0.5], temperature=0.1, grid=8, progress=False, checkpoint=tmp_path / "ck")
+    chunks = [p for p in (tmp_path / "ck").rglob("*") if p.is_file()]
+    assert chunks and all(p.stat().st_mode & 0o777 == expected for p in chunks)

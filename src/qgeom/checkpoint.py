@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import types
 import warnings
 import zipfile
@@ -33,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import QgeomInputError, user_stacklevel
-from .outputs import signals_deferred
+from .outputs import signals_deferred, temporary_file
 
 MANIFEST = "manifest.json"
 FORMAT = 2
@@ -325,7 +324,7 @@ class ChunkStore:
         else:
             arrays["a:"] = np.asarray(part)
         with signals_deferred():  # a polite kill mid-write: the chunk is completed and kept, then the run exits
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=f"{TMP_PREFIX}{os.getpid()}_", suffix=".npz")
+            fd, tmp = temporary_file(self.dir, f"{TMP_PREFIX}{os.getpid()}_", ".npz")
             try:
                 with os.fdopen(fd, "wb") as fh:
                     np.savez(fh, **arrays)
@@ -358,7 +357,7 @@ class ChunkStore:
         """Write `path` atomically unless it exists; True if this call created it."""
         if path.exists():
             return False
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TMP_PREFIX}{os.getpid()}_", suffix=path.suffix)
+        fd, tmp = temporary_file(path.parent, f"{TMP_PREFIX}{os.getpid()}_", path.suffix)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)

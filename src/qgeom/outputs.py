@@ -33,6 +33,27 @@ FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif"
 TEMP_PREFIX = ".qgeom-tmp-"
 
 
+def _process_umask() -> int:
+    """The process umask (os has no getter: set and restored once, at import)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp creates private (0600) files; a result or checkpoint published from one gets the mode a plain open()
+# would give it, so that collaborators on a shared machine can read the results as they can read their inputs
+FILE_MODE = 0o666 & ~_process_umask()
+
+
+def temporary_file(directory, prefix: str, suffix: str) -> tuple[int, str]:
+    """`tempfile.mkstemp` in `directory`, with the mode of an ordinary file (`FILE_MODE`): (fd, path)."""
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix, suffix=suffix)
+    if hasattr(os, "fchmod"):
+        with contextlib.suppress(OSError):  # a file system without modes (some network mounts) keeps its own
+            os.fchmod(fd, FILE_MODE)
+    return fd, tmp
+
+
 class OutputError(QgeomInputError):
     """An output path that cannot or must not be written; the message names the path and the fix."""
 
@@ -109,7 +130,7 @@ def write_atomic(path, data: bytes, *, overwrite: bool | None = None) -> Path:
         raise OutputError(f"{path}: file exists; pass --overwrite to replace it, or choose another name.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=path.suffix)
+        fd, tmp = temporary_file(path.parent, f"{TEMP_PREFIX}{os.getpid()}-", path.suffix)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}; nothing was written.") from None
     try:
