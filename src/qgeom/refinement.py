@@ -62,7 +62,7 @@ import numpy as np
 from ._validation import QgeomInputError, user_stacklevel
 from .bands import Bands
 from .eigenbasis import symmetric_index
-from .kspace import POINTWISE, KGrid, PointListGrid, add_sums, chunk_bounds, integrate
+from .kspace import POINTWISE, KGrid, PointListGrid, add_sums, auto_chunk_size, chunk_bounds, integrate
 
 # per k-point flags (OR-ed over orbital blocks): a band in the Fermi window; one that the cell does not resolve
 WINDOW_KEY, UNRESOLVED_KEY = POINTWISE + "fermi_window", POINTWISE + "unresolved"
@@ -120,6 +120,18 @@ class CellGrid(PointListGrid):
                    points=digest([self.centres, self.cell_weights, self.offsets, self.offset_weights]),
                    error_subgrid_strides=None)
         return out
+
+
+def bands_crossing(model, grid: KGrid, mu: np.ndarray) -> np.ndarray:
+    """For each μ: does some band lie below it at one point of `grid` and above it at another — is there a Fermi
+    surface for the grid to hold? One eigenvalue pass, chunked (the check behind a Fermi-surface sum that came
+    out exactly 0: with bands crossing μ, that means the grid missed the surface, not that there is none)."""
+    lo, hi = np.inf, -np.inf
+    for start, stop in chunk_bounds(grid, auto_chunk_size(model)):
+        energies = np.linalg.eigvalsh(model.hamiltonian(grid.points(start, stop)[0], 0))
+        lo, hi = np.minimum(lo, energies.min(axis=0)), np.maximum(hi, energies.max(axis=0))
+    mu = np.asarray(mu, float)
+    return ((lo[:, None] < mu) & (mu < hi[:, None])).any(axis=0)
 
 
 def fermi_window(tol: float) -> float:

@@ -385,3 +385,17 @@ def test_size_guard_charges_a_binned_sweep_its_own_cost(monkeypatch):
     assert seen[0] == 20
     assert seen[1] == pytest.approx(F.BINNED_MU_THRESHOLD + F.BINNED_MU_MARGINAL * (1000 - F.BINNED_MU_THRESHOLD))
     assert seen[1] < 60
+
+
+def test_a_fermi_surface_between_the_k_points_is_not_reported_as_zero():
+    """kT far below the grid's energy step: f0' underflows at every k-point and every term is exactly 0 on the
+    grid and on its sub-grid alike (no error estimate), although bands cross μ = −4. μ = 0 lies in the gap
+    (|ε| ≥ 1.67): an honest zero, no warning. At kT = 0.05 the same grid resolves the surface."""
+    from qgeom.accuracy import AccuracyWarning
+
+    kw = dict(components="xyy", grid=30, progress=False)
+    with pytest.warns(AccuracyWarning, match=r"exactly 0 at mu = -4 although bands cross it"):
+        cold = expansion(pt_tilted_4band(), mu=[-4.0, 0.0], temperature=1e-9, **kw)
+    assert not np.any(cold.sigma.values) and cold.attrs["fermi_surface_missed_mu"] == [-4.0]
+    warm = expansion(pt_tilted_4band(), mu=[-4.0, 0.0], temperature=0.05, **kw)
+    assert np.any(warm.sigma.sel(mu=-4.0).values) and "fermi_surface_missed_mu" not in warm.attrs

@@ -11,18 +11,20 @@ model's units are physical (`units="auto"`, via `qgeom.units`).
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
 
-from .._validation import QgeomInputError
+from .._validation import QgeomInputError, user_stacklevel
 from ..kspace import integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
-from ..accuracy import attach_error, error_tolerance
+from ..accuracy import AccuracyWarning, attach_error, error_tolerance
 from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
-from ..refinement import FlaggedIntegrand, attach_refinement, cell_widths, check_grid, refine as refine_sum
+from ..refinement import (FlaggedIntegrand, attach_refinement, bands_crossing, cell_widths, check_grid,
+                          refine as refine_sum)
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import SKIPPED_ERROR, attach_symmetry, forbids_everything, symmetrize_terms
@@ -301,8 +303,33 @@ def expansion(
         attach_refinement(ds, refined, refinement, base_grid)
         if refined.history:
             method = f"change made by the last refinement level ({len(refined.history)}) (qgeom.refinement)"
-    return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
-                        advice=_grid_advice(forms), method=method)
+    ds = attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
+                      advice=_grid_advice(forms), method=method)
+    return _flag_missed_fermi_surface(ds, model, base_grid)
+
+
+def _flag_missed_fermi_surface(ds: xr.Dataset, model: Model, grid) -> xr.Dataset:
+    """Every term exactly 0 at a μ that bands cross on the grid: f0′ underflowed at every k-point, so the Fermi
+    surface lies between them (kT far below the energy step of the grid). The grid and its sub-grid then agree
+    (0 = 0) and no error estimate can see it: record the μ (attrs["fermi_surface_missed_mu"]) and warn."""
+    zero = ~np.any(ds["sigma"].values != 0, axis=(0, 1, 2))
+    if not zero.any():
+        return ds
+    missed = ds["mu"].values[zero][bands_crossing(model, grid, ds["mu"].values[zero])]
+    if len(missed):
+        ds.attrs["fermi_surface_missed_mu"] = [float(m) for m in missed]
+        warnings.warn(
+            f"sigma: every term is exactly 0 at mu = {_short_list(missed)} although bands cross it on the grid: the "
+            "Fermi surface falls between the k-points (kT is far below the energy step between neighbouring "
+            "points), so the result is not the material's zero. Raise the temperature or use a denser (or refined, "
+            "docs/refinement.md) grid; attrs['fermi_surface_missed_mu'] lists them.",
+            AccuracyWarning, stacklevel=user_stacklevel())
+    return ds
+
+
+def _short_list(values: np.ndarray, shown: int = 4) -> str:
+    text = ", ".join(f"{v:.6g}" for v in values[:shown])
+    return text + (f" … ({len(values)} values)" if len(values) > shown else "")
 
 
 def _symmetrized(plan, sigma, near, coarse, computed, comps):
