@@ -41,3 +41,24 @@ def test_cli_refuses_two_gammas_before_computing():
                                     "--grid", "400", "--mu", "0.3"])
     assert res.exit_code != 0
     assert "at least 6 Γ values" in res.output and "--no-fit" in res.output
+
+
+def test_fit_and_expansion_coefficients_carry_their_units():
+    """A, B, C multiply Γ⁻², Γ⁻¹, Γ⁰: σ's unit times energy², energy, 1, as `sigma_error` and the expansion's
+    terms carry theirs (the coefficients had no units at all)."""
+    import json
+    import warnings
+
+    from qgeom.dc.gamma_fit import gamma_scan
+    from qgeom.models.library import mnbi2te4_bilayer_lattice
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a coarse grid: the error estimate warns
+        ds = gamma_scan(mnbi2te4_bilayer_lattice(), components="xxx", mu=[0.06], temperature=0.03,
+                        gammas=np.linspace(2e-4, 1e-3, 7), grid=8, progress=False)
+    unit = ds["sigma"].attrs["units"]
+    assert unit  # the lattice MnBi2Te4 is in eV and Å: an SI unit
+    for name in ("fit", "fit_uncertainty", "expansion"):
+        assert ds[name].attrs["units"] == unit
+        assert json.loads(ds[name].attrs["units_by_coefficient"]) == {"A": f"{unit} eV^2", "B": f"{unit} eV", "C": unit}
+    assert ds["expansion_geometric"].attrs["units"] == ds["expansion_kinetic"].attrs["units"] == unit

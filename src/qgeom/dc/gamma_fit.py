@@ -11,6 +11,7 @@ fermionic-bath mechanism) on the same grid.
 from __future__ import annotations
 
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..plots import save_figure
 from ..results import encode_attr, metadata
 from ..options import Sampling, checked_keywords
 from ..symmetry import NEUMANN
+from .conventions import term_units
 from .exact import DEFAULT_NODES, DEFAULT_RADIUS, exact
 
 COEFFICIENTS = ("A", "B", "C")
@@ -162,7 +164,20 @@ def gamma_scan(
         "sigma^(-2) (Eq. 2), sigma^(-1) (Eq. 3), sigma^geo + sigma^kin (Eqs. 5, 6)"
     )
     out.attrs["expansion_kinetic_prefactor"] = encode_attr(exp_params.get("kinetic_prefactor"))
+    _coefficient_units(out, model.energy_unit)
     return out
+
+
+def _coefficient_units(scan: xr.Dataset, energy_unit: str) -> None:
+    """Units of the fitted and expanded coefficients: A, B, C multiply Γ⁻², Γ⁻¹, Γ⁰, so they carry σ's unit times
+    the energy unit squared, once, and not (as the Drude, BCD and Γ⁰ terms of `expansion`, `term_units`)."""
+    unit = scan["sigma"].attrs.get("units", "")
+    by_term = json.loads(term_units(unit, energy_unit, ("drude", "bcd", "geometric")))
+    by_coefficient = json.dumps(dict(zip(COEFFICIENTS, by_term.values())))
+    for name in ("fit", "fit_uncertainty", "expansion"):
+        scan[name].attrs.update(units=unit, units_by_coefficient=by_coefficient)
+    for name in ("expansion_geometric", "expansion_kinetic"):
+        scan[name].attrs["units"] = unit
 
 
 def comparison_rows(scan: xr.Dataset) -> list[list]:
