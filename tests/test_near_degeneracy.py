@@ -478,3 +478,13 @@ def test_optical_difference_over_the_touched_transitions_is_the_whole_difference
         assert float(abs(near - ref).max()) <= 1e-10 * scale, name
         # the same sums, the touched transitions summed first: equal to rounding
         assert float(abs(fast[name] - full[name]).max()) <= 1e-13 * scale, name
+
+
+def test_the_fraction_is_a_plain_ratio():
+    """units '1' and nothing of σ's per-term units (the arithmetic used to carry units_by_term over)."""
+    from qgeom.dc import expansion
+    from qgeom.models import tilted_dirac_2band
+
+    ds = expansion(tilted_dirac_2band(), mu=[0.5], temperature=0.1, grid=12, progress=False)
+    attrs = ds["sigma_near_degenerate_fraction"].attrs
+    assert attrs["units"] == "1" and "units_by_term" not in attrs and "units_by_term" in ds["sigma"].attrs

@@ -176,7 +176,9 @@ def near_degenerate_fraction(ds: xr.Dataset, var: str = "sigma", over=("componen
     size = abs(ds[var])
     scale = np.maximum(size.max(dims), ZERO_FRACTION * float(size.max()))
     worst = abs(near).max(dims)
-    return xr.where(scale > 0, worst / scale.where(scale > 0), xr.where(worst > 0, np.inf, 0.0))
+    frac = xr.where(scale > 0, worst / scale.where(scale > 0), xr.where(worst > 0, np.inf, 0.0))
+    frac.attrs = {}  # a ratio: none of σ's unit attributes (units_by_term) carried over by the arithmetic
+    return frac
 
 
 def flag_near_degenerate(ds: xr.Dataset, var: str, over, per, *, scale_name: str, effect: str,
