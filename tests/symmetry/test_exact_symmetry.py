@@ -58,3 +58,26 @@ def test_exact_process_pool_identical_to_serial_with_symmetry():
     serial = dc.exact(model, **kw).sigma.values
     pooled = dc.exact(model, workers=2, **kw).sigma.values
     assert np.abs(serial - pooled).max() <= 1e-12 * np.abs(serial).max()
+
+
+@pytest.mark.parametrize("group, lattice, grid, offset", [("m'-3'", np.eye(3), 4, "mp"), ("3m'", HEXAGONAL, 6, "gamma")])
+def test_exact_frequency_wedge_equals_full_grid(group, lattice, grid, offset):
+    """σ(ω, −ω) and σ(ω, ω) at finite Γ: the unitary subgroup's wedge and average equal the full grid, the zeros are
+    exact; the default ("neumann") zeroes the same components without a wedge; every result has its error estimate."""
+    model = _model(group, lattice)
+    kw = {**KW, "components": "all" if len(lattice) == 2 else KW["components"], "gamma": [0.3],
+          "omega": [0.0, 0.2, 1.5], "grid": grid, "offset": offset}
+    full = dc.exact_frequency(model, symmetry=None, **kw)
+    sym = dc.exact_frequency(model, symmetry=group, **kw)
+    default = dc.exact_frequency(model, **kw)
+    scale = np.abs(full.sigma.values).max()
+    assert scale > 1e-3 and not sym.forbidden.values.all()
+    assert sym.forbidden.values.any() == (group == "m'-3'")  # the unitary part 3 of 3m' relates, never zeroes
+    assert np.abs(full.sigma.values - sym.sigma.values).max() <= 1e-10 * scale
+    zeros = sym.forbidden.values[None, None, :, None, None]
+    assert np.all(np.abs(full.sigma.values) * zeros <= 1e-10 * scale)
+    assert not np.any(sym.sigma.values * zeros) and not np.any(default.sigma.values * zeros)
+    assert np.array_equal(default.forbidden.values, sym.forbidden.values)
+    assert "sigma_error" in full and "sigma_error" in default and "error_estimate" in sym.attrs
+    # (the wedge of a 4-point Monkhorst–Pack grid under 2-fold axes has no coarse sub-grid: the attrs say why)
+    assert ("sigma_error" in sym) == (offset == "gamma")

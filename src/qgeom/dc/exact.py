@@ -240,9 +240,7 @@ def exact(
     `symmetry_tol`: as in `expansion` (impose a group the model breaks by at most this much).
     """
     obs = dc_observable(model, observable)
-    if symmetry is not None and not (isinstance(symmetry, str) and symmetry == NEUMANN) and obs is not None:
-        raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
-    symmetry = None if obs is not None else symmetry  # the default Neumann zeros: the current's law only
+    symmetry = _checked_symmetry(symmetry, obs)
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention, obs)
     error_tol = error_tolerance(error_tol)
     rho = positive_scalar(radius, "radius")
@@ -337,6 +335,36 @@ def _family_sigma(Kg, zc, far, om, idx, sw, s):
     return vals
 
 
+def _checked_symmetry(symmetry, obs):
+    """`symmetry` for the current; None for another observable (the default Neumann zeros need the response's
+    transformation law, the current's only), where any explicit group is refused."""
+    if symmetry is not None and not (isinstance(symmetry, str) and symmetry == NEUMANN) and obs is not None:
+        raise QgeomInputError("symmetry= is implemented for the current (observable='current'); use symmetry=None.")
+    return None if obs is not None else symmetry
+
+
+def _frequency_sums(model, kgrid, comps, procs, om, g_arr, kT, rho, nodes, mu_arr, degen_tol, chunk_size,
+                    progress, executor, checkpoint, obs, scale):
+    """σ [process, Γ, comp, μ, ω] of `exact_frequency` for the components `comps` on `kgrid`, and the same on its
+    coarse sub-grid (None without one), one k-integration per process (checkpoints under DIR/<process>)."""
+    allc, idx, sw = _with_swapped(comps)
+    shape = (len(procs), len(g_arr), len(comps), len(mu_arr), len(om))
+    result, coarse = np.zeros(shape, complex), np.zeros(shape, complex)
+    for ip, proc in enumerate(procs):
+        s = -1 if proc == "rectification" else 1
+        node_sets, layout = _frequency_nodes(om, g_arr, kT, rho, nodes, s)
+        ex = {**executor, "checkpoint": None if checkpoint is None else Path(checkpoint) / proc}
+        Ks, Kc = _family_sums(model, kgrid, allc, node_sets, s, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
+                              ex, subgrid=True, obs=obs)
+        for ig, (zc, far) in enumerate(layout):
+            result[ip, ig] = scale * np.moveaxis(_family_sigma(Ks[ig], zc, far, om, idx, sw, s), 0, 1)
+            if Kc is not None:
+                with warnings.catch_warnings():  # the contour check already ran on the fine sums
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    coarse[ip, ig] = scale * np.moveaxis(_family_sigma(Kc[ig], zc, far, om, idx, sw, s), 0, 1)
+    return result, (None if Kc is None else coarse)  # the same grid for every process: a sub-grid for all or none
+
+
 @checked_keywords
 def exact_frequency(
     model: Model,
@@ -363,6 +391,9 @@ def exact_frequency(
     checkpoint=None,
     blocks: bool = Sampling.blocks,
     observable="current",
+    symmetry=NEUMANN,
+    symmetry_tol: float | None = None,
+    error_tol: float | None = None,
 ) -> xr.Dataset:
     """Exact finite-frequency σ_abc(ω, −ω) (rectification) and σ_abc(ω, ω) (second harmonic).
 
@@ -373,31 +404,48 @@ def exact_frequency(
     the DC result of `exact`). `units` as in `exact`. `workers`, `scheduler`: as in `exact`;
     `checkpoint=DIR` keeps one subdirectory per process (DIR/rectification, DIR/second_harmonic),
     since each process is its own k-integration. `blocks`, `observable`: as in `exact`.
+    `symmetry`, `symmetry_tol`: as in `exact` (the unitary operations: default "neumann", the components the
+    model's group forbids exact zeros, `forbidden[component]`); `sigma_error`, `error_tol`: the k-grid error
+    estimate, as in `exact`.
     """
     obs = dc_observable(model, observable)
+    symmetry = _checked_symmetry(symmetry, obs)
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention, obs)
     om = np.atleast_1d(as_finite_array(omega, "omega"))
-    if om.ndim != 1:
-        raise QgeomInputError(f"omega must be a scalar or 1D array of real frequencies, got shape {om.shape}.")
+    if om.ndim != 1 or not om.size:
+        raise QgeomInputError(f"omega must be a scalar or a non-empty 1D array of real frequencies, got shape {om.shape}.")
     procs = _check_processes(processes)
     rho = positive_scalar(radius, "radius")
+    error_tol = error_tolerance(error_tol)
     factor, unit, params = _provenance(model, kT, degen_tol, convention, units, nodes, rho, obs)
     params["orbital_blocks"] = block_provenance(model, blocks)
-    allc, idx, sw = _with_swapped(comps)
-    kgrid = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks).kgrid(model)
+    full = Sampling(grid, kind=kind, cutoff=cutoff, offset=offset, degen_tol=degen_tol, blocks=blocks).kgrid(model)
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
-    scale = convention_scale(convention) * factor
-    result = np.zeros((len(procs), len(g_arr), len(comps), len(mu_arr), len(om)), complex)
-    for ip, proc in enumerate(procs):
-        s = -1 if proc == "rectification" else 1
-        node_sets, layout = _frequency_nodes(om, g_arr, kT, rho, nodes, s)
-        executor = {"workers": workers, "scheduler": scheduler, "blocks": blocks,
-                    "checkpoint": None if checkpoint is None else Path(checkpoint) / proc}
-        Ks = _family_sums(model, kgrid, allc, node_sets, s, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
-                          executor, obs=obs)
-        for ig, (zc, far) in enumerate(layout):
-            vals = _family_sigma(Ks[ig], zc, far, om, idx, sw, s)
-            result[ip, ig] = scale * np.moveaxis(vals, 0, 1)
+    plan = resolve_symmetry(model, symmetry, full, time_reversal=False, tol=symmetry_tol)
+    computed = plan.needed(comps, parities=(1,)) if plan else comps
+    if plan and plan.forbids_all(computed, comps, 1, DC_FIELD_FORM):
+        plan = dataclasses.replace(plan, skipped=True)  # every component forbidden: exact zeros, no k-sum
+        result, coarse = np.zeros((len(procs), len(g_arr), len(computed), len(mu_arr), len(om)), complex), None
+    else:
+        executor = {"workers": workers, "scheduler": scheduler, "blocks": blocks}
+        result, coarse = _frequency_sums(model, plan.grid if plan else full, computed, procs, om, g_arr, kT, rho,
+                                         nodes, mu_arr, degen_tol, chunk_size, progress, executor, checkpoint, obs,
+                                         convention_scale(convention) * factor)
+    forbidden = None
+    if plan:  # [process, Γ, computed, μ, ω] -> [..., comps, ...], group-averaged (unitary: parity +1)
+        result, forbidden = plan.symmetrize(result, computed, comps, 1, axis=2, label="sigma", form=DC_FIELD_FORM)
+        if coarse is not None:
+            coarse = plan.symmetrize(coarse, computed, comps, 1, axis=2, form=DC_FIELD_FORM)[0]
+    ds = _frequency_dataset(model, plan.grid if plan else full, result, procs, g_arr, comps, mu_arr, om, params,
+                            unit, convention, obs)
+    ds = attach_symmetry(ds, plan, forbidden, dims=("component",))
+    if plan and plan.skipped:
+        return attach_error(ds, "sigma", None, grid=full, tol=error_tol, exact=SKIPPED_ERROR)
+    return attach_error(ds, "sigma", coarse, grid=full, tol=error_tol, over=("component", "mu", "omega"))
+
+
+def _frequency_dataset(model, kgrid, result, procs, g_arr, comps, mu_arr, om, params, unit, convention, obs):
+    """The Dataset of `exact_frequency`: complex `sigma[process, gamma, component, mu, omega]` and its provenance."""
     return make_result(
         {"sigma": (("process", "gamma", "component", "mu", "omega"), result)},
         {"process": procs, "gamma": g_arr, "component": comps, "mu": mu_arr, "omega": om},
