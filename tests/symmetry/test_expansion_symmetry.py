@@ -15,7 +15,7 @@ import pytest
 from qgeom import dc
 from qgeom._validation import QgeomInputError
 from qgeom.symmetry import from_symbol, restrict
-from qgeom.symmetry.group import from_matrices
+from qgeom.symmetry.group import Operation, from_matrices
 
 from .models import HEXAGONAL, assert_same_error_estimate, symmetric_model
 
@@ -101,24 +101,29 @@ def test_auto_detects_the_group():
     sym = dc.expansion(model, grid=6, symmetry="auto", **KW)
     full = dc.expansion(model, grid=6, **KW)
     info = json.loads(sym.attrs["symmetry"])
-    assert info["symmetry_group"].startswith("23 ") and "24 operations, 12 with time reversal" in info["symmetry_group"]
+    assert info["symmetry_group"] == "m'-3' (24 operations, 12 with time reversal)"  # the symbol that made it
     assert info["full_grid_points"] == 216 and info["wedge_points"] == 22  # 216/24 = 9 + points on mirrors and axes
     assert np.abs(full.sigma.values - sym.sigma.values).max() <= 1e-10 * np.abs(full.sigma.values).max()
 
 
 def test_hexagonal_groups_are_named_in_the_lattice_basis():
-    """spglib names integer matrices: a hexagonal group's Cartesian ones are not, its lattice-basis ones are
-    (the name was only the order before, e.g. "order 3" for the detected 3m')."""
+    """A hexagonal group in the standard orientation gets its magnetic symbol (the detected 3m' was "3", the
+    unitary part, before); in another one its unitary part is named by spglib from the integer matrices, which
+    a hexagonal group's Cartesian ones are not and its lattice-basis ones are (else only the order)."""
     from qgeom.symmetry import point_group_name
 
     hexagonal_3d = np.eye(3)
     hexagonal_3d[:2, :2] = HEXAGONAL
-    assert point_group_name(from_symbol("6/mmm"), 3, hexagonal_3d).startswith("6/mmm (24 operations, 0 ")
-    assert point_group_name(from_symbol("6/mmm"), 3).startswith("order 24 ")  # no lattice: no integer form
-    assert point_group_name(from_symbol("-3m"), 3, hexagonal_3d).startswith("-3m ")
+    assert point_group_name(from_symbol("6/mmm"), 3).startswith("6/mmm (24 operations, 0 ")
+    c, s = np.cos(0.3), np.sin(0.3)  # rotated about z: no standard orientation
+    Q = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    rotated = [Operation(Q @ g.R @ Q.T, g.time_reversal) for g in from_symbol("6/mmm")]
+    assert point_group_name(rotated, 3, hexagonal_3d @ Q.T) == (
+        "6/mmm (24 operations, 0 with time reversal; non-standard orientation: pass the operations)")
+    assert point_group_name(rotated, 3).startswith("order 24 ")  # no lattice: no integer form
     model = _model("3m'", HEXAGONAL)
     sym = dc.expansion(model, grid=12, offset="gamma", symmetry="auto", **KW)
-    assert json.loads(sym.attrs["symmetry"])["symmetry_group"] == "3 (6 operations, 3 with time reversal)"
+    assert json.loads(sym.attrs["symmetry"])["symmetry_group"] == "3m' (6 operations, 3 with time reversal)"
 
 
 def test_components_subset_and_magnetic_parity():

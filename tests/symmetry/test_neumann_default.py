@@ -137,7 +137,7 @@ def test_a_monolayer_gets_its_crystal_group_in_its_own_frame():
     # named by the symbol symmetry= takes for this 2D model, with its plane-group name; the remedy that works for
     # this monolayer first (its Wannier centres are 0.2 Å off the positions the layer group needs, which the
     # real-space symmetrization, also named, would refuse)
-    assert "mm2 (acting in the plane as the 2D point group 2mm; 8 operations, 4 with time reversal)" in message
+    assert "mm21' (acting in the plane as the 2D point group 2mm1'; 8 operations, 4 with time reversal)" in message
     assert message.index("--symmetry mm2 --symmetry-tol") < message.index("symmetrize_point_group(model, 'mm2'")
     assert "Wannier centres sit where" in message
     assert zero_field.attrs["symmetry"].count("2mm") >= 1
@@ -220,7 +220,7 @@ def test_a_displacement_field_keeps_the_files_time_reversal_record_and_an_exchan
     assert time_reversal_restoring_change(field) == pytest.approx(time_reversal_restoring_change(raw), rel=0.2)
     kw = dict(components=["yxx", "xxy", "yyy"], mu=[-3.786, -3.586], temperature=0.025, grid=12, progress=False,
               error_tol=1e9)
-    with pytest.warns(SymmetryWarning, match="from wannier90.win in a displacement field is m .*changes its hoppings by"):
+    with pytest.warns(SymmetryWarning, match="from wannier90.win in a displacement field is m111' .*changes its hoppings by"):
         ds = dc.expansion(field, **kw)
     own = dc.expansion(field, symmetry=None, **kw).sigma
     restored = dc.expansion(with_displacement_field(restore_time_reversal(raw), 0.1), **kw).sigma
@@ -261,7 +261,8 @@ def test_a_displacement_field_keeps_the_crystals_operations_that_fix_the_normal(
     assert np.all(bcd.sel(component=odd).values == 0) and np.abs(own.sel(component=odd).values).max() > 0
     np.testing.assert_array_equal(bcd.sel(component=["yxx", "xxy"]).values, own.sel(component=["yxx", "xxy"]).values)
     info = json.loads(ds.attrs["symmetry"])
-    assert info["crystal_group"].startswith("m ") and set(odd) <= set(info["allowed_only_by_model_breaking"]["bcd"])
+    # m11: the mirror x → −x (a bare m is the mirror z → −z, which keeps every in-plane k); 1': × {1, T}
+    assert info["crystal_group"].startswith("m111' ") and set(odd) <= set(info["allowed_only_by_model_breaking"]["bcd"])
     assert info["crystal_structure_from"] == "wannier90.win in a displacement field"
     # an exchange field along z on top: the crystal's magnetic group in both fields, {1, M_x·T}
     magnet = with_exchange_field(field, 0.05)

@@ -18,6 +18,7 @@ from .detect import (NONMAGNETIC_CHANGE_EV, SymmetryWarning, check, crystal_grou
                      field_crystal_group, inversion_keeps_every_site, magnetic_field_crystal_group, symmetry_tolerance,
                      time_reversal_restoring_change)
 from .group import Operation, closure, from_matrices, from_symbol, restrict, unitary
+from .names import magnetic_symbol
 from .tensors import needed, symmetrize
 from ..kspace import KGrid
 from .wedge import WedgeGrid, irreducible_wedge  # noqa: F401  (WedgeGrid re-exported)
@@ -26,11 +27,30 @@ __all__ = ["NEUMANN", "Operation", "SymmetryPlan", "SymmetryWarning", "resolve",
 
 
 def point_group_name(ops: list[Operation], dim: int = 3, lattice: np.ndarray | None = None) -> str:
-    """Hermann–Mauguin symbol of the unitary part (spglib), with the count of primed operations. A 2D model's
-    operations act on its plane (`group.restrict`: z kept), so their symbol is that of the 3D group of those
-    matrices — the one `symmetry=` takes for this model — and a differing 2D name (mm2: the plane's 2mm) is added.
-    spglib names integer matrices: the Cartesian ones, or (hexagonal and trigonal groups) those in the basis of
-    the rows of `lattice`; without an integer form the name is the group's order."""
+    """The magnetic point-group symbol that `symmetry=` takes for exactly these operations on a `dim`-dimensional
+    model (`names.magnetic_symbol`, e.g. "m'm2'", "-3m'", "mm21'"), with the number of operations and of primed
+    ones: printed results can be fed back. A 2D model's operations act on its plane (`group.restrict`: z kept),
+    so the symbol is one whose restriction gives them, and a differing 2D name (mm2: the plane's 2mm) is added.
+    A group in no standard orientation (`group` module doc) keeps the Hermann–Mauguin symbol of its unitary part
+    (spglib: of the Cartesian integer matrices, or of those in the basis of the rows of `lattice` — hexagonal and
+    trigonal groups —; else the group's order) and says that the operations must be passed."""
+    symbol = magnetic_symbol(ops, dim)
+    unitary_name = _unitary_name(ops, lattice) if symbol is None or dim == 2 else ""
+    plane = ""
+    if dim == 2 and unitary_name in PLANE_NAMES and symbol in (unitary_name, unitary_name + "1'", None):
+        # the symbol is the plain or grey unitary one: its 2D name is that of the plane group (grey: with 1')
+        grey = "1'" if symbol and symbol.endswith("1'") else ""
+        plane = f"acting in the plane as the 2D point group {PLANE_NAMES[unitary_name]}{grey}; "
+    nprimed = sum(g.time_reversal for g in ops)
+    count = f"{len(ops)} operation{'' if len(ops) == 1 else 's'}, {nprimed} with time reversal"
+    if symbol is None:
+        return f"{unitary_name} ({plane}{count}; non-standard orientation: pass the operations)"
+    return f"{symbol} ({plane}{count})"
+
+
+def _unitary_name(ops: list[Operation], lattice: np.ndarray | None) -> str:
+    """Hermann–Mauguin symbol of the unitary part by spglib (integer matrices, `_integer_rotations`), else
+    "order N"."""
     import spglib
 
     rots = _integer_rotations(unitary(ops), lattice)
@@ -39,10 +59,7 @@ def point_group_name(ops: list[Operation], dim: int = 3, lattice: np.ndarray | N
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             name = spglib.get_pointgroup(rots)[0].strip()
-    nprimed = sum(g.time_reversal for g in ops)
-    base = name or f"order {len(unitary(ops))}"
-    plane = f"acting in the plane as the 2D point group {PLANE_NAMES[base]}; " if dim == 2 and base in PLANE_NAMES else ""
-    return f"{base} ({plane}{len(ops)} operations, {nprimed} with time reversal)"
+    return name or f"order {len(unitary(ops))}"
 
 
 def _integer_rotations(ops: list[Operation], lattice: np.ndarray | None) -> np.ndarray | None:
@@ -78,6 +95,7 @@ class SymmetryPlan:
     zeroed: list = field(default_factory=list, compare=False)  # (term, largest zeroed |value|, largest kept |value|)
     crystal: tuple[Operation, ...] = ()  # the crystal's group (its files' atoms, with T) when larger than `ops`
     crystal_name: str = ""
+    crystal_unitary: str = ""  # the symbol of the crystal group's unitary part (symmetrize_point_group takes it)
     crystal_from: str = ""
     crystal_magnet: bool = False  # the model breaks time reversal: only the inversion fixing every atom is expected
     crystal_in_fields: bool = False  # ... or, for a non-magnetic crystal in exchange fields, its group in them
@@ -242,6 +260,7 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
     # named whole (optics keeps only the operations that fix the current's direction, a subgroup)
     crystal_name = (point_group_name(crystal if time_reversal is True else unitary(crystal), model.dim, model.lattice)
                     if crystal else "")
+    crystal_unitary = point_group_name(unitary(crystal), model.dim, model.lattice).split(" (")[0] if crystal else ""
     ops, crystal = kept(ops), kept(crystal)
     larger = len(crystal) > len(ops) and {g.key() for g in ops} <= {g.key() for g in crystal}
     if len(ops) == 1 and not larger and not (time_reversal == "per kind" and not magnet):
@@ -251,6 +270,7 @@ def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan
                         zeros_only=True, group=point_group_name(ops, model.dim, model.lattice),
                         crystal=tuple(crystal) if larger else (),
                         crystal_name=crystal_name if larger else "",
+                        crystal_unitary=crystal_unitary if larger else "",
                         crystal_from=_crystal_source(model) if larger else "",
                         crystal_magnet=magnet, time_reversal_change=None if magnet else change,
                         crystal_in_fields=larger and _in_fields(model))

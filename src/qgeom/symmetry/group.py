@@ -140,7 +140,7 @@ def from_symbol(symbol: str) -> list[Operation]:
     """The operations of the magnetic point group named by a Hermann–Mauguin symbol (module doc);
     a trailing 1' makes the grey group (× time reversal) of a non-magnetic crystal, e.g. "-43m1'"."""
     text = symbol.replace(" ", "").replace("−", "-").replace("’", "'")
-    if text.endswith("1'") and len(text) > 2:
+    if text.endswith("1'") and text[:-2] not in ("", "-"):  # 1' and -1' (PT) are single operations, not grey
         return grey(from_symbol(text[:-2]))
     tokens = _TOKEN.findall(text)
     if not text or "".join(tokens) != text or len(tokens) > 3:

@@ -124,7 +124,7 @@ def _warn_model_breaking(plan, notable: dict) -> None:
     size = ("not computed" if plan.skipped else
             f"up to {largest:.2g}, " + ("the term's largest value" if largest >= 0.99 * kept
                                         else f"{largest / kept:.2g} of the term's largest value"))
-    unitary_name = plan.crystal_name.split(" (")[0]
+    unitary_name = plan.crystal_unitary  # the remedies impose or average over the unitary operations
     note = plan.time_reversal_note()
     spatial = len(unitary(list(plan.crystal))) > len(unitary(list(plan.ops)))  # not only time reversal missing
     if plan.crystal_magnet and plan.crystal_in_fields:
