@@ -7,10 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qgeom._validation import QgeomInputError
 from qgeom.models import from_wannier90
 from qgeom.models.symmetrize import restore_time_reversal, time_reversal_matrix
 
 MOS2 = Path(__file__).resolve().parents[2] / "examples" / "MoS2-1Tp"
+FE = MOS2.parent / "Fe"
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +76,16 @@ def test_time_reversal_in_pieces_of_lattice_vectors(mos2, monkeypatch, ordering)
         U = time_reversal_matrix(48, "interleaved")
         t = mos2.base.t
         assert symmetrize._breaking(t, U) == float(np.abs(t - U @ t.conj() @ U.T).max())
+
+
+def test_restoring_time_reversal_of_a_magnet_is_refused_unless_allowed():
+    """bcc Fe is a ferromagnet: restoring T would change its hoppings by its exchange splitting, 1.36 eV, far
+    beyond a Wannierization's error (NONMAGNETIC_CHANGE_EV = 0.1 eV; MoS2's 0.014 eV above passes) — the
+    error says so and how to force it; forced, the change is recorded."""
+    fe = from_wannier90(FE)
+    with pytest.raises(QgeomInputError, match=r"hoppings of 'Fe' by up to 1\.36 eV .* more than a Wannierization's "
+                                              r"error \(0\.1 eV\): the model is magnetic .* allow_magnetic=True "
+                                              r"\(CLI --allow-magnetic\)"):
+        restore_time_reversal(fe)
+    forced = restore_time_reversal(fe, allow_magnetic=True)
+    assert forced.parameters["time_reversal_restored"]["max_abs_change_eV"] == pytest.approx(1.358, abs=1e-3)
