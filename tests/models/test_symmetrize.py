@@ -67,9 +67,9 @@ def test_time_reversal_in_pieces_of_lattice_vectors(mos2, monkeypatch, ordering)
     (a 100-orbital model's hoppings are 335 MB): one vector at a time gives the same model."""
     from qgeom.models import symmetrize
 
-    whole = restore_time_reversal(mos2, spinor_ordering=ordering)
+    whole = restore_time_reversal(mos2, spinor_ordering=ordering, allow_magnetic=True)  # interleaved: 4.2 eV
     monkeypatch.setattr(symmetrize, "PIECE_BYTES", 1)
-    pieces = restore_time_reversal(mos2, spinor_ordering=ordering)
+    pieces = restore_time_reversal(mos2, spinor_ordering=ordering, allow_magnetic=True)
     assert np.array_equal(whole.base.t, pieces.base.t)
     assert whole.parameters["time_reversal_restored"] == pieces.parameters["time_reversal_restored"]
     if ordering == "auto":  # the line where "auto" compares the two fixed orders
@@ -78,14 +78,16 @@ def test_time_reversal_in_pieces_of_lattice_vectors(mos2, monkeypatch, ordering)
         assert symmetrize._breaking(t, U) == float(np.abs(t - U @ t.conj() @ U.T).max())
 
 
-def test_restoring_time_reversal_of_a_magnet_is_refused_unless_allowed():
+def test_restoring_time_reversal_of_a_magnet_is_refused_unless_allowed(mos2):
     """bcc Fe is a ferromagnet: restoring T would change its hoppings by its exchange splitting, 1.36 eV, far
     beyond a Wannierization's error (NONMAGNETIC_CHANGE_EV = 0.1 eV; MoS2's 0.014 eV above passes) — the
-    error says so and how to force it; forced, the change is recorded."""
+    error says so and how to force it; forced, the change is recorded. A wrong spin order is caught alike."""
     fe = from_wannier90(FE)
-    with pytest.raises(QgeomInputError, match=r"hoppings of 'Fe' by up to 1\.36 eV .* more than a Wannierization's "
-                                              r"error \(0\.1 eV\): the model is magnetic .* allow_magnetic=True "
-                                              r"\(CLI --allow-magnetic\)"):
+    with pytest.raises(QgeomInputError, match=r"hoppings of 'Fe' by up to 1\.36 eV \(max \|ΔH\(R\)\|, spin order "
+                                              r"'block'\), more than a Wannierization's error \(0\.1 eV\): the model "
+                                              r"is magnetic .* allow_magnetic=True \(CLI --allow-magnetic\)"):
         restore_time_reversal(fe)
+    with pytest.raises(QgeomInputError, match=r"by up to 4\.24 eV .*or 'interleaved' is not its basis's spin order"):
+        restore_time_reversal(mos2, spinor_ordering="interleaved")
     forced = restore_time_reversal(fe, allow_magnetic=True)
     assert forced.parameters["time_reversal_restored"]["max_abs_change_eV"] == pytest.approx(1.358, abs=1e-3)
