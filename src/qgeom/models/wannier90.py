@@ -290,11 +290,11 @@ def _load(path, win, position_matrix: bool) -> tuple[str, WannierHoppings, Path,
     """(kind, hoppings file content, seed prefix path, parsed .win or None); a _tb.dat's position matrix only
     with `position_matrix` (else its centres)."""
     kind, tb_path, hr_path, seed = _resolve(path)
-    data = read_tb(tb_path, position_matrix=position_matrix) if kind == "tb" else read_hr(hr_path)
     win_path = Path(win) if win is not None else seed.with_name(seed.name + ".win")
-    win_data = read_win(win_path) if win_path.is_file() else None
+    win_data = read_win(win_path) if win_path.is_file() else None  # first: a bad .win is named before a long read
     if win is not None and win_data is None:
         raise QgeomInputError(f"win file {str(win)!r} does not exist.")
+    data = read_tb(tb_path, position_matrix=position_matrix) if kind == "tb" else read_hr(hr_path)
     if win_data is not None:
         check_num_wann(win_data, data.num_wann, data.path)
     return kind, data, seed, win_data
