@@ -163,7 +163,25 @@ def test_model_table_restores_and_symmetrizes_a_wannier90_model(tmp_path):
               str(tmp_path / "g.nc"))
     assert res.exit_code == 0, res.output
     res = run("geometry", "--model", "qi_wu_zhang", "--restore-time-reversal")
-    assert res.exit_code == 2 and "Wannier90 models" in res.output
+    assert res.exit_code == 2 and "restore_time_reversal applies to Wannier90 models" in res.output
+    res = run("geometry", "--model", "qi_wu_zhang", "--displacement-field", "0.1", "--exchange-field", "0.1")
+    assert res.exit_code == 2 and "displacement_field, exchange_field apply to Wannier90 models" in res.output
+
+
+def test_restoring_time_reversal_of_a_magnet_needs_allow_magnetic(tmp_path):
+    """--restore-time-reversal on bcc Fe (changed by 1.36 eV: magnetic) is refused with the flag that forces it;
+    --allow-magnetic does, and alone (without the restoring it allows) is refused."""
+    fe = ROOT / "examples" / "Fe"
+    args = ["geometry", "--wannier90", str(fe), "--grid", "2", "--quiet"]
+    res = run(*args, "--restore-time-reversal", "--out", str(tmp_path / "a.nc"))
+    assert res.exit_code != 0 and "by up to 1.36 eV" in res.output and "the model is magnetic" in res.output
+    assert "--allow-magnetic" in res.output and not (tmp_path / "a.nc").exists()
+    res = run(*args, "--restore-time-reversal", "--allow-magnetic", "--out", str(tmp_path / "b.nc"))
+    assert res.exit_code == 0, res.output
+    restored = metadata(load(tmp_path / "b.nc"), "model")["parameters"]["time_reversal_restored"]
+    assert restored["max_abs_change_eV"] > 1
+    res = run(*args, "--allow-magnetic", "--out", str(tmp_path / "c.nc"))
+    assert res.exit_code == 2 and "give restore_time_reversal (--restore-time-reversal) too" in res.output
 
 
 def test_single_mu_commands_default_to_the_models_fermi_energy(tmp_path):

@@ -62,3 +62,25 @@ def test_t_odd_terms_odd_in_exchange_and_zero_without_it(mos2):
     assert float(abs(none.sel(term=odd)).max()) < 1e-9 * scale
     bcd = float(abs(plus.sel(term="bcd")).max())
     assert float(abs(plus.sel(term="bcd") - minus.sel(term="bcd")).max()) < 1e-9 * bcd
+
+
+def test_displacement_field_is_refused_on_a_bulk_crystal(tmp_path):
+    """A field along a layer normal: bulk GaAs has none (it was accepted, its crystal group then 'mm2 in a
+    displacement field'); the API and the CLI refuse it, saying why. A 3D slab whose normal is z is a layer."""
+    from click.testing import CliRunner
+
+    from qgeom.cli import main
+
+    gaas = MOS2.parent / "GaAs"
+    why = r"model 'GaAs' is not two-dimensional .* no vacuum direction\): a displacement field points along a layer"
+    with pytest.raises(QgeomInputError, match=why):
+        with_displacement_field(from_wannier90(gaas), 0.1)
+    res = CliRunner().invoke(main, ["geometry", "--wannier90", str(gaas), "--displacement-field", "0.1", "--grid", "2",
+                                    "--out", str(tmp_path / "g.nc")])
+    assert res.exit_code != 0 and "is not two-dimensional" in res.output and not (tmp_path / "g.nc").exists()
+    slab = from_wannier90(MOS2, dimension=3)
+    assert slab.dim == 3 and "displacement_field_V_per_A" in with_displacement_field(slab, 0.1).parameters
+    b = slab.base  # the same slab turned so that its normal is x: the field (z in a 3D model) is not along it
+    turned = type(b)(b.R, b.t, lattice=b.lattice[:, [2, 1, 0]], name="turned")
+    with pytest.raises(QgeomInputError, match=r"layer normal of the 3D slab model 'turned' is \(1\.0000, .*not z"):
+        with_displacement_field(turned, 0.1, heights=np.zeros(48))

@@ -7,10 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qgeom._validation import QgeomInputError
 from qgeom.models import from_wannier90
 from qgeom.models.symmetrize import restore_time_reversal, time_reversal_matrix
 
 MOS2 = Path(__file__).resolve().parents[2] / "examples" / "MoS2-1Tp"
+FE = MOS2.parent / "Fe"
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +67,27 @@ def test_time_reversal_in_pieces_of_lattice_vectors(mos2, monkeypatch, ordering)
     (a 100-orbital model's hoppings are 335 MB): one vector at a time gives the same model."""
     from qgeom.models import symmetrize
 
-    whole = restore_time_reversal(mos2, spinor_ordering=ordering)
+    whole = restore_time_reversal(mos2, spinor_ordering=ordering, allow_magnetic=True)  # interleaved: 4.2 eV
     monkeypatch.setattr(symmetrize, "PIECE_BYTES", 1)
-    pieces = restore_time_reversal(mos2, spinor_ordering=ordering)
+    pieces = restore_time_reversal(mos2, spinor_ordering=ordering, allow_magnetic=True)
     assert np.array_equal(whole.base.t, pieces.base.t)
     assert whole.parameters["time_reversal_restored"] == pieces.parameters["time_reversal_restored"]
     if ordering == "auto":  # the line where "auto" compares the two fixed orders
         U = time_reversal_matrix(48, "interleaved")
         t = mos2.base.t
         assert symmetrize._breaking(t, U) == float(np.abs(t - U @ t.conj() @ U.T).max())
+
+
+def test_restoring_time_reversal_of_a_magnet_is_refused_unless_allowed(mos2):
+    """bcc Fe is a ferromagnet: restoring T would change its hoppings by its exchange splitting, 1.36 eV, far
+    beyond a Wannierization's error (NONMAGNETIC_CHANGE_EV = 0.1 eV; MoS2's 0.014 eV above passes) — the
+    error says so and how to force it; forced, the change is recorded. A wrong spin order is caught alike."""
+    fe = from_wannier90(FE)
+    with pytest.raises(QgeomInputError, match=r"hoppings of 'Fe' by up to 1\.36 eV \(max \|ΔH\(R\)\|, spin order "
+                                              r"'block'\), more than a Wannierization's error \(0\.1 eV\): the model "
+                                              r"is magnetic .* allow_magnetic=True \(CLI --allow-magnetic\)"):
+        restore_time_reversal(fe)
+    with pytest.raises(QgeomInputError, match=r"by up to 4\.24 eV .*or 'interleaved' is not its basis's spin order"):
+        restore_time_reversal(mos2, spinor_ordering="interleaved")
+    forced = restore_time_reversal(fe, allow_magnetic=True)
+    assert forced.parameters["time_reversal_restored"]["max_abs_change_eV"] == pytest.approx(1.358, abs=1e-3)

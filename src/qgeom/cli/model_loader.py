@@ -39,8 +39,8 @@ def model_parameters(name: str) -> dict[str, Any]:
     return {p.name: p.default for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
-WANNIER90_ONLY = ("convention", "position_operator", "restore_time_reversal", "symmetrize", "displacement_field",
-                  "exchange_field", "exchange_axis")
+WANNIER90_ONLY = ("convention", "position_operator", "restore_time_reversal", "allow_magnetic", "symmetrize",
+                  "displacement_field", "exchange_field", "exchange_axis")
 
 
 class ModelTable(Table):
@@ -61,7 +61,12 @@ class ModelTable(Table):
                                "full r_ij(R) of _tb.dat (experimental; current observables).")
     restore_time_reversal: bool = Field(
         False, description="Restore the time reversal of a non-magnetic spinor Wannier90 model in real space "
-                           "(qgeom.models.symmetrize.restore_time_reversal; the removed breaking is recorded).")
+                           "(qgeom.models.symmetrize.restore_time_reversal; the removed breaking is recorded). A "
+                           "magnetic model, which it would change by more than 0.1 eV, is refused.")
+    allow_magnetic: bool = Field(
+        False, description="With restore_time_reversal: restore it on a magnetic model too (its hoppings changed by "
+                           "more than 0.1 eV, a Wannierization's error), which removes the magnetism: the model's "
+                           "non-magnetic counterpart.")
     symmetrize: str | None = Field(
         None, description="Average a Wannier90 model over this point group in real space (Hermann-Mauguin "
                           "symbol of the unitary operations, e.g. -43m), D(g) fitted to the hoppings "
@@ -99,9 +104,13 @@ class ModelTable(Table):
                                  f"allowed: {', '.join(f'{k} (default {v})' for k, v in allowed.items())}")
             extra = [k for k in WANNIER90_ONLY if k in self.model_fields_set]
             if extra:
-                raise ValueError(f"{', '.join(extra)} apply to Wannier90 models (--wannier90 PATH) only")
+                raise ValueError(f"{', '.join(extra)} {'apply' if len(extra) > 1 else 'applies'} to Wannier90 models "
+                                 "(--wannier90 PATH) only")
         elif self.parameters:
             raise ValueError("parameters (--param) apply to library models only; a Wannier90 model is its files")
+        if self.allow_magnetic and not self.restore_time_reversal:
+            raise ValueError("allow_magnetic (--allow-magnetic) lets restore_time_reversal act on a magnetic model: "
+                             "give restore_time_reversal (--restore-time-reversal) too")
         if "exchange_axis" in self.model_fields_set and self.exchange_field is None:
             raise ValueError("exchange_axis (--exchange-axis) sets the spin axis of an exchange field: give "
                              "exchange_field (--exchange-field J) too")
@@ -116,7 +125,7 @@ class ModelTable(Table):
         _announce_large(hopping_file(self.wannier90))
         model = from_wannier90(self.wannier90, convention=self.convention, position_operator=self.position_operator)
         if self.restore_time_reversal:
-            model = symmetrize.restore_time_reversal(model)
+            model = symmetrize.restore_time_reversal(model, allow_magnetic=self.allow_magnetic)
         if self.symmetrize is not None:
             model = symmetrize.symmetrize_point_group(model, self.symmetrize, representation="fitted")
         if self.displacement_field is not None:
@@ -142,7 +151,7 @@ def _announce_large(path: Path) -> None:
 
 def model_options(f=None, *, convention_aliases: tuple[str, ...] = ()):
     """--config, --model, --param, --wannier90, --bloch-convention, --position-operator,
-    --restore-time-reversal, --symmetrize-model, --displacement-field, --exchange-field, --exchange-axis; the command
+    --restore-time-reversal, --allow-magnetic, --symmetrize-model, --displacement-field, --exchange-field, --exchange-axis; the command
     receives them as keywords and passes its keyword dict to `load`."""
 
     def decorate(f):
@@ -150,6 +159,7 @@ def model_options(f=None, *, convention_aliases: tuple[str, ...] = ()):
         f = flag(ModelTable, "exchange_field", metavar="J")(f)
         f = flag(ModelTable, "displacement_field", metavar="V_PER_A")(f)
         f = flag(ModelTable, "symmetrize", "--symmetrize-model", metavar="GROUP", dest="symmetrize_model")(f)
+        f = flag(ModelTable, "allow_magnetic")(f)
         f = flag(ModelTable, "restore_time_reversal")(f)
         f = flag(ModelTable, "position_operator")(f)
         f = flag(ModelTable, "convention", "--bloch-convention", *convention_aliases, dest="bloch_convention")(f)
@@ -228,7 +238,8 @@ def load(opts: dict[str, Any], schema=None, table: str | None = None) -> Setup:
     if params:
         data["parameters"] = {**data.get("parameters", {}), **parse_param(params)}
     for key, flag_name in (("convention", "bloch_convention"), ("position_operator", "position_operator"),
-                           ("restore_time_reversal", "restore_time_reversal"), ("symmetrize", "symmetrize_model"),
+                           ("restore_time_reversal", "restore_time_reversal"), ("allow_magnetic", "allow_magnetic"),
+                           ("symmetrize", "symmetrize_model"),
                            ("displacement_field", "displacement_field"), ("exchange_field", "exchange_field"),
                            ("exchange_axis", "exchange_axis")):
         value = opts.pop(flag_name, None)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import QgeomInputError, QgeomWarning, user_stacklevel
-from .wannier90_files import WANNIER90_BOHR_ANGSTROM, _Lines, _to_floats
+from .wannier90_files import WANNIER90_BOHR_ANGSTROM, _Lines, _to_floats, checked_lattice
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?"
 _CENTRE = re.compile(
@@ -28,12 +28,6 @@ def _vector(src: _Lines, lineno: int, text: str, what: str, scale: float = 1.0) 
     if vals is None or len(text.split()) < 3:
         raise src.error(lineno, f"expected three numbers ({what}), found {text.strip()!r}.")
     return np.array(vals) * scale
-
-
-def _lattice_ok(src: _Lines, lineno: int, lattice: np.ndarray) -> np.ndarray:
-    if abs(np.linalg.det(lattice)) < 1e-8:
-        raise src.error(lineno, "the three lattice vectors are linearly dependent.")
-    return lattice
 
 
 # ---------------------------------------------------------------------------------------------
@@ -66,7 +60,7 @@ def read_wout(path: str | Path, num_wann: int | None = None) -> WoutFile:
                 if len(parts) < 4 or not re.fullmatch(r"a_[123]", parts[0]):
                     raise src.error(j + 1, f"expected 'a_{len(rows) + 1} x y z' below 'Lattice Vectors', found {lines[j].strip()!r}.")
                 rows.append(_vector(src, j + 1, " ".join(parts[1:4]), f"lattice vector {parts[0]}", unit))
-            lattice = _lattice_ok(src, i + 1, np.array(rows))
+            lattice = checked_lattice(src, i + 1, np.array(rows))
             break
     finals = [i for i, text in enumerate(lines) if text.strip() == "Final State"]
     if not finals:
@@ -187,7 +181,7 @@ def read_wt_in(path: str | Path) -> WannierToolsInput:
         lineno, text = _card_line(src, nxt, f"lattice vector a{a + 1}")
         rows.append(_vector(src, lineno, text, f"lattice vector a{a + 1}", scale))
         nxt = lineno
-    lattice = _lattice_ok(src, lineno, np.array(rows))
+    lattice = checked_lattice(src, lineno, np.array(rows))
     atoms = _wt_atoms(src, lattice, scale)
     return WannierToolsInput(src.path, lattice, keys.get("hrfile"), keys, atoms, _wt_projectors(src, len(atoms)))
 
@@ -259,7 +253,7 @@ def read_poscar(path: str | Path) -> PoscarFile:
         scale = (-scale / abs(np.linalg.det(lattice))) ** (1 / 3)
     elif scale == 0:
         raise src.error(lineno, "the scale factor must not be zero.")
-    lattice = _lattice_ok(src, lineno + 3, lattice * scale)
+    lattice = checked_lattice(src, lineno + 3, lattice * scale)
     lineno, text = src.next("the species or counts line")
     species = None
     if not text.split()[0].lstrip("+-").isdigit():

@@ -151,10 +151,11 @@ def _ordering(model: Model, t: np.ndarray, ordering: str) -> str:
     return min(("block", "interleaved"), key=lambda o: _breaking(t, time_reversal_matrix(t.shape[1], o)))
 
 
-def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto") -> Model:
+def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto", allow_magnetic: bool = False) -> Model:
     """The model with H(R) → ½(H(R) + U H(R)* U†) (and Kramers partners' centres averaged). The removed
     breaking is recorded in `parameters["time_reversal_restored"]`: the spin order used, max |ΔH(R)| (eV) and
-    the largest centre shift (Å). For non-magnetic models only: a magnet's exchange splitting is T-odd."""
+    the largest centre shift (Å). For non-magnetic models only: a magnet's exchange splitting is T-odd, so a change
+    above a Wannierization's error (`NONMAGNETIC_CHANGE_EV`, 0.1 eV; Fe: 1.36 eV) is refused unless `allow_magnetic`."""
 
     base = getattr(model, "base", model)
     if not isinstance(base, TightBindingModel):
@@ -177,6 +178,7 @@ def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto") -> Mod
         t = base.t[s:s + step]
         t_sym[s:s + step] = 0.5 * (t + U @ t.conj() @ U.conj().T)
         change = max(change, float(np.abs(t_sym[s:s + step] - t).max(initial=0.0)))
+    _refuse_magnet(model, change, order, allow_magnetic)
     report = {"spinor_ordering": order, "max_abs_change_eV": change}
     if tau is not None:
         partner = np.abs(U).argmax(axis=0)
@@ -192,6 +194,20 @@ def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto") -> Mod
     if isinstance(model, OrbitalPositionModel):
         return OrbitalPositionModel(sym, tau_sym)
     return sym
+
+
+def _refuse_magnet(model: Model, change: float, order: str, allow_magnetic: bool) -> None:
+    """Beyond a Wannierization's error the change is a magnet's exchange splitting (or a wrong spin order): restoring
+    T would silently make another, non-magnetic material. The bound is in eV: other units are not judged."""
+    from ..symmetry.detect import NONMAGNETIC_CHANGE_EV  # (symmetry imports the models: not at module level)
+
+    if not allow_magnetic and model.energy_unit == "eV" and change > NONMAGNETIC_CHANGE_EV:
+        raise QgeomInputError(
+            f"restore_time_reversal would change the hoppings of {model.name!r} by up to {change:.3g} eV (max |ΔH(R)|"
+            f", spin order {order!r}), more than a Wannierization's error ({NONMAGNETIC_CHANGE_EV:g} eV): the model is "
+            f"magnetic (its exchange splitting is odd under time reversal; or {order!r} is not its basis's spin order) "
+            f"and restoring time reversal would remove the magnetism. Use the model as read, or pass "
+            f"allow_magnetic=True (CLI --allow-magnetic) for its non-magnetic counterpart.")
 
 
 _HARMONICS = {  # real harmonics of equal norm on the sphere, as functions of unit vectors [n, 3]

@@ -97,17 +97,42 @@ def with_displacement_field(model: Model, field: float, *, heights=None) -> Mode
     added on-site, H_ii(R = 0) += U(h_i), with h_i the orbital heights (Å) and h̄ their mean (the zero of the
     potential; it only shifts μ). Heights: `heights=`, else `model.parameters["orbital_heights"]` (set by
     `as_two_dimensional`), else the z of the orbital positions of a 3D convention-II model.
-    A potential linear in the Wannier centres: the off-diagonal z-matrix elements are not included."""
+    A potential linear in the Wannier centres: the off-diagonal z-matrix elements are not included.
+    Only for two-dimensional models (d = 2, or a 3D slab with vacuum along z): a bulk crystal has no layer normal."""
     from .onsite import add_onsite
 
     field = float(as_finite_array(field, "field (V/Å)"))
     base = getattr(model, "base", model)
     if not isinstance(base, TightBindingModel):
         raise QgeomInputError(f"with_displacement_field needs a tight-binding model, got {type(model).__name__}.")
+    _check_layer(model, base)
     h = _heights(model, heights)
     # along the normal: z of a 3D model's frame, n of a 2D one's (e1, e2, n), its crystal structure's frame too
     return add_onsite(model, np.diag(field * (h - h.mean())), {"displacement_field_V_per_A": field},
                       time_reversal_even=True, field=DISPLACEMENT_FIELD)
+
+
+def _check_layer(model: Model, base: TightBindingModel) -> None:
+    """A displacement field points along a layer's normal: a bulk crystal has none (its potential, linear in the
+    height, is not periodic; a field on the heights within one cell would be an arbitrary sawtooth). A 3D slab's
+    normal must be z, the axis its heights and the field's symmetry record take."""
+    if model.dim == 2:
+        return
+    axis = vacuum_axis(model)
+    if axis is None:
+        reach = [int(np.abs(base.R[:, c]).max()) for c in range(base.dim)]
+        reach = f"hoppings reach |R| = {reach} along its lattice vectors"
+        raise QgeomInputError(
+            f"with_displacement_field: model {model.name!r} is not two-dimensional ({reach}, no vacuum direction): a "
+            f"displacement field points along a layer's normal, which a {model.dim}D crystal does not have. Use a "
+            f"monolayer's model (from_wannier90 returns the 2D model of a slab cell with vacuum along one lattice "
+            f"vector) or a two-dimensional library model.")
+    normal = _frame(base.lattice, axis)[1]
+    if abs(normal[2]) < 1 - 1e-3:
+        raise QgeomInputError(
+            f"with_displacement_field: the layer normal of the 3D slab model {model.name!r} is "
+            f"({', '.join(f'{x:.4f}' for x in normal)}), not z, the field's direction in a 3D model: take its 2D "
+            f"model, as_two_dimensional(model) (from_wannier90's default dimension='auto').")
 
 
 def _heights(model: Model, heights) -> np.ndarray:

@@ -34,7 +34,7 @@ from .._validation import QgeomInputError, QgeomWarning, as_finite_array, user_s
 from .base import Model
 from .orbital_positions import CONVENTIONS, OrbitalPositionModel, check_convention, with_convention
 from .structure_files import (companion_centres, companion_lattice, companion_parameters, companion_structure,
-                              crystal_structure)
+                              crystal_structure, read_wout)
 from .tight_binding import TightBindingModel, conjugate_partners, hermiticity_pairs
 from .two_dimensional import as_two_dimensional, vacuum_axis
 from .wannier90_files import (  # re-exported: the file readers are part of this module's API
@@ -43,7 +43,7 @@ from .wannier90_files import (  # re-exported: the file readers are part of this
     compressed_variant,
     read_wsvec,
 )
-from .wannier90_win import WinFile, read_centres, read_win
+from .wannier90_win import WinFile, check_lattice, check_num_wann, read_centres, read_win
 from .replicas import WsvecImages, mdrs_hoppings, nearest_images, spread_over_images
 from .wannier90_streaming import read_hr, read_tb, stream_wsvec  # the hopping files in pieces, else line by line
 from .wannier90_writer import to_wannier90_hr
@@ -290,25 +290,34 @@ def _load(path, win, position_matrix: bool) -> tuple[str, WannierHoppings, Path,
     """(kind, hoppings file content, seed prefix path, parsed .win or None); a _tb.dat's position matrix only
     with `position_matrix` (else its centres)."""
     kind, tb_path, hr_path, seed = _resolve(path)
-    data = read_tb(tb_path, position_matrix=position_matrix) if kind == "tb" else read_hr(hr_path)
     win_path = Path(win) if win is not None else seed.with_name(seed.name + ".win")
-    win_data = read_win(win_path) if win_path.is_file() else None
+    win_data = read_win(win_path) if win_path.is_file() else None  # first: a bad .win is named before a long read
     if win is not None and win_data is None:
         raise QgeomInputError(f"win file {str(win)!r} does not exist.")
+    data = read_tb(tb_path, position_matrix=position_matrix) if kind == "tb" else read_hr(hr_path)
+    if win_data is not None:
+        check_num_wann(win_data, data.num_wann, data.path)
     return kind, data, seed, win_data
 
 
 def _lattice(lattice, data: WannierHoppings, win_data: WinFile | None, seed: Path) -> tuple[np.ndarray, str | None]:
     """(lattice vectors (rows, Å), source): `lattice=`, else the _tb.dat's, else the .win's unit_cell_cart,
-    else SEED.wout, a WannierTools wt.in or a POSCAR beside the _hr.dat (`structure_files.companion_lattice`)."""
+    else SEED.wout, a WannierTools wt.in or a POSCAR beside the _hr.dat (`structure_files.companion_lattice`).
+    The .win's lattice must agree with the _tb.dat's, or with the SEED.wout's of an _hr.dat (`check_lattice`)."""
     if lattice is not None:
         lat = as_finite_array(lattice, "lattice")
         if lat.shape != (3, 3):
             raise QgeomInputError(f"lattice must be [3, 3] (rows = lattice vectors in Å), got {lat.shape}.")
         return lat, None
     if data.lattice is not None:
+        if win_data is not None:
+            check_lattice(win_data, data.lattice, data.path.name)
         return data.lattice, None
     if win_data is not None and win_data.lattice is not None:
+        wout = seed.with_name(seed.name + ".wout")
+        run = read_wout(wout).lattice if wout.is_file() else None  # the lattice the Wannierization used
+        if run is not None:
+            check_lattice(win_data, run, wout.name)
         return win_data.lattice, None
     found = companion_lattice(seed, data.path.name)
     if found is not None:

@@ -125,6 +125,17 @@ def _to_floats(fields: list[str]) -> list[float] | None:
     return vals
 
 
+def checked_lattice(src: _Lines, lineno: int | None, lattice: np.ndarray) -> np.ndarray:
+    """`lattice` (rows), refused at `lineno` when its vectors are linearly dependent (zero cell volume: two equal
+    vectors, a zero row): every reader of a lattice (_tb.dat, .win, .wout, wt.in, POSCAR) checks it here, before a
+    singular reciprocal lattice fails far from the file."""
+    if abs(np.linalg.det(lattice)) < 1e-8:
+        rows = "; ".join(" ".join(f"{x:g}" for x in row) for row in np.asarray(lattice, float))
+        raise src.error(lineno, f"the three lattice vectors ({rows} Å) are linearly dependent (zero cell volume): "
+                                "each must be one of the cell's three independent lattice vectors.")
+    return lattice
+
+
 def _read_count(src: _Lines, what: str) -> int:
     lineno, (n,) = src.ints(what, 1)
     if n <= 0:
@@ -358,9 +369,7 @@ def read_tb_lines(path: str | Path) -> WannierHoppings:
     reader of irregular files (`wannier90_streaming.read_tb`), whose errors name the file and line."""
     src = _Lines(path)
     _, header = src.next("the header line", skip_blank=False)
-    lattice = np.array([src.floats(f"lattice vector a{i + 1} (Å)", 3)[1] for i in range(3)])
-    if abs(np.linalg.det(lattice)) < 1e-8:
-        raise src.error(2, "the lattice vectors are linearly dependent.")
+    lattice = checked_lattice(src, 2, np.array([src.floats(f"lattice vector a{i + 1} (Å)", 3)[1] for i in range(3)]))
     N = _read_count(src, "num_wann")
     nrpts = _read_count(src, "nrpts")
     ndegen, _ = _read_degeneracies(src, nrpts)
@@ -414,4 +423,5 @@ def read_wsvec(path: str | Path) -> dict[tuple[int, int, int, int, int], np.ndar
     return out
 
 
-__all__ = ["WANNIER90_BOHR_ANGSTROM", "WannierHoppings", "read_hr_lines", "read_tb_lines", "read_wsvec"]
+__all__ = ["WANNIER90_BOHR_ANGSTROM", "WannierHoppings", "checked_lattice", "read_hr_lines", "read_tb_lines",
+           "read_wsvec"]

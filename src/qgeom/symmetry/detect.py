@@ -309,7 +309,7 @@ def _restoring_change(model, order: str) -> float | None:
     from ..models.symmetrize import restore_time_reversal
 
     try:
-        restored = restore_time_reversal(model, spinor_ordering=order)
+        restored = restore_time_reversal(model, spinor_ordering=order, allow_magnetic=True)  # measures a magnet too
     except QgeomInputError:
         return None
     return float(restored.parameters["time_reversal_restored"]["max_abs_change_eV"])
