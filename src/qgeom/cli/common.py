@@ -13,23 +13,17 @@ import numpy as np
 
 from .._validation import QgeomInputError
 from .model_loader import model_options, parse_param  # noqa: F401  (re-exported for older imports)
+from . import tables
 from .tables import parse_grid  # noqa: F401
 
 
 def parse_values(spec, name: str = "mu") -> np.ndarray:
-    """Values from a list, 'start:stop:num' (inclusive, like linspace) or 'a,b,c'."""
-    if isinstance(spec, (list, tuple)):
-        return np.asarray(spec, float)
-    text = str(spec).strip()
+    """Values from a list, 'start:stop:num' (inclusive, like linspace) or 'a,b,c' (`tables.parse_values`, which
+    the command tables apply when they validate)."""
     try:
-        if ":" in text:
-            start, stop, num = text.split(":")
-            return np.linspace(float(start), float(stop), int(num))
-        return np.array([float(x) for x in text.split(",")])
-    except ValueError:
-        raise QgeomInputError(
-            f"cannot read {name} {spec!r}: use 'start:stop:num' (e.g. -1:1:21) or a comma list (e.g. -0.5,0,0.5)."
-        ) from None
+        return np.asarray(tables.parse_values(spec), float)
+    except ValueError as exc:
+        raise QgeomInputError(f"{name}: {exc}.") from None
 
 
 def fermi_energy(model) -> float | None:
