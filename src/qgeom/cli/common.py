@@ -75,7 +75,20 @@ def format_table(header: list[str], rows: list[list[Any]], *, floatfmt: str = "{
 
 
 def output_path(path: str | None, default: str) -> Path:
-    return Path(path or default)
+    """The NetCDF result file of --out (else `default`): a name without a suffix gets .nc (`--out results/dc_GaAs`,
+    as examples/GaAs/README.md writes it); any other suffix is refused, since the file would be NetCDF whatever
+    its name says."""
+    if not path:
+        return Path(default)
+    p = Path(path)
+    if p.suffix == "" and p.name not in ("", ".", ".."):
+        return p.with_name(p.name + ".nc")
+    if p.suffix.lower() != ".nc":
+        nc, text = p.with_suffix(".nc"), p if p.suffix.lower() == ".txt" else p.with_suffix(".txt")
+        raise QgeomInputError(f"--out {path}: results are written as NetCDF, so the name must end in .nc "
+                              f"(e.g. --out {nc}); for a plain-text table, convert the result afterwards: "
+                              f"qgeom export {nc} --out {text}.")
+    return p
 
 
 def warn_near_degenerate(ds, var: str, over, per, scale_name: str, effect: str, advice) -> None:
