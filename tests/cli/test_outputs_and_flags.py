@@ -1,4 +1,5 @@
-"""--out names a NetCDF file."""
+"""--out names a NetCDF file; flags that would be ignored (optical --cutoff on a lattice model, bands --path '')
+are refused."""
 
 from __future__ import annotations
 
@@ -46,3 +47,22 @@ def test_out_without_a_suffix_gets_nc(tmp_path):
     assert f"wrote {tmp_path / 'g.nc'}" in res.output and "geometry_" not in res.output
     assert load(tmp_path / "g.nc").sizes["band"] == 2
 
+
+def test_optical_cutoff_on_a_lattice_model_is_refused(tmp_path):
+    out = tmp_path / "o.nc"
+    res = run("optical", *COMMANDS["optical"], "--cutoff", 1, "--out", out)
+    assert res.exit_code == 2, res.output
+    assert ("cutoff (--cutoff) is the k cutoff of continuum (k·p) models; 'pt_tilted_4band' is a lattice model, "
+            "summed over its Brillouin zone: drop --cutoff.") in flat(res)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("path", ["", "  "])
+def test_bands_empty_path_is_refused(path, tmp_path):
+    """--path '' fell back to the default path silently."""
+    out = tmp_path / "b.nc"
+    res = run("bands", *COMMANDS["bands"], "--path", path, "--out", out)
+    assert res.exit_code == 2, res.output
+    assert ("- path (--path): is empty: name the path's points (e.g. --path G-X-M-G), or leave it out for the "
+            "lattice's default path") in flat(res)
+    assert not out.exists()
