@@ -47,7 +47,7 @@ def _tree(d: Path) -> dict[str, bytes]:
 
 
 def test_existing_output_is_refused_before_computing(runner, tmp_path, no_compute):
-    out = tmp_path / "old.txt"
+    out = tmp_path / "old.nc"
     out.write_text("precious")
     res = runner.invoke(main, [*DC_ARGS, "--out", str(out)])
     assert res.exit_code == 2 and "file exists" in res.output and "--overwrite" in res.output
@@ -74,7 +74,8 @@ def test_overwrite_replaces_and_default_run_writes_both_files(runner, tmp_path):
         (["--out", "{tmp}/afile/r.nc"], "cannot write"),  # parent is a file
         (["--out", "{tmp}"], "is a directory"),
         (["--out", "/proc/qgeom_test/r.nc"], "cannot write"),
-        (["--out", "{tmp}/x.png", "--figure", "{tmp}/x.png"], "same file"),
+        # --out x.png --figure x.png was the same file; --out is now NetCDF (.nc) only, so never a figure's name
+        (["--out", "{tmp}/x.png", "--figure", "{tmp}/x.png"], "must end in .nc"),
     ],
 )
 def test_bad_output_paths_fail_before_computing(runner, tmp_path, no_compute, args, message):

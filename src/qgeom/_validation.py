@@ -19,6 +19,12 @@ def did_you_mean(word: str, allowed) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def both_spellings(api: str, cli: str | None = None) -> str:
+    """A setting named in a message as the Python API writes it and as the command line does: the library's
+    messages reach both (`units='model' (command line: --units model)`); `cli` None: no flag sets it."""
+    return f"{api} ({'command line: ' + cli if cli else 'Python API only'})"
+
+
 def as_finite_array(x, name: str, *, dtype=float) -> np.ndarray:
     arr = np.asarray(x, dtype=dtype)
     if not np.all(np.isfinite(arr)):

@@ -189,7 +189,7 @@ class DaskExecutor(_Executor):
         self._owned: list = []
         if isinstance(scheduler, distributed.Client):
             self.client = scheduler
-        elif scheduler in ("local", "local-threads"):
+        elif scheduler in LOCAL_SCHEDULERS:
             n = workers or os.cpu_count() or 1
             cluster = distributed.LocalCluster(
                 n_workers=n, threads_per_worker=1, processes=scheduler == "local",
@@ -231,6 +231,34 @@ class DaskExecutor(_Executor):
             obj.close()
         self._owned = []
 
+
+
+LOCAL_SCHEDULERS = ("local", "local-threads")
+SCHEDULER_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")  # distributed's network backends
+
+
+def check_scheduler(scheduler) -> None:
+    """Refuse a scheduler string that is neither 'local', 'local-threads' nor a Dask address [protocol://]host:port,
+    naming what is wrong: distributed itself raises a bare ValueError for it (missing port, port not a number) only
+    when it connects, after the work before the k-sum. A Client or None passes."""
+    if not isinstance(scheduler, str) or scheduler in LOCAL_SCHEDULERS:
+        return
+    protocol, sep, location = scheduler.partition("://")
+    if not sep:
+        protocol, location = "tcp", scheduler
+    host, colon, port = location.rpartition(":")
+    if not scheduler.strip() or any(c.isspace() for c in scheduler):
+        problem = "it contains spaces" if scheduler.strip() else "it is empty"
+    elif protocol not in SCHEDULER_PROTOCOLS:
+        problem = f"unknown protocol {protocol + '://'!r} (Dask's are {', '.join(SCHEDULER_PROTOCOLS)})"
+    elif not colon or not host or location.endswith("]") or "/" in location:
+        problem = "it has no port (host:port)"
+    elif not port.isdigit() or not 0 < int(port) < 65536:
+        problem = f"the port {port!r} is not a number from 1 to 65535"
+    else:
+        return
+    raise QgeomInputError(f"scheduler {scheduler!r} is not a Dask scheduler address: {problem}; pass tcp://HOST:PORT "
+                          f"(e.g. tcp://10.0.0.1:8786), HOST:PORT, 'local' or 'local-threads'.")
 
 
 def make_executor(*, workers: int | None = None, scheduler=None):

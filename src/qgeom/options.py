@@ -98,6 +98,9 @@ class Execution:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1):
                 raise QgeomInputError(f"{name} must be a positive integer, got {value!r}.")
+        from .executors import check_scheduler
+
+        check_scheduler(self.scheduler)
 
     def kwargs(self) -> dict[str, Any]:
         """The keywords of `kspace.integrate` (shallow: a Dask Client must not be copied)."""

@@ -378,8 +378,8 @@ def plot_generic(ds: xr.Dataset):
     plt = _mpl()
     names = [n for n in ds.data_vars if ds[n].ndim >= 1
              and not (n.endswith("_error") and n[: -len("_error")] in ds.data_vars)]
-    if not names:
-        raise ValueError("the result holds no array variable to plot.")
+    if not names:  # _check_plottable refuses a result without one first
+        raise QgeomInputError("the result holds no array variable to plot.")
     ncol = 2 if len(names) > 3 else 1
     nrow = -(-len(names) // ncol)
     fig, axes = plt.subplots(nrow, ncol, figsize=(5.0 * ncol, 2.6 * nrow + 0.5), squeeze=False)
@@ -410,9 +410,22 @@ def figure_kind(ds: xr.Dataset) -> str:
     return "generic"
 
 
+def _check_plottable(ds: xr.Dataset) -> None:
+    """A result with something to draw: a variable with an axis, and no empty axis (a file written with zero
+    values, e.g. dc-exact's omega axis, would fail deep in matplotlib or in a reduction)."""
+    if not any(ds[n].ndim >= 1 for n in ds.data_vars):
+        raise QgeomInputError(f"the result holds no array variable to plot (data variables: "
+                              f"{', '.join(map(str, ds.data_vars)) or 'none'}); is it a qgeom result file?")
+    empty = [str(d) for d, n in ds.sizes.items() if n == 0]
+    if empty:
+        raise QgeomInputError(f"the result has no values along {', '.join(empty)} (0 points): nothing to plot; "
+                              f"recompute it with at least one {empty[0]} value.")
+
+
 def plot_result(ds: xr.Dataset, path: str | Path | None = None, **kwargs):
     """Draw the standard figure for a result; save it to `path` (format from the suffix) if given.
     Returns the matplotlib Figure. Keywords: `dpi`, `fermi_energy` (bands), `components` (σ rows)."""
+    _check_plottable(ds)
     kind = figure_kind(ds)
     if kind == "bands":
         ef = kwargs.get("fermi_energy")

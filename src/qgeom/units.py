@@ -39,14 +39,14 @@ def physical_units(model) -> tuple[float, float] | None:
 
 def checked_units(model, units: str) -> str:
     """`units` validated for `model`: one of UNIT_CHOICES, and "si" only for a model with physical units."""
-    from ._validation import QgeomInputError
+    from ._validation import QgeomInputError, both_spellings
 
     if units not in UNIT_CHOICES:
         raise QgeomInputError(f"units must be one of {UNIT_CHOICES}, got {units!r}.")
     if units == "si" and physical_units(model) is None:
         raise QgeomInputError(
             f"model {model.name!r} has units ({model.energy_unit}, {model.length_unit}) with no SI value; "
-            f"use units='model' (or give the model eV/Å units)."
+            "use " + both_spellings("units='model'", "--units model") + " (or give the model eV/Å units)."
         )
     return units
 

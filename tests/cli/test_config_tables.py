@@ -77,7 +77,7 @@ def test_invalid_values_are_named_in_the_users_words(tmp_path):
     res = run("dc", "--config", str(cfg))
     out = " ".join(res.output.split())
     assert res.exit_code == 2, res.output
-    assert "- mu (--mu): got {'a': 1}; expected list of number or string" in out
+    assert "- mu (--mu): got {'a': 1}; expected a number, a list of numbers, 'start:stop:num' or 'a,b,c'" in out
     assert "- grid (--grid): got [10, 'a']; expected integer or list of integer" in out
     assert "- mechanisms (--mechanisms), item 2:" in out and "(got 'fermionic_bth') (did you mean 'fermionic_bath'?)" in out
     assert not any(x in out for x in ("mu.str", "list[", "mechanisms.1", "constrained-int"))

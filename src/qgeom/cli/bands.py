@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import click
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, field_validator
 
 from .._validation import QgeomInputError
 from ..bandstructure import band_structure, default_path
@@ -39,6 +39,15 @@ class BandsConfig(Table):
         default_factory=dict, description="Extra k-point labels in reduced coordinates, NAME = [k1, k2, k3].",
         json_schema_extra={"default_text": "(none)"})
     npoints: PositiveInt = Field(200, description="k-points along the whole path.")
+
+    @field_validator("path")
+    @classmethod
+    def _named(cls, value: str | None) -> str | None:
+        """An empty path would silently mean the default one."""
+        if value is not None and not value.strip():
+            raise ValueError("is empty: name the path's points (e.g. --path G-X-M-G), or leave it out for the "
+                             "lattice's default path")
+        return value
 
 
 @click.command("bands")

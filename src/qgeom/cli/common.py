@@ -13,23 +13,17 @@ import numpy as np
 
 from .._validation import QgeomInputError
 from .model_loader import model_options, parse_param  # noqa: F401  (re-exported for older imports)
+from . import tables
 from .tables import parse_grid  # noqa: F401
 
 
 def parse_values(spec, name: str = "mu") -> np.ndarray:
-    """Values from a list, 'start:stop:num' (inclusive, like linspace) or 'a,b,c'."""
-    if isinstance(spec, (list, tuple)):
-        return np.asarray(spec, float)
-    text = str(spec).strip()
+    """Values from a list, 'start:stop:num' (inclusive, like linspace) or 'a,b,c' (`tables.parse_values`, which
+    the command tables apply when they validate)."""
     try:
-        if ":" in text:
-            start, stop, num = text.split(":")
-            return np.linspace(float(start), float(stop), int(num))
-        return np.array([float(x) for x in text.split(",")])
-    except ValueError:
-        raise QgeomInputError(
-            f"cannot read {name} {spec!r}: use 'start:stop:num' (e.g. -1:1:21) or a comma list (e.g. -0.5,0,0.5)."
-        ) from None
+        return np.asarray(tables.parse_values(spec), float)
+    except ValueError as exc:
+        raise QgeomInputError(f"{name}: {exc}.") from None
 
 
 def fermi_energy(model) -> float | None:
@@ -81,7 +75,20 @@ def format_table(header: list[str], rows: list[list[Any]], *, floatfmt: str = "{
 
 
 def output_path(path: str | None, default: str) -> Path:
-    return Path(path or default)
+    """The NetCDF result file of --out (else `default`): a name without a suffix gets .nc (`--out results/dc_GaAs`,
+    as examples/GaAs/README.md writes it); any other suffix is refused, since the file would be NetCDF whatever
+    its name says."""
+    if not path:
+        return Path(default)
+    p = Path(path)
+    if p.suffix == "" and p.name not in ("", ".", ".."):
+        return p.with_name(p.name + ".nc")
+    if p.suffix.lower() != ".nc":
+        nc, text = p.with_suffix(".nc"), p if p.suffix.lower() == ".txt" else p.with_suffix(".txt")
+        raise QgeomInputError(f"--out {path}: results are written as NetCDF, so the name must end in .nc "
+                              f"(e.g. --out {nc}); for a plain-text table, convert the result afterwards: "
+                              f"qgeom export {nc} --out {text}.")
+    return p
 
 
 def warn_near_degenerate(ds, var: str, over, per, scale_name: str, effect: str, advice) -> None:

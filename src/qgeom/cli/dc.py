@@ -25,7 +25,8 @@ from .common import (fermi_energy, format_table, handle_errors, output_path, par
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import CommaList, Grid, Offset, Table, grid_arg, offset_field, symmetry_tol_field, split_list, table_flags
+from .tables import (CommaList, Grid, Offset, Table, grid_arg, offset_field, symmetry_tol_field, split_list, table_flags,
+                     ValuesOrAuto)
 
 AUTO_MU_POINTS = 21
 AUTO_MU_HALF_WIDTH_EV = 0.5  # a model with a Fermi energy: auto = E_F ± this (the physics of a material is near E_F)
@@ -41,9 +42,9 @@ class DCConfig(Table):
         None, description="Tensor components, e.g. xyy,yxx, or all; for an observable other than current the "
                           "field labels bc, e.g. xx,xy.",
         json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
-    mu: list[float] | str = Field(
+    mu: ValuesOrAuto = Field(
         "auto", description="Chemical potentials (model energy unit): start:stop:num, a,b,c (in a config file "
-                            f"also a list), or auto = {AUTO_MU_POINTS} values: E_F ± {AUTO_MU_HALF_WIDTH_EV:g} eV when the model's files "
+                            f"also a number or a list), or auto = {AUTO_MU_POINTS} values: E_F ± {AUTO_MU_HALF_WIDTH_EV:g} eV when the model's files "
                             "give a Fermi energy (Wannier90, wt.in), else across the model's bands (5% inside their "
                             "extremes).")
     temperature: PositiveFloat = Field(0.05, description="kT in the model's energy unit.")
@@ -161,7 +162,7 @@ def command(out, figure, executor, **opts):
     """Second-order DC conductivity: Drude, BCD, geometric and kinetic terms per dissipation mechanism."""
     setup = load(opts, DCConfig, "dc")
     model, conf = setup.model, setup.conf
-    mu = auto_mu(model) if conf.mu == "auto" else parse_values(conf.mu, "mu")
+    mu = auto_mu(model) if conf.mu == "auto" else np.asarray(conf.mu)
     suffix = "" if conf.observable == "current" else f"_{conf.observable}"
     out_path = check_output(output_path(out, f"results/dc_{model.name}{suffix}.nc"), option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)

@@ -16,11 +16,12 @@ from ..dc.gamma_fit import comparison_rows, gamma_counts, gamma_scan, plot_gamma
 from ..dc.zeros import label, numerical_zeros, zero_note
 from ..outputs import check_distinct, check_output
 from ..results import metadata, save
-from .common import fermi_level, format_table, handle_errors, output_path, parse_values
+from .common import fermi_level, format_table, handle_errors, output_path
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
-from .tables import CommaList, Grid, Offset, Table, grid_arg, offset_field, symmetry_tol_field, table_flags
+from .tables import (CommaList, Grid, Offset, Table, grid_arg, offset_field, symmetry_tol_field, table_flags,
+                     Rates, Values)
 
 
 class DCExactConfig(Table):
@@ -32,16 +33,17 @@ class DCExactConfig(Table):
         None, description="Tensor components, e.g. xyy,yxx, or all; for an observable other than current the "
                           "field labels bc, e.g. xx,xy.",
         json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
-    mu: list[float] | str | None = Field(
-        None, description="Chemical potentials: start:stop:num or a,b,c (in a config file also a list).",
+    mu: Values | None = Field(
+        None, description="Chemical potentials: start:stop:num or a,b,c (in a config file also a number or a list).",
         json_schema_extra={"default_text": "the model's Fermi energy when its files give one (Wannier90, wt.in), else 0"})
     temperature: PositiveFloat = Field(0.1, description="kT in the model's energy unit.")
-    gamma: list[float] | str = Field("0.005,0.0075,0.01,0.015,0.02,0.03,0.04",
-                                     description="Bath rates Γ (model energy unit): start:stop:num, a,b,c or a list.")
+    gamma: Rates = Field(
+        [0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04],
+        description="Bath rates Γ > 0 (model energy unit): start:stop:num, a,b,c or a list.")
     grid: Grid = Field(100, description="k-points per direction (N, or N1,N2[,N3]).")
     offset: Offset = offset_field()
     nodes: PositiveInt = Field(DEFAULT_NODES, description="Contour nodes for the DC limit.")
-    omega: list[float] | str | None = Field(
+    omega: Values | None = Field(
         None, description="Also compute σ(ω,−ω) and σ(ω,ω) at these real frequencies (start:stop:num or a,b,c).")
     fit: bool = Field(True, description="Fit σ(Γ) = A/Γ² + B/Γ + C + … and compare with the Γ-expansion "
                                         "(needs ≥ 6 Γ values).")
@@ -71,7 +73,7 @@ def command(out, figure, executor, **opts):
     checkpoint under DIR/frequency."""
     setup = load(opts, DCExactConfig, "dc-exact")
     model, conf = setup.model, setup.conf
-    gammas = parse_values(conf.gamma, "gamma")
+    gammas = np.asarray(conf.gamma)
     current = conf.observable == "current"
     suffix = "" if current else f"_{conf.observable}"
     out_path = check_output(output_path(out, f"results/dc_exact_{model.name}{suffix}.nc"), option="--out")
@@ -83,7 +85,7 @@ def command(out, figure, executor, **opts):
         raise click.UsageError("--symmetry is implemented for the current; drop it with --observable.")
     components = conf.components or (["xyy"] if current else ["xx", "yy", "xy"])
     symmetry = dict(symmetry=None if conf.symmetry == "none" else conf.symmetry, symmetry_tol=conf.symmetry_tol)
-    mu = parse_values(conf.mu, "mu") if conf.mu is not None else np.array([fermi_level(model)[0]])
+    mu = np.asarray(conf.mu) if conf.mu is not None else np.array([fermi_level(model)[0]])
     kw = dict(components=components, mu=mu, temperature=conf.temperature,
               grid=grid_arg(conf.grid), offset=conf.offset, nodes=conf.nodes, blocks=conf.blocks,
               degen_tol=conf.degen_tol, observable=conf.observable)
@@ -119,7 +121,7 @@ def command(out, figure, executor, **opts):
         fig = plot_gamma_scan(ds, fig_path)
         click.echo(f"wrote {fig}")
     if conf.omega is not None:
-        om = parse_values(conf.omega, "omega")
+        om = np.asarray(conf.omega)  # validated with the other options, before the Γ scan
         freq_executor = dict(executor)
         if executor["checkpoint"] is not None:
             freq_executor["checkpoint"] = str(Path(executor["checkpoint"]) / "frequency")

@@ -21,7 +21,7 @@ def executor_options(f):
         help="Write finished k-chunk sums to DIR; rerunning the same command resumes from them.  [default: none]",
     )(f)
     f = click.option(
-        "--scheduler", "scheduler", default=None, metavar="ADDRESS",
+        "--scheduler", "scheduler", default=None, metavar="ADDRESS", callback=_scheduler,
         help="Dask scheduler address (tcp://host:8786), or 'local' to start a local Dask cluster.  [default: none]",
     )(f)
     f = click.option(
@@ -29,6 +29,19 @@ def executor_options(f):
         help="Parallel worker processes for the k-sum.  [default: in-process]",
     )(f)
     return _collect(f)
+
+
+def _scheduler(ctx, param, value):
+    """--scheduler checked while the command line is read, before the model (`executors.check_scheduler`)."""
+    if value is not None:
+        from .._validation import QgeomInputError
+        from ..executors import check_scheduler
+
+        try:
+            check_scheduler(value)
+        except QgeomInputError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return value
 
 
 def _collect(f):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import click
-from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator, model_validator
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, ValidationInfo, field_validator, model_validator
 
 from .._validation import QgeomInputError
 from ..config import read_toml
@@ -91,17 +91,32 @@ class ModelTable(Table):
                              f"allowed: {', '.join(sorted(_library()))}")
         return v
 
+    @field_validator("parameters")
+    @classmethod
+    def _parameters_of_the_model(cls, params: dict, info: ValidationInfo) -> dict:
+        """Each parameter is one of the library model's, of its kind: true/false for a flag such as
+        pt_tilted_2band(conjugate=...), a number otherwise (the kind of its default)."""
+        name = info.data.get("name")
+        if name is None:  # a Wannier90 model, or a name already refused
+            return params
+        allowed = model_parameters(name)
+        unknown = [k for k in params if k not in allowed]
+        if unknown:
+            raise ValueError(f"model {name!r} has no parameter(s) {', '.join(unknown)}; "
+                             f"allowed: {', '.join(f'{k} (default {v})' for k, v in allowed.items())}")
+        for key, value in params.items():
+            flag_param = isinstance(allowed[key], bool)
+            if isinstance(value, bool) != flag_param:
+                want = "true or false" if flag_param else "a number, not true/false"
+                raise ValueError(f"{key} = {value!r}: expected {want} (the default is {allowed[key]!r})")
+        return params
+
     @model_validator(mode="after")
     def _one_source(self) -> ModelTable:
         if (self.name is None) == (self.wannier90 is None):
             raise ValueError("give exactly one model: a library name (--model NAME, [model] name = ...) "
                              "or a Wannier90 model (--wannier90 PATH, [model] wannier90 = ...)")
         if self.name is not None:
-            allowed = model_parameters(self.name)
-            unknown = [k for k in self.parameters if k not in allowed]
-            if unknown:
-                raise ValueError(f"model {self.name!r} has no parameter(s) {', '.join(unknown)}; "
-                                 f"allowed: {', '.join(f'{k} (default {v})' for k, v in allowed.items())}")
             extra = [k for k in WANNIER90_ONLY if k in self.model_fields_set]
             if extra:
                 raise ValueError(f"{', '.join(extra)} {'apply' if len(extra) > 1 else 'applies'} to Wannier90 models "
@@ -163,7 +178,9 @@ def model_options(f=None, *, convention_aliases: tuple[str, ...] = ()):
         f = flag(ModelTable, "restore_time_reversal")(f)
         f = flag(ModelTable, "position_operator")(f)
         f = flag(ModelTable, "convention", "--bloch-convention", *convention_aliases, dest="bloch_convention")(f)
-        f = flag(ModelTable, "wannier90", type=click.Path(exists=True), metavar="PATH",
+        # no exists=True: a seedname (examples/GaAs/GaAs) names only SEED_tb.dat, SEED.win, ...; the reader says
+        # which forms it tried when none exists
+        f = flag(ModelTable, "wannier90", type=click.Path(), metavar="PATH",
                  help="Wannier90 model (SEED_tb.dat, SEED_hr.dat, SEED.win, seedname or directory) instead of --model.")(f)
         FLAG_NAMES[ModelTable, "parameters"] = "--param"
         f = click.option("--param", "param", multiple=True, metavar="KEY=VALUE",
@@ -231,9 +248,11 @@ def load(opts: dict[str, Any], schema=None, table: str | None = None) -> Setup:
     if path and isinstance(data.get("wannier90"), str):
         data["wannier90"] = config_relative(data["wannier90"], path)
     name, w90, params = opts.pop("name", None), opts.pop("wannier90", None), opts.pop("param", ())
-    if name is not None:
+    if name is not None and w90 is not None:  # both on the command line: refused by ModelTable, as in a file
+        data = {"name": name, "wannier90": w90}
+    elif name is not None:
         data = {**{k: v for k, v in data.items() if k not in ("wannier90", *WANNIER90_ONLY)}, "name": name}
-    if w90 is not None:
+    elif w90 is not None:
         data = {k: v for k, v in data.items() if k not in ("name", "parameters")} | {"wannier90": w90}
     if params:
         data["parameters"] = {**data.get("parameters", {}), **parse_param(params)}

@@ -166,11 +166,7 @@ def command(out, figure, executor, **opts):
 
     setup = load(opts, OpticalConfig, "optical")
     model, conf = setup.model, setup.conf
-    if not conf.observable:
-        raise QgeomInputError("no observable given: pass --observable NAME (e.g. layer_polarization, current_x).")
-    comp = None if conf.component is None else conf.component.strip().lower()
-    if comp is not None and (len(comp) != 2 or any(c not in "xyz"[: model.dim] for c in comp)):
-        raise QgeomInputError(f"--component must be two of {list('xyz'[: model.dim])}, e.g. xy; got {conf.component!r}.")
+    comp = checked_component(conf, model)
     from ..observables import resolve as resolve_observable
 
     observable = resolve_observable(model, conf.observable)
@@ -225,6 +221,19 @@ def command(out, figure, executor, **opts):
     click.echo(f"wrote {path}")
     fig = plot_parts(ds, fig_path, a, b)
     click.echo(f"wrote {fig}")
+
+
+def checked_component(conf: OpticalConfig, model) -> str | None:
+    """The options that need the model, checked before anything is computed; returns --component (lower case)."""
+    if not conf.observable:
+        raise QgeomInputError("no observable given: pass --observable NAME (e.g. layer_polarization, current_x).")
+    if conf.cutoff is not None and model.is_periodic:  # the k-sum of a lattice model covers its Brillouin zone
+        raise QgeomInputError(f"cutoff (--cutoff) is the k cutoff of continuum (k·p) models; {model.name!r} is a "
+                              f"lattice model, summed over its Brillouin zone: drop --cutoff.")
+    comp = None if conf.component is None else conf.component.strip().lower()
+    if comp is not None and (len(comp) != 2 or any(c not in "xyz"[: model.dim] for c in comp)):
+        raise QgeomInputError(f"--component must be two of {list('xyz'[: model.dim])}, e.g. xy; got {conf.component!r}.")
+    return comp
 
 
 def kinds_to_compute(conf: OpticalConfig, model) -> tuple[list[str], list[str]]:

@@ -14,6 +14,10 @@ from .tables import EMPTY_LIST, split_list
 from .safety_options import safety_options
 
 
+# matplotlib refuses dpi <= 0, and a raster at 100000 dpi does not fit in memory (std::bad_alloc)
+DPI_RANGE = (10, 2000)
+
+
 def _open(result: str):
     try:
         return load(result)
@@ -27,7 +31,8 @@ def _open(result: str):
               help="Figure file (png, pdf, svg; default RESULT with .png).")
 @click.option("--text", "text", type=click.Path(dir_okay=False), default=None,
               help="Also export the result as a plain-text table to this file.")
-@click.option("--dpi", type=int, default=150, show_default=True)
+@click.option("--dpi", type=click.IntRange(DPI_RANGE[0], DPI_RANGE[1]), default=150, show_default=True,
+              help=f"Resolution of a raster figure (png, jpg, tif, webp), {DPI_RANGE[0]}-{DPI_RANGE[1]} dots per inch.")
 @click.option("--components", default=None, metavar="C1,C2",
               help="σ components to draw, one row each (default: the nonzero ones, at most "
                    "plots.MAX_COMPONENT_ROWS, the largest first; the others are named in the title).")

@@ -9,12 +9,16 @@ rejected with the list of allowed keys; `config_reference.py` renders the same s
 
 from __future__ import annotations
 
+import functools
+import math
 import types
 import typing
 from typing import Annotated, Any, Literal
 
 import click
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError
+import numpy as np
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PositiveInt, ValidationError,
+                      ValidationInfo, field_validator)
 
 from .._validation import QgeomInputError, did_you_mean
 
@@ -26,6 +30,15 @@ class Table(BaseModel):
     """Base of every command table: unknown keys are errors, NaN/inf are rejected, values frozen."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _true_false_is_not_a_number(cls, value, info: ValidationInfo):
+        """pydantic's lax mode reads TOML `grid = true` as 1 and `blocks = 1` as true: refused, named."""
+        problem = bool_mismatch(cls.model_fields[info.field_name].annotation, value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 Offset = Literal["mp", "gamma"]
@@ -60,6 +73,31 @@ def default_text(schema: type[BaseModel], field: str) -> str:
     if isinstance(value, (list, tuple)):
         return ",".join(str(v) for v in value) if value else "(none)"
     return "(none)" if value is None else str(value)
+
+
+def bool_mismatch(annotation, value) -> str | None:
+    """Why `value` is of the wrong kind for a field of type `annotation`: true/false where a number is expected
+    (anywhere inside a list or table), or anything but true/false where a flag is; None when neither."""
+    if _union_members(annotation) == [bool] or annotation is bool:
+        return None if value is None or isinstance(value, bool) else f"got {value!r}; expected true/false"
+    if _mentions(annotation, (int, float)) and not _mentions(annotation, (bool,)) and _holds_bool(value):
+        from .config_reference import type_text
+
+        return f"got {value!r}; expected {type_text(annotation)}, and true/false is not a number"
+    return None
+
+
+def _mentions(annotation, kinds: tuple[type, ...]) -> bool:
+    """Whether `annotation` (with its unions, lists, tables and Annotated metadata) admits one of `kinds`."""
+    return annotation in kinds or any(_mentions(a, kinds) for a in typing.get_args(annotation))
+
+
+def _holds_bool(value) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, (list, tuple)) and any(_holds_bool(v) for v in value)
 
 
 def _choices(annotation) -> tuple[str, ...] | None:
@@ -276,6 +314,53 @@ def non_empty(value: list[str]) -> list[str]:
     return value
 
 
+def parse_values(spec, *, positive: bool = False, keywords: tuple[str, ...] = ()) -> list[float] | str:
+    """The one reader of the value lists (--mu, --gamma, dc-exact --omega and their config keys): a number, a
+    list of numbers, 'start:stop:num' (inclusive, like linspace) or 'a,b,c'; a keyword passes unchanged. Refuses,
+    naming the entry: text that is no number, true/false, NaN/inf, no values at all (num 0), and with
+    `positive` a value <= 0 (Γ: checked before anything that counts the values)."""
+    if isinstance(spec, str) and spec.strip() in keywords:
+        return spec.strip()
+    values = _number_list(spec, keywords)
+    if not values:
+        raise ValueError(f"got {spec!r}, which gives no values: pass at least one (num >= 1 in start:stop:num)")
+    for v in values:
+        if not math.isfinite(v):
+            raise ValueError(f"got {spec!r}: {v} is not a finite number")
+        if positive and v <= 0:
+            raise ValueError(f"got {spec!r}: {v:g} is not positive; every value must be > 0")
+    return values
+
+
+def _number_list(spec, keywords: tuple[str, ...] = ()) -> list[float]:
+    """`spec` as a list of floats (see `parse_values`); a ValueError names what is not a number."""
+    if isinstance(spec, bool) or not isinstance(spec, (int, float, str, list, tuple)):
+        raise ValueError(f"got {spec!r}; expected a number, a list of numbers, 'start:stop:num' or 'a,b,c'")
+    if isinstance(spec, (int, float)):
+        return [float(spec)]
+    if isinstance(spec, (list, tuple)):
+        for i, item in enumerate(spec):
+            if isinstance(item, bool) or not isinstance(item, (int, float)):
+                raise ValueError(f"got {list(spec)!r}: item {i + 1}, {item!r}, is not a number")
+        return [float(x) for x in spec]
+    text = spec.strip()
+    try:
+        if ":" in text:
+            start, stop, num = text.split(":")
+            return np.linspace(float(start), float(stop), int(num)).tolist()  # num < 0: a ValueError too
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        words = "".join(f" or {k}" for k in keywords)
+        raise ValueError(f"got {spec!r}: use 'start:stop:num' (e.g. -1:1:21), a comma list "
+                         f"(e.g. -0.5,0,0.5){words}") from None
+
+
+def value_list(*, positive: bool = False, keywords: tuple[str, ...] = ()):
+    """The field type of a value list read by `parse_values` (validated to a list of floats, or a keyword)."""
+    check = functools.partial(parse_values, positive=positive, keywords=keywords)
+    return Annotated[float | list[float] | str, BeforeValidator(check)]
+
+
 def parse_grid(value):
     """A k-grid from TOML or a flag: N, [N1, N2, ...] or the strings 'N', 'N1,N2', 'N1xN2'."""
     if isinstance(value, str):
@@ -295,6 +380,9 @@ def parse_grid(value):
 # Field types shared by the command tables.
 Grid = Annotated[PositiveInt | list[PositiveInt], BeforeValidator(parse_grid)]
 CommaList = Annotated[list[str], BeforeValidator(split_list), AfterValidator(non_empty)]
+Values = value_list()
+Rates = value_list(positive=True)  # Γ: bath rates
+ValuesOrAuto = value_list(keywords=("auto",))
 
 
 def grid_arg(grid):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import QgeomInputError, as_finite_array
+from .._validation import QgeomInputError, as_finite_array, both_spellings
 
 
 @dataclass(frozen=True)
@@ -87,11 +87,13 @@ def check_mechanisms(mechanisms, rta):
     if not mechanisms:
         raise QgeomInputError(f"mechanisms is empty; choose from {', '.join(MECHANISM_REGISTRY)}.")
     if rta is not None and not any(n in mechanisms for n in needing):
-        raise QgeomInputError("rta=(c1, c2) was given but 'rta' is not in mechanisms; add it or drop rta.")
+        raise QgeomInputError(f"{both_spellings('rta=(c1, c2)', '--rta C1,C2')} was given but 'rta' is not in "
+                              "mechanisms; add it or drop rta.")
     for name in mechanisms:
         mechanism(name)
     if any(n in mechanisms for n in needing):
         if rta is None or len(rta) != 2:
-            raise QgeomInputError("mechanism 'rta' needs rta=(c1, c2), the Table I coefficients.")
+            raise QgeomInputError(f"mechanism 'rta' needs {both_spellings('rta=(c1, c2)', '--rta C1,C2')}, the Table I "
+                                  "coefficients.")
         rta = tuple(float(x) for x in as_finite_array(rta, "rta"))
     return mechanisms, rta

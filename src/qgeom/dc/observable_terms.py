@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import QgeomInputError
+from .._validation import QgeomInputError, both_spellings
 from ..bands import Bands
 from ..models.base import Model
 from ..models.blocks import orbital_blocks
@@ -100,8 +100,9 @@ def observable_unit(model: Model, obs: Observable, units: str) -> tuple[float, s
         raise QgeomInputError(f"units must be one of {UNIT_CHOICES}, got {units!r}.")
     if units == "si":
         raise QgeomInputError(
-            f"units='si' is implemented for the current only; the response of {obs.name!r} is given in model "
-            "units: use units='model' or 'auto'."
+            both_spellings("units='si'", "--units si") + f" is implemented for the current only; the response of "
+            f"{obs.name!r} is given in model units: use "
+            + both_spellings("units='model' or 'auto'", "--units model or auto") + "."
         )
     return 1.0, f"[{obs.unit}] e^2 {model.length_unit}^{2 - model.dim} / {model.energy_unit}^2"
 

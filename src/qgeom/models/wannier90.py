@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import QgeomInputError, QgeomWarning, as_finite_array, user_stacklevel
+from .._validation import QgeomInputError, QgeomWarning, as_finite_array, both_spellings, user_stacklevel
 from .base import Model
 from .orbital_positions import CONVENTIONS, OrbitalPositionModel, check_convention, with_convention
 from .structure_files import (companion_centres, companion_lattice, companion_parameters, companion_structure,
@@ -323,8 +323,8 @@ def _lattice(lattice, data: WannierHoppings, win_data: WinFile | None, seed: Pat
     if found is not None:
         return found
     raise QgeomInputError(
-        f"{data.path}: an _hr.dat holds no lattice: pass lattice=[[...], [...], [...]] (Å, rows) or put "
-        f"SEED.win (unit_cell_cart), SEED.wout, a WannierTools wt.in or a POSCAR next to it."
+        f"{data.path}: an _hr.dat holds no lattice: put SEED.win (unit_cell_cart), SEED.wout, a WannierTools wt.in "
+        f"or a POSCAR next to it, or pass {both_spellings('lattice=[[...], [...], [...]]')}, rows in Å."
     )
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validation import QgeomInputError
+from .._validation import QgeomInputError, both_spellings
 from ..bands import Bands
 
 OFF = (None, False, "none", "off")
@@ -117,8 +117,9 @@ def _from_string(model, scissors: str):
         if key == "auto":
             return None
         raise QgeomInputError(
-            f"scissors='model' but model {model.name!r} carries no scissors_shift/num_valence_bands "
-            f"(they come from a Wannier90 .win); pass scissors=(shift, n_valence)."
+            both_spellings("scissors='model'", "--scissors model") + f" but model {model.name!r} carries no "
+            f"scissors_shift/num_valence_bands (they come from a Wannier90 .win); pass "
+            f"{both_spellings('scissors=(shift, n_valence)')}."
         )
     return (params["scissors_shift"], params["num_valence_bands"])
 
@@ -130,9 +131,10 @@ def _as_scissors(model, scissors) -> Scissors:
     if isinstance(scissors, (int, float, np.floating, np.integer)) and not isinstance(scissors, bool):
         nv = (model.parameters or {}).get("num_valence_bands")
         if nv is None:
+            given = both_spellings(f"scissors={scissors!r}", f"--scissors {scissors}")
             raise QgeomInputError(
-                f"scissors={scissors!r} needs the number of valence bands: pass scissors=(shift, n_valence); "
-                f"model {model.name!r} has no num_valence_bands."
+                f"{given} needs the number of valence bands: pass {both_spellings('scissors=(shift, n_valence)')}; "
+                f"model {model.name!r} has no num_valence_bands (a Wannier90 model's .win gives it)."
             )
         return Scissors(float(scissors), nv)
     try:
