@@ -42,6 +42,16 @@ def test_dc_exact_cli_symmetry_equals_full_grid(tmp_path):
     assert np.abs(a).max() > 0 and np.abs(a - b).max() <= 1e-10 * np.abs(a).max()
     bad = CliRunner().invoke(main, args + ["--out", str(tmp_path / "o.nc"), "--symmetry", "auto", "--observable", "spin_z"])
     assert bad.exit_code != 0 and "current" in bad.output
+    # --omega: the frequency file is symmetrized alike (it was the model's full-grid sums, no zeros, no estimate)
+    omega = ["--omega=0.1,0.5"]
+    full = CliRunner().invoke(main, args + omega + ["--out", str(tmp_path / "f_full.nc"), "--symmetry", "none"])
+    wedge = CliRunner().invoke(main, args + omega + ["--out", str(tmp_path / "f_wedge.nc"), "--symmetry", "m'-3'"])
+    assert full.exit_code == 0 and wedge.exit_code == 0, full.output + wedge.output
+    a, b = (xr.open_dataset(tmp_path / f, engine="h5netcdf") for f in ("f_full_frequency.nc", "f_wedge_frequency.nc"))
+    scale = np.abs(a.sigma.values).max()
+    assert scale > 0 and np.abs(a.sigma.values - b.sigma.values).max() <= 1e-10 * scale
+    assert b.forbidden.sel(component="xxx").item() and not np.any(b.sigma.sel(component="xxx").values)
+    assert "sigma_error" in a and "symmetry" in b.attrs
 
 
 def test_cli_offset_gamma_gives_the_wedge_its_error_estimate(tmp_path):

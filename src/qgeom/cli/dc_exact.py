@@ -51,10 +51,10 @@ class DCExactConfig(Table):
         "seed", description="seed: Eqs. B-5, B-6 as printed; physical: sigma/2.")
     degen_tol: PositiveFloat = Field(DEFAULT_DEGEN_TOL, description="Degeneracy tolerance (model energy unit).")
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H, or force the dense path.")
-    symmetry: str = Field("neumann", description="Magnetic point group for the Gamma scan (current only): neumann "
-                                                 "(zero what the group the model keeps to Wannier accuracy forbids), "
-                                                 "none, auto or a Hermann-Mauguin symbol; at finite Gamma only its "
-                                                 "operations without time reversal are used. Not applied to --omega.")
+    symmetry: str = Field("neumann", description="Magnetic point group for the Gamma scan and --omega (current "
+                                                 "only): neumann (zero what the group the model keeps to Wannier "
+                                                 "accuracy forbids), none, auto or a Hermann-Mauguin symbol; at "
+                                                 "finite Gamma only its operations without time reversal are used.")
     symmetry_tol: float | None = symmetry_tol_field()
 
 
@@ -125,6 +125,7 @@ def command(out, figure, executor, **opts):
         freq_executor = dict(executor)
         if executor["checkpoint"] is not None:
             freq_executor["checkpoint"] = str(Path(executor["checkpoint"]) / "frequency")
-        fds = exact_frequency(model, gamma=gammas, omega=om, convention=conf.convention, **kw, **freq_executor)
+        fds = exact_frequency(model, gamma=gammas, omega=om, convention=conf.convention, **kw, **symmetry,
+                              **freq_executor)
         fpath = save(fds, freq_path)
         click.echo(f"wrote {fpath} (sigma[process, gamma, component, mu, omega])")
