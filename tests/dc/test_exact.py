@@ -325,3 +325,9 @@ def test_exact_second_harmonic_slabs_bound_the_memory(monkeypatch, traced_peak):
     assert E.point_bytes(N, nodes, 2, harmonic=True) > 1.5 * per_k
     whole = exact_frequency(model, **kw)
     np.testing.assert_allclose(sliced.sigma, whole.sigma, rtol=0, atol=1e-12 * np.abs(whole.sigma).max())
+
+
+def test_exact_frequency_refuses_no_frequencies():
+    """An empty omega wrote a result with an empty axis that nothing could plot."""
+    with pytest.raises(QgeomInputError, match="non-empty 1D array"):
+        exact_frequency(pt_tilted_4band(), mu=[0.0], temperature=0.1, gamma=[0.01], omega=[], grid=4, progress=False)
