@@ -148,3 +148,15 @@ def test_unserializable_metadata_is_rejected(tmp_path, dataset):
     ds.attrs["parameters"] = {"bad": object()}
     with pytest.raises(TypeError, match="cannot store"):
         save(ds, tmp_path / "bad.nc")
+
+
+def test_a_netcdf3_copy_of_a_result_is_read(dataset, tmp_path):
+    """A real result re-saved in the classic format (NetCDF-3: no complex type, so only the real variable) is read
+    with the scipy engine; h5netcdf refused it with "file signature not found"."""
+    ds, _, _ = dataset
+    classic = tmp_path / "classic.nc"
+    ds[["sigma"]].to_netcdf(classic, engine="scipy")
+    assert classic.read_bytes()[:3] == b"CDF"
+    back = load(classic)
+    np.testing.assert_array_equal(back["sigma"].values, ds["sigma"].values)
+    assert metadata(back, "parameters")["temperature"] == 0.001

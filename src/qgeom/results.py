@@ -159,7 +159,7 @@ def load(path: str | Path) -> xr.Dataset:
     """Read a result into memory: the same Dataset the API returned (attributes as stored; decode
     them with `metadata`). Files of earlier qgeom versions (`<name>__real`/`<name>__imag` pairs, `json:`
     attributes) are converted."""
-    with xr.open_dataset(path, engine="h5netcdf") as f:
+    with xr.open_dataset(path, engine=_engine(path)) as f:
         ds = f.load()
     for name in list(ds.data_vars):
         if name.endswith("__real") and name[:-6] + "__imag" in ds:
@@ -168,6 +168,14 @@ def load(path: str | Path) -> xr.Dataset:
             ds[base] = (ds[name] + 1j * ds[base + "__imag"]).assign_attrs(attrs)
             ds = ds.drop_vars([name, base + "__imag"])
     return netcdf_ready(_normalize_attrs(ds))
+
+
+def _engine(path: str | Path) -> str:
+    """xarray's reader for the file: h5netcdf for NetCDF-4 (what qgeom writes), scipy for a NetCDF-3 file
+    (signature "CDF": e.g. a result re-saved by a tool that writes the classic format), which h5netcdf refuses
+    with a bare "file signature not found"."""
+    with open(path, "rb") as fh:
+        return "scipy" if fh.read(3) == b"CDF" else "h5netcdf"
 
 
 def _fix_attr(value):
