@@ -118,10 +118,15 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
         return ds
     strides = list(grid.strides)
     if coarse is None:
-        why = ("no grid axis divisible by 2, 3, 5 or 7" if np.prod(strides) == 1 else
+        why = ("no axis has a count n with a divisor s of 2, 3, 5 or 7 below it (n > s: e.g. 4, 6, 9, 10, 14), the "
+               "coarse sub-grid of every s-th point" if np.prod(strides) == 1 else
                "the symmetry group does not keep the coarse sub-grid of this Monkhorst-Pack grid (even counts): "
                "use offset='gamma' (--offset gamma) or odd counts with symmetry=, or symmetry=None")
         _record(ds, name, {"method": f"unavailable: {why}", "grid": shape, "tolerance": tol})
+        # nothing has checked this grid: a result that may be far from converged must not look like one that is
+        warnings.warn(f"{name}: no k-grid error estimate for the {shape} grid ({why}); its convergence is unchecked "
+                      "— compare with a denser grid (qgeom.dc.converge) or choose counts that have a sub-grid.",
+                      AccuracyWarning, stacklevel=user_stacklevel())
         return ds
     value = ds[name]
     err = np.abs(value.values - np.asarray(coarse))

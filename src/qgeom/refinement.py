@@ -69,6 +69,7 @@ WINDOW_KEY, UNRESOLVED_KEY = POINTWISE + "fermi_window", POINTWISE + "unresolved
 RESOLVED = 0.5  # a band that changes by less than this many kT across a cell is resolved there
 WINDOW_MAX = 36.0  # kT beyond the μ range: f0^(p) ~ e^-36 = 2e-16 of its peak at the refined patch's border
 BORDER_MARGIN = 1e5  # e^-W = tol / BORDER_MARGIN: the border term e^-W (h|v|/kT)² ≤ tol/100 for h|v| ≤ 30 kT
+MISSED_KT = 30.0  # no band within this many kT of μ at any k-point: f0' ≤ e^-30 ≈ 1e-13 of its peak everywhere
 MAX_CELLS = 2**26  # cells of one level (their centres: 32 bytes each, the flags of their sub-cells 2 bytes)
 
 
@@ -122,16 +123,19 @@ class CellGrid(PointListGrid):
         return out
 
 
-def bands_crossing(model, grid: KGrid, mu: np.ndarray) -> np.ndarray:
-    """For each μ: does some band lie below it at one point of `grid` and above it at another — is there a Fermi
-    surface for the grid to hold? One eigenvalue pass, chunked (the check behind a Fermi-surface sum that came
-    out exactly 0: with bands crossing μ, that means the grid missed the surface, not that there is none)."""
-    lo, hi = np.inf, -np.inf
+def fermi_surface_missed(model, grid: KGrid, mu: np.ndarray, kT: float) -> np.ndarray:
+    """For each μ: does some band cross it on `grid` (below it at one point, above it at another) while no point
+    has a band within MISSED_KT · kT of it? Then every f0^(p)(ε − μ) is below e^−MISSED_KT of its peak at every
+    k-point: the Fermi surface lies between the points and a Fermi-surface sum is ~0 for want of samples, not by
+    the physics (a μ in a gap: no crossing; a symmetry zero: points near μ). One eigenvalue pass, chunked."""
+    mu = np.asarray(mu, float)
+    lo, hi, nearest = np.inf, -np.inf, np.full(mu.shape, np.inf)
     for start, stop in chunk_bounds(grid, auto_chunk_size(model)):
         energies = np.linalg.eigvalsh(model.hamiltonian(grid.points(start, stop)[0], 0))
         lo, hi = np.minimum(lo, energies.min(axis=0)), np.maximum(hi, energies.max(axis=0))
-    mu = np.asarray(mu, float)
-    return ((lo[:, None] < mu) & (mu < hi[:, None])).any(axis=0)
+        nearest = np.minimum(nearest, np.abs(energies.reshape(-1, 1) - mu).min(axis=0))
+    crossed = ((lo[:, None] < mu) & (mu < hi[:, None])).any(axis=0)
+    return crossed & (nearest > MISSED_KT * kT)
 
 
 def fermi_window(tol: float) -> float:

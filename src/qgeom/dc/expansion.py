@@ -21,9 +21,9 @@ from .._validation import QgeomInputError, user_stacklevel
 from ..kspace import integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
-from ..accuracy import AccuracyWarning, attach_error, error_tolerance
+from ..accuracy import ABS_ZERO, AccuracyWarning, attach_error, error_tolerance
 from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
-from ..refinement import (FlaggedIntegrand, attach_refinement, bands_crossing, cell_widths, check_grid,
+from ..refinement import (FlaggedIntegrand, attach_refinement, cell_widths, check_grid, fermi_surface_missed,
                           refine as refine_sum)
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
@@ -305,24 +305,27 @@ def expansion(
             method = f"change made by the last refinement level ({len(refined.history)}) (qgeom.refinement)"
     ds = attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
                       advice=_grid_advice(forms), method=method)
-    return _flag_missed_fermi_surface(ds, model, base_grid)
+    return _flag_missed_fermi_surface(ds, model, base_grid, kT, scale * unit_factor)
 
 
-def _flag_missed_fermi_surface(ds: xr.Dataset, model: Model, grid) -> xr.Dataset:
-    """Every term exactly 0 at a μ that bands cross on the grid: f0′ underflowed at every k-point, so the Fermi
-    surface lies between them (kT far below the energy step of the grid). The grid and its sub-grid then agree
-    (0 = 0) and no error estimate can see it: record the μ (attrs["fermi_surface_missed_mu"]) and warn."""
-    zero = ~np.any(ds["sigma"].values != 0, axis=(0, 1, 2))
-    if not zero.any():
+def _flag_missed_fermi_surface(ds: xr.Dataset, model: Model, grid, kT: float, to_sigma: float) -> xr.Dataset:
+    """Every term at rounding level (below ABS_ZERO in model units; `to_sigma`: σ per model unit) at a μ that bands
+    cross on the grid with none within MISSED_KT · kT of μ at any k-point (`refinement.fermi_surface_missed`): the
+    Fermi surface lies between the points (kT far below the grid's energy step). The grid and its sub-grid then
+    agree (≈ 0 = 0) and no error estimate can see it: record the μ (attrs["fermi_surface_missed_mu"]) and warn.
+    (A μ in a gap is an honest zero: no band crosses; a symmetry zero has points near μ.)"""
+    size = np.abs(ds["sigma"].values).max(axis=(0, 1, 2))
+    tiny = size <= ABS_ZERO * abs(to_sigma)
+    if not tiny.any():
         return ds
-    missed = ds["mu"].values[zero][bands_crossing(model, grid, ds["mu"].values[zero])]
+    missed = ds["mu"].values[tiny][fermi_surface_missed(model, grid, ds["mu"].values[tiny], kT)]
     if len(missed):
         ds.attrs["fermi_surface_missed_mu"] = [float(m) for m in missed]
         warnings.warn(
-            f"sigma: every term is exactly 0 at mu = {_short_list(missed)} although bands cross it on the grid: the "
-            "Fermi surface falls between the k-points (kT is far below the energy step between neighbouring "
-            "points), so the result is not the material's zero. Raise the temperature or use a denser (or refined, "
-            "docs/refinement.md) grid; attrs['fermi_surface_missed_mu'] lists them.",
+            f"sigma: every term is at rounding level at mu = {_short_list(missed)} although bands cross it on the "
+            "grid: the Fermi surface falls between the k-points (kT is far below the energy step between "
+            "neighbouring points), so the result is not the material's zero. Raise the temperature or use a denser "
+            "(or refined, docs/refinement.md) grid; attrs['fermi_surface_missed_mu'] lists them.",
             AccuracyWarning, stacklevel=user_stacklevel())
     return ds
 
