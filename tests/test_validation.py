@@ -190,3 +190,14 @@ def test_non_string_payloads_not_executed(tmp_path):
     with pytest.raises(Exception):
         library.mnbi2te4_bilayer(gamma=payload)
     assert not sentinel.exists()
+
+
+@pytest.mark.parametrize("flag", [True, False, np.bool_(True)])
+def test_booleans_are_not_positive_numbers(flag, no_computation):
+    # float(True) == 1.0: temperature=True ran at kT = 1 in the model's energy unit
+    with pytest.raises(QgeomInputError, match=r"temperature must be a positive number, got the boolean"):
+        qgeom.dc.expansion(library.tilted_dirac_2band(), mu=0.0, temperature=flag, grid=10**6)
+    with pytest.raises(QgeomInputError, match=r"degen_tol must be a positive number, got the boolean"):
+        qgeom.options.Sampling(degen_tol=flag)
+    with pytest.raises(QgeomInputError, match=r"broadening must be a positive number, got the boolean"):
+        positive_scalar(flag, "broadening")

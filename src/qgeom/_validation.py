@@ -37,6 +37,9 @@ def as_finite_array(x, name: str, *, dtype=float) -> np.ndarray:
 
 
 def positive_scalar(x, name: str) -> float:
+    # float(True) is 1.0: temperature=True would run at kT = 1 (a flag passed where a number belongs)
+    if isinstance(x, (bool, np.bool_)):
+        raise QgeomInputError(f"{name} must be a positive number, got the boolean {x!r}; pass the number itself.")
     try:
         val = float(x)
     except (TypeError, ValueError):
