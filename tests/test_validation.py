@@ -201,3 +201,14 @@ def test_booleans_are_not_positive_numbers(flag, no_computation):
         qgeom.options.Sampling(degen_tol=flag)
     with pytest.raises(QgeomInputError, match=r"broadening must be a positive number, got the boolean"):
         positive_scalar(flag, "broadening")
+
+
+def test_complex_lattice_is_refused():
+    # a complex lattice lost its imaginary part with only a numpy ComplexWarning
+    with pytest.raises(QgeomInputError, match=r"lattice must be real, got complex values \(first non-zero imaginary "
+                                              r"part at index \(0, 1\)\)"):
+        TightBindingModel([[0, 0]], [[[1.0]]], lattice=[[1.0, 0.5j], [0.0, 1.0]])
+    with pytest.raises(QgeomInputError, match="lattice must be real"):
+        TightBindingModel([[0, 0]], [[[1.0]]], lattice=np.eye(2, dtype=complex))
+    m = TightBindingModel([[0, 0]], [[[1.0]]], lattice=np.eye(2))
+    assert m.lattice.dtype == float
