@@ -212,3 +212,19 @@ def test_complex_lattice_is_refused():
         TightBindingModel([[0, 0]], [[[1.0]]], lattice=np.eye(2, dtype=complex))
     m = TightBindingModel([[0, 0]], [[[1.0]]], lattice=np.eye(2))
     assert m.lattice.dtype == float
+
+
+def test_cutoff_on_a_lattice_model_is_refused():
+    # cutoff= used to be ignored for a lattice model: the whole Brillouin zone was summed without a word
+    import qgeom.optical
+
+    m, msg = library.qi_wu_zhang(u=-1.0), r"cutoff= \(command line: --cutoff\) is the k cutoff of continuum.*drop cutoff"
+    with pytest.raises(QgeomInputError, match=msg):
+        qgeom.dc.expansion(m, mu=0.0, temperature=0.1, grid=4, cutoff=0.5, progress=False)
+    with pytest.raises(QgeomInputError, match=msg):
+        qgeom.dc.exact(m, mu=0.0, temperature=0.1, gamma=0.1, grid=4, cutoff=0.5, progress=False)
+    with pytest.raises(QgeomInputError, match=msg):
+        qgeom.optical.response(m, "current_x", kinds=["shift_like"], omega=[0.5], mu=0.0, grid=4, cutoff=0.5,
+                               progress=False)
+    kp = KPModel([["kx**2 + ky**2", "kx - I*ky"], ["kx + I*ky", "-kx**2 - ky**2"]], dim=2)  # a continuum model takes it
+    assert qgeom.dc.expansion(kp, mu=0.3, temperature=0.1, grid=(8, 4), cutoff=0.5, progress=False).sigma.size

@@ -164,7 +164,7 @@ def response(
     settings = _settings(model, kinds, mu=mu, temperature=temperature, tau=tau, broadening=broadening,
                          broadening_kind=broadening_kind)
     settings["principal_part"] = principal_part_default(obs) if principal_part is None else bool(principal_part)
-    sampling = Sampling(_default_grid(model, grid), cutoff=None if model.is_periodic else cutoff, offset=offset,
+    sampling = Sampling(_default_grid(model, grid), cutoff=cutoff, offset=offset,
                         degen_tol=degen_tol)
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     kgrid, degen_tol = sampling.kgrid(model), sampling.degen_tol
