@@ -190,3 +190,41 @@ def test_non_string_payloads_not_executed(tmp_path):
     with pytest.raises(Exception):
         library.mnbi2te4_bilayer(gamma=payload)
     assert not sentinel.exists()
+
+
+@pytest.mark.parametrize("flag", [True, False, np.bool_(True)])
+def test_booleans_are_not_positive_numbers(flag, no_computation):
+    # float(True) == 1.0: temperature=True ran at kT = 1 in the model's energy unit
+    with pytest.raises(QgeomInputError, match=r"temperature must be a positive number, got the boolean"):
+        qgeom.dc.expansion(library.tilted_dirac_2band(), mu=0.0, temperature=flag, grid=10**6)
+    with pytest.raises(QgeomInputError, match=r"degen_tol must be a positive number, got the boolean"):
+        qgeom.options.Sampling(degen_tol=flag)
+    with pytest.raises(QgeomInputError, match=r"broadening must be a positive number, got the boolean"):
+        positive_scalar(flag, "broadening")
+
+
+def test_complex_lattice_is_refused():
+    # a complex lattice lost its imaginary part with only a numpy ComplexWarning
+    with pytest.raises(QgeomInputError, match=r"lattice must be real, got complex values \(first non-zero imaginary "
+                                              r"part at index \(0, 1\)\)"):
+        TightBindingModel([[0, 0]], [[[1.0]]], lattice=[[1.0, 0.5j], [0.0, 1.0]])
+    with pytest.raises(QgeomInputError, match="lattice must be real"):
+        TightBindingModel([[0, 0]], [[[1.0]]], lattice=np.eye(2, dtype=complex))
+    m = TightBindingModel([[0, 0]], [[[1.0]]], lattice=np.eye(2))
+    assert m.lattice.dtype == float
+
+
+def test_cutoff_on_a_lattice_model_is_refused():
+    # cutoff= used to be ignored for a lattice model: the whole Brillouin zone was summed without a word
+    import qgeom.optical
+
+    m, msg = library.qi_wu_zhang(u=-1.0), r"cutoff= \(command line: --cutoff\) is the k cutoff of continuum.*drop cutoff"
+    with pytest.raises(QgeomInputError, match=msg):
+        qgeom.dc.expansion(m, mu=0.0, temperature=0.1, grid=4, cutoff=0.5, progress=False)
+    with pytest.raises(QgeomInputError, match=msg):
+        qgeom.dc.exact(m, mu=0.0, temperature=0.1, gamma=0.1, grid=4, cutoff=0.5, progress=False)
+    with pytest.raises(QgeomInputError, match=msg):
+        qgeom.optical.response(m, "current_x", kinds=["shift_like"], omega=[0.5], mu=0.0, grid=4, cutoff=0.5,
+                               progress=False)
+    kp = KPModel([["kx**2 + ky**2", "kx - I*ky"], ["kx + I*ky", "-kx**2 - ky**2"]], dim=2)  # a continuum model takes it
+    assert qgeom.dc.expansion(kp, mu=0.3, temperature=0.1, grid=(8, 4), cutoff=0.5, progress=False).sigma.size

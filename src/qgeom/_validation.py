@@ -26,7 +26,15 @@ def both_spellings(api: str, cli: str | None = None) -> str:
 
 
 def as_finite_array(x, name: str, *, dtype=float) -> np.ndarray:
-    arr = np.asarray(x, dtype=dtype)
+    raw = np.asarray(x)
+    # a complex value cast to float drops its imaginary part with only a ComplexWarning (a lattice,
+    # k-point or frequency with an imaginary part is a mistake, not a number to round)
+    if np.iscomplexobj(raw) and not np.issubdtype(np.dtype(dtype), np.complexfloating):
+        bad = np.argwhere(np.imag(raw) != 0)
+        where = f" (first non-zero imaginary part at index {tuple(int(i) for i in bad[0])})" if len(bad) else ""
+        raise QgeomInputError(f"{name} must be real, got complex values{where}; pass real numbers (e.g. .real, "
+                              f"if the imaginary parts are meant to be zero).")
+    arr = np.asarray(raw, dtype=dtype)
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))
         raise QgeomInputError(
@@ -37,6 +45,9 @@ def as_finite_array(x, name: str, *, dtype=float) -> np.ndarray:
 
 
 def positive_scalar(x, name: str) -> float:
+    # float(True) is 1.0: temperature=True would run at kT = 1 (a flag passed where a number belongs)
+    if isinstance(x, (bool, np.bool_)):
+        raise QgeomInputError(f"{name} must be a positive number, got the boolean {x!r}; pass the number itself.")
     try:
         val = float(x)
     except (TypeError, ValueError):

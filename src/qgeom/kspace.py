@@ -31,7 +31,7 @@ from typing import Any, Union
 import numpy as np
 from scipy.special import roots_legendre
 
-from ._validation import QgeomInputError, positive_scalar
+from ._validation import QgeomInputError, both_spellings, positive_scalar
 from .bands import DEFAULT_DEGEN_TOL, Bands
 from .models.base import Model
 from .options import Execution
@@ -167,12 +167,18 @@ def make_grid(
 
     Lattice models: uniform grid over the BZ (`offset` "mp" — symmetric Monkhorst–Pack — or "gamma").
     Continuum models: `kind` "disk" (2D, grid = (n_radial, n_angle)) or "box"; `cutoff` in 1/length
-    (default: the model's `k_cutoff`).
+    (default: the model's `k_cutoff`); refused for a lattice model (the one check for every public function
+    that samples k: dc.expansion, dc.exact, optical.response, kspace.integrate, via `options.Sampling`).
     """
     if isinstance(grid, KGrid):
         return grid
     d = model.dim
     if model.is_periodic:
+        if cutoff is not None:  # it used to be ignored: the user would believe the sum was cut at |k| < cutoff
+            raise QgeomInputError(
+                f"{both_spellings('cutoff=', '--cutoff')} is the k cutoff of continuum (k·p) models; {model.name!r} is "
+                f"a lattice model, summed over its whole Brillouin zone: drop cutoff."
+            )
         kind = kind or "uniform"
         if kind != "uniform":
             raise QgeomInputError(f"lattice models use kind='uniform', got {kind!r}.")

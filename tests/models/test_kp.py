@@ -144,3 +144,22 @@ def test_non_finite_kp_parameters_are_rejected():
 
     with pytest.raises(QgeomInputError, match="finite"):
         mnbi2te4_bilayer(gamma=float("nan"))
+
+
+@pytest.mark.parametrize("name", ["kx", "ky", "kz", "I", "sqrt", "sin", "cos", "exp"])
+def test_reserved_parameter_names_are_refused(name):
+    # a parameter 'kx' used to replace the momentum: H lost its k dependence without a word
+    with pytest.raises(QgeomInputError, match=rf"name '{name}' is reserved.*'kx', 'ky', 'kz', 'I'.*rename"):
+        KPModel([["kx", "0"], ["0", "-kx"]], dim=2, parameters={name: 1.0})
+
+
+@pytest.mark.parametrize("name", ["1bad", "a-b", "", "lambda", 3])
+def test_non_identifier_parameter_names_are_refused(name):
+    with pytest.raises(QgeomInputError, match="not a valid identifier"):
+        KPModel([["kx", "0"], ["0", "-kx"]], dim=2, parameters={name: 1.0})
+
+
+def test_parse_expression_refuses_symbols_shadowing_the_whitelist():
+    with pytest.raises(QgeomInputError, match="symbol name 'I' is reserved"):
+        parse_expression("I", {"I": sp.Symbol("I")})
+    assert parse_expression("a_1*kx", {"a_1": sp.Symbol("a_1"), "kx": sp.Symbol("kx")}) == sp.Symbol("a_1") * sp.Symbol("kx")

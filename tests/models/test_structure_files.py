@@ -201,3 +201,20 @@ def test_hr_with_win_without_wout_warns_what_changes(mos2_hr, tmp_path):
     k = np.random.default_rng(3).uniform(-0.5, 0.5, (40, 2)) @ full.reciprocal_lattice
     diff = np.abs(np.linalg.eigvalsh(bare.hamiltonian(k)) - np.linalg.eigvalsh(full.hamiltonian(k))).max()
     assert 0.1 < diff < 0.3
+
+
+def test_lattice_argument_differing_from_the_files_is_refused():
+    # lattice= used to replace the files' cell without a word, and nothing recorded it
+    cell = read_wt_in(FE / "wt.in").lattice
+    with pytest.raises(QgeomInputError, match=r"lattice= \[.*disagrees with the lattice wt\.in gives.*Drop lattice="):
+        from_wannier90(FE, lattice=1.01 * cell)
+    with pytest.raises(QgeomInputError, match=r"GaAs_tb\.dat gives.*Drop lattice= to use the files' cell"):
+        from_wannier90(GAAS / "GaAs_tb.dat", lattice=np.eye(3))
+
+
+def test_lattice_argument_agreeing_with_the_files_is_recorded(mos2_hr, tmp_path):
+    cell = read_wt_in(FE / "wt.in").lattice
+    fe = from_wannier90(FE, lattice=cell * (1 + 3e-5))  # within 1e-4 relative: the same cell
+    assert fe.parameters["lattice_from"] == "argument"
+    bare = from_wannier90(_only(mos2_hr, tmp_path / "d"), lattice=MOS2_LATTICE, dimension=3)  # files give none
+    assert bare.parameters["lattice_from"] == "argument"

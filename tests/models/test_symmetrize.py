@@ -91,3 +91,18 @@ def test_restoring_time_reversal_of_a_magnet_is_refused_unless_allowed(mos2):
         restore_time_reversal(mos2, spinor_ordering="interleaved")
     forced = restore_time_reversal(fe, allow_magnetic=True)
     assert forced.parameters["time_reversal_restored"]["max_abs_change_eV"] == pytest.approx(1.358, abs=1e-3)
+
+
+def test_change_is_recorded_in_the_model_energy_unit():
+    # a meV model's change was recorded as max_abs_change_eV (1000 times off under that label)
+    from qgeom.models import TightBindingModel
+
+    sz = np.diag([1.0, -1.0])
+    hop = {(0, 0): 0.3 * sz, (1, 0): 0.5 * np.eye(2)}  # a Zeeman term: odd under time reversal
+    for unit in ("meV", "eV"):
+        m = TightBindingModel.from_hoppings(hop, add_conjugates=True, lattice=np.eye(2), energy_unit=unit)
+        rep = restore_time_reversal(m, spinor_ordering="interleaved", allow_magnetic=True).parameters["time_reversal_restored"]
+        assert rep["energy_unit"] == unit and rep["max_abs_change"] > 0.1
+        assert ("max_abs_change_eV" in rep) == (unit == "eV")
+        if unit == "eV":
+            assert rep["max_abs_change_eV"] == rep["max_abs_change"]

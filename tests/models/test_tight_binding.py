@@ -119,3 +119,15 @@ def test_bad_construction_inputs():
     m = TightBindingModel([[0, 0]], [[[1.0]]])
     with pytest.raises(QgeomInputError, match="order"):
         m.hamiltonian(np.zeros((1, 2)), 4)
+
+
+def test_add_conjugates_refuses_a_bond_given_both_ways():
+    # both R and -R with add_conjugates=True used to double the bond: H(0) = diag(3, 1), not diag(2, 0)
+    hop = {(0, 0): np.diag([1.0, -1.0]), (1, 0): np.diag([0.5, 0.5]), (-1, 0): np.diag([0.5, 0.5])}
+    with pytest.raises(QgeomInputError, match=r"both R=\(1, 0\) and -R=\(-1, 0\).*counted twice.*Give each bond once"):
+        TightBindingModel.from_hoppings(hop, add_conjugates=True, lattice=np.eye(2))
+    both = TightBindingModel.from_hoppings(hop, lattice=np.eye(2))  # without add_conjugates: as given
+    once = TightBindingModel.from_hoppings({(0, 0): hop[(0, 0)], (1, 0): hop[(1, 0)]}, add_conjugates=True,
+                                          lattice=np.eye(2))
+    for m in (both, once):
+        np.testing.assert_allclose(m.hamiltonian(np.zeros((1, 2)))[0], np.diag([2.0, 0.0]), atol=1e-12)

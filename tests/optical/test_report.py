@@ -94,3 +94,13 @@ def test_units_keyword_as_in_dc(tmp_path):
                                   "4", "--units", "model", "--out", str(tmp_path / "u.nc")])
     assert r.exit_code == 0, r.output
     assert "in model units (e = hbar = 1)" in r.output
+
+
+@pytest.mark.parametrize("si, units", [(True, "model"), (False, "si"), (True, "si"), (False, "model")])
+def test_si_with_explicit_units_is_refused(si, units):
+    # si=True, units="model" labelled a model-unit result as SI (and vice versa): refused before computing
+    from qgeom import QgeomInputError
+
+    with pytest.raises(QgeomInputError, match=rf"si={si} together with units='{units}'.*older spelling of `units`"):
+        response(mnbi2te4_bilayer(neel=-1), "layer_polarization", kinds=["shift_like"], omega=[0.1], mu=0.01,
+                 grid=(8, 4), progress=False, si=si, units=units)

@@ -12,6 +12,7 @@ once; an exact symbolic simplification took minutes).
 from __future__ import annotations
 
 import ast
+import keyword
 from collections.abc import Mapping, Sequence
 from itertools import combinations_with_replacement
 from typing import Any
@@ -31,8 +32,12 @@ MAX_PARENS = 60  # parenthesis nesting
 MAX_DEPTH = 400  # syntax-tree depth (a sum of n terms is n deep; the parser and SymPy recurse)
 MAX_INT_BITS = 128  # integer literals (a 20000-digit literal is refused, not converted)
 MAX_NUMBER = 1e300  # exact numbers built from literals must stay representable
+K_SYMBOLS_BY_NAME = {s.name: s for s in K_SYMBOLS}
 HERMITICITY_RTOL = 1e-10
 _FUNCTIONS = {"sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "exp": sp.exp}
+# Names the parser resolves itself: a parameter or symbol spelled like one would either replace a
+# momentum (H silently loses its k dependence) or be shadowed by the constant/function.
+RESERVED_NAMES = tuple(s.name for s in K_SYMBOLS) + ("I",) + tuple(sorted(_FUNCTIONS))
 _BINOPS = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
@@ -40,6 +45,20 @@ _BINOPS = {
     ast.Div: lambda a, b: a / b,
     ast.Pow: lambda a, b: a**b,
 }
+
+
+def check_parameter_name(name: Any, what: str = "k·p parameter") -> None:
+    """Refuse a name an expression cannot refer to unambiguously: not an identifier, or reserved."""
+    if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        raise QgeomInputError(
+            f"{what} name {name!r} is not a valid identifier; use letters, digits and '_' "
+            f"(not starting with a digit, not a Python keyword), e.g. 'a1'."
+        )
+    if name in RESERVED_NAMES:
+        raise QgeomInputError(
+            f"{what} name {name!r} is reserved: the expressions already use {list(RESERVED_NAMES)} "
+            f"(momenta, the imaginary unit and functions); rename the parameter, e.g. {name + '_0'!r}."
+        )
 
 
 def parse_expression(text: str, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
@@ -62,6 +81,9 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
     except (SyntaxError, ValueError) as exc:
         raise QgeomInputError(f"cannot parse expression {shown!r}: {getattr(exc, 'msg', exc)}.") from None
     _check_size(tree, shown)
+    for name in symbols:  # momenta are the symbols' purpose; I and functions would be shadowed
+        if name not in K_SYMBOLS_BY_NAME:
+            check_parameter_name(name, "symbol")
     allowed = dict(symbols)
     allowed["I"] = sp.I
     ks = {s for s in symbols.values() if s in K_SYMBOLS}
@@ -203,6 +225,7 @@ class KPModel(Model):
         self.name = name
         self.parameters = {}
         for key, val in (parameters or {}).items():
+            check_parameter_name(key)
             try:
                 self.parameters[key] = float(val)
             except (TypeError, ValueError):

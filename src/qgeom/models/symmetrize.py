@@ -29,6 +29,7 @@ holds H(k) = D(g) H(S⁻¹k) D(g)† for every g exactly; the change is recorded
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -151,10 +152,20 @@ def _ordering(model: Model, t: np.ndarray, ordering: str) -> str:
     return min(("block", "interleaved"), key=lambda o: _breaking(t, time_reversal_matrix(t.shape[1], o)))
 
 
+def change_record(change: float, energy_unit: str) -> dict[str, Any]:
+    """max |ΔH(R)| as recorded in a model's parameters: `max_abs_change` in `energy_unit`, plus the older
+    `max_abs_change_eV` for eV models only (a model in meV or its own units must not be labelled eV)."""
+    record: dict[str, Any] = {"max_abs_change": float(change), "energy_unit": energy_unit}
+    if energy_unit == "eV":
+        record["max_abs_change_eV"] = float(change)
+    return record
+
+
 def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto", allow_magnetic: bool = False) -> Model:
     """The model with H(R) → ½(H(R) + U H(R)* U†) (and Kramers partners' centres averaged). The removed
-    breaking is recorded in `parameters["time_reversal_restored"]`: the spin order used, max |ΔH(R)| (eV) and
-    the largest centre shift (Å). For non-magnetic models only: a magnet's exchange splitting is T-odd, so a change
+    breaking is recorded in `parameters["time_reversal_restored"]`: the spin order used, max |ΔH(R)|
+    (`max_abs_change` in `energy_unit`; also `max_abs_change_eV` for eV models) and the largest centre shift (Å).
+    For non-magnetic models only: a magnet's exchange splitting is T-odd, so a change
     above a Wannierization's error (`NONMAGNETIC_CHANGE_EV`, 0.1 eV; Fe: 1.36 eV) is refused unless `allow_magnetic`."""
 
     base = getattr(model, "base", model)
@@ -179,7 +190,7 @@ def restore_time_reversal(model: Model, *, spinor_ordering: str = "auto", allow_
         t_sym[s:s + step] = 0.5 * (t + U @ t.conj() @ U.conj().T)
         change = max(change, float(np.abs(t_sym[s:s + step] - t).max(initial=0.0)))
     _refuse_magnet(model, change, order, allow_magnetic)
-    report = {"spinor_ordering": order, "max_abs_change_eV": change}
+    report = {"spinor_ordering": order, **change_record(change, base.energy_unit)}
     if tau is not None:
         partner = np.abs(U).argmax(axis=0)
         tau_sym = 0.5 * (tau + tau[partner])
@@ -472,13 +483,14 @@ def symmetrize_point_group(model: Model, operations, *, orbitals=None, represent
     old[_rows(union, R0)] = base.t
     new[_rows(union, R)] = t_sym
     tau_sym = _symmetric_centres(ops, tau, A)
-    report.update({"max_abs_change_eV": float(np.abs(new - old).max()), "nR_before": len(base.R), "nR_after": len(R),
+    report.update({**change_record(float(np.abs(new - old).max()), base.energy_unit), "nR_before": len(base.R),
+                   "nR_after": len(R),
                    "max_centre_shift_A": float(np.abs(tau_sym - tau).max())})
     scale = float(np.abs(base.t).max())
-    if report["max_abs_change_eV"] > LARGE_CHANGE * scale:
+    if report["max_abs_change"] > LARGE_CHANGE * scale:
         warnings.warn(
-            f"symmetrize_point_group changed H(R) by {report['max_abs_change_eV']:.3g} "
-            f"({report['max_abs_change_eV'] / scale:.0%} of the largest hopping): more than a Wannierization's "
+            f"symmetrize_point_group changed H(R) by {report['max_abs_change']:.3g} {base.energy_unit} "
+            f"({report['max_abs_change'] / scale:.0%} of the largest hopping): more than a Wannierization's "
             "noise, so the representation is probably not that of this basis (e.g. projection labels of hybrid "
             "Wannier functions) and the result is another band structure; compare the bands.",
             QgeomWarning, stacklevel=user_stacklevel())

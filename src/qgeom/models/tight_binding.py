@@ -162,6 +162,7 @@ class TightBindingModel(FourierSeriesModel):
         (give each bond once); the R = 0 block is taken as given."""
         items = {tuple(int(x) for x in R): np.asarray(t, complex) for R, t in hoppings.items()}
         if add_conjugates:
+            _refuse_given_partners(items)  # adding t_R† to a −R the user also gave would double that bond
             extra: dict[tuple[int, ...], np.ndarray] = {}
             for R, t in items.items():
                 if any(R):
@@ -212,3 +213,15 @@ class TightBindingModel(FourierSeriesModel):
         desc["n_hoppings"] = int(len(self.R))
         return desc
 
+
+def _refuse_given_partners(items: Mapping[tuple[int, ...], Any]) -> None:
+    """With add_conjugates=True each bond is given once; a dict holding both R and −R (R ≠ 0) would get
+    t_R† added on top of the user's own t_(−R), doubling it (H(0) = 2 t_R + ... silently)."""
+    for R in items:
+        mR = tuple(-x for x in R)
+        if any(R) and mR in items and R > mR:
+            raise QgeomInputError(
+                f"from_hoppings(..., add_conjugates=True) got both R={R} and -R={mR}: add_conjugates adds "
+                f"t_(-R) = t_R^dagger itself, so that bond would be counted twice. Give each bond once (drop R={mR}), "
+                f"or pass add_conjugates=False with both R and -R given."
+            )

@@ -43,7 +43,8 @@ from .wannier90_files import (  # re-exported: the file readers are part of this
     compressed_variant,
     read_wsvec,
 )
-from .wannier90_win import WinFile, check_lattice, check_num_wann, read_centres, read_win
+from .wannier90_win import (LATTICE_RTOL, WinFile, check_lattice, check_num_wann, lattices_agree, read_centres,
+                            read_win, rows_text)
 from .replicas import WsvecImages, mdrs_hoppings, nearest_images, spread_over_images
 from .wannier90_streaming import read_hr, read_tb, stream_wsvec  # the hopping files in pieces, else line by line
 from .wannier90_writer import to_wannier90_hr
@@ -178,7 +179,9 @@ def from_wannier90(
 
     path : `SEED_tb.dat`, `SEED_hr.dat`, `SEED.win`, the seedname `SEED`, or a directory holding them
         (`_tb.dat` is preferred over `_hr.dat`).
-    lattice : [3, 3] lattice vectors (rows, Å); default from `_tb.dat`, else from `SEED.win`.
+    lattice : [3, 3] lattice vectors (rows, Å), for files that give none (an _hr.dat alone); default from
+        `_tb.dat`, else `SEED.win`, `SEED.wout`, `wt.in` or `POSCAR`. One that differs from the files' cell
+        (by > 1e-4 relative) is refused; the model records `lattice_from="argument"`.
     convention : "I" (e^{ik·R}, Wannier90 default), "II" (e^{ik·(R+τ_j−τ_i)}) or "auto" (II when
         positions are known: `positions=`, `_tb.dat` centres, or `SEED_centres.xyz`).
     positions : [N, 3] Cartesian orbital positions (Å), overriding the file's centres.
@@ -301,14 +304,35 @@ def _load(path, win, position_matrix: bool) -> tuple[str, WannierHoppings, Path,
 
 
 def _lattice(lattice, data: WannierHoppings, win_data: WinFile | None, seed: Path) -> tuple[np.ndarray, str | None]:
-    """(lattice vectors (rows, Å), source): `lattice=`, else the _tb.dat's, else the .win's unit_cell_cart,
-    else SEED.wout, a WannierTools wt.in or a POSCAR beside the _hr.dat (`structure_files.companion_lattice`).
+    """(lattice vectors (rows, Å), source): `lattice=` (source "argument"), else the files' (`_files_lattice`).
+    An explicit lattice that differs from the files' is refused: overriding the cell the hoppings were
+    computed in is almost always a mistake, and it would go unrecorded in the result."""
+    if lattice is None:
+        found = _files_lattice(data, win_data, seed)
+        if found is None:
+            raise QgeomInputError(
+                f"{data.path}: an _hr.dat holds no lattice: put SEED.win (unit_cell_cart), SEED.wout, a WannierTools "
+                f"wt.in or a POSCAR next to it, or pass {both_spellings('lattice=[[...], [...], [...]]')}, rows in Å."
+            )
+        return found
+    lat = as_finite_array(lattice, "lattice")
+    if lat.shape != (3, 3):
+        raise QgeomInputError(f"lattice must be [3, 3] (rows = lattice vectors in Å), got {lat.shape}.")
+    found = _files_lattice(data, win_data, seed)
+    if found is not None and not lattices_agree(lat, found[0]):
+        where = found[1] or (data.path.name if data.lattice is not None else win_data.path.name)
+        raise QgeomInputError(
+            f"lattice= {rows_text(lat)} Å disagrees with the lattice {where} gives, {rows_text(found[0])} Å, by more "
+            f"than {LATTICE_RTOL:g} relative. Drop lattice= to use the files' cell: the hoppings were computed in it, "
+            f"so an explicit different cell is almost always a mistake (if it is intended, edit the files)."
+        )
+    return lat, "argument"
+
+
+def _files_lattice(data: WannierHoppings, win_data: WinFile | None, seed: Path) -> tuple[np.ndarray, str | None] | None:
+    """(lattice, source) the files give: the _tb.dat's, else the .win's unit_cell_cart, else SEED.wout, a
+    WannierTools wt.in or a POSCAR beside the _hr.dat (`structure_files.companion_lattice`); None if none does.
     The .win's lattice must agree with the _tb.dat's, or with the SEED.wout's of an _hr.dat (`check_lattice`)."""
-    if lattice is not None:
-        lat = as_finite_array(lattice, "lattice")
-        if lat.shape != (3, 3):
-            raise QgeomInputError(f"lattice must be [3, 3] (rows = lattice vectors in Å), got {lat.shape}.")
-        return lat, None
     if data.lattice is not None:
         if win_data is not None:
             check_lattice(win_data, data.lattice, data.path.name)
@@ -319,13 +343,7 @@ def _lattice(lattice, data: WannierHoppings, win_data: WinFile | None, seed: Pat
         if run is not None:
             check_lattice(win_data, run, wout.name)
         return win_data.lattice, None
-    found = companion_lattice(seed, data.path.name)
-    if found is not None:
-        return found
-    raise QgeomInputError(
-        f"{data.path}: an _hr.dat holds no lattice: put SEED.win (unit_cell_cart), SEED.wout, a WannierTools wt.in "
-        f"or a POSCAR next to it, or pass {both_spellings('lattice=[[...], [...], [...]]')}, rows in Å."
-    )
+    return companion_lattice(seed, data.path.name)
 
 
 def _warn_tb_without_win(path: Path) -> None:

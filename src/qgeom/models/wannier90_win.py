@@ -150,14 +150,17 @@ def check_num_wann(win: WinFile, num_wann: int, other: Path) -> None:
         )
 
 
+def lattices_agree(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two cells (rows, Å) are the same to LATTICE_RTOL relative to b's largest component."""
+    return bool(np.abs(np.asarray(a) - np.asarray(b)).max() <= LATTICE_RTOL * float(np.abs(b).max()))
+
+
 def check_lattice(win: WinFile, lattice: np.ndarray, other: str) -> None:
     """The .win's unit_cell_cart must be the lattice of `other` (the _tb.dat or .wout of the same run) to
     LATTICE_RTOL: else the .win's atoms (the crystal's point group) would sit in the wrong cell."""
-    if win.lattice is None:
+    if win.lattice is None or lattices_agree(win.lattice, lattice):
         return
     scale = float(np.abs(lattice).max())
-    if np.abs(win.lattice - lattice).max() <= LATTICE_RTOL * scale:
-        return
     ratio = float(np.sum(win.lattice * lattice) / np.sum(lattice * lattice))  # least-squares factor
     if np.abs(win.lattice - ratio * lattice).max() > LATTICE_RTOL * scale * abs(ratio):
         cause = "a different cell: the .win belongs to another structure or run (or a vector was mistyped)"
@@ -170,13 +173,13 @@ def check_lattice(win: WinFile, lattice: np.ndarray, other: str) -> None:
     else:
         cause = f"{ratio:.6g} times {other}'s: a scaled cell (wrong lattice constant or units line)"
     raise QgeomInputError(
-        f"{win.where('unit_cell_cart')}: the lattice of unit_cell_cart, {_rows(win.lattice)} Å, disagrees with "
-        f"{other}'s, {_rows(lattice)} Å, by more than {LATTICE_RTOL:g} relative: it is {cause}. Fix unit_cell_cart "
+        f"{win.where('unit_cell_cart')}: the lattice of unit_cell_cart, {rows_text(win.lattice)} Å, disagrees with "
+        f"{other}'s, {rows_text(lattice)} Å, by more than {LATTICE_RTOL:g} relative: it is {cause}. Fix unit_cell_cart "
         f"to the lattice of the Wannierization ({other}'s): the .win's atoms give the crystal's point group."
     )
 
 
-def _rows(a: np.ndarray) -> str:
+def rows_text(a: np.ndarray) -> str:
     return "[" + "; ".join(" ".join(f"{x:.6f}" for x in row) for row in a) + "]"
 
 

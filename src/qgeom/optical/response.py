@@ -128,7 +128,7 @@ def response(
                    polarization is physical). See docs/optical.md, "Resonant and non-resonant parts".
       units      : "auto" (SI for eV/Å models, model units otherwise), "si" (an error for a model without
                    physical units) or "model", as in `qgeom.dc.expansion`; `si` (True/False) is the older
-                   spelling of "auto"/"model".
+                   spelling of "auto"/"model" (refused together with a units= other than "auto").
       workers, scheduler, checkpoint : executor (process pool, Dask) and resumable run, see
                    `kspace.integrate`.
 
@@ -156,7 +156,7 @@ def response(
     2e² Σ χ^{αβ}(ω) E^α_ω* E^β_ω for E(t) = ½(E_ω e^{−iωt} + c.c.). Units in `chi.attrs["units"]`.
     """
     error_tol = error_tolerance(error_tol)
-    units = checked_units(model, units if si is None else ("auto" if si else "model"))
+    units = checked_units(model, _legacy_si(si, units))
     obs = resolve(model, observable)
     sc = _scissors.resolve(model, scissors, obs)
     kinds = _check_kinds(kinds)
@@ -164,7 +164,7 @@ def response(
     settings = _settings(model, kinds, mu=mu, temperature=temperature, tau=tau, broadening=broadening,
                          broadening_kind=broadening_kind)
     settings["principal_part"] = principal_part_default(obs) if principal_part is None else bool(principal_part)
-    sampling = Sampling(_default_grid(model, grid), cutoff=None if model.is_periodic else cutoff, offset=offset,
+    sampling = Sampling(_default_grid(model, grid), cutoff=cutoff, offset=offset,
                         degen_tol=degen_tol)
     Execution(chunk_size, progress, workers, scheduler, checkpoint)
     kgrid, degen_tol = sampling.kgrid(model), sampling.degen_tol
@@ -216,6 +216,21 @@ def response(
     if plan and plan.skipped:
         return attach_error(ds, "chi", None, grid=kgrid, tol=error_tol, exact=SKIPPED_ERROR)
     return attach_error(ds, "chi", coarse, grid=kgrid, tol=error_tol, over=("alpha", "beta", "omega"))
+
+
+def _legacy_si(si, units: str) -> str:
+    """`units` from the older `si=True/False` spelling; both given would let one contradict the other
+    (si=True, units="model" labelled the result SI), so an explicit `units` with `si` is refused."""
+    if si is None:
+        return units
+    if units != "auto":
+        raise QgeomInputError(
+            f"si={si!r} together with units={units!r}: `si` is the older spelling of `units` (si=True is "
+            f"units='auto', si=False is units='model'); pass units= only."
+        )
+    if not isinstance(si, (bool, np.bool_)):
+        raise QgeomInputError(f"si must be True or False (the older spelling of units=), got {si!r}.")
+    return "auto" if si else "model"
 
 
 def _symmetrized(plan, direction, dim: int, kinds, kernels, chi, near, coarse):

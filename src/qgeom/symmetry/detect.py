@@ -304,7 +304,7 @@ def time_reversal_restoring_change(model) -> float | None:
 
 
 def _restoring_change(model, order: str) -> float | None:
-    """max |ΔH(R)| (eV) of `restore_time_reversal(model, spinor_ordering=order)`; None where no spinor time
+    """max |ΔH(R)| (model energy unit) of `restore_time_reversal(model, spinor_ordering=order)`; None where no spinor time
     reversal fits (odd orbital count, no fitted operator, not a tight-binding model)."""
     from ..models.symmetrize import restore_time_reversal
 
@@ -312,7 +312,7 @@ def _restoring_change(model, order: str) -> float | None:
         restored = restore_time_reversal(model, spinor_ordering=order, allow_magnetic=True)  # measures a magnet too
     except QgeomInputError:
         return None
-    return float(restored.parameters["time_reversal_restored"]["max_abs_change_eV"])
+    return float(restored.parameters["time_reversal_restored"]["max_abs_change"])
 
 
 def detect_at_model_accuracy(model) -> tuple[list[Operation], dict[str, list[float]]]:
