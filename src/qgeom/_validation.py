@@ -70,12 +70,47 @@ def k_points(k, dim: int) -> np.ndarray:
     return arr
 
 
+def nonempty_1d(x, name: str, what: str = "values") -> np.ndarray:
+    """`x` as a non-empty 1D array of finite numbers (a scalar becomes a 1-element array): an empty axis
+    would otherwise fail deep in a reduction (max of an empty array, a division by its length)."""
+    arr = np.atleast_1d(as_finite_array(x, name))
+    if arr.ndim != 1 or arr.size == 0:
+        raise QgeomInputError(f"{name} must be a scalar or a non-empty 1D array of {what}, got shape {arr.shape}.")
+    return arr
+
+
+def data_variable(ds, var: str, where: str):
+    """`ds[var]` of an xarray Dataset, or an error listing its variables (xarray's KeyError names none)."""
+    names = [str(n) for n in ds.data_vars]
+    if var not in names:
+        raise QgeomInputError(f"{where}: the result has no variable {var!r}{did_you_mean(var, names)}; its variables: "
+                              f"{', '.join(names) or 'none'}.")
+    return ds[var]
+
+
+def checked_model(model, where: str):
+    """`model` if it is a qgeom Model; else an error naming how to build one (a library name passed as a string,
+    None, a file path) instead of an AttributeError deep in the k-sum."""
+    from .models.base import Model  # late: models import this module
+
+    if isinstance(model, Model):
+        return model
+    if isinstance(model, str):
+        from .models import library
+
+        call = f"{model}()" if model.isidentifier() and hasattr(library, model) else "<name>()"
+        hint = (f" A string is not a model: build it first, with qgeom.models.library.{call} for a library model "
+                f"or qgeom.models.from_wannier90(path) for Wannier90 files.")
+    else:
+        hint = (" Build one with qgeom.models.library.<name>(), qgeom.models.from_wannier90(path), TightBindingModel "
+                "or KPModel.")
+    raise QgeomInputError(f"{where} needs a qgeom model as its first argument, got {type(model).__name__} "
+                          f"{model!r}.{hint}")
+
+
 def chemical_potentials(mu) -> np.ndarray:
     """μ as a non-empty 1D array of finite numbers (a scalar becomes a 1-element array)."""
-    arr = np.atleast_1d(as_finite_array(mu, "mu"))
-    if arr.ndim != 1 or arr.size == 0:
-        raise QgeomInputError(f"mu must be a scalar or a non-empty 1D array, got shape {arr.shape}.")
-    return arr
+    return nonempty_1d(mu, "mu", "chemical potentials")
 
 
 class QgeomWarning(UserWarning):

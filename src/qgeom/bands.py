@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import QgeomInputError, k_points
+from ._validation import QgeomInputError, checked_model, k_points
 from .models.base import Model
 from .models.derivative_combos import block_combos
 from .eigenbasis import EigenbasisElements, window_holding
@@ -275,6 +275,10 @@ class Bands(EigenbasisElements):
         second derivatives ∂_a∂_along H are computed — what a current along that axis needs
         (`second_derivative_along`); w, `derivative_rows` and the second-order window rows are then not
         available."""
+        checked_model(model, "Bands.from_model()")
+        if np.ndim(k) >= 1 and len(k) == 0:  # no k-points: eigh and the gauge fixing would fail on an empty batch
+            raise QgeomInputError(f"Bands.from_model() needs at least one k-point, got k of shape {np.shape(k)}; "
+                                  f"pass k as [nk, {model.dim}] with nk ≥ 1.")
         if order not in (1, 2, 3):
             raise QgeomInputError(f"Bands order must be 1, 2 or 3, got {order!r}.")
         if not degen_tol > 0:

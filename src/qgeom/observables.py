@@ -21,7 +21,7 @@ import numpy as np
 
 from ._validation import QgeomInputError
 from .bands import DEFAULT_DEGEN_TOL, Bands
-from .models.base import Model, check_operator
+from .models.base import Model, check_operator, complex_matrix
 
 AXES = "xyz"
 PARITIES = (None, "even", "odd")
@@ -156,7 +156,7 @@ def operator(matrix_or_callable, *, name: str = "custom", parity: str | None = N
     if callable(matrix_or_callable):
         return Observable(name=name, source="callable", func=matrix_or_callable, derivative=derivative,
                           parity=parity, unit=unit, fd_step=fd_step)
-    return Observable(name=name, source="matrix", matrix=np.asarray(matrix_or_callable, complex),
+    return Observable(name=name, source="matrix", matrix=complex_matrix(matrix_or_callable, name, "N×N (N bands)"),
                       parity=parity, unit=unit)
 
 

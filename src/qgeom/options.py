@@ -5,7 +5,8 @@
 defaults from these classes (`degen_tol: float = Sampling.degen_tol`), build the objects from their
 keywords and pass the validated objects on. Adding an option (e.g. a symmetry setting) is one field
 here plus its keyword. `checked_keywords` turns a misspelt keyword (`degen_tool=`) into an error
-that names the allowed keywords instead of Python's bare "unexpected keyword argument".
+that names the allowed keywords instead of Python's bare "unexpected keyword argument", and a first
+argument `model` that is not a qgeom model into an error saying how to build one.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import QgeomInputError, chemical_potentials, did_you_mean, positive_scalar
+from ._validation import QgeomInputError, checked_model, chemical_potentials, did_you_mean, positive_scalar
 
 DEFAULT_DEGEN_TOL = 1e-6  # energy tolerance (model unit) for degenerate subspaces; bands.py re-exports it
 
@@ -29,15 +30,20 @@ class QgeomKeywordError(QgeomInputError, TypeError):
 def checked_keywords(func):
     """Reject unknown keywords of `func` with the allowed ones (and the closest match) in the message."""
     sig = inspect.signature(func)
-    allowed = [n for n, p in sig.parameters.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    allowed = [n for n, p in sig.parameters.items()
+               if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD) and n not in ("self", "cls")]
+    takes_model = next(iter(sig.parameters), None) == "model"  # the public k-sums: check the model here, once
+    name = func.__qualname__.removesuffix(".__init__")  # a class is called by its name
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         unknown = [k for k in kwargs if k not in sig.parameters]
         if unknown:
             key = unknown[0]
-            raise QgeomKeywordError(f"{func.__qualname__}() got an unknown keyword {key!r}{did_you_mean(key, allowed)}. "
+            raise QgeomKeywordError(f"{name}() got an unknown keyword {key!r}{did_you_mean(key, allowed)}. "
                                     f"Allowed keywords: {', '.join(allowed)}.")
+        if takes_model and (args or "model" in kwargs):
+            checked_model(args[0] if args else kwargs["model"], f"{name}()")
         return func(*args, **kwargs)
 
     return wrapper

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from ._validation import QgeomInputError
+from ._validation import QgeomInputError, data_variable
 from .dc.conventions import GAMMA_ORDER
 from .results import decode_attr
 
@@ -223,6 +223,7 @@ def plot_expansion(ds: xr.Dataset, var: str = "sigma", *, terms=None, components
 
     from .dc.zeros import numerical_zeros
 
+    data_variable(ds, var, "plot_expansion")
     plt = _mpl()
     ds = ds.sortby("mu")  # μ given in any order (a list): lines drawn along increasing μ
     da = ds[var]
@@ -283,7 +284,7 @@ def _title(ds: xr.Dataset, var: str) -> str:
 def plot_sigma(ds: xr.Dataset, var: str = "sigma", *, components=None):
     """σ of a DC result: the expansion figure (`plot_expansion`), or σ against its first numeric dim with a
     row per component (the same choice of rows) and a column per mechanism."""
-    da = ds[var]
+    da = data_variable(ds, var, "plot_sigma")
     if {"mechanism", "term", "component"} <= set(da.dims) and "mu" in ds.coords and any(
             str(t) in GAMMA_ORDER for t in da["term"].values):
         return plot_expansion(ds, var, components=components)
@@ -324,7 +325,7 @@ def plot_sigma(ds: xr.Dataset, var: str = "sigma", *, components=None):
 
 def plot_chi(ds: xr.Dataset, var: str = "chi"):
     plt = _mpl()
-    da = ds[var]
+    da = data_variable(ds, var, "plot_chi")
     x = _x_dim(ds, da)
     kinds = da.sizes["kind"] if "kind" in da.dims else 1
     fig, axes = plt.subplots(1, kinds, figsize=(4 * kinds + 0.5, 3.4), squeeze=False)
@@ -355,7 +356,7 @@ def plot_chi(ds: xr.Dataset, var: str = "chi"):
 
 def plot_map(ds: xr.Dataset, var: str):
     plt = _mpl()
-    da = ds[var]
+    da = data_variable(ds, var, "plot_map")
     ydim, xdim = [d for d in da.dims if _is_numeric_dim(ds, d)][:2]
     vals = da.transpose(ydim, xdim).values
     vals = np.abs(vals) if np.iscomplexobj(vals) else vals

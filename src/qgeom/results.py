@@ -26,6 +26,7 @@ import numpy as np
 import xarray as xr
 
 from . import __version__
+from ._validation import QgeomInputError, did_you_mean
 
 CONVENTIONS = (
     "e = hbar = 1 internally; carriers of charge +e (Peierls substitution H(k - A)): for electrons, "
@@ -35,6 +36,7 @@ CONVENTIONS = (
 )
 _JSON_LITERALS = ("true", "false", "null")
 _LEGACY_PREFIX = "json:"  # attributes of files written by earlier qgeom versions
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"  # the first bytes of a NetCDF-4 (HDF5) file as qgeom writes it
 
 
 UNIT_ATTRS = ("units", "units_by_term")  # a variable's units, and per term where the terms differ (Γ-expansions)
@@ -128,6 +130,10 @@ def metadata(ds: xr.Dataset | xr.DataArray, name: str | None = None):
     """The attributes of a result with the JSON ones decoded: `metadata(ds)["parameters"]["temperature"]`,
     or one attribute: `metadata(ds, "model")["name"]`. Works on files opened with plain xarray."""
     if name is not None:
+        if name not in ds.attrs:  # a typo, or a file not written by qgeom: name what there is
+            keys = ", ".join(ds.attrs) or "none"
+            raise QgeomInputError(f"no attribute {name!r} in this result{did_you_mean(name, ds.attrs)}; available: "
+                                  f"{keys}. (Results written by qgeom carry 'model', 'grid' and 'parameters'.)")
         return decode_attr(ds.attrs[name])
     return {k: decode_attr(v) for k, v in ds.attrs.items()}
 
@@ -174,8 +180,19 @@ def _engine(path: str | Path) -> str:
     """xarray's reader for the file: h5netcdf for NetCDF-4 (what qgeom writes), scipy for a NetCDF-3 file
     (signature "CDF": e.g. a result re-saved by a tool that writes the classic format), which h5netcdf refuses
     with a bare "file signature not found"."""
+    path = Path(path)
+    if not path.is_file():  # before h5py's bare FileNotFoundError / IsADirectoryError
+        what = "is a directory, not a file" if path.is_dir() else "no such file"
+        raise QgeomInputError(f"cannot load {str(path)!r}: {what}; pass the path of a result file written by "
+                              "qgeom.results.save (or a command's --output).")
     with open(path, "rb") as fh:
-        return "scipy" if fh.read(3) == b"CDF" else "h5netcdf"
+        head = fh.read(8)
+    if head[:3] == b"CDF":
+        return "scipy"
+    if head != _HDF5_SIGNATURE:  # h5py would answer "file signature not found" from deep in its reader
+        raise QgeomInputError(f"cannot load {str(path)!r}: not a NetCDF file (its first bytes are {head[:8]!r}); "
+                              "qgeom results are NetCDF-4 files written by qgeom.results.save.")
+    return "h5netcdf"
 
 
 def _fix_attr(value):

@@ -21,6 +21,8 @@ DPI_RANGE = (10, 2000)
 def _open(result: str):
     try:
         return load(result)
+    except QgeomInputError:  # load's own message names the file and the fix already
+        raise
     except (OSError, ValueError) as exc:
         raise QgeomInputError(f"cannot read result file {result!r}: {exc}") from None
 

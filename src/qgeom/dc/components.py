@@ -17,6 +17,9 @@ def parse_labels(components, dim: int, rank: int, hint: str) -> list[str]:
     for every combination; `hint` ends the error message for an invalid label."""
     if isinstance(components, str):
         components = components.split(",")
+    elif not isinstance(components, (list, tuple, np.ndarray)):  # 123, None: not a label nor a list of labels
+        raise QgeomInputError(f"components must be a string of axis letters ('xyy', 'xyy,yxx', 'all') or a list "
+                              f"of such strings, got {components!r}; {hint}")
     every = ["".join(c) for c in product(AXES[:dim], repeat=rank)]
     labels = []
     for c in components:

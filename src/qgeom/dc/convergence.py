@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import xarray as xr
 
-from .._validation import QgeomInputError
+from .._validation import QgeomInputError, data_variable
 
 
 ZERO_FLOOR = 1e-10  # terms below this fraction of the largest one are zeros (symmetry), not data
@@ -28,7 +28,13 @@ def converge(run: Callable[..., xr.Dataset], grids: Sequence, *, variable: str =
     mechanism, component; max over μ), and attrs naming the grids."""
     if len(grids) < 2:
         raise QgeomInputError("converge needs at least two grids, coarse to fine.")
-    results = [run(grid=g, **kwargs) for g in grids]
+    if "grid" in kwargs:  # converge sets grid= itself, once per entry of `grids`
+        raise QgeomInputError(f"converge sets grid= from `grids`; drop grid={kwargs['grid']!r} from the keywords and "
+                              f"list every grid in `grids`.")
+    results = [run(grid=grids[0], **kwargs)]
+    # the variables are known only from a result: check the name on the first (coarsest) one, not after all grids
+    data_variable(results[0], variable, "converge")
+    results += [run(grid=g, **kwargs) for g in grids[1:]]
     changes = [relative_change(a[variable], b[variable]) for a, b in zip(results[:-1], results[1:])]
     labels = [str(g) for g in grids[1:]]
     conv = xr.concat(changes, dim="grid").assign_coords(grid=labels)

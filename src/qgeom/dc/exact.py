@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from .._validation import QgeomInputError, as_finite_array, positive_scalar, user_stacklevel
+from .._validation import QgeomInputError, nonempty_1d, positive_scalar, user_stacklevel
 from ..accuracy import attach_error, error_tolerance
 from ..kspace import integrate
 from ..options import Execution, Sampling, Thermal, checked_keywords
@@ -71,8 +71,8 @@ def _validate_common(model, components, mu, temperature, gamma, convention, obs=
     comps = parse_components(components, model.dim) if obs is None else parse_field_components(components, model.dim)
     thermal = Thermal(temperature, mu)
     mu_arr, kT = thermal.mu, thermal.temperature
-    g_arr = np.atleast_1d(as_finite_array(gamma, "gamma"))
-    if g_arr.ndim != 1 or np.any(g_arr <= 0):
+    g_arr = nonempty_1d(gamma, "gamma", "positive rates")
+    if np.any(g_arr <= 0):
         raise QgeomInputError(f"gamma must be a positive scalar or 1D array of positive rates, got {gamma!r}.")
     check_convention(convention)
     return comps, mu_arr, kT, g_arr
@@ -288,6 +288,8 @@ PROCESSES = ("rectification", "second_harmonic")
 
 def _check_processes(processes) -> list[str]:
     procs = [processes] if isinstance(processes, str) else list(processes)
+    if not procs:  # an empty list would leave the k-sum loop unrun and its results unbound
+        raise QgeomInputError(f"processes is empty; choose one or more of {', '.join(PROCESSES)}.")
     for p in procs:
         if p not in PROCESSES:
             raise QgeomInputError(f"unknown process {p!r}; allowed: {', '.join(PROCESSES)}.")
@@ -411,9 +413,7 @@ def exact_frequency(
     obs = dc_observable(model, observable)
     symmetry = _checked_symmetry(symmetry, obs)
     comps, mu_arr, kT, g_arr = _validate_common(model, components, mu, temperature, gamma, convention, obs)
-    om = np.atleast_1d(as_finite_array(omega, "omega"))
-    if om.ndim != 1 or not om.size:
-        raise QgeomInputError(f"omega must be a scalar or a non-empty 1D array of real frequencies, got shape {om.shape}.")
+    om = nonempty_1d(omega, "omega", "real frequencies")
     procs = _check_processes(processes)
     rho = positive_scalar(radius, "radius")
     error_tol = error_tolerance(error_tol)

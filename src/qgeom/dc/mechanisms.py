@@ -92,8 +92,14 @@ def check_mechanisms(mechanisms, rta):
     for name in mechanisms:
         mechanism(name)
     if any(n in mechanisms for n in needing):
-        if rta is None or len(rta) != 2:
-            raise QgeomInputError(f"mechanism 'rta' needs {both_spellings('rta=(c1, c2)', '--rta C1,C2')}, the Table I "
-                                  "coefficients.")
-        rta = tuple(float(x) for x in as_finite_array(rta, "rta"))
+        need = f"mechanism 'rta' needs {both_spellings('rta=(c1, c2)', '--rta C1,C2')}, the Table I coefficients"
+        if rta is None:
+            raise QgeomInputError(f"{need}.")
+        if isinstance(rta, str) or np.ndim(rta) != 1 or len(rta) != 2:
+            raise QgeomInputError(f"{need}, as two numbers; got {rta!r}.")
+        try:
+            values = np.asarray(rta, dtype=float)
+        except (TypeError, ValueError):  # ("a", "b"): numpy's float() error names neither field nor fix
+            raise QgeomInputError(f"{need}, as two numbers; got {rta!r}.") from None
+        rta = tuple(float(x) for x in as_finite_array(values, "rta"))
     return mechanisms, rta

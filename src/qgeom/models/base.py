@@ -130,8 +130,18 @@ def _jsonable(v):
     return v
 
 
+def complex_matrix(op, name: str, size: str = "N×N") -> np.ndarray:
+    """`op` as a complex array; strings or ragged rows raise an error naming the operator (numpy's complex()
+    error names neither the field nor the fix)."""
+    try:
+        return np.asarray(op, dtype=complex)
+    except (TypeError, ValueError):
+        raise QgeomInputError(f"operator {name!r} must be a {size} Hermitian matrix of numbers, got "
+                              f"{op!r}.") from None
+
+
 def check_operator(op, nbands: int, name: str) -> np.ndarray:
-    arr = np.asarray(op, dtype=complex)
+    arr = complex_matrix(op, name, f"{nbands}×{nbands}")
     if arr.shape != (nbands, nbands):
         raise QgeomInputError(f"operator {name!r} must have shape ({nbands}, {nbands}), got {arr.shape}.")
     if not np.all(np.isfinite(arr)):

@@ -200,6 +200,28 @@ def _check_hermitian(H: sp.Matrix, ks, k_cutoff) -> None:
         )
 
 
+def _square_rows(matrix) -> list[list[Any]]:
+    """The k·p matrix as N rows of N entries (strings, numbers or SymPy expressions), checked before SymPy sees
+    it: a ragged, empty or non-matrix input otherwise fails inside sympy.Matrix with no word on the fix."""
+    if isinstance(matrix, sp.MatrixBase):
+        matrix = matrix.tolist()
+    shape_hint = "pass an N×N matrix: a list of N rows of N entries, e.g. [['kx', '0'], ['0', '-kx']]"
+    if isinstance(matrix, (str, bytes)) or not isinstance(matrix, (Sequence, np.ndarray)):
+        raise QgeomInputError(f"the k·p matrix must be a list of rows, got {type(matrix).__name__}; {shape_hint}.")
+    rows = list(matrix)
+    if not rows or any(isinstance(r, (str, bytes)) or not isinstance(r, (Sequence, np.ndarray)) for r in rows):
+        raise QgeomInputError(f"the k·p matrix must hold at least one row, each a list of entries; {shape_hint}.")
+    lengths = [len(r) for r in rows]
+    if any(n != len(rows) for n in lengths):
+        raise QgeomInputError(f"the k·p matrix must be square: {len(rows)} rows of lengths {lengths}; {shape_hint}.")
+    for i, row in enumerate(rows):
+        for j, e in enumerate(row):
+            if isinstance(e, (bool, np.bool_)) or not isinstance(e, (str, int, float, complex, np.number, sp.Basic)):
+                raise QgeomInputError(f"k·p matrix entry [{i}][{j}] is {type(e).__name__} {e!r}; entries must be "
+                                      f"expression strings ('kx**2'), numbers or SymPy expressions.")
+    return rows
+
+
 class KPModel(Model):
     """Continuum model H(k) given as an N×N SymPy matrix in kx, ky, kz (k in 1/`length_unit`).
 
@@ -238,12 +260,9 @@ class KPModel(Model):
         ks = K_SYMBOLS[:dim]
         symbols = {s.name: s for s in ks}
         symbols.update({p: sp.Symbol(p, real=True) for p in self.parameters})
-        if isinstance(matrix, sp.MatrixBase):
-            matrix = matrix.tolist()
-        rows = [[parse_expression(e, symbols) if isinstance(e, str) else sp.sympify(e) for e in row] for row in matrix]
+        rows = [[parse_expression(e, symbols) if isinstance(e, str) else sp.sympify(e) for e in row]
+                for row in _square_rows(matrix)]
         H = sp.Matrix(rows)
-        if H.shape[0] != H.shape[1]:
-            raise QgeomInputError(f"the k·p matrix must be square, got {H.shape}.")
         H = H.subs({symbols[p]: v for p, v in self.parameters.items()})
         free = H.free_symbols - set(ks)
         if free:

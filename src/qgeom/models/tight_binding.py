@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import QgeomInputError, as_finite_array
+from ..options import checked_keywords
 from .base import Model, check_operator
 from .derivative_combos import all_combos
 from .fourier import FourierSeries
@@ -105,6 +106,7 @@ class TightBindingModel(FourierSeriesModel):
         duplicates; the caller must not change it afterwards (the Wannier90 reader hands over its array).
     """
 
+    @checked_keywords
     def __init__(
         self,
         R,
@@ -123,6 +125,9 @@ class TightBindingModel(FourierSeriesModel):
             raise QgeomInputError(f"R must have shape [nR, d] with d = 1, 2 or 3, got {R.shape}.")
         if not np.all(np.equal(np.mod(R, 1), 0)):
             raise QgeomInputError("R must hold integer lattice-vector indices.")
+        if len(R) == 0:  # no terms: no H(k) and no band count; the Fourier series would fail on t[0]
+            raise QgeomInputError("R and t hold no hoppings: give at least the onsite block t_R at R = 0 "
+                                  f"(R = [[{', '.join(['0'] * R.shape[1])}]], t of shape [1, N, N]).")
         R = R.astype(np.int64)
         t = as_finite_array(t, "hoppings t_R", dtype=complex)
         if t.ndim != 3 or t.shape[0] != R.shape[0] or t.shape[1] != t.shape[2]:

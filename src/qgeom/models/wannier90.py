@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import QgeomInputError, QgeomWarning, as_finite_array, both_spellings, user_stacklevel
+from ..options import checked_keywords
 from .base import Model
 from .orbital_positions import CONVENTIONS, OrbitalPositionModel, check_convention, with_convention
 from .structure_files import (companion_centres, companion_lattice, companion_parameters, companion_structure,
@@ -159,6 +160,7 @@ def _not_hermitian(R, t, i: int, j: int, dev: np.ndarray, line_numbers, path, to
     )
 
 
+@checked_keywords
 def from_wannier90(
     path: str | Path,
     *,

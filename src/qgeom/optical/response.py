@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._validation import QgeomInputError, as_finite_array, positive_scalar
+from .._validation import QgeomInputError, nonempty_1d, positive_scalar
 from ..accuracy import attach_error, error_tolerance
 from ..bands import Bands
 from ..kspace import chunk_size_for, integrate
@@ -343,10 +343,7 @@ def _check_kinds(kinds) -> list[str]:
 
 
 def _check_omega(omega) -> np.ndarray:
-    omega = np.atleast_1d(as_finite_array(omega, "omega"))
-    if omega.ndim != 1:
-        raise QgeomInputError(f"omega must be a 1D array of frequencies, got shape {omega.shape}.")
-    return omega
+    return nonempty_1d(omega, "omega", "frequencies")
 
 
 def _settings(model: Model, kinds: list[str], *, mu, temperature, tau, broadening, broadening_kind) -> dict:

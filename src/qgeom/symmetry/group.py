@@ -180,7 +180,13 @@ def from_matrices(ops) -> list[Operation]:
             M, t = item
         else:
             M, t = item, False
-        M = np.asarray(M, float)
+        try:
+            M = np.asarray(M, float)
+        except (TypeError, ValueError):  # ["m_x"]: a symbol inside the list, numpy's float() error names no fix
+            raise QgeomInputError(
+                f"a list of symmetry operations must hold 3×3 (or 2×2) Cartesian matrices or (matrix, time_reversal) "
+                f"pairs, got the entry {item!r}; pass a point-group symbol as a string, not in a list "
+                f"(symmetry='mm2').") from None
         if M.shape not in ((2, 2), (3, 3)):
             raise QgeomInputError(f"a symmetry operation must be a 3×3 (or 2×2) Cartesian matrix, got shape {M.shape}.")
         if M.shape == (2, 2):
