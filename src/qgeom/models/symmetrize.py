@@ -19,7 +19,8 @@ H(R) → (1/|G|) Σ_g D(g) H(g⁻¹R) D(g)† in convention I, with each Wannier
 to S τ_j + t = τ_p(j) + L_j (the lattice shift L enters the new R; the translation t is 0, or the screw, glide or
 off-origin part of the space-group operation {S|t}, found from the centres: `_site_map`). D(g) is either given, or built from the
 Wannier projections `orbitals` (names as in Wannier90: s, pz, px, py, dz2, dxz, dyz, dx2-y2, dxy, one per
-spatial orbital): real-harmonic rotation × the SU(2) spin rotation of the proper part for spinor models;
+spatial orbital): real-harmonic rotation × the SU(2) spin rotation of the proper part for spinor models
+(`orbital_representations`);
 or "fitted" to the hoppings (hybrid or spinor-rotated Wannier functions whose projections do not say how
 they transform): the linear problem D H(g⁻¹R) = H(R) D over the entries the site map allows, refitted on
 the averaged model until it is invariant. The centres are averaged over the group as well. The result
@@ -36,6 +37,7 @@ import numpy as np
 from .._validation import QgeomInputError, QgeomWarning, user_stacklevel
 from .base import Model
 from .orbital_positions import OrbitalPositionModel
+from .orbital_representations import SITE_TOL, harmonic_rotation, orbital_representation, same_centre, spin_rotation
 from .tight_binding import TightBindingModel
 
 SPINOR_ORDERINGS = ("auto", "block", "interleaved", "fitted")
@@ -48,13 +50,7 @@ FIT_ROUNDS = 8  # refits of D(g) on the averaged model (each squares the breakin
 SYMMETRIC = 1e-12  # breaking, relative to the largest hopping, below which a model counts as invariant
 FIT_CHUNK = 4_000_000  # complex entries of the fitting problem held at once (64 MB)
 PIECE_BYTES = 32 << 20  # hoppings averaged at a time (`restore_time_reversal`)
-SITE_TOL = 1e-3  # Å: Wannier centres this close are one site (an operation carries a centre onto another within it)
 ZERO_BLOCK = 1e-14  # an averaged H(R) block this small (relative) is an artefact of the index shifts: dropped
-
-
-def _same_centre(tau: np.ndarray) -> np.ndarray:
-    """[i, j]: the Wannier functions i and j share a centre (within SITE_TOL): one site."""
-    return np.linalg.norm(tau[:, None] - tau[None], axis=-1) < SITE_TOL
 
 
 def time_reversal_matrix(nbands: int, ordering: str) -> np.ndarray:
@@ -106,7 +102,7 @@ def fitted_time_reversal(t: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray
     """U of Θ = U K fitted to the hoppings t [nR, N, N], block diagonal over equal `centres` (Å), or
     (None, why) when no unitary U with U U* = −1 fits clearly better than any other matrix."""
     N = t.shape[1]
-    I, J = np.nonzero(_same_centre(centres))
+    I, J = np.nonzero(same_centre(centres))
     U, s = _intertwiner(t, t, I, J, conjugate=True)  # X t(R)* = t(R) X, the conjugate taken per piece
     if len(s) < 2 or s[-2] < FIT_GAP * s[-1]:
         return None, f"no isolated solution (singular values {s[-2]:.3g}, {s[-1]:.3g})"
@@ -133,7 +129,7 @@ def known_ordering(model: Model) -> str | None:
 def fit_cost(t: np.ndarray, centres: np.ndarray) -> float:
     """Complex multiply-adds of `fitted_time_reversal` (its normal matrix: per R, N² rows of n unknowns, n the
     pairs of Wannier functions that share a centre)."""
-    n = int(_same_centre(centres).sum())
+    n = int(same_centre(centres).sum())
     return float(len(t)) * t.shape[1] ** 2 * n * n
 
 
@@ -221,36 +217,6 @@ def _refuse_magnet(model: Model, change: float, order: str, allow_magnetic: bool
             f"allow_magnetic=True (CLI --allow-magnetic) for its non-magnetic counterpart.")
 
 
-_HARMONICS = {  # real harmonics of equal norm on the sphere, as functions of unit vectors [n, 3]
-    "s": lambda r: np.ones(len(r)), "pz": lambda r: r[:, 2], "px": lambda r: r[:, 0], "py": lambda r: r[:, 1],
-    "dz2": lambda r: (3 * r[:, 2] ** 2 - 1) / (2 * np.sqrt(3)), "dxz": lambda r: r[:, 0] * r[:, 2],
-    "dyz": lambda r: r[:, 1] * r[:, 2], "dx2-y2": lambda r: (r[:, 0] ** 2 - r[:, 1] ** 2) / 2,
-    "dxy": lambda r: r[:, 0] * r[:, 1],
-}
-_L = {"s": 0, "pz": 1, "px": 1, "py": 1, "dz2": 2, "dxz": 2, "dyz": 2, "dx2-y2": 2, "dxy": 2}
-
-
-def harmonic_rotation(S: np.ndarray) -> np.ndarray:
-    """D[m', m] with f_m(S⁻¹r) = Σ_m' f_m'(r) D[m', m] over the real harmonics in _HARMONICS order (9×9)."""
-    r = np.random.default_rng(0).normal(size=(40, 3))
-    r /= np.linalg.norm(r, axis=1)[:, None]
-    F = np.stack([f(r) for f in _HARMONICS.values()], axis=1)
-    Fg = np.stack([f(r @ S) for f in _HARMONICS.values()], axis=1)  # row n: r_n S = (Sᵀ r_n)ᵀ = (S⁻¹ r_n)ᵀ
-    D = np.linalg.lstsq(F, Fg, rcond=None)[0]
-    return np.where(np.abs(D) < 1e-12, 0.0, D)
-
-
-def spin_rotation(S: np.ndarray) -> np.ndarray:
-    """SU(2) matrix of the proper part det(S)·S (inversion leaves spin alone); the sign drops out of D H D†."""
-    from scipy.spatial.transform import Rotation
-
-    v = Rotation.from_matrix(np.linalg.det(S) * S).as_rotvec()
-    theta = np.linalg.norm(v)
-    n = v / theta if theta > 1e-12 else np.zeros(3)
-    sig = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
-    return np.cos(theta / 2) * np.eye(2) - 1j * np.sin(theta / 2) * np.einsum("a,aij->ij", n, sig)
-
-
 def _site_map(S: np.ndarray, tau: np.ndarray, lattice: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The space-group operation {S|t} of the point operation S on the Wannier centres: p(j) (first Wannier function
     on the site S τ_j + t lands on, within SITE_TOL), the lattice shift L_j (integers: S τ_j + t = τ_p(j) + L_j) and
@@ -275,29 +241,6 @@ def _site_map(S: np.ndarray, tau: np.ndarray, lattice: np.ndarray) -> tuple[np.n
                           f"with any translation (the best leaves a centre {worst:.2g} Å from every other; tolerance "
                           f"{SITE_TOL:g} Å): the Wannier functions do not sit where the crystal's space group puts "
                           "them, or the operation is not one of it.")
-
-
-def _orbital_representation(S, orbitals, nbands, ordering, p, tau) -> np.ndarray:
-    """D(g) [N, N] from the projections: harmonic rotation within each site, site a ← site of b."""
-    names = list(_HARMONICS)
-    bad = [o for o in orbitals if o not in _HARMONICS]
-    if bad:
-        raise QgeomInputError(f"unknown orbital names {bad}: use {names}.")
-    M = len(orbitals)
-    if nbands not in (M, 2 * M):
-        raise QgeomInputError(f"{M} orbitals given for {nbands} Wannier functions: pass one name per spatial orbital.")
-    spin = nbands == 2 * M
-    w = np.arange(nbands)
-    orb = (w % M if ordering == "block" else w // 2) if spin else w
-    sp = (w // M if ordering == "block" else w % 2) if spin else np.zeros(nbands, int)
-    idx = np.array([names.index(o) for o in orbitals])[orb]
-    Y = harmonic_rotation(S)[idx[:, None], idx[None, :]]  # [a, b]
-    U = spin_rotation(S)[sp[:, None], sp[None, :]] if spin else 1.0
-    site = _same_centre(tau)  # [a, b]
-    target = site[:, p]  # a sits where b is carried
-    same_l = np.array([_L[o] for o in orbitals])[orb]
-    mask = target & (same_l[:, None] == same_l[None, :])
-    return np.where(mask, Y * U, 0.0)
 
 
 def _transformed(R, t, W, L, D) -> tuple[np.ndarray, np.ndarray]:
@@ -355,7 +298,7 @@ def _fitted_representation(R, t, S, tau, A) -> tuple[np.ndarray, float]:
     target, source = np.zeros((2, len(keys), N, N), complex)
     target[inv.ravel()[:len(R)]] = t
     source[inv.ravel()[len(R):]] = tg
-    I, J = np.nonzero(_same_centre(tau)[:, p])
+    I, J = np.nonzero(same_centre(tau)[:, p])
     D, sv = _intertwiner(target, source, I, J)
     if len(sv) < 2 or sv[-2] < PG_FIT_GAP * sv[-1]:
         raise QgeomInputError(
@@ -368,7 +311,7 @@ def _fitted_representation(R, t, S, tau, A) -> tuple[np.ndarray, float]:
 def _fitted_average(R, t, ops, tau, A) -> tuple[np.ndarray, np.ndarray, dict]:
     """Average with fitted D(g), refitted on the averaged model until it is invariant (the fitted D are
     a representation only approximately; each round squares the breaking: GaAs T_d 2.5e-3 → 1.8e-8 →
-    1.4e-14 eV)."""
+    1.4e-14 eV). `breaking_fitted`: the first fit's residual, in the model's energy unit (as `energy_unit`)."""
     scale = float(np.abs(t).max())
     for rounds in range(FIT_ROUNDS):
         fits = [_fitted_representation(R, t, g.R, tau, A) for g in ops]
@@ -376,10 +319,10 @@ def _fitted_average(R, t, ops, tau, A) -> tuple[np.ndarray, np.ndarray, dict]:
         if rounds == 0:
             breaking = residual
         if residual <= SYMMETRIC * scale:
-            return R, t, {"representation": "fitted", "fit_rounds": rounds, "breaking_fitted_eV": breaking}
+            return R, t, {"representation": "fitted", "fit_rounds": rounds, "breaking_fitted": breaking}
         R, t = _average(R, t, ops, [D for D, _ in fits], tau, A)
     raise QgeomInputError(f"the fitted symmetrization did not converge in {FIT_ROUNDS} rounds (remaining breaking "
-                          f"{residual:.3g} eV): pass orbitals= or representation= explicitly.")
+                          f"{residual:.3g}, model energy unit): pass orbitals= or representation= explicitly.")
 
 
 def _symmetric_centres(ops, tau: np.ndarray, A: np.ndarray) -> np.ndarray:
@@ -430,7 +373,7 @@ def _representations(ops, orbitals, representation, nbands: int, ordering: str, 
     """D(g) for each operation from `orbitals` or a callable `representation`, checked unitary."""
     Ds = []
     for g in ops:
-        D = np.asarray(representation(g.R) if representation is not None else _orbital_representation(
+        D = np.asarray(representation(g.R) if representation is not None else orbital_representation(
             g.R, list(orbitals), nbands, ordering, _site_map(g.R, tau, A)[0], tau), complex)
         if not np.allclose(D @ D.conj().T, np.eye(nbands), atol=1e-8):
             raise QgeomInputError(f"D(g) for {g.label()} is not unitary: check the orbitals / representation.")

@@ -166,7 +166,7 @@ def _imposing_advice(err: float, group: str | None, dim: int = 3) -> str:
                 f"(CLI --symmetry-tol {needed:.2g}; the result is then symmetrized by a group the model does not "
                 "have: the breaking is recorded).")
     name = group or "GROUP"
-    from ..models.symmetrize import SITE_TOL
+    from ..models.orbital_representations import SITE_TOL
 
     layer = (" (a monolayer's model in its layer frame; it needs Wannier centres where the layer group puts them, "
              f"within {SITE_TOL * 1e3:g} mÅ)") if dim == 2 else ""

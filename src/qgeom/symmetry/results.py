@@ -151,7 +151,7 @@ def _warn_model_breaking(plan, notable: dict) -> None:
 def _breaking_remedies(plan, note: str, spatial: bool, unitary_name: str) -> list[str]:
     """The ways out `_warn_model_breaking` names: restore time reversal (when only the model breaks it), impose the
     group on the result (monolayers), symmetrize the model in real space (a spatial group)."""
-    from ..models.symmetrize import SITE_TOL
+    from ..models.orbital_representations import SITE_TOL
 
     remedies = []
     if note:
