@@ -26,6 +26,13 @@ def flat(res) -> str:
     return " ".join(res.output.split())
 
 
+def test_a_dot_inside_the_name_is_kept_in_the_suggestion(tmp_path):
+    """run_0.1eV has the 'suffix' .1eV: the suggestion appends .nc rather than making it run_0.nc."""
+    out = tmp_path / "run_0.1eV"
+    res = run("dc", *COMMANDS["dc"], "--out", out)
+    assert res.exit_code == 2 and f"(e.g. --out {tmp_path / 'run_0.1eV.nc'})" in flat(res), res.output
+
+
 @pytest.mark.parametrize("name", COMMANDS)
 @pytest.mark.parametrize("suffix", [".txt", ".csv"])
 def test_out_must_be_a_netcdf_file(name, suffix, tmp_path):

@@ -84,7 +84,9 @@ def output_path(path: str | None, default: str) -> Path:
     if p.suffix == "" and p.name not in ("", ".", ".."):
         return p.with_name(p.name + ".nc")
     if p.suffix.lower() != ".nc":
-        nc, text = p.with_suffix(".nc"), p if p.suffix.lower() == ".txt" else p.with_suffix(".txt")
+        # a format's suffix (.txt, .csv) is replaced in the suggestion; a dot inside a name (run_0.1eV) is kept
+        nc = p.with_suffix(".nc") if p.suffix[1:].isalpha() else p.with_name(p.name + ".nc")
+        text = p if p.suffix.lower() == ".txt" else nc.with_suffix(".txt")
         raise QgeomInputError(f"--out {path}: results are written as NetCDF, so the name must end in .nc "
                               f"(e.g. --out {nc}); for a plain-text table, convert the result afterwards: "
                               f"qgeom export {nc} --out {text}.")
