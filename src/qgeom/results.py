@@ -184,7 +184,7 @@ def _engine(path: str | Path) -> str:
     if not path.is_file():  # before h5py's bare FileNotFoundError / IsADirectoryError
         what = "is a directory, not a file" if path.is_dir() else "no such file"
         raise QgeomInputError(f"cannot load {str(path)!r}: {what}; pass the path of a result file written by "
-                              "qgeom.results.save (or a command's --output).")
+                              "qgeom.results.save (or a command's --out).")
     with open(path, "rb") as fh:
         head = fh.read(8)
     if head[:3] == b"CDF":
