@@ -66,8 +66,8 @@ def test_rta_not_two_numbers(model, rta):
 
 
 def test_symmetry_list_holding_a_symbol(model):
-    with pytest.raises(QgeomInputError, match=r"list of symmetry operations must hold .* matrices .*"
-                                              r"'m_x'.*point-group symbol as a string"):
+    with pytest.raises(QgeomInputError, match=r"cannot read the symmetry operation at 'm_x'.*m\[x,y,z\].*"
+                                              r"point-group symbol goes alone, as a string"):
         dc.expansion(model, symmetry=["m_x"], **BASE)
 
 

@@ -24,6 +24,11 @@ def test_dc_cli_symmetry(tmp_path):
     assert "forbidden by symmetry in every term (exact zeros): xxx" in res.output
     bad = CliRunner().invoke(main, args + ["--symmetry", "6mm", "--overwrite"])
     assert bad.exit_code != 0 and "not a symmetry" in bad.output
+    # the same group by operation labels (generators of m'-3': 2[0,0,1], 3[1,1,1], -1')
+    labels = CliRunner().invoke(main, args + ["--symmetry", "2[0,0,1],3[1,1,1],-1'", "--overwrite"])
+    assert labels.exit_code == 0 and "22 of 216 k-points" in labels.output, labels.output
+    unreadable = CliRunner().invoke(main, args + ["--symmetry", "2[0,0,1],3[1,1]", "--overwrite"])
+    assert unreadable.exit_code != 0 and "cannot read the symmetry operation at '3[1,1]'" in unreadable.output
 
 
 def test_dc_exact_cli_symmetry_equals_full_grid(tmp_path):

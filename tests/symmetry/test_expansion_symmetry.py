@@ -119,7 +119,8 @@ def test_hexagonal_groups_are_named_in_the_lattice_basis():
     Q = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
     rotated = [Operation(Q @ g.R @ Q.T, g.time_reversal) for g in from_symbol("6/mmm")]
     assert point_group_name(rotated, 3, hexagonal_3d @ Q.T) == (
-        "6/mmm (24 operations, 0 with time reversal; non-standard orientation: pass the operations)")
+        "6/mmm (24 operations, 0 with time reversal; non-standard orientation: symmetry=\"6[0,0,1],m[0,0,1],"
+        "m[1,0.3093362496,0]\")")
     assert point_group_name(rotated, 3).startswith("order 24 ")  # no lattice: no integer form
     model = _model("3m'", HEXAGONAL)
     sym = dc.expansion(model, grid=12, offset="gamma", symmetry="auto", **KW)

@@ -52,12 +52,12 @@ def test_one_operation_and_the_identity():
 
 def test_a_group_in_another_orientation_says_so():
     """mm2 with its mirrors on the diagonals (GaAs's subgroup of −43m) has no symbol in the standard orientation:
-    its unitary part is named and the operations must be passed."""
+    its grey unitary part is named, with generators as the operation labels that `symmetry=` takes."""
     c = np.sqrt(0.5)
     Q = np.array([[c, -c, 0], [c, c, 0], [0, 0, 1]])
     ops = [Operation(Q @ g.R @ Q.T, g.time_reversal) for g in from_symbol("mm21'")]
-    assert point_group_name(ops) == ("mm2 (8 operations, 4 with time reversal; non-standard orientation: pass the "
-                                     "operations)")
+    assert point_group_name(ops) == ("mm21' (8 operations, 4 with time reversal; non-standard orientation: "
+                                     "symmetry=\"m[1,1,0],m[1,-1,0],1'\")")
 
 
 def test_the_detected_group_of_pt_tilted_4band_fed_back():
@@ -69,3 +69,75 @@ def test_the_detected_group_of_pt_tilted_4band_fed_back():
     given = json.loads(dc.expansion(pt_tilted_4band(), symmetry=_symbol(auto["symmetry_group"]), **kw).attrs["symmetry"])
     assert sorted(given["symmetry_operations"]) == sorted(auto["symmetry_operations"])
     assert given["wedge_points"] == auto["wedge_points"] < given["full_grid_points"]
+
+
+# ---------------------------------------------------------------- operation labels: the printed operations as input
+def test_every_group_reads_back_from_its_labels_and_from_its_generators():
+    """Every group `from_symbol` knows (crystallographic, magnetic, grey; hexagonal axes with irrational
+    components included) is given back exactly by the labels of its operations and by those of `generators`."""
+    from qgeom.symmetry.group import from_labels, generators
+    from qgeom.symmetry.names import _groups
+
+    for symbol, ops in _groups():
+        ops = list(ops)
+        assert group_key(from_labels([g.label() for g in ops])) == group_key(ops), symbol
+        gens = generators(ops)
+        assert len(gens) <= 4, symbol
+        assert group_key(from_labels(",".join(g.label() for g in gens))) == group_key(ops), symbol
+
+
+def test_labels_are_the_operations_to_ten_digits():
+    from qgeom.symmetry.group import from_labels
+
+    (g,) = [h for h in from_labels("3[1,1,1]") if np.trace(h.R) == 0 and h.label() == "3[1,1,1]"]
+    assert np.allclose(g.R, [[0, 0, 1], [1, 0, 0], [0, 1, 0]], atol=1e-12)  # x → y → z → x
+    assert [h.label() for h in from_labels("-1'")] == ["1", "-1'"]
+    hexagonal = from_labels("m[1,-0.5773502692,0]")[1]  # the mirror of 6/mmm's third position, [1-10]
+    assert np.abs(hexagonal.R - (np.eye(3) - 2 * np.outer(*[[np.sqrt(3) / 2, -0.5, 0]] * 2))).max() < 1e-10
+
+
+@pytest.mark.parametrize("text, message", [
+    ("2[0,0]", "cannot read the symmetry operation at '2\\[0,0\\]'"),
+    ("m_x", "cannot read .* 'm_x'.*point-group symbol goes alone"),
+    ("5[0,0,1]", "cannot read .*n = 2, 3, 4, 6"),
+    ("2[0,0,1] m[1,0,0]", "separated by commas"),
+    ("-m[1,0,0]", "a mirror is written m\\[normal\\]"),
+    ("1[0,0,1]", "the identity and the inversion take no axis"),
+    ("2[0,0,0]", "the axis is zero"),
+    ("2", "needs its axis, e.g. 2\\[0,0,1\\]"),
+    ("", "no symmetry operations given"),
+    ("__import__('os')", "cannot read"),
+])
+def test_unreadable_labels_are_refused_naming_the_notation(text, message):
+    from qgeom._validation import QgeomInputError
+    from qgeom.symmetry.group import from_labels
+
+    with pytest.raises(QgeomInputError, match=message):
+        from_labels(text)
+
+
+def test_a_rotated_group_is_given_back_by_its_printed_operations():
+    """A group in no standard orientation prints generators that `symmetry=` takes: fed back, the same operations
+    (here mm2 about z rotated by 0.3 rad: irrational axes)."""
+    from qgeom.symmetry.group import from_labels
+
+    c, s = np.cos(0.3), np.sin(0.3)
+    Q = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+    ops = [Operation(Q @ g.R @ Q.T, g.time_reversal) for g in from_symbol("m'm2'")]
+    name = point_group_name(ops)
+    labels = name.split('symmetry="')[1].rstrip('")')
+    assert group_key(from_labels(labels)) == group_key(ops), name
+
+
+def test_the_printed_operations_of_a_result_are_an_input():
+    """The labels a result stores (`symmetry_operations`) given back as symmetry= — a list, or one string — give
+    the same operations, wedge and values as the symbol."""
+    kw = dict(components="xxx,yyy,xyy", mu=[2.2], temperature=0.1, grid=12, progress=False, error_tol=1e9)
+    by_symbol = dc.expansion(pt_tilted_4band(), symmetry="m'm2'", **kw)
+    labels = json.loads(by_symbol.attrs["symmetry"])["symmetry_operations"]
+    for given in (labels, ",".join(labels)):
+        ds = dc.expansion(pt_tilted_4band(), symmetry=given, **kw)
+        info = json.loads(ds.attrs["symmetry"])
+        assert sorted(info["symmetry_operations"]) == sorted(labels)
+        assert info["symmetry_source"].startswith("operations ")
+        assert np.array_equal(ds.sigma.values, by_symbol.sigma.values)

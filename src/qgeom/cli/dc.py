@@ -77,7 +77,8 @@ class DCConfig(Table):
                                                  "keeps to Wannier accuracy and by the crystal's group from its files "
                                                  "(full grid); none: the model's raw sums; "
                                                  "auto (detect the exact group), or a Hermann-Mauguin symbol with "
-                                                 "primes for time reversal (e.g. m-3m1', m'm'm, -3m'): only the "
+                                                 "primes for time reversal (e.g. m-3m1', m'm'm, -3m') or operation "
+                                                 "labels (e.g. \"2[0,0,1],m[1,1,0],1'\"): only the "
                                                  "irreducible wedge of the grid is evaluated.")
     symmetry_tol: float | None = symmetry_tol_field()
     refine: int = Field(Refinement.levels, ge=0, le=12,

@@ -53,7 +53,8 @@ class DCExactConfig(Table):
     blocks: bool = Field(True, description="Sum over the exactly decoupled orbital blocks of H, or force the dense path.")
     symmetry: str = Field("neumann", description="Magnetic point group for the Gamma scan and --omega (current "
                                                  "only): neumann (zero what the group the model keeps to Wannier "
-                                                 "accuracy forbids), none, auto or a Hermann-Mauguin symbol; at "
+                                                 "accuracy forbids), none, auto, a Hermann-Mauguin symbol or operation "
+                                                 "labels (e.g. \"2[0,0,1],m[1,1,0]\"); at "
                                                  "finite Gamma only its operations without time reversal are used.")
     symmetry_tol: float | None = symmetry_tol_field()
 

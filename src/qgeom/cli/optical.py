@@ -73,7 +73,8 @@ class OpticalConfig(Table):
                                                  "forbidden by the group the model keeps to Wannier accuracy and "
                                                  "by the crystal's group from its files, and the part of each kind "
                                                  "that time reversal forbids when the model keeps it; full "
-                                                 "grid), none, auto or a Hermann-Mauguin symbol; its operations "
+                                                 "grid), none, auto, a Hermann-Mauguin symbol or operation labels "
+                                                 "(e.g. \"2[0,0,1],m[1,1,0]\"); its operations "
                                                  "without time reversal that keep the current direction give the "
                                                  "irreducible wedge and the average of chi.")
     symmetry_tol: float | None = symmetry_tol_field()

@@ -17,13 +17,13 @@ from .._validation import QgeomInputError
 from .detect import (NONMAGNETIC_CHANGE_EV, SymmetryWarning, check, crystal_group, detect, detect_at_model_accuracy,
                      field_crystal_group, inversion_keeps_every_site, magnetic_field_crystal_group, symmetry_tolerance,
                      time_reversal_restoring_change)
-from .group import Operation, closure, from_matrices, from_symbol, restrict, unitary
+from .group import Operation, closure, from_labels, from_matrices, from_symbol, generators, restrict, unitary
 from .names import magnetic_symbol
 from .tensors import needed, symmetrize
 from ..kspace import KGrid
 from .wedge import WedgeGrid, irreducible_wedge  # noqa: F401  (WedgeGrid re-exported)
 
-__all__ = ["NEUMANN", "Operation", "SymmetryPlan", "SymmetryWarning", "resolve", "from_symbol", "detect"]
+__all__ = ["NEUMANN", "Operation", "SymmetryPlan", "SymmetryWarning", "resolve", "from_labels", "from_symbol", "detect"]
 
 
 def point_group_name(ops: list[Operation], dim: int = 3, lattice: np.ndarray | None = None) -> str:
@@ -33,7 +33,8 @@ def point_group_name(ops: list[Operation], dim: int = 3, lattice: np.ndarray | N
     so the symbol is one whose restriction gives them, and a differing 2D name (mm2: the plane's 2mm) is added.
     A group in no standard orientation (`group` module doc) keeps the Hermann–Mauguin symbol of its unitary part
     (spglib: of the Cartesian integer matrices, or of those in the basis of the rows of `lattice` — hexagonal and
-    trigonal groups —; else the group's order) and says that the operations must be passed."""
+    trigonal groups —; else the group's order) and gives generators as operation labels that `symmetry=` takes
+    (`group.from_labels`)."""
     symbol = magnetic_symbol(ops, dim)
     unitary_name = _unitary_name(ops, lattice) if symbol is None or dim == 2 else ""
     plane = ""
@@ -44,7 +45,10 @@ def point_group_name(ops: list[Operation], dim: int = 3, lattice: np.ndarray | N
     nprimed = sum(g.time_reversal for g in ops)
     count = f"{len(ops)} operation{'' if len(ops) == 1 else 's'}, {nprimed} with time reversal"
     if symbol is None:
-        return f"{unitary_name} ({plane}{count}; non-standard orientation: pass the operations)"
+        if not unitary_name.startswith("order") and any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in ops):
+            unitary_name += "1'"  # T itself is an operation: the grey group of the unitary part
+        labels = ",".join(g.label() for g in generators(ops))
+        return f'{unitary_name} ({plane}{count}; non-standard orientation: symmetry="{labels}")'
     return f"{symbol} ({plane}{count})"
 
 
@@ -197,7 +201,8 @@ class SymmetryPlan:
 
 def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=None, keep=None) -> SymmetryPlan | None:
     """The plan for `symmetry` (None, "neumann", "auto", a Hermann–Mauguin symbol, or a list of operations:
-    3×3 Cartesian matrices or (matrix, time_reversal) pairs). Given groups are checked on the
+    3×3 Cartesian matrices, (matrix, time_reversal) pairs, or labels such as "m[1,1,0]'" — as a list or one
+    comma-separated string, `group.from_labels`). Given groups are checked on the
     model to `tol` (`symmetry_tol`: None = exact symmetries only; a larger relative value imposes
     a group the model breaks that much — Wannier models of real crystals — and records the
     breaking); "auto" accepts the lattice operations the model keeps to `tol`.
@@ -228,21 +233,30 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
         raise QgeomInputError("symmetry= needs a lattice model (continuum k·p models: symmetry=None).")
     if isinstance(symmetry, str) and symmetry == "auto":
         ops, source = detect(model, tol), "auto"
+    elif isinstance(symmetry, str) and "[" in symmetry:  # operation labels, as printed in symmetry_operations
+        ops, source = restrict(from_labels(symmetry), model.dim), f"operations {symmetry}"
     elif isinstance(symmetry, str):
         ops, source = restrict(from_symbol(symmetry), model.dim), f"symbol {symmetry}"
+    elif _all_strings(symmetry):
+        ops, source = restrict(from_labels(symmetry), model.dim), f"operations {', '.join(symmetry)}"
     else:
         try:
             ops = restrict(from_matrices(list(symmetry)), model.dim)
         except TypeError:
             raise QgeomInputError("symmetry must be None, 'auto', a point-group symbol or a list of operations.") from None
         source = "operations"
-    breaking = check(model, ops, tol, group=symmetry if isinstance(symmetry, str) else None)
+    breaking = check(model, ops, tol, group=symmetry if source.startswith("symbol") else None)
     if time_reversal is not True:
         ops = unitary(ops)
     if keep is not None:
         ops = [g for g in ops if keep(g)]
     name = point_group_name(ops, model.dim, model.lattice)
     return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()))
+
+
+def _all_strings(symmetry) -> bool:
+    """A non-empty list (or tuple) of strings: operation labels (`group.from_labels`)."""
+    return isinstance(symmetry, (list, tuple)) and len(symmetry) > 0 and all(isinstance(x, str) for x in symmetry)
 
 
 def _neumann_plan(model, kgrid, time_reversal: bool | str, keep) -> SymmetryPlan | None:
