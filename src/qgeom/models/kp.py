@@ -66,21 +66,7 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
 
     `symbols` maps allowed names (kx, ky, kz and model parameters) to SymPy objects.
     """
-    if not isinstance(text, str):
-        raise QgeomInputError(f"expected an expression string, got {type(text).__name__}.")
-    shown = text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
-    if len(text) > MAX_LENGTH:
-        raise QgeomInputError(f"expression {shown!r} is longer than {MAX_LENGTH} characters.")
-    if _max_paren_depth(text) > MAX_PARENS:
-        raise QgeomInputError(f"expression {shown!r} nests parentheses deeper than {MAX_PARENS}.")
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except (RecursionError, MemoryError):
-        raise QgeomInputError(f"expression {shown!r} nests deeper than the parser allows (keep it under "
-                              f"{MAX_DEPTH} levels and {MAX_NODES} syntax nodes).") from None
-    except (SyntaxError, ValueError) as exc:
-        raise QgeomInputError(f"cannot parse expression {shown!r}: {getattr(exc, 'msg', exc)}.") from None
-    _check_size(tree, shown)
+    tree, shown = _syntax_tree(text)
     for name in symbols:  # momenta are the symbols' purpose; I and functions would be shadowed
         if name not in K_SYMBOLS_BY_NAME:
             check_parameter_name(name, "symbol")
@@ -133,6 +119,26 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Expr]) -> sp.Expr:
         )
 
     return build(tree)
+
+
+def _syntax_tree(text: str) -> tuple[ast.Expression, str]:
+    """Python's syntax tree of `text` (not evaluated), within the size limits, and `text` as messages show it."""
+    if not isinstance(text, str):
+        raise QgeomInputError(f"expected an expression string, got {type(text).__name__}.")
+    shown = text if len(text) <= 80 else text[:60] + f"... ({len(text)} characters)"
+    if len(text) > MAX_LENGTH:
+        raise QgeomInputError(f"expression {shown!r} is longer than {MAX_LENGTH} characters.")
+    if _max_paren_depth(text) > MAX_PARENS:
+        raise QgeomInputError(f"expression {shown!r} nests parentheses deeper than {MAX_PARENS}.")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (RecursionError, MemoryError):
+        raise QgeomInputError(f"expression {shown!r} nests deeper than the parser allows (keep it under "
+                              f"{MAX_DEPTH} levels and {MAX_NODES} syntax nodes).") from None
+    except (SyntaxError, ValueError) as exc:
+        raise QgeomInputError(f"cannot parse expression {shown!r}: {getattr(exc, 'msg', exc)}.") from None
+    _check_size(tree, shown)
+    return tree, shown
 
 
 def _too_big(x: sp.Expr) -> bool:
