@@ -280,6 +280,11 @@ def exact(
             coarse = plan.symmetrize(coarse, computed, comps, 1, axis=1, form=DC_FIELD_FORM)[0]
     if plan and plan.skipped:
         return attach_error(ds, "sigma", None, grid=full, tol=error_tol, exact=SKIPPED_ERROR)
+    # No `refinement.flag_missed_fermi_surface` here (nor in exact_frequency): the NESS occupies the states through
+    # a Lorentzian of width Γ, whose tails Γ/(ε − μ)² reach every k-point, and it has Fermi-sea interband terms, so
+    # no kT or Γ makes σ a rounding-level zero while bands cross μ. A peak of width max(Γ, kT) narrower than the
+    # grid's energy step shows instead as grid and sub-grid disagreeing: the error estimate below sees it
+    # (tests/dc/test_exact.py).
     return attach_error(ds, "sigma", coarse, grid=full, tol=error_tol, over=("component", "mu"))
 
 

@@ -41,6 +41,7 @@ from ..models.blocks import block_provenance
 from ..near_degeneracy import (NEAR_EFFECT, dc_tolerances, flag_near_degenerate, grouped_sums,
                                near_degenerate_variable, split_near)
 from ..occupation import fermi_dirac
+from ..refinement import flag_missed_fermi_surface
 from ..results import make_result
 from .conventions import check_convention, convention_scale, sigma_definition, term_units
 from ..observables import Observable
@@ -233,4 +234,7 @@ def observable_expansion(
                               "those splittings: compare with qgeom.dc.exact(observable=...), or evaluate at "
                               "resolution=Gamma")
     rough = None if coarse is None else np.repeat(assemble(coarse)[None], len(mechs), axis=0)
-    return attach_error(ds, "sigma", rough, grid=kgrid, tol=error_tol, over=("component", "mu"))
+    ds = attach_error(ds, "sigma", rough, grid=kgrid, tol=error_tol, over=("component", "mu"))
+    # both coefficients are f0'-weighted Fermi-surface sums: a surface between the k-points gives ~0 on the grid
+    # and its sub-grid alike, which only the check of the bands against μ sees
+    return flag_missed_fermi_surface(ds, model, kgrid, kT, convention_scale(convention) * factor)
