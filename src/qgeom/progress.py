@@ -10,14 +10,18 @@ the progress (lines when piped), unless `--quiet`.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 LINE_INTERVAL_S = 10.0  # plain progress lines: at most one per interval (plus the first and the last)
 REVISED_BY = 1.25  # the start-up-free rate revises the first chunk's estimate when off by more than this factor
 _MODE = {"cli": False, "quiet": False}
+_RECORDS: contextvars.ContextVar[tuple] = contextvars.ContextVar("qgeom_compute_time", default=())
 
 
 @contextmanager
@@ -143,3 +147,41 @@ class ChunkProgress:
         elif self.on and exc_type is None:
             resumed = f" ({self.initial} from the checkpoint)" if self.initial else ""
             self._line(f"done: {self.total} chunks{resumed} in {_duration(time.monotonic() - self._t0)}")
+
+
+@dataclasses.dataclass
+class ComputeTime:
+    """The cost of the k-sums run inside `compute_time()`, a result's attributes (docs/results.md):
+    `elapsed_s`: this call's wall time; `compute_s`: the seconds their chunks took, summed over the chunks —
+    those loaded from a checkpoint count with the time they took when an earlier, interrupted run computed
+    them (stored with each chunk), so a resumed run reports the whole calculation's cost, not only its last
+    part (with a process pool or Dask: worker-seconds, about the workers times the wall time);
+    `resumed_compute_s`: the part of `compute_s` that earlier runs did."""
+
+    elapsed_s: float = 0.0
+    compute_s: float = 0.0
+    resumed_compute_s: float = 0.0
+
+    def attrs(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+
+@contextmanager
+def compute_time() -> Iterator[ComputeTime]:
+    """A `ComputeTime` that every k-sum (`kspace.integrate`) inside the block adds its chunks' time to; its
+    elapsed_s is set when the block ends."""
+    record, start = ComputeTime(), time.perf_counter()
+    token = _RECORDS.set(_RECORDS.get() + (record,))
+    try:
+        yield record
+    finally:
+        _RECORDS.reset(token)
+        record.elapsed_s = time.perf_counter() - start
+
+
+def add_compute_time(computed_s: float, resumed_s: float) -> None:
+    """One k-sum's chunk seconds (computed by this call, and loaded from its checkpoint) to every open
+    `compute_time()` record."""
+    for record in _RECORDS.get():
+        record.compute_s += computed_s + resumed_s
+        record.resumed_compute_s += resumed_s

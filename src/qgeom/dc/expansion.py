@@ -22,6 +22,7 @@ from ..models.base import Model
 from ..models.blocks import block_provenance
 from ..accuracy import attach_error, error_tolerance
 from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
+from ..progress import ComputeTime, compute_time
 from ..refinement import (FlaggedIntegrand, attach_refinement, cell_widths, check_grid,
                           flag_missed_fermi_surface, refine as refine_sum)
 from ..results import make_result
@@ -271,13 +272,14 @@ def expansion(
     if forbids_everything(plan, computed, comps, TERMS):  # exact zeros: no k-sum can change them
         plan = dataclasses.replace(plan, skipped=True)  # recorded in attrs["symmetry"]["k_sum"]
         sigma = np.zeros((len(mechanisms), len(TERMS), len(computed), len(mu_arr)))
-        near, coarse, refined = np.zeros_like(sigma), None, None
+        near, coarse, refined, cost = np.zeros_like(sigma), None, None, ComputeTime()
     else:
-        raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement, _relative_change(to_sigma, unit_factor),
-                                           mu=mu_arr, temperature=kT, order=order,
-                                           operations=plan.ops if plan and not plan.zeros_only else None,
-                                           degen_tol=degen_tol, axes=axes,
-                                           blocks=sampling.blocks, **execution.kwargs())
+        with compute_time() as cost:
+            ops = plan.ops if plan and not plan.zeros_only else None
+            raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement,
+                                               _relative_change(to_sigma, unit_factor), mu=mu_arr, temperature=kT,
+                                               order=order, operations=ops, degen_tol=degen_tol, axes=axes,
+                                               blocks=sampling.blocks, **execution.kwargs())
         raw, near = split_near(raw, resolved)
         sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
         near = scale * unit_factor * assemble(near, mechanisms, rta) if near else np.zeros_like(sigma)
@@ -289,6 +291,7 @@ def expansion(
         "resolution_of_resolved_terms": fine_tol, "rta_c1_c2": list(rta) if rta else None, **forms,
         "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units, "unit_factor": unit_factor,
         "orbital_blocks": block_provenance(model, blocks), "refine": refinement.levels, "refine_tol": refinement.tol,
+        **cost.attrs(),
     }
     ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
     ds = attach_symmetry(ds, plan, forbidden)

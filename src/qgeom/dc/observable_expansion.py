@@ -46,6 +46,7 @@ from ..results import make_result
 from .conventions import check_convention, convention_scale, sigma_definition, term_units
 from ..observables import Observable
 from ..options import Execution, Sampling, Thermal, checked_keywords
+from ..progress import compute_time
 from .observable_terms import (block_observables, dc_observable, field_indices, observable_attrs, observable_unit,
                                parse_field_components)
 
@@ -197,8 +198,9 @@ def observable_expansion(
     kgrid = sampling.kgrid(model)
     swapped = [c[::-1] for c in comps]
     allc = list(dict.fromkeys(comps + swapped))
-    total, coarse, near = _block_sums(model, obs, sampling, execution, kgrid, field_indices(allc), thermal,
-                                      (group_tol, fine_tol), resolved)
+    with compute_time() as cost:
+        total, coarse, near = _block_sums(model, obs, sampling, execution, kgrid, field_indices(allc), thermal,
+                                          (group_tol, fine_tol), resolved)
 
     def assemble(sums):  # [2, allc, μ] → [term, comp, μ]
         sums = np.asarray(sums)
@@ -210,7 +212,8 @@ def observable_expansion(
     params = {"temperature": kT, "degen_tol": degen_tol, "resolution": group_tol,
               "resolved_terms": list(OBSERVABLE_TERMS) if resolved else [], "resolution_of_resolved_terms": fine_tol,
               "convention": convention, "units": units,
-              "unit_factor": factor, "observable": obs.name, "orbital_blocks": block_provenance(model, blocks)}
+              "unit_factor": factor, "observable": obs.name, "orbital_blocks": block_provenance(model, blocks),
+              **cost.attrs()}
     ds = make_result(
         {"sigma": (("mechanism", "term", "component", "mu"), np.repeat(sigma[None], len(mechs), axis=0))},
         {"mechanism": mechs, "term": list(OBSERVABLE_TERMS), "component": comps, "mu": mu_arr},
