@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -452,3 +453,51 @@ def test_cli_interrupt_says_what_the_checkpoint_kept(tmp_path, monkeypatch):
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert re.search(r"resumed: 3 of \d+ chunks from the checkpoint", res.output), res.output
+
+
+class _ChunkClock:
+    """kspace's clock, advanced 1 s at each reading: every chunk takes exactly 1 s (it reads it twice)."""
+
+    def __init__(self):
+        self.t = 0.0
+
+    def perf_counter(self):
+        self.t += 1.0
+        return self.t
+
+
+@pytest.mark.parametrize("calculation", ["dc.expansion", "dc.expansion(observable)", "dc.exact", "dc.exact_frequency",
+                                         "optical.response"])
+def test_a_resumed_run_reports_the_whole_compute_time(tmp_path, monkeypatch, calculation):
+    """Each chunk takes 1 s (a fake clock): the first run computes n chunks, compute_s = n s. With k chunk files
+    deleted, the rerun computes k and loads n − k with the seconds stored in them: compute_s is still n s (the
+    whole calculation's cost), resumed_compute_s n − k, and elapsed_s this call's wall time (an optical result's
+    only time was that, and a dc result had none)."""
+    import types
+
+    from qgeom import kspace
+    from qgeom.dc.exact import exact, exact_frequency
+    from qgeom.optical.response import response
+    from qgeom.results import metadata
+
+    monkeypatch.setattr(kspace, "time", types.SimpleNamespace(perf_counter=_ChunkClock().perf_counter))
+    kw = dict(grid=12, chunk_size=24, progress=False, checkpoint=tmp_path)
+    dc = dict(components="xyy", mu=0.3, temperature=0.1, **kw)
+    run = {"dc.expansion": lambda: expansion(tilted_dirac_2band(), **dc),
+           "dc.expansion(observable)": lambda: expansion(tilted_dirac_2band(), **{**dc, "components": "xy"},
+                                                         observable=np.diag([1.0, -1.0])),
+           "dc.exact": lambda: exact(tilted_dirac_2band(), gamma=0.05, **dc),
+           "dc.exact_frequency": lambda: exact_frequency(tilted_dirac_2band(), gamma=0.05, omega=[0.2],
+                                                         processes="second_harmonic", **dc),
+           "optical.response": lambda: response(tilted_dirac_2band(), "current_x", kinds=["shift_like"], omega=[0.5], **kw)}[calculation]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the small grid's error estimate
+        first = metadata(run(), "parameters")
+        files = sorted(tmp_path.rglob("chunk_*.npz"))
+        n, deleted = len(files), files[1::2]
+        for path in deleted:
+            path.unlink()
+        resumed = metadata(run(), "parameters")
+    assert n >= 6 and first["compute_s"] == n and first["resumed_compute_s"] == 0
+    assert resumed["compute_s"] == n and resumed["resumed_compute_s"] == n - len(deleted)
+    assert 0 < resumed["elapsed_s"] < 60  # the wall clock: not the chunks' fake seconds

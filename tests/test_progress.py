@@ -64,6 +64,62 @@ def test_plain_lines_come_at_a_steady_rate(monkeypatch, capsys):
     assert progress.LINE_INTERVAL_S == 10.0
 
 
+def test_the_estimate_drops_the_first_chunks_start_up(monkeypatch, capsys):
+    """The first chunk carries the run's start-up (here 60 s: a pool, imports, first-call caches) before chunks
+    that take 1 s: its estimate (61 s × 100) is revised after the second chunk to the 98 s really left, and the
+    periodic lines extrapolate the start-up-free rate (they said 72 s / 12 × 88 = 8.8 min left)."""
+    clock = _Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    with reporting(), ChunkProgress(100, None) as bar:
+        clock.t += 61.0
+        bar.update(1)
+        for _ in range(99):
+            clock.t += 1.0
+            bar.update(1)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "  first chunk 61.0 s: about 1.7 h for 100 chunks"
+    assert err[1] == "  revised: 1.0 s per chunk after the first (61.0 s, start-up included): about 1.6 min left"
+    assert err[2] == "  12/100 chunks (12 %), 72.0 s elapsed, about 88.0 s left"
+    assert err[-1] == "  done: 100 chunks in 2.7 min"
+
+
+def test_a_resumed_run_extrapolates_its_remaining_chunks_without_start_up(monkeypatch, capsys):
+    """60 of 100 chunks from the checkpoint, 30 s of start-up, then 0.5 s per chunk: the first estimate covers the
+    40 chunks left (30.5 s × 40), the revised one the 38 left after the second (19 s, as they then take)."""
+    clock = _Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    with reporting(), ChunkProgress(100, None, initial=60) as bar:
+        clock.t += 30.5
+        bar.update(1)
+        for _ in range(39):
+            clock.t += 0.5
+            bar.update(1)
+    err = capsys.readouterr().err.splitlines()
+    assert err[:3] == ["  resumed: 60 of 100 chunks from the checkpoint",
+                       "  first chunk 30.5 s: about 20.3 min for 40 chunks",
+                       "  revised: 0.5 s per chunk after the first (30.5 s, start-up included): about 19.0 s left"]
+    assert err[-1] == "  done: 100 chunks (60 from the checkpoint) in 50.0 s"
+
+
+def test_parallel_chunks_revise_the_estimate_once_each_worker_has_finished_another(monkeypatch, capsys):
+    """4 workers, 10 s of start-up, chunks of 2 s: chunks 1–4 finish together at 12 s, 5–8 at 14 s. The rate from
+    chunk 1 to chunk 2 (0 s) would promise nothing left; from chunk 1 to chunk 5 it is the pool's 0.5 s per chunk:
+    35 chunks, 17.5 s (they finish at 14 + 2 · 35/4 s)."""
+    clock = _Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    with reporting(), ChunkProgress(40, None, parallel=4) as bar:
+        for batch in range(10):
+            clock.t += 12.0 if batch == 0 else 2.0
+            for _ in range(4):
+                bar.update(1)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "  first chunk 12.0 s: about 8.0 min for 40 chunks"
+    assert err[1] == "  revised: 0.5 s per chunk after the first (12.0 s, start-up included): about 17.5 s left"
+    from qgeom.executors import make_executor
+
+    assert make_executor(workers=4).parallel == 4 and make_executor().parallel == 1  # what integrate passes
+
+
 def test_resumed_chunks_count_as_done(capsys):
     with reporting(), ChunkProgress(4, None, initial=3) as bar:
         bar.update(1)

@@ -4,8 +4,9 @@ A checkpoint directory holds `manifest.json` (a SHA-256 over the model's data �
 its state, nested models included, and H(k), ∂H(k) at fixed k-points —, the grid, the
 chunking, the Bands options, the integrand's identity/parameters/bytecode, and the code: qgeom's
 version, a hash of every source file of the package, the numpy/scipy versions) and
-`chunk_NNNNNN.npz` files. A rerun with the same inputs loads the finished chunks and computes only
-the missing ones; a directory written for different inputs or by different code is refused
+`chunk_NNNNNN.npz` files (each chunk's sum and the seconds it took, so a resumed run reports the whole
+calculation's compute time: `progress.ComputeTime`). A rerun with the same inputs loads the finished chunks
+and computes only the missing ones; a directory written for different inputs or by different code is refused
 (QgeomInputError), never mixed.
 
 Concurrency and faults: the manifest is published with an exclusive hard link (the first writer
@@ -317,8 +318,9 @@ class ChunkStore:
                 pass
         return out
 
-    def save(self, index: int, bounds: tuple[int, int], part) -> None:
-        arrays = {"__bounds__": np.array(bounds), "__key__": np.array(self.key)}
+    def save(self, index: int, bounds: tuple[int, int], part, seconds: float) -> None:
+        """Chunk `index`'s sum and the `seconds` it took (a resumed run's cost counts them, `progress.ComputeTime`)."""
+        arrays = {"__bounds__": np.array(bounds), "__key__": np.array(self.key), "__seconds__": np.array(seconds)}
         if isinstance(part, dict):
             arrays.update({f"d:{k}": np.asarray(v) for k, v in part.items()})
         else:
@@ -337,16 +339,17 @@ class ChunkStore:
                 raise
 
     def load(self, index: int, bounds: tuple[int, int]):
-        """The stored chunk sum, or None (with a CheckpointWarning naming the file, which is
-        deleted) when it cannot be read or was not written for this calculation."""
+        """(the stored chunk sum, the seconds it took), or None (with a CheckpointWarning naming the file, which
+        is deleted) when it cannot be read or was not written for this calculation."""
         path = self._chunk_path(index)
         try:
             with np.load(path, allow_pickle=False) as data:
                 if str(data["__key__"]) != self.key or tuple(data["__bounds__"]) != tuple(bounds):
                     raise ValueError("written for another calculation")
+                seconds = float(data["__seconds__"])
                 if "a:" in data.files:
-                    return data["a:"]
-                return {k[2:]: data[k] for k in data.files if k.startswith("d:")}
+                    return data["a:"], seconds
+                return {k[2:]: data[k] for k in data.files if k.startswith("d:")}, seconds
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             warnings.warn(f"checkpoint chunk {path} is unusable ({type(exc).__name__}: {exc}); recomputing it.",
                           CheckpointWarning, stacklevel=user_stacklevel())

@@ -43,7 +43,10 @@ _INHERITED: dict[int, Task] = {}  # tasks handed to forked workers, by token
 
 
 class _Executor:
-    """Context-manager protocol shared by the executors; `close` releases what they hold."""
+    """Context-manager protocol shared by the executors; `close` releases what they hold. `parallel`: how many
+    chunks run at once (the progress estimate's steady rate needs that many chunks after the first)."""
+
+    parallel = 1
 
     def close(self) -> None:
         pass
@@ -127,7 +130,7 @@ class ProcessExecutor(_Executor):
     def __init__(self, workers: int):
         if not isinstance(workers, int) or workers < 1:
             raise QgeomInputError(f"workers must be a positive integer, got {workers!r}.")
-        self.workers = workers
+        self.workers = self.parallel = workers
 
     def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
         indices = list(indices)
@@ -210,6 +213,10 @@ class DaskExecutor(_Executor):
                 f"scheduler must be an address ('tcp://host:8786'), 'local', 'local-threads' or a "
                 f"distributed.Client, got {scheduler!r}."
             )
+
+    @property
+    def parallel(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
 
     def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
         import distributed

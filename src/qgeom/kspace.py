@@ -24,6 +24,7 @@ import functools
 import math
 import os
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
@@ -35,7 +36,7 @@ from ._validation import QgeomInputError, both_spellings, positive_scalar
 from .bands import DEFAULT_DEGEN_TOL, Bands
 from .models.base import Model
 from .options import Execution
-from .progress import ChunkProgress
+from .progress import ChunkProgress, add_compute_time
 
 ChunkSum = Union[np.ndarray, dict[str, np.ndarray]]
 POINTWISE = "@"  # a ChunkSum key with this prefix holds one value per k-point: chunks concatenate, not add
@@ -325,10 +326,26 @@ class ChunkTask:
         self.model, self.grid, self.func, self.bounds = model, grid, func, bounds
         self.order, self.degen_tol, self.axes, self.along = order, degen_tol, axes, along
 
-    def __call__(self, index: int) -> ChunkSum:
+    def __call__(self, index: int) -> tuple[ChunkSum, float]:
+        """(the chunk's sum, the seconds it took where it ran)."""
+        start = time.perf_counter()
         tune_allocator()
-        return chunk_sum(self.model, self.grid, self.func, self.bounds[index], order=self.order,
+        part = chunk_sum(self.model, self.grid, self.func, self.bounds[index], order=self.order,
                          degen_tol=self.degen_tol, axes=self.axes, along=self.along)
+        return part, time.perf_counter() - start
+
+
+def _stored_chunk(store, task: ChunkTask, index: int, bounds: tuple[int, int], seconds: list[float]) -> ChunkSum:
+    """Chunk `index` from the checkpoint, or recomputed (and stored) when its file is unusable; its seconds added
+    to seconds[1] (resumed) or seconds[0] (computed now)."""
+    loaded = store.load(index, bounds)
+    if loaded is None:  # unusable file (reported): recompute it here
+        part, took = task(index)
+        store.save(index, bounds, part, took)
+        seconds[0] += took
+        return part
+    seconds[1] += loaded[1]
+    return loaded[0]
 
 
 def _manifest(model: Model, grid: KGrid, func, chunk_size: int, order: int, degen_tol: float,
@@ -395,7 +412,8 @@ def integrate(
     integrands that use no other (`Bands.from_model`); `along`: of the second derivatives only ∂_a∂_along H
     (a current's response, `Bands.from_model`). Keys of a dict ChunkSum that start with
     POINTWISE hold one value per k-point (e.g. `refinement` flags): they are concatenated in the
-    grid's flat point order instead of summed (within a chunk, over blocks, they are added).
+    grid's flat point order instead of summed (within a chunk, over blocks, they are added). The seconds each
+    chunk took (stored with it in a checkpoint) go to every open `progress.compute_time()` record.
     """
     from .executors import make_executor
     from .models.blocks import split_blocks
@@ -413,24 +431,22 @@ def integrate(
     task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol, axes, along)
 
     total, pending, coarse, pointwise = None, {}, None, {}
+    seconds = [0.0, 0.0]  # the chunks' compute time: computed by this call, loaded from the checkpoint
     header = run_header(model, kgrid, len(bounds), size, parts, workers, scheduler, estimate)
     with make_executor(workers=workers, scheduler=scheduler) as executor, \
-            ChunkProgress(len(bounds), progress, len(done), header) as bar:
+            ChunkProgress(len(bounds), progress, len(done), header, executor.parallel) as bar:
         results = executor.map_unordered(task, todo)
         try:
             for i in range(len(bounds)):
                 # reduce strictly in chunk order; chunks that finish early wait in `pending`
                 while i not in pending:
                     if i in done:
-                        part = store.load(i, bounds[i])
-                        if part is None:  # unusable file (reported): recompute it here
-                            part = task(i)
-                            store.save(i, bounds[i], part)
-                        pending[i] = part
+                        pending[i] = _stored_chunk(store, task, i, bounds[i], seconds)
                         break
-                    j, part = next(results)
+                    j, (part, took) = next(results)
+                    seconds[0] += took
                     if store is not None:
-                        store.save(j, bounds[j], part)
+                        store.save(j, bounds[j], part, took)
                     pending[j] = part
                     bar.update(1)
                 part = pending.pop(i)
@@ -447,6 +463,7 @@ def integrate(
     from .sanity import check_finite_result
 
     check_finite_result(total)
+    add_compute_time(*seconds)
     if pointwise:
         total.update({key: np.concatenate(parts) for key, parts in pointwise.items()})
     if subgrid:

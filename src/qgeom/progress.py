@@ -10,13 +10,18 @@ the progress (lines when piped), unless `--quiet`.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import os
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 LINE_INTERVAL_S = 10.0  # plain progress lines: at most one per interval (plus the first and the last)
+REVISED_BY = 1.25  # the start-up-free rate revises the first chunk's estimate when off by more than this factor
 _MODE = {"cli": False, "quiet": False}
+_RECORDS: contextvars.ContextVar[tuple] = contextvars.ContextVar("qgeom_compute_time", default=())
 
 
 @contextmanager
@@ -44,6 +49,8 @@ def progress_enabled(enabled: bool | None) -> bool:
 
 
 def _duration(seconds: float) -> str:
+    if seconds < 0.95:  # a chunk's rate: two significant digits, not "0.0 s"
+        return f"{seconds:.2g} s"
     if seconds < 90:
         return f"{seconds:.1f} s"
     if seconds < 5400:
@@ -53,13 +60,22 @@ def _duration(seconds: float) -> str:
 
 class ChunkProgress:
     """Counts finished k-chunks (in any executor; resumed chunks count as done). `header` (the
-    size of the run) is printed first; the time estimate follows the first finished chunk."""
+    size of the run) is printed first; the time estimate follows the first finished chunk. That chunk
+    also carries the run's one-off start-up (a pool's workers, imports, a model's or an integrand's
+    first-call caches), which can exceed the chunks' own cost many times over: once `parallel` (the
+    chunks the executor runs at once) more chunks have finished, the rate since the first one — free
+    of start-up — revises the estimate (said when it moves by more than REVISED_BY) and makes every
+    later "left". Only the chunks still to compute are extrapolated (a resumed run's are done)."""
 
-    def __init__(self, total: int, enabled: bool | None, initial: int = 0, header: str | None = None):
+    def __init__(self, total: int, enabled: bool | None, initial: int = 0, header: str | None = None,
+                 parallel: int = 1):
         self.total, self.done, self.initial = total, initial, initial
+        self.parallel = max(1, int(parallel))
         self.on = progress_enabled(enabled)
         self._bar = None
         self._t0 = self._last = time.monotonic()
+        self._first = None  # (time, chunks done) when the first computed chunk finished
+        self._steady = False  # `parallel` chunks have finished since the first: its start-up is out of the rate
         if not self.on:
             return
         if header:
@@ -82,17 +98,45 @@ class ChunkProgress:
             self._bar.update(n)
             return
         now = time.monotonic()
-        computed = self.done - self.initial
-        elapsed = now - self._t0
-        left = elapsed / computed * (self.total - self.done) if computed else float("nan")
-        if computed == n and self.done < self.total:  # first chunk: the time estimate
-            self._line(f"first chunk {_duration(elapsed)}: about {_duration(elapsed + left)} for "
-                       f"{self.total - self.initial} chunks")
-            self._last = now
-        elif now - self._last >= LINE_INTERVAL_S and self.done < self.total:
-            self._line(f"{self.done}/{self.total} chunks ({100 * self.done / self.total:.0f} %), "
-                       f"{_duration(elapsed)} elapsed, about {_duration(left)} left")
-            self._last = now
+        if self.done >= self.total:  # the last chunk: the "done" line follows
+            return
+        if self._first is None:  # the first chunk, start-up included: the only rate there is yet
+            self._first = (now, self.done)
+            todo = self.total - self.initial
+            self._say(now, f"first chunk {_duration(now - self._t0)}: about {_duration(self._per_chunk(now) * todo)} "
+                           f"for {todo} chunks")
+            return
+        if not self._steady and self.done - self._first[1] >= self.parallel:
+            self._steady = True
+            if self._revised(now):
+                return
+        if now - self._last >= LINE_INTERVAL_S:
+            self._say(now, f"{self.done}/{self.total} chunks ({100 * self.done / self.total:.0f} %), "
+                           f"{_duration(now - self._t0)} elapsed, about {_duration(self._left(now))} left")
+
+    def _per_chunk(self, now: float) -> float:
+        """Seconds per chunk: since the first chunk once `parallel` more have finished (free of start-up),
+        until then over every chunk computed."""
+        if self._steady:
+            return (now - self._first[0]) / (self.done - self._first[1])
+        return (now - self._t0) / (self.done - self.initial)
+
+    def _left(self, now: float) -> float:
+        return self._per_chunk(now) * (self.total - self.done)
+
+    def _revised(self, now: float) -> bool:
+        """Say the start-up-free estimate if it is off the first chunk's by more than REVISED_BY; True if said."""
+        first = self._first[0] - self._t0
+        said = first / (self._first[1] - self.initial) * (self.total - self._first[1])  # time left, as said then
+        if said / REVISED_BY <= now - self._first[0] + self._left(now) <= said * REVISED_BY:
+            return False
+        self._say(now, f"revised: {_duration(self._per_chunk(now))} per chunk after the first ({_duration(first)}, "
+                       f"start-up included): about {_duration(self._left(now))} left")
+        return True
+
+    def _say(self, now: float, text: str) -> None:
+        self._line(text)
+        self._last = now
 
     def __enter__(self):
         return self
@@ -101,4 +145,43 @@ class ChunkProgress:
         if self._bar is not None:
             self._bar.close()
         elif self.on and exc_type is None:
-            self._line(f"done: {self.total} chunks in {_duration(time.monotonic() - self._t0)}")
+            resumed = f" ({self.initial} from the checkpoint)" if self.initial else ""
+            self._line(f"done: {self.total} chunks{resumed} in {_duration(time.monotonic() - self._t0)}")
+
+
+@dataclasses.dataclass
+class ComputeTime:
+    """The cost of the k-sums run inside `compute_time()`, a result's attributes (docs/results.md):
+    `elapsed_s`: this call's wall time; `compute_s`: the seconds their chunks took, summed over the chunks —
+    those loaded from a checkpoint count with the time they took when an earlier, interrupted run computed
+    them (stored with each chunk), so a resumed run reports the whole calculation's cost, not only its last
+    part (with a process pool or Dask: worker-seconds, about the workers times the wall time);
+    `resumed_compute_s`: the part of `compute_s` that earlier runs did."""
+
+    elapsed_s: float = 0.0
+    compute_s: float = 0.0
+    resumed_compute_s: float = 0.0
+
+    def attrs(self) -> dict[str, float]:
+        return dataclasses.asdict(self)
+
+
+@contextmanager
+def compute_time() -> Iterator[ComputeTime]:
+    """A `ComputeTime` that every k-sum (`kspace.integrate`) inside the block adds its chunks' time to; its
+    elapsed_s is set when the block ends."""
+    record, start = ComputeTime(), time.perf_counter()
+    token = _RECORDS.set(_RECORDS.get() + (record,))
+    try:
+        yield record
+    finally:
+        _RECORDS.reset(token)
+        record.elapsed_s = time.perf_counter() - start
+
+
+def add_compute_time(computed_s: float, resumed_s: float) -> None:
+    """One k-sum's chunk seconds (computed by this call, and loaded from its checkpoint) to every open
+    `compute_time()` record."""
+    for record in _RECORDS.get():
+        record.compute_s += computed_s + resumed_s
+        record.resumed_compute_s += resumed_s

@@ -52,6 +52,7 @@ chunk). `history` records every level.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import QgeomInputError, user_stacklevel
+from .accuracy import ABS_ZERO, AccuracyWarning
 from .bands import Bands
 from .eigenbasis import symmetric_index
 from .kspace import POINTWISE, KGrid, PointListGrid, add_sums, auto_chunk_size, chunk_bounds, integrate
@@ -136,6 +138,36 @@ def fermi_surface_missed(model, grid: KGrid, mu: np.ndarray, kT: float) -> np.nd
         nearest = np.minimum(nearest, np.abs(energies.reshape(-1, 1) - mu).min(axis=0))
     crossed = ((lo[:, None] < mu) & (mu < hi[:, None])).any(axis=0)
     return crossed & (nearest > MISSED_KT * kT)
+
+
+def flag_missed_fermi_surface(ds, model, grid: KGrid, kT: float, to_sigma: float, name: str = "sigma"):
+    """`ds` with attrs["fermi_surface_missed_mu"] and an AccuracyWarning when at some μ every value of the
+    Fermi-surface sums `ds[name]` (over all its dims but μ) is at rounding level (below ABS_ZERO in model units;
+    `to_sigma`: `name` per model unit) although bands cross μ on `grid` with none within MISSED_KT · kT of it at
+    any k-point (`fermi_surface_missed`): the Fermi surface lies between the points (kT far below the grid's
+    energy step). The grid and its sub-grid then agree (≈ 0 = 0) and no error estimate can see it. (A μ in a
+    gap is an honest zero: no band crosses; a symmetry zero has points near μ.) For any result whose every
+    value is a sum weighted by f0^(p)(ε − μ): the DC Γ-expansion of the current and of any observable."""
+    values = ds[name]
+    size = np.abs(values).max(dim=[d for d in values.dims if d != "mu"]).values
+    tiny = size <= ABS_ZERO * abs(to_sigma)
+    if not tiny.any():
+        return ds
+    missed = ds["mu"].values[tiny][fermi_surface_missed(model, grid, ds["mu"].values[tiny], kT)]
+    if len(missed):
+        ds.attrs["fermi_surface_missed_mu"] = [float(m) for m in missed]
+        warnings.warn(
+            f"{name}: every term is at rounding level at mu = {_short_list(missed)} although bands cross it on the "
+            "grid: the Fermi surface falls between the k-points (kT is far below the energy step between "
+            "neighbouring points), so the result is not the material's zero. Raise the temperature or use a denser "
+            "(or refined, docs/refinement.md) grid; attrs['fermi_surface_missed_mu'] lists them.",
+            AccuracyWarning, stacklevel=user_stacklevel())
+    return ds
+
+
+def _short_list(values: np.ndarray, shown: int = 4) -> str:
+    text = ", ".join(f"{v:.6g}" for v in values[:shown])
+    return text + (f" … ({len(values)} values)" if len(values) > shown else "")
 
 
 def fermi_window(tol: float) -> float:

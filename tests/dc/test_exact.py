@@ -331,3 +331,19 @@ def test_exact_frequency_refuses_no_frequencies():
     """An empty omega wrote a result with an empty axis that nothing could plot."""
     with pytest.raises(QgeomInputError, match="non-empty 1D array"):
         exact_frequency(pt_tilted_4band(), mu=[0.0], temperature=0.1, gamma=[0.01], omega=[], grid=4, progress=False)
+
+
+@pytest.mark.filterwarnings("ignore:exact DC sigma has an imaginary part")  # the same unresolved peak
+@pytest.mark.parametrize("model, mu", [(pt_tilted_4band, -4.0), (tilted_dirac_2band, 0.5)])
+def test_a_broadening_below_the_grid_step_is_seen_by_the_error_estimate_not_as_a_zero(model, mu):
+    """Why exact has no fermi_surface_missed check (unlike the Γ-expansion): with kT = Γ = 1e-9 on a 20² grid
+    (energy step ~0.1) the NESS's Lorentzian tails Γ/(ε − μ)² and its Fermi-sea terms keep σ far from rounding
+    level (|σ| > 1e-3, not the expansion's 1e-127), and the grid and its sub-grid disagree by more than σ: the
+    ordinary error estimate reports the unresolved Fermi surface."""
+    from qgeom.accuracy import AccuracyWarning
+
+    with pytest.warns(AccuracyWarning, match="discretization error"):
+        ds = exact(model(), components="xyy", mu=[mu], temperature=1e-9, gamma=[1e-9], grid=20, progress=False)
+    sigma = np.abs(ds.sigma.values).max()
+    assert sigma > 1e-3 and "fermi_surface_missed_mu" not in ds.attrs
+    assert ds.sigma_error.values.max() > sigma

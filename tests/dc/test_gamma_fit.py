@@ -62,3 +62,26 @@ def test_fit_and_expansion_coefficients_carry_their_units():
         assert ds[name].attrs["units"] == unit
         assert json.loads(ds[name].attrs["units_by_coefficient"]) == {"A": f"{unit} eV^2", "B": f"{unit} eV", "C": unit}
     assert ds["expansion_geometric"].attrs["units"] == ds["expansion_kinetic"].attrs["units"] == unit
+
+
+def test_the_scan_reports_the_cost_of_both_its_k_sums(monkeypatch):
+    """gamma_scan runs the exact scan and the comparison expansion: its parameters' compute_s counts the chunks of
+    both (each 1 s on a fake clock), not only the exact scan's whose parameters it keeps."""
+    import itertools
+    import types
+
+    from qgeom import kspace
+    from qgeom.dc.exact import exact
+    from qgeom.dc.expansion import expansion
+    from qgeom.dc.gamma_fit import gamma_scan
+    from qgeom.models.library import tilted_dirac_2band
+    from qgeom.results import metadata
+
+    ticks = itertools.count()
+    monkeypatch.setattr(kspace, "time", types.SimpleNamespace(perf_counter=lambda: float(next(ticks))))
+    kw = dict(components="xyy", mu=0.3, temperature=0.1, grid=12, progress=False)
+    gammas = np.linspace(0.01, 0.04, 7)
+    scan = metadata(gamma_scan(tilted_dirac_2band(), gammas=gammas, **kw), "parameters")
+    alone = metadata(exact(tilted_dirac_2band(), gamma=gammas, **kw), "parameters")["compute_s"]
+    series = metadata(expansion(tilted_dirac_2band(), mechanisms=["fermionic_bath"], **kw), "parameters")["compute_s"]
+    assert alone >= 1 and series >= 1 and scan["compute_s"] == alone + series and scan["temperature"] == 0.1

@@ -3,6 +3,8 @@ PT-odd layer polarization of a PT-symmetric magnet term by term against the curr
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from qgeom._validation import QgeomInputError
 from qgeom.dc.exact import exact
 from qgeom.dc.expansion import expansion
 from qgeom.dc.gamma_fit import fit_gamma_series, gamma_scan
-from qgeom.models.library import mnbi2te4_bilayer_lattice, tilted_dirac_2band
+from qgeom.models.library import mnbi2te4_bilayer_lattice, pt_tilted_4band, tilted_dirac_2band
 
 GAMMAS_2D = np.array([0.006, 0.008, 0.011, 0.015, 0.02, 0.027, 0.036])  # kT = 0.3
 SX, SZ = np.array([[0, 1], [1, 0.0]]), np.diag([1.0, -1.0])
@@ -133,3 +135,22 @@ def test_observable_bands_far_from_every_mu_are_skipped_without_changing_the_res
             ref = full[name].sel(term=term).values
             np.testing.assert_allclose(windowed[name].sel(term=term).values, ref, rtol=0,
                                        atol=1e-12 * np.abs(ref).max() + 1e-300, err_msg=f"{name} {term}")
+
+
+@pytest.mark.parametrize("model, kT, mu", [(pt_tilted_4band, 1e-9, -4.0), (tilted_dirac_2band, 1e-4, 0.5)])
+def test_a_fermi_surface_between_the_k_points_is_not_reported_as_zero(model, kT, mu):
+    """As for the current (tests/dc/test_expansion.py): kT far below the grid's energy step leaves f0' negligible
+    at every k-point, so both coefficients are 0 on the grid and its sub-grid alike although bands cross μ — the
+    same warning and attrs["fermi_surface_missed_mu"]. μ = 0 of pt_tilted_4band lies in its gap (|ε| ≥ 1.67): an
+    honest zero, not flagged; kT = 0.1 on the same grid resolves the surface."""
+    from qgeom.accuracy import AccuracyWarning
+
+    m = model()
+    kw = dict(observable=np.diag(np.resize([1.0, -1.0], m.nbands)), components="xy", grid=20, progress=False)
+    with pytest.warns(AccuracyWarning, match=rf"rounding level at mu = {mu:g} although bands cross it"):
+        cold = expansion(m, mu=[mu, 0.0] if model is pt_tilted_4band else [mu], temperature=kT, **kw)
+    assert np.abs(cold.sigma.values).max() < 1e-100 and cold.attrs["fermi_surface_missed_mu"] == [mu]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the coarse grid's error estimate
+        warm = expansion(m, mu=[mu], temperature=0.1, **kw)
+    assert np.abs(warm.sigma.values).max() > 1e-8 and "fermi_surface_missed_mu" not in warm.attrs

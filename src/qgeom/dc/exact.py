@@ -38,6 +38,7 @@ from .._validation import QgeomInputError, nonempty_1d, positive_scalar, user_st
 from ..accuracy import attach_error, error_tolerance
 from ..kspace import integrate
 from ..options import Execution, Sampling, Thermal, checked_keywords
+from ..progress import ComputeTime, compute_time
 from ..models.base import Model
 from ..models.blocks import block_provenance, orbital_blocks
 from ..resources import model_point_ops
@@ -260,17 +261,19 @@ def exact(
     if plan and plan.forbids_all(computed, comps, 1, DC_FIELD_FORM):
         plan = dataclasses.replace(plan, skipped=True)  # every component forbidden: exact zeros, no k-sum
         sigma = c0 = c1 = np.zeros((len(g_arr), len(computed), len(mu_arr)), complex)
-        coarse = None
+        coarse, cost = None, ComputeTime()
     else:
-        Ks, coarse = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
-                                  executor, subgrid=True, obs=obs)
+        with compute_time() as cost:
+            Ks, coarse = _family_sums(model, kgrid, allc, zs, -1, mu_arr, kT, g_arr, degen_tol, chunk_size, progress,
+                                      executor, subgrid=True, obs=obs)
         sigma, c0, c1 = _dc_coefficients(Ks, zs, idx, sw, convention_scale(convention) * factor)
     forbidden = None
     if plan:  # [gamma, computed, mu] -> [gamma, comps, mu], group-averaged (unitary: parity +1)
         (sigma, forbidden), (c0, _), (c1, _) = (plan.symmetrize(x, computed, comps, 1, axis=1, label=name,
                                                                form=DC_FIELD_FORM)
                                                 for x, name in ((sigma, "sigma"), (c0, None), (c1, None)))
-    ds = _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, params, unit, convention, obs)
+    ds = _dc_dataset(model, kgrid, sigma, c0, c1, g_arr, comps, mu_arr, {**params, **cost.attrs()}, unit, convention,
+                     obs)
     ds = attach_symmetry(ds, plan, forbidden, dims=("component",))
     if coarse is not None:
         with warnings.catch_warnings():  # the contour check already ran on the fine sums
@@ -280,6 +283,11 @@ def exact(
             coarse = plan.symmetrize(coarse, computed, comps, 1, axis=1, form=DC_FIELD_FORM)[0]
     if plan and plan.skipped:
         return attach_error(ds, "sigma", None, grid=full, tol=error_tol, exact=SKIPPED_ERROR)
+    # No `refinement.flag_missed_fermi_surface` here (nor in exact_frequency): the NESS occupies the states through
+    # a Lorentzian of width Γ, whose tails Γ/(ε − μ)² reach every k-point, and it has Fermi-sea interband terms, so
+    # no kT or Γ makes σ a rounding-level zero while bands cross μ. A peak of width max(Γ, kT) narrower than the
+    # grid's energy step shows instead as grid and sub-grid disagreeing: the error estimate below sees it
+    # (tests/dc/test_exact.py).
     return attach_error(ds, "sigma", coarse, grid=full, tol=error_tol, over=("component", "mu"))
 
 
@@ -426,18 +434,20 @@ def exact_frequency(
     if plan and plan.forbids_all(computed, comps, 1, DC_FIELD_FORM):
         plan = dataclasses.replace(plan, skipped=True)  # every component forbidden: exact zeros, no k-sum
         result, coarse = np.zeros((len(procs), len(g_arr), len(computed), len(mu_arr), len(om)), complex), None
+        cost = ComputeTime()
     else:
         executor = {"workers": workers, "scheduler": scheduler, "blocks": blocks}
-        result, coarse = _frequency_sums(model, plan.grid if plan else full, computed, procs, om, g_arr, kT, rho,
-                                         nodes, mu_arr, degen_tol, chunk_size, progress, executor, checkpoint, obs,
-                                         convention_scale(convention) * factor)
+        with compute_time() as cost:
+            result, coarse = _frequency_sums(model, plan.grid if plan else full, computed, procs, om, g_arr, kT, rho,
+                                             nodes, mu_arr, degen_tol, chunk_size, progress, executor, checkpoint, obs,
+                                             convention_scale(convention) * factor)
     forbidden = None
     if plan:  # [process, Γ, computed, μ, ω] -> [..., comps, ...], group-averaged (unitary: parity +1)
         result, forbidden = plan.symmetrize(result, computed, comps, 1, axis=2, label="sigma", form=DC_FIELD_FORM)
         if coarse is not None:
             coarse = plan.symmetrize(coarse, computed, comps, 1, axis=2, form=DC_FIELD_FORM)[0]
-    ds = _frequency_dataset(model, plan.grid if plan else full, result, procs, g_arr, comps, mu_arr, om, params,
-                            unit, convention, obs)
+    ds = _frequency_dataset(model, plan.grid if plan else full, result, procs, g_arr, comps, mu_arr, om,
+                            {**params, **cost.attrs()}, unit, convention, obs)
     ds = attach_symmetry(ds, plan, forbidden, dims=("component",))
     if plan and plan.skipped:
         return attach_error(ds, "sigma", None, grid=full, tol=error_tol, exact=SKIPPED_ERROR)

@@ -11,20 +11,20 @@ model's units are physical (`units="auto"`, via `qgeom.units`).
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import xarray as xr
 
-from .._validation import QgeomInputError, user_stacklevel
+from .._validation import QgeomInputError
 from ..kspace import integrate
 from ..models.base import Model
 from ..models.blocks import block_provenance
-from ..accuracy import ABS_ZERO, AccuracyWarning, attach_error, error_tolerance
+from ..accuracy import attach_error, error_tolerance
 from ..options import Execution, Refinement, Sampling, Thermal, checked_keywords
-from ..refinement import (FlaggedIntegrand, attach_refinement, cell_widths, check_grid, fermi_surface_missed,
-                          refine as refine_sum)
+from ..progress import ComputeTime, compute_time
+from ..refinement import (FlaggedIntegrand, attach_refinement, cell_widths, check_grid,
+                          flag_missed_fermi_surface, refine as refine_sum)
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import SKIPPED_ERROR, attach_symmetry, forbids_everything, symmetrize_terms
@@ -272,13 +272,14 @@ def expansion(
     if forbids_everything(plan, computed, comps, TERMS):  # exact zeros: no k-sum can change them
         plan = dataclasses.replace(plan, skipped=True)  # recorded in attrs["symmetry"]["k_sum"]
         sigma = np.zeros((len(mechanisms), len(TERMS), len(computed), len(mu_arr)))
-        near, coarse, refined = np.zeros_like(sigma), None, None
+        near, coarse, refined, cost = np.zeros_like(sigma), None, None, ComputeTime()
     else:
-        raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement, _relative_change(to_sigma, unit_factor),
-                                           mu=mu_arr, temperature=kT, order=order,
-                                           operations=plan.ops if plan and not plan.zeros_only else None,
-                                           degen_tol=degen_tol, axes=axes,
-                                           blocks=sampling.blocks, **execution.kwargs())
+        with compute_time() as cost:
+            ops = plan.ops if plan and not plan.zeros_only else None
+            raw, raw_coarse, refined = _k_sums(model, base_grid, func, refinement,
+                                               _relative_change(to_sigma, unit_factor), mu=mu_arr, temperature=kT,
+                                               order=order, operations=ops, degen_tol=degen_tol, axes=axes,
+                                               blocks=sampling.blocks, **execution.kwargs())
         raw, near = split_near(raw, resolved)
         sigma = scale * unit_factor * assemble(raw, mechanisms, rta)
         near = scale * unit_factor * assemble(near, mechanisms, rta) if near else np.zeros_like(sigma)
@@ -290,6 +291,7 @@ def expansion(
         "resolution_of_resolved_terms": fine_tol, "rta_c1_c2": list(rta) if rta else None, **forms,
         "kinetic_prefactor": KINETIC_PREFACTOR, "convention": convention, "units": units, "unit_factor": unit_factor,
         "orbital_blocks": block_provenance(model, blocks), "refine": refinement.levels, "refine_tol": refinement.tol,
+        **cost.attrs(),
     }
     ds = _dataset(model, plan.grid if plan else kgrid, sigma, mechanisms, comps, mu_arr, parameters, unit, convention)
     ds = attach_symmetry(ds, plan, forbidden)
@@ -305,34 +307,7 @@ def expansion(
             method = f"change made by the last refinement level ({len(refined.history)}) (qgeom.refinement)"
     ds = attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
                       advice=_grid_advice(forms), method=method)
-    return _flag_missed_fermi_surface(ds, model, base_grid, kT, scale * unit_factor)
-
-
-def _flag_missed_fermi_surface(ds: xr.Dataset, model: Model, grid, kT: float, to_sigma: float) -> xr.Dataset:
-    """Every term at rounding level (below ABS_ZERO in model units; `to_sigma`: σ per model unit) at a μ that bands
-    cross on the grid with none within MISSED_KT · kT of μ at any k-point (`refinement.fermi_surface_missed`): the
-    Fermi surface lies between the points (kT far below the grid's energy step). The grid and its sub-grid then
-    agree (≈ 0 = 0) and no error estimate can see it: record the μ (attrs["fermi_surface_missed_mu"]) and warn.
-    (A μ in a gap is an honest zero: no band crosses; a symmetry zero has points near μ.)"""
-    size = np.abs(ds["sigma"].values).max(axis=(0, 1, 2))
-    tiny = size <= ABS_ZERO * abs(to_sigma)
-    if not tiny.any():
-        return ds
-    missed = ds["mu"].values[tiny][fermi_surface_missed(model, grid, ds["mu"].values[tiny], kT)]
-    if len(missed):
-        ds.attrs["fermi_surface_missed_mu"] = [float(m) for m in missed]
-        warnings.warn(
-            f"sigma: every term is at rounding level at mu = {_short_list(missed)} although bands cross it on the "
-            "grid: the Fermi surface falls between the k-points (kT is far below the energy step between "
-            "neighbouring points), so the result is not the material's zero. Raise the temperature or use a denser "
-            "(or refined, docs/refinement.md) grid; attrs['fermi_surface_missed_mu'] lists them.",
-            AccuracyWarning, stacklevel=user_stacklevel())
-    return ds
-
-
-def _short_list(values: np.ndarray, shown: int = 4) -> str:
-    text = ", ".join(f"{v:.6g}" for v in values[:shown])
-    return text + (f" … ({len(values)} values)" if len(values) > shown else "")
+    return flag_missed_fermi_surface(ds, model, base_grid, kT, scale * unit_factor)
 
 
 def _symmetrized(plan, sigma, near, coarse, computed, comps):

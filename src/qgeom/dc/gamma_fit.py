@@ -21,6 +21,7 @@ from .._validation import QgeomInputError
 from ..plots import save_figure
 from ..results import encode_attr, metadata
 from ..options import Sampling, checked_keywords
+from ..progress import compute_time
 from ..symmetry import NEUMANN
 from .conventions import term_units
 from .exact import DEFAULT_NODES, DEFAULT_RADIUS, exact
@@ -139,18 +140,18 @@ def gamma_scan(
     check_gamma_count(np.unique(np.atleast_1d(np.asarray(gammas, float))).size, degrees)
     grid_kwargs = {"kind": kind, "cutoff": cutoff, "offset": offset}
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
-    ds = exact(model, components=components, mu=mu, temperature=temperature, gamma=gammas, grid=grid,
-               nodes=nodes, radius=radius, convention=convention, units=units, degen_tol=degen_tol,
-               chunk_size=chunk_size, progress=progress, error_tol=error_tol, observable=observable,
-               symmetry=symmetry, symmetry_tol=symmetry_tol, **grid_kwargs, **executor)
+    with compute_time() as cost:  # the scan's and the comparison expansion's k-sums
+        ds = exact(model, components=components, mu=mu, temperature=temperature, gamma=gammas, grid=grid,
+                   nodes=nodes, radius=radius, convention=convention, units=units, degen_tol=degen_tol,
+                   chunk_size=chunk_size, progress=progress, error_tol=error_tol, observable=observable,
+                   symmetry=symmetry, symmetry_tol=symmetry_tol, **grid_kwargs, **executor)
+        params = metadata(ds, "parameters")
+        exp, exp_params = _expansion_coefficients(
+            model, list(ds["component"].values), ds["mu"].values, temperature, grid, degen_tol, params["units"],
+            params["convention"], grid_kwargs, executor, observable, symmetry, symmetry_tol,
+        )
     sig = ds["sigma"].transpose("component", "mu", "gamma").values
     fit = fit_gamma_series(ds["gamma"].values, sig, degrees=degrees)
-    comps = list(ds["component"].values)
-    exp, exp_params = _expansion_coefficients(
-        model, comps, ds["mu"].values, temperature, grid, degen_tol,
-        metadata(ds, "parameters")["units"], metadata(ds, "parameters")["convention"], grid_kwargs, executor,
-        observable, symmetry, symmetry_tol,
-    )
     expansion_abc = np.stack([exp[..., 0], exp[..., 1], exp[..., 2] + exp[..., 3]], axis=-1)
     out = ds.assign(
         fit=(("component", "mu", "coefficient"), fit["value"]),
@@ -164,6 +165,7 @@ def gamma_scan(
         "sigma^(-2) (Eq. 2), sigma^(-1) (Eq. 3), sigma^geo + sigma^kin (Eqs. 5, 6)"
     )
     out.attrs["expansion_kinetic_prefactor"] = encode_attr(exp_params.get("kinetic_prefactor"))
+    out.attrs["parameters"] = encode_attr({**params, **cost.attrs()})
     _coefficient_units(out, model.energy_unit)
     return out
 

@@ -41,10 +41,12 @@ from ..models.blocks import block_provenance
 from ..near_degeneracy import (NEAR_EFFECT, dc_tolerances, flag_near_degenerate, grouped_sums,
                                near_degenerate_variable, split_near)
 from ..occupation import fermi_dirac
+from ..refinement import flag_missed_fermi_surface
 from ..results import make_result
 from .conventions import check_convention, convention_scale, sigma_definition, term_units
 from ..observables import Observable
 from ..options import Execution, Sampling, Thermal, checked_keywords
+from ..progress import compute_time
 from .observable_terms import (block_observables, dc_observable, field_indices, observable_attrs, observable_unit,
                                parse_field_components)
 
@@ -196,8 +198,9 @@ def observable_expansion(
     kgrid = sampling.kgrid(model)
     swapped = [c[::-1] for c in comps]
     allc = list(dict.fromkeys(comps + swapped))
-    total, coarse, near = _block_sums(model, obs, sampling, execution, kgrid, field_indices(allc), thermal,
-                                      (group_tol, fine_tol), resolved)
+    with compute_time() as cost:
+        total, coarse, near = _block_sums(model, obs, sampling, execution, kgrid, field_indices(allc), thermal,
+                                          (group_tol, fine_tol), resolved)
 
     def assemble(sums):  # [2, allc, μ] → [term, comp, μ]
         sums = np.asarray(sums)
@@ -209,7 +212,8 @@ def observable_expansion(
     params = {"temperature": kT, "degen_tol": degen_tol, "resolution": group_tol,
               "resolved_terms": list(OBSERVABLE_TERMS) if resolved else [], "resolution_of_resolved_terms": fine_tol,
               "convention": convention, "units": units,
-              "unit_factor": factor, "observable": obs.name, "orbital_blocks": block_provenance(model, blocks)}
+              "unit_factor": factor, "observable": obs.name, "orbital_blocks": block_provenance(model, blocks),
+              **cost.attrs()}
     ds = make_result(
         {"sigma": (("mechanism", "term", "component", "mu"), np.repeat(sigma[None], len(mechs), axis=0))},
         {"mechanism": mechs, "term": list(OBSERVABLE_TERMS), "component": comps, "mu": mu_arr},
@@ -233,4 +237,7 @@ def observable_expansion(
                               "those splittings: compare with qgeom.dc.exact(observable=...), or evaluate at "
                               "resolution=Gamma")
     rough = None if coarse is None else np.repeat(assemble(coarse)[None], len(mechs), axis=0)
-    return attach_error(ds, "sigma", rough, grid=kgrid, tol=error_tol, over=("component", "mu"))
+    ds = attach_error(ds, "sigma", rough, grid=kgrid, tol=error_tol, over=("component", "mu"))
+    # both coefficients are f0'-weighted Fermi-surface sums: a surface between the k-points gives ~0 on the grid
+    # and its sub-grid alike, which only the check of the bands against μ sees
+    return flag_missed_fermi_surface(ds, model, kgrid, kT, convention_scale(convention) * factor)

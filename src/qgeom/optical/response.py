@@ -6,7 +6,6 @@ See `terms.py` for the formulas and `units.py` for the field and unit convention
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -20,6 +19,7 @@ from ..models.base import Model
 from ..near_degeneracy import (flag_near_degenerate, grouped_sums, near_degenerate_variable, optical_tolerance,
                                split_near)
 from ..options import Execution, Sampling, Thermal, checked_keywords
+from ..progress import compute_time
 from ..results import make_result
 from ..symmetry import NEUMANN, resolve as resolve_symmetry
 from ..symmetry.results import SKIPPED_ERROR, attach_symmetry
@@ -177,17 +177,17 @@ def response(
                                 keep=_optsym.stabilizes(direction))
     settings["group_tol"] = optical_tolerance(model, degen_tol, settings["broadening"], resolution)
     order = obs.bands_order(max(TERMS[k].derivative_order for k in kinds) > 1)
-    t0 = time.perf_counter()
-    if plan and _optsym.forbids_everything(plan, direction, model.dim):  # exact zeros: no k-sum can change them
-        plan = dataclasses.replace(plan, skipped=True)  # recorded in attrs["symmetry"]["k_sum"]
-        chi = np.zeros((len(kinds), len(omega), model.dim, model.dim), complex)
-        near, coarse = np.zeros_like(chi), None
-    else:
-        chi, near, coarse = _integrate_chi(model, obs, kinds, omega, plan.grid if plan else kgrid, settings, sc,
-                                           order=order, degen_tol=degen_tol, chunk_size=chunk_size, progress=progress,
-                                           subgrid=True, executor={"workers": workers, "scheduler": scheduler,
-                                                                   "checkpoint": checkpoint})
-    elapsed = time.perf_counter() - t0
+    with compute_time() as cost:
+        if plan and _optsym.forbids_everything(plan, direction, model.dim):  # exact zeros: no k-sum can change them
+            plan = dataclasses.replace(plan, skipped=True)  # recorded in attrs["symmetry"]["k_sum"]
+            chi = np.zeros((len(kinds), len(omega), model.dim, model.dim), complex)
+            near, coarse = np.zeros_like(chi), None
+        else:
+            chi, near, coarse = _integrate_chi(model, obs, kinds, omega, plan.grid if plan else kgrid, settings, sc,
+                                               order=order, degen_tol=degen_tol, chunk_size=chunk_size,
+                                               progress=progress, subgrid=True,
+                                               executor={"workers": workers, "scheduler": scheduler,
+                                                         "checkpoint": checkpoint})
     forbidden, part_masks, t_parts, t_record = None, {}, None, {}
     if plan:
         kernels = {k: kernel_of(k, obs, settings["principal_part"]) for k in kinds}
@@ -201,7 +201,7 @@ def response(
         "pt_parity": obs.parity, "kinds": kinds, **{k: v for k, v in settings.items() if k != "group_tol"},
         "degen_tol": degen_tol, "resolution": settings["group_tol"],
         "order": order,
-        "elapsed_s": elapsed, "si_factor": factor,
+        **cost.attrs(), "si_factor": factor,
         "scissors_shift": sc.shift if sc else 0.0, "num_valence_bands": sc.n_valence if sc else -1,
     }
     ds = _dataset(model, obs, kinds, omega, plan.grid if plan else kgrid, chi, unit, params)
