@@ -213,8 +213,8 @@ def expansion(
     model keeps to a Wannierization's accuracy — a crystal's group, not a perturbation's — are set
     to 0 and marked in `forbidden`, with a SymmetryWarning when they were not already rounding
     noise), None (the model's full-grid sums, nothing zeroed), "auto" (detect the exact magnetic
-    point group), a Hermann–Mauguin symbol (primes for time reversal) or a list of Cartesian
-    operations: for the last three only the irreducible wedge of the grid is evaluated and each term
+    point group), a Hermann–Mauguin symbol (primes for time reversal) or operations (Cartesian matrices, or
+    labels such as "2[0,0,1],m[1,1,0]'", `qgeom.symmetry.group.from_labels`): for the last three only the irreducible wedge of the grid is evaluated and each term
     is symmetrized by its time-reversal parity (`qgeom.symmetry`); `forbidden[term, component]`
     marks Neumann zeros.
     `symmetry_tol`: the relative breaking of the given group the model may have (None: exact
@@ -300,14 +300,20 @@ def expansion(
                               effect=NEAR_EFFECT, advice=lambda big: near_degenerate_advice(big, drude_form))
     if plan is not None and plan.skipped:
         return attach_error(ds, "sigma", None, grid=kgrid, tol=error_tol, exact=SKIPPED_ERROR)
-    method = None  # the coarse sub-grid's sum, unless refined: then the sum before the last level
+    ds = _with_accuracy(ds, coarse, refined, refinement, kgrid, base_grid, error_tol, forms)
+    return flag_missed_fermi_surface(ds, model, base_grid, kT, scale * unit_factor)
+
+
+def _with_accuracy(ds, coarse, refined, refinement: Refinement, kgrid, base_grid, error_tol: float, forms: dict):
+    """`sigma_error` from the coarse sub-grid's sum, or, refined, from the change the last level made (and the
+    refinement record)."""
+    method = None
     if refined is not None:
         attach_refinement(ds, refined, refinement, base_grid)
         if refined.history:
             method = f"change made by the last refinement level ({len(refined.history)}) (qgeom.refinement)"
-    ds = attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
-                      advice=_grid_advice(forms), method=method)
-    return flag_missed_fermi_surface(ds, model, base_grid, kT, scale * unit_factor)
+    return attach_error(ds, "sigma", coarse, grid=kgrid, tol=error_tol, over=("component", "mu"),
+                        advice=_grid_advice(forms), method=method)
 
 
 def _symmetrized(plan, sigma, near, coarse, computed, comps):
