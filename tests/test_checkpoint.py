@@ -452,3 +452,52 @@ def test_cli_interrupt_says_what_the_checkpoint_kept(tmp_path, monkeypatch):
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
     assert re.search(r"resumed: 3 of \d+ chunks from the checkpoint", res.output), res.output
+
+
+@pytest.mark.parametrize("text", ["[]", "null", '"manifest"', '{"key": "abc", "inputs": []}'])
+def test_manifest_that_is_not_a_qgeom_manifest_is_a_clear_error(tmp_path, text):
+    """Valid JSON of another shape (a list, null, inputs not an object) was an AttributeError traceback."""
+    _run(tmp_path)
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(QgeomInputError, match=r"unreadable manifest\.json .*delete .*manifest\.json to reuse"):
+        _run(tmp_path)
+
+
+def test_deleting_an_unreadable_manifest_reuses_the_chunks(tmp_path):
+    """What the message above advises: the chunks carry the run's key, so they are reused, none recomputed."""
+    reference, _ = _run(tmp_path)
+    (tmp_path / "manifest.json").write_text("[]")
+    (tmp_path / "manifest.json").unlink()
+    again, f = _run(tmp_path)
+    assert f.calls == []
+    for key in reference:
+        assert np.array_equal(again[key], reference[key])
+
+
+@pytest.mark.parametrize("state", ["empty", "partial", "complete"])
+def test_unwritable_checkpoint_directory_is_refused_before_any_chunk(tmp_path, monkeypatch, state):
+    """A read-only --checkpoint (mount, permissions) was an OSError traceback, in a partial checkpoint only after
+    the first missing chunk had been computed; a complete one is still read."""
+    import errno
+
+    from qgeom import checkpoint
+
+    reference, _ = _run()
+    if state != "empty":
+        _run(tmp_path)
+    if state == "partial":
+        for name in sorted(_chunks(tmp_path))[5:9]:
+            (tmp_path / name).unlink()
+
+    def read_only(directory, prefix, suffix):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(checkpoint, "temporary_file", read_only)
+    func = CountingSum()
+    if state == "complete":
+        again, _ = _run(tmp_path, func=func)
+        assert func.calls == [] and all(np.array_equal(again[k], reference[k]) for k in reference)
+        return
+    with pytest.raises(QgeomInputError, match=r"cannot write there \(Read-only file system\); choose a writable"):
+        _run(tmp_path, func=func)
+    assert func.calls == []

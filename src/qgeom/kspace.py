@@ -410,6 +410,8 @@ def integrate(
     store = None if checkpoint is None else _chunk_store(checkpoint, model, parts, kgrid, func, size, order, degen_tol, axes)
     done = store.done() & set(range(len(bounds))) if store else set()
     todo = [i for i in range(len(bounds)) if i not in done]
+    if store is not None and todo:  # a finished checkpoint on a read-only mount is still read
+        store.check_writable()
     task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol, axes, along)
 
     total, pending, coarse, pointwise = None, {}, None, {}
