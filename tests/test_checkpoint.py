@@ -501,3 +501,23 @@ def test_unwritable_checkpoint_directory_is_refused_before_any_chunk(tmp_path, m
     with pytest.raises(QgeomInputError, match=r"cannot write there \(Read-only file system\); choose a writable"):
         _run(tmp_path, func=func)
     assert func.calls == []
+
+
+def test_convergence_study_keeps_one_checkpoint_per_grid(tmp_path):
+    """converge(..., checkpoint=DIR) passed DIR to every grid, so the second grid was refused ('differs in: grid')
+    after the first had been computed; each grid now has DIR/grid_<N>, and a rerun reads them all."""
+    from qgeom.dc import converge
+
+    kw = dict(model=tilted_dirac_2band(), components="xyy", mu=[-0.5, 0.5], temperature=0.2, chunk_size=40,
+              progress=False)
+    reference = converge(expansion, [20, 28], **kw)
+    first = converge(expansion, [20, 28], checkpoint=tmp_path, **kw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid_20", "grid_28"]
+    n_saved = [len(_chunks(tmp_path / name)) for name in ("grid_20", "grid_28")]
+    assert n_saved == [len(chunk_bounds(make_grid(kw["model"], n), 40)) for n in (20, 28)]
+    mtimes = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("chunk_*.npz")}
+    again = converge(expansion, [20, 28], checkpoint=tmp_path, **kw)
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("chunk_*.npz")} == mtimes  # nothing recomputed
+    for ds in (first, again):
+        assert np.array_equal(ds.sigma.values, reference.sigma.values)
+        assert np.array_equal(ds.convergence.values, reference.convergence.values)
