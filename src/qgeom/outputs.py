@@ -183,10 +183,14 @@ def _raise_exit(signum, frame):  # noqa: ARG001
     _exit_for(signum)
 
 
+class Terminated(SystemExit):
+    """The exit of a run killed by SIGTERM/SIGHUP (code 128 + signal), told apart from other exits."""
+
+
 def _exit_for(signum):
     if signum == signal.SIGINT:  # Ctrl-C stays a KeyboardInterrupt (click's "Aborted!", the checkpoint note)
         raise KeyboardInterrupt
-    raise SystemExit(128 + signum)
+    raise Terminated(128 + signum)
 
 
 @contextlib.contextmanager
