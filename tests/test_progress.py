@@ -64,6 +64,37 @@ def test_plain_lines_come_at_a_steady_rate(monkeypatch, capsys):
     assert progress.LINE_INTERVAL_S == 10.0
 
 
+def test_first_estimate_counts_the_chunks_running_at_once(monkeypatch, capsys):
+    """With 4 workers the 40 chunks take 10 rounds of the first chunk's second, not 40 (the estimate was
+    `workers` times too long): the steady-rate lines that follow agree with it."""
+    clock = _Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    with reporting(), ChunkProgress(40, None, parallel=4) as bar:
+        for _ in range(10):
+            clock.t += 1.0  # four chunks finish each second
+            for _ in range(4):
+                bar.update(1)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "  first chunk 1.0 s: about 10.0 s for 40 chunks"
+    assert err[-1] == "  done: 40 chunks in 10.0 s"
+
+
+def test_integrate_tells_the_progress_how_many_chunks_run_at_once(monkeypatch):
+    from qgeom import kspace
+
+    seen = []
+
+    class Recording(ChunkProgress):
+        def __init__(self, *args, parallel=1, **kwargs):
+            seen.append(parallel)
+            super().__init__(*args, parallel=parallel, **kwargs)
+
+    monkeypatch.setattr(kspace, "ChunkProgress", Recording)
+    for workers in (None, 2):
+        integrate(qi_wu_zhang(), 6, lambda b, w: w @ b.energies, chunk_size=9, progress=False, workers=workers)
+    assert seen == [1, 2]
+
+
 def test_resumed_chunks_count_as_done(capsys):
     with reporting(), ChunkProgress(4, None, initial=3) as bar:
         bar.update(1)

@@ -59,6 +59,7 @@ class SerialExecutor(_Executor):
     """Run chunks in this process, in order."""
 
     name = "serial"
+    slots = 1  # chunks computed at once (the progress estimate)
 
     def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
         for i in indices:
@@ -128,6 +129,10 @@ class ProcessExecutor(_Executor):
         if not isinstance(workers, int) or workers < 1:
             raise QgeomInputError(f"workers must be a positive integer, got {workers!r}.")
         self.workers = workers
+
+    @property
+    def slots(self) -> int:
+        return self.workers
 
     def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:
         indices = list(indices)
@@ -225,6 +230,11 @@ class DaskExecutor(_Executor):
                 fut.release()
         finally:
             self.client.cancel(futures)
+
+    @property
+    def slots(self) -> int:
+        """The cluster's worker threads now (at least 1)."""
+        return max(1, sum(self.client.nthreads().values()))
 
     def close(self) -> None:
         for obj in self._owned:

@@ -417,7 +417,7 @@ def integrate(
     total, pending, coarse, pointwise = None, {}, None, {}
     header = run_header(model, kgrid, len(bounds), size, parts, workers, scheduler, estimate)
     with make_executor(workers=workers, scheduler=scheduler) as executor, \
-            ChunkProgress(len(bounds), progress, len(done), header) as bar:
+            ChunkProgress(len(bounds), progress, len(done), header, parallel=executor.slots) as bar:
         results = executor.map_unordered(task, todo)
         try:
             for i in range(len(bounds)):

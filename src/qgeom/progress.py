@@ -10,6 +10,7 @@ the progress (lines when piped), unless `--quiet`.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -53,10 +54,13 @@ def _duration(seconds: float) -> str:
 
 class ChunkProgress:
     """Counts finished k-chunks (in any executor; resumed chunks count as done). `header` (the
-    size of the run) is printed first; the time estimate follows the first finished chunk."""
+    size of the run) is printed first; the time estimate follows the first finished chunk, with
+    `parallel` chunks computed at once."""
 
-    def __init__(self, total: int, enabled: bool | None, initial: int = 0, header: str | None = None):
+    def __init__(self, total: int, enabled: bool | None, initial: int = 0, header: str | None = None,
+                 parallel: int = 1):
         self.total, self.done, self.initial = total, initial, initial
+        self.parallel = max(1, int(parallel))  # chunks computed at once (workers of a pool or cluster)
         self.on = progress_enabled(enabled)
         self._bar = None
         self._t0 = self._last = time.monotonic()
@@ -86,8 +90,10 @@ class ChunkProgress:
         elapsed = now - self._t0
         left = elapsed / computed * (self.total - self.done) if computed else float("nan")
         if computed == n and self.done < self.total:  # first chunk: the time estimate
-            self._line(f"first chunk {_duration(elapsed)}: about {_duration(elapsed + left)} for "
-                       f"{self.total - self.initial} chunks")
+            # the others run `parallel` at a time (a pool's first chunk is not the first of N·workers in a row)
+            todo = self.total - self.initial
+            self._line(f"first chunk {_duration(elapsed)}: about {_duration(elapsed * math.ceil(todo / self.parallel))}"
+                       f" for {todo} chunks")
             self._last = now
         elif now - self._last >= LINE_INTERVAL_S and self.done < self.total:
             self._line(f"{self.done}/{self.total} chunks ({100 * self.done / self.total:.0f} %), "
