@@ -501,3 +501,102 @@ def test_a_resumed_run_reports_the_whole_compute_time(tmp_path, monkeypatch, cal
     assert n >= 6 and first["compute_s"] == n and first["resumed_compute_s"] == 0
     assert resumed["compute_s"] == n and resumed["resumed_compute_s"] == n - len(deleted)
     assert 0 < resumed["elapsed_s"] < 60  # the wall clock: not the chunks' fake seconds
+
+
+@pytest.mark.parametrize("text", ["[]", "null", '"manifest"', '{"key": "abc", "inputs": []}'])
+def test_manifest_that_is_not_a_qgeom_manifest_is_a_clear_error(tmp_path, text):
+    """Valid JSON of another shape (a list, null, inputs not an object) was an AttributeError traceback."""
+    _run(tmp_path)
+    (tmp_path / "manifest.json").write_text(text)
+    with pytest.raises(QgeomInputError, match=r"unreadable manifest\.json .*delete .*manifest\.json to reuse"):
+        _run(tmp_path)
+
+
+def test_deleting_an_unreadable_manifest_reuses_the_chunks(tmp_path):
+    """What the message above advises: the chunks carry the run's key, so they are reused, none recomputed."""
+    reference, _ = _run(tmp_path)
+    (tmp_path / "manifest.json").write_text("[]")
+    (tmp_path / "manifest.json").unlink()
+    again, f = _run(tmp_path)
+    assert f.calls == []
+    for key in reference:
+        assert np.array_equal(again[key], reference[key])
+
+
+@pytest.mark.parametrize("state", ["empty", "partial", "complete"])
+def test_unwritable_checkpoint_directory_is_refused_before_any_chunk(tmp_path, monkeypatch, state):
+    """A read-only --checkpoint (mount, permissions) was an OSError traceback, in a partial checkpoint only after
+    the first missing chunk had been computed; a complete one is still read."""
+    import errno
+
+    from qgeom import checkpoint
+
+    reference, _ = _run()
+    if state != "empty":
+        _run(tmp_path)
+    if state == "partial":
+        for name in sorted(_chunks(tmp_path))[5:9]:
+            (tmp_path / name).unlink()
+
+    def read_only(directory, prefix, suffix):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(checkpoint, "temporary_file", read_only)
+    func = CountingSum()
+    if state == "complete":
+        again, _ = _run(tmp_path, func=func)
+        assert func.calls == [] and all(np.array_equal(again[k], reference[k]) for k in reference)
+        return
+    with pytest.raises(QgeomInputError, match=r"cannot write there \(Read-only file system\); choose a writable"):
+        _run(tmp_path, func=func)
+    assert func.calls == []
+
+
+def test_convergence_study_keeps_one_checkpoint_per_grid(tmp_path):
+    """converge(..., checkpoint=DIR) passed DIR to every grid, so the second grid was refused ('differs in: grid')
+    after the first had been computed; each grid now has DIR/grid_<N>, and a rerun reads them all."""
+    from qgeom.dc import converge
+
+    kw = dict(model=tilted_dirac_2band(), components="xyy", mu=[-0.5, 0.5], temperature=0.2, chunk_size=40,
+              progress=False)
+    reference = converge(expansion, [20, 28], **kw)
+    first = converge(expansion, [20, 28], checkpoint=tmp_path, **kw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid_20", "grid_28"]
+    n_saved = [len(_chunks(tmp_path / name)) for name in ("grid_20", "grid_28")]
+    assert n_saved == [len(chunk_bounds(make_grid(kw["model"], n), 40)) for n in (20, 28)]
+    mtimes = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("chunk_*.npz")}
+    again = converge(expansion, [20, 28], checkpoint=tmp_path, **kw)
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("chunk_*.npz")} == mtimes  # nothing recomputed
+    for ds in (first, again):
+        assert np.array_equal(ds.sigma.values, reference.sigma.values)
+        assert np.array_equal(ds.convergence.values, reference.convergence.values)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_cli_killed_by_sigterm_says_what_the_checkpoint_kept(tmp_path, monkeypatch, signum):
+    """A batch system's time limit (SIGTERM) or a closed terminal (SIGHUP) ended the run silently; like Ctrl-C, it
+    now says how many chunks DIR keeps, and the rerun resumes from them."""
+    from click.testing import CliRunner
+
+    from qgeom import kspace, progress
+    from qgeom.cli import main
+
+    monkeypatch.setattr(kspace, "auto_chunk_size", lambda model: 10)
+    ckpt = tmp_path / "ck"
+    args = ["dc", "--model", "qi_wu_zhang", "--grid", "10", "--mu", "0", "--refine", "0", "--symmetry", "none",
+            "--checkpoint", str(ckpt), "--out", str(tmp_path / "d.nc")]
+    update = progress.ChunkProgress.update
+
+    def killed_after_three(self, n):
+        update(self, n)
+        if self.done == 3:
+            os.kill(os.getpid(), signum)
+
+    with monkeypatch.context() as m:
+        m.setattr(progress.ChunkProgress, "update", killed_after_three)
+        res = CliRunner().invoke(main, args)
+    assert res.exit_code == 128 + signum, res.output
+    assert f"interrupted: 3 finished k-chunks saved in {ckpt}; rerunning the same command resumes" in res.output
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert re.search(r"resumed: 3 of \d+ chunks from the checkpoint", res.output), res.output

@@ -113,11 +113,42 @@ def test_parallel_chunks_revise_the_estimate_once_each_worker_has_finished_anoth
             for _ in range(4):
                 bar.update(1)
     err = capsys.readouterr().err.splitlines()
-    assert err[0] == "  first chunk 12.0 s: about 8.0 min for 40 chunks"
+    assert err[0] == "  first chunk 12.0 s: about 2.0 min for 40 chunks"  # 12 s a round of 4
     assert err[1] == "  revised: 0.5 s per chunk after the first (12.0 s, start-up included): about 17.5 s left"
     from qgeom.executors import make_executor
 
     assert make_executor(workers=4).parallel == 4 and make_executor().parallel == 1  # what integrate passes
+
+
+def test_first_estimate_counts_the_chunks_running_at_once(monkeypatch, capsys):
+    """With 4 workers the 40 chunks take 10 rounds of the first chunk's second, not 40 (the estimate was
+    `workers` times too long): the steady-rate lines that follow agree with it."""
+    clock = _Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    with reporting(), ChunkProgress(40, None, parallel=4) as bar:
+        for _ in range(10):
+            clock.t += 1.0  # four chunks finish each second
+            for _ in range(4):
+                bar.update(1)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "  first chunk 1.0 s: about 10.0 s for 40 chunks"
+    assert err[-1] == "  done: 40 chunks in 10.0 s"
+
+
+def test_integrate_tells_the_progress_how_many_chunks_run_at_once(monkeypatch):
+    from qgeom import kspace
+
+    seen = []
+
+    class Recording(ChunkProgress):
+        def __init__(self, *args, parallel=1, **kwargs):
+            seen.append(parallel)
+            super().__init__(*args, parallel=parallel, **kwargs)
+
+    monkeypatch.setattr(kspace, "ChunkProgress", Recording)
+    for workers in (None, 2):
+        integrate(qi_wu_zhang(), 6, lambda b, w: w @ b.energies, chunk_size=9, progress=False, workers=workers)
+    assert seen == [1, 2]
 
 
 def test_resumed_chunks_count_as_done(capsys):

@@ -18,6 +18,7 @@ when a store opens. A chunk that cannot be read (truncated, corrupt, foreign) is
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -290,11 +291,20 @@ class ChunkStore:
         self._remove_stale_temporaries()
         path = self.dir / MANIFEST
         payload = json.dumps({"key": self.key, "inputs": self.manifest}, indent=1, default=str).encode()
-        if not self._publish_exclusive(path, payload):  # another run made it first: it must match
+        try:
+            created = self._publish_exclusive(path, payload)
+        except OSError as exc:  # read-only mount, no permission: before any chunk is computed
+            raise self.unwritable(exc) from None
+        if not created:  # another run made it first: it must match
             try:
                 old = json.loads(path.read_text())
+                if not isinstance(old, dict) or not isinstance(old.get("inputs", {}), dict):
+                    raise ValueError("not a qgeom checkpoint manifest")
             except (OSError, ValueError) as exc:
-                raise QgeomInputError(f"checkpoint {self.dir}: unreadable {MANIFEST} ({exc}); use a new directory.") from None
+                raise QgeomInputError(
+                    f"checkpoint {self.dir}: unreadable {MANIFEST} ({exc}); use a new directory, or delete "
+                    f"{path} to reuse the chunks there (each is checked against this run)."
+                ) from None
             if old.get("key") != self.key:
                 diff = sorted(
                     k for k in set(old.get("inputs", {})) | set(self.manifest)
@@ -305,6 +315,20 @@ class ChunkStore:
                     f"(differs in: {', '.join(diff) or 'inputs'}); pass a new --checkpoint directory "
                     f"or delete this one. Chunks of different runs are never mixed."
                 )
+
+    def unwritable(self, exc: OSError) -> QgeomInputError:
+        return QgeomInputError(f"checkpoint directory {self.dir}: cannot write there ({exc.strerror or exc}); choose "
+                               "a writable --checkpoint directory.")
+
+    def check_writable(self) -> None:
+        """Refuse a directory where chunks cannot be saved (read-only mount, permissions) before any is computed:
+        its manifest may already exist, so that opening the store wrote nothing."""
+        try:
+            fd, probe = temporary_file(self.dir, f"{TMP_PREFIX}{os.getpid()}_", ".probe")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise self.unwritable(exc) from None
 
     def _chunk_path(self, index: int) -> Path:
         return self.dir / f"chunk_{index:06d}.npz"
@@ -326,7 +350,10 @@ class ChunkStore:
         else:
             arrays["a:"] = np.asarray(part)
         with signals_deferred():  # a polite kill mid-write: the chunk is completed and kept, then the run exits
-            fd, tmp = temporary_file(self.dir, f"{TMP_PREFIX}{os.getpid()}_", ".npz")
+            try:
+                fd, tmp = temporary_file(self.dir, f"{TMP_PREFIX}{os.getpid()}_", ".npz")
+            except OSError as exc:
+                raise self.unwritable(exc) from None
             try:
                 with os.fdopen(fd, "wb") as fh:
                     np.savez(fh, **arrays)
@@ -353,7 +380,8 @@ class ChunkStore:
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             warnings.warn(f"checkpoint chunk {path} is unusable ({type(exc).__name__}: {exc}); recomputing it.",
                           CheckpointWarning, stacklevel=user_stacklevel())
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # read-only: the recomputed chunk's save says so
+                path.unlink(missing_ok=True)
             return None
 
     def _publish_exclusive(self, path: Path, payload: bytes) -> bool:
@@ -392,7 +420,8 @@ class ChunkStore:
         for p in self.dir.glob(f"{TMP_PREFIX}*"):
             pid = p.name[len(TMP_PREFIX):].split("_", 1)[0]
             if not pid.isdigit() or not _alive(int(pid)):
-                p.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):  # a read-only directory keeps them; its chunks are still read
+                    p.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

@@ -216,6 +216,7 @@ class DaskExecutor(_Executor):
 
     @property
     def parallel(self) -> int:
+        """The cluster's worker threads now (at least 1)."""
         return max(1, sum(self.client.nthreads().values()))
 
     def map_unordered(self, task: Task, indices: Sequence[int]) -> Iterator[tuple[int, Any]]:

@@ -428,13 +428,15 @@ def integrate(
     store = None if checkpoint is None else _chunk_store(checkpoint, model, parts, kgrid, func, size, order, degen_tol, axes)
     done = store.done() & set(range(len(bounds))) if store else set()
     todo = [i for i in range(len(bounds)) if i not in done]
+    if store is not None and todo:  # a finished checkpoint on a read-only mount is still read
+        store.check_writable()
     task = ChunkTask(model if len(parts) == 1 else parts, kgrid, func, bounds, order, degen_tol, axes, along)
 
     total, pending, coarse, pointwise = None, {}, None, {}
     seconds = [0.0, 0.0]  # the chunks' compute time: computed by this call, loaded from the checkpoint
     header = run_header(model, kgrid, len(bounds), size, parts, workers, scheduler, estimate)
     with make_executor(workers=workers, scheduler=scheduler) as executor, \
-            ChunkProgress(len(bounds), progress, len(done), header, executor.parallel) as bar:
+            ChunkProgress(len(bounds), progress, len(done), header, parallel=executor.parallel) as bar:
         results = executor.map_unordered(task, todo)
         try:
             for i in range(len(bounds)):

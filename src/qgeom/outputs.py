@@ -9,7 +9,8 @@
   `overwrite` the final step is a hard link, which fails if the file appeared in the meantime.
 - `signals_as_exceptions()` turns SIGTERM/SIGHUP into `SystemExit`, so that every `finally`
   (temporary files, worker pools) runs when a run is killed politely; `signals_deferred()` holds that
-  exit back until a write that must not be cut (a checkpoint chunk) is complete.
+  exit (and Ctrl-C's KeyboardInterrupt) back until a write that must not be cut (a checkpoint chunk, a
+  command's results file and figure together) is complete.
 
 Results are serialized in memory first (result files are small next to the k-space work), so a
 full disk is an ordinary `OSError` from `write`, never a crash inside the HDF5 library.
@@ -179,15 +180,26 @@ def _raise_exit(signum, frame):  # noqa: ARG001
     if _DEFERRED["depth"]:  # within `signals_deferred`: exit when it ends
         _DEFERRED["pending"] = signum
         return
-    raise SystemExit(128 + signum)
+    _exit_for(signum)
+
+
+class Terminated(SystemExit):
+    """The exit of a run killed by SIGTERM/SIGHUP (code 128 + signal), told apart from other exits."""
+
+
+def _exit_for(signum):
+    if signum == signal.SIGINT:  # Ctrl-C stays a KeyboardInterrupt (click's "Aborted!", the checkpoint note)
+        raise KeyboardInterrupt
+    raise Terminated(128 + signum)
 
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Within the block (main thread), SIGTERM and SIGHUP under `signals_as_exceptions` exit only when it ends:
-    an exception raised in the middle of a write can leave it unusable (np.savez's zip archive then fails to close
-    and replaces the exit with a ValueError) — the write completes, then SystemExit(128 + signal). Elsewhere
-    (other threads, no handler installed) a no-op."""
+    """Within the block (main thread), SIGTERM, SIGHUP and SIGINT under `signals_as_exceptions` exit only when it
+    ends: an exception raised in the middle of a write can leave it unusable (np.savez's zip archive then fails to
+    close and replaces the exit with a ValueError) — the write completes, then SystemExit(128 + signal)
+    (KeyboardInterrupt for SIGINT). A command's final writes (results file and figure) are one block, so a kill
+    there leaves both or, before it, neither. Elsewhere (other threads, no handler installed) a no-op."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -199,18 +211,21 @@ def signals_deferred() -> Iterator[None]:
         signum = _DEFERRED["pending"]
         if not _DEFERRED["depth"] and signum is not None:
             _DEFERRED["pending"] = None
-            raise SystemExit(128 + signum)
+            _exit_for(signum)
 
 
 @contextlib.contextmanager
 def signals_as_exceptions() -> Iterator[None]:
     """Within the block, SIGTERM and SIGHUP raise SystemExit(128 + signal) in the main thread, so
-    that cleanup code runs (temporary files removed, worker pools terminated). SIGINT already
-    raises KeyboardInterrupt. No-op outside the main thread."""
+    that cleanup code runs (temporary files removed, worker pools terminated); SIGINT raises
+    KeyboardInterrupt as before, but can be held back by `signals_deferred` too (unless it is ignored,
+    e.g. in a background job). No-op outside the main thread."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     sigs = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        sigs.append(signal.SIGINT)
     old = {s: signal.signal(s, _raise_exit) for s in sigs}
     try:
         yield

@@ -103,7 +103,7 @@ class ChunkProgress:
         if self._first is None:  # the first chunk, start-up included: the only rate there is yet
             self._first = (now, self.done)
             todo = self.total - self.initial
-            self._say(now, f"first chunk {_duration(now - self._t0)}: about {_duration(self._per_chunk(now) * todo)} "
+            self._say(now, f"first chunk {_duration(now - self._t0)}: about {_duration(self._first_rate() * todo)} "
                            f"for {todo} chunks")
             return
         if not self._steady and self.done - self._first[1] >= self.parallel:
@@ -121,13 +121,18 @@ class ChunkProgress:
             return (now - self._first[0]) / (self.done - self._first[1])
         return (now - self._t0) / (self.done - self.initial)
 
+    def _first_rate(self) -> float:
+        """Seconds per chunk as the first chunk says: its time (start-up included) over the chunks it finished, the
+        others running `parallel` at a time (a pool's first chunk is the first of `parallel` finishing together)."""
+        return (self._first[0] - self._t0) / (self._first[1] - self.initial) / self.parallel
+
     def _left(self, now: float) -> float:
         return self._per_chunk(now) * (self.total - self.done)
 
     def _revised(self, now: float) -> bool:
         """Say the start-up-free estimate if it is off the first chunk's by more than REVISED_BY; True if said."""
         first = self._first[0] - self._t0
-        said = first / (self._first[1] - self.initial) * (self.total - self._first[1])  # time left, as said then
+        said = self._first_rate() * (self.total - self._first[1])  # time left, as said then
         if said / REVISED_BY <= now - self._first[0] + self._left(now) <= said * REVISED_BY:
             return False
         self._say(now, f"revised: {_duration(self._per_chunk(now))} per chunk after the first ({_duration(first)}, "

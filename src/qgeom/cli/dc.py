@@ -15,7 +15,7 @@ from ..dc.conventions import CONVENTIONS, describe_units
 from ..dc.expansion import BY_PARTS, DRUDE_FORMS, GEOMETRIC_FORMS, KINETIC_FORMS, near_degenerate_advice
 from ..dc.mechanisms import MECHANISM_REGISTRY, MECHANISMS
 from ..dc.figures import plot_expansion
-from ..outputs import check_distinct, check_output
+from ..outputs import check_distinct, check_output, signals_deferred
 from ..dc.zeros import label, numerical_zeros, zero_note
 from ..results import metadata, save
 from ..units import UNIT_CHOICES
@@ -214,8 +214,9 @@ def command(out, figure, executor, **opts):
     footnote = symmetry_footnote(ds)
     if footnote:
         click.echo(f"\n{footnote}")
-    path = save(ds, out_path)
-    fig = plot_expansion(ds, fig_path)
+    with signals_deferred():  # a kill here leaves the results file and its figure, not one of them
+        path = save(ds, out_path)
+        fig = plot_expansion(ds, fig_path)
     click.echo(f"\nwrote {path} and {fig}")
 
 

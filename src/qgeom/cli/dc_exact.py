@@ -14,7 +14,7 @@ from ..dc.conventions import CONVENTIONS
 from ..dc.exact import DEFAULT_NODES, exact, exact_frequency
 from ..dc.gamma_fit import comparison_rows, gamma_counts, gamma_scan, plot_gamma_scan
 from ..dc.zeros import label, numerical_zeros, zero_note
-from ..outputs import check_distinct, check_output
+from ..outputs import check_distinct, check_output, signals_deferred
 from ..results import metadata, save
 from .common import fermi_level, format_table, handle_errors, output_path
 from .executor_options import executor_options
@@ -116,17 +116,33 @@ def command(out, figure, executor, **opts):
         if np.isnan(ds.fit_uncertainty.values).all():
             click.echo(f"note: {ds.sizes['gamma']} Γ values allow a single fit, so its uncertainty is unknown (nan); "
                        f"pass at least {gamma_counts()[1]} for one.")
-    path = save(ds, out_path)
-    click.echo(f"\nwrote {path}")
-    if "fit" in ds:
-        fig = plot_gamma_scan(ds, fig_path)
-        click.echo(f"wrote {fig}")
-    if conf.omega is not None:
-        om = np.asarray(conf.omega)  # validated with the other options, before the Γ scan
-        freq_executor = dict(executor)
-        if executor["checkpoint"] is not None:
-            freq_executor["checkpoint"] = str(Path(executor["checkpoint"]) / "frequency")
-        fds = exact_frequency(model, gamma=gammas, omega=om, convention=conf.convention, **kw, **symmetry,
-                              **freq_executor)
-        fpath = save(fds, freq_path)
-        click.echo(f"wrote {fpath} (sigma[process, gamma, component, mu, omega])")
+    # without a checkpoint the DC file is written at once, so that an interrupted frequency scan keeps it; with one,
+    # every file is written at the end, so that rerunning the same command resumes (a DC file already there was
+    # refused as existing) and the DC sums are in the checkpoint meanwhile
+    early = executor["checkpoint"] is None or conf.omega is None
+    if early:
+        _write_dc(ds, out_path, fig_path)
+    fds = None if conf.omega is None else _frequency(model, gammas, conf, kw, symmetry, executor)
+    with signals_deferred():  # a kill here leaves every file or none
+        if not early:
+            _write_dc(ds, out_path, fig_path)
+        if fds is not None:
+            click.echo(f"wrote {save(fds, freq_path)} (sigma[process, gamma, component, mu, omega])")
+
+
+def _write_dc(ds, out_path: Path, fig_path: Path | None) -> None:
+    """The DC results file and, with the Γ fit, its figure (one deferred block: both or neither)."""
+    with signals_deferred():
+        click.echo(f"\nwrote {save(ds, out_path)}")
+        if "fit" in ds:
+            click.echo(f"wrote {plot_gamma_scan(ds, fig_path)}")
+
+
+def _frequency(model, gammas, conf, kw: dict, symmetry: dict, executor: dict):
+    """σ(ω,−ω) and σ(ω,ω) (`exact_frequency`) at --omega; the checkpoint under DIR/frequency."""
+    freq_executor = dict(executor)
+    if executor["checkpoint"] is not None:
+        freq_executor["checkpoint"] = str(Path(executor["checkpoint"]) / "frequency")
+    om = np.asarray(conf.omega)  # validated with the other options, before the Γ scan
+    return exact_frequency(model, gamma=gammas, omega=om, convention=conf.convention, **kw, **symmetry,
+                           **freq_executor)

@@ -47,6 +47,7 @@ def _scheduler(ctx, param, value):
 def _collect(f):
     import functools
 
+    from ..outputs import Terminated
     from ..progress import reporting
 
     @functools.wraps(f)
@@ -54,8 +55,8 @@ def _collect(f):
         try:
             with reporting(quiet=quiet):
                 return f(*args, executor=executor_kwargs(workers, scheduler, checkpoint), **kwargs)
-        except KeyboardInterrupt:
-            if checkpoint is not None:  # click then prints "Aborted!": say what the interrupted run kept
+        except (KeyboardInterrupt, Terminated):  # Ctrl-C, or SIGTERM/SIGHUP (a batch system's time limit)
+            if checkpoint is not None:  # click then prints "Aborted!" (Ctrl-C): say what the interrupted run kept
                 click.echo(f"\ninterrupted: {interrupted_note(checkpoint)}", err=True)
             raise
 

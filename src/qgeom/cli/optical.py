@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator
 
 from .._validation import QgeomInputError
-from ..outputs import check_distinct, check_output
+from ..outputs import check_distinct, check_output, signals_deferred
 from ..optical.report import SIGMA_CONVENTION, part_forbidden, peak_rows, plot_parts, shift_sigma
 from ..results import metadata, save
 from ..units import UNIT_CHOICES, energy_unit_ev
@@ -218,10 +218,11 @@ def command(out, figure, executor, **opts):
     footnote = symmetry_footnote(ds)
     if footnote:
         click.echo(f"\n{footnote}")
-    path = save(ds, out_path)
-    click.echo(f"wrote {path}")
-    fig = plot_parts(ds, fig_path, a, b)
-    click.echo(f"wrote {fig}")
+    with signals_deferred():  # a kill here leaves the results file and its figure, not one of them
+        path = save(ds, out_path)
+        click.echo(f"wrote {path}")
+        fig = plot_parts(ds, fig_path, a, b)
+        click.echo(f"wrote {fig}")
 
 
 def checked_component(conf: OpticalConfig, model) -> str | None:
