@@ -177,10 +177,11 @@ def test_killed_pool_run_leaves_no_workers_and_no_temporaries(tmp_path, sig):
         from qgeom import QgeomInputError
         from qgeom.checkpoint import ChunkStore
 
-        (ckpt / ".tmp_chunk_999999999_x.npz").write_bytes(b"left by a dead run")
+        (ckpt / f".tmp_chunk_{outputs._HOST}-{2**22 + 12345}_x.npz").write_bytes(b"left by a dead run")
+        (ckpt / f".tmp_chunk_elsewhere-{2**22 + 12345}_x.npz").write_bytes(b"another host's, maybe in use")
         with pytest.raises(QgeomInputError, match="different calculation"):
             ChunkStore(ckpt, {"another": "calculation"})
-        assert not list(ckpt.glob(".tmp*"))
+        assert [p.name for p in ckpt.glob(".tmp*")] == [f".tmp_chunk_elsewhere-{2**22 + 12345}_x.npz"]
 
 
 @pytest.mark.skipif(not hasattr(os, "fchmod"), reason="no file modes on this platform")
@@ -197,3 +198,20 @@ def test_results_and_checkpoints_get_the_mode_of_an_ordinary_file(tmp_path):
     expansion(tilted_dirac_2band(), mu=[0.5], temperature=0.1, grid=8, progress=False, checkpoint=tmp_path / "ck")
     chunks = [p for p in (tmp_path / "ck").rglob("*") if p.is_file()]
     assert chunks and all(p.stat().st_mode & 0o777 == expected for p in chunks)
+
+
+def test_temporaries_of_dead_processes_on_this_host_are_removed_and_other_hosts_kept(tmp_path):
+    """A SIGKILL mid-write leaves "<prefix><host>-<pid>_…": the next write in that directory removes it when the
+    pid is dead on this host; another host's (a directory shared by machines) may be in use there and stays, as
+    does a live process's. Untagged names of earlier versions count as this host's."""
+    host, me = outputs._HOST, os.getpid()
+    dead = 2**22 + 12345  # above Linux's pid_max default (4194304): no such process
+    names = {f".qgeom-tmp-{host}-{dead}_abc.nc": True, f".qgeom-tmp-{dead}-abc.nc": True,
+             f".qgeom-tmp-{host}-{me}_abc.nc": False, f".qgeom-tmp-other-node-7-{dead}_abc.nc": False,
+             f".qgeom-tmp-other-node-7-{dead}_abc.nc": False, "results.nc": False}
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    write_atomic(tmp_path / "new.nc", b"result")
+    left = {p.name for p in tmp_path.iterdir()}
+    assert left == {name for name, stale in names.items() if not stale} | {"new.nc"}
+    assert outputs.temporary_tag() == f"{host}-{me}" and "_" not in host

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ._validation import QgeomInputError, user_stacklevel
-from .outputs import signals_deferred, temporary_file
+from .outputs import remove_stale_temporaries, signals_deferred, temporary_file, temporary_tag
 
 MANIFEST = "manifest.json"
 FORMAT = 2
@@ -324,7 +324,7 @@ class ChunkStore:
         """Refuse a directory where chunks cannot be saved (read-only mount, permissions) before any is computed:
         its manifest may already exist, so that opening the store wrote nothing."""
         try:
-            fd, probe = temporary_file(self.dir, f"{TMP_PREFIX}{os.getpid()}_", ".probe")
+            fd, probe = temporary_file(self.dir, f"{TMP_PREFIX}{temporary_tag()}_", ".probe")
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
@@ -351,7 +351,7 @@ class ChunkStore:
             arrays["a:"] = np.asarray(part)
         with signals_deferred():  # a polite kill mid-write: the chunk is completed and kept, then the run exits
             try:
-                fd, tmp = temporary_file(self.dir, f"{TMP_PREFIX}{os.getpid()}_", ".npz")
+                fd, tmp = temporary_file(self.dir, f"{TMP_PREFIX}{temporary_tag()}_", ".npz")
             except OSError as exc:
                 raise self.unwritable(exc) from None
             try:
@@ -388,7 +388,7 @@ class ChunkStore:
         """Write `path` atomically unless it exists; True if this call created it."""
         if path.exists():
             return False
-        fd, tmp = temporary_file(path.parent, f"{TMP_PREFIX}{os.getpid()}_", path.suffix)
+        fd, tmp = temporary_file(path.parent, f"{TMP_PREFIX}{temporary_tag()}_", path.suffix)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(payload)
@@ -412,23 +412,10 @@ class ChunkStore:
     def remove_own_temporaries(self) -> None:
         """Temporary files of this process: a signal can arrive between `mkstemp` creating a file
         and `save` knowing its name, so the caller sweeps them when the integration ends."""
-        for p in self.dir.glob(f"{TMP_PREFIX}{os.getpid()}_*"):
+        for p in self.dir.glob(f"{TMP_PREFIX}{temporary_tag()}_*"):
             p.unlink(missing_ok=True)
 
     def _remove_stale_temporaries(self) -> None:
-        """Temporary files left by killed runs (their pid no longer exists)."""
-        for p in self.dir.glob(f"{TMP_PREFIX}*"):
-            pid = p.name[len(TMP_PREFIX):].split("_", 1)[0]
-            if not pid.isdigit() or not _alive(int(pid)):
-                with contextlib.suppress(OSError):  # a read-only directory keeps them; its chunks are still read
-                    p.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        """Temporary files left by killed runs of this host (`outputs.stale_temporaries`; another host's, in a
+        directory shared by machines, may be in use there)."""
+        remove_stale_temporaries(self.dir, TMP_PREFIX)

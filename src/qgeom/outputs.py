@@ -21,7 +21,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import os
+import re
 import signal
+import socket
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -32,6 +34,9 @@ from ._validation import QgeomInputError
 # matplotlib's savefig formats (listed here so that checking a path does not import matplotlib)
 FIGURE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp", "pgf")
 TEMP_PREFIX = ".qgeom-tmp-"
+# temporary files are tagged <host>-<pid>: a file of a dead process on this host is stale, one of another host (a
+# directory shared by machines) may be in use there and is left alone
+_HOST = re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "host"
 
 
 def _process_umask() -> int:
@@ -44,6 +49,43 @@ def _process_umask() -> int:
 # mkstemp creates private (0600) files; a result or checkpoint published from one gets the mode a plain open()
 # would give it, so that collaborators on a shared machine can read the results as they can read their inputs
 FILE_MODE = 0o666 & ~_process_umask()
+
+
+def temporary_tag() -> str:
+    """This process's tag in the names of its temporary files, "<host>-<pid>" (`stale_temporaries`)."""
+    return f"{_HOST}-{os.getpid()}"
+
+
+def stale_temporaries(directory, prefix: str) -> list[Path]:
+    """Temporary files "<prefix><host>-<pid>_…" in `directory` left by killed processes of this host (their pid no
+    longer exists); names without a host (earlier versions: "<prefix><pid>_…", "<prefix><pid>-…") count as this
+    host's."""
+    out = []
+    for p in Path(directory).glob(f"{prefix}*"):
+        m = _TAGGED.match(p.name[len(prefix):])
+        if m and (m["host"] or _HOST) == _HOST and not _alive(int(m["pid"])):
+            out.append(p)
+    return out
+
+
+_TAGGED = re.compile(r"(?:(?P<host>[A-Za-z0-9.-]+)-)?(?P<pid>\d+)[_-]")
+
+
+def remove_stale_temporaries(directory, prefix: str) -> None:
+    """Remove `stale_temporaries` (quietly: a read-only directory keeps them)."""
+    for p in stale_temporaries(directory, prefix):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def temporary_file(directory, prefix: str, suffix: str) -> tuple[int, str]:
@@ -131,7 +173,8 @@ def write_atomic(path, data: bytes, *, overwrite: bool | None = None) -> Path:
         raise OutputError(f"{path}: file exists; pass --overwrite to replace it, or choose another name.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = temporary_file(path.parent, f"{TEMP_PREFIX}{os.getpid()}-", path.suffix)
+        remove_stale_temporaries(path.parent, TEMP_PREFIX)  # a run killed (SIGKILL) in the middle of its write
+        fd, tmp = temporary_file(path.parent, f"{TEMP_PREFIX}{temporary_tag()}_", path.suffix)
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}; nothing was written.") from None
     try:
