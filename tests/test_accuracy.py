@@ -194,3 +194,20 @@ def test_a_symmetry_zero_term_is_not_judged_by_the_less_symmetric_subgrid():
     rel = relative_error(value, error, ["mu"])
     assert float(rel[0]) == pytest.approx(0.1)
     assert float(rel[1]) == 0.0
+
+
+def test_missing_estimate_of_a_symmetric_even_grid_names_counts_that_keep_the_shift():
+    """An even Monkhorst–Pack count without a factor 3 under a 2-fold axis has no estimate. The remedy that keeps
+    the grid off the planes through Γ (where the Weyl nodes of this model lie) is a count with a factor 3: the
+    warning names the nearest ones, and the first of them has its estimate with the same symmetry."""
+    from tests.weyl_models import magnetic_weyl
+
+    kw = dict(components="zxy", mu=[0.2], temperature=0.05, symmetry="auto", mechanisms=["fermionic_bath"],
+              progress=False)
+    with pytest.warns(AccuracyWarning, match=r"counts with a factor 3 \(e\.g\. 24 or 18") as caught:
+        ds = expansion(magnetic_weyl(), grid=20, **kw)
+    assert "sigma_error" not in ds and any("Weyl nodes" in str(w.message) for w in caught)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AccuracyWarning)  # the 24³ grid's own (large) error is not the point here
+        followed = expansion(magnetic_weyl(), grid=24, **kw)
+    assert "sigma_error" in followed and float(abs(followed.sigma_error).max()) > 0

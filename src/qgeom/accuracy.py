@@ -99,6 +99,16 @@ def _record(ds: xr.Dataset, name: str, info: dict) -> None:
     ds.attrs["error_estimate"] = encode_attr({**summary, name: info})
 
 
+def _with_factor_three(shape) -> str:
+    """The Monkhorst-Pack counts nearest to `shape` that have a factor 3 (their sub-grid of every 3rd point keeps
+    the shift and every symmetry of the grid, `kspace`), e.g. "24 or 18" for 20: the remedy that keeps the grid
+    off the planes through Γ."""
+    n = int(max(shape))
+    up, down = 3 * -(-n // 3), 3 * (n // 3)
+    up, down = (up + 3 if up % 2 else up), (down - 3 if down % 2 else down)  # even: the MP grid stays off Γ
+    return f"{up} or {down}" if down > 3 else f"{up}"
+
+
 def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, tol: float,
                  over: Sequence[str] = (), method: str | None = None, advice: str = "",
                  exact: str | None = None) -> xr.Dataset:
@@ -120,8 +130,10 @@ def attach_error(ds: xr.Dataset, name: str, coarse: np.ndarray | None, *, grid, 
     if coarse is None:
         why = ("no axis has a count n with a divisor s of 2, 3, 5 or 7 below it (n > s: e.g. 4, 6, 9, 10, 14), the "
                "coarse sub-grid of every s-th point" if np.prod(strides) == 1 else
-               "the symmetry group does not keep the coarse sub-grid of this Monkhorst-Pack grid (even counts): "
-               "use offset='gamma' (--offset gamma) or odd counts with symmetry=, or symmetry=None")
+               "the symmetry group does not keep the coarse sub-grid of this Monkhorst-Pack grid (even counts without a "
+               f"factor 3): use counts with a factor 3 (e.g. {_with_factor_three(shape)}: a stride-3 sub-grid, same shift), "
+               "offset='gamma' (--offset gamma) or odd counts with symmetry=, or symmetry=None; Gamma-centred and odd grids "
+               "put k-points on the planes through Gamma, where band touchings such as Weyl nodes often lie)")
         _record(ds, name, {"method": f"unavailable: {why}", "grid": shape, "tolerance": tol})
         # nothing has checked this grid: a result that may be far from converged must not look like one that is
         warnings.warn(f"{name}: no k-grid error estimate for the {shape} grid ({why}); its convergence is unchecked "
