@@ -25,7 +25,10 @@ def second_order_conductivity_si(*, energy_unit_ev: float, length_unit_m: float,
 
 
 ENERGY_UNITS_EV = {"eV": 1.0, "meV": 1e-3}
-LENGTH_UNITS_M = {"Å": 1e-10, "A": 1e-10, "angstrom": 1e-10, "Ang": 1e-10, "nm": 1e-9, "bohr": C.physical_constants["Bohr radius"][0], "m": 1.0}
+# the spellings of codes that hand models over (ASE, pymatgen: "Angstrom"; Wannier90: "Ang", "Bohr"); an unknown
+# name leaves the model in model units, so "Angstrom" missing here gave a model in eV/Å results in e³/(ħ eV)
+LENGTH_UNITS_M = {"Å": 1e-10, "A": 1e-10, "angstrom": 1e-10, "Angstrom": 1e-10, "Ang": 1e-10, "nm": 1e-9,
+                  "bohr": C.physical_constants["Bohr radius"][0], "Bohr": C.physical_constants["Bohr radius"][0], "m": 1.0}
 UNIT_CHOICES = ("auto", "si", "model")
 
 
