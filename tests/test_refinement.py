@@ -196,3 +196,20 @@ def test_refined_real_material_equals_the_finer_plain_grid():
     assert np.abs(plain.sigma.values).max() > 0
     assert _relative(refined, plain) < 1e-9
     assert json.loads(refined.attrs["refinement"])["points_evaluated"] < 24**3 / 2
+
+
+def test_a_gamma_centred_base_refines_into_the_monkhorst_pack_grid():
+    """Sub-cell centres lie at ±¼ of a cell: Γ-centred 12³ + 1 level is the Monkhorst–Pack 24³ grid (to the window's
+    border term), not the Γ-centred 24³ one, which on a Weyl model with its nodes on the plane k_y = 0 (and at
+    k_x = ±1/6: on that grid) differs by more than the result itself (docs/refinement.md, "Weyl nodes")."""
+    from tests.weyl_models import magnetic_weyl
+
+    kw = dict(components="xxx,zxy", mu=np.linspace(-0.45, 0.45, 4), temperature=0.05, symmetry=None,
+              mechanisms=["fermionic_bath"], progress=False, error_tol=1e9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AccuracyWarning)  # unconverged on purpose: the grids are the point
+        refined = dc.expansion(magnetic_weyl(), grid=12, offset="gamma", refine=1, refine_tol=1e-12, **kw)
+        mp = dc.expansion(magnetic_weyl(), grid=24, offset="mp", **kw)
+        gamma = dc.expansion(magnetic_weyl(), grid=24, offset="gamma", **kw)
+    assert _relative(refined, mp) < 1e-10
+    assert _relative(refined, gamma) > 0.5
