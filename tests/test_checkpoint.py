@@ -426,9 +426,11 @@ def test_identical_models_have_identical_fingerprints_in_two_processes():
     assert len({fp["hamiltonian"] for fp in json.loads(outs[0])}) == 3
 
 
-def test_cli_interrupt_says_what_the_checkpoint_kept(tmp_path, monkeypatch):
-    """Ctrl-C during a run with --checkpoint DIR: one line with the chunks saved in DIR and that rerunning
-    resumes (was only click's 'Aborted!'); the rerun resumes from them."""
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_cli_interrupt_says_what_the_checkpoint_kept(tmp_path, monkeypatch, signum):
+    """Ctrl-C (was only click's 'Aborted!'), a batch system's time limit (SIGTERM) or a closed terminal (SIGHUP;
+    both ended the run silently) during a run with --checkpoint DIR: one line with the chunks saved in DIR and
+    that rerunning resumes; the rerun resumes from them."""
     from click.testing import CliRunner
 
     from qgeom import kspace, progress
@@ -440,15 +442,20 @@ def test_cli_interrupt_says_what_the_checkpoint_kept(tmp_path, monkeypatch):
             "--checkpoint", str(ckpt), "--out", str(tmp_path / "d.nc")]
     update = progress.ChunkProgress.update
 
-    def interrupt_after_three(self, n):
+    def interrupted_after_three(self, n):
         update(self, n)
         if self.done == 3:
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            os.kill(os.getpid(), signum)
 
     with monkeypatch.context() as m:
-        m.setattr(progress.ChunkProgress, "update", interrupt_after_three)
+        m.setattr(progress.ChunkProgress, "update", interrupted_after_three)
         res = CliRunner().invoke(main, args)
-    assert res.exit_code == 1 and "Aborted!" in res.output
+    if signum == signal.SIGINT:
+        assert res.exit_code == 1 and "Aborted!" in res.output
+    else:
+        assert res.exit_code == 128 + signum, res.output
     assert f"interrupted: 3 finished k-chunks saved in {ckpt}; rerunning the same command resumes" in res.output
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
@@ -572,31 +579,3 @@ def test_convergence_study_keeps_one_checkpoint_per_grid(tmp_path):
         assert np.array_equal(ds.convergence.values, reference.convergence.values)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_cli_killed_by_sigterm_says_what_the_checkpoint_kept(tmp_path, monkeypatch, signum):
-    """A batch system's time limit (SIGTERM) or a closed terminal (SIGHUP) ended the run silently; like Ctrl-C, it
-    now says how many chunks DIR keeps, and the rerun resumes from them."""
-    from click.testing import CliRunner
-
-    from qgeom import kspace, progress
-    from qgeom.cli import main
-
-    monkeypatch.setattr(kspace, "auto_chunk_size", lambda model: 10)
-    ckpt = tmp_path / "ck"
-    args = ["dc", "--model", "qi_wu_zhang", "--grid", "10", "--mu", "0", "--refine", "0", "--symmetry", "none",
-            "--checkpoint", str(ckpt), "--out", str(tmp_path / "d.nc")]
-    update = progress.ChunkProgress.update
-
-    def killed_after_three(self, n):
-        update(self, n)
-        if self.done == 3:
-            os.kill(os.getpid(), signum)
-
-    with monkeypatch.context() as m:
-        m.setattr(progress.ChunkProgress, "update", killed_after_three)
-        res = CliRunner().invoke(main, args)
-    assert res.exit_code == 128 + signum, res.output
-    assert f"interrupted: 3 finished k-chunks saved in {ckpt}; rerunning the same command resumes" in res.output
-    res = CliRunner().invoke(main, args)
-    assert res.exit_code == 0, res.output
-    assert re.search(r"resumed: 3 of \d+ chunks from the checkpoint", res.output), res.output

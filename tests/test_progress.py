@@ -47,14 +47,21 @@ class _Clock:
         return self.t
 
 
-def test_plain_lines_come_at_a_steady_rate(monkeypatch, capsys):
+def _lines(monkeypatch, capsys, total: int, rounds, *, per_round: int = 1, **kwargs) -> list[str]:
+    """The progress lines of a run of `total` chunks on a fake clock: after each of the seconds in `rounds`,
+    `per_round` chunks finish (`kwargs`: ChunkProgress's header, initial, parallel)."""
     clock = _Clock()
     monkeypatch.setattr(progress.time, "monotonic", clock)
-    with reporting(), ChunkProgress(100, None, header="k-sum: test") as bar:
-        for _ in range(100):
-            clock.t += 1.0  # one chunk per second: 100 s in all
-            bar.update(1)
-    err = capsys.readouterr().err.splitlines()
+    with reporting(), ChunkProgress(total, None, **kwargs) as bar:
+        for seconds in rounds:
+            clock.t += seconds
+            for _ in range(per_round):
+                bar.update(1)
+    return capsys.readouterr().err.splitlines()
+
+
+def test_plain_lines_come_at_a_steady_rate(monkeypatch, capsys):
+    err = _lines(monkeypatch, capsys, 100, [1.0] * 100, header="k-sum: test")  # one chunk per second: 100 s
     assert err[0] == "k-sum: test"
     assert err[1] == "  first chunk 1.0 s: about 1.7 min for 100 chunks"
     periodic = [line for line in err if "elapsed" in line]
@@ -68,15 +75,7 @@ def test_the_estimate_drops_the_first_chunks_start_up(monkeypatch, capsys):
     """The first chunk carries the run's start-up (here 60 s: a pool, imports, first-call caches) before chunks
     that take 1 s: its estimate (61 s × 100) is revised after the second chunk to the 98 s really left, and the
     periodic lines extrapolate the start-up-free rate (they said 72 s / 12 × 88 = 8.8 min left)."""
-    clock = _Clock()
-    monkeypatch.setattr(progress.time, "monotonic", clock)
-    with reporting(), ChunkProgress(100, None) as bar:
-        clock.t += 61.0
-        bar.update(1)
-        for _ in range(99):
-            clock.t += 1.0
-            bar.update(1)
-    err = capsys.readouterr().err.splitlines()
+    err = _lines(monkeypatch, capsys, 100, [61.0] + [1.0] * 99)
     assert err[0] == "  first chunk 61.0 s: about 1.7 h for 100 chunks"
     assert err[1] == "  revised: 1.0 s per chunk after the first (61.0 s, start-up included): about 1.6 min left"
     assert err[2] == "  12/100 chunks (12 %), 72.0 s elapsed, about 88.0 s left"
@@ -86,15 +85,7 @@ def test_the_estimate_drops_the_first_chunks_start_up(monkeypatch, capsys):
 def test_a_resumed_run_extrapolates_its_remaining_chunks_without_start_up(monkeypatch, capsys):
     """60 of 100 chunks from the checkpoint, 30 s of start-up, then 0.5 s per chunk: the first estimate covers the
     40 chunks left (30.5 s × 40), the revised one the 38 left after the second (19 s, as they then take)."""
-    clock = _Clock()
-    monkeypatch.setattr(progress.time, "monotonic", clock)
-    with reporting(), ChunkProgress(100, None, initial=60) as bar:
-        clock.t += 30.5
-        bar.update(1)
-        for _ in range(39):
-            clock.t += 0.5
-            bar.update(1)
-    err = capsys.readouterr().err.splitlines()
+    err = _lines(monkeypatch, capsys, 100, [30.5] + [0.5] * 39, initial=60)
     assert err[:3] == ["  resumed: 60 of 100 chunks from the checkpoint",
                        "  first chunk 30.5 s: about 20.3 min for 40 chunks",
                        "  revised: 0.5 s per chunk after the first (30.5 s, start-up included): about 19.0 s left"]
@@ -105,14 +96,7 @@ def test_parallel_chunks_revise_the_estimate_once_each_worker_has_finished_anoth
     """4 workers, 10 s of start-up, chunks of 2 s: chunks 1–4 finish together at 12 s, 5–8 at 14 s. The rate from
     chunk 1 to chunk 2 (0 s) would promise nothing left; from chunk 1 to chunk 5 it is the pool's 0.5 s per chunk:
     35 chunks, 17.5 s (they finish at 14 + 2 · 35/4 s)."""
-    clock = _Clock()
-    monkeypatch.setattr(progress.time, "monotonic", clock)
-    with reporting(), ChunkProgress(40, None, parallel=4) as bar:
-        for batch in range(10):
-            clock.t += 12.0 if batch == 0 else 2.0
-            for _ in range(4):
-                bar.update(1)
-    err = capsys.readouterr().err.splitlines()
+    err = _lines(monkeypatch, capsys, 40, [12.0] + [2.0] * 9, per_round=4, parallel=4)
     assert err[0] == "  first chunk 12.0 s: about 2.0 min for 40 chunks"  # 12 s a round of 4
     assert err[1] == "  revised: 0.5 s per chunk after the first (12.0 s, start-up included): about 17.5 s left"
     from qgeom.executors import make_executor
@@ -123,14 +107,7 @@ def test_parallel_chunks_revise_the_estimate_once_each_worker_has_finished_anoth
 def test_first_estimate_counts_the_chunks_running_at_once(monkeypatch, capsys):
     """With 4 workers the 40 chunks take 10 rounds of the first chunk's second, not 40 (the estimate was
     `workers` times too long): the steady-rate lines that follow agree with it."""
-    clock = _Clock()
-    monkeypatch.setattr(progress.time, "monotonic", clock)
-    with reporting(), ChunkProgress(40, None, parallel=4) as bar:
-        for _ in range(10):
-            clock.t += 1.0  # four chunks finish each second
-            for _ in range(4):
-                bar.update(1)
-    err = capsys.readouterr().err.splitlines()
+    err = _lines(monkeypatch, capsys, 40, [1.0] * 10, per_round=4, parallel=4)  # four chunks finish each second
     assert err[0] == "  first chunk 1.0 s: about 10.0 s for 40 chunks"
     assert err[-1] == "  done: 40 chunks in 10.0 s"
 
