@@ -85,3 +85,33 @@ def test_cli_offset_gamma_gives_the_wedge_its_error_estimate(tmp_path):
                 method = json.loads(ds.attrs["error_estimate"])[variable]["method"]
                 assert (f"{variable}_error" in ds) == (offset == "gamma"), (name, offset, method)
                 assert offset == "gamma" or "Monkhorst-Pack" in method
+
+
+def test_a_subgroup_used_names_the_group_it_comes_from(tmp_path):
+    """optical (unitary operations keeping the current's direction) and dc-exact (unitary operations) use a subgroup
+    of the detected m'm2' of pt_tilted_4band: the footnote and symmetry_source name both (it printed "1m1 (auto)",
+    as if that were what was detected); dc uses the whole group and says nothing more."""
+    common = ["--model", "pt_tilted_4band", "--grid", "12", "--temperature", "0.3", "--symmetry", "auto", "--quiet"]
+    runs = {
+        "optical": (["optical", "--observable", "current_x", "--mu", "-4.0", "--omega", "1.0", "2.0", "2",
+                     "--broadening", "0.2", "--kind", "shift_like"],
+                    "1m1 (2 operations, 0 with time reversal) (auto; of its group m'm2' (4 operations, 2 with time "
+                    "reversal), the operations without time reversal (the optical kinds apply it themselves) and that "
+                    "keep the response's fixed index)"),
+        "dc-exact": (["dc-exact", "--mu", "-4.0", "--components", "xyy", "--gamma", "0.05,0.1", "--no-fit"],
+                     "(auto; of its group m'm2' (4 operations, 2 with time reversal), the operations without time "
+                     "reversal)"),
+        "dc": (["dc", "--mu", "-4.0", "--components", "xyy"], "m'm2' (4 operations, 2 with time reversal) (auto):"),
+    }
+    import json
+
+    import xarray as xr
+
+    for name, (args, said) in runs.items():
+        res = CliRunner().invoke(main, args + common + ["--out", str(tmp_path / f"{name}.nc")])
+        assert res.exit_code == 0, res.output
+        with xr.open_dataset(tmp_path / f"{name}.nc") as ds:
+            info = json.loads(ds.attrs["symmetry"])
+        if name != "dc-exact":  # (its table has no symmetry footnote)
+            assert said in " ".join(res.output.split()), (name, res.output)
+        assert info["symmetry_source"] in said, info["symmetry_source"]

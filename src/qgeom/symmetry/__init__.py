@@ -246,10 +246,19 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
             raise QgeomInputError("symmetry must be None, 'auto', a point-group symbol or a list of operations.") from None
         source = "operations"
     breaking = check(model, ops, tol, group=symmetry if source.startswith("symbol") else None)
+    whole = ops
     if time_reversal is not True:
         ops = unitary(ops)
     if keep is not None:
         ops = [g for g in ops if keep(g)]
+    if len(ops) < len(whole):  # say which group was given or found: the printed one is the subgroup used
+        which = []
+        if time_reversal is not True:
+            which.append("without time reversal" + (" (the optical kinds apply it themselves)"
+                                                    if time_reversal == "per kind" else ""))
+        if keep is not None:
+            which.append("that keep the response's fixed index")
+        source += f"; of its group {point_group_name(whole, model.dim, model.lattice)}, the operations {' and '.join(which)}"
     name = point_group_name(ops, model.dim, model.lattice)
     return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()))
 
