@@ -101,3 +101,33 @@ def test_a_nonmagnetic_crystal_whose_wannier_model_breaks_time_reversal_loses_th
     gaas = response(from_wannier90(EXAMPLES / "GaAs"), "current_x", kinds=["shift_like"], **{
         k: v for k, v in GAAS.items() if k != "scissors"})
     assert "time reversal (kept by the model) forbids" in symmetry_footnote(gaas)
+
+
+@pytest.mark.parametrize("symmetry", ["mm21'", "auto"])
+def test_a_given_group_with_time_reversal_zeros_those_parts_too(symmetry):
+    """An exactly mm21'-symmetric model: a given group that holds time reversal itself ("mm21'", or "auto",
+    which finds it) averages χ over its unitary operations and sets each kind's T-forbidden part to 0, as the
+    default does (before, only the default did: those parts were the k-sum's rounding, not zeros, and read
+    "~0" instead of "forbidden"); the kept parts are the full grid's to 1e-10."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "symmetry"))
+    from models import symmetric_model
+
+    from qgeom.symmetry import from_symbol
+
+    model = symmetric_model(from_symbol("mm21'"), np.eye(3))
+    kinds = ["injection", "kramers_fermi_sea", "shift_like"]
+    kw = dict(kinds=kinds, omega=np.linspace(0.5, 2.5, 3), mu=0.2, temperature=0.05, tau=0.1, broadening=0.1,
+              grid=6, offset="gamma", progress=False)
+    raw = response(model, "current_x", symmetry=None, **kw)
+    ds = response(model, "current_x", symmetry=symmetry, **kw)
+    assert ds.attrs["symmetry"] and "time_reversal_zeros" in ds.attrs
+    for kind in kinds:
+        zero = TERMS[kind].time_reversal_forbids
+        chi, ref = ds.chi.sel(kind=kind).values, raw.chi.sel(kind=kind).values
+        gone, kept = (chi.real, chi.imag) if zero == "real" else (chi.imag, chi.real)
+        ref_kept = ref.imag if zero == "real" else ref.real
+        assert bool(ds.forbidden_by_time_reversal.sel(kind=kind, part=zero)) and np.all(gone == 0), kind
+        assert np.abs(ref_kept).max() > 0
+        np.testing.assert_allclose(kept, ref_kept, rtol=0, atol=1e-10 * np.abs(ref_kept).max())

@@ -122,7 +122,9 @@ def symmetry_footnote(ds) -> str | None:
     crystal = (f"; the crystal's group {group['crystal_group']} from {group['crystal_structure_from']} too"
                if group.get("crystal_group") else "")
     # whose time reversal: the model's, or a non-magnetic crystal's that the model breaks at a Wannierization's accuracy
-    whose = "kept by the model" if group.get("time_reversal", "kept").startswith("kept") else "of the non-magnetic crystal"
+    t = group.get("time_reversal", "kept")
+    whose = ("kept by the model" if t.startswith("kept") else "of the given group" if t.startswith("given")
+             else "of the non-magnetic crystal")
     by_t = (f"; time reversal ({whose}) forbids each kind's Re (injection, Kramers) or Im (shift) part"
             if "forbidden_by_time_reversal" in ds else "")
     return (f"symmetry {group['symmetry_group']} ({group['symmetry_source']}){crystal}{by_t}: {where}; "

@@ -122,14 +122,16 @@ def neumann_zeros(plan, chi: np.ndarray, direction: int, dim: int, kinds, kernel
 
 def time_reversal_zeros(plan, chi: np.ndarray, kinds, kernels: dict) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """For the default Neumann plan of a model that keeps time reversal (to a Wannierization's accuracy,
-    `plan.crystal_magnet` False): chi[kind, ...] with each kind's T-forbidden part (Re or Im) set to 0,
+    `plan.crystal_magnet` False), or a given group that holds time reversal itself (`plan.time_reversal_given`:
+    e.g. "-43m1'", or "auto" on a T-symmetric model — its unitary operations average χ, T acts per kind):
+    chi[kind, ...] with each kind's T-forbidden part (Re or Im) set to 0,
     the mask [kind, part ("real", "imag")] of those parts, and per kind (part, largest zeroed |value|,
     largest kept |value|). Unchanged, None and {} otherwise. `kernels`: each kind's kernel
     (`terms.kernel_of`): with the full resolvent (shift_like with principal_part=True) no part is
     forbidden — its P(1/x) part has the other time-reversal parity than its δ part."""
     from .terms import TERMS
 
-    if plan is None or not plan.zeros_only or plan.crystal_magnet:
+    if plan is None or not (plan.zeros_only and not plan.crystal_magnet or plan.time_reversal_given):
         return chi, None, {}
     out, mask, record = chi.copy(), np.zeros((len(kinds), 2), bool), {}
     for i, kind in enumerate(kinds):
@@ -154,8 +156,8 @@ def attach_time_reversal(ds, parts: np.ndarray, record: dict, note: str = "") ->
     ds["forbidden_by_time_reversal"] = (("kind", "part"), parts)
     ds.coords["part"] = list(PARTS)
     ds["forbidden_by_time_reversal"].attrs["long_name"] = (
-        "part of chi forbidden by time reversal, which the model keeps (to a Wannierization's accuracy): set to 0 "
-        "(symmetry=None keeps the model's values)")
+        "part of chi forbidden by time reversal, which the model keeps (to a Wannierization's accuracy) or the given "
+        "group holds: set to 0 (symmetry=None keeps the model's values)")
     ds.attrs["time_reversal_zeros"] = json.dumps({k: {"part": p, "largest_zeroed": z, "largest_kept": m}
                                                   for k, (p, z, m) in record.items()})
     notable = {k: (p, z, m) for k, (p, z, m) in record.items() if z > ZEROED_NOTICE * m and z > 0}

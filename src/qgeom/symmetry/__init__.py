@@ -107,6 +107,9 @@ class SymmetryPlan:
     # the crystal counts as non-magnetic (None: the model keeps T, or is a magnet)
     time_reversal_change: float | None = None
     skipped: bool = False  # every requested component forbidden: exact zeros, no k-sum (`results.forbids_everything`)
+    # a given (or detected) group that holds time reversal itself, of which a response keeps only the unitary
+    # operations and applies T per kind (the optics: `optical.symmetry.time_reversal_zeros`)
+    time_reversal_given: bool = False
     # term -> (components, allowed only because the model breaks the crystal's group, largest such |value|, kept)
     model_breaking: dict = field(default_factory=dict, compare=False)
 
@@ -193,10 +196,13 @@ class SymmetryPlan:
                                "MODEL_ACCURACY), and, when the model's files give the atoms, the crystal's own "
                                "group (crystal_group; the components only it forbids are listed under "
                                "allowed_only_by_model_breaking); every other value is the model's own full-grid sum"}
-        return {"symmetry_source": self.source, "symmetry_group": self.grid.group,
+        info = {"symmetry_source": self.source, "symmetry_group": self.grid.group,
                 "symmetry_operations": [g.label() for g in self.ops],
                 "wedge_points": int(self.grid.npoints), "full_grid_points": int(self.grid.full_npoints),
                 "symmetry_imposed_breaking": dict(self.breaking)}
+        if self.time_reversal_given:
+            info["time_reversal"] = "given: the group holds it (each kind's forbidden part set to 0)"
+        return info
 
 
 def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=None, keep=None) -> SymmetryPlan | None:
@@ -260,7 +266,9 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
             which.append("that keep the response's fixed index")
         source += f"; of its group {point_group_name(whole, model.dim, model.lattice)}, the operations {' and '.join(which)}"
     name = point_group_name(ops, model.dim, model.lattice)
-    return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()))
+    given_t = time_reversal == "per kind" and any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in whole)
+    return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()),
+                        time_reversal_given=given_t)
 
 
 def _all_strings(symmetry) -> bool:
