@@ -112,6 +112,5 @@ def test_a_subgroup_used_names_the_group_it_comes_from(tmp_path):
         assert res.exit_code == 0, res.output
         with xr.open_dataset(tmp_path / f"{name}.nc") as ds:
             info = json.loads(ds.attrs["symmetry"])
-        if name != "dc-exact":  # (its table has no symmetry footnote)
-            assert said in " ".join(res.output.split()), (name, res.output)
+        assert said in " ".join(res.output.split()), (name, res.output)  # dc-exact had no footnote
         assert info["symmetry_source"] in said, info["symmetry_source"]

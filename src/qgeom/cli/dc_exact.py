@@ -16,7 +16,7 @@ from ..dc.gamma_fit import comparison_rows, gamma_counts, gamma_scan, plot_gamma
 from ..dc.zeros import label, numerical_zeros, zero_note
 from ..outputs import check_distinct, check_output, signals_deferred
 from ..results import metadata, save
-from .common import fermi_level, format_table, handle_errors, output_path
+from .common import fermi_level, format_table, handle_errors, output_path, symmetry_footnote
 from .executor_options import executor_options
 from .model_loader import load, model_options
 from .safety_options import safety_options
@@ -108,6 +108,9 @@ def command(out, figure, executor, **opts):
     note = zero_note(ds, zero)
     if note:
         click.echo(f"\n{note}")
+    footnote = symmetry_footnote(ds)
+    if footnote:  # as dc and optical: the group applied, wedge or full grid, what "forbidden" means
+        click.echo(f"\n{footnote}")
     if "fit" in ds:
         click.echo("\nGamma fit sigma*G^2 = A + B G + C G^2 + ... versus the Gamma expansion (Eqs. 2, 3, 5, 6"
                    + ("" if current else "; observable: A, B closed form, C not derived = nan") + "):")
