@@ -139,7 +139,8 @@ def check_output(path, *, option: str = "--out", overwrite: bool | None = None, 
         raise OutputError(f"{option} {path}: file exists; pass --overwrite to replace it, or choose another name.")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=p.parent, prefix=TEMP_PREFIX)
+        # tagged like every temporary file, so that `stale_temporaries` reads a killed run's probe right
+        fd, probe = tempfile.mkstemp(dir=p.parent, prefix=f"{TEMP_PREFIX}{temporary_tag()}_")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:

@@ -45,7 +45,7 @@ def point_group_name(ops: list[Operation], dim: int = 3, lattice: np.ndarray | N
     nprimed = sum(g.time_reversal for g in ops)
     count = f"{len(ops)} operation{'' if len(ops) == 1 else 's'}, {nprimed} with time reversal"
     if symbol is None:
-        if not unitary_name.startswith("order") and any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in ops):
+        if not unitary_name.startswith("order") and _keeps_time_reversal(ops):
             unitary_name += "1'"  # T itself is an operation: the grey group of the unitary part
         labels = ",".join(g.label() for g in generators(ops))
         return f'{unitary_name} ({plane}{count}; non-standard orientation: symmetry="{labels}")'
@@ -264,9 +264,10 @@ def resolve(model, symmetry, kgrid, *, time_reversal: bool | str = True, tol=Non
                                                     if time_reversal == "per kind" else ""))
         if keep is not None:
             which.append("that keep the response's fixed index")
-        source += f"; of its group {point_group_name(whole, model.dim, model.lattice)}, the operations {' and '.join(which)}"
+        group = point_group_name(whole, model.dim, model.lattice)
+        source += f"; of its group {group}, the operations {' and '.join(which)}"
     name = point_group_name(ops, model.dim, model.lattice)
-    given_t = time_reversal == "per kind" and any(g.time_reversal and np.allclose(g.R, np.eye(3)) for g in whole)
+    given_t = time_reversal == "per kind" and _keeps_time_reversal(whole)
     return SymmetryPlan(tuple(ops), irreducible_wedge(kgrid, ops, name), source, tuple(breaking.items()),
                         time_reversal_given=given_t)
 
