@@ -42,7 +42,8 @@ class Filling:
 
     def source(self, unit: str) -> str:
         """Where the Fermi energy comes from: '28 electrons per cell (kT 0.01 eV, grid 64×64)'."""
-        return (f"{self.electrons:g} electron{'' if self.electrons == 1 else 's'} per cell (kT {self.temperature:g} {unit}, "
+        plural = "" if self.electrons == 1 else "s"
+        return (f"{self.electrons:g} electron{plural} per cell (kT {self.temperature:g} {unit}, "
                 f"grid {'×'.join(map(str, self.grid))})")
 
     def describe(self, unit: str) -> str:
@@ -105,9 +106,9 @@ def _electrons(electrons, nbands: int) -> float:
     if bad or not 0.0 < n < nbands:
         raise QgeomInputError(
             f"{both_spellings('electrons', '--electrons')} must be a number of electrons per unit cell strictly "
-            f"between 0 and {nbands} (the model's {nbands} band{'s' * (nbands != 1)}, one electron each), got {electrons!r}; count the "
-            f"valence electrons of the orbitals in the model (e.g. 28 for 1T'-MoS2's Mo s,d and S p spinor Wannier "
-            f"functions), per spin for a spinless model.")
+            f"between 0 and {nbands} (the model's {nbands} band{'s' * (nbands != 1)}, one electron each), got "
+            f"{electrons!r}; count the valence electrons of the orbitals in the model (e.g. 28 for 1T'-MoS2's Mo s,d "
+            f"and S p spinor Wannier functions), per spin for a spinless model.")
     return n
 
 
