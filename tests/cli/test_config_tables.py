@@ -133,7 +133,7 @@ def test_dc_default_mu_meets_the_bands(tmp_path):
     """The default μ spans the model's bands: on pt_tilted_4band (gap |E| < ~1) the old default
     -1:1:21 gave only ~1e-9 values; now the Drude coefficient is O(1) inside the bands."""
     model = pt_tilted_4band()
-    mu = auto_mu(model)
+    mu, _ = auto_mu(model)
     assert len(mu) == 21 and mu.min() < -2 and mu.max() > 2
     out = tmp_path / "d.nc"
     res = run("dc", "--model", "pt_tilted_4band", "--components", "xxx", "--grid", "24", "--out", str(out))

@@ -27,8 +27,8 @@ def parse_values(spec, name: str = "mu") -> np.ndarray:
 
 
 def fermi_energy(model) -> float | None:
-    """The model's Fermi energy when its files give one (`parameters["fermi_energy"]`: Wannier90 .win/.wout,
-    WannierTools wt.in), else None: the one place the commands' μ defaults read it."""
+    """The model's Fermi energy when it has one (`parameters["fermi_energy"]`: Wannier90 .win/.wout, WannierTools
+    wt.in, or --electrons, `model_loader.set_fermi_energy`), else None: the one place the commands' μ defaults read it."""
     ef = model.parameters.get("fermi_energy")
     return None if ef is None else float(ef)
 

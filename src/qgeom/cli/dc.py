@@ -30,6 +30,8 @@ from .tables import (CommaList, Grid, Offset, Table, grid_arg, offset_field, sym
 
 AUTO_MU_POINTS = 21
 AUTO_MU_HALF_WIDTH_EV = 0.5  # a model with a Fermi energy: auto = E_F ± this (the physics of a material is near E_F)
+# ... in a model's own energy unit (no eV: a library model given --electrons): E_F ± this fraction of its band width
+AUTO_MU_HALF_WIDTH_BANDS = 0.1
 
 
 class DCConfig(Table):
@@ -44,9 +46,10 @@ class DCConfig(Table):
         json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
     mu: ValuesOrAuto = Field(
         "auto", description="Chemical potentials (model energy unit): start:stop:num, a,b,c (in a config file "
-                            f"also a number or a list), or auto = {AUTO_MU_POINTS} values: E_F ± {AUTO_MU_HALF_WIDTH_EV:g} eV when the model's files "
-                            "give a Fermi energy (Wannier90, wt.in), else across the model's bands (5% inside their "
-                            "extremes).")
+                            f"also a number or a list), or auto = {AUTO_MU_POINTS} values: E_F ± {AUTO_MU_HALF_WIDTH_EV:g} eV when the model "
+                            "has a Fermi energy (its files: Wannier90, wt.in; or --electrons), E_F ± "
+                            f"{AUTO_MU_HALF_WIDTH_BANDS:g} of its band width for a model in its own energy unit, else "
+                            "across the model's bands (5% inside their extremes).")
     temperature: PositiveFloat = Field(0.05, description="kT in the model's energy unit.")
     grid: Grid = Field(Sampling.grid, description="k-points per direction (N, or N1,N2[,N3]).")
     offset: Offset = offset_field()
@@ -104,29 +107,26 @@ class DCConfig(Table):
         return v
 
 
-def _fermi_range(model) -> tuple[float, float] | None:
-    """E_F ± AUTO_MU_HALF_WIDTH_EV in model units, or None (no Fermi energy, or no physical energy unit)."""
+def auto_mu(model, num: int = AUTO_MU_POINTS) -> tuple[np.ndarray, str]:
+    """`num` chemical potentials and what they span: E_F ± AUTO_MU_HALF_WIDTH_EV for a model with a Fermi energy
+    (its files', or --electrons') in a physical energy unit, E_F ± AUTO_MU_HALF_WIDTH_BANDS of the band width in a
+    model's own unit; else across the model's bands — the band extremes sampled on a coarse k-grid, 5% of the band
+    width inside them (so the default range always meets the bands)."""
     from ..units import energy_unit_ev
 
     fermi, e0 = fermi_energy(model), energy_unit_ev(model)
-    if fermi is None or e0 is None:
-        return None
-    half = AUTO_MU_HALF_WIDTH_EV / e0
-    return fermi - half, fermi + half
-
-
-def auto_mu(model, num: int = AUTO_MU_POINTS) -> np.ndarray:
-    """`num` chemical potentials: E_F ± AUTO_MU_HALF_WIDTH_EV for a model whose files give its Fermi energy
-    (in a physical energy unit); else across the model's bands — the band extremes sampled on a coarse
-    k-grid, 5% of the band width inside them (so the default range always meets the bands)."""
-    around = _fermi_range(model)
-    if around is not None:
-        return np.linspace(*around, num)
-
+    if fermi is not None and e0 is not None:
+        half = AUTO_MU_HALF_WIDTH_EV / e0
+        return (np.linspace(fermi - half, fermi + half, num),
+                f"the model's Fermi energy {fermi:g} ± {AUTO_MU_HALF_WIDTH_EV:g} eV")
     e = sampled_energies(model)
     lo, hi = float(e.min()), float(e.max())
+    if fermi is not None:
+        half = AUTO_MU_HALF_WIDTH_BANDS * (hi - lo)
+        return (np.linspace(fermi - half, fermi + half, num),
+                f"the model's Fermi energy {fermi:g} ± {half:.4g}, {AUTO_MU_HALF_WIDTH_BANDS:g} of its band width")
     pad = 0.05 * (hi - lo)
-    return np.linspace(lo + pad, hi - pad, num)
+    return np.linspace(lo + pad, hi - pad, num), "across the model's bands"
 
 
 def comparison_table(ds, component: str) -> str:
@@ -163,7 +163,7 @@ def command(out, figure, executor, **opts):
     """Second-order DC conductivity: Drude, BCD, geometric and kinetic terms per dissipation mechanism."""
     setup = load(opts, DCConfig, "dc")
     model, conf = setup.model, setup.conf
-    mu = auto_mu(model) if conf.mu == "auto" else np.asarray(conf.mu)
+    mu, mu_span = auto_mu(model) if conf.mu == "auto" else (np.asarray(conf.mu), None)
     suffix = "" if conf.observable == "current" else f"_{conf.observable}"
     out_path = check_output(output_path(out, f"results/dc_{model.name}{suffix}.nc"), option="--out")
     fig_path = check_output(figure or out_path.with_suffix(".png"), option="--figure", figure=True)
@@ -179,10 +179,8 @@ def command(out, figure, executor, **opts):
         symmetry_tol=conf.symmetry_tol, refine=conf.refine, refine_tol=conf.refine_tol, **executor,
     )
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}")
-    if conf.mu == "auto":
-        where = (f"the model's Fermi energy {fermi_energy(model):g} ± {AUTO_MU_HALF_WIDTH_EV:g} eV"
-                 if _fermi_range(model) is not None else "across the model's bands")
-        click.echo(f"mu: auto, {len(mu)} values {mu[0]:g} ... {mu[-1]:g} {model.energy_unit} ({where})")
+    if mu_span is not None:
+        click.echo(f"mu: auto, {len(mu)} values {mu[0]:g} ... {mu[-1]:g} {model.energy_unit} ({mu_span})")
     click.echo(f"sigma in {describe_units(ds.sigma)}; {conf.convention} convention")
     # a component the group forbids in every term is one line, not a table of "forbidden"
     whole = ([str(c) for c in ds.component.values if bool(ds["forbidden"].sel(component=c).all())]

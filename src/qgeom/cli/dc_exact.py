@@ -35,7 +35,7 @@ class DCExactConfig(Table):
         json_schema_extra={"default_text": "xyy (current); xx,yy,xy (another observable)"})
     mu: Values | None = Field(
         None, description="Chemical potentials: start:stop:num or a,b,c (in a config file also a number or a list).",
-        json_schema_extra={"default_text": "the model's Fermi energy when its files give one (Wannier90, wt.in), else 0"})
+        json_schema_extra={"default_text": "the model's Fermi energy (its files': Wannier90, wt.in; or --electrons), else 0"})
     temperature: PositiveFloat = Field(0.1, description="kT in the model's energy unit.")
     gamma: Rates = Field(
         [0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04],

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import click
-from pydantic import Field, StrictBool, StrictFloat, StrictInt, ValidationInfo, field_validator, model_validator
+from pydantic import (Field, PositiveFloat, StrictBool, StrictFloat, StrictInt, ValidationInfo, field_validator,
+                      model_validator)
 
 from .._validation import QgeomInputError
 from ..config import read_toml
@@ -25,6 +26,9 @@ from .tables import FLAG_NAMES, Table, check_tables, did_you_mean, flag, resolve
 
 LARGE_FILE_BYTES = 200 * 10**6  # hopping files announced before they are read (`_announce_large`)
 READ_BYTES_PER_S = 40e6  # ... with the time they take: the C parse of a Wannier90 file (benchmarks/wannier_files.py)
+# kT (model energy unit) of --electrons for a command without a temperature (bands, geometry; optical's default):
+# 10 meV for eV models, enough smearing that a metal's count on the coarse grid is smooth in mu
+ELECTRONS_KT = 0.01
 
 
 def _library() -> dict:
@@ -82,6 +86,15 @@ class ModelTable(Table):
                           "(qgeom.models.onsite.with_exchange_field), applied last.",
         json_schema_extra={"default_text": "none"})
     exchange_axis: Literal["x", "y", "z"] = Field("z", description="Spin axis of --exchange-field.")
+    electrons: PositiveFloat | None = Field(
+        None, description="Electrons per unit cell in the model's bands (one per band: a spinor model's whole count, "
+                          "a spinless model's count per spin): sets the model's Fermi energy to the mu that holds "
+                          "them (qgeom.filling.filling) at the command's temperature (bands, geometry, optical "
+                          f"without --temperature: kT = {ELECTRONS_KT:g} model energy units) on the coarse grid "
+                          "qgeom.filling.default_grid (printed); every default that reads "
+                          "the Fermi energy (dc --mu auto, the mu of dc-exact and optical) uses it, and it replaces "
+                          "one the files give. Lattice models only.",
+        json_schema_extra={"default_text": "none (the Fermi energy of the files, if they give one)"})
 
     @field_validator("name")
     @classmethod
@@ -166,10 +179,12 @@ def _announce_large(path: Path) -> None:
 
 def model_options(f=None, *, convention_aliases: tuple[str, ...] = ()):
     """--config, --model, --param, --wannier90, --bloch-convention, --position-operator,
-    --restore-time-reversal, --allow-magnetic, --symmetrize-model, --displacement-field, --exchange-field, --exchange-axis; the command
+    --restore-time-reversal, --allow-magnetic, --symmetrize-model, --displacement-field, --exchange-field, --exchange-axis,
+    --electrons; the command
     receives them as keywords and passes its keyword dict to `load`."""
 
     def decorate(f):
+        f = flag(ModelTable, "electrons", metavar="N")(f)
         f = flag(ModelTable, "exchange_axis")(f)
         f = flag(ModelTable, "exchange_field", metavar="J")(f)
         f = flag(ModelTable, "displacement_field", metavar="V_PER_A")(f)
@@ -260,7 +275,7 @@ def load(opts: dict[str, Any], schema=None, table: str | None = None) -> Setup:
                            ("restore_time_reversal", "restore_time_reversal"), ("allow_magnetic", "allow_magnetic"),
                            ("symmetrize", "symmetrize_model"),
                            ("displacement_field", "displacement_field"), ("exchange_field", "exchange_field"),
-                           ("exchange_axis", "exchange_axis")):
+                           ("exchange_axis", "exchange_axis"), ("electrons", "electrons")):
         value = opts.pop(flag_name, None)
         if value is not None:
             data[key] = value
@@ -273,4 +288,20 @@ def load(opts: dict[str, Any], schema=None, table: str | None = None) -> Setup:
     from ..sanity import check_model, sample_points
 
     check_model(model, sample_points(model))  # e.g. --param v=1e308: refused here, named
+    if model_table.electrons is not None:
+        set_fermi_energy(model, model_table.electrons, temperature=getattr(conf, "temperature", None))
     return Setup(config, model, source, conf)
+
+
+def set_fermi_energy(model: Model, electrons: float, *, temperature: float | None) -> None:
+    """--electrons N: the model's Fermi energy (`parameters["fermi_energy"]`, which `common.fermi_energy` reads for
+    every command's defaults) from N electrons per cell, where it came from in `parameters["fermi_energy_from"]`
+    (both travel with the model into every result's metadata), and one line saying so."""
+    from ..filling import filling
+
+    result = filling(model, electrons, temperature=temperature or ELECTRONS_KT)
+    unit, files = model.energy_unit, model.parameters.get("fermi_energy")
+    replaces = "" if files is None else f"; replaces the files' Fermi energy {float(files):g} {unit}"
+    model.parameters["fermi_energy"] = result.fermi_energy
+    model.parameters["fermi_energy_from"] = result.source(unit) + replaces
+    click.echo(result.describe(unit) + replaces)

@@ -37,12 +37,12 @@ class OpticalConfig(Table):
             f"{n} ({t.help}, {t.equation}{', needs tau' if t.needs_tau else ''})" for n, t in TERMS.items()) + ".")
     omega: tuple[float, float, PositiveInt] | None = Field(
         None, description="ħω grid MIN MAX N (or MIN:MAX:N), 0 <= MIN <= MAX (model energy unit, eV for eV models).",
-        json_schema_extra={"default_text": f"{' '.join(map(str, MATERIAL_OMEGA_EV))} (eV) for a model whose files "
-                                           f"give a Fermi energy (interband transitions of a material), else "
+        json_schema_extra={"default_text": f"{' '.join(map(str, MATERIAL_OMEGA_EV))} (eV) for a model with a Fermi "
+                                           f"energy in eV (interband transitions of a material), else "
                                            f"{' '.join(map(str, DEFAULT_OMEGA))}"})
     mu: float | None = Field(None, description="Chemical potential (model energy unit).",
-                             json_schema_extra={"default_text": "the model's Fermi energy when its files give one "
-                                                                "(Wannier90, wt.in), else 0"})
+                             json_schema_extra={"default_text": "the model's Fermi energy (its files': Wannier90, "
+                                                                "wt.in; or --electrons), else 0"})
     temperature: PositiveFloat | None = Field(
         None, description="kT (model energy unit).",
         json_schema_extra={"default_text": "1e-3 eV for eV models, 1e-3 model units otherwise"})
@@ -304,8 +304,8 @@ def mu_note(model, mu: float, energies: np.ndarray) -> str | None:
 
 
 def default_omega(model) -> tuple[float, float, int]:
-    """ħω MIN MAX N without --omega: MATERIAL_OMEGA_EV (in model units) for a model whose files give a Fermi energy
-    in a physical energy unit, else DEFAULT_OMEGA."""
+    """ħω MIN MAX N without --omega: MATERIAL_OMEGA_EV (in model units) for a model with a Fermi energy (its files',
+    or --electrons') in a physical energy unit, else DEFAULT_OMEGA."""
     e0 = energy_unit_ev(model)
     if fermi_energy(model) is None or e0 is None:
         return DEFAULT_OMEGA
