@@ -137,7 +137,9 @@ def test_a_monolayer_gets_its_crystal_group_in_its_own_frame():
     # named by the symbol symmetry= takes for this 2D model, with its plane-group name; the remedy that works for
     # this monolayer first (its Wannier centres are 0.2 Å off the positions the layer group needs, which the
     # real-space symmetrization, also named, would refuse)
-    assert "mm21' (acting in the plane as the 2D point group 2mm1'; 8 operations, 4 with time reversal)" in message
+    # the crystal's 2/m (P2₁/m) acts on the plane as mm2: said as such, not as the crystal's point group
+    assert ("from wannier90.win, as it acts on the layer, is mm21' (acting in the plane as the 2D point group 2mm1'; "
+            "8 operations, 4 with time reversal)") in message
     assert message.index("--symmetry mm2 --symmetry-tol") < message.index("symmetrize_point_group(model, 'mm2'")
     assert "Wannier centres sit where" in message
     assert zero_field.attrs["symmetry"].count("2mm") >= 1
@@ -220,7 +222,7 @@ def test_a_displacement_field_keeps_the_files_time_reversal_record_and_an_exchan
     assert time_reversal_restoring_change(field) == pytest.approx(time_reversal_restoring_change(raw), rel=0.2)
     kw = dict(components=["yxx", "xxy", "yyy"], mu=[-3.786, -3.586], temperature=0.025, grid=12, progress=False,
               error_tol=1e9)
-    with pytest.warns(SymmetryWarning, match="from wannier90.win in a displacement field is m111' .*changes its hoppings by"):
+    with pytest.warns(SymmetryWarning, match="from wannier90.win in a displacement field, as it acts on the layer, is m111' .*changes its hoppings by"):
         ds = dc.expansion(field, **kw)
     own = dc.expansion(field, symmetry=None, **kw).sigma
     restored = dc.expansion(with_displacement_field(restore_time_reversal(raw), 0.1), **kw).sigma

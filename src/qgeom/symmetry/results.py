@@ -127,13 +127,15 @@ def _warn_model_breaking(plan, notable: dict) -> None:
     unitary_name = plan.crystal_unitary  # the remedies impose or average over the unitary operations
     note = plan.time_reversal_note()
     spatial = len(unitary(list(plan.crystal))) > len(unitary(list(plan.ops)))  # not only time reversal missing
+    # a layer's 3D group acts on its plane with z kept (`group.restrict`): P2₁/m's 2/m there is mm2, so say where
+    layer = ", as it acts on the layer," if plan.grid.dim == 2 else ""
     if plan.crystal_magnet and plan.crystal_in_fields:
-        what = f"the non-magnetic crystal's magnetic point group from {plan.crystal_from} is {plan.crystal_name}"
+        what = f"the non-magnetic crystal's magnetic point group from {plan.crystal_from}{layer} is {plan.crystal_name}"
     elif plan.crystal_magnet:
         what = (f"the structure in {plan.crystal_from} has inversion mapping every atom onto itself, which any "
                 "magnetic order of that cell keeps")
     elif spatial:
-        what = f"the crystal's point group from {plan.crystal_from} is {plan.crystal_name}" + (f"; {note}" if note else "")
+        what = f"the crystal's point group from {plan.crystal_from}{layer} is {plan.crystal_name}" + (f"; {note}" if note else "")
     else:
         what = f"time reversal holds for the crystal of {plan.crystal_from}: {note}"
     remedies = _breaking_remedies(plan, note, spatial, unitary_name)
