@@ -6,8 +6,8 @@
 (b) |σ^kin_xyy/σ^geo_xyy| over (t, μ).
 
 Run:  python examples/fig2_pt_tilted.py [--panel a|b|both] [--grids 400,600,900] [--map-grid 900]
-Writes docs/figures/fig2a_pt_tilted.png, docs/figures/fig2b_ratio_map.png, results/fig2*.nc
-and prints the convergence table.
+Writes docs/figures/fig2a_pt_tilted.png, docs/figures/fig2b_ratio_map.png, results/fig2a_pt_tilted.nc,
+results/fig2b_ratio_map.npz and prints the convergence table (~35 s on one core).
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ MU = np.linspace(1.4, 6.6, 1041)  # spacing 0.005 v = kT/2; the conduction band 
 
 def panel_a(grids: list[int]) -> None:
     t0 = time.perf_counter()
+    # error_tol=inf: each grid's error estimate (against a 200² sub-grid) warns at 0.07–0.1; the grids
+    # themselves are compared here and printed
     ds = converge(
         lambda grid, **kw: expansion(pt_tilted_4band(), grid=grid, **kw),
-        grids, components="xyy", mu=MU, temperature=KT, mechanisms=["fermionic_bath"],
+        grids, components="xyy", mu=MU, temperature=KT, mechanisms=["fermionic_bath"], error_tol=np.inf,
     )
     elapsed = time.perf_counter() - t0
     save(ds, ROOT / "results" / "fig2a_pt_tilted.nc")
@@ -57,7 +59,7 @@ def panel_a(grids: list[int]) -> None:
         ax.axhline(0, color="0.7", lw=0.5)
         ax.set_ylabel(r"$\sigma_{xyy}\ [\sigma_2 = a(\hbar/v)e^3/\hbar^2]$")
     axes[1].set_ylim(-3 * geo_max, 3 * geo_max)
-    axes[1].set_title("zoom: ±3 max|σ^geo|", fontsize=9)
+    axes[1].set_title(r"zoom: $\pm 3\,\max|\sigma^{\rm geo}_{xyy}|$", fontsize=9)
     axes[1].set_xlabel(r"$\mu/v$")
     axes[0].set_title(rf"$b/v=1,\ m/v=-3.9,\ t/v=0.9,\ \beta v=100$; grid ${grids[-1]}^2$, $C_{{kin}}=1/24$", fontsize=9)
     axes[0].legend()
@@ -71,8 +73,10 @@ def panel_b(grid: int, tilts: np.ndarray, mu: np.ndarray) -> None:
     t0 = time.perf_counter()
     geo_map, kin_map = np.empty((2, len(tilts), len(mu)))
     for i, t in enumerate(tilts):
+        # error_tol=inf: the estimate against the 200² sub-grid reads 0.1–0.4, but 600² is within 2e-4 of
+        # 900² at t = 0.3, 0.9 and 1.2 (measured; panel (a) prints t = 0.9)
         ds = expansion(pt_tilted_4band(t=float(t)), components="xyy", mu=mu, temperature=KT, grid=grid,
-                       mechanisms=["fermionic_bath"])
+                       mechanisms=["fermionic_bath"], error_tol=np.inf)
         s = ds.sigma.sel(mechanism="fermionic_bath", component="xyy")
         geo_map[i], kin_map[i] = s.sel(term="geometric").values, s.sel(term="kinetic").values
     # where both terms vanish (outside the band, or t = 0 where inversion forbids σ_xyy) the ratio

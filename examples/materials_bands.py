@@ -1,7 +1,7 @@
 """Band structures of the bcc Fe and 1T'-MoS2 Wannier models shipped in examples/, and how well each
 model obeys the symmetry that makes E(k) = E(-k) (inversion for Fe; inversion and time reversal for MoS2).
 
-    PYTHONPATH=src MPLBACKEND=Agg python examples/materials_bands.py   # ~15 s on 2 cores
+    PYTHONPATH=src MPLBACKEND=Agg python examples/materials_bands.py   # ~4 s on one core
 
 Writes docs/figures/fe_bands.png and docs/figures/mos2_bands.png.
 """

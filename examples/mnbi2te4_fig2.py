@@ -5,7 +5,7 @@
 (b) sign of Im χ^{xy} of p_z and s_z for Néel order x = ±1 (printed table)
 plus convergence in broadening / radial grid and the effect of the k cutoff (printed).
 
-    python examples/mnbi2te4_fig2.py            # ~1–2 min on 2 cores
+    python examples/mnbi2te4_fig2.py            # ~6 s on one core
 """
 
 from __future__ import annotations

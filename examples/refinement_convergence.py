@@ -7,7 +7,7 @@ components xxx, xyy, yxx, all terms. Reference: 200² refined by 5 levels (the r
 runs from several base grids (`refine=1…5`), the error is the largest over terms of
 max |σ − σ_ref| / max |σ_ref| (components, μ).
 
-    python examples/refinement_convergence.py      # ~1 min on 2 cores
+    python examples/refinement_convergence.py      # ~30 s on one core
     → table on stdout, docs/figures/refinement_convergence.png
 """
 

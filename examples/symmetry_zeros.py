@@ -9,7 +9,7 @@
     J = 50 meV: which of the 8 in-plane components of each term are forbidden (exact zeros, "0") and
     the size of the others, |σ| / max over the components of the term.
 
-    PYTHONPATH=src MPLBACKEND=Agg python examples/symmetry_zeros.py      # ~20 s on one core
+    PYTHONPATH=src MPLBACKEND=Agg python examples/symmetry_zeros.py      # ~5 s on one core
 
 Writes docs/figures/symmetry_zeros.png; physics and numbers in docs/symmetry.md and docs/mos2_field.md.
 """
@@ -88,8 +88,8 @@ def wedge_panel(ax) -> None:
     dots = ax.scatter(k[:, 0], k[:, 1], s=16, c=wedge.multiplicity, cmap="viridis")
     ax.figure.colorbar(dots, ax=ax, label="orbit size (weight)", shrink=0.8)
     ax.set_aspect("equal")
-    ax.set_xlabel("$k_x$")
-    ax.set_ylabel("$k_y$")
+    ax.set_xlabel("$k_x$ (1/a)")
+    ax.set_ylabel("$k_y$ (1/a)")
     ax.set_title(f"(a) hexagonal model, detected {group.split(' (')[0]}: {wedge.npoints} of "
                  f"{wedge.full_npoints} k-points", fontsize=9)
 
@@ -121,10 +121,10 @@ def zeros_panel(ax) -> None:
     for (i, j), z in np.ndenumerate(zero):
         if z:
             ax.text(j, i, "0", ha="center", va="center", fontsize=8)
-    ax.figure.colorbar(image, ax=ax, label=r"$\log_{10}|\sigma|/\max$", shrink=0.8)
+    ax.figure.colorbar(image, ax=ax, label=r"$\log_{10}(|\sigma|\,/\,\max_{\rm term}|\sigma|)$", shrink=0.8)
     ax.set_xticks(range(len(COMPONENTS)), COMPONENTS, rotation=90, fontsize=8)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
-    ax.set_title("(b) 1T′-MoS₂, 0.1 V/Å: Neumann zeros (\"0\")", fontsize=9)
+    ax.set_title("(b) 1T′-MoS₂, 0.1 V/Å, J = 0 or 50 meV: Neumann zeros (\"0\")", fontsize=9)
 
 
 def main() -> None:
