@@ -102,7 +102,7 @@ def _fit_beside_expansion(model, gammas, **kw):
 def test_wannier_model_drude_and_bcd_equal_the_exact_fit_on_a_coarse_grid():
     """GaAs (16 spinor Wannier functions) with a 50 meV T-odd on-site term (Drude), no inversion (BCD), on the
     Monkhorst–Pack 4³ grid, μ at the valence top: the Γ⁻² and Γ⁻¹ coefficients of the exact NESS are the
-    expansion's k-point by k-point, so they agree on any grid (measured 5e-8 and 3e-5 of the largest; a wrong
+    expansion's k-point by k-point, so they agree on any grid (measured 3e-8 and 2e-5 of the largest; a wrong
     prefactor or sign is off by ≥ 1). Γ ≤ 4 meV ≪ 53 meV, the smallest splitting within 10 kT of μ on this grid.
     The Γ⁰ coefficient is not k-local (a k-sum of total derivatives of the velocity-gauge NESS, which the
     residual c0 also is): on this grid it differs by 0.6 of its scale while c0 is 12 × σΓ² (docs/exact_ness.md)."""
@@ -140,8 +140,8 @@ def _three_coupled_bands() -> TightBindingModel:
 def test_three_coupled_bands_gamma0_coefficient_equals_the_expansion_on_a_converged_grid():
     """A, B, C of the exact NESS = Eqs. 2, 3 and geometric + kinetic (C_kin = 1/24) for three mutually coupled
     bands: the seed checks have at most two per block. C needs a grid where the k-sums of total derivatives
-    vanish (c0 → 0): measured 7e-4 of max |C| on 56² (2e-4 on 64², 5e-7 on 128²); C_kin = 1/48 is off by 0.12,
-    a geometric term of the other sign by 1.7."""
+    vanish (c0 → 0): measured 7e-4 of max |C| on 56² (2e-4 on 64²; at kT = 0.2, 5e-7 on 128²); C_kin = 1/48
+    is off by 0.12, a geometric term of the other sign by 1.7 (docs/exact_ness.md, "Real Wannier models")."""
     gammas = 0.006 * np.geomspace(1, 6, 7)
     fit, unc, terms, geo, kin, c0 = _fit_beside_expansion(
         _three_coupled_bands(), gammas, components=["xxx", "yxx", "xyy"], mu=0.0, temperature=0.3, grid=56,
