@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,9 @@ from qgeom._validation import QgeomInputError
 from qgeom.dc.exact import DEFAULT_NODES, exact, exact_frequency
 from qgeom.dc.gamma_fit import fit_gamma_series, gamma_scan
 from qgeom.models.library import asymmetric_chain, pt_tilted_2band, pt_tilted_4band, tilted_dirac_2band
+from qgeom.models.tight_binding import TightBindingModel
+
+GAAS = Path(__file__).resolve().parents[2] / "examples" / "GaAs"
 
 GAMMAS_CHAIN = np.array([0.004, 0.006, 0.008, 0.012, 0.016, 0.024, 0.032])  # kT = 0.1
 GAMMAS_2D = np.array([0.006, 0.008, 0.011, 0.015, 0.02, 0.027, 0.036])  # kT = 0.3
@@ -77,6 +82,77 @@ def test_lead_expansion_module_agrees_with_exact_fit(chain_scan):
         fit_gamma_series(chain_scan.gamma.values, chain_scan.sigma.values[:, 0, 0])["value"][0], rel=1e-6)
     assert C == pytest.approx(float(lead.sel(term="intrinsic").squeeze()), rel=1e-3)
 
+
+
+def _fit_beside_expansion(model, gammas, **kw):
+    """(fitted A, B, C [component, 3], their uncertainty, the expansion's drude, bcd, intrinsic [component, 3],
+    its geometric and kinetic terms, the exact's |c0| relative to max |σΓ²|) on one grid, one μ: every band pair
+    resolved (resolution=0) and the raw sums of both (symmetry=None)."""
+    from qgeom.dc.expansion import expansion
+
+    ds = exact(model, gamma=gammas, nodes=16, symmetry=None, **kw)
+    fit = fit_gamma_series(gammas, ds.sigma.isel(mu=0).transpose("component", "gamma").values, degrees=(4, 5))
+    s = expansion(model, mechanisms=["fermionic_bath"], resolution=0, symmetry=None, **kw).sigma.isel(mechanism=0, mu=0)
+    terms = np.stack([s.sel(term=t).values for t in ("drude", "bcd", "intrinsic")], axis=-1)
+    c0 = float(np.abs(ds.residual_c0).max() / np.abs(ds.sigma * ds.gamma**2).max())
+    return fit["value"], fit["uncertainty"], terms, s.sel(term="geometric").values, s.sel(term="kinetic").values, c0
+
+
+@pytest.mark.filterwarnings("ignore::qgeom.accuracy.AccuracyWarning")  # 4³ is far from converged: same grid for both
+def test_wannier_model_drude_and_bcd_equal_the_exact_fit_on_a_coarse_grid():
+    """GaAs (16 spinor Wannier functions) with a 50 meV T-odd on-site term (Drude), no inversion (BCD), on the
+    Monkhorst–Pack 4³ grid, μ at the valence top: the Γ⁻² and Γ⁻¹ coefficients of the exact NESS are the
+    expansion's k-point by k-point, so they agree on any grid (measured 3e-8 and 2e-5 of the largest; a wrong
+    prefactor or sign is off by ≥ 1). Γ ≤ 4 meV ≪ 53 meV, the smallest splitting within 10 kT of μ on this grid.
+    The Γ⁰ coefficient is not k-local (a k-sum of total derivatives of the velocity-gauge NESS, which the
+    residual c0 also is): on this grid it differs by 0.6 of its scale while c0 is 12 × σΓ² (docs/exact_ness.md)."""
+    from qgeom.models.onsite import with_exchange_field
+    from qgeom.models.wannier90 import from_wannier90
+
+    model = with_exchange_field(from_wannier90(GAAS), 0.05, spinor_ordering="interleaved")
+    gammas = np.geomspace(5e-4, 4e-3, 7)
+    fit, unc, terms, _, _, c0 = _fit_beside_expansion(
+        model, gammas, components=["xxx", "yxx", "xyy", "zxy"], mu=7.75, temperature=0.05, grid=4, units="model",
+        progress=False)
+    scale = np.abs(terms).max(axis=0)
+    assert np.abs(fit[:, 0] - terms[:, 0]).max() < 1e-6 * scale[0]
+    assert np.abs(fit[:, 1] - terms[:, 1]).max() < 1e-3 * scale[1]
+    assert np.all(unc[:, :2].max(axis=0) < scale[:2] * [1e-6, 1e-3])
+    assert np.abs(fit[:, 2] - terms[:, 2]).max() > 0.1 * scale[2] and c0 > 1
+
+
+def _three_coupled_bands() -> TightBindingModel:
+    """Three bands, every pair coupled by random complex hoppings (fixed seed): no symmetry, band splittings
+    ≥ 0.70 everywhere, so three-band virtual processes enter every term and 56² resolves kT = 0.3."""
+    rng = np.random.default_rng(1)
+
+    def mat():
+        return rng.normal(size=(3, 3)) + 1j * rng.normal(size=(3, 3))
+
+    onsite = np.diag([-2.0, 0.0, 2.0]).astype(complex)
+    a = 0.35 * mat()
+    onsite += 0.5 * (a + a.conj().T) * (1 - np.eye(3))
+    hop = {(0, 0): onsite, (1, 0): -np.diag(rng.uniform(0.5, 1.0, 3)) + 0.35 * mat(),
+           (0, 1): -np.diag(rng.uniform(0.5, 1.0, 3)) + 0.35 * mat(), (1, 1): 0.105 * mat()}
+    return TightBindingModel.from_hoppings(hop, add_conjugates=True, name="three_coupled_bands")
+
+
+def test_three_coupled_bands_gamma0_coefficient_equals_the_expansion_on_a_converged_grid():
+    """A, B, C of the exact NESS = Eqs. 2, 3 and geometric + kinetic (C_kin = 1/24) for three mutually coupled
+    bands: the seed checks have at most two per block. C needs a grid where the k-sums of total derivatives
+    vanish (c0 → 0): measured 7e-4 of max |C| on 56² (2e-4 on 64²; at kT = 0.2, 5e-7 on 128²); C_kin = 1/48
+    is off by 0.12, a geometric term of the other sign by 1.7 (docs/exact_ness.md, "Real Wannier models")."""
+    gammas = 0.006 * np.geomspace(1, 6, 7)
+    fit, unc, terms, geo, kin, c0 = _fit_beside_expansion(
+        _three_coupled_bands(), gammas, components=["xxx", "yxx", "xyy"], mu=0.0, temperature=0.3, grid=56,
+        progress=False)
+    scale = np.abs(terms).max(axis=0)
+    assert c0 < 1e-4
+    assert np.abs(fit[:, 0] - terms[:, 0]).max() < 1e-6 * scale[0]
+    assert np.abs(fit[:, 1] - terms[:, 1]).max() < 1e-4 * scale[1]
+    assert np.abs(fit[:, 2] - terms[:, 2]).max() < 3e-3 * scale[2] and unc[:, 2].max() < 3e-4 * scale[2]
+    for wrong in (geo + 0.5 * kin, -geo + kin, geo - kin):  # C_kin = 1/48; either term's sign flipped
+        assert np.abs(fit[:, 2] - wrong).max() > 0.1 * scale[2]
 
 def test_pt_4band_equals_sum_of_its_2x2_blocks():
     kw = dict(components=["xyy", "xxx", "yxy"], mu=[2.2, 2.6], temperature=0.2, gamma=[0.05], grid=12)
