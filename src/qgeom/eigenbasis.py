@@ -222,9 +222,9 @@ class EigenbasisElements:
         cache[key] = (self.first_order_rows(), second, third)
         return cache[key]
 
-    def diagonal(self, order: int) -> np.ndarray:
-        """Re <n|∂^order H|n> as distinct index combos [nk, ncombo, N] (see `symmetric_combos`),
-        without expanding the full symmetric tensor."""
+    def diagonal(self, order: int, bands: slice = slice(None)) -> np.ndarray:
+        """Re <n|∂^order H|n> as distinct index combos [nk, ncombo, n] (see `symmetric_combos`) for the bands n in
+        `bands` (all by default), without expanding the full symmetric tensor."""
         self.require(order)
         if order > 1:
             self._complete(f"diagonal({order})")
@@ -236,9 +236,10 @@ class EigenbasisElements:
             if rows is None and order == 1:
                 rows = self._eigenbasis.get("first")
             if rows is not None:
-                return np.diagonal(rows[:, :, start:stop], axis1=1, axis2=3).real
+                return np.diagonal(rows[:, bands, start:stop, bands], axis1=1, axis2=3).real
             # the diagonal alone: one GEMM per column, where the full rotation takes two for every column
-            return rotated_diagonal(self.__dict__["_block"][:, :, 1 + start : 1 + stop], self.vectors)
+            return rotated_diagonal(self.__dict__["_block"][:, :, 1 + start : 1 + stop], self.vectors, bands)
         full = (self.v, self.w, self.u)[order - 1]
         combos = symmetric_combos(d, order)
-        return np.stack([np.diagonal(full[(slice(None),) + c], axis1=-2, axis2=-1).real for c in combos], axis=1)
+        return np.stack([np.diagonal(full[(slice(None),) + c], axis1=-2, axis2=-1).real[..., bands] for c in combos],
+                        axis=1)

@@ -39,3 +39,36 @@ def test_subspace_velocity_products_equal_the_restricted_matrix_products(tol):
                 want[c, i, kk] = (P[a1] @ P[a2] @ P[a3])[j, j].real
     assert b.exact_same.sum(axis=2).max() > 1
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_the_inverse_mass_alone_is_pair_sums_of_the_windows_rows(monkeypatch):
+    """The seed Drude with the by-parts Γ⁰ forms needs ∂_a v^b = Re w_nn + 2 Σ_p f_np Re(v^a_np v^b_pn) only: from
+    the window's velocity rows and the diagonal of ∂²H, without the velocity products M of the covariant
+    derivatives — equal to the inverse mass of the path that forms them (both groupings of a chunk)."""
+    import itertools
+
+    from qgeom.dc import sums_over_states as sos
+
+    m = from_wannier90(GAAS)
+    k = np.random.default_rng(7).uniform(-0.5, 0.5, (10, 3)) @ m.reciprocal_lattice
+    finer = Bands.from_model(m, k, order=2)
+    b = finer.regrouped(0.03)
+    assert (b.same & ~finer.same).any()  # the coarse grouping joins pairs: both outputs differ
+    pairs = list(itertools.combinations_with_replacement(range(3), 2))
+    pidx = np.zeros((3, 3), int)
+    for i, (a, c) in enumerate(pairs):
+        pidx[a, c] = pidx[c, a] = i
+    A, B, C = (np.array(x) for x in ([0, 1, 2], [1, 1, 0], [1, 2, 0]))
+    bands = slice(2, 14)
+    covariant = sos.general_per_band(b, A, B, C, pairs, pidx, True, False, True, bands, finer=finer)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the inverse mass alone must not form the velocity products")
+
+    monkeypatch.setattr(sos, "_velocity_products", refused)
+    finer = Bands.from_model(m, k, order=2)  # fresh: nothing rotated yet
+    alone = sos.general_per_band(finer.regrouped(0.03), A, B, C, pairs, pidx, False, False, True, bands, finer=finer)
+    for want, got in zip(covariant, alone):
+        scale = np.abs(want["mass"]).max()
+        np.testing.assert_allclose(got["mass"], want["mass"], rtol=0, atol=1e-12 * scale)
+        assert scale > 1.0

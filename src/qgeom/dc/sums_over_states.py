@@ -92,7 +92,7 @@ def general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool,
     Every sum over states is Σ_p g_np Re(x_np y_pn) for Hermitian x, y among v, w, D_c v^a and a
     weight g among f = 1/ε_np, f², f³, Δ f^k: one fused einsum pass each (`_PairSums`)."""
     terms = (A, B, C, pairs, pidx, dipole, order3)
-    elements = _window_planes(b, bands, mass or dipole or order3, (A, B, C) if order3 else None)
+    elements = _window_planes(b, bands, dipole or order3, mass, (A, B, C) if order3 else None)
     weights = _grouping_weights(b, elements, bands, A, C, dipole, order3)
     sums, per_band = _grouping_sums(b, elements, weights, bands, mass, *terms)
     if finer is None:
@@ -113,14 +113,16 @@ def general_per_band(b: Bands, A, B, C, pairs, pidx, dipole: bool, order3: bool,
     return _averaged(b, per_band, bands), _averaged(finer, fine_band, bands)
 
 
-def _window_planes(b: Bands, bands: slice, second_order: bool, third: tuple | None) -> dict:
+def _window_planes(b: Bands, bands: slice, covariant: bool, mass: bool, third: tuple | None) -> dict:
     """The rotated matrix elements the pair sums of the window `bands` use, whatever the grouping: the
-    window's rows of v (planar [a, 2, n, p, nk]), the band velocities; with `second_order` also v of every
-    state (v_all [nk, N, a, N]), the window's rows of w (planar [pair, 2, n, p, nk]) and the diagonal
-    velocities of every state; Re u_nn of the combos `third` = (A, B, C) if given."""
+    window's rows of v (planar [a, 2, n, p, nk]), the band velocities; with `covariant` (the sums with
+    D_c v^a) also v of every state (v_all [nk, N, a, N]), the window's rows of w (planar [pair, 2, n, p, nk])
+    and the diagonal velocities of every state; Re u_nn of the combos `third` = (A, B, C) if given. Without
+    `covariant`, `mass` takes only the diagonal Re w_nn (w_diag [pair, n, nk]): the inverse mass
+    w_nn + 2 Σ_p f_np Re(v^a_np v^b_pn) is then pair sums of the window's rows."""
     d = b.nderiv
     out = {"v_all": None}
-    if second_order:
+    if covariant:
         v_all, second, u = b.window_elements(bands)  # v of every state; w rows and Re u_nn of `bands`
         out.update(v_all=v_all, w=_planar(second.swapaxes(1, 2)),
                    vel_all=_band_major(np.diagonal(v_all, axis1=1, axis2=3).real))  # [a, N, nk]
@@ -129,6 +131,8 @@ def _window_planes(b: Bands, bands: slice, second_order: bool, third: tuple | No
         rows = v_all[:, bands]
     else:  # every sum is over pairs (n in `bands`, any p): the window's rows alone
         rows = b.first_order_window(bands)
+        if mass:
+            out["w_diag"] = _band_major(b.diagonal(2, bands))
     v = _planar(rows.swapaxes(1, 2))  # [a, 2, n, p, nk]
     nw = bands.stop - bands.start
     out.update(v=v, vel=v[:, 0, np.arange(nw), bands.start + np.arange(nw)])  # (n, p = n): [a, n, nk]
@@ -169,6 +173,8 @@ def _grouping_sums(b: Bands, el: dict, weights: dict, bands: slice, mass: bool, 
         for c, a in _derivative_pairs(A, B, C, dipole, order3):
             mats[("Dv", c, a)] = w[pidx[c, a]] + M[c * d + a]  # D_c v^a
     sums = _PairSums(mats, weights)
+    if mass and el["v_all"] is None:  # M_nn = 2 Re L_nn = 2 Σ_p f_np Re(v^a_np v^b_pn): no velocity products
+        mass_diag = el["w_diag"] + 2.0 * np.stack([sums(("v", a), ("v", c), "f") for a, c in pairs])
     per_band = {"vel": el["vel"], **_pair_sum_terms(sums, mass_diag, el.get("u_diag"), A, B, C, pairs, pidx,
                                                      dipole, order3)}
     if not (mass and order3):  # the by-parts Drude or kinetic term
