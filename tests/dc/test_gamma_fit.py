@@ -85,3 +85,34 @@ def test_the_scan_reports_the_cost_of_both_its_k_sums(monkeypatch):
     alone = metadata(exact(tilted_dirac_2band(), gamma=gammas, **kw), "parameters")["compute_s"]
     series = metadata(expansion(tilted_dirac_2band(), mechanisms=["fermionic_bath"], **kw), "parameters")["compute_s"]
     assert alone >= 1 and series >= 1 and scan["compute_s"] == alone + series and scan["temperature"] == 0.1
+
+
+def test_the_scan_compares_with_the_expansion_at_the_resolution_given():
+    """The exact NESS groups no pair; the comparison expansion's default groups pairs closer than kT in its Γ⁰
+    terms. `resolution=0` compares with every pair resolved (the Γ → 0 limit), and says so in the parameters."""
+    import warnings
+
+    from qgeom.dc import expansion
+    from qgeom.dc.gamma_fit import gamma_scan
+    from qgeom.models.library import split_pair_2band
+    from qgeom.results import metadata
+
+    m = split_pair_2band(delta=0.02)  # a pair 0.02 apart at every k, below kT = 0.1
+    kw = dict(components="yxx", mu=[-1.0], temperature=0.1, grid=12, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a coarse grid, a grouped pair: the estimates warn
+        default = gamma_scan(m, gammas=np.linspace(2e-4, 8e-4, 7), **kw)
+        resolved = gamma_scan(m, gammas=np.linspace(2e-4, 8e-4, 7), resolution=0.0, **kw)
+        plain = expansion(m, mechanisms=["fermionic_bath"], resolution=0.0, **kw).sigma
+    c = resolved.expansion.sel(coefficient="C").values
+    want = (plain.sel(term="geometric") + plain.sel(term="kinetic")).squeeze("mechanism").values
+    np.testing.assert_allclose(c, want, rtol=1e-12)
+    assert abs(default.expansion.sel(coefficient="C").values - c).max() > 1e-3 * np.abs(c).max()
+    assert metadata(resolved, "parameters")["expansion_resolution"] == 1e-6  # resolution 0: down to degen_tol
+    assert metadata(default, "parameters")["expansion_resolution"] == 0.1
+
+
+def test_cli_refuses_a_resolution_without_the_fit():
+    res = CliRunner().invoke(main, ["dc-exact", "--model", "tilted_dirac_2band", "--no-fit", "--resolution", "0",
+                                    "--grid", "8", "--mu", "0.3"])
+    assert res.exit_code != 0 and "--resolution sets the expansion the fit is compared with" in res.output

@@ -7,7 +7,7 @@ from typing import Literal
 
 import click
 import numpy as np
-from pydantic import Field, PositiveFloat, PositiveInt
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
 
 from ..bands import DEFAULT_DEGEN_TOL
 from ..dc.conventions import CONVENTIONS
@@ -57,6 +57,10 @@ class DCExactConfig(Table):
                                                  "labels (e.g. \"2[0,0,1],m[1,1,0]\"); at "
                                                  "finite Gamma only its operations without time reversal are used.")
     symmetry_tol: float | None = symmetry_tol_field()
+    resolution: NonNegativeFloat | None = Field(
+        None, description="Resolution of the expansion the fit is compared with (qgeom dc --resolution): 0 resolves "
+                          "every pair, the Gamma -> 0 limit the exact NESS approaches; the exact sums group nothing.",
+        json_schema_extra={"default_text": "qgeom dc's (Gamma^0 terms: pairs closer than kT grouped)"})
 
 
 @click.command("dc-exact")
@@ -90,8 +94,11 @@ def command(out, figure, executor, **opts):
     kw = dict(components=components, mu=mu, temperature=conf.temperature,
               grid=grid_arg(conf.grid), offset=conf.offset, nodes=conf.nodes, blocks=conf.blocks,
               degen_tol=conf.degen_tol, observable=conf.observable)
+    if conf.resolution is not None and not (conf.fit and conf.convention == "seed"):
+        raise click.UsageError("--resolution sets the expansion the fit is compared with: it needs --fit and the seed "
+                               "convention (the exact sums group no pairs).")
     if conf.fit and conf.convention == "seed":
-        ds = gamma_scan(model, gammas=gammas, **kw, **symmetry, **executor)
+        ds = gamma_scan(model, gammas=gammas, resolution=conf.resolution, **kw, **symmetry, **executor)
     else:
         ds = exact(model, gamma=gammas, convention=conf.convention, **kw, **symmetry, **executor)
     click.echo(f"{model!r}; grid {metadata(ds, 'grid')['shape']}; kT = {conf.temperature} {model.energy_unit}; "

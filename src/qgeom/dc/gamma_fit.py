@@ -79,8 +79,8 @@ def check_gamma_count(n: int, degrees=(4, 5, 6)) -> None:
 
 
 def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, units, convention, grid_kwargs,
-                            executor, observable="current", symmetry=NEUMANN, symmetry_tol=None):
-    """(σ^(−2), σ^(−1), σ^geo, σ^kin) [comp, μ, 4] from `qgeom.dc.expansion`, run with
+                            executor, observable="current", symmetry=NEUMANN, symmetry_tol=None, resolution=None):
+    """(σ^(−2), σ^(−1), σ^geo, σ^kin) [comp, μ, 4] from `qgeom.dc.expansion` at `resolution`, run with
     the scan's executor, block split, checkpoint (under DIR/expansion) and symmetry (so that
     `symmetry=None` compares the raw sums of both). For another observable: its Γ⁻², Γ⁻¹ coefficients
     and NaN for the Γ⁰ parts, which are not derived."""
@@ -91,7 +91,8 @@ def _expansion_coefficients(model, comps, mu, temperature, grid, degen_tol, unit
         executor["checkpoint"] = Path(executor["checkpoint"]) / "expansion"
     ds = expansion(model, components=comps, mu=mu, temperature=temperature, grid=grid,
                    mechanisms=["fermionic_bath"], degen_tol=degen_tol, units=units, convention=convention,
-                   observable=observable, symmetry=symmetry, symmetry_tol=symmetry_tol, **grid_kwargs, **executor)
+                   observable=observable, symmetry=symmetry, symmetry_tol=symmetry_tol, resolution=resolution,
+                   **grid_kwargs, **executor)
     s = ds["sigma"].sel(mechanism="fermionic_bath")
     if not (isinstance(observable, str) and observable == "current"):
         low = np.stack([s.sel(term=t).values for t in ("drude", "interband")], axis=-1)
@@ -128,6 +129,7 @@ def gamma_scan(
     observable="current",
     symmetry=NEUMANN,
     symmetry_tol: float | None = None,
+    resolution: float | None = None,
 ) -> xr.Dataset:
     """Exact σ(Γ) over `gammas` (choose Γ ≪ kT, e.g. 0.05–0.4 kT; ≥ 7 values, 6 give a fit without uncertainty), its fit A/Γ² + B/Γ + C + …
     and the Γ-expansion on the same grid. Returns a Dataset with `sigma[gamma, component, mu]`,
@@ -136,7 +138,9 @@ def gamma_scan(
     `observable`: as in `exact` (field labels "bc" for an observable other than the current); its
     expansion gives A (Γ⁻²) and B (Γ⁻¹) and NaN for C, which only the fit provides.
     `symmetry`, `symmetry_tol`: as in `exact` for the scan, and passed to the comparison expansion (whose
-    zeros also use the time-reversal parity of each coefficient)."""
+    zeros also use the time-reversal parity of each coefficient). `resolution`: that of the comparison expansion
+    (`expansion`'s keyword; its default groups pairs closer than kT in the Γ⁰ terms, while the exact NESS groups
+    nothing: on a model with such pairs compare C with resolution=0, the Γ → 0 limit of every pair resolved)."""
     check_gamma_count(np.unique(np.atleast_1d(np.asarray(gammas, float))).size, degrees)
     grid_kwargs = {"kind": kind, "cutoff": cutoff, "offset": offset}
     executor = {"workers": workers, "scheduler": scheduler, "checkpoint": checkpoint, "blocks": blocks}
@@ -148,7 +152,7 @@ def gamma_scan(
         params = metadata(ds, "parameters")
         exp, exp_params = _expansion_coefficients(
             model, list(ds["component"].values), ds["mu"].values, temperature, grid, degen_tol, params["units"],
-            params["convention"], grid_kwargs, executor, observable, symmetry, symmetry_tol,
+            params["convention"], grid_kwargs, executor, observable, symmetry, symmetry_tol, resolution,
         )
     sig = ds["sigma"].transpose("component", "mu", "gamma").values
     fit = fit_gamma_series(ds["gamma"].values, sig, degrees=degrees)
@@ -165,7 +169,8 @@ def gamma_scan(
         "sigma^(-2) (Eq. 2), sigma^(-1) (Eq. 3), sigma^geo + sigma^kin (Eqs. 5, 6)"
     )
     out.attrs["expansion_kinetic_prefactor"] = encode_attr(exp_params.get("kinetic_prefactor"))
-    out.attrs["parameters"] = encode_attr({**params, **cost.attrs()})
+    out.attrs["parameters"] = encode_attr({**params, **cost.attrs(), "expansion_resolution": exp_params["resolution"],
+                                           "expansion_resolved_terms": exp_params["resolved_terms"]})
     _coefficient_units(out, model.energy_unit)
     return out
 
