@@ -17,7 +17,7 @@ from scipy.optimize import brentq
 from scipy.special import logsumexp
 
 from ._validation import QgeomInputError, as_finite_array, both_spellings, positive_scalar
-from .kspace import KGrid, chunk_bounds, chunk_size_for, make_grid
+from .kspace import KGrid, auto_chunk_size, chunk_bounds, make_grid
 from .models.base import Model
 from .occupation import fermi_dirac_kT
 from .options import checked_keywords
@@ -69,8 +69,7 @@ def _lattice_grid(model: Model, grid, offset: str) -> KGrid:
 
 def band_energies(model: Model, kgrid: KGrid) -> np.ndarray:
     """ε_nk [nk, N] (ascending at each k) on `kgrid`, diagonalized chunk by chunk."""
-    per_k = 16 * model.nbands**2 * 4  # H(k) and eigvalsh's copy and workspace, complex
-    size = chunk_size_for(per_k, hint=model.chunk_hint)
+    size = auto_chunk_size(model)  # the k-sums' chunks, as refinement.fermi_surface_missed's eigenvalue pass
     return np.concatenate([np.linalg.eigvalsh(model.hamiltonian(kgrid.points(*b)[0]))
                            for b in chunk_bounds(kgrid, size)])
 
